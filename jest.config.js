@@ -1,0 +1,24 @@
+/** @type {import('jest').Config['transform']} */
+const transform = {
+  // Type checking runs once in `npm run typecheck`; here ts-jest only transpiles, which keeps runs fast on 2 cores.
+  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }],
+};
+
+/** @returns {import('jest').Config} */
+const project = (name, extra = {}) => ({
+  displayName: name,
+  testEnvironment: 'node',
+  transform,
+  testMatch: [`<rootDir>/test/${name}/**/*.test.ts`],
+  setupFiles: ['<rootDir>/test/support/test-env.ts'],
+  ...extra,
+});
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    project('unit'),
+    project('integration', { testTimeout: 60_000 }),
+    project('cdk', { testTimeout: 120_000 }),
+  ],
+};

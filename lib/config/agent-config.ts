@@ -1,0 +1,165 @@
+import { z } from 'zod/mini';
+import { en } from 'zod/v4/locales';
+
+z.config(en());
+
+/**
+ * The per-environment policy (`AGENT_CONFIG`): which events the agent takes on, how it triages them and how it hands
+ * incidents back. Every field has a default, so an environment with no `AGENT_CONFIG` gets a cautious agent: it takes
+ * every incident, holds only what a rule is confident about and escalates everything else to humans.
+ */
+
+const PRIORITY_DEFAULT_RANKS = ['P1', 'P2', 'P3', 'P4', 'P5'];
+
+const urgency = z.enum(['high', 'low']);
+const missingPolicy = z.enum(['pass', 'drop']);
+
+const filtersSchema = z.object({
+  /** Event types to take on; `incident.*` style wildcards allowed. Everything else is answered 200 and ignored. */
+  eventTypes: z._default(z.array(z.string()), ['incident.*']),
+  /** PagerDuty service ids; empty means every service. */
+  services: z._default(z.array(z.string()), []),
+  /** PagerDuty team ids; empty means every team. */
+  teams: z._default(z.array(z.string()), []),
+  /** What an incident with `teams: []` does when `teams` is set. */
+  withoutTeams: z._default(missingPolicy, 'drop'),
+  /** Lowest priority taken on, by rank in `priorityRanks` (P1 is the highest). Unset means every priority. */
+  minPriority: z.optional(z.string()),
+  /** What an incident with `priority: null` does when `minPriority` is set. */
+  withoutPriority: z._default(missingPolicy, 'drop'),
+  /** Priority names from highest to lowest, for accounts whose priorities are not named P1..P5. */
+  priorityRanks: z._default(z.array(z.string()), PRIORITY_DEFAULT_RANKS),
+  /** `high` takes on only high-urgency incidents; `low` takes on both. */
+  minUrgency: z._default(urgency, 'low'),
+});
+
+const ruleSchema = z.object({
+  id: z.string().check(z.minLength(1)),
+  match: z._default(
+    z.object({
+      services: z.optional(z.array(z.string())),
+      /** A regular expression tested against the incident title (case-insensitive). */
+      title: z.optional(z.string()),
+      /** Alert `body.details` (custom details) field name to a regular expression its value must match. */
+      alertFields: z.optional(z.record(z.string(), z.string())),
+      urgency: z.optional(urgency),
+      priorities: z.optional(z.array(z.string())),
+    }),
+    {},
+  ),
+  hypothesis: z.string().check(z.minLength(1)),
+  runbook: z.optional(z.url()),
+  confidence: z.number().check(z.gte(0), z.lte(1)),
+  action: z.enum(['escalate', 'hold', 'resolve-if-cleared']),
+  nextSteps: z._default(z.array(z.string()), []),
+});
+
+const triageSchema = z.object({
+  rules: z._default(z.array(ruleSchema), []),
+  /** Below this confidence the agent never holds an incident: it hands it to humans. */
+  holdMinConfidence: z._default(z.number().check(z.gte(0), z.lte(1)), 0.7),
+  /** Minutes before the trigger in which a change event counts as a likely cause. */
+  changeWindowMinutes: z._default(z.number().check(z.int(), z.positive()), 60),
+  /** Days of past incidents on the same service searched for recurrence. */
+  recurrenceWindowDays: z._default(z.number().check(z.int(), z.positive()), 14),
+  /** Incidents with a similar title in the window that make an incident flapping. */
+  flappingThreshold: z._default(z.number().check(z.int(), z.positive()), 3),
+  /** Hours within which repeated similar incidents count as flapping. */
+  flappingWindowHours: z._default(z.number().check(z.int(), z.positive()), 6),
+  bedrock: z._default(
+    z.object({
+      enabled: z._default(z.boolean(), false),
+      modelId: z._default(z.string(), 'anthropic.claude-3-5-haiku-20241022-v1:0'),
+      region: z.optional(z.string()),
+      deadlineMs: z._default(z.number().check(z.int(), z.positive()), 4000),
+    }),
+    { enabled: false, modelId: 'anthropic.claude-3-5-haiku-20241022-v1:0', deadlineMs: 4000 },
+  ),
+});
+
+const escalationSchema = z.object({
+  /**
+   * `escalation_policy` reassigns the incident to its escalation policy (level 1 is paged again);
+   * `next_level` raises it to the next escalation level.
+   */
+  mode: z._default(z.enum(['escalation_policy', 'next_level']), 'escalation_policy'),
+});
+
+export const agentConfigSchema = z.object({
+  agentName: z._default(z.string().check(z.minLength(1)), 'pd-agent'),
+  filters: z._default(filtersSchema, {
+    eventTypes: ['incident.*'],
+    services: [],
+    teams: [],
+    withoutTeams: 'drop',
+    withoutPriority: 'drop',
+    priorityRanks: PRIORITY_DEFAULT_RANKS,
+    minUrgency: 'low',
+  }),
+  triage: z._default(triageSchema, {
+    rules: [],
+    holdMinConfidence: 0.7,
+    changeWindowMinutes: 60,
+    recurrenceWindowDays: 14,
+    flappingThreshold: 3,
+    flappingWindowHours: 6,
+    bedrock: { enabled: false, modelId: 'anthropic.claude-3-5-haiku-20241022-v1:0', deadlineMs: 4000 },
+  }),
+  escalation: z._default(escalationSchema, { mode: 'escalation_policy' }),
+});
+
+export type AgentConfig = z.infer<typeof agentConfigSchema>;
+export type EventFilters = AgentConfig['filters'];
+export type TriageRule = AgentConfig['triage']['rules'][number];
+export type TriagePolicy = AgentConfig['triage'];
+export type RuleAction = TriageRule['action'];
+
+export class AgentConfigError extends Error {
+  override readonly name = 'AgentConfigError';
+  constructor(
+    readonly source: string,
+    readonly problems: string,
+  ) {
+    super(`${source} is not a valid pd-agent configuration: ${problems}. Fix it (see README "Configuration") and redeploy.`);
+  }
+}
+
+/** Parses an `AGENT_CONFIG` value; `undefined` or empty gives the defaults. Throws AgentConfigError with every problem. */
+export function parseAgentConfig(raw: string | undefined, source = 'AGENT_CONFIG'): AgentConfig {
+  let json: unknown = {};
+  if (raw !== undefined && raw.trim() !== '') {
+    try {
+      json = JSON.parse(raw);
+    } catch (error) {
+      throw new AgentConfigError(source, `not JSON (${(error as Error).message})`);
+    }
+  }
+  return validateAgentConfig(json, source);
+}
+
+export function validateAgentConfig(value: unknown, source = 'AGENT_CONFIG'): AgentConfig {
+  const result = agentConfigSchema.safeParse(value);
+  if (!result.success) throw new AgentConfigError(source, z.prettifyError(result.error).replace(/\n\s*/g, ' '));
+  const config = result.data;
+  const problems: string[] = [];
+  const { minPriority, priorityRanks } = config.filters;
+  if (minPriority !== undefined && !priorityRanks.includes(minPriority)) {
+    problems.push(`filters.minPriority "${minPriority}" is not one of filters.priorityRanks (${priorityRanks.join(', ')})`);
+  }
+  for (const rule of config.triage.rules) {
+    const patterns = [rule.match.title, ...Object.values(rule.match.alertFields ?? {})];
+    for (const pattern of patterns) {
+      if (pattern === undefined) continue;
+      try {
+        new RegExp(pattern, 'i');
+      } catch {
+        problems.push(`rule "${rule.id}" has an invalid regular expression /${pattern}/`);
+      }
+    }
+  }
+  const ids = config.triage.rules.map((rule) => rule.id);
+  const duplicate = ids.find((id, index) => ids.indexOf(id) !== index);
+  if (duplicate !== undefined) problems.push(`rule id "${duplicate}" is used twice`);
+  if (problems.length > 0) throw new AgentConfigError(source, problems.join('; '));
+  return config;
+}

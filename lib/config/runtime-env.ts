@@ -1,0 +1,31 @@
+/** The environment variables of DESIGN.md's runtime contract. Each handler reads only the ones it uses. */
+export type RuntimeVariable =
+  | 'AGENT_ENV'
+  | 'STATE_TABLE'
+  | 'AUDIT_TABLE'
+  | 'QUEUE_URL'
+  | 'SECRET_ID'
+  | 'AGENT_CONFIG'
+  | 'PAGERDUTY_API_URL'
+  | 'PAGERDUTY_EVENTS_URL';
+
+export const DEFAULT_PAGERDUTY_API_URL = 'https://api.pagerduty.com';
+export const DEFAULT_PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com';
+
+export class MissingConfigurationError extends Error {
+  override readonly name = 'MissingConfigurationError';
+  constructor(readonly variable: RuntimeVariable) {
+    super(`Environment variable ${variable} is not set. The CDK stack sets it; for local runs see README "Configuration".`);
+  }
+}
+
+export function requireEnv(variable: RuntimeVariable, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[variable];
+  if (value === undefined || value === '') throw new MissingConfigurationError(variable);
+  return value;
+}
+
+export function optionalEnv(variable: RuntimeVariable, fallback: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[variable];
+  return value === undefined || value === '' ? fallback : value;
+}

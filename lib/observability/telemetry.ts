@@ -1,0 +1,59 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+
+/** CloudWatch namespace of every pd-agent metric (EMF); the CDK alarms and dashboard read the same names. */
+export const METRICS_NAMESPACE = 'PdAgent';
+
+/**
+ * Metric names, one catalogue for the functions that emit them and the CDK stack that alarms on them. Each is
+ * emitted with the dimensions `service` (the function: ingress, worker, handback, rotate-secret) and `environment`.
+ */
+export const MetricName = {
+  webhookReceived: 'WebhookReceived',
+  signatureInvalid: 'SignatureInvalid',
+  signatureMissing: 'SignatureMissing',
+  signatureMalformed: 'SignatureMalformed',
+  signatureMismatch: 'SignatureMismatch',
+  webhookTooLarge: 'WebhookTooLarge',
+  webhookDuplicate: 'WebhookDuplicate',
+  webhookEnqueued: 'WebhookEnqueued',
+  webhookIgnored: 'WebhookIgnored',
+  webhookQuarantined: 'WebhookQuarantined',
+  ingressFailure: 'IngressFailure',
+  incidentAcknowledged: 'IncidentAcknowledged',
+  notePosted: 'NotePosted',
+  incidentEscalated: 'IncidentEscalated',
+  incidentHeld: 'IncidentHeld',
+  incidentResolved: 'IncidentResolved',
+  handedBack: 'HandedBack',
+  gaveUp: 'GaveUp',
+  throttled: 'PagerDutyThrottled',
+  retriesUsed: 'RetriesUsed',
+  timeToAcknowledge: 'TimeToAcknowledge',
+  triageDuration: 'TriageDuration',
+  workerError: 'WorkerError',
+  handbackFailed: 'HandbackFailed',
+  rotationFailed: 'RotationFailed',
+  rotationSucceeded: 'RotationSucceeded',
+} as const;
+
+export type MetricNameValue = (typeof MetricName)[keyof typeof MetricName];
+
+export type FunctionService = 'ingress' | 'worker' | 'handback' | 'rotate-secret';
+
+export interface Telemetry {
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** One Logger and one Metrics per function, created at module scope by the handler. */
+export function createTelemetry(service: FunctionService, env: NodeJS.ProcessEnv = process.env): Telemetry {
+  const environment = env.AGENT_ENV ?? 'unknown';
+  const logger = new Logger({ serviceName: service, persistentKeys: { environment } });
+  const metrics = new Metrics({
+    namespace: METRICS_NAMESPACE,
+    serviceName: service,
+    defaultDimensions: { environment },
+  });
+  return { logger, metrics };
+}

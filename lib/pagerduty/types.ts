@@ -1,0 +1,173 @@
+/**
+ * PagerDuty REST API v2 resources as pd-agent reads them (the subset the agent uses, per PagerDuty's OpenAPI
+ * document), and the client interface the worker, the handback function, the rotation function and the CLI share.
+ * The sandbox (`local/sandbox`) serves the same shapes.
+ */
+
+export interface Reference {
+  id: string;
+  type: string;
+  summary?: string;
+  self?: string | null;
+  html_url?: string | null;
+}
+
+export type IncidentStatus = 'triggered' | 'acknowledged' | 'resolved';
+export type Urgency = 'high' | 'low';
+
+export interface Incident {
+  id: string;
+  type: 'incident';
+  number: number;
+  title: string;
+  status: IncidentStatus;
+  urgency: Urgency;
+  html_url: string;
+  created_at: string;
+  incident_key: string | null;
+  service: Reference;
+  escalation_policy: Reference;
+  priority: (Reference & { name?: string }) | null;
+  teams: Reference[];
+  assignments: { at: string; assignee: Reference }[];
+  acknowledgements: { at: string; acknowledger: Reference }[];
+  last_status_change_at?: string;
+  resolved_at?: string | null;
+}
+
+export interface Alert {
+  id: string;
+  type: 'alert';
+  summary: string;
+  status: 'triggered' | 'resolved';
+  created_at: string;
+  severity?: string;
+  alert_key?: string;
+  html_url?: string;
+  body: { details?: Record<string, unknown> | string; contexts?: unknown[]; [key: string]: unknown } | null;
+}
+
+export interface Note {
+  id: string;
+  content: string;
+  created_at: string;
+  user: Reference;
+}
+
+export interface ChangeEvent {
+  id: string;
+  summary: string;
+  timestamp: string;
+  source?: string | null;
+  custom_details?: Record<string, unknown> | null;
+  links?: { href: string; text?: string }[];
+}
+
+export interface Oncall {
+  user: Reference;
+  escalation_level: number;
+  escalation_policy: Reference;
+  schedule: Reference | null;
+  start: string | null;
+  end: string | null;
+}
+
+export interface User {
+  id: string;
+  type: 'user';
+  name: string;
+  email: string;
+}
+
+export interface WebhookSubscription {
+  id: string;
+  type: 'webhook_subscription';
+  active: boolean;
+  description?: string;
+  events: string[];
+  filter: { type: 'service_reference' | 'team_reference' | 'account_reference'; id?: string };
+  delivery_method: {
+    type: 'http_delivery_method';
+    url: string;
+    /** Only present in the create response; PagerDuty never returns it again. */
+    secret: string | null;
+    temporarily_disabled: boolean;
+    custom_headers?: { name: string; value: string }[];
+  };
+}
+
+/** The `ratelimit-*` headers of one answer; null where PagerDuty sent none. */
+export interface RateLimit {
+  limit: number | null;
+  remaining: number | null;
+  /** Seconds until the window resets. */
+  resetSeconds: number | null;
+}
+
+/** One HTTP exchange with PagerDuty: what the audit trail records of every mutation. */
+export interface PagerDutyResponse<T> {
+  value: T;
+  status: number;
+  requestId: string | null;
+  rateLimit: RateLimit;
+  durationMs: number;
+}
+
+export type EscalationTarget =
+  | { mode: 'escalation_policy'; escalationPolicyId: string }
+  | { mode: 'next_level'; level: number };
+
+export interface IncidentListQuery {
+  serviceIds?: string[];
+  since?: string;
+  until?: string;
+  statuses?: IncidentStatus[];
+  /** Stop after this many incidents (pages are fetched until then). */
+  max?: number;
+}
+
+export interface WebhookSubscriptionRequest {
+  url: string;
+  events: string[];
+  filter: WebhookSubscription['filter'];
+  description?: string;
+}
+
+/** Every call is one HTTP request (no retries inside): the caller's retry policy decides what to repeat. */
+export interface PagerDutyApi {
+  getIncident(incidentId: string): Promise<PagerDutyResponse<Incident>>;
+  listIncidents(query: IncidentListQuery): Promise<PagerDutyResponse<Incident[]>>;
+  /** `PUT /incidents/{id}` status acknowledged, `From: fromEmail`. */
+  acknowledgeIncident(incidentId: string): Promise<PagerDutyResponse<Incident>>;
+  /** Hands the incident to humans: reassign to its escalation policy, or raise the escalation level. */
+  escalateIncident(incidentId: string, target: EscalationTarget): Promise<PagerDutyResponse<Incident>>;
+  resolveIncident(incidentId: string, resolution: string): Promise<PagerDutyResponse<Incident>>;
+  listNotes(incidentId: string): Promise<PagerDutyResponse<Note[]>>;
+  createNote(incidentId: string, content: string): Promise<PagerDutyResponse<Note>>;
+  listAlerts(incidentId: string): Promise<PagerDutyResponse<Alert[]>>;
+  listRelatedChangeEvents(incidentId: string): Promise<PagerDutyResponse<ChangeEvent[]>>;
+  listOncalls(escalationPolicyIds: string[]): Promise<PagerDutyResponse<Oncall[]>>;
+  /** `GET /users?query=<email>`: exact-email matches only. */
+  findUsersByEmail(email: string): Promise<PagerDutyResponse<User[]>>;
+  listAbilities(): Promise<PagerDutyResponse<string[]>>;
+  listWebhookSubscriptions(): Promise<PagerDutyResponse<WebhookSubscription[]>>;
+  createWebhookSubscription(request: WebhookSubscriptionRequest): Promise<PagerDutyResponse<WebhookSubscription>>;
+  deleteWebhookSubscription(subscriptionId: string): Promise<PagerDutyResponse<null>>;
+  enableWebhookSubscription(subscriptionId: string): Promise<PagerDutyResponse<WebhookSubscription>>;
+  pingWebhookSubscription(subscriptionId: string): Promise<PagerDutyResponse<null>>;
+}
+
+/** Events API v2 (`POST /v2/enqueue`): the agent's alerts about its own health. */
+export interface EventsApiEvent {
+  routingKey: string;
+  action: 'trigger' | 'acknowledge' | 'resolve';
+  dedupKey: string;
+  summary: string;
+  source: string;
+  severity: 'critical' | 'error' | 'warning' | 'info';
+  customDetails?: Record<string, unknown>;
+}
+
+export interface EventsApi {
+  send(event: EventsApiEvent): Promise<PagerDutyResponse<{ dedup_key: string }>>;
+}

@@ -1,0 +1,57 @@
+import type { Alert, ChangeEvent, Incident, Oncall } from '../pagerduty/types';
+
+/**
+ * What the worker gathered about one incident (at most 6 bounded reads). A source the account's plan lacks, or that
+ * failed, is recorded in `unavailable` with the reason: it degrades the evidence, never the run.
+ */
+export interface IncidentContext {
+  incident: Incident;
+  alerts: Alert[];
+  /** Recent incidents on the same service (the incident itself excluded), newest first. */
+  recentIncidents: Incident[];
+  /** Notes on those recent incidents that say how they were resolved, keyed by incident id (may be empty). */
+  resolutionNotes: Record<string, string[]>;
+  changeEvents: ChangeEvent[];
+  oncalls: Oncall[];
+  unavailable: { source: ContextSource; reason: string }[];
+  /** When the context was gathered (ISO-8601); analysers measure windows from the incident's creation. */
+  gatheredAt: string;
+}
+
+export type ContextSource = 'alerts' | 'recentIncidents' | 'resolutionNotes' | 'changeEvents' | 'oncalls';
+
+export interface Evidence {
+  /** Which analyser or rule found it: `recurrence`, `recent-change`, `flapping`, `alert-details`, `rule:<id>`, `bedrock`. */
+  source: string;
+  text: string;
+  link?: string;
+}
+
+/** What the agent does with the incident after noting it. `resolve` only where a rule allows it. */
+export type Decision = 'escalate' | 'hold' | 'resolve';
+
+export interface Hypothesis {
+  summary: string;
+  /** 0..1 */
+  confidence: number;
+  evidence: Evidence[];
+  nextSteps: string[];
+  runbook?: string;
+  decision: Decision;
+  /** Why this decision, in one line (shown in the note and the audit). */
+  decisionReason: string;
+  /** The rule that matched, if any. */
+  ruleId?: string;
+  /** `rules`, or `bedrock` when the LLM refined the rules' hypothesis. */
+  producedBy: 'rules' | 'bedrock';
+}
+
+/** An analyser looks at the context and reports findings; it never decides. */
+export interface Finding {
+  analyser: string;
+  summary: string;
+  /** How strongly this finding explains the incident, 0..1. */
+  weight: number;
+  evidence: Evidence[];
+  nextSteps: string[];
+}

@@ -1,0 +1,57 @@
+import { AgentConfigError, parseAgentConfig } from '../../../lib/config/agent-config';
+
+describe('parseAgentConfig', () => {
+  it('gives cautious defaults when AGENT_CONFIG is unset', () => {
+    const config = parseAgentConfig(undefined);
+    expect(config.filters.eventTypes).toEqual(['incident.*']);
+    expect(config.filters.withoutPriority).toBe('drop');
+    expect(config.filters.withoutTeams).toBe('drop');
+    expect(config.triage.rules).toEqual([]);
+    expect(config.triage.bedrock.enabled).toBe(false);
+    expect(config.escalation.mode).toBe('escalation_policy');
+  });
+
+  it('fills defaults inside a partial configuration', () => {
+    const config = parseAgentConfig(
+      JSON.stringify({
+        filters: { minPriority: 'P2' },
+        triage: { rules: [{ id: 'disk', hypothesis: 'Disk full', confidence: 0.9, action: 'hold', match: { title: 'disk' } }] },
+      }),
+    );
+    expect(config.filters.minPriority).toBe('P2');
+    expect(config.filters.priorityRanks).toEqual(['P1', 'P2', 'P3', 'P4', 'P5']);
+    expect(config.triage.rules[0]?.nextSteps).toEqual([]);
+    expect(config.triage.holdMinConfidence).toBe(0.7);
+  });
+
+  it.each([
+    ['not JSON', '{', /not JSON/],
+    ['a wrong type', JSON.stringify({ filters: { services: 'PSVC' } }), /filters\.services/],
+    ['an unknown priority', JSON.stringify({ filters: { minPriority: 'SEV1' } }), /minPriority "SEV1"/],
+    [
+      'an invalid regular expression',
+      JSON.stringify({ triage: { rules: [{ id: 'r', hypothesis: 'h', confidence: 1, action: 'hold', match: { title: '(' } }] } }),
+      /rule "r" has an invalid regular expression/,
+    ],
+    [
+      'a confidence above 1',
+      JSON.stringify({ triage: { rules: [{ id: 'r', hypothesis: 'h', confidence: 2, action: 'hold' }] } }),
+      /confidence/,
+    ],
+    [
+      'a duplicate rule id',
+      JSON.stringify({
+        triage: {
+          rules: [
+            { id: 'r', hypothesis: 'h', confidence: 1, action: 'hold' },
+            { id: 'r', hypothesis: 'h', confidence: 1, action: 'hold' },
+          ],
+        },
+      }),
+      /rule id "r" is used twice/,
+    ],
+  ])('rejects %s with a message that says what to fix', (_name, raw, message) => {
+    expect(() => parseAgentConfig(raw)).toThrow(AgentConfigError);
+    expect(() => parseAgentConfig(raw)).toThrow(message);
+  });
+});
