@@ -85,6 +85,11 @@ const escalationSchema = z.object({
   mode: z._default(z.enum(['escalation_policy', 'next_level']), 'escalation_policy'),
 });
 
+const auditSchema = z.object({
+  /** Days an audit item is kept (its `expiresAt` TTL). The CDK stack sets it from cdk.json `auditRetentionDays`. */
+  retentionDays: z._default(z.number().check(z.int(), z.positive()), 400),
+});
+
 export const agentConfigSchema = z.object({
   agentName: z._default(z.string().check(z.minLength(1)), 'pd-agent'),
   filters: z._default(filtersSchema, {
@@ -106,6 +111,7 @@ export const agentConfigSchema = z.object({
     bedrock: { enabled: false, modelId: 'anthropic.claude-3-5-haiku-20241022-v1:0', deadlineMs: 4000 },
   }),
   escalation: z._default(escalationSchema, { mode: 'escalation_policy' }),
+  audit: z._default(auditSchema, { retentionDays: 400 }),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
