@@ -111,6 +111,12 @@ export interface PagerDutyResponse<T> {
   requestId: string | null;
   rateLimit: RateLimit;
   durationMs: number;
+  /**
+   * Set by `acknowledgeIncident`/`resolveIncident` when PagerDuty refused the change because the incident was already
+   * in that state (error 1002/1001): `value` is then the incident as read right after, `status`/`requestId` are the
+   * refusal's. A 200 for an already acknowledged incident is not flagged (PagerDuty does not say so).
+   */
+  alreadyDone?: boolean;
 }
 
 export type EscalationTarget =

@@ -1,0 +1,306 @@
+import type { AuthProvider } from './auth';
+import { PagerDutyApiError } from './errors';
+import { apiError, exchange, parseJsonAnswer, type RawAnswer } from './http-exchange';
+import type {
+  Alert,
+  ChangeEvent,
+  EscalationTarget,
+  Incident,
+  IncidentListQuery,
+  Note,
+  Oncall,
+  PagerDutyApi,
+  PagerDutyResponse,
+  User,
+  WebhookSubscription,
+  WebhookSubscriptionRequest,
+} from './types';
+
+export interface PagerDutyClientOptions {
+  /** `https://api.pagerduty.com`, `https://api.eu.pagerduty.com`, or a sandbox. */
+  apiUrl: string;
+  auth: AuthProvider;
+  /** The agent's own PagerDuty user: sent as `From` on every incident write. */
+  fromEmail: string;
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+export const PAGERDUTY_ACCEPT = 'application/vnd.pagerduty+json;version=2';
+const DEFAULT_TIMEOUT_MS = 5_000;
+const PAGE_LIMIT = 100;
+/** PagerDuty refuses offset + limit above 10,000 (400); stop paging before that. */
+const MAX_OFFSET = 10_000;
+
+/** DD-ERR codes meaning "the incident is already in the state you asked for". */
+const ALREADY_RESOLVED = 1001;
+const ALREADY_ACKNOWLEDGED = 1002;
+
+type Query = Record<string, string | number | boolean | string[] | undefined>;
+
+interface RequestSpec {
+  operation: string;
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  path: string;
+  query?: Query;
+  body?: unknown;
+  /** Incident writes carry `From: fromEmail` (PagerDuty answers 400 without it for account-level keys). */
+  from?: boolean;
+}
+
+interface Page {
+  more?: boolean;
+}
+
+/** Raw incident as the REST API returns it: `incident_number`, and nullable fields sometimes omitted. */
+type RawIncident = Omit<Incident, 'number' | 'priority' | 'incident_key' | 'teams' | 'assignments' | 'acknowledgements'> & {
+  number?: number;
+  incident_number?: number;
+  priority?: Incident['priority'];
+  incident_key?: string | null;
+  teams?: Incident['teams'];
+  assignments?: Incident['assignments'];
+  acknowledgements?: Incident['acknowledgements'];
+};
+
+export function normaliseIncident(raw: RawIncident): Incident {
+  return {
+    ...raw,
+    number: raw.number ?? raw.incident_number ?? 0,
+    priority: raw.priority ?? null,
+    incident_key: raw.incident_key ?? null,
+    teams: raw.teams ?? [],
+    assignments: raw.assignments ?? [],
+    acknowledgements: raw.acknowledgements ?? [],
+    resolved_at: raw.resolved_at ?? null,
+  };
+}
+
+type RawOncall = Omit<Oncall, 'schedule' | 'start' | 'end'> & Partial<Pick<Oncall, 'schedule' | 'start' | 'end'>>;
+
+const normaliseOncall = (raw: RawOncall): Oncall => ({
+  ...raw,
+  schedule: raw.schedule ?? null,
+  start: raw.start ?? null,
+  end: raw.end ?? null,
+});
+
+const normaliseAlert = (raw: Alert): Alert => ({ ...raw, body: raw.body ?? null });
+
+/**
+ * PagerDuty REST API v2 client. One call is one HTTP request (lists: one per page), with one exception each:
+ * a 401 with a renewable credential (OAuth) is repeated once with a fresh token, and an "already acknowledged /
+ * already resolved" refusal is followed by one read of the incident (see `acknowledgeIncident`). No other retries:
+ * the worker's retry policy decides.
+ */
+export function createPagerDutyClient(options: PagerDutyClientOptions): PagerDutyApi {
+  const apiUrl = options.apiUrl.replace(/\/+$/, '');
+  const doFetch = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+
+  const buildUrl = (path: string, query: Query | undefined): string => {
+    const search = new URLSearchParams();
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value === undefined) continue;
+      if (Array.isArray(value)) for (const item of value) search.append(key, item);
+      else search.append(key, String(value));
+    }
+    const encoded = search.toString();
+    return `${apiUrl}${path}${encoded === '' ? '' : `?${encoded}`}`;
+  };
+
+  const send = async (spec: RequestSpec): Promise<{ answer: RawAnswer; startedAt: number }> => {
+    const startedAt = Date.now();
+    const attempt = async (): Promise<RawAnswer> => {
+      const headers: Record<string, string> = {
+        Accept: PAGERDUTY_ACCEPT,
+        'Content-Type': 'application/json',
+        Authorization: await options.auth.authorization(),
+      };
+      if (spec.from === true) headers.From = options.fromEmail;
+      return exchange(
+        spec.operation,
+        doFetch,
+        buildUrl(spec.path, spec.query),
+        { method: spec.method, headers, body: spec.body === undefined ? undefined : JSON.stringify(spec.body) },
+        timeoutMs,
+      );
+    };
+    let answer = await attempt();
+    if (answer.status === 401 && options.auth.renewable) {
+      options.auth.invalidate();
+      answer = await attempt();
+    }
+    return { answer, startedAt };
+  };
+
+  const respond = <T>(answer: RawAnswer, startedAt: number, value: T): PagerDutyResponse<T> => ({
+    value,
+    status: answer.status,
+    requestId: answer.requestId,
+    rateLimit: answer.rateLimit,
+    durationMs: Date.now() - startedAt,
+  });
+
+  const call = async <B, T>(spec: RequestSpec, read: (body: B) => T): Promise<PagerDutyResponse<T>> => {
+    const { answer, startedAt } = await send(spec);
+    if (!answer.ok) throw apiError(spec.operation, answer);
+    return respond(answer, startedAt, read(parseJsonAnswer<B>(spec.operation, answer)));
+  };
+
+  /** DELETE (204) and ping (202) answer without a body. */
+  const callWithoutBody = async (spec: RequestSpec): Promise<PagerDutyResponse<null>> => {
+    const { answer, startedAt } = await send(spec);
+    if (!answer.ok) throw apiError(spec.operation, answer);
+    return respond(answer, startedAt, null);
+  };
+
+  /** Classic offset pagination: pages of 100 until `more` is false or `max` items were read. */
+  const paginate = async <T>(spec: RequestSpec, key: string, max: number = Number.POSITIVE_INFINITY): Promise<PagerDutyResponse<T[]>> => {
+    const items: T[] = [];
+    let offset = 0;
+    let last: PagerDutyResponse<T[]> | null = null;
+    const startedAt = Date.now();
+    for (;;) {
+      const limit = Math.min(PAGE_LIMIT, max - items.length);
+      let more = false;
+      last = await call({ ...spec, query: { ...spec.query, limit, offset } }, (body: Page & Partial<Record<string, T[]>>) => {
+        more = body.more === true;
+        return body[key] ?? [];
+      });
+      items.push(...last.value.slice(0, max - items.length));
+      offset += last.value.length;
+      if (!more || last.value.length === 0 || items.length >= max || offset + PAGE_LIMIT > MAX_OFFSET) break;
+    }
+    return { ...last, value: items, durationMs: Date.now() - startedAt };
+  };
+
+  const incidentPath = (incidentId: string) => `/incidents/${encodeURIComponent(incidentId)}`;
+
+  const getIncident = (incidentId: string) =>
+    call({ operation: 'getIncident', method: 'GET', path: incidentPath(incidentId) }, (body: { incident: RawIncident }) =>
+      normaliseIncident(body.incident),
+    );
+
+  const updateIncident = (operation: string, incidentId: string, fields: Record<string, unknown>) =>
+    call(
+      { operation, method: 'PUT', path: incidentPath(incidentId), from: true, body: { incident: { type: 'incident_reference', ...fields } } },
+      (body: { incident: RawIncident }) => normaliseIncident(body.incident),
+    );
+
+  /**
+   * PagerDuty may refuse a repeated status change with error 1002 (already acknowledged) or 1001 (already resolved)
+   * instead of answering 200. Both mean the requested state holds, so the call counts as done: the incident is read
+   * once and returned with `alreadyDone: true`, keeping the refusal's status and request id for the audit trail.
+   */
+  const updateStatus = async (operation: string, incidentId: string, fields: Record<string, unknown>, alreadyCode: number) => {
+    try {
+      return await updateIncident(operation, incidentId, fields);
+    } catch (error) {
+      if (!(error instanceof PagerDutyApiError) || error.code !== alreadyCode) throw error;
+      const current = await getIncident(incidentId);
+      return { ...current, status: error.status, requestId: error.requestId, alreadyDone: true };
+    }
+  };
+
+  return {
+    getIncident,
+
+    listIncidents: (query: IncidentListQuery) =>
+      paginate<RawIncident>(
+        {
+          operation: 'listIncidents',
+          method: 'GET',
+          path: '/incidents',
+          // Newest first, so that `max` keeps the most recent incidents.
+          query: { 'service_ids[]': query.serviceIds, since: query.since, until: query.until, 'statuses[]': query.statuses, sort_by: 'created_at:desc' },
+        },
+        'incidents',
+        query.max,
+      ).then((response) => ({ ...response, value: response.value.map(normaliseIncident) })),
+
+    acknowledgeIncident: (incidentId: string) =>
+      updateStatus('acknowledgeIncident', incidentId, { status: 'acknowledged' }, ALREADY_ACKNOWLEDGED),
+
+    escalateIncident: (incidentId: string, target: EscalationTarget) =>
+      updateIncident(
+        'escalateIncident',
+        incidentId,
+        target.mode === 'escalation_policy'
+          ? { escalation_policy: { id: target.escalationPolicyId, type: 'escalation_policy_reference' } }
+          : { escalation_level: target.level },
+      ),
+
+    resolveIncident: (incidentId: string, resolution: string) =>
+      updateStatus('resolveIncident', incidentId, { status: 'resolved', resolution }, ALREADY_RESOLVED),
+
+    listNotes: (incidentId: string) =>
+      call({ operation: 'listNotes', method: 'GET', path: `${incidentPath(incidentId)}/notes` }, (body: { notes: Note[] }) => body.notes),
+
+    createNote: (incidentId: string, content: string) =>
+      call(
+        { operation: 'createNote', method: 'POST', path: `${incidentPath(incidentId)}/notes`, from: true, body: { note: { content } } },
+        (body: { note: Note }) => body.note,
+      ),
+
+    listAlerts: (incidentId: string) =>
+      paginate<Alert>({ operation: 'listAlerts', method: 'GET', path: `${incidentPath(incidentId)}/alerts` }, 'alerts').then((response) => ({
+        ...response,
+        value: response.value.map(normaliseAlert),
+      })),
+
+    listRelatedChangeEvents: (incidentId: string) =>
+      call(
+        { operation: 'listRelatedChangeEvents', method: 'GET', path: `${incidentPath(incidentId)}/related_change_events` },
+        (body: { change_events?: ChangeEvent[] }) => body.change_events ?? [],
+      ),
+
+    listOncalls: (escalationPolicyIds: string[]) =>
+      paginate<RawOncall>({ operation: 'listOncalls', method: 'GET', path: '/oncalls', query: { 'escalation_policy_ids[]': escalationPolicyIds } }, 'oncalls').then(
+        (response) => ({ ...response, value: response.value.map(normaliseOncall) }),
+      ),
+
+    findUsersByEmail: (email: string) =>
+      // `query` matches names and emails by substring; only the exact email (case-insensitive) is the user asked for.
+      paginate<User>({ operation: 'findUsersByEmail', method: 'GET', path: '/users', query: { query: email } }, 'users').then((response) => ({
+        ...response,
+        value: response.value.filter((user) => user.email.toLowerCase() === email.toLowerCase()),
+      })),
+
+    listAbilities: () => call({ operation: 'listAbilities', method: 'GET', path: '/abilities' }, (body: { abilities: string[] }) => body.abilities),
+
+    listWebhookSubscriptions: () =>
+      paginate<WebhookSubscription>({ operation: 'listWebhookSubscriptions', method: 'GET', path: '/webhook_subscriptions' }, 'webhook_subscriptions'),
+
+    createWebhookSubscription: (request: WebhookSubscriptionRequest) =>
+      call(
+        {
+          operation: 'createWebhookSubscription',
+          method: 'POST',
+          path: '/webhook_subscriptions',
+          body: {
+            webhook_subscription: {
+              type: 'webhook_subscription',
+              delivery_method: { type: 'http_delivery_method', url: request.url },
+              events: request.events,
+              filter: request.filter,
+              ...(request.description === undefined ? {} : { description: request.description }),
+            },
+          },
+        },
+        (body: { webhook_subscription: WebhookSubscription }) => body.webhook_subscription,
+      ),
+
+    deleteWebhookSubscription: (subscriptionId: string) =>
+      callWithoutBody({ operation: 'deleteWebhookSubscription', method: 'DELETE', path: `/webhook_subscriptions/${encodeURIComponent(subscriptionId)}` }),
+
+    enableWebhookSubscription: (subscriptionId: string) =>
+      call(
+        { operation: 'enableWebhookSubscription', method: 'POST', path: `/webhook_subscriptions/${encodeURIComponent(subscriptionId)}/enable` },
+        (body: { webhook_subscription: WebhookSubscription }) => body.webhook_subscription,
+      ),
+
+    pingWebhookSubscription: (subscriptionId: string) =>
+      callWithoutBody({ operation: 'pingWebhookSubscription', method: 'POST', path: `/webhook_subscriptions/${encodeURIComponent(subscriptionId)}/ping` }),
+  };
+}
