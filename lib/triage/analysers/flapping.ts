@@ -1,0 +1,51 @@
+import type { TriagePolicy } from '../../config/agent-config';
+import type { Incident } from '../../pagerduty/types';
+import type { Evidence, Finding, IncidentContext } from '../types';
+import { humanDuration, oneLine, timeOf, truncate } from '../text';
+import { serviceName, statusChangedBy, type Analyser } from './analyser';
+import { similarPastIncidents } from './recurrence';
+
+const ANALYSER = 'flapping';
+const HOUR_MS = 3_600_000;
+/** An incident resolved this soon after it opened most likely cleared by itself. */
+export const QUICK_RESOLUTION_MS = 15 * 60_000;
+const MAX_EVIDENCE = 5;
+
+function resolvedQuickly(incident: Incident): boolean {
+  if (incident.status !== 'resolved') return false;
+  const duration = timeOf(incident.resolved_at ?? incident.last_status_change_at) - timeOf(incident.created_at);
+  return duration >= 0 && duration <= QUICK_RESOLUTION_MS;
+}
+
+/**
+ * At least `flappingThreshold` earlier incidents with a similar title on the same service within
+ * `flappingWindowHours`: the alert opens and clears repeatedly, which points at a noisy threshold or an intermittent
+ * fault rather than a new outage.
+ */
+export const flapping: Analyser = (context: IncidentContext, policy: TriagePolicy): Finding | null => {
+  const similar = similarPastIncidents(context, policy.flappingWindowHours * HOUR_MS);
+  if (similar.length < policy.flappingThreshold) return null;
+
+  const quick = similar.filter(resolvedQuickly);
+  const mostlyQuick = quick.length * 2 >= similar.length;
+  let summary = `Flapping: ${similar.length} similar incidents on ${serviceName(context.incident)} in the last ${policy.flappingWindowHours} h`;
+  if (quick.length > 0) summary += `, ${quick.length} of them resolved within ${humanDuration(QUICK_RESOLUTION_MS)}`;
+
+  const evidence: Evidence[] = similar.slice(0, MAX_EVIDENCE).map((past) => {
+    const lasted = past.status === 'resolved'
+      ? `resolved after ${humanDuration(timeOf(past.resolved_at ?? past.last_status_change_at) - timeOf(past.created_at))}${statusChangedBy(past) ? ` by ${statusChangedBy(past)}` : ''}`
+      : `still ${past.status}`;
+    return { source: ANALYSER, text: `#${past.number} "${truncate(oneLine(past.title), 100)}" at ${past.created_at}, ${lasted}`, link: past.html_url };
+  });
+  if (similar.length > MAX_EVIDENCE) evidence.push({ source: ANALYSER, text: `and ${similar.length - MAX_EVIDENCE} more in the window` });
+
+  const nextSteps = mostlyQuick
+    ? [
+        'Check whether the condition is still present; if it has cleared again, the alert is likely noisy',
+        "Review the monitor's threshold, evaluation window and recovery (hysteresis) settings",
+      ]
+    : ['The same alert keeps reopening: look for an intermittent fault (restarts, retries, capacity) rather than a new outage'];
+  // Flapping explains the page (noise or an intermittent fault) more strongly when the earlier ones cleared quickly.
+  const weight = mostlyQuick ? 0.55 : 0.4;
+  return { analyser: ANALYSER, summary, weight, evidence, nextSteps };
+};
