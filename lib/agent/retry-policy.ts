@@ -1,0 +1,226 @@
+import { PagerDutyApiError, isPagerDutyError } from '../pagerduty/errors';
+import type { PagerDutyResponse } from '../pagerduty/types';
+
+/**
+ * How the agent repeats PagerDuty calls (DESIGN.md "Retry policy"):
+ * - idempotent calls (reads, acknowledge, escalate, resolve): up to 3 retries, exponential backoff with full jitter;
+ * - creating a note: 1 retry, and only after the caller's dedup check said the first attempt did not land;
+ * - every retry takes one unit of the per-webhook budget (STATE_TABLE, at most 5 across redeliveries);
+ * - a 429 is never slept on: it surfaces as ThrottledError so the message goes back to the queue for
+ *   `ratelimit-reset` seconds;
+ * - no attempt starts when the Lambda's remaining time is short.
+ */
+export interface RetryBudget {
+  /** Takes one retry from the budget; false when it is spent. */
+  tryConsume(): Promise<boolean>;
+}
+
+export interface RetrySettings {
+  idempotentRetries: number;
+  noteRetries: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** No attempt (and no sleep) starts with less than this much Lambda time left. */
+  minRemainingMs: number;
+  /** Seconds to wait on a 429 that carried no `ratelimit-reset` header. */
+  defaultThrottleSeconds: number;
+}
+
+export const DEFAULT_RETRY_SETTINGS: RetrySettings = {
+  idempotentRetries: 3,
+  noteRetries: 1,
+  baseDelayMs: 200,
+  maxDelayMs: 2000,
+  minRemainingMs: 8000,
+  defaultThrottleSeconds: 60,
+};
+
+export interface RetryDeps {
+  budget: RetryBudget;
+  remainingTimeMs: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  /** In [0, 1). */
+  random?: () => number;
+  settings?: Partial<RetrySettings>;
+  /** Called once per retry taken (for the RetriesUsed metric). */
+  onRetry?: (operation: string, error: unknown) => void;
+}
+
+/** A call that ended without success, with how many attempts it took (the audit records them). */
+export abstract class RetryStopError extends Error {
+  abstract readonly kind: 'throttled' | 'budget-exhausted' | 'out-of-time' | 'failed';
+  constructor(
+    message: string,
+    readonly operation: string,
+    readonly attempts: number,
+    cause: unknown,
+  ) {
+    super(message, { cause });
+  }
+
+  get httpStatus(): number | undefined {
+    return this.cause instanceof PagerDutyApiError ? this.cause.status : undefined;
+  }
+
+  get requestId(): string | undefined {
+    return this.cause instanceof PagerDutyApiError ? (this.cause.requestId ?? undefined) : undefined;
+  }
+}
+
+/** PagerDuty answered 429: the message goes back to the queue for `retryAfterSeconds`, nobody sleeps. */
+export class ThrottledError extends RetryStopError {
+  override readonly name = 'ThrottledError';
+  readonly kind = 'throttled' as const;
+  constructor(
+    operation: string,
+    attempts: number,
+    readonly retryAfterSeconds: number,
+    cause: unknown,
+  ) {
+    super(
+      `PagerDuty rate-limited ${operation} (429); the event goes back to the queue for ${retryAfterSeconds} s. ` +
+        'If this is frequent, lower the worker\'s maximum concurrency or use a separate API key per environment.',
+      operation,
+      attempts,
+      cause,
+    );
+  }
+}
+
+export class RetryBudgetExhaustedError extends RetryStopError {
+  override readonly name = 'RetryBudgetExhaustedError';
+  readonly kind = 'budget-exhausted' as const;
+  constructor(operation: string, attempts: number, cause: unknown) {
+    super(
+      `${operation} failed and the event's retry budget is spent: ${(cause as Error)?.message ?? String(cause)}. ` +
+        'The agent hands the incident back to the humans on call.',
+      operation,
+      attempts,
+      cause,
+    );
+  }
+}
+
+export class OutOfTimeError extends RetryStopError {
+  override readonly name = 'OutOfTimeError';
+  readonly kind = 'out-of-time' as const;
+  constructor(operation: string, attempts: number, remainingMs: number, cause: unknown) {
+    super(
+      `Not starting ${operation}: only ${remainingMs} ms of Lambda time left` +
+        `${cause === undefined ? '' : ` (last error: ${(cause as Error)?.message ?? String(cause)})`}. ` +
+        'The agent hands the incident back; raise the worker timeout if this repeats.',
+      operation,
+      attempts,
+      cause,
+    );
+  }
+}
+
+/** The call failed for good: a non-retryable answer, or the operation's own retries are used up. */
+export class OperationFailedError extends RetryStopError {
+  override readonly name = 'OperationFailedError';
+  readonly kind = 'failed' as const;
+  constructor(
+    operation: string,
+    attempts: number,
+    readonly retryable: boolean,
+    cause: unknown,
+  ) {
+    super(
+      `${operation} failed after ${attempts} attempt(s): ${(cause as Error)?.message ?? String(cause)}` +
+        (retryable ? '. A later delivery may retry it within the event\'s budget.' : '. Repeating the same request would not help.'),
+      operation,
+      attempts,
+      cause,
+    );
+  }
+}
+
+export interface Attempted<T> {
+  response: PagerDutyResponse<T>;
+  attempts: number;
+}
+
+const isRetryable = (error: unknown): boolean => isPagerDutyError(error) && error.retryable;
+
+export class RetryPolicy {
+  private readonly settings: RetrySettings;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+
+  constructor(private readonly deps: RetryDeps) {
+    this.settings = { ...DEFAULT_RETRY_SETTINGS, ...deps.settings };
+    this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.random = deps.random ?? Math.random;
+  }
+
+  /** Reads, acknowledge, escalate, resolve: repeating them gives the same result. */
+  idempotent<T>(operation: string, call: () => Promise<PagerDutyResponse<T>>): Promise<Attempted<T>> {
+    return this.run(operation, call, this.settings.idempotentRetries, undefined);
+  }
+
+  /**
+   * Creating a note. `landed` is the dedup check run before the retry: when it finds the note, its answer is the
+   * result and nothing is posted again.
+   */
+  createOnce<T>(
+    operation: string,
+    call: () => Promise<PagerDutyResponse<T>>,
+    landed: () => Promise<PagerDutyResponse<T> | null>,
+  ): Promise<Attempted<T>> {
+    return this.run(operation, call, this.settings.noteRetries, landed);
+  }
+
+  /** The backoff before retry number `retry` (1-based): full jitter over an exponential ceiling. */
+  delayFor(retry: number): number {
+    const ceiling = Math.min(this.settings.maxDelayMs, this.settings.baseDelayMs * 2 ** (retry - 1));
+    return Math.floor(this.random() * ceiling);
+  }
+
+  private async run<T>(
+    operation: string,
+    call: () => Promise<PagerDutyResponse<T>>,
+    maxRetries: number,
+    landed: (() => Promise<PagerDutyResponse<T> | null>) | undefined,
+  ): Promise<Attempted<T>> {
+    let attempts = 0;
+    let lastError: unknown;
+    for (;;) {
+      const remaining = this.deps.remainingTimeMs();
+      if (remaining < this.settings.minRemainingMs) throw new OutOfTimeError(operation, attempts, remaining, lastError);
+      attempts += 1;
+      try {
+        return { response: await call(), attempts };
+      } catch (error) {
+        lastError = error;
+        if (error instanceof PagerDutyApiError && error.throttled) {
+          throw new ThrottledError(operation, attempts, error.rateLimit.resetSeconds ?? this.settings.defaultThrottleSeconds, error);
+        }
+        if (!isRetryable(error)) throw new OperationFailedError(operation, attempts, false, error);
+        if (attempts > maxRetries) throw new OperationFailedError(operation, attempts, true, error);
+      }
+      if (landed !== undefined) {
+        const found = await landed();
+        if (found !== null) return { response: found, attempts };
+      }
+      if (!(await this.deps.budget.tryConsume())) throw new RetryBudgetExhaustedError(operation, attempts, lastError);
+      this.deps.onRetry?.(operation, lastError);
+      const delay = this.delayFor(attempts);
+      const left = this.deps.remainingTimeMs();
+      if (left - delay < this.settings.minRemainingMs) throw new OutOfTimeError(operation, attempts, left, lastError);
+      await this.sleep(delay);
+    }
+  }
+}
+
+/** A budget kept in memory, for callers without a per-webhook record (the handback function). */
+export function localBudget(max: number): RetryBudget {
+  let used = 0;
+  return {
+    tryConsume: () => {
+      if (used >= max) return Promise.resolve(false);
+      used += 1;
+      return Promise.resolve(true);
+    },
+  };
+}

@@ -1,0 +1,210 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { EVENT_RECORD_TTL_SECONDS } from '../infra/resource-definitions';
+import { epochSeconds, stateKeys } from './state-keys';
+
+/**
+ * What the agent has done to one incident (`incident#<id>`), and the note tokens (`note#<incidentId>#<triggerEventId>`)
+ * that make "one note per triggering event" hold across crashes and redeliveries.
+ *
+ * The handback function reads `acknowledgedByAgentAt` and `finished`: an incident the agent acknowledged and did
+ * not finish is silenced with nobody behind it, and must be handed back.
+ */
+export interface IncidentProgress {
+  incidentId: string;
+  /** The triggering event the current progress belongs to (a reopened incident starts again). */
+  triggerEventId?: string;
+  acknowledgedByAgentAt?: string;
+  noteId?: string;
+  decision?: string;
+  /** Set before the escalation call: from then on the agent never resolves this incident. */
+  escalatedAt?: string;
+  resolvedAt?: string;
+  handedBackAt?: string;
+  handbackReason?: string;
+  finished?: boolean;
+}
+
+export type NoteReservation =
+  | { state: 'reserved' }
+  /** A previous attempt reserved the token and did not record a note id: it may have posted. */
+  | { state: 'unconfirmed' }
+  | { state: 'posted'; noteId: string };
+
+/** Progress and note items outlive the event records: an incident can stay open for days. */
+const INCIDENT_RECORD_TTL_SECONDS = 30 * 24 * 3600;
+
+export class ResolveRefusedError extends Error {
+  override readonly name = 'ResolveRefusedError';
+  constructor(readonly incidentId: string) {
+    super(
+      `Refusing to resolve incident ${incidentId}: the agent escalated or handed it back, so the humans on call own it. ` +
+        'Nothing to do; this is the agent\'s safety rule, not a fault.',
+    );
+  }
+}
+
+export class IncidentLedgerError extends Error {
+  override readonly name = 'IncidentLedgerError';
+  constructor(
+    readonly operation: string,
+    readonly key: string,
+    cause: unknown,
+  ) {
+    super(
+      `State table ${operation} of ${key} failed: ${(cause as Error)?.message ?? String(cause)}. ` +
+        'The message goes back to the queue; check the STATE_TABLE permissions and throttling if this repeats.',
+      { cause },
+    );
+  }
+}
+
+export interface IncidentLedger {
+  get(incidentId: string): Promise<IncidentProgress | undefined>;
+  /** Starts (or restarts, for a reopened incident) the progress of a triggering event; clears `finished`. */
+  markAcknowledged(incidentId: string, triggerEventId: string, at: Date): Promise<void>;
+  recordDecision(incidentId: string, decision: string): Promise<void>;
+  /** Written before the escalation call, so that a crash mid-call still forbids a later resolve. */
+  beginEscalation(incidentId: string, at: Date): Promise<void>;
+  /** The agent holds the incident with its note, or left it with the human who acknowledged it. */
+  markFinished(incidentId: string): Promise<void>;
+  /** Conditional: throws ResolveRefusedError when the incident was ever escalated or handed back. */
+  beginResolve(incidentId: string): Promise<void>;
+  markResolved(incidentId: string, at: Date): Promise<void>;
+  markHandedBack(incidentId: string, reason: string, at: Date): Promise<void>;
+  reserveNote(incidentId: string, triggerEventId: string, ref: string): Promise<NoteReservation>;
+  recordNote(incidentId: string, triggerEventId: string, noteId: string, recordOnIncident: boolean): Promise<void>;
+}
+
+const isConditionFailure = (error: unknown): boolean =>
+  error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
+
+const ttl = (at: Date = new Date()): number => epochSeconds(at) + Math.max(INCIDENT_RECORD_TTL_SECONDS, EVENT_RECORD_TTL_SECONDS);
+
+export class DynamoIncidentLedger implements IncidentLedger {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async get(incidentId: string): Promise<IncidentProgress | undefined> {
+    const key = stateKeys.incident(incidentId);
+    try {
+      const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true }));
+      if (result.Item === undefined) return undefined;
+      const { pk: _pk, expiresAt: _expiresAt, ...progress } = result.Item;
+      return { ...progress, incidentId } as IncidentProgress;
+    } catch (error) {
+      throw new IncidentLedgerError('read', key, error);
+    }
+  }
+
+  async markAcknowledged(incidentId: string, triggerEventId: string, at: Date): Promise<void> {
+    await this.update(incidentId, 'SET acknowledgedByAgentAt = :at, triggerEventId = :trigger, finished = :false, expiresAt = :ttl', {
+      ':at': at.toISOString(),
+      ':trigger': triggerEventId,
+      ':false': false,
+      ':ttl': ttl(at),
+    });
+  }
+
+  async recordDecision(incidentId: string, decision: string): Promise<void> {
+    await this.update(incidentId, 'SET decision = :decision, expiresAt = :ttl', { ':decision': decision, ':ttl': ttl() });
+  }
+
+  async beginEscalation(incidentId: string, at: Date): Promise<void> {
+    await this.update(incidentId, 'SET escalatedAt = if_not_exists(escalatedAt, :at), expiresAt = :ttl', {
+      ':at': at.toISOString(),
+      ':ttl': ttl(at),
+    });
+  }
+
+  async markFinished(incidentId: string): Promise<void> {
+    await this.update(incidentId, 'SET finished = :true, expiresAt = :ttl', { ':true': true, ':ttl': ttl() });
+  }
+
+  async beginResolve(incidentId: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: stateKeys.incident(incidentId) },
+          UpdateExpression: 'SET resolvingAt = :now',
+          ConditionExpression: 'attribute_not_exists(escalatedAt) AND attribute_not_exists(handedBackAt)',
+          ExpressionAttributeValues: { ':now': new Date().toISOString() },
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) throw new ResolveRefusedError(incidentId);
+      throw new IncidentLedgerError('resolve guard', stateKeys.incident(incidentId), error);
+    }
+  }
+
+  async markResolved(incidentId: string, at: Date): Promise<void> {
+    await this.update(incidentId, 'SET resolvedAt = :at, finished = :true, expiresAt = :ttl', {
+      ':at': at.toISOString(),
+      ':true': true,
+      ':ttl': ttl(at),
+    });
+  }
+
+  async markHandedBack(incidentId: string, reason: string, at: Date): Promise<void> {
+    await this.update(incidentId, 'SET handedBackAt = :at, handbackReason = :reason, finished = :true, expiresAt = :ttl', {
+      ':at': at.toISOString(),
+      ':reason': reason.slice(0, 500),
+      ':true': true,
+      ':ttl': ttl(at),
+    });
+  }
+
+  async reserveNote(incidentId: string, triggerEventId: string, ref: string): Promise<NoteReservation> {
+    const key = stateKeys.note(incidentId, triggerEventId);
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: key, ref, reservedAt: new Date().toISOString(), expiresAt: ttl() },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return { state: 'reserved' };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw new IncidentLedgerError('note reservation', key, error);
+    }
+    try {
+      const existing = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true }));
+      const noteId = existing.Item?.noteId as string | undefined;
+      return noteId === undefined ? { state: 'unconfirmed' } : { state: 'posted', noteId };
+    } catch (error) {
+      throw new IncidentLedgerError('note token read', key, error);
+    }
+  }
+
+  async recordNote(incidentId: string, triggerEventId: string, noteId: string, recordOnIncident: boolean): Promise<void> {
+    const key = stateKeys.note(incidentId, triggerEventId);
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: key },
+          UpdateExpression: 'SET noteId = :noteId, postedAt = :now',
+          ExpressionAttributeValues: { ':noteId': noteId, ':now': new Date().toISOString() },
+        }),
+      );
+    } catch (error) {
+      throw new IncidentLedgerError('note record', key, error);
+    }
+    if (recordOnIncident) await this.update(incidentId, 'SET noteId = :noteId, expiresAt = :ttl', { ':noteId': noteId, ':ttl': ttl() });
+  }
+
+  private async update(incidentId: string, expression: string, values: Record<string, unknown>): Promise<void> {
+    const key = stateKeys.incident(incidentId);
+    try {
+      await this.client.send(
+        new UpdateCommand({ TableName: this.tableName, Key: { pk: key }, UpdateExpression: expression, ExpressionAttributeValues: values }),
+      );
+    } catch (error) {
+      throw new IncidentLedgerError('update', key, error);
+    }
+  }
+}

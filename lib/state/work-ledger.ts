@@ -1,0 +1,209 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { EVENT_RECORD_TTL_SECONDS } from '../infra/resource-definitions';
+import { epochSeconds, stateKeys } from './state-keys';
+
+/**
+ * The worker's attributes on the `event#<id>` item of STATE_TABLE. The ingress owns the other attributes of the same
+ * item (ingressStatus, eventType, incidentId, …); every write here is an UpdateItem that touches only these:
+ *
+ * - `workStatus`: `processing` while an attempt holds the lease; `released` when an attempt gave the event back to
+ *   the queue; `done` | `handed-back` | `ignored` once finished (a finished event is never processed again).
+ * - `leaseUntil` (epoch ms): a crashed attempt's claim expires then, and the next delivery may claim the event.
+ * - `attempt`: incremented by every claim; a late writer from an older attempt cannot finish or release the event.
+ * - `retriesUsed`: the per-webhook retry budget, counted across redeliveries.
+ */
+export type WorkStatus = 'processing' | 'released' | FinishedStatus;
+export type FinishedStatus = 'done' | 'handed-back' | 'ignored';
+
+export const FINISHED_STATUSES: readonly FinishedStatus[] = ['done', 'handed-back', 'ignored'];
+
+/** At most this many retries per webhook event, whatever the number of deliveries. */
+export const MAX_RETRIES_PER_EVENT = 5;
+
+export interface EventWork {
+  workStatus?: WorkStatus;
+  leaseUntil?: number;
+  attempt?: number;
+  retriesUsed?: number;
+  finishedAt?: string;
+  finishDetail?: string;
+}
+
+export type ClaimResult =
+  | { claimed: true; attempt: number; retriesUsed: number }
+  | { claimed: false; reason: 'finished'; workStatus: FinishedStatus }
+  | { claimed: false; reason: 'leased'; leaseUntil: number };
+
+export interface ClaimRequest {
+  eventId: string;
+  /** How long this attempt may hold the event before another delivery may take it over. */
+  leaseMs: number;
+  now?: Date;
+}
+
+export interface WorkLedger {
+  claim(request: ClaimRequest): Promise<ClaimResult>;
+  /** Marks the event finished for this attempt. False when another attempt took the claim over meanwhile. */
+  finish(eventId: string, attempt: number, status: FinishedStatus, detail: string): Promise<boolean>;
+  /** Gives the event back (it failed or was deferred) so the next delivery can claim it at once. */
+  release(eventId: string, attempt: number, detail: string): Promise<boolean>;
+  /** Takes one retry from the event's budget; false when the budget is spent. */
+  consumeRetry(eventId: string, max?: number): Promise<boolean>;
+  /** Marks a dead-lettered event handed back whatever its lease (the handback function owns it now). */
+  markHandedBack(eventId: string, detail: string, now?: Date): Promise<void>;
+  get(eventId: string): Promise<EventWork | undefined>;
+}
+
+export class WorkLedgerError extends Error {
+  override readonly name = 'WorkLedgerError';
+  constructor(
+    readonly operation: string,
+    readonly eventId: string,
+    cause: unknown,
+  ) {
+    super(
+      `State table ${operation} for event ${eventId} failed: ${(cause as Error)?.message ?? String(cause)}. ` +
+        'The message goes back to the queue; check the STATE_TABLE permissions and throttling if this repeats.',
+      { cause },
+    );
+  }
+}
+
+const isConditionFailure = (error: unknown): boolean =>
+  error instanceof ConditionalCheckFailedException || (error as Error)?.name === 'ConditionalCheckFailedException';
+
+export class DynamoWorkLedger implements WorkLedger {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async claim({ eventId, leaseMs, now = new Date() }: ClaimRequest): Promise<ClaimResult> {
+    try {
+      const result = await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: stateKeys.event(eventId) },
+          // Creates the item when the ingress record is absent; `expiresAt` only if the ingress did not set one.
+          UpdateExpression:
+            'SET workStatus = :processing, leaseUntil = :leaseUntil, claimedAt = :now, ' +
+            'attempt = if_not_exists(attempt, :zero) + :one, retriesUsed = if_not_exists(retriesUsed, :zero), ' +
+            'expiresAt = if_not_exists(expiresAt, :expiresAt)',
+          ConditionExpression:
+            'attribute_not_exists(workStatus) OR workStatus = :released OR (workStatus = :processing AND leaseUntil < :nowMs)',
+          ExpressionAttributeValues: {
+            ':processing': 'processing',
+            ':released': 'released',
+            ':leaseUntil': now.getTime() + leaseMs,
+            ':nowMs': now.getTime(),
+            ':now': now.toISOString(),
+            ':zero': 0,
+            ':one': 1,
+            ':expiresAt': epochSeconds(now) + EVENT_RECORD_TTL_SECONDS,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const item = result.Attributes as EventWork;
+      return { claimed: true, attempt: item.attempt ?? 1, retriesUsed: item.retriesUsed ?? 0 };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw new WorkLedgerError('claim', eventId, error);
+    }
+    // dynalite ignores ReturnValuesOnConditionCheckFailure, so read the item to say why the claim was refused.
+    const current = await this.get(eventId);
+    const status = current?.workStatus;
+    if (status !== undefined && (FINISHED_STATUSES as readonly string[]).includes(status)) {
+      return { claimed: false, reason: 'finished', workStatus: status as FinishedStatus };
+    }
+    return { claimed: false, reason: 'leased', leaseUntil: current?.leaseUntil ?? now.getTime() + leaseMs };
+  }
+
+  async finish(eventId: string, attempt: number, status: FinishedStatus, detail: string): Promise<boolean> {
+    return this.updateOwned('finish', eventId, attempt, {
+      UpdateExpression: 'SET workStatus = :status, finishedAt = :now, finishDetail = :detail REMOVE leaseUntil',
+      values: { ':status': status, ':now': new Date().toISOString(), ':detail': detail.slice(0, 500) },
+    });
+  }
+
+  async release(eventId: string, attempt: number, detail: string): Promise<boolean> {
+    return this.updateOwned('release', eventId, attempt, {
+      UpdateExpression: 'SET workStatus = :released, releasedAt = :now, releaseDetail = :detail REMOVE leaseUntil',
+      values: { ':released': 'released', ':now': new Date().toISOString(), ':detail': detail.slice(0, 500) },
+    });
+  }
+
+  async consumeRetry(eventId: string, max = MAX_RETRIES_PER_EVENT): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: stateKeys.event(eventId) },
+          UpdateExpression: 'SET retriesUsed = if_not_exists(retriesUsed, :zero) + :one',
+          ConditionExpression: 'attribute_not_exists(retriesUsed) OR retriesUsed < :max',
+          ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':max': max },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw new WorkLedgerError('retry budget update', eventId, error);
+    }
+  }
+
+  async markHandedBack(eventId: string, detail: string, now = new Date()): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: stateKeys.event(eventId) },
+          UpdateExpression:
+            'SET workStatus = :handedBack, finishedAt = :now, finishDetail = :detail, ' +
+            'expiresAt = if_not_exists(expiresAt, :expiresAt) REMOVE leaseUntil',
+          ExpressionAttributeValues: {
+            ':handedBack': 'handed-back',
+            ':now': now.toISOString(),
+            ':detail': detail.slice(0, 500),
+            ':expiresAt': epochSeconds(now) + EVENT_RECORD_TTL_SECONDS,
+          },
+        }),
+      );
+    } catch (error) {
+      throw new WorkLedgerError('handback mark', eventId, error);
+    }
+  }
+
+  async get(eventId: string): Promise<EventWork | undefined> {
+    try {
+      const result = await this.client.send(
+        new GetCommand({ TableName: this.tableName, Key: { pk: stateKeys.event(eventId) }, ConsistentRead: true }),
+      );
+      return result.Item as EventWork | undefined;
+    } catch (error) {
+      throw new WorkLedgerError('read', eventId, error);
+    }
+  }
+
+  private async updateOwned(
+    operation: string,
+    eventId: string,
+    attempt: number,
+    update: { UpdateExpression: string; values: Record<string, unknown> },
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: stateKeys.event(eventId) },
+          UpdateExpression: update.UpdateExpression,
+          ConditionExpression: 'workStatus = :processing AND attempt = :attempt',
+          ExpressionAttributeValues: { ...update.values, ':processing': 'processing', ':attempt': attempt },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw new WorkLedgerError(operation, eventId, error);
+    }
+  }
+}
