@@ -1,4 +1,5 @@
-import { z } from 'zod/mini';
+// A namespace import lets esbuild tree-shake zod (`import { z }` keeps all of it, every locale included: +400 KB).
+import * as z from 'zod/mini';
 import { en } from 'zod/v4/locales';
 
 z.config(en());
