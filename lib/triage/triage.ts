@@ -132,7 +132,7 @@ export function triageIncident(context: IncidentContext, policy: TriagePolicy, o
   }
   return {
     summary: best.summary,
-    confidence: Math.min(ceiling, combinedWeight(explaining)),
+    confidence: Math.min(ceiling, Math.round(combinedWeight(explaining) * 100) / 100),
     evidence: findingEvidence,
     nextSteps: unique(findingSteps),
     decision: 'escalate',

@@ -1,0 +1,69 @@
+import { MAX_MATCHED_INPUT_LENGTH, matchRules } from '../../../lib/triage/rules-engine';
+import { makeAlert, makeIncident, makeIncidentContext, makeRule } from '../../support/incident-context';
+
+describe('matchRules', () => {
+  const context = makeIncidentContext({
+    incident: makeIncident({
+      title: 'Disk 91% full on db-7',
+      urgency: 'low',
+      priority: { id: 'PPRI2', type: 'priority_reference', summary: 'P2', name: 'P2' },
+    }),
+    alerts: [
+      makeAlert({ body: { details: { host: 'web-1' } } }),
+      makeAlert({ body: { details: { db: { host: 'db-7', role: 'primary' }, mount: '/data' } } }),
+    ],
+  });
+
+  it.each([
+    ['services', { services: ['PSVC001'] }, { services: ['POTHER'] }, 'service Checkout API'],
+    ['title (case-insensitive)', { title: 'DISK \\d+% (full|space)' }, { title: 'latency' }, 'title /DISK \\d+% (full|space)/'],
+    ['urgency', { urgency: 'low' as const }, { urgency: 'high' as const }, 'urgency low'],
+    ['priorities (by name, any case)', { priorities: ['p1', 'p2'] }, { priorities: ['P1'] }, 'priority P2'],
+    ['alertFields (nested keys with dots)', { alertFields: { 'db.host': '^db-\\d+$' } }, { alertFields: { 'db.host': '^web' } }, 'alert db.host=/^db-\\d+$/'],
+  ])('matches on %s and not when it differs', (_name, holds, fails, reason) => {
+    const result = matchRules([makeRule({ id: 'fails', match: fails }), makeRule({ id: 'holds', match: holds })], context);
+    expect(result.match?.rule.id).toBe('holds');
+    expect(result.match?.matchedOn).toEqual([reason]);
+  });
+
+  it('requires every condition of a rule, and all alert fields on the same alert', () => {
+    const mixed = makeRule({ id: 'mixed', match: { alertFields: { host: '^web', mount: '/data' } } });
+    const partly = makeRule({ id: 'partly', match: { title: 'disk', urgency: 'high' } });
+    expect(matchRules([mixed, partly], context).match).toBeUndefined();
+    const sameAlert = makeRule({ id: 'same', match: { alertFields: { 'DB.Host': 'db-7', mount: '/data' } } });
+    expect(matchRules([sameAlert], context).match?.rule.id).toBe('same');
+  });
+
+  it('takes the first matching rule in configuration order', () => {
+    const rules = [makeRule({ id: 'specific', match: { title: 'disk' } }), makeRule({ id: 'catch-all', match: {} })];
+    expect(matchRules(rules, context).match?.rule.id).toBe('specific');
+    expect(matchRules(rules.slice(1), context).match?.matchedOn).toEqual(['every incident (the rule has no conditions)']);
+  });
+
+  it('does not match an incident without a priority on a priority rule', () => {
+    const noPriority = makeIncidentContext({ incident: makeIncident({ priority: null }) });
+    expect(matchRules([makeRule({ match: { priorities: ['P1'] } })], noPriority).match).toBeUndefined();
+  });
+
+  it('does not match alert fields when there are no alerts or details', () => {
+    const rule = makeRule({ match: { alertFields: { host: '.*' } } });
+    expect(matchRules([rule], makeIncidentContext({ alerts: [] })).match).toBeUndefined();
+    expect(matchRules([rule], makeIncidentContext({ alerts: [makeAlert({ body: null })] })).match).toBeUndefined();
+  });
+
+  it('skips a rule with an invalid pattern instead of crashing, and reports it', () => {
+    const broken = makeRule({ id: 'broken', match: { title: '(unclosed' } });
+    const brokenField = makeRule({ id: 'broken-field', match: { alertFields: { host: '[' } } });
+    const result = matchRules([broken, brokenField, makeRule({ id: 'ok' })], context);
+    expect(result.match?.rule.id).toBe('ok');
+    expect(result.skipped.map((skip) => skip.ruleId)).toEqual(['broken', 'broken-field']);
+    expect(result.skipped[0]?.reason).toContain('fix the rule in AGENT_CONFIG');
+  });
+
+  it('tests patterns against bounded input, so a very long title cannot match beyond the cap', () => {
+    const long = makeIncidentContext({ incident: makeIncident({ title: `${'a'.repeat(10_000)}needle` }) });
+    expect(matchRules([makeRule({ match: { title: 'needle' } })], long).match).toBeUndefined();
+    expect(matchRules([makeRule({ match: { title: '^a+$' } })], long).match?.matchedOn).toEqual(['title /^a+$/']);
+    expect(MAX_MATCHED_INPUT_LENGTH).toBeLessThan(1000);
+  });
+});
