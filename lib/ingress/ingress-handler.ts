@@ -1,0 +1,256 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { EventFilters } from '../config/agent-config';
+import { MetricName, type MetricNameValue, type Telemetry } from '../observability/telemetry';
+import type { EventQueuePort } from '../queue/event-queue';
+import type { WebhookSecretProvider } from '../secrets/secret-source';
+import type { EventLedgerPort } from '../state/event-ledger';
+import { evaluateFilters } from '../webhook/filters';
+import { headerValue, type HeaderMap } from '../webhook/headers';
+import { parseWebhookEvent } from '../webhook/parse-event';
+import { SIGNATURE_HEADER, verifySignature, type SignatureFailureReason } from '../webhook/signature';
+
+/** PagerDuty drops any webhook over 256 KB, so nothing larger can be a genuine delivery. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export const WEBHOOK_ID_HEADER = 'x-webhook-id';
+export const SUBSCRIPTION_HEADER = 'x-webhook-subscription';
+export const PING_EVENT_TYPE = 'pagey.ping';
+
+/** Delivery headers kept with a quarantined body: enough to re-verify and trace it, never credentials. */
+const QUARANTINED_HEADERS = ['content-type', 'user-agent', WEBHOOK_ID_HEADER, SUBSCRIPTION_HEADER, SIGNATURE_HEADER];
+
+export interface IngressDeps {
+  secrets: WebhookSecretProvider;
+  ledger: EventLedgerPort;
+  queue: EventQueuePort;
+  filters: EventFilters;
+  telemetry: Telemetry;
+  now?: () => Date;
+}
+
+export type IngressResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
+export type IngressHandler = (request: APIGatewayProxyEventV2, context?: Context) => Promise<IngressResponse>;
+
+type AnswerBody = { status: string } & Record<string, string | boolean | undefined>;
+
+const answer = (statusCode: number, body: AnswerBody, headers: Record<string, string> = {}): IngressResponse => ({
+  statusCode,
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+});
+
+const SIGNATURE_REASON_METRIC: Record<SignatureFailureReason, MetricNameValue> = {
+  missing: MetricName.signatureMissing,
+  malformed: MetricName.signatureMalformed,
+  mismatch: MetricName.signatureMismatch,
+};
+
+/** The decoded size of a base64 string, computed without decoding it. */
+function base64DecodedBytes(encoded: string): number {
+  const padding = encoded.endsWith('==') ? 2 : encoded.endsWith('=') ? 1 : 0;
+  return Math.floor((encoded.length * 3) / 4) - padding;
+}
+
+/**
+ * Decodes the body exactly as API Gateway received it, or reports it too large. The size is checked before any
+ * decoding or hashing, so an oversized request costs next to nothing.
+ */
+function rawBody(request: APIGatewayProxyEventV2): Buffer | 'too-large' {
+  const body = request.body ?? '';
+  const base64 = request.isBase64Encoded === true;
+  // A UTF-8 string has at least as many bytes as characters, so a long string is too large without measuring it.
+  if (base64 ? base64DecodedBytes(body) > MAX_BODY_BYTES : body.length > MAX_BODY_BYTES) return 'too-large';
+  if (!base64 && Buffer.byteLength(body, 'utf8') > MAX_BODY_BYTES) return 'too-large';
+  const raw = Buffer.from(body, base64 ? 'base64' : 'utf8');
+  return raw.length > MAX_BODY_BYTES ? 'too-large' : raw;
+}
+
+function keptHeaders(headers: HeaderMap | undefined): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name of QUARANTINED_HEADERS) {
+    const value = headerValue(headers, name);
+    if (value !== undefined) kept[name] = value;
+  }
+  return kept;
+}
+
+/**
+ * The ingress Lambda for API Gateway HTTP API (payload 2.0): verifies a PagerDuty V3 delivery on its exact bytes,
+ * records it once, enqueues it durably and answers as README "Ingress: what PagerDuty gets back" says. It answers 2xx
+ * only for a delivery that is queued, a duplicate of a queued one, or deliberately not taken on (ping, filtered,
+ * quarantined); any failure of its dependencies is a 503, so PagerDuty retries.
+ */
+export function createIngressHandler(deps: IngressDeps): IngressHandler {
+  const { logger, metrics } = deps.telemetry;
+  const now = deps.now ?? (() => new Date());
+  const count = (name: MetricNameValue): void => {
+    metrics.addMetric(name, MetricUnit.Count, 1);
+  };
+
+  const unavailable = (message: string, error?: unknown): IngressResponse => {
+    count(MetricName.ingressFailure);
+    const line = `${message}; answered 503 so PagerDuty retries the delivery`;
+    if (error === undefined) logger.error(line);
+    else logger.error(line, error as Error);
+    return answer(503, { status: 'unavailable' });
+  };
+
+  async function handle(request: APIGatewayProxyEventV2): Promise<IngressResponse> {
+    const method = request.requestContext?.http?.method;
+    // PagerDuty only ever POSTs; anything else is not a delivery and cannot be a genuine one answered 4xx.
+    if (method !== undefined && method !== 'POST') {
+      logger.warn('Request is not a POST: answered 405', { method, path: request.rawPath });
+      return answer(405, { status: 'method-not-allowed' }, { allow: 'POST' });
+    }
+    count(MetricName.webhookReceived);
+    const headers = request.headers;
+    const webhookId = headerValue(headers, WEBHOOK_ID_HEADER) ?? null;
+    const subscriptionId = headerValue(headers, SUBSCRIPTION_HEADER) ?? null;
+    logger.appendKeys({ webhookId, subscriptionId });
+
+    const raw = rawBody(request);
+    if (raw === 'too-large') {
+      count(MetricName.webhookTooLarge);
+      logger.warn('Body over the size cap: answered 413', { maxBytes: MAX_BODY_BYTES });
+      return answer(413, { status: 'too-large' });
+    }
+
+    const signature = headerValue(headers, SIGNATURE_HEADER);
+    let secrets: readonly string[];
+    let check: ReturnType<typeof verifySignature>;
+    try {
+      secrets = await deps.secrets.getWebhookSecrets();
+      check = verifySignature(raw, signature, secrets);
+      if (!check.valid && check.reason === 'mismatch') {
+        // A secret added moments ago (rotation, new subscription) must work at once; the source rate-limits re-reads.
+        secrets = await deps.secrets.getWebhookSecrets({ refresh: true });
+        check = verifySignature(raw, signature, secrets);
+      }
+    } catch (error) {
+      return unavailable('Could not read the webhook signing secrets', error);
+    }
+    if (!check.valid) {
+      if (check.reason === 'mismatch' && secrets.length === 0) {
+        // Nothing can be verified: a configuration fault, not a forgery. 4xx would make PagerDuty drop genuine pages.
+        return unavailable(
+          "The secret holds no webhookSecrets, so no delivery can be verified. Add every live subscription's signing secret to it",
+        );
+      }
+      count(MetricName.signatureInvalid);
+      count(SIGNATURE_REASON_METRIC[check.reason]);
+      logger.warn('Signature rejected: answered 401', {
+        reason: check.reason,
+        sourceIp: request.requestContext?.http?.sourceIp,
+        userAgent: headerValue(headers, 'user-agent'),
+      });
+      return answer(401, { status: 'unauthorized', reason: check.reason });
+    }
+
+    const parsed = parseWebhookEvent(raw);
+    if (!parsed.ok) {
+      try {
+        const sha256 = await deps.ledger.quarantine({
+          body: raw,
+          headers: keptHeaders(headers),
+          reason: parsed.detail,
+          receivedAt: now(),
+        });
+        count(MetricName.webhookQuarantined);
+        logger.error('Signed body is not a usable V3 webhook: quarantined for inspection', {
+          reason: parsed.reason,
+          detail: parsed.detail,
+          quarantineKey: sha256,
+          bytes: raw.length,
+        });
+        return answer(200, { status: 'quarantined', reason: parsed.reason });
+      } catch (error) {
+        return unavailable('Could not quarantine a signed but unparseable body', error);
+      }
+    }
+
+    const event = parsed.event;
+    logger.appendKeys({ eventId: event.eventId, incidentId: event.incidentId, eventType: event.eventType });
+    if (event.eventType === PING_EVENT_TYPE) {
+      count(MetricName.webhookIgnored);
+      logger.info('Ping received');
+      return answer(200, { status: 'ping', eventId: event.eventId });
+    }
+    const verdict = evaluateFilters(event, deps.filters);
+    if (!verdict.pass) {
+      count(MetricName.webhookIgnored);
+      logger.info('Event filtered out', { reason: verdict.reason });
+      return answer(200, { status: 'filtered', eventId: event.eventId, reason: verdict.reason });
+    }
+
+    const receivedAt = now();
+    let redelivery: boolean;
+    try {
+      const recorded = await deps.ledger.recordReceived({
+        eventId: event.eventId,
+        eventType: event.eventType,
+        incidentId: event.incidentId,
+        webhookId,
+        subscriptionId,
+        receivedAt,
+      });
+      redelivery = recorded === 'exists';
+      if (redelivery && (await deps.ledger.ingressStatus(event.eventId)) === 'enqueued') {
+        count(MetricName.webhookDuplicate);
+        logger.info('Duplicate delivery of an enqueued event');
+        return answer(200, { status: 'duplicate', eventId: event.eventId });
+      }
+      // Recorded but not known to be enqueued (an earlier enqueue failed or is in flight): send again; the FIFO
+      // deduplication id collapses sends that race each other.
+      await deps.queue.send({
+        version: 1,
+        eventId: event.eventId,
+        eventType: event.eventType,
+        incidentId: event.incidentId,
+        rawBodyBase64: raw.toString('base64'),
+        webhookId,
+        subscriptionId,
+        receivedAt: receivedAt.toISOString(),
+      });
+    } catch (error) {
+      return unavailable('Could not record or enqueue the event', error);
+    }
+    try {
+      await deps.ledger.markEnqueued(event.eventId, now());
+    } catch (error) {
+      // The message is in the queue, so the event is safe; a redelivery will at worst send it again, which the queue
+      // (within 5 minutes) or the worker's claim collapses.
+      logger.warn('Event enqueued but not marked enqueued in the state table', error as Error);
+    }
+    count(MetricName.webhookEnqueued);
+    logger.info('Event enqueued', { redelivery });
+    return answer(202, { status: 'enqueued', eventId: event.eventId });
+  }
+
+  return async (request, context) => {
+    if (context !== undefined) logger.addContext(context);
+    try {
+      return await handle(request);
+    } catch (error) {
+      return unavailable('Unexpected ingress failure', error);
+    } finally {
+      logger.resetKeys();
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    }
+  };
+}
+
+/**
+ * The handler used when the function's configuration (environment, AGENT_CONFIG) is invalid: every delivery gets a
+ * 503, so PagerDuty keeps retrying for up to 48 hours while the configuration is fixed, instead of dropping pages.
+ */
+export function createMisconfiguredIngressHandler(problem: Error, telemetry: Telemetry): IngressHandler {
+  return async () => {
+    telemetry.metrics.addMetric(MetricName.ingressFailure, MetricUnit.Count, 1);
+    telemetry.logger.error(
+      `Ingress is misconfigured and answers 503 to every delivery (PagerDuty retries for 48 hours): ${problem.message}`,
+    );
+    telemetry.metrics.publishStoredMetrics();
+    return answer(503, { status: 'misconfigured' });
+  };
+}
