@@ -1,0 +1,350 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Note, WebhookSubscription } from '../../lib/pagerduty/types';
+import { AccountState, SandboxRefusal, type IncidentChange, type SandboxSeed, type SeedUser, type StoredIncident, type TriggerIncidentInput } from './account-state';
+import { DEFAULT_SANDBOX_SEED, SANDBOX_API_TOKEN } from './default-account';
+import { handleEventsApi, type ReceivedEvent } from './events-api';
+import { FaultInjector, type Fault } from './faults';
+import { OAuthTokens, type SandboxOAuthClient } from './oauth-tokens';
+import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimitDecision, type RateLimitOptions } from './rate-limiter';
+import { restRoutes, type Route } from './rest-routes';
+import { DEFAULT_DELIVERY_OPTIONS, WebhookDelivery, type DeliveryOptions, type DeliveryRecord } from './webhook-delivery';
+import { incidentEnvelope, pingEnvelope } from './webhook-events';
+import { WebhookSubscriptions } from './webhook-subscriptions';
+
+export * from './default-account';
+export type { Fault } from './faults';
+export type { DeliveryRecord, WebhookEnvelope } from './webhook-delivery';
+export type { ReceivedEvent } from './events-api';
+export type { SandboxSeed, StoredIncident, TriggerIncidentInput, IncidentChange } from './account-state';
+export { signWebhookBody } from './webhook-delivery';
+
+export interface SandboxOptions {
+  /** 0 (default) picks a free port. The server listens on 127.0.0.1 only. */
+  port?: number;
+  /** Replaces the default account (`DEFAULT_SANDBOX_SEED`). */
+  seed?: SandboxSeed;
+  /** Accepted REST API keys (`Authorization: Token token=<key>`). Default: `[SANDBOX_API_TOKEN]`. */
+  apiTokens?: string[];
+  oauthClients?: SandboxOAuthClient[];
+  /** The account subdomain OAuth scopes must name (`as_account-us.<subdomain>`). */
+  subdomain?: string;
+  oauthTokenTtlSeconds?: number;
+  rateLimit?: Partial<RateLimitOptions>;
+  /** Seed of the PRNG behind probabilistic faults. */
+  faultSeed?: number;
+  abilities?: string[];
+  repeatedStatusAnswer?: 'ok' | 'error';
+  /** Every incident event is also delivered here, signed with these secrets, like an account-wide subscription. */
+  webhookTarget?: { url: string; secrets: string[]; subscriptionId?: string };
+  webhookDelivery?: Partial<DeliveryOptions>;
+}
+
+export interface RequestLogEntry {
+  seq: number;
+  at: string;
+  method: string;
+  /** The OpenAPI route, e.g. `PUT /incidents/{id}`; the raw path for unknown routes. */
+  route: string;
+  path: string;
+  /** 0 when the connection was dropped before an answer. */
+  status: number;
+  incidentId: string | null;
+  fault: boolean;
+  credential: 'api-key' | 'oauth' | 'none';
+}
+
+export interface RawDelivery {
+  body: string;
+  /** The exact `x-pagerduty-signature` value to send (forged, or signed with `signWebhookBody`). */
+  signature: string;
+  url?: string;
+  subscriptionId?: string;
+  webhookId?: string;
+}
+
+export interface Sandbox {
+  /** REST API base URL (`PAGERDUTY_API_URL`). */
+  readonly apiUrl: string;
+  /** Events API base URL (`PAGERDUTY_EVENTS_URL`). */
+  readonly eventsUrl: string;
+  /** OAuth token endpoint for `authFromSecret(…, { tokenUrl })`. */
+  readonly tokenUrl: string;
+  readonly faults: { script(route: string, faults: Fault[]): void; probability(route: string, probability: number, fault: Fault): void; clear(): void };
+  seed(seed: SandboxSeed): void;
+  triggerIncident(input: TriggerIncidentInput): StoredIncident;
+  /** A human acts in the web UI: the webhook's agent is that user. */
+  acknowledgeAs(incidentId: string, userId: string): StoredIncident;
+  resolveAs(incidentId: string, userId: string): StoredIncident;
+  addNoteAs(incidentId: string, userId: string, content: string): Note;
+  incident(incidentId: string): StoredIncident;
+  incidents(): StoredIncident[];
+  notes(incidentId: string): Note[];
+  /** Each acknowledgement ever recorded on the incident, in order. */
+  acknowledgements(incidentId: string): { at: string; acknowledger: { id: string } }[];
+  requests(filter?: { incidentId?: string; route?: string; method?: string }): RequestLogEntry[];
+  deliveries(filter?: { incidentId?: string; eventType?: string }): DeliveryRecord[];
+  receivedEvents(): ReceivedEvent[];
+  subscriptions(): WebhookSubscription[];
+  /** Delivers an emitted event again (PagerDuty's at-least-once); a new `x-webhook-id` unless `sameWebhookId`. */
+  redeliver(eventId: string, options?: { sameWebhookId?: boolean }): void;
+  /** Sends a raw body with the given signature once (forged or hand-signed deliveries); returns the HTTP status. */
+  deliverRaw(delivery: RawDelivery): Promise<number>;
+  /** Invalidates every OAuth token issued so far (the next call with one gets 401). */
+  revokeOAuthTokens(): void;
+  oauthTokensIssued(): number;
+  /** Resolves once every queued webhook delivery, retries included, has finished. */
+  settled(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface CompiledRoute extends Route {
+  regex: RegExp;
+  names: string[];
+}
+
+const compile = (route: Route): CompiledRoute => {
+  const names: string[] = [];
+  const source = route.pattern.replace(/\{(\w+)\}/g, (_match, name: string) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  return { ...route, regex: new RegExp(`^${source}$`), names };
+};
+
+const readBody = (request: IncomingMessage): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+const errorBody = (code: number, message: string, details: string[] = []) => ({ error: { message, code, ...(details.length > 0 ? { errors: details } : {}) } });
+
+/**
+ * Starts a stateful PagerDuty on 127.0.0.1: the REST API v2 parts the agent uses (OpenAPI shapes), the OAuth token
+ * endpoint, the Events API v2, webhook subscriptions, and signed V3 webhooks for every incident change, including
+ * the changes API clients make. Rate limits, `From` and auth are enforced as PagerDuty does; faults can be injected.
+ */
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const subdomain = options.subdomain ?? 'sandbox';
+  const apiTokens = new Set(options.apiTokens ?? [SANDBOX_API_TOKEN]);
+  const oauth = new OAuthTokens(options.oauthClients ?? [], subdomain, options.oauthTokenTtlSeconds ?? 3600);
+  const limiter = new RateLimiter({ ...DEFAULT_RATE_LIMIT, ...options.rateLimit });
+  const faults = new FaultInjector(options.faultSeed ?? 1);
+  const log: RequestLogEntry[] = [];
+  const receivedEvents: ReceivedEvent[] = [];
+  const subscriptions = new WebhookSubscriptions(
+    options.webhookTarget === undefined
+      ? null
+      : { url: options.webhookTarget.url, secrets: options.webhookTarget.secrets, subscriptionId: options.webhookTarget.subscriptionId ?? 'PSANDBOX' },
+  );
+  const delivery = new WebhookDelivery({ ...DEFAULT_DELIVERY_OPTIONS, ...options.webhookDelivery }, (destination) => subscriptions.markDisabled(destination));
+
+  const emit = (change: IncidentChange) => {
+    const envelope = incidentEnvelope(change, new Date().toISOString());
+    delivery.enqueue(envelope, change.incident.id, subscriptions.destinationsFor(change.eventType, change.incident));
+  };
+  const state = new AccountState(baseUrl, `https://${subdomain}.pagerduty.com`, emit);
+  state.seed(options.seed ?? DEFAULT_SANDBOX_SEED);
+
+  const routes = restRoutes({
+    state,
+    subscriptions,
+    abilities: options.abilities ?? ['teams', 'read_only_users', 'coordinated_responding', 'event_intelligence'],
+    repeatedStatusAnswer: options.repeatedStatusAnswer ?? 'ok',
+    ping: (subscriptionId) => delivery.enqueue(pingEnvelope(new Date().toISOString()), null, [subscriptions.pingDestination(subscriptionId)]),
+  }).map(compile);
+
+  const authenticate = (header: string | undefined): { credential: string; kind: 'api-key' | 'oauth'; scopes: Set<string> | null } | null => {
+    const apiKey = /^Token token=(.+)$/.exec(header ?? '')?.[1];
+    if (apiKey !== undefined && apiTokens.has(apiKey)) return { credential: header as string, kind: 'api-key', scopes: null };
+    const bearer = /^Bearer (.+)$/.exec(header ?? '')?.[1];
+    const issued = bearer === undefined ? null : oauth.lookup(bearer);
+    if (issued !== null) return { credential: header as string, kind: 'oauth', scopes: issued.scopes };
+    return null;
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse) => {
+    const url = new URL(request.url ?? '/', baseUrl);
+    const method = request.method ?? 'GET';
+    const rawBody = await readBody(request);
+    const entry: RequestLogEntry = { seq: log.length + 1, at: new Date().toISOString(), method, route: `${method} ${url.pathname}`, path: url.pathname, status: 0, incidentId: null, fault: false, credential: 'none' };
+    log.push(entry);
+    let rateLimit: RateLimitDecision | null = null;
+
+    const answer = (status: number, body?: unknown) => {
+      entry.status = status;
+      const headers: Record<string, string> = { 'x-request-id': randomUUID() };
+      if (rateLimit !== null) {
+        headers['ratelimit-limit'] = String(rateLimit.limit);
+        headers['ratelimit-remaining'] = String(rateLimit.remaining);
+        headers['ratelimit-reset'] = String(rateLimit.resetSeconds);
+      }
+      if (body === undefined) {
+        response.writeHead(status, headers).end();
+      } else {
+        response.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+      }
+    };
+    const drop = () => {
+      entry.status = 0;
+      request.socket.destroy();
+    };
+    /** Latency first, then a drop before handling or an error answer; returns true when the fault answered. */
+    const applyFault = async (fault: Fault | null): Promise<boolean> => {
+      if (fault === null) return false;
+      entry.fault = true;
+      if (fault.latencyMs !== undefined) await pause(fault.latencyMs);
+      if (fault.drop === 'before') {
+        drop();
+        return true;
+      }
+      if (fault.status !== undefined) {
+        if (fault.status === 429 && rateLimit !== null) rateLimit = { ...rateLimit, remaining: 0, resetSeconds: fault.rateLimitResetSeconds ?? rateLimit.resetSeconds };
+        const message = fault.message ?? (fault.status === 429 ? 'Rate Limit Exceeded' : fault.status >= 500 ? 'Internal Server Error' : 'Injected fault');
+        answer(fault.status, errorBody(fault.errorCode ?? (fault.status === 429 ? 2020 : 2001), message));
+        return true;
+      }
+      return false;
+    };
+
+    if (method === 'POST' && url.pathname === '/oauth/token') {
+      entry.route = 'POST /oauth/token';
+      if (await applyFault(faults.next(entry.route))) return;
+      const result = oauth.issue(new URLSearchParams(rawBody));
+      return answer(result.status, result.body);
+    }
+    if (method === 'POST' && url.pathname === '/v2/enqueue') {
+      entry.route = 'POST /v2/enqueue';
+      if (await applyFault(faults.next(entry.route))) return;
+      const result = handleEventsApi(state, receivedEvents, rawBody);
+      return answer(result.status, result.body);
+    }
+
+    const auth = authenticate(request.headers.authorization);
+    rateLimit = limiter.take(auth?.credential ?? 'unauthenticated');
+    const match = routes.map((route) => ({ route, found: route.method === method ? route.regex.exec(url.pathname) : null })).find((item) => item.found !== null);
+    if (match !== undefined) {
+      entry.route = `${method} ${match.route.pattern}`;
+      if (match.route.pattern.startsWith('/incidents/')) entry.incidentId = decodeURIComponent((match.found as RegExpExecArray)[1]);
+    }
+    if (auth === null) return answer(401, errorBody(2006, 'Unauthorized', ['The Authorization header must be "Token token=<REST API key>" or "Bearer <OAuth token>"']));
+    entry.credential = auth.kind;
+    if (!rateLimit.allowed) return answer(429, errorBody(2020, 'Rate Limit Exceeded'));
+    if (match === undefined) return answer(404, errorBody(2100, 'Not Found', [`No sandbox route for ${method} ${url.pathname}`]));
+    if (auth.scopes !== null && !auth.scopes.has(match.route.scope)) {
+      return answer(403, errorBody(2010, 'Access Denied', [`The OAuth token lacks the ${match.route.scope} scope`]));
+    }
+    const fault = faults.next(entry.route);
+    if (await applyFault(fault)) return;
+
+    let body: unknown = null;
+    if (rawBody !== '') {
+      try {
+        body = JSON.parse(rawBody);
+      } catch {
+        return answer(400, errorBody(2001, 'Invalid Input Provided', ['The request body is not JSON']));
+      }
+    }
+    const params = Object.fromEntries(match.route.names.map((name, index) => [name, decodeURIComponent((match.found as RegExpExecArray)[index + 1])]));
+    const fromUser = (): SeedUser => {
+      const from = request.headers.from;
+      if (from === undefined || from === '') {
+        throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', ['You must specify a user\'s email address in the "From" header to perform this action']);
+      }
+      const user = state.userByEmail(from);
+      if (user === undefined) throw new SandboxRefusal(400, 1008, 'Requester User Not Found', [`No user with the email in the From header`]);
+      return user;
+    };
+    try {
+      const result = match.route.handle({ params, query: url.searchParams, body, fromUser });
+      if (fault?.drop === 'after') return drop();
+      return answer(result.status, result.body);
+    } catch (error) {
+      if (error instanceof SandboxRefusal) return answer(error.status, errorBody(error.code, error.pagerDutyMessage, error.details));
+      throw error;
+    }
+  };
+
+  server.on('request', (request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify(errorBody(2000, `Sandbox error: ${(error as Error).message}`)));
+    });
+  });
+
+  const requireIncident = (incidentId: string) => structuredClone(state.requireIncident(incidentId));
+
+  return {
+    apiUrl: baseUrl,
+    eventsUrl: baseUrl,
+    tokenUrl: `${baseUrl}/oauth/token`,
+    faults: {
+      script: (route, list) => faults.script(route, list),
+      probability: (route, probability, fault) => faults.probability(route, probability, fault),
+      clear: () => faults.clear(),
+    },
+    seed: (seed) => state.seed(seed),
+    triggerIncident: (input) => structuredClone(state.triggerIncident(input)),
+    acknowledgeAs: (incidentId, userId) => structuredClone(state.acknowledge(incidentId, userId).incident),
+    resolveAs: (incidentId, userId) => structuredClone(state.resolve(incidentId, userId).incident),
+    addNoteAs: (incidentId, userId, content) => state.addNote(incidentId, userId, content),
+    incident: requireIncident,
+    incidents: () => [...state.incidents.values()].map((incident) => structuredClone(incident)),
+    notes: (incidentId) => structuredClone(state.notes.get(state.requireIncident(incidentId).id) ?? []),
+    acknowledgements: (incidentId) => structuredClone(state.acknowledgementHistory(state.requireIncident(incidentId).id)),
+    requests: (filter = {}) =>
+      log.filter(
+        (item) =>
+          (filter.incidentId === undefined || item.incidentId === filter.incidentId) &&
+          (filter.route === undefined || item.route === filter.route) &&
+          (filter.method === undefined || item.method === filter.method),
+      ),
+    deliveries: (filter = {}) =>
+      delivery.records.filter(
+        (record) => (filter.incidentId === undefined || record.incidentId === filter.incidentId) && (filter.eventType === undefined || record.eventType === filter.eventType),
+      ),
+    receivedEvents: () => [...receivedEvents],
+    subscriptions: () => subscriptions.list(),
+    redeliver: (eventId, redeliverOptions) => delivery.redeliver(eventId, redeliverOptions),
+    deliverRaw: async (raw) => {
+      const target = subscriptions.targetDestination();
+      const url = raw.url ?? target?.url;
+      if (url === undefined) throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', ['deliverRaw needs a url, or a webhookTarget configured on the sandbox']);
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'PagerDuty-Webhook/V3.0',
+          'x-webhook-id': raw.webhookId ?? randomUUID(),
+          'x-webhook-subscription': raw.subscriptionId ?? target?.subscriptionId ?? 'PSANDBOX',
+          'x-pagerduty-signature': raw.signature,
+        },
+        body: raw.body,
+        signal: AbortSignal.timeout(DEFAULT_DELIVERY_OPTIONS.timeoutMs),
+      });
+      await response.arrayBuffer();
+      return response.status;
+    },
+    revokeOAuthTokens: () => oauth.revokeAll(),
+    oauthTokensIssued: () => oauth.issuedCount,
+    settled: () => delivery.settled(),
+    stop: async () => {
+      await delivery.settled();
+      await new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      });
+    },
+  };
+}
