@@ -10,7 +10,7 @@ export const SANDBOX_SECONDARY_USER = { id: 'PUSR002', name: 'Grace Backup', ema
 export const SANDBOX_ESCALATION_POLICY_ID = 'PEP0001';
 export const SANDBOX_SERVICE_ID = 'PSVC001';
 export const SANDBOX_API_TOKEN = 'sandbox-rest-api-key';
-export const SANDBOX_INTEGRATION_KEY = 'sandboxintegrationkey000000000001';
+export const SANDBOX_INTEGRATION_KEY = 'sandboxintegrationkey00000000001';
 
 export const DEFAULT_SANDBOX_SEED: SandboxSeed = {
   users: [SANDBOX_BOT_USER, SANDBOX_PRIMARY_USER, SANDBOX_SECONDARY_USER],
