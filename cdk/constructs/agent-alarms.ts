@@ -1,0 +1,144 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { MetricName } from '../../lib/observability/telemetry';
+import { AgentMetrics } from './agent-metrics';
+
+export interface AgentAlarmsProps {
+  environment: string;
+  alarmEmail?: string;
+  api: apigwv2.HttpApi;
+  stageName: string;
+  deadLetterQueue: sqs.IQueue;
+  functions: { ingress: lambda.IFunction; worker: lambda.IFunction; handback: lambda.IFunction; rotateSecret: lambda.IFunction };
+}
+
+/** Sustained PagerDuty throttling: this many 429s in each of THROTTLING_PERIODS consecutive 5-minute periods. */
+export const THROTTLING_THRESHOLD = 5;
+export const THROTTLING_PERIODS = 3;
+
+/**
+ * The environment's alarms, all to one encrypted SNS topic (mailed to `alarmEmail` when set). README "Deploy"
+ * says what to do when each one fires; the alarm descriptions repeat it for whoever reads the notification.
+ */
+export class AgentAlarms extends Construct {
+  readonly topic: sns.Topic;
+  readonly all: cloudwatch.Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: AgentAlarmsProps) {
+    super(scope, id);
+    const { environment, functions } = props;
+    const metrics = new AgentMetrics(environment);
+
+    // CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key, hence a key of our own.
+    const key = new kms.Key(this, 'TopicKey', {
+      description: `pd-agent ${environment}: encrypts the alarm topic`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: `pd-agent ${environment} alarms`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+    if (props.alarmEmail !== undefined) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    const notify = new actions.SnsAction(this.topic);
+
+    const lambdaErrors = (fn: lambda.IFunction): cloudwatch.IMetric => fn.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM });
+
+    const alarm = (
+      alarmId: string,
+      metric: cloudwatch.IMetric,
+      description: string,
+      options: { threshold?: number; evaluationPeriods?: number } = {},
+    ): void => {
+      const created = new cloudwatch.Alarm(this, alarmId, {
+        alarmName: `pd-agent-${environment}-${alarmId}`,
+        alarmDescription: `pd-agent ${environment}: ${description}`,
+        metric,
+        threshold: options.threshold ?? 1,
+        evaluationPeriods: options.evaluationPeriods ?? 1,
+        datapointsToAlarm: options.evaluationPeriods ?? 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      created.addAlarmAction(notify);
+      created.addOkAction(notify);
+      this.all.push(created);
+    };
+
+    alarm(
+      'SignatureFailures',
+      AgentMetrics.sum('Signature failures', [
+        metrics.metric(MetricName.signatureInvalid, 'ingress'),
+        metrics.metric(MetricName.signatureMissing, 'ingress'),
+        metrics.metric(MetricName.signatureMalformed, 'ingress'),
+        metrics.metric(MetricName.signatureMismatch, 'ingress'),
+      ]),
+      'a webhook was answered 401 (signature missing or matching no configured secret). Even one can be a silent ' +
+        'loss of pages: check the webhook subscription secrets (pd-agent webhook list) against the secret.',
+    );
+    alarm(
+      'IngressFailures',
+      AgentMetrics.sum('Ingress 5xx', [
+        metrics.metric(MetricName.ingressFailure, 'ingress'),
+        lambdaErrors(functions.ingress),
+        new cloudwatch.Metric({
+          namespace: 'AWS/ApiGateway',
+          metricName: '5xx',
+          dimensionsMap: { ApiId: props.api.apiId, Stage: props.stageName },
+          statistic: cloudwatch.Stats.SUM,
+          period: Duration.minutes(5),
+        }),
+      ]),
+      'the webhook endpoint answered 5xx (state table, queue or secret unavailable). PagerDuty retries for 48 h; find the cause in the ingress logs.',
+    );
+    alarm(
+      'DeadLetterMessages',
+      props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
+      'events wait in the dead-letter queue, so the handback function is not draining it: check its logs; incidents may be acknowledged by the agent with nobody behind them.',
+    );
+    alarm(
+      'Handbacks',
+      AgentMetrics.sum('Handbacks', [metrics.metric(MetricName.handedBack, 'handback'), metrics.metric(MetricName.handedBack, 'worker')]),
+      'the agent handed incidents back to humans because it could not finish them. Read the audit trail (pd-agent audit) for why.',
+    );
+    alarm(
+      'HandbackFailures',
+      AgentMetrics.sum('Handback failures', [metrics.metric(MetricName.handbackFailed, 'handback'), lambdaErrors(functions.handback)]),
+      'a handback failed: an incident may be acknowledged by the agent with nobody behind it. Open the incidents in the audit trail now and escalate them by hand.',
+    );
+    alarm(
+      'WorkerErrors',
+      AgentMetrics.sum('Worker errors', [metrics.metric(MetricName.workerError, 'worker'), lambdaErrors(functions.worker)]),
+      'the worker failed on events (they are retried, then handed back). Check the worker logs.',
+    );
+    alarm(
+      'PagerDutyThrottling',
+      AgentMetrics.sum('PagerDuty 429s', [metrics.metric(MetricName.throttled, 'worker'), metrics.metric(MetricName.throttled, 'handback')]),
+      'PagerDuty has been rate-limiting the agent for 15 minutes. Lower workerMaxConcurrency or look for another client sharing the key.',
+      { threshold: THROTTLING_THRESHOLD, evaluationPeriods: THROTTLING_PERIODS },
+    );
+    alarm(
+      'RotationFailures',
+      AgentMetrics.sum('Rotation failures', [metrics.metric(MetricName.rotationFailed, 'rotate-secret'), lambdaErrors(functions.rotateSecret)]),
+      'the secret rotation failed; the current key stays in use. If no new key was staged, create one in PagerDuty and run pd-agent secret stage.',
+    );
+  }
+}

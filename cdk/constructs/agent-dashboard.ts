@@ -1,0 +1,94 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { MetricName, type FunctionService, type MetricNameValue } from '../../lib/observability/telemetry';
+import { AgentMetrics } from './agent-metrics';
+
+export interface AgentDashboardProps {
+  environment: string;
+  queue: sqs.IQueue;
+  deadLetterQueue: sqs.IQueue;
+  alarms: cloudwatch.IAlarm[];
+}
+
+const WEBHOOK_OUTCOMES: MetricNameValue[] = [
+  MetricName.webhookReceived,
+  MetricName.webhookEnqueued,
+  MetricName.webhookDuplicate,
+  MetricName.webhookIgnored,
+  MetricName.webhookQuarantined,
+  MetricName.webhookTooLarge,
+  MetricName.signatureInvalid,
+  MetricName.ingressFailure,
+];
+
+/** One page per environment: what came in, what the agent did with it, and what is stuck or failing. */
+export class AgentDashboard extends Construct {
+  readonly dashboard: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: AgentDashboardProps) {
+    super(scope, id);
+    const metrics = new AgentMetrics(props.environment);
+    const perMinute = (name: MetricNameValue, service: FunctionService): cloudwatch.Metric =>
+      metrics.metric(name, service, { period: Duration.minutes(1), label: name });
+    const percentiles = (name: MetricNameValue): cloudwatch.Metric[] =>
+      ['p50', 'p99'].map((statistic) => metrics.metric(name, 'worker', { statistic, period: Duration.minutes(5), label: `${name} ${statistic}` }));
+    const graph = (title: string, left: cloudwatch.IMetric[], width = 12): cloudwatch.GraphWidget =>
+      new cloudwatch.GraphWidget({ title, left, width, height: 6 });
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: `pd-agent-${props.environment}`,
+      defaultInterval: Duration.hours(24),
+    });
+    this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: 24, height: 3 }));
+    this.dashboard.addWidgets(
+      graph('Webhooks per minute by outcome', WEBHOOK_OUTCOMES.map((name) => perMinute(name, 'ingress'))),
+      graph('Signature failures per minute', [
+        perMinute(MetricName.signatureInvalid, 'ingress'),
+        perMinute(MetricName.signatureMissing, 'ingress'),
+        perMinute(MetricName.signatureMalformed, 'ingress'),
+        perMinute(MetricName.signatureMismatch, 'ingress'),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph('Time to acknowledge (ms, from occurred_at)', percentiles(MetricName.timeToAcknowledge)),
+      graph('Triage duration (ms)', percentiles(MetricName.triageDuration)),
+    );
+    this.dashboard.addWidgets(
+      graph('Agent actions', [
+        metrics.metric(MetricName.incidentAcknowledged, 'worker', { label: 'acknowledged' }),
+        metrics.metric(MetricName.notePosted, 'worker', { label: 'notes' }),
+        metrics.metric(MetricName.incidentEscalated, 'worker', { label: 'escalations' }),
+        metrics.metric(MetricName.incidentHeld, 'worker', { label: 'held' }),
+        metrics.metric(MetricName.incidentResolved, 'worker', { label: 'resolved' }),
+      ]),
+      graph('Handbacks', [
+        metrics.metric(MetricName.handedBack, 'worker', { label: 'handed back by the worker' }),
+        metrics.metric(MetricName.handedBack, 'handback', { label: 'handed back from the dead-letter queue' }),
+        metrics.metric(MetricName.gaveUp, 'worker', { label: 'gave up' }),
+        metrics.metric(MetricName.handbackFailed, 'handback', { label: 'handback failed' }),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph('Queue and dead-letter depth', [
+        props.queue.metricApproximateNumberOfMessagesVisible({ label: 'queue visible', statistic: cloudwatch.Stats.MAXIMUM }),
+        props.queue.metricApproximateAgeOfOldestMessage({ label: 'queue oldest (s)', statistic: cloudwatch.Stats.MAXIMUM }),
+        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ label: 'dead-letter visible', statistic: cloudwatch.Stats.MAXIMUM }),
+        props.deadLetterQueue.metricApproximateNumberOfMessagesNotVisible({ label: 'dead-letter in flight', statistic: cloudwatch.Stats.MAXIMUM }),
+      ]),
+      graph('PagerDuty throttling and retries', [
+        metrics.metric(MetricName.throttled, 'worker', { label: '429s (worker)' }),
+        metrics.metric(MetricName.throttled, 'handback', { label: '429s (handback)' }),
+        metrics.metric(MetricName.retriesUsed, 'worker', { label: 'retries used' }),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph('Errors', [
+        metrics.metric(MetricName.workerError, 'worker', { label: 'worker errors' }),
+        metrics.metric(MetricName.rotationFailed, 'rotate-secret', { label: 'rotation failed' }),
+        metrics.metric(MetricName.rotationSucceeded, 'rotate-secret', { label: 'rotation succeeded' }),
+      ], 24),
+    );
+  }
+}

@@ -1,0 +1,77 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { FunctionService } from '../../lib/observability/telemetry';
+import type { RuntimeVariable } from '../../lib/config/runtime-env';
+
+/** Where `npm run build` (local/build.ts) writes each function's bundle. */
+export const DIST_DIR = join(__dirname, '..', '..', 'dist');
+
+export class MissingBundleError extends Error {
+  override readonly name = 'MissingBundleError';
+  constructor(readonly functionName: string) {
+    super(`dist/${functionName}/index.js does not exist: run npm run build first (it bundles functions/*.ts into dist/).`);
+  }
+}
+
+export interface AgentFunctionProps {
+  service: FunctionService;
+  description: string;
+  timeout: Duration;
+  memorySize: number;
+  /** Only the runtime-contract variables this function reads (DESIGN.md "Runtime contract"). */
+  environment: Partial<Record<RuntimeVariable, string>>;
+  logRetention: logs.RetentionDays;
+  removalPolicy: RemovalPolicy;
+}
+
+/**
+ * One pd-agent Lambda function: the esbuild bundle from dist/ (the same file the tests and benchmarks measure, not a
+ * bundle made at synth), nodejs22.x on arm64, source maps on, its own log group with retention, and its own role
+ * that can write only to that log group. Callers grant it the rest, resource by resource.
+ */
+export class AgentFunction extends Construct {
+  readonly function: lambda.Function;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: AgentFunctionProps) {
+    super(scope, id);
+    const bundleDir = join(DIST_DIR, props.service);
+    if (!existsSync(join(bundleDir, 'index.js'))) throw new MissingBundleError(props.service);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention, removalPolicy: props.removalPolicy });
+    // A role of its own instead of AWSLambdaBasicExecutionRole, whose log permissions cover every log group.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `pd-agent ${props.service}: its own log group plus the grants the stack adds`,
+    });
+    this.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [this.logGroup.logGroupArn] }),
+    );
+
+    this.function = new lambda.Function(this, 'Function', {
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromAsset(bundleDir),
+      timeout: props.timeout,
+      memorySize: props.memorySize,
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+    });
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'nodejs22.x on purpose: local/build.ts bundles for target node22 and the tests and benchmarks measure that bundle; ' +
+        'nodejs22.x is supported until April 2027. Moving to nodejs24.x is a deliberate change of the build target and runtime together.',
+    });
+  }
+}

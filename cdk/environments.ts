@@ -1,0 +1,140 @@
+import { z } from 'zod/mini';
+import { en } from 'zod/v4/locales';
+import { validateAgentConfig, AgentConfigError } from '../lib/config/agent-config';
+import { DEFAULT_MAX_RECEIVE_COUNT } from '../lib/infra/resource-definitions';
+
+z.config(en());
+
+/**
+ * Per-environment deployment settings, declared in cdk.json under `context.environments.<name>` (one block per
+ * environment; a new environment is a copied block). Loaded and checked at synth time, so a typo fails
+ * `cdk synth` with the field named instead of deploying something half-configured.
+ */
+
+/** CloudWatch Logs accepts only these retention periods. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/** Lambda refuses a function whose environment variables exceed 4 KB together; keep AGENT_CONFIG well inside it. */
+export const MAX_AGENT_CONFIG_BYTES = 3_000;
+
+const environmentSchema = z.object({
+  account: z.optional(z.string().check(z.regex(/^\d{12}$/, 'an AWS account id has 12 digits'))),
+  region: z.optional(z.string().check(z.regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'an AWS region looks like eu-west-1'))),
+  /** Where the PagerDuty account lives: `us` (api.pagerduty.com) or `eu` (api.eu.pagerduty.com). */
+  pagerdutyRegion: z._default(z.enum(['us', 'eu']), 'us'),
+  /** The environment's AGENT_CONFIG (filters, triage policy, escalation); checked with validateAgentConfig. */
+  agentConfig: z._default(z.record(z.string(), z.unknown()), {}),
+  /** Upper bound of concurrent worker invocations: it bounds the load on PagerDuty's REST rate limit. */
+  workerMaxConcurrency: z._default(z.number().check(z.int(), z.gte(2), z.lte(1000)), 5),
+  /** Receives of one event before it is dead-lettered and handed back to humans. */
+  maxReceiveCount: z._default(z.number().check(z.int(), z.gte(1), z.lte(1000)), DEFAULT_MAX_RECEIVE_COUNT),
+  /** Days an audit item is kept (DynamoDB TTL). */
+  auditRetentionDays: z._default(z.number().check(z.int(), z.positive()), 400),
+  /** Alarm notifications are mailed here when set (the subscription must be confirmed from the mail). */
+  alarmEmail: z.optional(z.email()),
+  logRetentionDays: z._default(
+    z.number().check(z.refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), `must be one of ${LOG_RETENTION_DAYS.join(', ')}`)),
+    90,
+  ),
+  /** `retain` keeps the audit table, the secret and the logs when the stack is deleted; `destroy` is for dev. */
+  removalPolicy: z._default(z.enum(['retain', 'destroy']), 'retain'),
+});
+
+export type PagerDutyRegion = 'us' | 'eu';
+
+export interface EnvironmentConfig {
+  name: string;
+  account?: string;
+  region?: string;
+  pagerdutyRegion: PagerDutyRegion;
+  /** The JSON the functions receive as AGENT_CONFIG: what cdk.json says, plus `audit.retentionDays`. */
+  agentConfigJson: string;
+  bedrockEnabled: boolean;
+  bedrockModelId: string;
+  bedrockRegion?: string;
+  workerMaxConcurrency: number;
+  maxReceiveCount: number;
+  auditRetentionDays: number;
+  alarmEmail?: string;
+  logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
+  removalPolicy: 'retain' | 'destroy';
+}
+
+export class EnvironmentConfigError extends Error {
+  override readonly name = 'EnvironmentConfigError';
+}
+
+const ENV_NAME = /^[a-z][a-z0-9-]{0,19}$/;
+
+export const PAGERDUTY_URLS: Record<PagerDutyRegion, { api: string; events: string }> = {
+  us: { api: 'https://api.pagerduty.com', events: 'https://events.pagerduty.com' },
+  eu: { api: 'https://api.eu.pagerduty.com', events: 'https://events.eu.pagerduty.com' },
+};
+
+/**
+ * Picks `-c env=<name>` out of the `environments` context block and checks it.
+ * @param environments the value of the `environments` context key (cdk.json)
+ * @param selected the value of the `env` context key
+ */
+export function loadEnvironment(environments: unknown, selected: unknown): EnvironmentConfig {
+  if (typeof environments !== 'object' || environments === null || Array.isArray(environments) || Object.keys(environments).length === 0) {
+    throw new EnvironmentConfigError(
+      'cdk.json has no "environments" block in "context". Add one with at least one environment (see README "Deploy").',
+    );
+  }
+  const blocks = environments as Record<string, unknown>;
+  const known = Object.keys(blocks).sort();
+  const listing = known.join(', ');
+  if (typeof selected !== 'string' || selected === '') {
+    throw new EnvironmentConfigError(`Choose the environment to synthesize with -c env=<name>; known environments: ${listing}.`);
+  }
+  if (!Object.hasOwn(blocks, selected)) {
+    throw new EnvironmentConfigError(
+      `Unknown environment "${selected}"; known environments: ${listing}. To add one, copy a block under "environments" in cdk.json.`,
+    );
+  }
+  if (!ENV_NAME.test(selected)) {
+    throw new EnvironmentConfigError(
+      `Environment name "${selected}" must be lower-case letters, digits and dashes, starting with a letter, at most 20 characters: it names the stack and the secret.`,
+    );
+  }
+  const parsed = environmentSchema.safeParse(blocks[selected]);
+  if (!parsed.success) {
+    throw new EnvironmentConfigError(
+      `cdk.json environment "${selected}" is invalid: ${z.prettifyError(parsed.error).replace(/\n\s*/g, ' ')}. Fix it and run cdk synth again.`,
+    );
+  }
+  const block = parsed.data;
+  const agentConfigInput = { ...block.agentConfig, audit: { retentionDays: block.auditRetentionDays } };
+  let agentConfig;
+  try {
+    agentConfig = validateAgentConfig(agentConfigInput, `cdk.json environments.${selected}.agentConfig`);
+  } catch (error) {
+    if (error instanceof AgentConfigError) throw new EnvironmentConfigError(error.message);
+    throw error;
+  }
+  const agentConfigJson = JSON.stringify(agentConfigInput);
+  if (Buffer.byteLength(agentConfigJson) > MAX_AGENT_CONFIG_BYTES) {
+    throw new EnvironmentConfigError(
+      `cdk.json environments.${selected}.agentConfig is ${Buffer.byteLength(agentConfigJson)} bytes as JSON; Lambda allows 4 KB of environment ` +
+        `variables per function, so keep it under ${MAX_AGENT_CONFIG_BYTES} bytes (shorten hypotheses and next steps, or merge rules).`,
+    );
+  }
+  const { bedrock } = agentConfig.triage;
+  return {
+    name: selected,
+    ...(block.account === undefined ? {} : { account: block.account }),
+    ...(block.region === undefined ? {} : { region: block.region }),
+    pagerdutyRegion: block.pagerdutyRegion,
+    agentConfigJson,
+    bedrockEnabled: bedrock.enabled,
+    bedrockModelId: bedrock.modelId,
+    ...(bedrock.region === undefined ? {} : { bedrockRegion: bedrock.region }),
+    workerMaxConcurrency: block.workerMaxConcurrency,
+    maxReceiveCount: block.maxReceiveCount,
+    auditRetentionDays: block.auditRetentionDays,
+    ...(block.alarmEmail === undefined ? {} : { alarmEmail: block.alarmEmail }),
+    logRetentionDays: block.logRetentionDays as EnvironmentConfig['logRetentionDays'],
+    removalPolicy: block.removalPolicy,
+  };
+}

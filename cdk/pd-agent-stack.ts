@@ -1,0 +1,316 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { AUDIT_TABLE, DEAD_LETTER_QUEUE, EVENT_QUEUE, STATE_TABLE, WORKER_TIMEOUT_SECONDS, type QueueDefinition } from '../lib/infra/resource-definitions';
+import { AgentAlarms } from './constructs/agent-alarms';
+import { AgentDashboard } from './constructs/agent-dashboard';
+import { AgentFunction } from './constructs/agent-function';
+import { tableFromDefinition } from './constructs/table-from-definition';
+import { PAGERDUTY_URLS, type EnvironmentConfig } from './environments';
+
+export const WEBHOOK_PATH = '/webhooks/pagerduty';
+export const ROTATION_INTERVAL_DAYS = 90;
+
+/** Stage throttling: far above PagerDuty's delivery rate, low enough that a flood cannot run up the bill. */
+export const WEBHOOK_RATE_LIMIT = 50;
+export const WEBHOOK_BURST_LIMIT = 100;
+
+export const INGRESS_TIMEOUT_SECONDS = 10;
+export const HANDBACK_TIMEOUT_SECONDS = 50;
+export const ROTATION_TIMEOUT_SECONDS = 30;
+
+export interface PdAgentStackProps extends StackProps {
+  config: EnvironmentConfig;
+}
+
+/**
+ * The functions write audit items and read them back by incident; the time-range index is for operators (the CLI
+ * and the console), so it is left out instead of granting `index/*`. No Scan, no DeleteItem: the trail is append-only.
+ */
+export const AUDIT_WRITER_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:DescribeTable',
+];
+
+function grantAuditWriter(table: dynamodb.ITable, role: iam.IRole): void {
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: AUDIT_WRITER_ACTIONS, resources: [table.tableArn] }));
+}
+
+export const stackNameFor = (environment: string): string => `PdAgent-${environment}`;
+export const secretNameFor = (environment: string): string => `pd-agent/${environment}`;
+
+/**
+ * Everything one pd-agent environment runs on. Nothing in it is shared with another environment: its own secret,
+ * tables, queues, functions, alarms and dashboard, and roles that only reach those.
+ */
+export class PdAgentStack extends Stack {
+  readonly config: EnvironmentConfig;
+
+  constructor(scope: Construct, id: string, props: PdAgentStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    this.config = config;
+    const env = config.name;
+    const removalPolicy = config.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+    const logRetention = config.logRetentionDays as logs.RetentionDays;
+    const pagerduty = PAGERDUTY_URLS[config.pagerdutyRegion];
+
+    Tags.of(this).add('application', 'pd-agent');
+    Tags.of(this).add('pd-agent:environment', env);
+
+    // --- Data -----------------------------------------------------------------------------------------------------
+    const stateTable = tableFromDefinition(this, 'StateTable', { definition: STATE_TABLE, removalPolicy: config.removalPolicy });
+    const auditTable = tableFromDefinition(this, 'AuditTable', { definition: AUDIT_TABLE, removalPolicy: config.removalPolicy });
+
+    const queueFrom = (queueId: string, definition: QueueDefinition, deadLetterQueue?: sqs.DeadLetterQueue): sqs.Queue =>
+      new sqs.Queue(this, queueId, {
+        fifo: true,
+        visibilityTimeout: Duration.seconds(definition.visibilityTimeoutSeconds),
+        retentionPeriod: Duration.seconds(definition.retentionSeconds),
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        removalPolicy: RemovalPolicy.DESTROY,
+        ...(deadLetterQueue === undefined ? {} : { deadLetterQueue }),
+      });
+    const deadLetterQueue = queueFrom('DeadLetterQueue', DEAD_LETTER_QUEUE);
+    const queue = queueFrom('EventQueue', EVENT_QUEUE, { queue: deadLetterQueue, maxReceiveCount: config.maxReceiveCount });
+
+    // The environment's keys. Created with a generated placeholder, never a real value: `pd-agent secret set` writes
+    // the first real document, so no key ever passes through CloudFormation.
+    const secret = new secretsmanager.Secret(this, 'AgentSecret', {
+      secretName: secretNameFor(env),
+      description: `pd-agent ${env}: PagerDuty credentials, bot identity and webhook signing secrets. Write it with pd-agent secret set --env ${env}.`,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ notSet: `run pd-agent secret set --env ${env}` }),
+        generateStringKey: 'placeholder',
+        passwordLength: 16,
+        excludePunctuation: true,
+      },
+      removalPolicy,
+    });
+
+    // --- Functions ------------------------------------------------------------------------------------------------
+    const common = { logRetention, removalPolicy };
+    const agentConfig = config.agentConfigJson;
+    const ingress = new AgentFunction(this, 'Ingress', {
+      ...common,
+      service: 'ingress',
+      description: `pd-agent ${env}: verifies PagerDuty webhooks, records and enqueues them`,
+      timeout: Duration.seconds(INGRESS_TIMEOUT_SECONDS),
+      memorySize: 512,
+      environment: {
+        AGENT_ENV: env,
+        STATE_TABLE: stateTable.tableName,
+        QUEUE_URL: queue.queueUrl,
+        SECRET_ID: secret.secretArn,
+        AGENT_CONFIG: agentConfig,
+      },
+    });
+    const worker = new AgentFunction(this, 'Worker', {
+      ...common,
+      service: 'worker',
+      description: `pd-agent ${env}: acknowledges, triages, notes and hands back incidents`,
+      timeout: Duration.seconds(WORKER_TIMEOUT_SECONDS),
+      memorySize: 1024,
+      environment: {
+        AGENT_ENV: env,
+        STATE_TABLE: stateTable.tableName,
+        AUDIT_TABLE: auditTable.tableName,
+        QUEUE_URL: queue.queueUrl,
+        SECRET_ID: secret.secretArn,
+        AGENT_CONFIG: agentConfig,
+        PAGERDUTY_API_URL: pagerduty.api,
+        PAGERDUTY_EVENTS_URL: pagerduty.events,
+      },
+    });
+    const handback = new AgentFunction(this, 'Handback', {
+      ...common,
+      service: 'handback',
+      description: `pd-agent ${env}: hands dead-lettered incidents back to humans`,
+      timeout: Duration.seconds(HANDBACK_TIMEOUT_SECONDS),
+      memorySize: 512,
+      environment: {
+        AGENT_ENV: env,
+        STATE_TABLE: stateTable.tableName,
+        AUDIT_TABLE: auditTable.tableName,
+        SECRET_ID: secret.secretArn,
+        AGENT_CONFIG: agentConfig,
+        PAGERDUTY_API_URL: pagerduty.api,
+        PAGERDUTY_EVENTS_URL: pagerduty.events,
+      },
+    });
+    const rotator = new AgentFunction(this, 'RotateSecret', {
+      ...common,
+      service: 'rotate-secret',
+      description: `pd-agent ${env}: tests and promotes an operator-staged PagerDuty key`,
+      timeout: Duration.seconds(ROTATION_TIMEOUT_SECONDS),
+      memorySize: 256,
+      environment: {
+        AGENT_ENV: env,
+        PAGERDUTY_API_URL: pagerduty.api,
+        PAGERDUTY_EVENTS_URL: pagerduty.events,
+      },
+    });
+
+    // --- Least privilege: each function, only what it uses, only on this environment's resources -------------------
+    stateTable.grantReadWriteData(ingress.role);
+    queue.grantSendMessages(ingress.role);
+    secret.grantRead(ingress.role);
+
+    stateTable.grantReadWriteData(worker.role);
+    grantAuditWriter(auditTable, worker.role);
+    secret.grantRead(worker.role);
+    if (config.bedrockEnabled) this.grantBedrock(worker.role);
+
+    stateTable.grantReadWriteData(handback.role);
+    grantAuditWriter(auditTable, handback.role);
+    secret.grantRead(handback.role);
+
+    worker.function.addEventSource(
+      new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: config.workerMaxConcurrency }),
+    );
+    handback.function.addEventSource(new SqsEventSource(deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 2 }));
+
+    this.addRotation(secret, rotator);
+
+    // --- HTTP API -------------------------------------------------------------------------------------------------
+    const api = new apigwv2.HttpApi(this, 'WebhookApi', {
+      apiName: `pd-agent-${env}`,
+      description: `pd-agent ${env}: PagerDuty V3 webhooks`,
+      createDefaultStage: false,
+    });
+    api.addRoutes({
+      path: WEBHOOK_PATH,
+      methods: [apigwv2.HttpMethod.POST],
+      integration: new HttpLambdaIntegration('Ingress', ingress.function),
+    });
+    const accessLogs = new logs.LogGroup(this, 'WebhookApiAccessLogs', { retention: logRetention, removalPolicy });
+    const stage = api.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: WEBHOOK_RATE_LIMIT, burstLimit: WEBHOOK_BURST_LIMIT },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(accessLogs),
+        format: apigw.AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            requestTime: '$context.requestTime',
+            ip: '$context.identity.sourceIp',
+            userAgent: '$context.identity.userAgent',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            responseLength: '$context.responseLength',
+            responseLatency: '$context.responseLatency',
+            integrationStatus: '$context.integrationStatus',
+            integrationLatency: '$context.integrationLatency',
+            integrationError: '$context.integrationErrorMessage',
+            error: '$context.error.message',
+          }),
+        ),
+      },
+    });
+    Validations.of(api).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: 'PagerDuty cannot present AWS credentials or tokens; every delivery is authenticated by the ingress function (HMAC-SHA256 over the exact body, constant-time, 401 and an alarm otherwise).',
+    });
+
+    // --- Alarms and dashboard -------------------------------------------------------------------------------------
+    const alarms = new AgentAlarms(this, 'Alarms', {
+      environment: env,
+      alarmEmail: config.alarmEmail,
+      api,
+      stageName: stage.stageName,
+      deadLetterQueue,
+      functions: { ingress: ingress.function, worker: worker.function, handback: handback.function, rotateSecret: rotator.function },
+    });
+    const dashboard = new AgentDashboard(this, 'Dashboard', {
+      environment: env,
+      queue,
+      deadLetterQueue,
+      alarms: alarms.all,
+    });
+
+    // --- Outputs: the CLI finds a deployed environment's resources by these names ----------------------------------
+    const outputs: Record<string, { value: string; description: string }> = {
+      Environment: { value: env, description: 'AGENT_ENV of this stack' },
+      WebhookUrl: { value: `${stage.url}${WEBHOOK_PATH.slice(1)}`, description: 'URL to subscribe in PagerDuty (pd-agent webhook subscribe)' },
+      StateTableName: { value: stateTable.tableName, description: 'DynamoDB state table (dedup records, claims, note tokens)' },
+      AuditTableName: { value: auditTable.tableName, description: 'DynamoDB audit table (one item per PagerDuty mutation)' },
+      AuditTimeIndexName: { value: AUDIT_TABLE.globalSecondaryIndexes[0]?.indexName ?? '', description: 'Audit table GSI for time-range reads' },
+      QueueUrl: { value: queue.queueUrl, description: 'SQS FIFO event queue' },
+      DeadLetterQueueUrl: { value: deadLetterQueue.queueUrl, description: 'SQS FIFO dead-letter queue (consumed by the handback function)' },
+      SecretName: { value: secretNameFor(env), description: 'Secrets Manager secret name (pd-agent secret set/stage)' },
+      SecretArn: { value: secret.secretArn, description: 'Secrets Manager secret ARN' },
+      IngressFunctionName: { value: ingress.function.functionName, description: 'Ingress Lambda function' },
+      WorkerFunctionName: { value: worker.function.functionName, description: 'Worker Lambda function' },
+      HandbackFunctionName: { value: handback.function.functionName, description: 'Handback Lambda function' },
+      RotateSecretFunctionName: { value: rotator.function.functionName, description: 'Secret rotation Lambda function' },
+      AlarmTopicArn: { value: alarms.topic.topicArn, description: 'SNS topic every alarm notifies' },
+      DashboardName: { value: dashboard.dashboard.dashboardName, description: 'CloudWatch dashboard' },
+      PagerDutyApiUrl: { value: pagerduty.api, description: 'PagerDuty REST API of this environment' },
+    };
+    for (const [name, output] of Object.entries(outputs)) new CfnOutput(this, name, output);
+  }
+
+  /** Bedrock only when the environment's triage policy turns it on, and only for the configured model. */
+  private grantBedrock(role: iam.IRole): void {
+    const { bedrockModelId: modelId, bedrockRegion } = this.config;
+    const region = bedrockRegion ?? this.region;
+    // A cross-region inference profile id (us., eu., apac., global.) routes to the model in several regions.
+    const profile = /^(us|eu|apac|global)\.(.+)$/.exec(modelId);
+    const resources =
+      profile === null
+        ? [`arn:${this.partition}:bedrock:${region}::foundation-model/${modelId}`]
+        : [
+            `arn:${this.partition}:bedrock:${region}:${this.account}:inference-profile/${modelId}`,
+            `arn:${this.partition}:bedrock:*::foundation-model/${profile[2]}`,
+          ];
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['bedrock:InvokeModel'], resources }));
+  }
+
+  /**
+   * Rotation by the function's four steps, every 90 days, never on deploy. Built from the L1 resource so the rotator
+   * gets exactly the calls it makes (RotationSchedule's L2 grant adds GetRandomPassword on `*` and PutSecretValue,
+   * which an operator-staged key does not need).
+   */
+  private addRotation(secret: secretsmanager.Secret, rotator: AgentFunction): void {
+    const policy = new iam.Policy(this, 'RotateSecretPolicy', {
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+          resources: [secret.secretArn],
+        }),
+      ],
+    });
+    rotator.role.attachInlinePolicy(policy);
+    const permission = new lambda.CfnPermission(this, 'RotateSecretInvokePermission', {
+      action: 'lambda:InvokeFunction',
+      functionName: rotator.function.functionArn,
+      principal: 'secretsmanager.amazonaws.com',
+      sourceAccount: this.account,
+      sourceArn: secret.secretArn,
+    });
+    const schedule = new secretsmanager.CfnRotationSchedule(this, 'SecretRotation', {
+      secretId: secret.secretArn,
+      rotationLambdaArn: rotator.function.functionArn,
+      rotationRules: { scheduleExpression: `rate(${ROTATION_INTERVAL_DAYS} days)` },
+      rotateImmediatelyOnUpdate: false,
+    });
+    schedule.node.addDependency(permission, policy);
+  }
+}
