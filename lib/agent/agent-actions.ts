@@ -1,0 +1,183 @@
+import type { AuditCompletion, AuditIntent, AuditSubject, AuditTrail } from '../audit/audit-log';
+import { PagerDutyApiError } from '../pagerduty/errors';
+import type { EscalationTarget, Incident, Note, Oncall, PagerDutyApi, PagerDutyResponse } from '../pagerduty/types';
+import type { IncidentLedger } from '../state/incident-ledger';
+import type { AgentSettings, NoteFooter, NoteRenderer } from './agent-ports';
+import { OperationFailedError, RetryStopError, type Attempted, type RetryPolicy } from './retry-policy';
+
+/**
+ * The PagerDuty mutations of one event, each wrapped in its audit intent and outcome, shared by the worker and the
+ * handback function: acknowledge, post a note exactly once, escalate (with a fallback), resolve.
+ */
+export interface AgentActionsDeps {
+  api: PagerDutyApi;
+  audit: AuditTrail;
+  incidentLedger: IncidentLedger;
+  retry: RetryPolicy;
+  notes: NoteRenderer;
+  env: string;
+  settings: AgentSettings;
+  subject: AuditSubject & { incidentId: string };
+  clock?: () => Date;
+}
+
+export interface NotePosted {
+  noteId: string;
+  /** False when an earlier attempt had posted it (found by its token or its dedup reference). */
+  postedNow: boolean;
+}
+
+type MutationAction = AuditIntent['action'];
+
+function failureCompletion(error: unknown): AuditCompletion {
+  if (error instanceof RetryStopError) {
+    return { outcome: 'failed', detail: error.message, httpStatus: error.httpStatus, requestId: error.requestId, attempts: error.attempts };
+  }
+  return { outcome: 'failed', detail: (error as Error)?.message ?? String(error) };
+}
+
+/** The level above the one currently paged, read from who was assigned before the agent acknowledged. */
+export function nextEscalationLevel(incident: Incident, oncalls: Oncall[]): number | null {
+  const assignees = new Set(incident.assignments.map((assignment) => assignment.assignee.id));
+  const levels = oncalls
+    .filter((oncall) => oncall.escalation_policy.id === incident.escalation_policy.id && assignees.has(oncall.user.id))
+    .map((oncall) => oncall.escalation_level);
+  return levels.length === 0 ? null : Math.max(...levels) + 1;
+}
+
+export class AgentActions {
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: AgentActionsDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  get incidentId(): string {
+    return this.deps.subject.incidentId;
+  }
+
+  footer(triggerEventId: string): NoteFooter {
+    return {
+      agentName: this.deps.settings.agentName,
+      env: this.deps.env,
+      ref: this.deps.notes.dedupRef(this.deps.env, this.incidentId, triggerEventId),
+    };
+  }
+
+  /** Writes the intent, makes the call, completes the item with the outcome, whatever happens. */
+  async audited<T>(
+    action: MutationAction,
+    call: () => Promise<Attempted<T>>,
+    extra: { detail?: string; hypothesisSummary?: string; noteId?: (value: T) => string } = {},
+  ): Promise<Attempted<T>> {
+    const handle = await this.deps.audit.begin({ ...this.deps.subject, action, detail: extra.detail, hypothesisSummary: extra.hypothesisSummary });
+    const startedAt = Date.now();
+    let result: Attempted<T>;
+    try {
+      result = await call();
+    } catch (error) {
+      await this.deps.audit.complete(handle, { ...failureCompletion(error), durationMs: Date.now() - startedAt });
+      throw error;
+    }
+    const { response, attempts } = result;
+    await this.deps.audit.complete(handle, {
+      outcome: response.alreadyDone === true ? 'already-done' : 'succeeded',
+      httpStatus: response.status,
+      requestId: response.requestId,
+      attempts,
+      durationMs: Date.now() - startedAt,
+      noteId: extra.noteId?.(response.value),
+      hypothesisSummary: extra.hypothesisSummary,
+    });
+    return result;
+  }
+
+  acknowledge(): Promise<Attempted<Incident>> {
+    return this.audited('acknowledge', () => this.deps.retry.idempotent('acknowledge', () => this.deps.api.acknowledgeIncident(this.incidentId)));
+  }
+
+  /**
+   * One note per (incident, triggering event): reserve the token, post, record the note id. A token reserved by an
+   * earlier attempt without a note id means that attempt may have posted: its dedup reference is looked for among the
+   * incident's notes first. The single retry of the post is also preceded by that look.
+   */
+  async postNote(triggerEventId: string, content: string, ref: string, summary: string, recordOnIncident: boolean): Promise<NotePosted> {
+    const reservation = await this.deps.incidentLedger.reserveNote(this.incidentId, triggerEventId, ref);
+    if (reservation.state === 'posted') return { noteId: reservation.noteId, postedNow: false };
+    if (reservation.state === 'unconfirmed') {
+      const found = await this.findNote(ref);
+      if (found !== null) {
+        await this.deps.incidentLedger.recordNote(this.incidentId, triggerEventId, found.value.id, recordOnIncident);
+        await this.deps.audit.record({
+          ...this.deps.subject,
+          action: 'note',
+          outcome: 'skipped',
+          detail: `an earlier attempt posted note ${found.value.id} (dedup reference ${ref} found); not posting again`,
+          hypothesisSummary: summary,
+        });
+        return { noteId: found.value.id, postedNow: false };
+      }
+    }
+    const { response } = await this.audited(
+      'note',
+      () => this.deps.retry.createOnce('create note', () => this.deps.api.createNote(this.incidentId, content), () => this.findNote(ref)),
+      { hypothesisSummary: summary, noteId: (note) => note.id },
+    );
+    await this.deps.incidentLedger.recordNote(this.incidentId, triggerEventId, response.value.id, recordOnIncident);
+    return { noteId: response.value.id, postedNow: true };
+  }
+
+  /**
+   * Hands the incident to people on call. `next_level` raises the escalation level when the current one is known;
+   * when it is not, or PagerDuty refuses it (no such level), the incident is reassigned to its escalation policy.
+   * The ledger forbids any later resolve before the call is made.
+   */
+  async escalate(incident: Incident, oncalls: Oncall[], detail: string): Promise<Attempted<Incident>> {
+    await this.deps.incidentLedger.beginEscalation(this.incidentId, this.clock());
+    const policyTarget: EscalationTarget = { mode: 'escalation_policy', escalationPolicyId: incident.escalation_policy.id };
+    const level = this.deps.settings.escalation.mode === 'next_level' ? nextEscalationLevel(incident, oncalls) : null;
+    const attempt = (target: EscalationTarget, why: string) =>
+      this.audited('escalate', () => this.deps.retry.idempotent('escalate', () => this.deps.api.escalateIncident(this.incidentId, target)), {
+        detail: `${why}; ${target.mode === 'next_level' ? `escalation level ${target.level}` : `reassigned to escalation policy ${target.escalationPolicyId}`}`,
+      });
+    if (level === null) return attempt(policyTarget, detail);
+    try {
+      return await attempt({ mode: 'next_level', level }, detail);
+    } catch (error) {
+      const refused = error instanceof OperationFailedError && !error.retryable && error.cause instanceof PagerDutyApiError && error.cause.status === 400;
+      if (!refused) throw error;
+      return attempt(policyTarget, `${detail}; PagerDuty refused level ${level}, reassigning to the escalation policy instead`);
+    }
+  }
+
+  resolve(resolution: string): Promise<Attempted<Incident>> {
+    return this.audited('resolve', () => this.deps.retry.idempotent('resolve', () => this.deps.api.resolveIncident(this.incidentId, resolution)), {
+      detail: resolution,
+    });
+  }
+
+  /**
+   * The safety net: escalate first (people get paged even if the note then fails), then a short note saying why,
+   * deduplicated like any note, then the ledger marks the incident handed back.
+   */
+  async handBack(incident: Incident, reason: string): Promise<void> {
+    await this.escalate(incident, [], `handback: ${reason}`);
+    const triggerEventId = `handback-${this.deps.subject.eventId}`;
+    const footer = this.footer(triggerEventId);
+    let noteProblem = '';
+    try {
+      await this.postNote(triggerEventId, this.deps.notes.handbackNote(this.incidentId, reason, footer), footer.ref, `handback: ${reason}`, false);
+    } catch (error) {
+      // The escalation already paged people; a missing explanation must not undo the handback.
+      noteProblem = `; the handback note could not be posted: ${(error as Error)?.message ?? String(error)}`;
+    }
+    await this.deps.incidentLedger.markHandedBack(this.incidentId, reason, this.clock());
+    await this.deps.audit.record({ ...this.deps.subject, action: 'handback', outcome: 'succeeded', detail: `${reason}${noteProblem}` });
+  }
+
+  private async findNote(ref: string): Promise<PagerDutyResponse<Note> | null> {
+    const { response } = await this.deps.retry.idempotent('list notes (dedup check)', () => this.deps.api.listNotes(this.incidentId));
+    const note = response.value.find((candidate) => this.deps.notes.containsRef(candidate.content, ref));
+    return note === undefined ? null : { ...response, value: note };
+  }
+}

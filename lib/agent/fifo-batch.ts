@@ -1,0 +1,70 @@
+import { SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+
+/**
+ * An SQS FIFO batch processed in order with partial failure reporting: a failed message fails every later message of
+ * its group (so an incident's events stay in order) while other groups go on. A failure that says when to come back
+ * (`retryAfterSeconds`: a 429's `ratelimit-reset`, a lease still held) sets the visibility of that group's failed
+ * messages to that delay, so the queue, not a sleeping Lambda, does the waiting.
+ */
+export interface FifoBatchOptions {
+  sqs: SQSClient;
+  queueUrl: string | undefined;
+  onVisibilityError?: (record: SQSRecord, error: unknown) => void;
+}
+
+/** SQS's ceiling for a visibility timeout (12 hours). */
+const MAX_VISIBILITY_SECONDS = 43_200;
+
+export const retryAfterOf = (error: unknown): number | undefined => {
+  const value = (error as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.ceil(value) : undefined;
+};
+
+export const groupOf = (record: SQSRecord): string => record.attributes.MessageGroupId ?? record.messageId;
+
+export async function processFifoBatch(
+  event: SQSEvent,
+  context: Context,
+  handleRecord: (record: SQSRecord) => Promise<void>,
+  options: FifoBatchOptions,
+): Promise<SQSBatchResponse> {
+  const delays = new Map<string, number>();
+  const response = await processPartialResponse(
+    event,
+    async (record: SQSRecord) => {
+      try {
+        await handleRecord(record);
+      } catch (error) {
+        const delay = retryAfterOf(error);
+        if (delay !== undefined) delays.set(groupOf(record), Math.max(delays.get(groupOf(record)) ?? 0, delay));
+        throw error;
+      }
+    },
+    new SqsFifoPartialProcessorAsync(),
+    { context, skipGroupOnError: true, throwOnFullBatchFailure: false },
+  );
+  const failures = response.batchItemFailures.map((failure) => failure.itemIdentifier);
+  if (options.queueUrl !== undefined && delays.size > 0) {
+    const byId = new Map(event.Records.map((record) => [record.messageId, record]));
+    for (const id of failures) {
+      const record = byId.get(id);
+      const delay = record === undefined ? undefined : delays.get(groupOf(record));
+      if (record === undefined || delay === undefined) continue;
+      try {
+        await options.sqs.send(
+          new ChangeMessageVisibilityCommand({
+            QueueUrl: options.queueUrl,
+            ReceiptHandle: record.receiptHandle,
+            VisibilityTimeout: Math.min(delay, MAX_VISIBILITY_SECONDS),
+          }),
+        );
+      } catch (error) {
+        // The message still comes back, after the queue's own visibility timeout instead.
+        options.onVisibilityError?.(record, error);
+      }
+    }
+  }
+  return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+}

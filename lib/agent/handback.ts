@@ -1,0 +1,148 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { AuditSubject, AuditTrail } from '../audit/audit-log';
+import { MetricName } from '../observability/telemetry';
+import { decodeQueuedEvent, type QueuedEvent } from '../queue/queued-event';
+import type { IncidentLedger } from '../state/incident-ledger';
+import type { WorkLedger } from '../state/work-ledger';
+import { AgentActions } from './agent-actions';
+import type { AgentConnection, AgentSettings, Invocation, MetricsSink, NoteRenderer } from './agent-ports';
+import { processFifoBatch } from './fifo-batch';
+import { RetryPolicy, localBudget, type RetrySettings } from './retry-policy';
+import type { WorkerLogger } from './worker-handler';
+
+/**
+ * The safety net on the dead-letter queue: an event the worker could not finish. If the agent acknowledged its
+ * incident and did not finish it, the incident is silenced with nobody behind it: escalate it to humans with a short
+ * note saying what failed, audit it, mark it handed back, and raise one Events API alert about the agent's own health
+ * (stable dedup key, so repeated failures are one alert). Anything else is recorded only.
+ */
+export interface HandbackDeps {
+  env: string;
+  settings: AgentSettings;
+  connect: () => Promise<AgentConnection>;
+  workLedger: WorkLedger;
+  incidentLedger: IncidentLedger;
+  audit: AuditTrail;
+  notes: NoteRenderer;
+  metrics: MetricsSink;
+  clock?: () => Date;
+  retry?: { sleep?: (ms: number) => Promise<void>; random?: () => number; settings?: Partial<RetrySettings> };
+}
+
+export type HandbackOutcome = 'handed-back' | 'recorded';
+
+/** Retries the handback function allows itself per dead event (it has no per-webhook budget left to draw on). */
+const HANDBACK_RETRY_BUDGET = 3;
+
+export const healthDedupKey = (env: string): string => `pd-agent/${env}/handback`;
+
+export class DeadLetterHandback {
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: HandbackDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  async handle(queued: QueuedEvent, invocation: Invocation): Promise<HandbackOutcome> {
+    const { audit, incidentLedger } = this.deps;
+    const subject: AuditSubject = { incidentId: queued.incidentId, eventId: queued.eventId, eventType: queued.eventType };
+    if (queued.incidentId === null) {
+      await audit.record({ ...subject, action: 'record', outcome: 'recorded', detail: 'dead-lettered; the event has no incident, nothing to hand back' });
+      return 'recorded';
+    }
+    const incidentId = queued.incidentId;
+    const progress = await incidentLedger.get(incidentId);
+    if (progress?.acknowledgedByAgentAt === undefined || progress.finished === true) {
+      const why = progress?.acknowledgedByAgentAt === undefined ? 'the agent never acknowledged the incident' : 'the agent had finished with the incident';
+      await audit.record({ ...subject, action: 'record', outcome: 'recorded', detail: `dead-lettered; ${why}, so nothing is silenced` });
+      return 'recorded';
+    }
+
+    const connection = await this.deps.connect();
+    const retry = new RetryPolicy({
+      budget: localBudget(HANDBACK_RETRY_BUDGET),
+      remainingTimeMs: () => invocation.remainingTimeMs(),
+      sleep: this.deps.retry?.sleep,
+      random: this.deps.retry?.random,
+      // The handback is the last chance: it tries while any time is left.
+      settings: { minRemainingMs: 2000, ...this.deps.retry?.settings },
+    });
+    const actions = new AgentActions({
+      api: connection.api,
+      audit,
+      incidentLedger,
+      retry,
+      notes: this.deps.notes,
+      env: this.deps.env,
+      settings: this.deps.settings,
+      subject: { ...subject, incidentId },
+      clock: this.clock,
+    });
+    const incident = (await retry.idempotent('read incident', () => connection.api.getIncident(incidentId))).response.value;
+    if (incident.status === 'resolved') {
+      await incidentLedger.markFinished(incidentId);
+      await audit.record({ ...subject, action: 'record', outcome: 'recorded', detail: 'dead-lettered; the incident is resolved already, nothing to hand back' });
+      return 'recorded';
+    }
+    const reason = `the agent could not finish ${queued.eventType} event ${queued.eventId} (it was dead-lettered after repeated failures)`;
+    await actions.handBack(incident, reason);
+    await this.deps.workLedger.markHandedBack(queued.eventId, reason, this.clock());
+    this.deps.metrics.addMetric(MetricName.handedBack, 'Count', 1);
+
+    if (connection.eventsRoutingKey !== undefined) {
+      const routingKey = connection.eventsRoutingKey;
+      await actions.audited('events-api', () =>
+        retry.idempotent('send health alert', () =>
+          connection.events.send({
+            routingKey,
+            action: 'trigger',
+            dedupKey: healthDedupKey(this.deps.env),
+            summary: `${this.deps.settings.agentName} (${this.deps.env}) handed incidents back to humans: it could not finish them`,
+            source: `pd-agent/${this.deps.env}`,
+            severity: 'error',
+            customDetails: { lastIncidentId: incidentId, lastEventId: queued.eventId, lastReason: reason },
+          }),
+        ),
+      { detail: `health alert ${healthDedupKey(this.deps.env)}` });
+    }
+    return 'handed-back';
+  }
+}
+
+export interface HandbackHandlerDeps {
+  handback: { handle(queued: QueuedEvent, invocation: Invocation): Promise<HandbackOutcome> };
+  sqs: SQSClient;
+  logger: WorkerLogger;
+  metrics: MetricsSink & { publishStoredMetrics(): void };
+}
+
+/** The handback Lambda on the dead-letter queue: a message it could not handle is reported failed, never dropped. */
+export function createHandbackHandler(deps: HandbackHandlerDeps): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+  return async (event, context) => {
+    try {
+      return await processFifoBatch(
+        event,
+        context,
+        async (record) => {
+          try {
+            const queued = decodeQueuedEvent(record.body, record.messageId);
+            const outcome = await deps.handback.handle(queued, { remainingTimeMs: () => context.getRemainingTimeInMillis() });
+            deps.logger.info('dead-lettered event handled', { eventId: queued.eventId, incidentId: queued.incidentId, outcome });
+          } catch (error) {
+            deps.metrics.addMetric(MetricName.handbackFailed, 'Count', 1);
+            deps.logger.error('could not hand a dead-lettered event back; it stays on the dead-letter queue', {
+              messageId: record.messageId,
+              error: (error as Error)?.message ?? String(error),
+            });
+            throw error;
+          }
+        },
+        // Dead-lettered messages are retried after the DLQ's own visibility timeout; none is deferred further.
+        { sqs: deps.sqs, queueUrl: undefined },
+      );
+    } finally {
+      deps.metrics.publishStoredMetrics();
+    }
+  };
+}

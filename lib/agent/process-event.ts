@@ -1,0 +1,301 @@
+import type { AuditSubject, AuditTrail } from '../audit/audit-log';
+import type { EventFilters } from '../config/agent-config';
+import { MetricName } from '../observability/telemetry';
+import { isPagerDutyError } from '../pagerduty/errors';
+import type { Incident } from '../pagerduty/types';
+import type { QueuedEvent } from '../queue/queued-event';
+import type { IncidentLedger } from '../state/incident-ledger';
+import { ResolveRefusedError } from '../state/incident-ledger';
+import type { FinishedStatus, WorkLedger } from '../state/work-ledger';
+import { MAX_RETRIES_PER_EVENT } from '../state/work-ledger';
+import type { Hypothesis, IncidentContext } from '../triage/types';
+import { evaluateFilters } from '../webhook/filters';
+import { parseWebhookEvent } from '../webhook/parse-event';
+import type { WebhookEvent } from '../webhook/webhook-event';
+import { AgentActions } from './agent-actions';
+import type { AgentConnection, AgentSettings, Invocation, MetricsSink, NoteRenderer } from './agent-ports';
+import { gatherContext, type GatherSettings } from './gather-context';
+import { OperationFailedError, RetryPolicy, RetryStopError, ThrottledError, type RetrySettings } from './retry-policy';
+
+/**
+ * What the worker does with one queued webhook event (DESIGN.md "Worker"): claim it, parse, filter, and for
+ * `incident.triggered` / `incident.reopened`: read, acknowledge as the agent, gather, triage, post one note, act.
+ * When the retry budget or the Lambda's time runs out after the agent acknowledged: audit, hand back, stop.
+ */
+export const TRIGGERING_EVENT_TYPES = ['incident.triggered', 'incident.reopened'];
+
+export interface ProcessEventDeps {
+  env: string;
+  settings: AgentSettings & { filters: EventFilters };
+  connect: () => Promise<AgentConnection>;
+  workLedger: WorkLedger;
+  incidentLedger: IncidentLedger;
+  audit: AuditTrail;
+  notes: NoteRenderer;
+  triage: (context: IncidentContext) => Hypothesis;
+  /** The optional Bedrock refinement; it runs under `settings.triage.bedrock.deadlineMs`, the rules' result as fallback. */
+  refine?: (hypothesis: Hypothesis, context: IncidentContext) => Promise<Hypothesis>;
+  metrics: MetricsSink;
+  clock?: () => Date;
+  retry?: { sleep?: (ms: number) => Promise<void>; random?: () => number; settings?: Partial<RetrySettings> };
+  gather?: Partial<GatherSettings>;
+  /** Added to the Lambda's remaining time to form the claim's lease. */
+  leaseMarginMs?: number;
+}
+
+export type ProcessOutcome =
+  | { status: 'already-finished' | 'ignored' | 'recorded' | 'resolved-already' | 'gave-up' }
+  | { status: 'triaged'; decision: Hypothesis['decision'] | 'left-with-human'; noteId: string }
+  | { status: 'handed-back'; reason: string };
+
+/** The claim is held by another attempt; the message comes back when its lease ends. */
+export class LeaseHeldError extends Error {
+  override readonly name = 'LeaseHeldError';
+  constructor(
+    readonly eventId: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(`Event ${eventId} is being processed by another attempt; it is retried in ${retryAfterSeconds} s, when that attempt's lease ends.`);
+  }
+}
+
+/** A failure worth another delivery (the operation's retries were used up, the budget is not). */
+export class RetryLaterError extends Error {
+  override readonly name = 'RetryLaterError';
+  constructor(
+    readonly eventId: string,
+    readonly retryAfterSeconds: number,
+    cause: unknown,
+  ) {
+    super(`Event ${eventId} failed (${(cause as Error)?.message ?? String(cause)}); it is delivered again in ${retryAfterSeconds} s.`, { cause });
+  }
+}
+
+const DEFAULT_LEASE_MARGIN_MS = 10_000;
+const RETRY_LATER_SECONDS = 20;
+
+/** The acknowledger, when someone other than the agent acknowledged the incident. */
+function humanAcknowledger(incident: Incident, botUserId: string): string | null {
+  if (incident.status !== 'acknowledged') return null;
+  const others = incident.acknowledgements.filter((ack) => ack.acknowledger.id !== botUserId);
+  if (incident.acknowledgements.length > 0 && others.length === 0) return null;
+  return others[0]?.acknowledger.summary ?? others[0]?.acknowledger.id ?? 'someone';
+}
+
+function withDeadline<T>(promise: Promise<T>, deadlineMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${deadlineMs} ms`)), deadlineMs);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+export class EventProcessor {
+  private readonly clock: () => Date;
+
+  constructor(private readonly deps: ProcessEventDeps) {
+    this.clock = deps.clock ?? (() => new Date());
+  }
+
+  async process(queued: QueuedEvent, invocation: Invocation): Promise<ProcessOutcome> {
+    const { workLedger } = this.deps;
+    const claim = await workLedger.claim({
+      eventId: queued.eventId,
+      leaseMs: invocation.remainingTimeMs() + (this.deps.leaseMarginMs ?? DEFAULT_LEASE_MARGIN_MS),
+      now: this.clock(),
+    });
+    if (!claim.claimed) {
+      if (claim.reason === 'finished') return { status: 'already-finished' };
+      throw new LeaseHeldError(queued.eventId, Math.max(1, Math.ceil((claim.leaseUntil - this.clock().getTime()) / 1000)));
+    }
+    const subject: AuditSubject = { incidentId: queued.incidentId, eventId: queued.eventId, eventType: queued.eventType };
+    const finish = (status: FinishedStatus, detail: string) => workLedger.finish(queued.eventId, claim.attempt, status, detail);
+    try {
+      const outcome = await this.handle(queued, subject, invocation);
+      const status: FinishedStatus = outcome.status === 'handed-back' ? 'handed-back' : outcome.status === 'triaged' ? 'done' : 'ignored';
+      await finish(status, outcome.status);
+      return outcome;
+    } catch (error) {
+      await workLedger.release(queued.eventId, claim.attempt, (error as Error)?.message ?? String(error));
+      if (error instanceof ThrottledError) {
+        this.deps.metrics.addMetric(MetricName.throttled, 'Count', 1);
+        throw error;
+      }
+      if (error instanceof RetryStopError && error.kind === 'failed') throw new RetryLaterError(queued.eventId, RETRY_LATER_SECONDS, error);
+      throw error;
+    }
+  }
+
+  private async handle(queued: QueuedEvent, subject: AuditSubject, invocation: Invocation): Promise<ProcessOutcome> {
+    const { audit } = this.deps;
+    const parsed = parseWebhookEvent(Buffer.from(queued.rawBodyBase64, 'base64'));
+    if (!parsed.ok) {
+      await audit.record({ ...subject, action: 'record', outcome: 'failed', detail: `unparseable (${parsed.reason}): ${parsed.detail}` });
+      return { status: 'ignored' };
+    }
+    const event = parsed.event;
+    const verdict = evaluateFilters(event, this.deps.settings.filters);
+    if (!verdict.pass) {
+      await audit.record({ ...subject, action: 'record', outcome: 'skipped', detail: `filtered out: ${verdict.reason}` });
+      return { status: 'ignored' };
+    }
+    const connection = await this.deps.connect();
+    if (event.agent !== null && event.agent.id === connection.botUserId) {
+      await audit.record({ ...subject, action: 'record', outcome: 'recorded', detail: 'caused by the agent itself; not triaged' });
+      return { status: 'recorded' };
+    }
+    if (!TRIGGERING_EVENT_TYPES.includes(event.eventType) || event.incidentId === null) {
+      await audit.record({ ...subject, action: 'record', outcome: 'recorded', detail: `${event.eventType}: recorded, nothing to triage` });
+      return { status: 'recorded' };
+    }
+    return this.triageIncident(event, { ...subject, incidentId: event.incidentId }, connection, invocation);
+  }
+
+  private async triageIncident(
+    event: WebhookEvent,
+    subject: AuditSubject & { incidentId: string },
+    connection: AgentConnection,
+    invocation: Invocation,
+  ): Promise<ProcessOutcome> {
+    const { audit, incidentLedger, metrics, settings } = this.deps;
+    const { api, botUserId } = connection;
+    const retry = new RetryPolicy({
+      budget: { tryConsume: () => this.deps.workLedger.consumeRetry(event.eventId, MAX_RETRIES_PER_EVENT) },
+      remainingTimeMs: () => invocation.remainingTimeMs(),
+      sleep: this.deps.retry?.sleep,
+      random: this.deps.retry?.random,
+      settings: this.deps.retry?.settings,
+      onRetry: () => metrics.addMetric(MetricName.retriesUsed, 'Count', 1),
+    });
+    const actions = new AgentActions({ api, audit, incidentLedger, retry, notes: this.deps.notes, env: this.deps.env, settings, subject, clock: this.clock });
+
+    let incident: Incident | undefined;
+    let acknowledgedByAgent = false;
+    try {
+      incident = (await retry.idempotent('read incident', () => api.getIncident(subject.incidentId))).response.value;
+      if (incident.status === 'resolved') {
+        await audit.record({ ...subject, action: 'record', outcome: 'skipped', detail: 'the incident is already resolved; left alone' });
+        return { status: 'resolved-already' };
+      }
+      const progress = await incidentLedger.get(subject.incidentId);
+      const ackedForThisEvent = progress?.triggerEventId === event.eventId && progress.acknowledgedByAgentAt !== undefined;
+      // After the agent's own acknowledgement only an explicit human acknowledger counts as a takeover.
+      const human =
+        ackedForThisEvent && incident.acknowledgements.every((ack) => ack.acknowledger.id === botUserId) ? null : humanAcknowledger(incident, botUserId);
+      acknowledgedByAgent = ackedForThisEvent || (incident.status === 'acknowledged' && human === null);
+      if (human === null && !ackedForThisEvent) {
+        const ack = await actions.acknowledge();
+        await incidentLedger.markAcknowledged(subject.incidentId, event.eventId, this.clock());
+        acknowledgedByAgent = true;
+        if (ack.response.alreadyDone !== true) {
+          metrics.addMetric(MetricName.incidentAcknowledged, 'Count', 1);
+          if (event.occurredAt !== null) {
+            metrics.addMetric(MetricName.timeToAcknowledge, 'Milliseconds', Math.max(0, this.clock().getTime() - Date.parse(event.occurredAt)));
+          }
+        }
+      } else if (human === null && progress?.acknowledgedByAgentAt === undefined) {
+        await incidentLedger.markAcknowledged(subject.incidentId, event.eventId, this.clock());
+      }
+
+      const context = await gatherContext(incident, { api, retry, policy: settings.triage, settings: this.deps.gather, now: this.clock });
+      let hypothesis = await this.runTriage(context);
+      if (human !== null) {
+        hypothesis = {
+          ...hypothesis,
+          decision: 'hold',
+          decisionReason: `${human} acknowledged it before the agent: the agent leaves it with them, pages nobody and changes nothing.`,
+        };
+      }
+
+      const footer = actions.footer(event.eventId);
+      const note = await actions.postNote(event.eventId, this.deps.notes.hypothesisNote(hypothesis, context, footer), footer.ref, hypothesis.summary, true);
+      if (note.postedNow) metrics.addMetric(MetricName.notePosted, 'Count', 1);
+
+      if (human !== null) {
+        await incidentLedger.recordDecision(subject.incidentId, 'left-with-human');
+        await audit.record({ ...subject, action: 'triage', outcome: 'recorded', decision: 'left-with-human', hypothesisSummary: hypothesis.summary, detail: hypothesis.decisionReason });
+        return { status: 'triaged', decision: 'left-with-human', noteId: note.noteId };
+      }
+      incident = context.incident;
+      const decision = await this.act(actions, incident, context, hypothesis, progress?.escalatedAt !== undefined || progress?.handedBackAt !== undefined, subject);
+      return { status: 'triaged', decision, noteId: note.noteId };
+    } catch (error) {
+      const stop = error instanceof RetryStopError && (error.kind === 'budget-exhausted' || error.kind === 'out-of-time');
+      const hopeless = error instanceof OperationFailedError && isPagerDutyError(error.cause) && !error.retryable;
+      if (!stop && !hopeless) throw error;
+      const reason = (error as Error).message;
+      if (!acknowledgedByAgent || incident === undefined) {
+        metrics.addMetric(MetricName.gaveUp, 'Count', 1);
+        await audit.record({ ...subject, action: 'record', outcome: 'failed', detail: `gave up (the agent had not acknowledged it, PagerDuty keeps paging): ${reason}` });
+        return { status: 'gave-up' };
+      }
+      await actions.handBack(incident, reason);
+      metrics.addMetric(MetricName.handedBack, 'Count', 1);
+      return { status: 'handed-back', reason };
+    }
+  }
+
+  private async runTriage(context: IncidentContext): Promise<Hypothesis> {
+    const startedAt = Date.now();
+    const rules = this.deps.triage(context);
+    let hypothesis = rules;
+    const bedrock = this.deps.settings.triage.bedrock;
+    if (bedrock.enabled && this.deps.refine !== undefined) {
+      try {
+        const refined = await withDeadline(this.deps.refine(rules, context), bedrock.deadlineMs);
+        // The model may reword the hypothesis; it never chooses what the agent does.
+        hypothesis = { ...refined, decision: rules.decision, decisionReason: rules.decisionReason, ruleId: rules.ruleId };
+      } catch {
+        hypothesis = rules;
+      }
+    }
+    this.deps.metrics.addMetric(MetricName.triageDuration, 'Milliseconds', Date.now() - startedAt);
+    return hypothesis;
+  }
+
+  private async act(
+    actions: AgentActions,
+    incident: Incident,
+    context: IncidentContext,
+    hypothesis: Hypothesis,
+    everEscalated: boolean,
+    subject: AuditSubject & { incidentId: string },
+  ): Promise<Hypothesis['decision']> {
+    const { audit, incidentLedger, metrics } = this.deps;
+    let decision = hypothesis.decision;
+    let reason = hypothesis.decisionReason;
+    if (decision === 'resolve' && (everEscalated || hypothesis.ruleId === undefined)) {
+      decision = everEscalated ? 'hold' : 'escalate';
+      reason = everEscalated
+        ? 'The agent escalated this incident before: it never resolves it; the humans on call own it.'
+        : 'Only a rule may let the agent resolve; none did, so on-call takes it.';
+    }
+    await incidentLedger.recordDecision(subject.incidentId, decision);
+    await audit.record({ ...subject, action: 'triage', outcome: 'recorded', decision, hypothesisSummary: hypothesis.summary, detail: reason });
+
+    if (decision === 'escalate') {
+      await actions.escalate(incident, context.oncalls, reason);
+      await incidentLedger.markFinished(subject.incidentId);
+      metrics.addMetric(MetricName.incidentEscalated, 'Count', 1);
+      return 'escalate';
+    }
+    if (decision === 'resolve') {
+      try {
+        await incidentLedger.beginResolve(subject.incidentId);
+      } catch (error) {
+        if (!(error instanceof ResolveRefusedError)) throw error;
+        await audit.record({ ...subject, action: 'resolve', outcome: 'skipped', detail: error.message });
+        await incidentLedger.markFinished(subject.incidentId);
+        metrics.addMetric(MetricName.incidentHeld, 'Count', 1);
+        return 'hold';
+      }
+      await actions.resolve(`${this.deps.settings.agentName}: ${reason}`);
+      await incidentLedger.markResolved(subject.incidentId, this.clock());
+      metrics.addMetric(MetricName.incidentResolved, 'Count', 1);
+      return 'resolve';
+    }
+    await incidentLedger.markFinished(subject.incidentId);
+    metrics.addMetric(MetricName.incidentHeld, 'Count', 1);
+    return 'hold';
+  }
+}
