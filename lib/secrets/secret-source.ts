@@ -60,7 +60,8 @@ export class SecretSource implements WebhookSecretProvider {
   private readonly now: () => number;
   private snapshot: Snapshot | undefined;
   private loading: Promise<Snapshot> | undefined;
-  private lastLoadStartedAt = Number.NEGATIVE_INFINITY;
+  /** When a signature miss last forced a re-read; scheduled reads (cold start, expiry) do not count. */
+  private lastRefreshAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: SecretSourceOptions) {
     this.client = options.client;
@@ -88,8 +89,9 @@ export class SecretSource implements WebhookSecretProvider {
     const now = this.now();
     const cached = this.snapshot;
     const expired = cached === undefined || now - cached.loadedAt >= this.maxAgeMs;
-    const refreshAllowed = refresh && now - this.lastLoadStartedAt >= this.refreshIntervalMs;
+    const refreshAllowed = refresh && now - this.lastRefreshAt >= this.refreshIntervalMs;
     if (!expired && !refreshAllowed) return cached;
+    if (!expired) this.lastRefreshAt = now;
     try {
       return await this.load();
     } catch (error) {
@@ -101,7 +103,6 @@ export class SecretSource implements WebhookSecretProvider {
 
   private load(): Promise<Snapshot> {
     if (this.loading !== undefined) return this.loading;
-    this.lastLoadStartedAt = this.now();
     this.loading = this.read().finally(() => {
       this.loading = undefined;
     });

@@ -1,0 +1,398 @@
+import { createHash } from 'node:crypto';
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  GetSecretValueCommand,
+  ResourceNotFoundException,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { parseAgentConfig, type EventFilters } from '../../../lib/config/agent-config';
+import {
+  createIngressHandler,
+  createMisconfiguredIngressHandler,
+  MAX_BODY_BYTES,
+  type IngressResponse,
+} from '../../../lib/ingress/ingress-handler';
+import { createTelemetry, MetricName } from '../../../lib/observability/telemetry';
+import { EventQueue } from '../../../lib/queue/event-queue';
+import { decodeQueuedEvent } from '../../../lib/queue/queued-event';
+import { SecretSource } from '../../../lib/secrets/secret-source';
+import { EventLedger } from '../../../lib/state/event-ledger';
+import { apiGatewayEvent, fixtureEventId, loadFixture, TEST_WEBHOOK_SECRET, type DeliveryOptions } from '../../support/webhooks';
+
+const dynamo = mockClient(DynamoDBDocumentClient);
+const sqs = mockClient(SQSClient);
+const secretsManager = mockClient(SecretsManagerClient);
+
+const SECRET_ID = 'pd-agent/test';
+const NOW = new Date('2026-04-01T02:07:31.000Z');
+const triggered = loadFixture('triggered_v3.json');
+const triggeredId = fixtureEventId(triggered);
+
+const agentSecret = (webhookSecrets: string[]) =>
+  JSON.stringify({
+    apiToken: 'canary-api-token',
+    fromEmail: 'sre-agent@acme.example',
+    botUserId: 'PBOT123',
+    webhookSecrets: webhookSecrets.map((secret, index) => ({ subscriptionId: `PSUB${index}`, secret })),
+  });
+
+const notFound = () => new ResourceNotFoundException({ message: 'not found', $metadata: {} });
+const conditionalFailure = () => new ConditionalCheckFailedException({ message: 'exists', $metadata: {} });
+
+function stageSecrets(stages: { current: string[]; currentCreated?: Date; pending?: string[]; previous?: string[] }): void {
+  secretsManager
+    .on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' })
+    .resolves({ SecretString: agentSecret(stages.current), CreatedDate: stages.currentCreated ?? new Date(NOW.getTime() - 30 * 86400_000) });
+  for (const [stage, secrets] of [['AWSPENDING', stages.pending], ['AWSPREVIOUS', stages.previous]] as const) {
+    if (secrets === undefined) secretsManager.on(GetSecretValueCommand, { VersionStage: stage }).rejects(notFound());
+    else secretsManager.on(GetSecretValueCommand, { VersionStage: stage }).resolves({ SecretString: agentSecret(secrets) });
+  }
+}
+
+interface Harness {
+  deliver(body: Buffer, options?: DeliveryOptions): Promise<IngressResponse>;
+  metrics: string[];
+  logs: string[];
+  clock: { now: number };
+}
+
+function harness(filters: EventFilters = parseAgentConfig(undefined).filters): Harness {
+  const telemetry = createTelemetry('ingress', { AGENT_ENV: 'test' });
+  const metrics: string[] = [];
+  const logs: string[] = [];
+  jest.spyOn(telemetry.metrics, 'addMetric').mockImplementation((name) => {
+    metrics.push(name);
+    return telemetry.metrics;
+  });
+  jest.spyOn(telemetry.metrics, 'hasStoredMetrics').mockReturnValue(false);
+  jest.spyOn(telemetry.metrics, 'publishStoredMetrics').mockImplementation(() => undefined);
+  for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+    jest.spyOn(telemetry.logger, level).mockImplementation((...args: unknown[]) => {
+      logs.push(JSON.stringify(args, (_key, value: unknown) => (value instanceof Error ? value.message : value)));
+    });
+  }
+  const clock = { now: NOW.getTime() };
+  const secrets = new SecretSource({ client: new SecretsManagerClient({}), secretId: SECRET_ID, now: () => clock.now });
+  const handler = createIngressHandler({
+    secrets,
+    ledger: new EventLedger(DynamoDBDocumentClient.from(new DynamoDBClient({})), 'state'),
+    queue: new EventQueue(new SQSClient({}), 'https://sqs.us-east-1.amazonaws.com/123456789012/events.fifo'),
+    filters,
+    telemetry,
+    now: () => new Date(clock.now),
+  });
+  return { deliver: (body, options) => handler(apiGatewayEvent(body, options)), metrics, logs, clock };
+}
+
+const bodyOf = (response: IngressResponse): Record<string, unknown> => JSON.parse(response.body) as Record<string, unknown>;
+const nothingWritten = (): void => {
+  expect(dynamo.commandCalls(PutCommand)).toHaveLength(0);
+  expect(dynamo.commandCalls(UpdateCommand)).toHaveLength(0);
+  expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+};
+
+beforeEach(() => {
+  dynamo.reset();
+  sqs.reset();
+  secretsManager.reset();
+  stageSecrets({ current: [TEST_WEBHOOK_SECRET] });
+  dynamo.on(PutCommand).resolves({});
+  dynamo.on(UpdateCommand).resolves({});
+  sqs.on(SendMessageCommand).resolves({ MessageId: 'message-1' });
+});
+
+afterEach(() => jest.restoreAllMocks());
+
+describe('202: signed, new, recorded and enqueued', () => {
+  it('records the event, enqueues the exact bytes in the incident\'s group, then marks it enqueued', async () => {
+    const { deliver, metrics } = harness();
+    const response = await deliver(triggered, { webhookId: 'W1', subscriptionId: 'PSUB0' });
+
+    expect(response.statusCode).toBe(202);
+    expect(bodyOf(response)).toEqual({ status: 'enqueued', eventId: triggeredId });
+    const put = dynamo.commandCalls(PutCommand)[0].args[0].input;
+    expect(put.ConditionExpression).toBe('attribute_not_exists(pk)');
+    expect(put.Item).toEqual({
+      pk: `event#${triggeredId}`,
+      ingressStatus: 'received',
+      eventType: 'incident.triggered',
+      incidentId: 'PFQZPSY',
+      webhookId: 'W1',
+      subscriptionId: 'PSUB0',
+      receivedAt: NOW.toISOString(),
+      expiresAt: Math.floor(NOW.getTime() / 1000) + 7 * 24 * 3600,
+    });
+    const sent = sqs.commandCalls(SendMessageCommand)[0].args[0].input;
+    expect(sent.MessageGroupId).toBe('PFQZPSY');
+    expect(sent.MessageDeduplicationId).toBe(triggeredId);
+    const queued = decodeQueuedEvent(sent.MessageBody as string, 'm');
+    expect(Buffer.from(queued.rawBodyBase64, 'base64').equals(triggered)).toBe(true);
+    expect(queued).toMatchObject({ eventId: triggeredId, incidentId: 'PFQZPSY', webhookId: 'W1', subscriptionId: 'PSUB0' });
+    const update = dynamo.commandCalls(UpdateCommand)[0].args[0].input;
+    expect(update.UpdateExpression).toBe('SET ingressStatus = :enqueued, enqueuedAt = :at');
+    expect(metrics).toEqual([MetricName.webhookReceived, MetricName.webhookEnqueued]);
+  });
+
+  it('verifies and forwards a base64-encoded body byte for byte', async () => {
+    const { deliver } = harness();
+    const response = await deliver(triggered, { base64: true });
+    expect(response.statusCode).toBe(202);
+    const queued = decodeQueuedEvent(sqs.commandCalls(SendMessageCommand)[0].args[0].input.MessageBody as string, 'm');
+    expect(Buffer.from(queued.rawBodyBase64, 'base64').equals(triggered)).toBe(true);
+  });
+
+  it('finds the signature header whatever its case', async () => {
+    const { deliver } = harness();
+    const signature = apiGatewayEvent(triggered).headers['x-pagerduty-signature'] as string;
+    const response = await deliver(triggered, { signature: null, extraHeaders: { 'X-PagerDuty-Signature': signature } });
+    expect(response.statusCode).toBe(202);
+  });
+
+  it('gives an event without an incident a FIFO group of its own', async () => {
+    const { deliver } = harness(parseAgentConfig('{"filters":{"eventTypes":["*"]}}').filters);
+    const body = Buffer.from('{"event":{"id":"01SVC","event_type":"service.updated","data":{"id":"PSVC","type":"service"}}}');
+    expect((await deliver(body)).statusCode).toBe(202);
+    expect(sqs.commandCalls(SendMessageCommand)[0].args[0].input.MessageGroupId).toBe('event-01SVC');
+  });
+
+  it('enqueues an event recorded earlier whose enqueue never completed', async () => {
+    dynamo.on(PutCommand).rejects(conditionalFailure());
+    dynamo.on(GetCommand).resolves({ Item: { ingressStatus: 'received' } });
+    const { deliver } = harness();
+    const response = await deliver(triggered);
+    expect(response.statusCode).toBe(202);
+    expect(dynamo.commandCalls(GetCommand)[0].args[0].input.ConsistentRead).toBe(true);
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(1);
+    expect(dynamo.commandCalls(UpdateCommand)).toHaveLength(1);
+  });
+
+  it('still answers 202 when the event is queued but marking it enqueued fails', async () => {
+    dynamo.on(UpdateCommand).rejects(new Error('throttled'));
+    const { deliver } = harness();
+    expect((await deliver(triggered)).statusCode).toBe(202);
+  });
+});
+
+describe('200: duplicates, pings, filtered events', () => {
+  it('answers a redelivery of an enqueued event 200 duplicate and enqueues nothing', async () => {
+    dynamo.on(PutCommand).rejects(conditionalFailure());
+    dynamo.on(GetCommand).resolves({ Item: { ingressStatus: 'enqueued', workStatus: 'done' } });
+    const { deliver, metrics } = harness();
+    const response = await deliver(triggered);
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response)).toEqual({ status: 'duplicate', eventId: triggeredId });
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+    expect(dynamo.commandCalls(UpdateCommand)).toHaveLength(0);
+    expect(metrics).toContain(MetricName.webhookDuplicate);
+  });
+
+  it('answers a ping 200 and writes nothing', async () => {
+    const { deliver, metrics } = harness();
+    const response = await deliver(loadFixture('pagey_ping.json'));
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response)).toMatchObject({ status: 'ping' });
+    expect(metrics).toContain(MetricName.webhookIgnored);
+    nothingWritten();
+  });
+
+  it('answers a filtered-out event 200 with the reason and writes nothing', async () => {
+    const { deliver, metrics } = harness(parseAgentConfig('{"filters":{"eventTypes":["incident.triggered"]}}').filters);
+    const response = await deliver(loadFixture('acknowledged_v3.json'));
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response)).toMatchObject({ status: 'filtered', reason: expect.stringContaining('incident.acknowledged') });
+    expect(metrics).toContain(MetricName.webhookIgnored);
+    nothingWritten();
+  });
+});
+
+describe('2xx for a signed but unparseable body: quarantined and alarmed', () => {
+  it('keeps the body with its delivery headers and answers 200', async () => {
+    const { deliver, metrics } = harness();
+    const garbage = Buffer.from('{"event": not json');
+    const response = await deliver(garbage, { webhookId: 'W9', extraHeaders: { authorization: 'Bearer canary-token' } });
+    expect(response.statusCode).toBe(200);
+    expect(bodyOf(response)).toEqual({ status: 'quarantined', reason: 'not-json' });
+    const put = dynamo.commandCalls(PutCommand)[0].args[0].input;
+    expect(put.Item).toMatchObject({
+      pk: `quarantine#${createHash('sha256').update(garbage).digest('hex')}`,
+      bodyBase64: garbage.toString('base64'),
+      headers: expect.objectContaining({ 'x-webhook-id': 'W9', 'x-pagerduty-signature': expect.any(String) }),
+    });
+    expect(JSON.stringify(put.Item)).not.toContain('canary-token');
+    expect(metrics).toContain(MetricName.webhookQuarantined);
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+
+  it('answers 503 when the body cannot be kept', async () => {
+    dynamo.on(PutCommand).rejects(new Error('table unavailable'));
+    const { deliver } = harness();
+    expect((await deliver(Buffer.from('[]'))).statusCode).toBe(503);
+  });
+});
+
+describe('401: missing or bad signature', () => {
+  it.each([
+    ['missing', { signature: null }, MetricName.signatureMissing],
+    ['malformed', { signature: 'v1=zz' }, MetricName.signatureMalformed],
+    ['mismatch', { secrets: ['forged'] }, MetricName.signatureMismatch],
+  ] as const)('rejects a %s signature, counts it and writes nothing', async (reason, options, metric) => {
+    const { deliver, metrics } = harness();
+    const response = await deliver(triggered, options);
+    expect(response.statusCode).toBe(401);
+    expect(bodyOf(response)).toEqual({ status: 'unauthorized', reason });
+    expect(metrics).toEqual([MetricName.webhookReceived, MetricName.signatureInvalid, metric]);
+    nothingWritten();
+  });
+
+  it('re-reads the secret once on a mismatch, then no more than once per interval', async () => {
+    const { deliver, clock } = harness();
+    await deliver(triggered, { secrets: ['forged-1'] });
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(6);
+    clock.now += 1000;
+    await deliver(triggered, { secrets: ['forged-2'] });
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(6);
+    clock.now += 10_000;
+    await deliver(triggered, { secrets: ['forged-3'] });
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(9);
+  });
+
+  it('does not re-read the secret for a missing or malformed header', async () => {
+    const { deliver } = harness();
+    await deliver(triggered, { signature: null });
+    await deliver(triggered, { signature: 'v1=' });
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(3);
+  });
+
+  it('never logs the signature, the secret or the body', async () => {
+    const { deliver, logs } = harness();
+    const forged = apiGatewayEvent(triggered, { secrets: ['forged'] }).headers['x-pagerduty-signature'] as string;
+    await deliver(triggered, { signature: forged });
+    await deliver(triggered);
+    const all = logs.join('\n');
+    expect(all).not.toContain(forged.slice(3));
+    expect(all).not.toContain(TEST_WEBHOOK_SECRET);
+    expect(all).not.toContain('canary-api-token');
+    expect(all).not.toContain('Test Incident');
+  });
+});
+
+describe('signing secrets during a rotation', () => {
+  it('accepts a secret added since the last read at once', async () => {
+    const { deliver } = harness();
+    expect((await deliver(triggered)).statusCode).toBe(202);
+    stageSecrets({ current: [TEST_WEBHOOK_SECRET, 'new-subscription-secret'] });
+    const response = await deliver(loadFixture('acknowledged_v3.json'), { secrets: ['new-subscription-secret'] });
+    expect(response.statusCode).toBe(202);
+  });
+
+  it('accepts AWSPENDING\'s secrets while a rotation is in progress', async () => {
+    stageSecrets({ current: [TEST_WEBHOOK_SECRET], pending: ['pending-secret'] });
+    const { deliver } = harness();
+    expect((await deliver(triggered, { secrets: ['pending-secret'] })).statusCode).toBe(202);
+  });
+
+  it('accepts AWSPREVIOUS\'s secrets for 48 hours after the rotation, then no more', async () => {
+    stageSecrets({ current: ['new-secret'], previous: ['old-secret'], currentCreated: new Date(NOW.getTime() - 47 * 3600_000) });
+    const young = harness();
+    expect((await young.deliver(triggered, { secrets: ['old-secret'] })).statusCode).toBe(202);
+
+    stageSecrets({ current: ['new-secret'], previous: ['old-secret'], currentCreated: new Date(NOW.getTime() - 49 * 3600_000) });
+    const old = harness();
+    expect((await old.deliver(triggered, { secrets: ['old-secret'] })).statusCode).toBe(401);
+  });
+});
+
+describe('413: over the size cap, before any hashing', () => {
+  it.each([
+    ['a text body', false],
+    ['a base64 body', true],
+  ])('rejects %s over 256 KB without reading the secret', async (_what, base64) => {
+    const { deliver, metrics } = harness();
+    const big = Buffer.alloc(MAX_BODY_BYTES + 1, 0x20);
+    const response = await deliver(big, { base64 });
+    expect(response.statusCode).toBe(413);
+    expect(metrics).toContain(MetricName.webhookTooLarge);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+    nothingWritten();
+  });
+
+  it('measures a text body in bytes, not characters', async () => {
+    const { deliver } = harness();
+    const multiByte = Buffer.from('é'.repeat(MAX_BODY_BYTES / 2 + 1));
+    expect((await deliver(multiByte)).statusCode).toBe(413);
+  });
+
+  it('lets a body of exactly 256 KB through to verification', async () => {
+    const { deliver } = harness();
+    const response = await deliver(Buffer.alloc(MAX_BODY_BYTES, 0x20), { secrets: ['forged'] });
+    expect(response.statusCode).toBe(401);
+  });
+});
+
+describe('503: never 2xx for an event that is not durably queued', () => {
+  it('answers 503 when the state table cannot record the event', async () => {
+    dynamo.on(PutCommand).rejects(new Error('ProvisionedThroughputExceededException'));
+    const { deliver, metrics } = harness();
+    expect((await deliver(triggered)).statusCode).toBe(503);
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+    expect(metrics).toContain(MetricName.ingressFailure);
+  });
+
+  it('answers 503 when the recorded status cannot be read', async () => {
+    dynamo.on(PutCommand).rejects(conditionalFailure());
+    dynamo.on(GetCommand).rejects(new Error('InternalServerError'));
+    const { deliver } = harness();
+    expect((await deliver(triggered)).statusCode).toBe(503);
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(0);
+  });
+
+  it('answers 503 when the queue refuses the message, leaving the event recorded but not enqueued', async () => {
+    sqs.on(SendMessageCommand).rejects(new Error('QueueDoesNotExist'));
+    const { deliver } = harness();
+    expect((await deliver(triggered)).statusCode).toBe(503);
+    expect(dynamo.commandCalls(PutCommand)).toHaveLength(1);
+    expect(dynamo.commandCalls(UpdateCommand)).toHaveLength(0);
+  });
+
+  it('answers 503 when Secrets Manager cannot be read', async () => {
+    secretsManager.on(GetSecretValueCommand).rejects(new Error('AccessDeniedException'));
+    const { deliver } = harness();
+    expect((await deliver(triggered)).statusCode).toBe(503);
+    nothingWritten();
+  });
+
+  it('answers 503, not 401, when the secret holds no signing secret at all', async () => {
+    stageSecrets({ current: [] });
+    const { deliver, metrics } = harness();
+    expect((await deliver(triggered)).statusCode).toBe(503);
+    expect(metrics).not.toContain(MetricName.signatureInvalid);
+  });
+
+  it('answers 503 to everything when the configuration is invalid', async () => {
+    const telemetry = createTelemetry('ingress', { AGENT_ENV: 'test' });
+    jest.spyOn(telemetry.metrics, 'publishStoredMetrics').mockImplementation(() => undefined);
+    let problem: Error = new Error('unset');
+    try {
+      parseAgentConfig('{"filters":{"minPriority":"P9"}}');
+    } catch (error) {
+      problem = error as Error;
+    }
+    const handler = createMisconfiguredIngressHandler(problem, telemetry);
+    const response = await handler(apiGatewayEvent(triggered));
+    expect(response.statusCode).toBe(503);
+    expect(bodyOf(response)).toEqual({ status: 'misconfigured' });
+  });
+});
+
+describe('requests that are not deliveries', () => {
+  it('answers a GET 405 (PagerDuty only POSTs)', async () => {
+    const { deliver } = harness();
+    const response = await deliver(triggered, { method: 'GET' });
+    expect(response.statusCode).toBe(405);
+    expect(response.headers).toMatchObject({ allow: 'POST' });
+    nothingWritten();
+  });
+});
