@@ -68,7 +68,7 @@ function harness(filters: EventFilters = parseAgentConfig(undefined).filters): H
     return telemetry.metrics;
   });
   jest.spyOn(telemetry.metrics, 'hasStoredMetrics').mockReturnValue(false);
-  jest.spyOn(telemetry.metrics, 'publishStoredMetrics').mockImplementation(() => undefined);
+  jest.spyOn(telemetry.metrics, 'publishStoredMetrics').mockImplementation(() => telemetry.metrics);
   for (const level of ['debug', 'info', 'warn', 'error'] as const) {
     jest.spyOn(telemetry.logger, level).mockImplementation((...args: unknown[]) => {
       logs.push(JSON.stringify(args, (_key, value: unknown) => (value instanceof Error ? value.message : value)));
@@ -373,7 +373,7 @@ describe('503: never 2xx for an event that is not durably queued', () => {
 
   it('answers 503 to everything when the configuration is invalid', async () => {
     const telemetry = createTelemetry('ingress', { AGENT_ENV: 'test' });
-    jest.spyOn(telemetry.metrics, 'publishStoredMetrics').mockImplementation(() => undefined);
+    jest.spyOn(telemetry.metrics, 'publishStoredMetrics').mockImplementation(() => telemetry.metrics);
     let problem: Error = new Error('unset');
     try {
       parseAgentConfig('{"filters":{"minPriority":"P9"}}');
