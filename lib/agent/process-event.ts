@@ -15,7 +15,7 @@ import type { WebhookEvent } from '../webhook/webhook-event';
 import { AgentActions } from './agent-actions';
 import type { AgentConnection, AgentSettings, Invocation, MetricsSink, NoteRenderer } from './agent-ports';
 import { gatherContext, type GatherSettings } from './gather-context';
-import { OperationFailedError, RetryPolicy, RetryStopError, ThrottledError, type RetrySettings } from './retry-policy';
+import { OperationFailedError, RetryPolicy, RetryStopError, ThrottledError, localBudget, type RetrySettings } from './retry-policy';
 
 /**
  * What the worker does with one queued webhook event (DESIGN.md "Worker"): claim it, parse, filter, and for
@@ -73,6 +73,8 @@ export class RetryLaterError extends Error {
 
 const DEFAULT_LEASE_MARGIN_MS = 10_000;
 const RETRY_LATER_SECONDS = 20;
+/** Enough for the escalation and the handback note (one request each, 5 s timeout) to start. */
+const HANDBACK_MIN_REMAINING_MS = 1500;
 
 /** The acknowledger, when someone other than the agent acknowledged the incident. */
 function humanAcknowledger(incident: Incident, botUserId: string): string | null {
@@ -229,7 +231,16 @@ export class EventProcessor {
         await audit.record({ ...subject, action: 'record', outcome: 'failed', detail: `gave up (the agent had not acknowledged it, PagerDuty keeps paging): ${reason}` });
         return { status: 'gave-up' };
       }
-      await actions.handBack(incident, reason);
+      // The handback is the last chance: no retries left to spend, and it runs while any time is left.
+      const lastChance = new RetryPolicy({
+        budget: localBudget(0),
+        remainingTimeMs: () => invocation.remainingTimeMs(),
+        settings: { minRemainingMs: HANDBACK_MIN_REMAINING_MS },
+      });
+      await new AgentActions({ api, audit, incidentLedger, retry: lastChance, notes: this.deps.notes, env: this.deps.env, settings, subject, clock: this.clock }).handBack(
+        incident,
+        reason,
+      );
       metrics.addMetric(MetricName.handedBack, 'Count', 1);
       return { status: 'handed-back', reason };
     }

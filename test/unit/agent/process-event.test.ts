@@ -1,0 +1,375 @@
+import { EventProcessor, LeaseHeldError, RetryLaterError, type ProcessEventDeps } from '../../../lib/agent/process-event';
+import { ThrottledError } from '../../../lib/agent/retry-policy';
+import { parseAgentConfig, type AgentConfig } from '../../../lib/config/agent-config';
+import { MetricName } from '../../../lib/observability/telemetry';
+import { PagerDutyNetworkError } from '../../../lib/pagerduty/errors';
+import type { QueuedEvent } from '../../../lib/queue/queued-event';
+import { triageIncident } from '../../../lib/triage/triage';
+import type { Hypothesis } from '../../../lib/triage/types';
+import { MemoryAuditTrail, MemoryIncidentLedger, MemoryWorkLedger, RecordingMetrics, testNotes } from '../../support/fake-agent-state';
+import { BOT, FakePagerDuty, HUMAN, makeIncident } from '../../support/fake-pagerduty';
+
+const INCIDENT = 'PINC001';
+
+function queued(eventType: string, options: { eventId?: string; agentId?: string; incidentId?: string } = {}): QueuedEvent {
+  const eventId = options.eventId ?? 'EVT001';
+  const incidentId = options.incidentId ?? INCIDENT;
+  const body = {
+    event: {
+      id: eventId,
+      event_type: eventType,
+      resource_type: 'incident',
+      occurred_at: new Date(Date.now() - 1000).toISOString(),
+      agent: { id: options.agentId ?? 'PMONITOR', type: 'service_reference' },
+      client: null,
+      data: {
+        id: incidentId,
+        type: 'incident',
+        number: 1,
+        status: 'triggered',
+        title: 'High error rate on checkout',
+        urgency: 'high',
+        service: { id: 'PSVC001', type: 'service_reference', summary: 'checkout' },
+        escalation_policy: { id: 'PEP0001', type: 'escalation_policy_reference' },
+        assignees: [],
+        teams: [],
+        priority: null,
+        html_url: `https://sandbox.pagerduty.com/incidents/${incidentId}`,
+      },
+    },
+  };
+  return {
+    version: 1,
+    eventId,
+    eventType,
+    incidentId,
+    rawBodyBase64: Buffer.from(JSON.stringify(body)).toString('base64'),
+    webhookId: null,
+    subscriptionId: null,
+    receivedAt: new Date().toISOString(),
+  };
+}
+
+const hypothesis = (decision: Hypothesis['decision'], ruleId: string | undefined = 'rule-1'): Hypothesis => ({
+  summary: `cache node restarted (${decision})`,
+  confidence: 0.9,
+  evidence: [],
+  nextSteps: [],
+  decision,
+  decisionReason: `test decides ${decision}`,
+  ruleId,
+  producedBy: 'rules',
+});
+
+const plenty = { remainingTimeMs: () => 50_000 };
+
+function setup(options: { pd?: FakePagerDuty; config?: AgentConfig; triage?: ProcessEventDeps['triage'] } = {}) {
+  const pd = options.pd ?? new FakePagerDuty();
+  const work = new MemoryWorkLedger();
+  const incidents = new MemoryIncidentLedger();
+  const audit = new MemoryAuditTrail();
+  const metrics = new RecordingMetrics();
+  const sleeps: number[] = [];
+  const config = options.config ?? parseAgentConfig(undefined);
+  const deps: ProcessEventDeps = {
+    env: 'test',
+    settings: config,
+    connect: async () => ({ api: pd, events: pd.eventsApi, botUserId: BOT.id }),
+    workLedger: work,
+    incidentLedger: incidents,
+    audit,
+    notes: testNotes,
+    triage: options.triage ?? ((context) => triageIncident(context, config.triage)),
+    metrics,
+    retry: { sleep: async (ms) => void sleeps.push(ms), random: () => 0.5 },
+  };
+  return { pd, work, incidents, audit, metrics, sleeps, deps, processor: new EventProcessor(deps) };
+}
+
+describe('EventProcessor: a triggered incident', () => {
+  it('is acknowledged once, gets one note, and is escalated to on-call when no rule holds it', async () => {
+    const { pd, processor, audit, incidents, metrics } = setup();
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+
+    expect(outcome).toEqual({ status: 'triaged', decision: 'escalate', noteId: 'PNOTE1' });
+    expect(pd.count('acknowledgeIncident')).toBe(1);
+    expect(pd.count('createNote')).toBe(1);
+    expect(pd.count('escalateIncident')).toBe(1);
+    expect(pd.count('resolveIncident')).toBe(0);
+    expect(pd.calls.find((call) => call.operation === 'escalateIncident')?.detail).toEqual({ mode: 'escalation_policy', escalationPolicyId: 'PEP0001' });
+    expect(pd.notes.get(INCIDENT)?.[0]?.content).toContain('ref pda:test:PINC001:EVT001');
+    // Every mutation has its intent completed with an outcome.
+    const mutations = audit.items.filter((item) => ['acknowledge', 'note', 'escalate'].includes(item.action));
+    expect(mutations.map((item) => [item.action, item.outcome])).toEqual([
+      ['acknowledge', 'succeeded'],
+      ['note', 'succeeded'],
+      ['escalate', 'succeeded'],
+    ]);
+    expect(audit.of('note')[0]).toMatchObject({ noteId: 'PNOTE1', httpStatus: 200, attempts: 1, hypothesisSummary: expect.any(String) });
+    expect(await incidents.get(INCIDENT)).toMatchObject({ noteId: 'PNOTE1', decision: 'escalate', finished: true, escalatedAt: expect.any(String) });
+    expect(metrics.total(MetricName.incidentAcknowledged)).toBe(1);
+    expect(metrics.total(MetricName.notePosted)).toBe(1);
+    expect(metrics.total(MetricName.incidentEscalated)).toBe(1);
+    expect(metrics.values.some((entry) => entry.name === MetricName.timeToAcknowledge && entry.unit === 'Milliseconds')).toBe(true);
+    expect(metrics.values.some((entry) => entry.name === MetricName.triageDuration)).toBe(true);
+  });
+
+  it('uses at most 8 PagerDuty requests for a held incident (read, ack, 5 context reads, note)', async () => {
+    const pd = new FakePagerDuty([
+      makeIncident(),
+      makeIncident({ id: 'POLD001', status: 'resolved', created_at: '2026-02-28T10:00:00Z' }),
+    ]);
+    const { processor } = setup({ pd, triage: () => hypothesis('hold') });
+    await processor.process(queued('incident.triggered'), plenty);
+    expect(pd.calls.map((call) => call.operation).sort()).toEqual(
+      ['acknowledgeIncident', 'createNote', 'getIncident', 'listAlerts', 'listIncidents', 'listNotes', 'listOncalls', 'listRelatedChangeEvents'].sort(),
+    );
+  });
+
+  it('acknowledges and notes once under duplicate deliveries; a finished event is never processed again', async () => {
+    const { pd, processor } = setup();
+    await processor.process(queued('incident.triggered'), plenty);
+    const again = await processor.process(queued('incident.triggered'), plenty);
+    const third = await processor.process(queued('incident.triggered'), plenty);
+
+    expect(again).toEqual({ status: 'already-finished' });
+    expect(third).toEqual({ status: 'already-finished' });
+    expect(pd.count('acknowledgeIncident')).toBe(1);
+    expect(pd.count('createNote')).toBe(1);
+    expect(pd.count('getIncident')).toBe(1);
+  });
+
+  it('holds an incident a confident rule allows it to hold', async () => {
+    const { pd, processor, metrics, incidents } = setup({ triage: () => hypothesis('hold') });
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'hold' });
+    expect(pd.count('escalateIncident')).toBe(0);
+    expect(pd.incident().status).toBe('acknowledged');
+    expect(metrics.total(MetricName.incidentHeld)).toBe(1);
+    expect(await incidents.get(INCIDENT)).toMatchObject({ finished: true, decision: 'hold' });
+  });
+
+  it('resolves only where a rule allows it', async () => {
+    const { pd, processor } = setup({ triage: () => hypothesis('resolve') });
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+    expect(outcome).toMatchObject({ decision: 'resolve' });
+    expect(pd.incident().status).toBe('resolved');
+
+    const { ruleId: _ruleId, ...withoutRule } = hypothesis('resolve');
+    const noRule = setup({ triage: () => withoutRule });
+    await noRule.processor.process(queued('incident.triggered'), plenty);
+    expect(noRule.pd.count('resolveIncident')).toBe(0);
+    expect(noRule.pd.count('escalateIncident')).toBe(1);
+  });
+});
+
+describe('EventProcessor: the escalate path never reaches resolve', () => {
+  it('does not resolve an incident the agent escalated before, even when a rule says resolve', async () => {
+    const { pd, processor, incidents, audit } = setup({ triage: () => hypothesis('resolve') });
+    await incidents.beginEscalation(INCIDENT, new Date('2026-03-01T09:00:00Z'));
+    const outcome = await processor.process(queued('incident.reopened', { eventId: 'EVT-REOPEN' }), plenty);
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'hold' });
+    expect(pd.count('resolveIncident')).toBe(0);
+    expect(audit.of('resolve')).toHaveLength(0);
+  });
+
+  it('escalates when triage says escalate and makes no resolve call', async () => {
+    const { pd, processor } = setup({ triage: () => hypothesis('escalate') });
+    await processor.process(queued('incident.triggered'), plenty);
+    expect(pd.count('escalateIncident')).toBe(1);
+    expect(pd.count('resolveIncident')).toBe(0);
+    expect(pd.incident().status).toBe('triggered');
+  });
+
+  it('raises the escalation level in next_level mode when the current level is known', async () => {
+    const config = parseAgentConfig(JSON.stringify({ escalation: { mode: 'next_level' } }));
+    const pd = new FakePagerDuty();
+    pd.oncalls = [
+      { user: HUMAN, escalation_level: 1, escalation_policy: { id: 'PEP0001', type: 'escalation_policy_reference' }, schedule: null, start: null, end: null },
+    ];
+    const { processor } = setup({ pd, config, triage: () => hypothesis('escalate') });
+    await processor.process(queued('incident.triggered'), plenty);
+    expect(pd.calls.find((call) => call.operation === 'escalateIncident')?.detail).toEqual({ mode: 'next_level', level: 2 });
+  });
+});
+
+describe('EventProcessor: what the agent leaves alone', () => {
+  it('records its own events without triaging them', async () => {
+    const { pd, processor, audit, work } = setup();
+    const outcome = await processor.process(queued('incident.acknowledged', { agentId: BOT.id }), plenty);
+    const triggeredByBot = await processor.process(queued('incident.triggered', { eventId: 'EVT-BOT', agentId: BOT.id }), plenty);
+    expect(outcome).toEqual({ status: 'recorded' });
+    expect(triggeredByBot).toEqual({ status: 'recorded' });
+    expect(pd.calls).toHaveLength(0);
+    expect(audit.items.map((item) => item.detail)).toEqual([expect.stringContaining('caused by the agent'), expect.stringContaining('caused by the agent')]);
+    expect((await work.get('EVT001'))?.workStatus).toBe('ignored');
+  });
+
+  it('records other non-triggering event types in the audit trail', async () => {
+    const { pd, processor, audit } = setup();
+    expect(await processor.process(queued('incident.acknowledged', { agentId: HUMAN.id }), plenty)).toEqual({ status: 'recorded' });
+    expect(pd.calls).toHaveLength(0);
+    expect(audit.items[0]).toMatchObject({ action: 'record', outcome: 'recorded', eventType: 'incident.acknowledged' });
+  });
+
+  it('re-applies the filters', async () => {
+    const config = parseAgentConfig(JSON.stringify({ filters: { services: ['POTHER'] } }));
+    const { pd, processor, audit } = setup({ config });
+    expect(await processor.process(queued('incident.triggered'), plenty)).toEqual({ status: 'ignored' });
+    expect(pd.calls).toHaveLength(0);
+    expect(audit.items[0]).toMatchObject({ outcome: 'skipped', detail: expect.stringContaining('filtered out') });
+  });
+
+  it('leaves a resolved incident alone', async () => {
+    const pd = new FakePagerDuty([makeIncident({ status: 'resolved' })]);
+    const { processor } = setup({ pd });
+    expect(await processor.process(queued('incident.triggered'), plenty)).toEqual({ status: 'resolved-already' });
+    expect(pd.calls.map((call) => call.operation)).toEqual(['getIncident']);
+  });
+
+  it('does not take over a human acknowledgement, but still triages and notes', async () => {
+    const pd = new FakePagerDuty([makeIncident({ status: 'acknowledged', acknowledgements: [{ at: '2026-03-01T10:01:00Z', acknowledger: HUMAN }] })]);
+    const { processor, incidents, metrics } = setup({ pd });
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+    expect(outcome).toEqual({ status: 'triaged', decision: 'left-with-human', noteId: 'PNOTE1' });
+    expect(pd.count('acknowledgeIncident')).toBe(0);
+    expect(pd.count('escalateIncident')).toBe(0);
+    expect(pd.count('createNote')).toBe(1);
+    expect(pd.notes.get(INCIDENT)?.[0]?.content).toContain('(hold)');
+    expect((await incidents.get(INCIDENT))?.acknowledgedByAgentAt).toBeUndefined();
+    expect(metrics.total(MetricName.incidentAcknowledged)).toBe(0);
+  });
+});
+
+describe('EventProcessor: failures', () => {
+  it('returns a throttled event to the queue for ratelimit-reset seconds without sleeping', async () => {
+    const pd = new FakePagerDuty().throttle('acknowledgeIncident', 7);
+    const { processor, sleeps, work, metrics } = setup({ pd });
+    const error = await processor.process(queued('incident.triggered'), plenty).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ThrottledError);
+    expect((error as ThrottledError).retryAfterSeconds).toBe(7);
+    expect(sleeps).toEqual([]);
+    expect((await work.get('EVT001'))?.workStatus).toBe('released');
+    expect(metrics.total(MetricName.throttled)).toBe(1);
+
+    // The next delivery finishes the job, with one acknowledgement.
+    await processor.process(queued('incident.triggered'), plenty);
+    expect(pd.count('acknowledgeIncident', INCIDENT)).toBe(2);
+    expect(pd.count('createNote')).toBe(1);
+    expect(pd.count('escalateIncident')).toBe(1);
+  });
+
+  it('retries 5xx within the budget, with backoff, and counts the retries', async () => {
+    const pd = new FakePagerDuty().fail('getIncident', 503, 2).drop('acknowledgeIncident', 1);
+    const { processor, sleeps, work, metrics } = setup({ pd });
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+    expect(outcome).toMatchObject({ status: 'triaged' });
+    expect(sleeps).toHaveLength(3);
+    expect((await work.get('EVT001'))?.retriesUsed).toBe(3);
+    expect(metrics.total(MetricName.retriesUsed)).toBe(3);
+    expect(pd.count('acknowledgeIncident')).toBe(2);
+  });
+
+  it('gives the event back for a later delivery when an operation used its own retries', async () => {
+    const pd = new FakePagerDuty().fail('getIncident', 500, 4);
+    const { processor, work } = setup({ pd });
+    const error = await processor.process(queued('incident.triggered'), plenty).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(RetryLaterError);
+    expect((await work.get('EVT001'))?.retriesUsed).toBe(3);
+    expect(pd.count('acknowledgeIncident')).toBe(0);
+  });
+
+  it('leaves one note when a crash separates posting the note from recording it', async () => {
+    const { pd, processor, incidents } = setup();
+    const recordNote = incidents.recordNote.bind(incidents);
+    let crashes = 1;
+    incidents.recordNote = async (...args) => {
+      if (crashes-- > 0) throw new Error('Lambda died');
+      return recordNote(...args);
+    };
+    await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toThrow('Lambda died');
+    expect(pd.notes.get(INCIDENT)).toHaveLength(1);
+
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+    expect(outcome).toMatchObject({ status: 'triaged', noteId: 'PNOTE1' });
+    expect(pd.notes.get(INCIDENT)).toHaveLength(1);
+    expect(pd.count('createNote')).toBe(1);
+    expect(pd.count('acknowledgeIncident')).toBe(1);
+  });
+
+  it('looks for the note before its one retry, and does not post twice when the first post landed', async () => {
+    const pd = new FakePagerDuty();
+    const { processor } = setup({ pd });
+    let dropAnswer = true;
+    pd.afterCreateNote = () => {
+      if (dropAnswer) {
+        dropAnswer = false;
+        throw new PagerDutyNetworkError('createNote', 'connection', new Error('socket hang up'));
+      }
+    };
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+    expect(outcome).toMatchObject({ status: 'triaged', noteId: 'PNOTE1' });
+    expect(pd.notes.get(INCIDENT)).toHaveLength(1);
+    expect(pd.count('createNote')).toBe(1);
+  });
+
+  it('hands the incident back when the budget is spent after the agent acknowledged it', async () => {
+    const pd = new FakePagerDuty().fail('createNote', 503, 3);
+    const { processor, work, incidents, audit, metrics } = setup({ pd });
+    await work.claim({ eventId: 'EVT001', leaseMs: -1 });
+    for (let i = 0; i < 5; i += 1) await work.consumeRetry('EVT001');
+
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+    expect(outcome).toMatchObject({ status: 'handed-back', reason: expect.stringContaining('retry budget is spent') });
+    expect(pd.count('escalateIncident')).toBe(1);
+    expect(pd.incident().status).toBe('triggered');
+    expect(pd.count('resolveIncident')).toBe(0);
+    expect((await work.get('EVT001'))?.workStatus).toBe('handed-back');
+    expect(await incidents.get(INCIDENT)).toMatchObject({ handedBackAt: expect.any(String), finished: true });
+    expect(audit.of('handback')).toHaveLength(1);
+    expect(audit.of('note').map((item) => item.outcome)).toEqual(['failed', 'failed']);
+    expect(metrics.total(MetricName.handedBack)).toBe(1);
+  });
+
+  it('hands back when the Lambda runs out of time after acknowledging', async () => {
+    const { pd, processor } = setup();
+    let remaining = 50_000;
+    const original = pd.acknowledgeIncident.bind(pd);
+    pd.acknowledgeIncident = async (id) => {
+      remaining = 5_000;
+      return original(id);
+    };
+    const outcome = await processor.process(queued('incident.triggered'), { remainingTimeMs: () => remaining });
+    expect(outcome).toMatchObject({ status: 'handed-back' });
+    expect(pd.count('createNote')).toBe(1);
+    expect(pd.notes.get(INCIDENT)?.[0]?.content).toContain('Handing PINC001 back');
+  });
+
+  it('gives up without handing back when the agent never acknowledged', async () => {
+    const pd = new FakePagerDuty().fail('getIncident', 503, 2);
+    const { processor, work, metrics } = setup({ pd });
+    await work.claim({ eventId: 'EVT001', leaseMs: -1 });
+    for (let i = 0; i < 5; i += 1) await work.consumeRetry('EVT001');
+    expect(await processor.process(queued('incident.triggered'), plenty)).toEqual({ status: 'gave-up' });
+    expect(pd.count('escalateIncident')).toBe(0);
+    expect(metrics.total(MetricName.gaveUp)).toBe(1);
+  });
+});
+
+describe('EventProcessor: claims', () => {
+  it('defers while another attempt holds the lease, and takes over once it expired', async () => {
+    const { processor, work, pd } = setup();
+    const start = Date.now();
+    await work.claim({ eventId: 'EVT001', leaseMs: 30_000, now: new Date(start) });
+
+    const held = await processor.process(queued('incident.triggered'), plenty).catch((caught: unknown) => caught);
+    expect(held).toBeInstanceOf(LeaseHeldError);
+    expect((held as LeaseHeldError).retryAfterSeconds).toBeGreaterThan(0);
+    expect(pd.calls).toHaveLength(0);
+
+    await work.claim({ eventId: 'EVT002', leaseMs: -1, now: new Date(start) });
+    const crashedThenRedelivered = await processor.process(queued('incident.triggered', { eventId: 'EVT002' }), plenty);
+    expect(crashedThenRedelivered).toMatchObject({ status: 'triaged' });
+    expect((await work.get('EVT002'))?.attempt).toBe(2);
+  });
+});
