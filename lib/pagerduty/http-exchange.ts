@@ -41,7 +41,9 @@ export async function exchange(operation: string, doFetch: typeof fetch, url: st
       rateLimit: readRateLimit(response.headers),
     };
   } catch (error) {
-    const timedOut = error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
+    // DOMException (the abort reason) is not an `Error` of every realm: look at its name only.
+    const name = (error as { name?: unknown } | null)?.name;
+    const timedOut = name === 'TimeoutError' || name === 'AbortError';
     throw new PagerDutyNetworkError(operation, timedOut ? 'timeout' : 'connection', error);
   }
 }
