@@ -1,0 +1,73 @@
+import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AuditLog } from '../audit/audit-log';
+import { parseAgentConfig, type AgentConfig } from '../config/agent-config';
+import { DEFAULT_PAGERDUTY_API_URL, DEFAULT_PAGERDUTY_EVENTS_URL, optionalEnv, requireEnv } from '../config/runtime-env';
+import { authFromSecret } from '../pagerduty/auth';
+import { createEventsClient } from '../pagerduty/events-client';
+import { createPagerDutyClient } from '../pagerduty/rest-client';
+import type { AgentSecret } from '../secrets/agent-secret';
+import { SecretSource } from '../secrets/secret-source';
+import { DynamoIncidentLedger } from '../state/incident-ledger';
+import { DynamoWorkLedger } from '../state/work-ledger';
+import { createBedrockRefiner } from '../triage/bedrock-refiner';
+import type { Hypothesis, IncidentContext } from '../triage/types';
+import type { AgentConnection } from './agent-ports';
+
+/**
+ * What the worker and the handback function build from the runtime contract's environment variables, once per
+ * execution environment: tables, the audit log, the policy, and a PagerDuty connection rebuilt only when the secret
+ * changes (rotation).
+ */
+export interface AgentRuntime {
+  env: string;
+  config: AgentConfig;
+  workLedger: DynamoWorkLedger;
+  incidentLedger: DynamoIncidentLedger;
+  audit: AuditLog;
+  connect: () => Promise<AgentConnection>;
+  refine?: (hypothesis: Hypothesis, context: IncidentContext) => Promise<Hypothesis>;
+}
+
+export function buildAgentRuntime(env: NodeJS.ProcessEnv = process.env): AgentRuntime {
+  const agentEnv = requireEnv('AGENT_ENV', env);
+  const config = parseAgentConfig(env.AGENT_CONFIG);
+  const secretId = requireEnv('SECRET_ID', env);
+  const apiUrl = optionalEnv('PAGERDUTY_API_URL', DEFAULT_PAGERDUTY_API_URL, env);
+  const eventsUrl = optionalEnv('PAGERDUTY_EVENTS_URL', DEFAULT_PAGERDUTY_EVENTS_URL, env);
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+  const secrets = new SecretSource({ client: new SecretsManagerClient({}), secretId });
+  const events = createEventsClient({ eventsUrl });
+
+  let cached: { secret: AgentSecret; connection: AgentConnection } | undefined;
+  const connect = async (): Promise<AgentConnection> => {
+    const secret = await secrets.getAgentSecret();
+    if (cached?.secret !== secret) {
+      const api = createPagerDutyClient({ apiUrl, auth: authFromSecret(secret, { apiUrl, secretId }), fromEmail: secret.fromEmail });
+      cached = { secret, connection: { api, events, botUserId: secret.botUserId, eventsRoutingKey: secret.eventsRoutingKey } };
+    }
+    return cached.connection;
+  };
+
+  const bedrock = config.triage.bedrock;
+  const refiner = bedrock.enabled
+    ? createBedrockRefiner({
+        client: new BedrockRuntimeClient(bedrock.region === undefined ? {} : { region: bedrock.region }),
+        modelId: bedrock.modelId,
+        deadlineMs: bedrock.deadlineMs,
+        holdMinConfidence: config.triage.holdMinConfidence,
+      })
+    : undefined;
+
+  return {
+    env: agentEnv,
+    config,
+    workLedger: new DynamoWorkLedger(documents, requireEnv('STATE_TABLE', env)),
+    incidentLedger: new DynamoIncidentLedger(documents, requireEnv('STATE_TABLE', env)),
+    audit: new AuditLog(documents, requireEnv('AUDIT_TABLE', env), agentEnv, config.audit.retentionDays),
+    connect,
+    refine: refiner === undefined ? undefined : async (hypothesis, context) => (await refiner.refine(context, hypothesis)).hypothesis,
+  };
+}
