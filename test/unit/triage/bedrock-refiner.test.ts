@@ -52,7 +52,7 @@ describe('createBedrockRefiner', () => {
     expect(input?.modelId).toBe(MODEL);
     expect(input?.inferenceConfig?.temperature).toBe(0);
     const prompt = input?.messages?.[0]?.content?.[0]?.text ?? '';
-    expect(prompt).toContain('Deploy api v2.3.1');
+    expect(prompt).toContain('api v2.3.1');
     expect(prompt).toContain('connection refused');
     expect(JSON.parse(prompt)).toHaveProperty('rulesHypothesis.summary', escalated.summary);
   });

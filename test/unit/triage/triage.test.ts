@@ -45,7 +45,7 @@ describe('triageIncident without a matching rule', () => {
   it('escalates with the best finding as the summary and a confidence below holdMinConfidence', () => {
     const hypothesis = triageIncident(strongContext(), makeTriagePolicy());
     expect(hypothesis.decision).toBe('escalate');
-    expect(hypothesis.summary).toBe('Likely caused by deploy `Deploy api v2.3.1` 1 min before the trigger');
+    expect(hypothesis.summary).toBe('Likely caused by deploy `api v2.3.1` 1 min before the trigger');
     expect(hypothesis.confidence).toBeGreaterThan(0.5);
     expect(hypothesis.confidence).toBeLessThan(0.7);
     expect(new Set(hypothesis.evidence.map((evidence) => evidence.source))).toEqual(
