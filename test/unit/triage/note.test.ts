@@ -57,7 +57,7 @@ describe('renderHypothesisNote', () => {
       '**Confidence:** 90% · **Decision:** hold (the agent keeps it acknowledged). Rule `checkout-errors` allows the agent to hold it (confidence 90%, 70% required).',
     );
     expect(note).toContain('**Evidence**\n- Matched rule `checkout-errors` on every incident (the rule has no conditions) ([link](https://runbooks.acme.example/checkout))');
-    expect(note).toMatch(/- Deploy `Deploy api v2\.3\.1` from github-actions 4 min before the trigger .*\(\[link\]\(https:\/\/github\.example\//);
+    expect(note).toMatch(/- Deploy `api v2\.3\.1` from github-actions 4 min before the trigger .*\(\[link\]\(https:\/\/github\.example\//);
     expect(note).toContain('**Next steps**\n1. Roll back the release\n2. Check whether');
     expect(note).toContain('**Runbook:** https://runbooks.acme.example/checkout');
     expect(note).toContain('**Paged if it escalates:** Alice Example (level 1 of Checkout on-call)');
