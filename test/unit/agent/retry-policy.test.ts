@@ -1,0 +1,92 @@
+import { OperationFailedError, OutOfTimeError, RetryBudgetExhaustedError, RetryPolicy, ThrottledError, localBudget } from '../../../lib/agent/retry-policy';
+import { PagerDutyApiError, PagerDutyNetworkError } from '../../../lib/pagerduty/errors';
+import type { PagerDutyResponse } from '../../../lib/pagerduty/types';
+
+const rateLimit = { limit: 960, remaining: 0, resetSeconds: 12 };
+const ok = <T>(value: T): PagerDutyResponse<T> => ({ value, status: 200, requestId: 'r', rateLimit, durationMs: 1 });
+const apiError = (status: number, resetSeconds: number | null = 12) =>
+  new PagerDutyApiError('op', status, null, `answer ${status}`, [], 'req-1', { ...rateLimit, resetSeconds });
+
+function scripted<T>(...steps: (Error | T)[]): jest.Mock<Promise<PagerDutyResponse<T>>> {
+  return jest.fn(async () => {
+    const step = steps.shift();
+    if (step instanceof Error) throw step;
+    return ok(step as T);
+  });
+}
+
+function policy(options: { budget?: number; remaining?: () => number } = {}) {
+  const sleeps: number[] = [];
+  const retry = new RetryPolicy({
+    budget: localBudget(options.budget ?? 5),
+    remainingTimeMs: options.remaining ?? (() => 60_000),
+    sleep: async (ms) => void sleeps.push(ms),
+    random: () => 0.5,
+  });
+  return { retry, sleeps };
+}
+
+describe('RetryPolicy', () => {
+  it('retries idempotent calls up to 3 times with exponential full-jitter backoff', async () => {
+    const { retry, sleeps } = policy();
+    const call = scripted<string>(apiError(500), apiError(502), new PagerDutyNetworkError('op', 'timeout', new Error('t')), 'done');
+    await expect(retry.idempotent('read', call)).resolves.toMatchObject({ attempts: 4, response: { value: 'done' } });
+    expect(sleeps).toEqual([100, 200, 400]);
+  });
+
+  it('stops after the third retry', async () => {
+    const { retry } = policy();
+    const call = scripted<string>(apiError(500), apiError(500), apiError(500), apiError(500), 'never');
+    const error = await retry.idempotent('read', call).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OperationFailedError);
+    expect(error).toMatchObject({ attempts: 4, retryable: true, httpStatus: 500 });
+    expect(call).toHaveBeenCalledTimes(4);
+  });
+
+  it('does not retry a 4xx', async () => {
+    const { retry } = policy();
+    const call = scripted<string>(apiError(400), 'never');
+    await expect(retry.idempotent('ack', call)).rejects.toMatchObject({ retryable: false, attempts: 1 });
+    expect(call).toHaveBeenCalledTimes(1);
+  });
+
+  it('never sleeps on a 429: it surfaces ratelimit-reset', async () => {
+    const { retry, sleeps } = policy();
+    const error = await retry.idempotent('ack', scripted<string>(apiError(429, 33))).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ThrottledError);
+    expect((error as ThrottledError).retryAfterSeconds).toBe(33);
+    expect(sleeps).toEqual([]);
+    const noHeader = await retry.idempotent('ack', scripted<string>(apiError(429, null))).catch((caught: unknown) => caught);
+    expect((noHeader as ThrottledError).retryAfterSeconds).toBe(60);
+  });
+
+  it('stops when the budget is spent', async () => {
+    const { retry } = policy({ budget: 1 });
+    const error = await retry.idempotent('read', scripted<string>(apiError(503), apiError(503), 'never')).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(RetryBudgetExhaustedError);
+    expect(error).toMatchObject({ attempts: 2 });
+  });
+
+  it('starts nothing when the Lambda has little time left', async () => {
+    const { retry } = policy({ remaining: () => 3_000 });
+    const call = scripted<string>('never');
+    await expect(retry.idempotent('read', call)).rejects.toBeInstanceOf(OutOfTimeError);
+    expect(call).not.toHaveBeenCalled();
+  });
+
+  it('creates a note with one retry, only after the dedup check', async () => {
+    const { retry } = policy();
+    const landed = jest.fn(async () => null);
+    const call = scripted<string>(apiError(503), apiError(503), 'never');
+    await expect(retry.createOnce('note', call, landed)).rejects.toMatchObject({ attempts: 2 });
+    expect(call).toHaveBeenCalledTimes(2);
+    expect(landed).toHaveBeenCalledTimes(1);
+  });
+
+  it('returns what the dedup check found instead of posting again', async () => {
+    const { retry } = policy();
+    const call = scripted<string>(new PagerDutyNetworkError('op', 'connection', new Error('reset')), 'never');
+    await expect(retry.createOnce('note', call, async () => ok('found'))).resolves.toMatchObject({ response: { value: 'found' }, attempts: 1 });
+    expect(call).toHaveBeenCalledTimes(1);
+  });
+});
