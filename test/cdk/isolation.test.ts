@@ -1,0 +1,73 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { loadEnvironment } from '../../cdk/environments';
+import { PdAgentStack, stackNameFor } from '../../cdk/pd-agent-stack';
+import { cdkJsonContext, requireBundles } from '../support/cdk-app';
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+/** Every statement of every identity policy in a template (AWS::IAM::Policy and inline role policies). */
+function identityStatements(template: Template): Statement[] {
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')).map((policy) => policy.Properties.PolicyDocument);
+  const inline = Object.values(template.findResources('AWS::IAM::Role')).flatMap((role) =>
+    (role.Properties.Policies ?? []).map((policy: { PolicyDocument: unknown }) => policy.PolicyDocument),
+  );
+  return [...policies, ...inline].flatMap((document: { Statement: Statement[] }) => document.Statement);
+}
+
+const DATA_SERVICES = /^(dynamodb|secretsmanager|sqs|kms):/;
+
+describe('environment isolation: two environments in one app', () => {
+  const environments = ['dev', 'prod'] as const;
+  const templates = {} as Record<(typeof environments)[number], Template>;
+
+  beforeAll(() => {
+    requireBundles();
+    const context = cdkJsonContext();
+    const app = new App({ context });
+    for (const env of environments) {
+      new PdAgentStack(app, stackNameFor(env), { config: loadEnvironment(context.environments, env) });
+    }
+    const assembly = app.synth();
+    for (const env of environments) templates[env] = Template.fromJSON(assembly.getStackByName(stackNameFor(env)).template);
+  });
+
+  it.each(environments)('%s: every data permission names a resource of its own stack, never a wildcard or an import', (env) => {
+    const template = templates[env];
+    const own = new Set(Object.keys(template.toJSON().Resources));
+    const dataStatements = identityStatements(template).filter((statement) => [statement.Action].flat().some((action) => DATA_SERVICES.test(action)));
+    expect(dataStatements.length).toBeGreaterThan(5);
+    for (const statement of dataStatements) {
+      for (const resource of [statement.Resource].flat()) {
+        const reference = resource as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
+        const logicalId = reference.Ref ?? reference['Fn::GetAtt']?.[0];
+        expect({ statement: statement.Action, logicalId }).toEqual({ statement: statement.Action, logicalId: expect.any(String) });
+        expect(own.has(logicalId!)).toBe(true);
+      }
+    }
+  });
+
+  it.each([
+    ['dev', 'prod'],
+    ['prod', 'dev'],
+  ] as const)("%s's roles cannot reach %s's secret or tables", (env, other) => {
+    const json = JSON.stringify(templates[env].toJSON());
+    expect(json).not.toContain('Fn::ImportValue');
+    expect(json).not.toContain(`pd-agent/${other}`);
+    expect(json).not.toContain(stackNameFor(other));
+    const otherSecretName = templates[other].findResources('AWS::SecretsManager::Secret');
+    expect(Object.values(otherSecretName)[0]!.Properties.Name).toBe(`pd-agent/${other}`);
+    const policies = JSON.stringify(identityStatements(templates[env]));
+    expect(policies).not.toContain(`pd-agent/${other}`);
+    expect(policies).not.toMatch(/"Resource":"\*"/);
+  });
+
+  it('gives each environment its own secret name', () => {
+    const names = environments.map((env) => Object.values(templates[env].findResources('AWS::SecretsManager::Secret'))[0]!.Properties.Name);
+    expect(names).toEqual(['pd-agent/dev', 'pd-agent/prod']);
+  });
+});
