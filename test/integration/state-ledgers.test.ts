@@ -1,0 +1,112 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { AuditLog } from '../../lib/audit/audit-log';
+import { DynamoIncidentLedger, ResolveRefusedError } from '../../lib/state/incident-ledger';
+import { DynamoWorkLedger } from '../../lib/state/work-ledger';
+import { startLocalAws, type LocalAws } from '../../local/emulators';
+
+let aws: LocalAws;
+let documents: DynamoDBDocumentClient;
+
+beforeAll(async () => {
+  aws = await startLocalAws({ agentEnv: 'ledgers' });
+  documents = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: aws.dynamodbEndpoint, region: aws.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+    { marshallOptions: { removeUndefinedValues: true } },
+  );
+});
+
+afterAll(async () => {
+  documents.destroy();
+  await aws.stop();
+});
+
+describe('work ledger on dynalite', () => {
+  it('claims an event once; a crashed attempt\'s lease expires; a finished event is never claimed again', async () => {
+    const ledger = new DynamoWorkLedger(documents, aws.stateTable);
+    const t0 = new Date('2026-03-01T10:00:00Z');
+    expect(await ledger.claim({ eventId: 'E1', leaseMs: 60_000, now: t0 })).toEqual({ claimed: true, attempt: 1, retriesUsed: 0 });
+    expect(await ledger.claim({ eventId: 'E1', leaseMs: 60_000, now: new Date(t0.getTime() + 30_000) })).toEqual({
+      claimed: false,
+      reason: 'leased',
+      leaseUntil: t0.getTime() + 60_000,
+    });
+    const afterExpiry = await ledger.claim({ eventId: 'E1', leaseMs: 60_000, now: new Date(t0.getTime() + 61_000) });
+    expect(afterExpiry).toEqual({ claimed: true, attempt: 2, retriesUsed: 0 });
+    // The crashed attempt 1 wakes up late: it can neither finish nor release.
+    expect(await ledger.finish('E1', 1, 'done', 'late')).toBe(false);
+    expect(await ledger.finish('E1', 2, 'done', 'triaged')).toBe(true);
+    expect(await ledger.claim({ eventId: 'E1', leaseMs: 60_000, now: new Date(t0.getTime() + 10 * 3600_000) })).toEqual({
+      claimed: false,
+      reason: 'finished',
+      workStatus: 'done',
+    });
+  });
+
+  it('lets the next delivery claim a released event at once', async () => {
+    const ledger = new DynamoWorkLedger(documents, aws.stateTable);
+    const claim = await ledger.claim({ eventId: 'E2', leaseMs: 60_000 });
+    expect(claim.claimed && (await ledger.release('E2', claim.attempt, 'throttled'))).toBe(true);
+    expect(await ledger.claim({ eventId: 'E2', leaseMs: 60_000 })).toMatchObject({ claimed: true, attempt: 2 });
+  });
+
+  it('keeps the ingress record\'s attributes and counts at most 5 retries across deliveries', async () => {
+    await documents.send(new PutCommand({ TableName: aws.stateTable, Item: { pk: 'event#E3', ingressStatus: 'enqueued', incidentId: 'P1', expiresAt: 123 } }));
+    const ledger = new DynamoWorkLedger(documents, aws.stateTable);
+    await ledger.claim({ eventId: 'E3', leaseMs: 1000 });
+    const results = [];
+    for (let i = 0; i < 7; i += 1) results.push(await ledger.consumeRetry('E3'));
+    expect(results).toEqual([true, true, true, true, true, false, false]);
+    const item = (await documents.send(new GetCommand({ TableName: aws.stateTable, Key: { pk: 'event#E3' } }))).Item;
+    expect(item).toMatchObject({ ingressStatus: 'enqueued', incidentId: 'P1', expiresAt: 123, retriesUsed: 5, workStatus: 'processing' });
+  });
+});
+
+describe('incident ledger on dynalite', () => {
+  it('reserves a note token once and remembers the note id', async () => {
+    const ledger = new DynamoIncidentLedger(documents, aws.stateTable);
+    expect(await ledger.reserveNote('P1', 'E1', 'pda-1')).toEqual({ state: 'reserved' });
+    expect(await ledger.reserveNote('P1', 'E1', 'pda-1')).toEqual({ state: 'unconfirmed' });
+    await ledger.recordNote('P1', 'E1', 'PNOTE1', true);
+    expect(await ledger.reserveNote('P1', 'E1', 'pda-1')).toEqual({ state: 'posted', noteId: 'PNOTE1' });
+    expect(await ledger.get('P1')).toMatchObject({ noteId: 'PNOTE1' });
+  });
+
+  it('refuses to resolve after an escalation, in the table itself', async () => {
+    const ledger = new DynamoIncidentLedger(documents, aws.stateTable);
+    await ledger.markAcknowledged('P2', 'E1', new Date());
+    await ledger.beginResolve('P2');
+    await ledger.beginEscalation('P3', new Date());
+    await expect(ledger.beginResolve('P3')).rejects.toBeInstanceOf(ResolveRefusedError);
+    await ledger.markHandedBack('P4', 'budget spent', new Date());
+    await expect(ledger.beginResolve('P4')).rejects.toBeInstanceOf(ResolveRefusedError);
+  });
+});
+
+describe('audit log on dynalite', () => {
+  it('is readable by incident and by time range across days', async () => {
+    let now = new Date('2026-03-01T23:59:58Z');
+    const audit = new AuditLog(documents, aws.auditTable, 'test', 30, () => now);
+    const handle = await audit.begin({ incidentId: 'PA', eventId: 'E1', action: 'acknowledge' });
+    await audit.complete(handle, { outcome: 'succeeded', httpStatus: 200, requestId: 'r1', attempts: 1, durationMs: 5 });
+    now = new Date('2026-03-02T00:00:01Z');
+    await audit.record({ incidentId: 'PA', eventId: 'E1', action: 'triage', outcome: 'recorded', decision: 'escalate' });
+    await audit.record({ incidentId: 'PB', eventId: 'E2', action: 'record', outcome: 'recorded' });
+
+    const byIncident = await audit.byIncident('PA');
+    expect(byIncident.items.map((item) => [item.action, item.outcome])).toEqual([
+      ['acknowledge', 'succeeded'],
+      ['triage', 'recorded'],
+    ]);
+    const all: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await audit.byTimeRange(new Date('2026-03-01T00:00:00Z'), new Date('2026-03-02T23:00:00Z'), { limit: 1, cursor });
+      all.push(...page.items.map((item) => `${item.incidentId}/${item.action}`));
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    expect(all).toEqual(['PA/acknowledge', 'PA/triage', 'PB/record']);
+    const notesOnly = await audit.byTimeRange(new Date('2026-03-01T00:00:00Z'), new Date('2026-03-02T23:00:00Z'), { action: 'triage' });
+    expect(notesOnly.items).toHaveLength(1);
+  });
+});
