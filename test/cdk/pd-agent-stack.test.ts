@@ -411,7 +411,7 @@ describe('alarms', () => {
     ['RotationFailures', [[METRICS_NAMESPACE, MetricName.rotationFailed], ['AWS/Lambda', 'Errors']]],
   ])('alarms on %s from the right metrics', (name, expected) => {
     const alarm = alarmNamed(devTemplate, `pd-agent-dev-${name}`);
-    const metrics =
+    const metrics: { namespace: string; name: string; dimensions: Record<string, unknown> }[] =
       alarm.Properties.Metrics === undefined
         ? [{ namespace: alarm.Properties.Namespace, name: alarm.Properties.MetricName, dimensions: {} }]
         : metricsOf(alarm);
