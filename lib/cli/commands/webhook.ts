@@ -1,0 +1,242 @@
+import { PagerDutyApiError } from '../../pagerduty/errors';
+import type { PagerDutyApi, WebhookSubscription } from '../../pagerduty/types';
+import type { AgentSecret } from '../../secrets/agent-secret';
+import { AgentSecretStore } from '../agent-secret-store';
+import { clientsFor } from '../aws-clients';
+import { CliError } from '../cli-error';
+import { coloursFor, renderTable, writeJson, writeLine, type CliIo } from '../output';
+import { pagerDutyFor } from '../pagerduty-access';
+import { confirm } from '../prompt';
+import { resolveTarget, type StackTarget, type TargetOptions } from '../stack-target';
+
+/** The event types the agent needs: triggers and reopens to triage, the rest recorded in the audit trail. */
+export const DEFAULT_EVENTS = [
+  'incident.triggered',
+  'incident.reopened',
+  'incident.acknowledged',
+  'incident.unacknowledged',
+  'incident.escalated',
+  'incident.reassigned',
+  'incident.resolved',
+  'incident.priority_updated',
+];
+
+export interface SubscribeOptions extends TargetOptions {
+  scope?: string;
+  scopeId?: string;
+  events?: string;
+  json?: boolean;
+}
+
+interface Session {
+  target: StackTarget;
+  store: AgentSecretStore;
+  secret: AgentSecret;
+  pagerDuty: PagerDutyApi;
+  close(): void;
+}
+
+async function openSession(options: TargetOptions, io: CliIo): Promise<Session> {
+  const target = await resolveTarget(options, io.env);
+  const clients = clientsFor(target);
+  try {
+    const store = new AgentSecretStore(clients.secrets, target.secretId);
+    const secret = await store.read();
+    return { target, store, secret, pagerDuty: pagerDutyFor(target, secret), close: () => clients.destroy() };
+  } catch (error) {
+    clients.destroy();
+    throw error;
+  }
+}
+
+function filterFor(scope: string | undefined, scopeId: string | undefined): WebhookSubscription['filter'] {
+  switch (scope ?? 'account') {
+    case 'account':
+      return { type: 'account_reference' };
+    case 'service':
+    case 'team':
+      if (scopeId === undefined) throw new CliError(`--scope ${scope} needs --scope-id.`, `Give the PagerDuty ${scope} id, e.g. --scope-id PABC123.`);
+      return { type: scope === 'service' ? 'service_reference' : 'team_reference', id: scopeId };
+    default:
+      throw new CliError(`--scope "${scope}" is not known.`, 'Use --scope service, team or account.');
+  }
+}
+
+function pagerDutyFailure(action: string, error: unknown): CliError {
+  if (error instanceof PagerDutyApiError) {
+    const hint =
+      error.status === 401
+        ? 'The key in the secret is not accepted: check it with `pd-agent doctor`.'
+        : error.status === 403
+          ? 'The key may not manage webhook subscriptions: use an account-level key or an OAuth client with webhook_subscriptions.write.'
+          : 'See PagerDuty\'s message above; retry once it is fixed.';
+    return new CliError(`${action} failed: ${error.message}`, hint);
+  }
+  return new CliError(`${action} failed: ${(error as Error).message}`, 'Check the PagerDuty API URL (--pagerduty-api-url) and your network.');
+}
+
+/** Creates a subscription to the stack's URL and puts its signing secret into the environment's secret. */
+async function createAndStore(session: Session, filter: WebhookSubscription['filter'], events: string[]): Promise<WebhookSubscription> {
+  let created: WebhookSubscription;
+  try {
+    created = (
+      await session.pagerDuty.createWebhookSubscription({ url: session.target.webhookUrl, events, filter, description: `pd-agent ${session.target.name}` })
+    ).value;
+  } catch (error) {
+    throw pagerDutyFailure('Creating the webhook subscription', error);
+  }
+  const signingSecret = created.delivery_method.secret;
+  if (signingSecret === null || signingSecret === '') {
+    throw new CliError(
+      `PagerDuty created subscription ${created.id} but returned no signing secret.`,
+      `Delete it (PagerDuty UI or API) and run this again; the agent cannot verify its deliveries without the secret.`,
+    );
+  }
+  const latest = await session.store.read();
+  await session.store.write({ ...latest, webhookSecrets: [...latest.webhookSecrets, { subscriptionId: created.id, secret: signingSecret }] });
+  return created;
+}
+
+interface SubscriptionSummary {
+  id: string;
+  url: string;
+  scope: string;
+  events: string[];
+  active: boolean;
+  temporarilyDisabled: boolean;
+}
+
+const describeSubscription = (subscription: WebhookSubscription): SubscriptionSummary => ({
+  id: subscription.id,
+  url: subscription.delivery_method.url,
+  scope: subscription.filter.type.replace('_reference', '') + (subscription.filter.id === undefined ? '' : ` ${subscription.filter.id}`),
+  events: subscription.events,
+  active: subscription.active,
+  temporarilyDisabled: subscription.delivery_method.temporarily_disabled,
+});
+
+export async function webhookSubscribeCommand(options: SubscribeOptions, io: CliIo): Promise<WebhookSubscription> {
+  const filter = filterFor(options.scope, options.scopeId);
+  const events = options.events === undefined ? DEFAULT_EVENTS : options.events.split(',').map((event) => event.trim()).filter((event) => event !== '');
+  const session = await openSession(options, io);
+  try {
+    const created = await createAndStore(session, filter, events);
+    if (options.json === true) writeJson(io, describeSubscription(created));
+    else {
+      const colours = coloursFor(io.stdout, io.env);
+      writeLine(io.stdout, `${colours.green('✔')} Subscription ${created.id} delivers ${events.length} event type(s) to ${session.target.webhookUrl}.`);
+      writeLine(io.stdout, `  Its signing secret is stored in ${session.target.secretId} (not shown). The ingress picks it up on its next secret refresh.`);
+    }
+    return created;
+  } finally {
+    session.close();
+  }
+}
+
+export interface RotateOptions extends TargetOptions {
+  subscription?: string;
+  yes?: boolean;
+}
+
+/** Adds a second subscription and its secret; after confirmation, deletes the old one and drops its secret. */
+export async function webhookRotateCommand(options: RotateOptions, io: CliIo): Promise<void> {
+  const session = await openSession(options, io);
+  const colours = coloursFor(io.stdout, io.env);
+  try {
+    const known = new Set(session.secret.webhookSecrets.map((entry) => entry.subscriptionId));
+    let subscriptions: WebhookSubscription[];
+    try {
+      subscriptions = (await session.pagerDuty.listWebhookSubscriptions()).value;
+    } catch (error) {
+      throw pagerDutyFailure('Listing webhook subscriptions', error);
+    }
+    const candidates = subscriptions.filter((subscription) => known.has(subscription.id) && (options.subscription === undefined || subscription.id === options.subscription));
+    if (candidates.length !== 1) {
+      throw new CliError(
+        candidates.length === 0 ? 'No subscription of this environment was found to rotate.' : `${candidates.length} subscriptions of this environment exist.`,
+        candidates.length === 0
+          ? 'Create one with `pd-agent webhook subscribe`, or check the secret with `pd-agent doctor`.'
+          : `Name the one to rotate with --subscription <id> (${candidates.map((candidate) => candidate.id).join(', ')}).`,
+      );
+    }
+    const old = candidates[0];
+    const created = await createAndStore(session, old.filter, old.events);
+    writeLine(io.stdout, `${colours.green('✔')} New subscription ${created.id} created; both ${old.id} and ${created.id} now deliver and verify (duplicates are deduplicated).`);
+    if (!(await confirm(io, `Delete the old subscription ${old.id} and its signing secret?`, options.yes === true))) {
+      writeLine(io.stdout, `Kept ${old.id}. Run \`pd-agent webhook rotate --subscription ${old.id} --yes\` … or delete it later; both secrets stay valid until then.`);
+      return;
+    }
+    try {
+      await session.pagerDuty.deleteWebhookSubscription(old.id);
+    } catch (error) {
+      if (!(error instanceof PagerDutyApiError && error.status === 404)) throw pagerDutyFailure(`Deleting subscription ${old.id}`, error);
+    }
+    const latest = await session.store.read();
+    await session.store.write({ ...latest, webhookSecrets: latest.webhookSecrets.filter((entry) => entry.subscriptionId !== old.id) });
+    writeLine(io.stdout, `${colours.green('✔')} Deleted ${old.id} and removed its signing secret from ${session.target.secretId}.`);
+  } finally {
+    session.close();
+  }
+}
+
+export interface StatusOptions extends TargetOptions {
+  enable?: boolean;
+  json?: boolean;
+}
+
+export async function webhookStatusCommand(options: StatusOptions, io: CliIo): Promise<void> {
+  const session = await openSession(options, io);
+  try {
+    let subscriptions: WebhookSubscription[];
+    try {
+      subscriptions = (await session.pagerDuty.listWebhookSubscriptions()).value;
+    } catch (error) {
+      throw pagerDutyFailure('Listing webhook subscriptions', error);
+    }
+    const withSecret = new Set(session.secret.webhookSecrets.map((entry) => entry.subscriptionId));
+    const ours = subscriptions.filter((subscription) => withSecret.has(subscription.id) || subscription.delivery_method.url === session.target.webhookUrl);
+    const enabled: string[] = [];
+    if (options.enable === true) {
+      for (const subscription of ours.filter((candidate) => candidate.delivery_method.temporarily_disabled)) {
+        try {
+          await session.pagerDuty.enableWebhookSubscription(subscription.id);
+        } catch (error) {
+          throw pagerDutyFailure(`Re-enabling ${subscription.id}`, error);
+        }
+        subscription.delivery_method.temporarily_disabled = false;
+        enabled.push(subscription.id);
+      }
+    }
+    const rows = ours.map((subscription) => ({ ...describeSubscription(subscription), signingSecretStored: withSecret.has(subscription.id) }));
+    if (options.json === true) {
+      writeJson(io, { subscriptions: rows, enabled });
+      return;
+    }
+    const colours = coloursFor(io.stdout, io.env);
+    if (rows.length === 0) {
+      writeLine(io.stdout, colours.yellow(`No subscription delivers to ${session.target.webhookUrl}.`) + ' Create one with `pd-agent webhook subscribe`.');
+      return;
+    }
+    writeLine(
+      io.stdout,
+      renderTable(
+        ['id', 'scope', 'url', 'events', 'state', 'secret stored'],
+        rows.map((row) => [
+          row.id,
+          row.scope,
+          row.url,
+          row.events.length,
+          row.temporarilyDisabled ? 'temporarily disabled' : row.active ? 'enabled' : 'inactive',
+          row.signingSecretStored ? 'yes' : 'no',
+        ]),
+        { colour: io.stdout.isTTY === true },
+      ),
+    );
+    for (const id of enabled) writeLine(io.stdout, `${colours.green('✔')} Re-enabled ${id}.`);
+    if (rows.some((row) => row.temporarilyDisabled)) {
+      writeLine(io.stdout, colours.yellow('PagerDuty disabled a subscription after failed deliveries: fix the cause, then run `pd-agent webhook status --enable`.'));
+    }
+  } finally {
+    session.close();
+  }
+}

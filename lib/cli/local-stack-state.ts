@@ -1,0 +1,37 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/** What `npm start` writes so the CLI can find the running local stack (`.local-state/local-stack.json`, git-ignored). */
+export interface LocalStackState {
+  agentEnv: string;
+  region: string;
+  webhookUrl: string;
+  pagerDutyApiUrl: string;
+  endpoints: { dynamodb: string; sqs: string; secretsManager: string };
+  stateTable: string;
+  auditTable: string;
+  queueUrl: string;
+  deadLetterQueueUrl: string;
+  secretId: string;
+  pid: number;
+  startedAt: string;
+}
+
+export const localStatePath = (root: string): string => join(root, '.local-state', 'local-stack.json');
+
+export function writeLocalStackState(root: string, state: LocalStackState): void {
+  const path = localStatePath(root);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(state, null, 2)}\n`);
+}
+
+export function readLocalStackState(root: string): LocalStackState | undefined {
+  const path = localStatePath(root);
+  if (!existsSync(path)) return undefined;
+  return JSON.parse(readFileSync(path, 'utf8')) as LocalStackState;
+}
+
+export function removeLocalStackState(root: string, pid: number): void {
+  const state = readLocalStackState(root);
+  if (state?.pid === pid) rmSync(localStatePath(root), { force: true });
+}

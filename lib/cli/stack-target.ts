@@ -1,0 +1,104 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { join } from 'node:path';
+import { DEFAULT_PAGERDUTY_API_URL } from '../config/runtime-env';
+import { CliError } from './cli-error';
+import { localStatePath, readLocalStackState } from './local-stack-state';
+
+/** The resources of one environment the CLI acts on: a deployed stack or the running local stack. */
+export interface StackTarget {
+  /** `local` or the environment name. */
+  name: string;
+  kind: 'local' | 'aws';
+  region: string;
+  secretId: string;
+  auditTable: string;
+  stateTable: string;
+  queueUrl: string;
+  deadLetterQueueUrl: string;
+  webhookUrl: string;
+  pagerDutyApiUrl: string;
+  /** Endpoint overrides for the local emulators; empty for AWS (the SDK's own configuration applies). */
+  endpoints: { dynamodb?: string; sqs?: string; secretsManager?: string };
+  /** Credentials for the local emulators (they accept any); undefined for AWS (the default provider chain). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+export interface TargetOptions {
+  env?: string;
+  local?: boolean;
+  region?: string;
+  pagerdutyApiUrl?: string;
+}
+
+/** The repository root (where `npm start` writes its state), from this file's place in lib/cli. */
+export const REPO_ROOT = join(__dirname, '..', '..');
+
+export const stackName = (env: string): string => `PdAgent-${env}`;
+
+const REQUIRED_OUTPUTS = ['WebhookUrl', 'StateTableName', 'AuditTableName', 'QueueUrl', 'DeadLetterQueueUrl', 'SecretName'] as const;
+
+export async function resolveTarget(options: TargetOptions, processEnv: NodeJS.ProcessEnv, root = REPO_ROOT): Promise<StackTarget> {
+  if ((options.local === true) === (options.env !== undefined)) {
+    throw new CliError(
+      options.local === true ? 'Both --local and --env were given.' : 'No environment was chosen.',
+      'Pass --env <name> for a deployed stack (PdAgent-<name>), or --local for the stack `npm start` runs.',
+    );
+  }
+  const apiUrlOverride = options.pagerdutyApiUrl ?? processEnv.PAGERDUTY_API_URL;
+  if (options.local === true) {
+    const state = readLocalStackState(root);
+    if (state === undefined) {
+      throw new CliError(`No local stack is running (${localStatePath(root)} does not exist).`, 'Start it in another terminal with `npm start`, then run this again.');
+    }
+    return {
+      name: state.agentEnv,
+      kind: 'local',
+      region: state.region,
+      secretId: state.secretId,
+      auditTable: state.auditTable,
+      stateTable: state.stateTable,
+      queueUrl: state.queueUrl,
+      deadLetterQueueUrl: state.deadLetterQueueUrl,
+      webhookUrl: state.webhookUrl,
+      pagerDutyApiUrl: apiUrlOverride ?? state.pagerDutyApiUrl,
+      endpoints: state.endpoints,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    };
+  }
+  const env = options.env as string;
+  const region = options.region ?? processEnv.AWS_REGION ?? processEnv.AWS_DEFAULT_REGION;
+  const cloudFormation = new CloudFormationClient(region === undefined ? {} : { region });
+  let outputs: Record<string, string>;
+  try {
+    const answer = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName(env) }));
+    const stack = answer.Stacks?.[0];
+    outputs = Object.fromEntries((stack?.Outputs ?? []).map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']));
+  } catch (error) {
+    const message = (error as Error).message;
+    throw new CliError(
+      `Could not read stack ${stackName(env)}: ${message}`,
+      /does not exist/i.test(message)
+        ? `Deploy it first (\`npx cdk deploy ${stackName(env)}\`), or check --env and the AWS region (--region or AWS_REGION).`
+        : 'Check your AWS credentials (AWS_PROFILE, `aws sts get-caller-identity`) and region.',
+    );
+  } finally {
+    cloudFormation.destroy();
+  }
+  const missing = REQUIRED_OUTPUTS.filter((key) => outputs[key] === undefined || outputs[key] === '');
+  if (missing.length > 0) {
+    throw new CliError(`Stack ${stackName(env)} has no output ${missing.join(', ')}.`, 'Redeploy it with this version of pd-agent (`npx cdk deploy`).');
+  }
+  return {
+    name: env,
+    kind: 'aws',
+    region: region ?? (await cloudFormation.config.region()),
+    secretId: outputs.SecretName,
+    auditTable: outputs.AuditTableName,
+    stateTable: outputs.StateTableName,
+    queueUrl: outputs.QueueUrl,
+    deadLetterQueueUrl: outputs.DeadLetterQueueUrl,
+    webhookUrl: outputs.WebhookUrl,
+    pagerDutyApiUrl: apiUrlOverride ?? DEFAULT_PAGERDUTY_API_URL,
+    endpoints: {},
+  };
+}
