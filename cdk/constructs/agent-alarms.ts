@@ -92,7 +92,7 @@ export class AgentAlarms extends Construct {
         metrics.metric(MetricName.signatureMismatch, 'ingress'),
       ]),
       'a webhook was answered 401 (signature missing or matching no configured secret). Even one can be a silent ' +
-        'loss of pages: check the webhook subscription secrets (pd-agent webhook list) against the secret.',
+        'loss of pages: check the webhook subscriptions (pd-agent webhook status, pd-agent doctor) against the secret.',
     );
     alarm(
       'IngressFailures',
