@@ -1,4 +1,4 @@
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import { readdirSync, statSync } from 'node:fs';
 import { join, basename } from 'node:path';
 
@@ -15,24 +15,27 @@ export const functionNames = (): string[] =>
     .filter((file) => file.endsWith('.ts'))
     .map((file) => basename(file, '.ts'));
 
+/** The esbuild options every deployed function is built with; benchmarks build their floor bundles the same way. */
+export function bundleOptions(entryPoint: string, outfile: string): BuildOptions {
+  return {
+    entryPoints: [entryPoint],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    legalComments: 'none',
+    logLevel: 'warning',
+  };
+}
+
 export async function buildFunctions(): Promise<{ name: string; bytes: number }[]> {
   const names = functionNames();
   await Promise.all(
-    names.map((name) =>
-      build({
-        entryPoints: [join(functionsDir, `${name}.ts`)],
-        outfile: join(root, 'dist', name, 'index.js'),
-        bundle: true,
-        platform: 'node',
-        target: 'node22',
-        format: 'cjs',
-        minify: true,
-        sourcemap: true,
-        sourcesContent: false,
-        legalComments: 'none',
-        logLevel: 'warning',
-      }),
-    ),
+    names.map((name) => build(bundleOptions(join(functionsDir, `${name}.ts`), join(root, 'dist', name, 'index.js')))),
   );
   return names.map((name) => ({ name, bytes: statSync(join(root, 'dist', name, 'index.js')).size }));
 }

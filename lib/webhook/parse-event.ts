@@ -69,12 +69,13 @@ function incidentSummary(data: JsonObject, id: string): IncidentSummary {
 /**
  * Reads a V3 webhook body leniently: only `event.id` and `event.event_type` are required, every other field PagerDuty
  * has been seen to omit or null (incident_key, created_at, priority, agent, client, teams, …) is optional. The incident
- * is `data` itself when `data.type == "incident"`, otherwise the reference in `data.incident`. Never throws.
+ * is `data` itself when `data.type == "incident"`, otherwise the reference in `data.incident`. Takes the raw bytes, or
+ * their UTF-8 text when the caller already has it. Never throws.
  */
-export function parseWebhookEvent(raw: Buffer): ParseResult {
+export function parseWebhookEvent(raw: Buffer | string): ParseResult {
   let json: unknown;
   try {
-    json = JSON.parse(raw.toString('utf8'));
+    json = JSON.parse(typeof raw === 'string' ? raw : raw.toString('utf8'));
   } catch (error) {
     return { ok: false, reason: 'not-json', detail: `the body is not JSON (${(error as Error).message})` };
   }
