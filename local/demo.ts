@@ -1,0 +1,179 @@
+import { DEFAULT_SANDBOX_SEED, SANDBOX_BOT_USER, SANDBOX_SERVICE_ID, signWebhookBody, type SandboxSeed } from './sandbox';
+import type { AuditItem } from '../lib/audit/audit-record';
+import { AuditLog } from '../lib/audit/audit-log';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { LocalStack } from './local-stack';
+import type { Colours } from '../lib/cli/output';
+import { oneLine, renderTable } from '../lib/cli/output';
+
+const HOUR_MS = 3_600_000;
+
+/** The local environment's policy for the demo: one rule the "known pattern" incident matches. */
+export const DEMO_AGENT_CONFIG = JSON.stringify({
+  agentName: 'pd-agent (local)',
+  triage: {
+    rules: [
+      {
+        id: 'cache-warmup-latency',
+        match: { title: 'latency.*cache warm-?up' },
+        hypothesis: 'Latency rises while the cache warms up after a deploy; it clears by itself within 15 minutes.',
+        confidence: 0.9,
+        action: 'hold',
+        nextSteps: ['Watch p99 latency for 15 minutes', 'Escalate if the cache hit rate stays under 80%'],
+      },
+    ],
+  },
+});
+
+const RECURRING_TITLE = 'Disk usage above 90% on db-3';
+
+/** The sandbox account plus past incidents for the recurrence evidence. */
+export function demoSeed(now: Date = new Date()): SandboxSeed {
+  const past = (hoursAgo: number, note: string) => ({
+    serviceId: SANDBOX_SERVICE_ID,
+    title: RECURRING_TITLE,
+    createdAt: new Date(now.getTime() - hoursAgo * HOUR_MS).toISOString(),
+    status: 'resolved' as const,
+    resolvedAt: new Date(now.getTime() - (hoursAgo - 1) * HOUR_MS).toISOString(),
+    notes: [{ content: note, userId: 'PUSR001', createdAt: new Date(now.getTime() - (hoursAgo - 1) * HOUR_MS).toISOString() }],
+  });
+  return {
+    ...DEFAULT_SANDBOX_SEED,
+    incidents: [past(72, 'Rotated the WAL archive and pruned old snapshots.'), past(30, 'Pruned old snapshots again; WAL archiving cron was stuck.')],
+  };
+}
+
+export interface DemoIncidentSummary {
+  scenario: string;
+  incidentId: string;
+  acknowledgedBy: string;
+  noteFirstLine: string;
+  decision: string;
+  auditRows: number;
+}
+
+export interface DemoResult {
+  summaries: DemoIncidentSummary[];
+  /** Expectations that did not hold, one line each. */
+  failures: string[];
+  checks: number;
+  firstAcknowledgedMs?: number;
+}
+
+export type DemoLog = (line: string) => void;
+
+interface Scenario {
+  name: string;
+  title: string;
+  urgency: 'high' | 'low';
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'known pattern', title: 'Checkout latency high during cache warm-up', urgency: 'low' },
+  { name: 'unknown, high urgency', title: 'Payment provider answers 503 for card payments', urgency: 'high' },
+  { name: 'recurring', title: RECURRING_TITLE, urgency: 'low' },
+];
+
+/**
+ * Runs the scripted demo against a started local stack (with the sandbox): every behaviour of the agent, one line per
+ * step as it happens, and the expectations `--once` checks.
+ */
+export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours, startedAt: number): Promise<DemoResult> {
+  const sandbox = stack.sandbox;
+  if (sandbox === undefined) throw new Error('The demo needs the PagerDuty sandbox; it does not run against real PagerDuty.');
+  const failures: string[] = [];
+  let checks = 0;
+  const expect = (ok: boolean, what: string): void => {
+    checks += 1;
+    log(`${ok ? colours.green('  ✔') : colours.red('  ✘')} ${what}`);
+    if (!ok) failures.push(what);
+  };
+  const rawDynamo = new DynamoDBClient({ endpoint: stack.aws.dynamodbEndpoint, region: stack.aws.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const audit = new AuditLog(DynamoDBDocumentClient.from(rawDynamo), stack.aws.auditTable, 'local');
+  const auditOf = async (incidentId: string): Promise<AuditItem[]> => (await audit.byIncident(incidentId, { limit: 500 })).items;
+  let firstAcknowledgedMs: number | undefined;
+  const summaries: DemoIncidentSummary[] = [];
+  const incidents: Record<string, string> = {};
+
+  try {
+    for (const scenario of SCENARIOS) {
+      const incident = sandbox.triggerIncident({
+        serviceId: SANDBOX_SERVICE_ID,
+        title: scenario.title,
+        urgency: scenario.urgency,
+        alerts: [{ summary: scenario.title, severity: scenario.urgency === 'high' ? 'critical' : 'warning', details: { host: 'checkout-1' } }],
+      });
+      incidents[scenario.name] = incident.id;
+      log(`${colours.cyan('▶')} ${scenario.name}: PagerDuty triggers ${colours.bold(incident.id)} "${scenario.title}" (${scenario.urgency} urgency)`);
+    }
+    await stack.settled({ timeoutMs: 60_000 });
+    firstAcknowledgedMs = Date.now() - startedAt;
+
+    for (const scenario of SCENARIOS) {
+      const id = incidents[scenario.name];
+      const incident = sandbox.incident(id);
+      const notes = sandbox.notes(id).filter((note) => note.user.id === SANDBOX_BOT_USER.id);
+      const acks = sandbox.acknowledgements(id);
+      log(`${colours.cyan('●')} ${scenario.name} (${id}): ${incident.status}, assigned to ${incident.assignments.map((a) => a.assignee.summary ?? a.assignee.id).join(', ') || 'nobody'}`);
+      expect(acks.some((ack) => ack.acknowledger.id === SANDBOX_BOT_USER.id), `${id} acknowledged by the agent`);
+      expect(notes.length === 1, `${id} has exactly one agent note (has ${notes.length})`);
+      const humansAssigned = incident.assignments.some((assignment) => assignment.assignee.id !== SANDBOX_BOT_USER.id);
+      if (scenario.name === 'known pattern') {
+        expect(!humansAssigned && incident.status === 'acknowledged', `${id} held by the agent (rule matched, confident)`);
+        expect(/cache warms up/i.test(notes[0]?.content ?? ''), `${id} note carries the rule's hypothesis`);
+      } else if (scenario.name === 'unknown, high urgency') {
+        expect(humansAssigned, `${id} escalated to the humans on call`);
+      } else {
+        expect(/similar incident/i.test(notes[0]?.content ?? ''), `${id} note cites the past similar incidents`);
+      }
+    }
+
+    const known = incidents['known pattern'];
+    const firstTrigger = sandbox.deliveries({ incidentId: known, eventType: 'incident.triggered' })[0];
+    log(`${colours.cyan('▶')} duplicate delivery: PagerDuty delivers ${firstTrigger?.eventId ?? '?'} again`);
+    if (firstTrigger !== undefined) sandbox.redeliver(firstTrigger.eventId);
+    await stack.settled({ timeoutMs: 60_000 });
+    const redelivered = sandbox.deliveries({ incidentId: known, eventType: 'incident.triggered' });
+    const lastStatus = redelivered.at(-1)?.attempts.at(-1)?.status;
+    expect(redelivered.length >= 2 && lastStatus === 200, `the duplicate was answered 200 (deduplicated), got ${lastStatus}`);
+    expect(sandbox.notes(known).filter((note) => note.user.id === SANDBOX_BOT_USER.id).length === 1, `${known} still has one agent note after the duplicate`);
+
+    log(`${colours.cyan('▶')} forged delivery: a body signed with the wrong secret`);
+    const forged = await sandbox.deliverRaw({ body: '{"event":{"id":"forged","event_type":"incident.triggered"}}', signature: signWebhookBody('{}', ['not-the-secret']) });
+    expect(forged === 401, `the forged delivery was answered 401 (got ${forged})`);
+
+    const ownEvents = sandbox.deliveries().filter((delivery) => ['incident.acknowledged', 'incident.annotated'].includes(delivery.eventType) && Object.values(incidents).includes(delivery.incidentId ?? ''));
+    log(`${colours.cyan('●')} the agent's own acknowledgements and notes came back as ${ownEvents.length} webhook(s)`);
+    expect(ownEvents.length > 0 && ownEvents.every((delivery) => delivery.outcome === 'delivered'), "the agent's own events were delivered and accepted");
+    for (const scenario of SCENARIOS) {
+      const id = incidents[scenario.name];
+      const rows = await auditOf(id);
+      const recorded = rows.filter((row) => row.action === 'record' && (row.eventType === 'incident.acknowledged' || row.eventType === 'incident.annotated'));
+      const triages = rows.filter((row) => row.action === 'triage');
+      expect(recorded.length > 0, `${id}: the agent's own events recorded in the audit trail`);
+      expect(triages.length === 1, `${id}: triaged once (${triages.length})`);
+      const incident = sandbox.incident(id);
+      const note = sandbox.notes(id).find((candidate) => candidate.user.id === SANDBOX_BOT_USER.id);
+      summaries.push({
+        scenario: scenario.name,
+        incidentId: id,
+        acknowledgedBy: sandbox.acknowledgements(id)[0]?.acknowledger.id === SANDBOX_BOT_USER.id ? SANDBOX_BOT_USER.name : (sandbox.acknowledgements(id)[0]?.acknowledger.id ?? 'nobody'),
+        noteFirstLine: oneLine(note?.content.replace(/[#*_`]/g, '').trim(), 60),
+        decision: triages[0]?.decision ?? `${incident.status}`,
+        auditRows: rows.length,
+      });
+    }
+  } finally {
+    rawDynamo.destroy();
+  }
+  return { summaries, failures, checks, firstAcknowledgedMs };
+}
+
+export function summaryTable(summaries: DemoIncidentSummary[], colour: boolean): string {
+  return renderTable(
+    ['scenario', 'incident', 'acknowledged by', 'note (first line)', 'decision', 'audit rows'],
+    summaries.map((summary) => [summary.scenario, summary.incidentId, summary.acknowledgedBy, summary.noteFirstLine, summary.decision, summary.auditRows]),
+    { colour },
+  );
+}

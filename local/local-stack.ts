@@ -1,0 +1,175 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { writeLocalStackState, removeLocalStackState } from '../lib/cli/local-stack-state';
+import { REPO_ROOT } from '../lib/cli/stack-target';
+import type { AgentSecret } from '../lib/secrets/agent-secret';
+import { buildFunctions } from './build';
+import { startLocalAws, type LocalAws } from './emulators';
+import { WEBHOOK_PATH, loadRunnerHandlers, startRunner, type Runner, type RunnerOptions } from './runner/runner';
+import { startSandbox, SANDBOX_API_TOKEN, SANDBOX_BOT_USER, type Sandbox, type SandboxSeed } from './sandbox';
+import { startSecretsManagerEmulator, type SecretsManagerEmulator } from './secrets-manager-emulator';
+
+/** PagerDuty credentials for real-PagerDuty mode (AWS stays local), from PAGERDUTY_* variables. */
+export interface RealPagerDuty {
+  apiUrl: string;
+  secret: AgentSecret;
+}
+
+export interface LocalStackOptions {
+  /** Port of the webhook endpoint (default 3000; 0 = any free port). */
+  port?: number;
+  agentConfig?: string;
+  sandboxSeed?: SandboxSeed;
+  realPagerDuty?: RealPagerDuty;
+  /** Skip esbuild when the bundles are known to be fresh. */
+  skipBuild?: boolean;
+  /** Write `.local-state/local-stack.json` for the CLI (default true). */
+  writeState?: boolean;
+  onRequest?: RunnerOptions['onRequest'];
+  onBatch?: RunnerOptions['onBatch'];
+}
+
+export interface LocalStack {
+  aws: LocalAws;
+  secretsManager: SecretsManagerEmulator;
+  sandbox?: Sandbox;
+  runner: Runner;
+  webhookUrl: string;
+  secretId: string;
+  pagerDutyApiUrl: string;
+  /** Waits until no webhook is on its way from the sandbox and the runner is idle. */
+  settled(options?: { timeoutMs?: number }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const LOCAL_ENV = 'local';
+export const LOCAL_SECRET_ID = 'pd-agent/local';
+export const LOCAL_SUBSCRIPTION_ID = 'PSUBLOCAL';
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+
+/**
+ * The whole agent on one machine: dynalite and local-aws-sqs with the tables and queues of the CDK stack, a Secrets
+ * Manager emulator holding `pd-agent/local`, the PagerDuty sandbox (unless real PagerDuty is configured), and the
+ * runner invoking the bundled handlers exactly as AWS runs them.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  if (options.skipBuild !== true) await buildFunctions();
+  const port = options.port === 0 ? await freePort() : (options.port ?? 3000);
+  const webhookUrl = `http://127.0.0.1:${port}${WEBHOOK_PATH}`;
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.reverse()) await stop();
+  };
+  try {
+    const aws = await startLocalAws({ agentEnv: LOCAL_ENV });
+    stops.push(() => aws.stop());
+    const secretsManager = await startSecretsManagerEmulator();
+    stops.push(() => secretsManager.stop());
+
+    let sandbox: Sandbox | undefined;
+    let secret: AgentSecret;
+    let pagerDutyApiUrl: string;
+    let eventsUrl: string | undefined;
+    if (options.realPagerDuty !== undefined) {
+      secret = options.realPagerDuty.secret;
+      pagerDutyApiUrl = options.realPagerDuty.apiUrl;
+    } else {
+      const signingSecret = randomBytes(24).toString('base64url');
+      sandbox = await startSandbox({
+        seed: options.sandboxSeed,
+        webhookTarget: { url: webhookUrl, secrets: [signingSecret], subscriptionId: LOCAL_SUBSCRIPTION_ID },
+      });
+      stops.push(() => (sandbox as Sandbox).stop());
+      secret = {
+        apiToken: SANDBOX_API_TOKEN,
+        fromEmail: SANDBOX_BOT_USER.email,
+        botUserId: SANDBOX_BOT_USER.id,
+        webhookSecrets: [{ subscriptionId: LOCAL_SUBSCRIPTION_ID, secret: signingSecret }],
+      };
+      pagerDutyApiUrl = sandbox.apiUrl;
+      eventsUrl = sandbox.eventsUrl;
+    }
+    const secretsClient = new SecretsManagerClient({ endpoint: secretsManager.endpoint, region: aws.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    await secretsClient.send(new CreateSecretCommand({ Name: LOCAL_SECRET_ID, SecretString: JSON.stringify(secret) }));
+    secretsClient.destroy();
+
+    const env: Record<string, string> = {
+      ...aws.env,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
+      AGENT_ENV: LOCAL_ENV,
+      SECRET_ID: LOCAL_SECRET_ID,
+      PAGERDUTY_API_URL: pagerDutyApiUrl,
+      ...(eventsUrl === undefined ? {} : { PAGERDUTY_EVENTS_URL: eventsUrl }),
+      ...(options.agentConfig === undefined ? {} : { AGENT_CONFIG: options.agentConfig }),
+      POWERTOOLS_SERVICE_NAME: 'pd-agent',
+      POWERTOOLS_METRICS_NAMESPACE: 'pd-agent',
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    };
+    const runner = await startRunner({
+      handlers: loadRunnerHandlers(env),
+      sqsEndpoint: aws.sqsEndpoint,
+      region: aws.region,
+      queueUrl: aws.queueUrl,
+      deadLetterQueueUrl: aws.deadLetterQueueUrl,
+      port,
+      visibilityTimeoutSeconds: 5,
+      onRequest: options.onRequest,
+      onBatch: options.onBatch,
+    });
+    stops.push(() => runner.stop());
+
+    if (options.writeState !== false) {
+      writeLocalStackState(REPO_ROOT, {
+        agentEnv: LOCAL_ENV,
+        region: aws.region,
+        webhookUrl: runner.webhookUrl,
+        pagerDutyApiUrl,
+        endpoints: { dynamodb: aws.dynamodbEndpoint, sqs: aws.sqsEndpoint, secretsManager: secretsManager.endpoint },
+        stateTable: aws.stateTable,
+        auditTable: aws.auditTable,
+        queueUrl: aws.queueUrl,
+        deadLetterQueueUrl: aws.deadLetterQueueUrl,
+        secretId: LOCAL_SECRET_ID,
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+      });
+      stops.unshift(async () => removeLocalStackState(REPO_ROOT, process.pid));
+    }
+
+    return {
+      aws,
+      secretsManager,
+      sandbox,
+      runner,
+      webhookUrl: runner.webhookUrl,
+      secretId: LOCAL_SECRET_ID,
+      pagerDutyApiUrl,
+      async settled(settleOptions = {}) {
+        // The agent's own actions make the sandbox send webhooks, which the runner queues and handles: repeat until
+        // a pass finds nothing new on either side.
+        for (let pass = 0; pass < 20; pass += 1) {
+          const before = sandbox?.deliveries().length ?? 0;
+          await sandbox?.settled();
+          await runner.idle(settleOptions);
+          await sandbox?.settled();
+          if ((sandbox?.deliveries().length ?? 0) === before) return;
+        }
+      },
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
