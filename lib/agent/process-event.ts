@@ -41,6 +41,8 @@ export interface ProcessEventDeps {
   gather?: Partial<GatherSettings>;
   /** Added to the Lambda's remaining time to form the claim's lease. */
   leaseMarginMs?: number;
+  /** Seconds before an event whose operation used its own retries is delivered again (default 20). */
+  retryLaterSeconds?: number;
 }
 
 export type ProcessOutcome =
@@ -123,7 +125,7 @@ export class EventProcessor {
         this.deps.metrics.addMetric(MetricName.throttled, 'Count', 1);
         throw error;
       }
-      if (error instanceof RetryStopError && error.kind === 'failed') throw new RetryLaterError(queued.eventId, RETRY_LATER_SECONDS, error);
+      if (error instanceof RetryStopError && error.kind === 'failed') throw new RetryLaterError(queued.eventId, this.deps.retryLaterSeconds ?? RETRY_LATER_SECONDS, error);
       throw error;
     }
   }

@@ -1,3 +1,4 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { MetricName } from '../observability/telemetry';
@@ -6,11 +7,7 @@ import type { Invocation, MetricsSink } from './agent-ports';
 import { processFifoBatch } from './fifo-batch';
 import type { ProcessOutcome } from './process-event';
 
-export interface WorkerLogger {
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
-  error(message: string, extra?: Record<string, unknown>): void;
-}
+export type WorkerLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
 
 export interface WorkerHandlerDeps {
   processor: { process(queued: QueuedEvent, invocation: Invocation): Promise<ProcessOutcome> };
