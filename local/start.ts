@@ -15,6 +15,8 @@ export interface StartOptions {
   out: NodeJS.WritableStream & { isTTY?: boolean };
   /** Skip esbuild (tests that built already). */
   skipBuild?: boolean;
+  /** Write `.local-state/local-stack.json` for the CLI (default true). */
+  writeState?: boolean;
 }
 
 export interface StartResult {
@@ -79,6 +81,7 @@ export async function start(options: StartOptions): Promise<StartResult> {
     sandboxSeed: demoSeed(),
     realPagerDuty: real,
     skipBuild: options.skipBuild,
+    writeState: options.writeState,
     onRequest: (request) => {
       if (!runDemoNow || options.once) return;
       log(colours.dim(`  ${request.method} ${request.path} → ${request.status} (${request.durationMs} ms)`));

@@ -17,7 +17,9 @@ export interface LocalStackState {
   startedAt: string;
 }
 
-export const localStatePath = (root: string): string => join(root, '.local-state', 'local-stack.json');
+/** `PD_AGENT_STATE_DIR` moves it (tests run their own local stacks without touching a developer's `npm start`). */
+export const localStatePath = (root: string, env: NodeJS.ProcessEnv = process.env): string =>
+  join(env.PD_AGENT_STATE_DIR ?? join(root, '.local-state'), 'local-stack.json');
 
 export function writeLocalStackState(root: string, state: LocalStackState): void {
   const path = localStatePath(root);
@@ -25,8 +27,8 @@ export function writeLocalStackState(root: string, state: LocalStackState): void
   writeFileSync(path, `${JSON.stringify(state, null, 2)}\n`);
 }
 
-export function readLocalStackState(root: string): LocalStackState | undefined {
-  const path = localStatePath(root);
+export function readLocalStackState(root: string, env: NodeJS.ProcessEnv = process.env): LocalStackState | undefined {
+  const path = localStatePath(root, env);
   if (!existsSync(path)) return undefined;
   return JSON.parse(readFileSync(path, 'utf8')) as LocalStackState;
 }

@@ -46,9 +46,9 @@ export async function resolveTarget(options: TargetOptions, processEnv: NodeJS.P
   }
   const apiUrlOverride = options.pagerdutyApiUrl ?? processEnv.PAGERDUTY_API_URL;
   if (options.local === true) {
-    const state = readLocalStackState(root);
+    const state = readLocalStackState(root, processEnv);
     if (state === undefined) {
-      throw new CliError(`No local stack is running (${localStatePath(root)} does not exist).`, 'Start it in another terminal with `npm start`, then run this again.');
+      throw new CliError(`No local stack is running (${localStatePath(root, processEnv)} does not exist).`, 'Start it in another terminal with `npm start`, then run this again.');
     }
     return {
       name: state.agentEnv,
