@@ -53,9 +53,8 @@ export class DeadLetterHandback {
     }
     const incidentId = queued.incidentId;
     const progress = await incidentLedger.get(incidentId);
-    if (progress?.acknowledgedByAgentAt === undefined || progress.finished === true) {
-      const why = progress?.acknowledgedByAgentAt === undefined ? 'the agent never acknowledged the incident' : 'the agent had finished with the incident';
-      await audit.record({ ...subject, action: 'record', outcome: 'recorded', detail: `dead-lettered; ${why}, so nothing is silenced` });
+    if (progress?.finished === true) {
+      await audit.record({ ...subject, action: 'record', outcome: 'recorded', detail: 'dead-lettered; the agent had finished with the incident, so nothing is silenced' });
       return 'recorded';
     }
 
@@ -80,6 +79,16 @@ export class DeadLetterHandback {
       clock: this.clock,
     });
     const incident = (await retry.idempotent('read incident', () => connection.api.getIncident(incidentId))).response.value;
+    // The ledger misses an acknowledgement when the worker died between PagerDuty's answer and recording it, so
+    // PagerDuty's own record decides too: acknowledged by the agent alone means silenced with nobody behind it.
+    const silencedByAgent =
+      incident.status === 'acknowledged' &&
+      incident.acknowledgements.length > 0 &&
+      incident.acknowledgements.every((ack) => ack.acknowledger.id === connection.botUserId);
+    if (progress?.acknowledgedByAgentAt === undefined && !silencedByAgent) {
+      await audit.record({ ...subject, action: 'record', outcome: 'recorded', detail: 'dead-lettered; the agent never acknowledged the incident, so nothing is silenced' });
+      return 'recorded';
+    }
     if (incident.status === 'resolved') {
       await incidentLedger.markFinished(incidentId);
       await audit.record({ ...subject, action: 'record', outcome: 'recorded', detail: 'dead-lettered; the incident is resolved already, nothing to hand back' });
