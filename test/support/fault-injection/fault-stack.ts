@@ -1,0 +1,360 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { DeadLetterHandback, createHandbackHandler } from '../../../lib/agent/handback';
+import type { AgentConnection } from '../../../lib/agent/agent-ports';
+import { EventProcessor } from '../../../lib/agent/process-event';
+import { createNoteRenderer } from '../../../lib/agent/triage-notes';
+import { createWorkerHandler } from '../../../lib/agent/worker-handler';
+import { AuditLog } from '../../../lib/audit/audit-log';
+import { parseAgentConfig, type AgentConfig } from '../../../lib/config/agent-config';
+import { createIngressHandler } from '../../../lib/ingress/ingress-handler';
+import { createTelemetry } from '../../../lib/observability/telemetry';
+import { apiKeyAuth, authFromSecret } from '../../../lib/pagerduty/auth';
+import { createEventsClient } from '../../../lib/pagerduty/events-client';
+import { createPagerDutyClient } from '../../../lib/pagerduty/rest-client';
+import type { PagerDutyApi } from '../../../lib/pagerduty/types';
+import { EventQueue } from '../../../lib/queue/event-queue';
+import type { AgentSecret } from '../../../lib/secrets/agent-secret';
+import { SecretSource } from '../../../lib/secrets/secret-source';
+import { EventLedger } from '../../../lib/state/event-ledger';
+import { DynamoIncidentLedger } from '../../../lib/state/incident-ledger';
+import { DynamoWorkLedger } from '../../../lib/state/work-ledger';
+import { triageIncident } from '../../../lib/triage/triage';
+import { startLocalAws, type LocalAws } from '../../../local/emulators';
+import { startRunner, type Runner } from '../../../local/runner/runner';
+import { DEFAULT_SANDBOX_SEED, SANDBOX_BOT_USER, startSandbox, type Sandbox } from '../../../local/sandbox';
+import { startSecretsManagerEmulator, type SecretsManagerEmulator } from '../../../local/secrets-manager-emulator';
+import { refuseSqsSends, stopWhenDead, throttleDynamo, type InjectedAwsFault } from './aws-faults';
+import { recordCalls, type RecordedCall } from './call-recorder';
+import { withCrashPoints } from './crash-points';
+import type { FaultDice } from './dice';
+import { CrashLog, SimulatedCrash, invocationScope, type Invocation } from './simulated-crash';
+
+/**
+ * The whole pipeline on one machine, built from the handlers' factories with real SDK clients: the ingress behind the
+ * runner's API Gateway, the worker and the handback function behind its SQS pollers, dynalite, local-aws-sqs, the
+ * Secrets Manager emulator and the PagerDuty sandbox, with faults injected at every boundary.
+ */
+export const SECOND_SERVICE_ID = 'PSVC002';
+export const AGENT_ENV = 'faults';
+
+export interface FaultRates {
+  /** Fraction of DynamoDB requests (state and audit tables) that throttle. */
+  dynamoThrottle: number;
+  /** Fraction of the ingress's SendMessage calls SQS refuses. */
+  sqsRefusal: number;
+  /** Probability of a worker crash right after each crash point succeeds. */
+  crashAfterCall: number;
+  sandbox: { serverError: number; throttled: number; slow: number; dropBefore: number; dropAfter: number };
+}
+
+export interface Canaries {
+  apiToken: string;
+  eventsRoutingKey: string;
+}
+
+export interface FaultStackOptions {
+  dice: FaultDice;
+  rates: FaultRates;
+  canaries: Canaries;
+  /** Incidents the worker always crashes on right after acknowledging (filled as incidents are triggered). */
+  doomedIncidents: Set<string>;
+  workerTimeoutMs: number;
+  visibilityTimeoutSeconds: number;
+  /** Receives before SQS dead-letters a message. */
+  maxReceiveCount: number;
+}
+
+export interface IngressAnswer {
+  eventId: string | null;
+  status: number;
+  subscriptionId: string | undefined;
+  /** The exact body and signature, kept for out-of-order replays. */
+  body: string;
+  isBase64Encoded: boolean;
+  signature: string | undefined;
+  webhookId: string | undefined;
+}
+
+export interface FaultObservations {
+  calls: RecordedCall[];
+  awsFaults: InjectedAwsFault[];
+  crashes: CrashLog;
+  ingressAnswers: IngressAnswer[];
+  /** Every body the ingress sent to SQS. */
+  queueBodies: string[];
+  /** Every error a handler invocation ended with. */
+  invocationErrors: unknown[];
+  invocations: Invocation[];
+}
+
+export interface FaultStack {
+  aws: LocalAws;
+  sandbox: Sandbox;
+  runner: Runner;
+  config: AgentConfig;
+  webhookSecrets: string[];
+  observations: FaultObservations;
+  /** Waits until no delivery, message or invocation is pending anywhere. */
+  quiesce(timeoutMs: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Rules that make the agent hold some incidents and escalate the rest, so every branch runs. */
+export const FAULT_AGENT_CONFIG = {
+  agentName: 'pd-agent',
+  triage: {
+    rules: [
+      { id: 'disk-pressure', match: { title: 'disk' }, hypothesis: 'Disk pressure on a database host', confidence: 0.9, action: 'hold', nextSteps: ['Check the volume'] },
+      { id: 'known-flapping', match: { title: 'flapping' }, hypothesis: 'A known flapping health check', confidence: 0.95, action: 'resolve-if-cleared' },
+    ],
+  },
+};
+
+function recordingSends(client: SQSClient, bodies: string[]): SQSClient {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { MessageBody?: string };
+      if (context.commandName === 'SendMessageCommand' && input.MessageBody !== undefined) bodies.push(input.MessageBody);
+      return next(args);
+    },
+    { step: 'initialize', name: 'faultInjectionRecordSends' },
+  );
+  return client;
+}
+
+function eventIdOf(raw: Buffer): string | null {
+  try {
+    const id = (JSON.parse(raw.toString('utf8')) as { event?: { id?: unknown } }).event?.id;
+    return typeof id === 'string' ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function startFaultStack(options: FaultStackOptions): Promise<FaultStack> {
+  const { dice, rates, canaries } = options;
+  const observations: FaultObservations = {
+    calls: [],
+    awsFaults: [],
+    crashes: new CrashLog(),
+    ingressAnswers: [],
+    queueBodies: [],
+    invocationErrors: [],
+    invocations: [],
+  };
+  const { crashes } = observations;
+  const aws = await startLocalAws({ agentEnv: AGENT_ENV, maxReceiveCount: options.maxReceiveCount });
+  const secretsManager: SecretsManagerEmulator = await startSecretsManagerEmulator();
+  Object.assign(process.env, aws.env, { AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint, AGENT_ENV });
+  const sandbox = await startSandbox({
+    seed: {
+      ...DEFAULT_SANDBOX_SEED,
+      services: [...(DEFAULT_SANDBOX_SEED.services ?? []), { id: SECOND_SERVICE_ID, name: 'payments-api', escalationPolicyId: 'PEP0001' }],
+    },
+    apiTokens: [canaries.apiToken],
+    faultSeed: dice.seed,
+    // PagerDuty retries for 48 hours; here a delivery gets 10 attempts with backoff, far more than the faults need.
+    webhookDelivery: { maxAttempts: 10, retryBackoffMs: 25 },
+    // The rate limit is the storm benchmark's subject; here 429s come from injected faults only.
+    rateLimit: { limit: 1_000_000 },
+  });
+
+  const config = parseAgentConfig(JSON.stringify(FAULT_AGENT_CONFIG));
+  const secretId = `pd-agent/${AGENT_ENV}`;
+  const secretSource = () => new SecretSource({ client: new SecretsManagerClient({}), secretId });
+
+  const ingress = createIngressHandler({
+    secrets: secretSource(),
+    ledger: new EventLedger(DynamoDBDocumentClient.from(throttleDynamo(new DynamoDBClient({}), dice, rates.dynamoThrottle, observations.awsFaults)), aws.stateTable),
+    queue: new EventQueue(recordingSends(refuseSqsSends(new SQSClient({}), dice, rates.sqsRefusal, observations.awsFaults), observations.queueBodies), aws.queueUrl),
+    filters: config.filters,
+    telemetry: createTelemetry('ingress'),
+  });
+
+  const documents = DynamoDBDocumentClient.from(throttleDynamo(new DynamoDBClient({}), dice, rates.dynamoThrottle, observations.awsFaults, crashes), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const crashOptions = { crashes, dice, rate: rates.crashAfterCall };
+  const workLedger = withCrashPoints('workLedger', new DynamoWorkLedger(documents, aws.stateTable), { ...crashOptions, points: ['claim', 'consumeRetry'] });
+  const incidentLedger = withCrashPoints('incidentLedger', new DynamoIncidentLedger(documents, aws.stateTable), {
+    ...crashOptions,
+    points: ['markAcknowledged', 'reserveNote', 'recordNote', 'beginEscalation', 'recordDecision'],
+  });
+  const audit = withCrashPoints('audit', new AuditLog(documents, aws.auditTable, AGENT_ENV, config.audit.retentionDays), { ...crashOptions, points: ['begin', 'complete', 'record'] });
+  const agentSecrets = secretSource();
+  const events = createEventsClient({ eventsUrl: sandbox.eventsUrl });
+  let cached: { secret: AgentSecret; connection: AgentConnection } | undefined;
+  const connect = async (): Promise<AgentConnection> => {
+    const secret = await agentSecrets.getAgentSecret();
+    if (cached?.secret !== secret) {
+      const client = createPagerDutyClient({ apiUrl: sandbox.apiUrl, auth: authFromSecret(secret, { apiUrl: sandbox.apiUrl, secretId }), fromEmail: secret.fromEmail });
+      const api: PagerDutyApi = withCrashPoints('pagerduty', recordCalls(client, observations.calls), {
+        ...crashOptions,
+        points: ['acknowledgeIncident', 'createNote', 'escalateIncident', 'resolveIncident'],
+        forced: (method, args) => method === 'acknowledgeIncident' && options.doomedIncidents.has(args[0] as string),
+      });
+      cached = { secret, connection: { api, events, botUserId: secret.botUserId, eventsRoutingKey: secret.eventsRoutingKey } };
+    }
+    return cached.connection;
+  };
+  const notes = createNoteRenderer(config.escalation.mode);
+  const fast = { settings: { baseDelayMs: 20, maxDelayMs: 200, minRemainingMs: 1000 } };
+  const workerTelemetry = createTelemetry('worker');
+  const processor = new EventProcessor({
+    env: AGENT_ENV,
+    settings: config,
+    connect,
+    workLedger,
+    incidentLedger,
+    audit,
+    notes,
+    triage: (context) => triageIncident(context, config.triage),
+    metrics: workerTelemetry.metrics,
+    retry: fast,
+    leaseMarginMs: 500,
+  });
+  const handbackTelemetry = createTelemetry('handback');
+  const handback = new DeadLetterHandback({ env: AGENT_ENV, settings: config, connect, workLedger, incidentLedger, audit, notes, metrics: handbackTelemetry.metrics, retry: fast });
+
+  /** Runs a handler as one Lambda invocation: a scope the crash points see, killed when its time is up. */
+  let nextInvocation = 1;
+  const asInvocation =
+    (role: Invocation['role'], handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>, timeoutMs: number) =>
+    (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+      const invocation: Invocation = { id: nextInvocation++, role, deadBecause: null };
+      observations.invocations.push(invocation);
+      return invocationScope.run({ invocation }, async () => {
+        const timer = setTimeout(() => crashes.killFromOutside(invocation, 'killed at the function timeout'), timeoutMs);
+        try {
+          const result = await handler(event, context);
+          if (invocation.deadBecause !== null) throw new SimulatedCrash(invocation.deadBecause);
+          return result;
+        } catch (error) {
+          observations.invocationErrors.push(error);
+          throw error;
+        } finally {
+          clearTimeout(timer);
+        }
+      });
+    };
+  const inEventScope = <T>(eventId: string, run: () => Promise<T>): Promise<T> => {
+    const scope = invocationScope.getStore();
+    if (scope === undefined) return run();
+    scope.invocation.currentEventId = eventId;
+    return invocationScope.run({ invocation: scope.invocation, eventId }, run);
+  };
+
+  const workerSqs = stopWhenDead(new SQSClient({}), crashes);
+  const worker = createWorkerHandler({
+    processor: { process: (queued, invocation) => inEventScope(queued.eventId, () => processor.process(queued, invocation)) },
+    sqs: workerSqs,
+    queueUrl: aws.queueUrl,
+    logger: workerTelemetry.logger,
+    metrics: workerTelemetry.metrics,
+  });
+  const handbackHandler = createHandbackHandler({
+    handback: { handle: (queued, invocation) => inEventScope(queued.eventId, () => handback.handle(queued, invocation)) },
+    sqs: new SQSClient({}),
+    logger: handbackTelemetry.logger,
+    metrics: handbackTelemetry.metrics,
+  });
+
+  const recordingIngress = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyResultV2> => {
+    const answer = await ingress(event, context);
+    const raw = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
+    observations.ingressAnswers.push({
+      eventId: eventIdOf(raw),
+      status: answer.statusCode,
+      subscriptionId: event.headers['x-webhook-subscription'],
+      body: event.body ?? '',
+      isBase64Encoded: event.isBase64Encoded,
+      signature: event.headers['x-pagerduty-signature'],
+      webhookId: event.headers['x-webhook-id'],
+    });
+    return answer;
+  };
+
+  const runner = await startRunner({
+    handlers: {
+      ingress: recordingIngress,
+      worker: asInvocation('worker', worker, options.workerTimeoutMs - 50),
+      handback: asInvocation('handback', handbackHandler, options.workerTimeoutMs - 50),
+    },
+    sqsEndpoint: aws.sqsEndpoint,
+    queueUrl: aws.queueUrl,
+    deadLetterQueueUrl: aws.deadLetterQueueUrl,
+    port: 0,
+    timeouts: { workerMs: options.workerTimeoutMs, handbackMs: options.workerTimeoutMs },
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+    batchSize: 10,
+  });
+
+  // Two live subscriptions: every incident event through the first; the second service's also through the second,
+  // each signed with its own secret.
+  const admin = createPagerDutyClient({ apiUrl: sandbox.apiUrl, auth: apiKeyAuth(canaries.apiToken), fromEmail: SANDBOX_BOT_USER.email });
+  const subscriptions = [
+    (await admin.createWebhookSubscription({ url: runner.webhookUrl, events: INCIDENT_EVENTS, filter: { type: 'account_reference' } })).value,
+    (await admin.createWebhookSubscription({ url: runner.webhookUrl, events: INCIDENT_EVENTS, filter: { type: 'service_reference', id: SECOND_SERVICE_ID } })).value,
+  ];
+  const webhookSecrets = subscriptions.map((subscription) => subscription.delivery_method.secret as string);
+  const secret: AgentSecret = {
+    apiToken: canaries.apiToken,
+    fromEmail: SANDBOX_BOT_USER.email,
+    botUserId: SANDBOX_BOT_USER.id,
+    webhookSecrets: subscriptions.map((subscription, index) => ({ subscriptionId: subscription.id, secret: webhookSecrets[index] })),
+    eventsRoutingKey: canaries.eventsRoutingKey,
+  };
+  const secrets = new SecretsManagerClient({});
+  await secrets.send(new CreateSecretCommand({ Name: secretId, SecretString: JSON.stringify(secret) }));
+  secrets.destroy();
+
+  const { sandbox: sandboxRates } = rates;
+  sandbox.faults.probability('*', sandboxRates.serverError, { status: 500 });
+  sandbox.faults.probability('*', sandboxRates.throttled, { status: 429, rateLimitResetSeconds: 1 });
+  sandbox.faults.probability('*', sandboxRates.slow, { latencyMs: 300 });
+  sandbox.faults.probability('*', sandboxRates.dropBefore, { drop: 'before' });
+  sandbox.faults.probability('*', sandboxRates.dropAfter, { drop: 'after' });
+
+  return {
+    aws,
+    sandbox,
+    runner,
+    config,
+    webhookSecrets,
+    observations,
+    async quiesce(timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const before = sandbox.deliveries().length;
+        await sandbox.settled();
+        await runner.idle({ timeoutMs: Math.max(1, deadline - Date.now()) });
+        await sandbox.settled();
+        if (sandbox.deliveries().length === before && sandbox.deliveries().every((record) => record.outcome !== 'pending')) {
+          await runner.idle({ timeoutMs: Math.max(1, deadline - Date.now()) });
+          if (sandbox.deliveries().length === before) return;
+        }
+      }
+    },
+    async stop() {
+      await runner.stop();
+      await sandbox.stop();
+      await secretsManager.stop();
+      await aws.stop();
+    },
+  };
+}
+
+const INCIDENT_EVENTS = [
+  'incident.triggered',
+  'incident.acknowledged',
+  'incident.unacknowledged',
+  'incident.annotated',
+  'incident.delegated',
+  'incident.escalated',
+  'incident.resolved',
+  'incident.reopened',
+];

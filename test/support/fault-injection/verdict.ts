@@ -1,0 +1,193 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditItem } from '../../../lib/audit/audit-record';
+import { FINISHED_STATUSES, MAX_RETRIES_PER_EVENT, type EventWork } from '../../../lib/state/work-ledger';
+import { SANDBOX_BOT_USER } from '../../../local/sandbox';
+import { retriesPerEvent } from './call-recorder';
+import type { FaultStack } from './fault-stack';
+
+/** What the test knows about each incident it triggered. */
+export interface TriggeredIncident {
+  id: string;
+  /** A human acknowledged it before the agent could: the agent must not take it over. */
+  humanFirst: boolean;
+  /** The worker crashes after every acknowledgement of it: only the dead-letter handback can save it. */
+  doomed: boolean;
+}
+
+export interface Verdict {
+  counts: Record<string, number | string>;
+  violations: string[];
+}
+
+const HYPOTHESIS_MARK = '**Confidence:**';
+const HANDBACK_MARK = 'could not finish triage';
+
+async function scanAll<T>(client: DynamoDBDocumentClient, table: string): Promise<T[]> {
+  const items: T[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start, ConsistentRead: true }));
+    items.push(...((page.Items ?? []) as T[]));
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return items;
+}
+
+interface EmittedEvent {
+  eventId: string;
+  eventType: string;
+  agentId: string | null;
+}
+
+/** Reads the end state from the sandbox (PagerDuty's truth) and the tables, and lists every broken promise. */
+export async function judge(stack: FaultStack, incidents: readonly TriggeredIncident[]): Promise<Verdict> {
+  const { sandbox, observations, aws } = stack;
+  const violations: string[] = [];
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: aws.dynamodbEndpoint, region: aws.region }));
+  const stateItems = await scanAll<EventWork & { pk: string; ingressStatus?: string }>(documents, aws.stateTable);
+  const auditItems = await scanAll<AuditItem>(documents, aws.auditTable);
+  documents.destroy();
+  const bot = SANDBOX_BOT_USER.id;
+
+  // 1. Nothing lost: every delivery the sandbox emitted was answered 2xx in the end (it retries non-2xx, bounded).
+  const deliveries = sandbox.deliveries();
+  const deliveredPairs = new Set(deliveries.filter((record) => record.outcome === 'delivered').map((record) => `${record.eventId}|${record.subscriptionId}`));
+  for (const record of deliveries) {
+    if (!deliveredPairs.has(`${record.eventId}|${record.subscriptionId}`)) {
+      violations.push(`event ${record.eventId} (${record.eventType}) was never answered 2xx on subscription ${record.subscriptionId}: ${record.outcome}`);
+    }
+  }
+
+  // 2. Every event answered 2xx was processed or handed back.
+  const work = new Map(stateItems.filter((item) => item.pk.startsWith('event#')).map((item) => [item.pk.slice('event#'.length), item]));
+  const deadLettered = new Set(auditItems.filter((item) => item.detail?.startsWith('dead-lettered') === true || item.action === 'handback').map((item) => item.eventId));
+  const accepted = new Set(observations.ingressAnswers.filter((answer) => answer.status >= 200 && answer.status < 300 && answer.eventId !== null).map((answer) => answer.eventId as string));
+  let processed = 0;
+  let handedBackEvents = 0;
+  for (const eventId of accepted) {
+    const status = work.get(eventId)?.workStatus;
+    const finished = status !== undefined && (FINISHED_STATUSES as readonly string[]).includes(status);
+    if (status === 'handed-back' || deadLettered.has(eventId)) handedBackEvents += 1;
+    else if (finished) processed += 1;
+    if (!finished && !deadLettered.has(eventId)) violations.push(`event ${eventId} was answered 2xx but neither processed nor handed back (work status ${status ?? 'none'})`);
+  }
+
+  // Who caused what, in the order PagerDuty emitted it (first delivery of each event).
+  const byId = new Map<string, EmittedEvent>();
+  for (const answer of observations.ingressAnswers) {
+    if (answer.eventId === null || byId.has(answer.eventId)) continue;
+    const raw = Buffer.from(answer.body, answer.isBase64Encoded ? 'base64' : 'utf8').toString('utf8');
+    const event = (JSON.parse(raw) as { event: { event_type: string; agent: { id?: string } | null } }).event;
+    byId.set(answer.eventId, { eventId: answer.eventId, eventType: event.event_type, agentId: event.agent?.id ?? null });
+  }
+  const emittedOrder = new Map<string, EmittedEvent[]>();
+  const seen = new Set<string>();
+  for (const record of deliveries) {
+    if (record.incidentId === null || seen.has(record.eventId)) continue;
+    seen.add(record.eventId);
+    const event = byId.get(record.eventId) ?? { eventId: record.eventId, eventType: record.eventType, agentId: null };
+    emittedOrder.set(record.incidentId, [...(emittedOrder.get(record.incidentId) ?? []), event]);
+  }
+
+  // 3. One acknowledgement and one hypothesis note per triaged incident; no resolve after an escalation; none silenced.
+  const auditBy = (incidentId: string, action: AuditItem['action']) => auditItems.filter((item) => item.incidentId === incidentId && item.action === action);
+  let agentAcks = 0;
+  let hypothesisNotes = 0;
+  let handbackNotes = 0;
+  let triaged = 0;
+  let escalatedByAgent = 0;
+  let resolvedByAgent = 0;
+  let handedBackIncidents = 0;
+  for (const incident of incidents) {
+    const acks = sandbox.acknowledgements(incident.id).filter((ack) => ack.acknowledger.id === bot).length;
+    const notes = sandbox.notes(incident.id).filter((note) => note.user.id === bot);
+    const hypotheses = notes.filter((note) => note.content.includes(HYPOTHESIS_MARK)).length;
+    const handbacks = notes.filter((note) => note.content.includes(HANDBACK_MARK)).length;
+    const wasTriaged = auditBy(incident.id, 'triage').length > 0;
+    const events = emittedOrder.get(incident.id) ?? [];
+    const escalations = events.filter((event) => event.agentId === bot && (event.eventType === 'incident.escalated' || event.eventType === 'incident.delegated'));
+    const firstEscalation = events.findIndex((event) => escalations.includes(event));
+    const resolveAfterEscalation = events.some((event, index) => event.agentId === bot && event.eventType === 'incident.resolved' && firstEscalation >= 0 && index > firstEscalation);
+    agentAcks += acks;
+    hypothesisNotes += hypotheses;
+    handbackNotes += handbacks;
+    if (wasTriaged) triaged += 1;
+    if (escalations.length > 0) escalatedByAgent += 1;
+    if (events.some((event) => event.agentId === bot && event.eventType === 'incident.resolved')) resolvedByAgent += 1;
+    if (auditBy(incident.id, 'handback').length > 0) handedBackIncidents += 1;
+
+    if (incident.humanFirst && acks > 0) violations.push(`incident ${incident.id}: a human acknowledged it first, yet the agent acknowledged it ${acks} time(s)`);
+    if (acks > 1) violations.push(`incident ${incident.id}: acknowledged ${acks} times by the agent`);
+    if (hypotheses > 1) violations.push(`incident ${incident.id}: ${hypotheses} hypothesis notes`);
+    if (wasTriaged && hypotheses !== 1) violations.push(`incident ${incident.id}: triaged but has ${hypotheses} hypothesis notes`);
+    if (wasTriaged && !incident.humanFirst && acks !== 1) violations.push(`incident ${incident.id}: triaged but acknowledged ${acks} times by the agent`);
+    if (resolveAfterEscalation) violations.push(`incident ${incident.id}: the agent resolved it after escalating it`);
+    if (acks > 0 && hypotheses === 0 && escalations.length === 0) {
+      violations.push(`incident ${incident.id}: acknowledged by the agent, but neither its note nor an escalation followed (silenced; status ${sandbox.incident(incident.id).status})`);
+    }
+    // Every mutation PagerDuty saw from the agent has its audit item (an intent at least).
+    if (acks > 0 && auditBy(incident.id, 'acknowledge').length === 0) violations.push(`incident ${incident.id}: acknowledged by the agent without an audit item`);
+    if (notes.length > 0 && auditBy(incident.id, 'note').length === 0) violations.push(`incident ${incident.id}: noted by the agent without an audit item`);
+    if (escalations.length > 0 && auditBy(incident.id, 'escalate').length === 0) violations.push(`incident ${incident.id}: escalated by the agent without an audit item`);
+  }
+
+  // 4. At most 5 retries per webhook: measured from the calls PagerDuty received, and as the ledger counted them.
+  const retries = retriesPerEvent(observations.calls);
+  const maxRetries = Math.max(0, ...retries.values());
+  for (const [eventId, count] of retries) if (count > MAX_RETRIES_PER_EVENT) violations.push(`event ${eventId}: ${count} retries (limit ${MAX_RETRIES_PER_EVENT})`);
+  const maxLedgerRetries = Math.max(0, ...[...work.values()].map((item) => item.retriesUsed ?? 0));
+  if (maxLedgerRetries > MAX_RETRIES_PER_EVENT) violations.push(`the state table counts ${maxLedgerRetries} retries for an event`);
+
+  // 5. Every audit intent has its outcome, or stays visibly unfinished because the invocation died or its completion failed.
+  const crashed = observations.crashes.crashedEvents();
+  const failedCompletions = new Set(observations.awsFaults.filter((fault) => fault.command === 'UpdateItemCommand' && fault.key.includes('"sk"')).map((fault) => fault.key));
+  const unfinished = auditItems.filter((item) => item.outcome === 'intent');
+  for (const item of unfinished) {
+    const completionThrottled = [...failedCompletions].some((key) => key.includes(item.sk));
+    if (!crashed.has(item.eventId) && !completionThrottled) {
+      violations.push(`audit intent ${item.incidentId}/${item.sk} has no outcome, yet its invocation neither crashed nor failed to complete it`);
+    }
+  }
+
+  const requests = sandbox.requests();
+  const crashPoints = new Map<string, number>();
+  for (const crash of observations.crashes.crashes) crashPoints.set(crash.point, (crashPoints.get(crash.point) ?? 0) + 1);
+  const answers = observations.ingressAnswers;
+  return {
+    violations,
+    counts: {
+      incidents: incidents.length,
+      'incidents a human acknowledged first': incidents.filter((incident) => incident.humanFirst).length,
+      'incidents the worker can never finish': incidents.filter((incident) => incident.doomed).length,
+      'events emitted': new Set(deliveries.map((record) => record.eventId)).size,
+      'deliveries to the ingress': answers.length,
+      'answered 2xx': answers.filter((answer) => answer.status < 300).length,
+      'answered 5xx (retried)': answers.filter((answer) => answer.status >= 500).length,
+      'answered 4xx': answers.filter((answer) => answer.status >= 400 && answer.status < 500).length,
+      'events accepted': accepted.size,
+      'events processed': processed,
+      'events handed back (dead-lettered)': handedBackEvents,
+      'agent acknowledgements': agentAcks,
+      'incidents triaged': triaged,
+      'hypothesis notes': hypothesisNotes,
+      'handback notes': handbackNotes,
+      'incidents escalated by the agent': escalatedByAgent,
+      'incidents resolved by the agent': resolvedByAgent,
+      'incidents handed back': handedBackIncidents,
+      'PagerDuty requests': requests.length,
+      'PagerDuty faults injected': requests.filter((request) => request.fault).length,
+      'PagerDuty 429s': requests.filter((request) => request.status === 429).length,
+      'DynamoDB throttles injected': observations.awsFaults.filter((fault) => fault.service === 'dynamodb').length,
+      'SQS sends refused': observations.awsFaults.filter((fault) => fault.service === 'sqs').length,
+      'worker invocations': observations.invocations.filter((invocation) => invocation.role === 'worker').length,
+      'handback invocations': observations.invocations.filter((invocation) => invocation.role === 'handback').length,
+      'worker kills': observations.crashes.crashes.length,
+      'kill points': [...crashPoints.entries()].map(([point, count]) => `${point}: ${count}`).join('; '),
+      'max retries for one webhook (PagerDuty calls)': maxRetries,
+      'max retries for one webhook (ledger)': maxLedgerRetries,
+      'audit items': auditItems.length,
+      'audit intents left unfinished': unfinished.length,
+    },
+  };
+}
