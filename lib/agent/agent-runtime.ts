@@ -12,7 +12,7 @@ import type { AgentSecret } from '../secrets/agent-secret';
 import { SecretSource } from '../secrets/secret-source';
 import { DynamoIncidentLedger } from '../state/incident-ledger';
 import { DynamoWorkLedger } from '../state/work-ledger';
-import { createBedrockRefiner } from '../triage/bedrock-refiner';
+import { createBedrockRefiner, type RefinementResult } from '../triage/bedrock-refiner';
 import type { Hypothesis, IncidentContext } from '../triage/types';
 import type { AgentConnection } from './agent-ports';
 
@@ -28,7 +28,7 @@ export interface AgentRuntime {
   incidentLedger: DynamoIncidentLedger;
   audit: AuditLog;
   connect: () => Promise<AgentConnection>;
-  refine?: (hypothesis: Hypothesis, context: IncidentContext) => Promise<Hypothesis>;
+  refine?: (hypothesis: Hypothesis, context: IncidentContext) => Promise<RefinementResult>;
 }
 
 export function buildAgentRuntime(env: NodeJS.ProcessEnv = process.env): AgentRuntime {
@@ -68,6 +68,6 @@ export function buildAgentRuntime(env: NodeJS.ProcessEnv = process.env): AgentRu
     incidentLedger: new DynamoIncidentLedger(documents, requireEnv('STATE_TABLE', env)),
     audit: new AuditLog(documents, requireEnv('AUDIT_TABLE', env), agentEnv, config.audit.retentionDays),
     connect,
-    refine: refiner === undefined ? undefined : async (hypothesis, context) => (await refiner.refine(context, hypothesis)).hypothesis,
+    refine: refiner === undefined ? undefined : (hypothesis, context) => refiner.refine(context, hypothesis),
   };
 }

@@ -3,6 +3,7 @@ import { PagerDutyApiError } from '../pagerduty/errors';
 import type { Incident, PagerDutyApi, PagerDutyResponse } from '../pagerduty/types';
 import type { ContextSource, IncidentContext } from '../triage/types';
 import { OperationFailedError, type RetryPolicy } from './retry-policy';
+import { titlesAreSimilar } from '../triage/analysers/title-similarity';
 
 /**
  * Gathers what triage needs in at most MAX_CONTEXT_READS PagerDuty reads, each bounded in time:
@@ -45,24 +46,6 @@ export interface GatherDeps {
   policy: TriagePolicy;
   settings?: Partial<GatherSettings>;
   now?: () => Date;
-}
-
-/** Words of a title, lower-cased, without numbers and ids, for "similar title" comparisons. */
-export function titleWords(title: string): Set<string> {
-  return new Set(
-    title
-      .toLowerCase()
-      .split(/[^a-z]+/)
-      .filter((word) => word.length > 2),
-  );
-}
-
-export function similarTitles(a: string, b: string): boolean {
-  const left = titleWords(a);
-  const right = titleWords(b);
-  if (left.size === 0 || right.size === 0) return a.trim().toLowerCase() === b.trim().toLowerCase();
-  const shared = [...left].filter((word) => right.has(word)).length;
-  return shared / Math.max(left.size, right.size) >= 0.6;
 }
 
 function bounded<T>(promise: Promise<T>, source: ContextSource, timeoutMs: number): Promise<T> {
@@ -129,7 +112,7 @@ export async function gatherContext(incident: Incident, deps: GatherDeps): Promi
     .filter((other) => other.id !== incident.id)
     .sort((a, b) => b.created_at.localeCompare(a.created_at));
   const similarResolved = recentIncidents
-    .filter((other) => other.status === 'resolved' && similarTitles(other.title, incident.title))
+    .filter((other) => other.status === 'resolved' && titlesAreSimilar(other.title, incident.title))
     .slice(0, Math.min(settings.resolutionNoteReads, MAX_CONTEXT_READS - reads));
 
   const resolutionNotes: Record<string, string[]> = {};

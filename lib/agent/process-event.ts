@@ -9,6 +9,7 @@ import { ResolveRefusedError } from '../state/incident-ledger';
 import type { FinishedStatus, WorkLedger } from '../state/work-ledger';
 import { MAX_RETRIES_PER_EVENT } from '../state/work-ledger';
 import type { Hypothesis, IncidentContext } from '../triage/types';
+import type { RefinementResult } from '../triage/bedrock-refiner';
 import { evaluateFilters } from '../webhook/filters';
 import { parseWebhookEvent } from '../webhook/parse-event';
 import type { WebhookEvent } from '../webhook/webhook-event';
@@ -33,8 +34,8 @@ export interface ProcessEventDeps {
   audit: AuditTrail;
   notes: NoteRenderer;
   triage: (context: IncidentContext) => Hypothesis;
-  /** The optional Bedrock refinement; it runs under `settings.triage.bedrock.deadlineMs`, the rules' result as fallback. */
-  refine?: (hypothesis: Hypothesis, context: IncidentContext) => Promise<Hypothesis>;
+  /** The optional Bedrock refinement, under its own deadline, with the rules' hypothesis as the fallback. */
+  refine?: (hypothesis: Hypothesis, context: IncidentContext) => Promise<RefinementResult>;
   metrics: MetricsSink;
   clock?: () => Date;
   retry?: { sleep?: (ms: number) => Promise<void>; random?: () => number; settings?: Partial<RetrySettings> };
@@ -86,12 +87,13 @@ function humanAcknowledger(incident: Incident, botUserId: string): string | null
   return others[0]?.acknowledger.summary ?? others[0]?.acknowledger.id ?? 'someone';
 }
 
-function withDeadline<T>(promise: Promise<T>, deadlineMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${deadlineMs} ms`)), deadlineMs);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+/**
+ * The model may reword the hypothesis; it never chooses a less safe action than the rules did. It may only turn a hold
+ * or resolve into an escalation (the refiner does so when it lowers confidence below the hold threshold).
+ */
+export function keepSaferDecision(rules: Hypothesis, refined: Hypothesis): Hypothesis {
+  if (refined.decision === 'escalate') return refined;
+  return { ...refined, decision: rules.decision, decisionReason: rules.decisionReason, ruleId: rules.ruleId };
 }
 
 export class EventProcessor {
@@ -202,7 +204,7 @@ export class EventProcessor {
       }
 
       const context = await gatherContext(incident, { api, retry, policy: settings.triage, settings: this.deps.gather, now: this.clock });
-      let hypothesis = await this.runTriage(context);
+      let hypothesis = await this.runTriage(context, subject);
       if (human !== null) {
         hypothesis = {
           ...hypothesis,
@@ -248,18 +250,21 @@ export class EventProcessor {
     }
   }
 
-  private async runTriage(context: IncidentContext): Promise<Hypothesis> {
+  private async runTriage(context: IncidentContext, subject: AuditSubject & { incidentId: string }): Promise<Hypothesis> {
     const startedAt = Date.now();
     const rules = this.deps.triage(context);
     let hypothesis = rules;
-    const bedrock = this.deps.settings.triage.bedrock;
-    if (bedrock.enabled && this.deps.refine !== undefined) {
-      try {
-        const refined = await withDeadline(this.deps.refine(rules, context), bedrock.deadlineMs);
-        // The model may reword the hypothesis; it never chooses what the agent does.
-        hypothesis = { ...refined, decision: rules.decision, decisionReason: rules.decisionReason, ruleId: rules.ruleId };
-      } catch {
-        hypothesis = rules;
+    if (this.deps.settings.triage.bedrock.enabled && this.deps.refine !== undefined) {
+      // The refiner keeps its own deadline and falls back to the rules' hypothesis on any failure.
+      const result = await this.deps.refine(rules, context);
+      hypothesis = keepSaferDecision(rules, result.hypothesis);
+      if (!result.refined) {
+        await this.deps.audit.record({
+          ...subject,
+          action: 'triage',
+          outcome: 'skipped',
+          detail: `Bedrock refinement not used, the rules' hypothesis stands: ${result.fallbackReason ?? 'no reason given'}`,
+        });
       }
     }
     this.deps.metrics.addMetric(MetricName.triageDuration, 'Milliseconds', Date.now() - startedAt);

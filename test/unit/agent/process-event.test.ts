@@ -241,6 +241,38 @@ describe('EventProcessor: what the agent leaves alone', () => {
   });
 });
 
+describe('EventProcessor: the optional Bedrock refinement', () => {
+  const withBedrock = parseAgentConfig(JSON.stringify({ triage: { bedrock: { enabled: true } } }));
+
+  it('keeps the escalation the refiner chose over the rules\' hold: a refinement may only make the agent safer', async () => {
+    const { deps, pd } = setup({ config: withBedrock, triage: () => hypothesis('hold') });
+    deps.refine = async (rules) => ({
+      hypothesis: { ...rules, confidence: 0.4, decision: 'escalate', decisionReason: 'confidence fell below the hold threshold', producedBy: 'bedrock' },
+      refined: true,
+    });
+    const outcome = await new EventProcessor(deps).process(queued('incident.triggered'), plenty);
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate' });
+    expect(pd.count('escalateIncident')).toBe(1);
+  });
+
+  it('never lets the refiner turn the rules\' escalation into a hold', async () => {
+    const { deps, pd } = setup({ config: withBedrock, triage: () => hypothesis('escalate') });
+    deps.refine = async (rules) => ({ hypothesis: { ...rules, summary: 'reworded', decision: 'hold', producedBy: 'bedrock' }, refined: true });
+    const outcome = await new EventProcessor(deps).process(queued('incident.triggered'), plenty);
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate' });
+    expect(pd.notes.get(INCIDENT)?.[0]?.content).toContain('reworded');
+  });
+
+  it('audits why the rules\' hypothesis stood when the refinement fell back', async () => {
+    const { deps, audit } = setup({ config: withBedrock, triage: () => hypothesis('escalate') });
+    deps.refine = async (rules) => ({ hypothesis: rules, refined: false, fallbackReason: 'no answer within 4000 ms' });
+    await new EventProcessor(deps).process(queued('incident.triggered'), plenty);
+    expect(audit.items).toContainEqual(
+      expect.objectContaining({ action: 'triage', outcome: 'skipped', detail: expect.stringContaining('no answer within 4000 ms') }),
+    );
+  });
+});
+
 describe('EventProcessor: failures', () => {
   it('returns a throttled event to the queue for ratelimit-reset seconds without sleeping', async () => {
     const pd = new FakePagerDuty().throttle('acknowledgeIncident', 7);
