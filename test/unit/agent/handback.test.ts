@@ -72,13 +72,21 @@ describe('DeadLetterHandback', () => {
 
   it('only records events whose incident the agent never acknowledged, or finished', async () => {
     const { pd, incidents, audit, handback } = setup('routing-key-123');
+    pd.incidents.set('PINC001', makeIncident({ status: 'triggered', acknowledgements: [] }));
     expect(await handback.handle(dead('EVT-A'), invocation)).toBe('recorded');
     await incidents.markAcknowledged('PINC001', 'EVT-B', new Date());
     await incidents.markFinished('PINC001');
     expect(await handback.handle(dead('EVT-B'), invocation)).toBe('recorded');
     expect(await handback.handle(dead('EVT-C', null), invocation)).toBe('recorded');
-    expect(pd.calls).toHaveLength(0);
+    expect(pd.calls.map((call) => call.operation)).toEqual(['getIncident']);
     expect(audit.items.every((item) => item.action === 'record')).toBe(true);
+  });
+
+  it('hands back an incident PagerDuty shows acknowledged by the agent alone, though the ledger missed it (worker killed in between)', async () => {
+    const { pd, incidents, handback } = setup();
+    expect(await handback.handle(dead('EVT-D'), invocation)).toBe('handed-back');
+    expect(pd.count('escalateIncident')).toBe(1);
+    expect(await incidents.get('PINC001')).toMatchObject({ handedBackAt: expect.any(String), finished: true });
   });
 
   it('reports a message it could not hand back as a batch item failure', async () => {
