@@ -1,6 +1,7 @@
 import type { AgentConfig } from '../config/agent-config';
 import type { EventsApi, PagerDutyApi } from '../pagerduty/types';
 import type { Hypothesis, IncidentContext } from '../triage/types';
+import type { RateLimitPacer } from '../pagerduty/rate-limit-pacer';
 
 /**
  * What the worker and the handback function need from the outside world, as small interfaces: the handlers build
@@ -15,6 +16,8 @@ export interface AgentConnection {
   botUserId: string;
   /** Events API v2 key for the agent's own health alerts, when the environment has one. */
   eventsRoutingKey?: string;
+  /** Paces every call made with this credential under PagerDuty's rate limit (one per credential and environment). */
+  pacer?: RateLimitPacer;
 }
 
 export interface NoteFooter {

@@ -7,6 +7,7 @@ import { parseAgentConfig, type AgentConfig } from '../config/agent-config';
 import { DEFAULT_PAGERDUTY_API_URL, DEFAULT_PAGERDUTY_EVENTS_URL, optionalEnv, requireEnv } from '../config/runtime-env';
 import { authFromSecret } from '../pagerduty/auth';
 import { createEventsClient } from '../pagerduty/events-client';
+import { RateLimitPacer } from '../pagerduty/rate-limit-pacer';
 import { createPagerDutyClient } from '../pagerduty/rest-client';
 import type { AgentSecret } from '../secrets/agent-secret';
 import { SecretSource } from '../secrets/secret-source';
@@ -46,7 +47,8 @@ export function buildAgentRuntime(env: NodeJS.ProcessEnv = process.env): AgentRu
     const secret = await secrets.getAgentSecret();
     if (cached?.secret !== secret) {
       const api = createPagerDutyClient({ apiUrl, auth: authFromSecret(secret, { apiUrl, secretId }), fromEmail: secret.fromEmail });
-      cached = { secret, connection: { api, events, botUserId: secret.botUserId, eventsRoutingKey: secret.eventsRoutingKey } };
+      const pacer = new RateLimitPacer();
+      cached = { secret, connection: { api, events, botUserId: secret.botUserId, eventsRoutingKey: secret.eventsRoutingKey, pacer } };
     }
     return cached.connection;
   };

@@ -62,6 +62,7 @@ export class DeadLetterHandback {
     const retry = new RetryPolicy({
       budget: localBudget(HANDBACK_RETRY_BUDGET),
       remainingTimeMs: () => invocation.remainingTimeMs(),
+      pacer: connection.pacer,
       sleep: this.deps.retry?.sleep,
       random: this.deps.retry?.random,
       // The handback is the last chance: it tries while any time is left.

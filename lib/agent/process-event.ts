@@ -168,6 +168,7 @@ export class EventProcessor {
     const retry = new RetryPolicy({
       budget: { tryConsume: () => this.deps.workLedger.consumeRetry(event.eventId, MAX_RETRIES_PER_EVENT) },
       remainingTimeMs: () => invocation.remainingTimeMs(),
+      pacer: connection.pacer,
       sleep: this.deps.retry?.sleep,
       random: this.deps.retry?.random,
       settings: this.deps.retry?.settings,
@@ -239,6 +240,7 @@ export class EventProcessor {
       const lastChance = new RetryPolicy({
         budget: localBudget(0),
         remainingTimeMs: () => invocation.remainingTimeMs(),
+        pacer: connection.pacer,
         settings: { minRemainingMs: HANDBACK_MIN_REMAINING_MS },
       });
       await new AgentActions({ api, audit, incidentLedger, retry: lastChance, notes: this.deps.notes, env: this.deps.env, settings, subject, clock: this.clock }).handBack(

@@ -1,4 +1,5 @@
 import { PagerDutyApiError, isPagerDutyError } from '../pagerduty/errors';
+import type { RateLimitPacer } from '../pagerduty/rate-limit-pacer';
 import type { PagerDutyResponse } from '../pagerduty/types';
 
 /**
@@ -8,6 +9,8 @@ import type { PagerDutyResponse } from '../pagerduty/types';
  * - every retry takes one unit of the per-webhook budget (STATE_TABLE, at most 5 across redeliveries);
  * - a 429 is never slept on: it surfaces as ThrottledError so the message goes back to the queue for
  *   `ratelimit-reset` seconds;
+ * - before each attempt the credential's pacer may ask to wait for PagerDuty's rate-limit window to reset: the wait
+ *   happens when it fits in the Lambda's remaining time, otherwise the event goes back to the queue the same way;
  * - no attempt starts when the Lambda's remaining time is short.
  */
 export interface RetryBudget {
@@ -42,6 +45,8 @@ export interface RetryDeps {
   /** In [0, 1). */
   random?: () => number;
   settings?: Partial<RetrySettings>;
+  /** Keeps the credential under PagerDuty's rate limit; shared by every call made with that credential. */
+  pacer?: RateLimitPacer;
   /** Called once per retry taken (for the RetriesUsed metric). */
   onRetry?: (operation: string, error: unknown) => void;
 }
@@ -67,7 +72,18 @@ export abstract class RetryStopError extends Error {
   }
 }
 
-/** PagerDuty answered 429: the message goes back to the queue for `retryAfterSeconds`, nobody sleeps. */
+/** The rate-limit window is spent and the Lambda cannot wait for it to reset. */
+export class RateLimitWindowSpentError extends Error {
+  override readonly name = 'RateLimitWindowSpentError';
+  constructor(readonly waitMs: number) {
+    super(`PagerDuty's rate limit for this key is nearly spent for the next ${Math.ceil(waitMs / 1000)} s`);
+  }
+}
+
+/**
+ * PagerDuty answered 429, or its rate-limit window is spent for longer than the Lambda can wait: the message goes
+ * back to the queue for `retryAfterSeconds`.
+ */
 export class ThrottledError extends RetryStopError {
   override readonly name = 'ThrottledError';
   readonly kind = 'throttled' as const;
@@ -75,10 +91,11 @@ export class ThrottledError extends RetryStopError {
     operation: string,
     attempts: number,
     readonly retryAfterSeconds: number,
-    cause: unknown,
+    cause: PagerDutyApiError | RateLimitWindowSpentError,
   ) {
     super(
-      `PagerDuty rate-limited ${operation} (429); the event goes back to the queue for ${retryAfterSeconds} s. ` +
+      `${cause instanceof PagerDutyApiError ? `PagerDuty rate-limited ${operation} (429)` : `${cause.message}, so ${operation} waits`}; ` +
+        `the event goes back to the queue for ${retryAfterSeconds} s. ` +
         'If this is frequent, lower the worker\'s maximum concurrency or use a separate API key per environment.',
       operation,
       attempts,
@@ -188,11 +205,22 @@ export class RetryPolicy {
     for (;;) {
       const remaining = this.deps.remainingTimeMs();
       if (remaining < this.settings.minRemainingMs) throw new OutOfTimeError(operation, attempts, remaining, lastError);
+      const wait = this.deps.pacer?.nextRequestDelayMs() ?? 0;
+      if (wait > 0) {
+        if (remaining - wait < this.settings.minRemainingMs) {
+          throw new ThrottledError(operation, attempts, Math.ceil(wait / 1000), new RateLimitWindowSpentError(wait));
+        }
+        await this.sleep(wait);
+        continue;
+      }
       attempts += 1;
       try {
-        return { response: await call(), attempts };
+        const response = await call();
+        this.deps.pacer?.observe(response.rateLimit);
+        return { response, attempts };
       } catch (error) {
         lastError = error;
+        if (error instanceof PagerDutyApiError) this.deps.pacer?.observe(error.rateLimit);
         if (error instanceof PagerDutyApiError && error.throttled) {
           throw new ThrottledError(operation, attempts, error.rateLimit.resetSeconds ?? this.settings.defaultThrottleSeconds, error);
         }

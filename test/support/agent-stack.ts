@@ -21,6 +21,7 @@ import { triageIncident } from '../../lib/triage/triage';
 import { startLocalAws, type LocalAws } from '../../local/emulators';
 import { startRunner, type Runner } from '../../local/runner/runner';
 import { SANDBOX_API_TOKEN, SANDBOX_BOT_USER, startSandbox, type Sandbox, type SandboxOptions } from '../../local/sandbox';
+import { RateLimitPacer } from '../../lib/pagerduty/rate-limit-pacer';
 
 /**
  * The whole path on one machine: the sandbox sends signed webhooks to the local API Gateway, the ingress handler
@@ -71,6 +72,8 @@ export async function startAgentStack(options: AgentStackOptions = {}): Promise<
   };
 
   let sandbox: Sandbox | undefined;
+  // One pacer for the one credential, as each execution environment has in AWS (lib/agent/agent-runtime.ts).
+  const pacer = new RateLimitPacer();
   const connect = async () => {
     if (sandbox === undefined) throw new Error('the sandbox is not started yet');
     return {
@@ -78,6 +81,7 @@ export async function startAgentStack(options: AgentStackOptions = {}): Promise<
       events: createEventsClient({ eventsUrl: sandbox.eventsUrl }),
       botUserId: SANDBOX_BOT_USER.id,
       eventsRoutingKey: 'stackroutingkey000000000000000001',
+      pacer,
     };
   };
   const telemetry = (service: 'ingress' | 'worker' | 'handback') => {

@@ -32,6 +32,7 @@ import { recordCalls, type RecordedCall } from './call-recorder';
 import { withCrashPoints } from './crash-points';
 import type { FaultDice } from './dice';
 import { CrashLog, SimulatedCrash, invocationScope, type Invocation } from './simulated-crash';
+import { RateLimitPacer } from '../../../lib/pagerduty/rate-limit-pacer';
 
 /**
  * The whole pipeline on one machine, built from the handlers' factories with real SDK clients: the ingress behind the
@@ -197,7 +198,7 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
         points: ['acknowledgeIncident', 'createNote', 'escalateIncident', 'resolveIncident'],
         forced: (method, args) => method === 'acknowledgeIncident' && options.doomedIncidents.has(args[0] as string),
       });
-      cached = { secret, connection: { api, events, botUserId: secret.botUserId, eventsRoutingKey: secret.eventsRoutingKey } };
+      cached = { secret, connection: { api, events, botUserId: secret.botUserId, eventsRoutingKey: secret.eventsRoutingKey, pacer: new RateLimitPacer() } };
     }
     return cached.connection;
   };

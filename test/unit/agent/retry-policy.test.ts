@@ -1,4 +1,13 @@
-import { OperationFailedError, OutOfTimeError, RetryBudgetExhaustedError, RetryPolicy, ThrottledError, localBudget } from '../../../lib/agent/retry-policy';
+import {
+  OperationFailedError,
+  OutOfTimeError,
+  RateLimitWindowSpentError,
+  RetryBudgetExhaustedError,
+  RetryPolicy,
+  ThrottledError,
+  localBudget,
+} from '../../../lib/agent/retry-policy';
+import { RateLimitPacer } from '../../../lib/pagerduty/rate-limit-pacer';
 import { PagerDutyApiError, PagerDutyNetworkError } from '../../../lib/pagerduty/errors';
 import type { PagerDutyResponse } from '../../../lib/pagerduty/types';
 
@@ -88,5 +97,50 @@ describe('RetryPolicy', () => {
     const call = scripted<string>(new PagerDutyNetworkError('op', 'connection', new Error('reset')), 'never');
     await expect(retry.createOnce('note', call, async () => ok('found'))).resolves.toMatchObject({ response: { value: 'found' }, attempts: 1 });
     expect(call).toHaveBeenCalledTimes(1);
+  });
+
+  describe('with a rate-limit pacer', () => {
+    const spentWindow = (): RateLimitPacer => {
+      const pacer = new RateLimitPacer({ now: () => 1_000 });
+      pacer.observe({ limit: 960, remaining: 0, resetSeconds: 5 });
+      return pacer;
+    };
+
+    it('waits for the window to reset when the wait fits in the Lambda\'s time, then calls once', async () => {
+      let clock = 1_000;
+      const pacer = new RateLimitPacer({ now: () => clock });
+      pacer.observe({ limit: 960, remaining: 0, resetSeconds: 5 });
+      const sleeps: number[] = [];
+      const retry = new RetryPolicy({
+        budget: localBudget(0),
+        remainingTimeMs: () => 60_000,
+        pacer,
+        sleep: async (ms) => {
+          sleeps.push(ms);
+          clock += ms;
+        },
+      });
+      const call = scripted<string>('done');
+      await expect(retry.idempotent('acknowledge', call)).resolves.toMatchObject({ attempts: 1 });
+      expect(sleeps).toEqual([5000]);
+      expect(call).toHaveBeenCalledTimes(1);
+    });
+
+    it('sends the event back to the queue, without calling PagerDuty, when the wait does not fit', async () => {
+      const retry = new RetryPolicy({ budget: localBudget(5), remainingTimeMs: () => 10_000, pacer: spentWindow(), sleep: async () => undefined });
+      const call = scripted<string>('never');
+      const error = await retry.idempotent('acknowledge', call).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ThrottledError);
+      expect((error as ThrottledError).retryAfterSeconds).toBe(5);
+      expect((error as ThrottledError).cause).toBeInstanceOf(RateLimitWindowSpentError);
+      expect(call).not.toHaveBeenCalled();
+    });
+
+    it('learns the window from every answer, errors included', async () => {
+      const pacer = new RateLimitPacer({ now: () => 1_000 });
+      const retry = new RetryPolicy({ budget: localBudget(5), remainingTimeMs: () => 10_000, pacer, sleep: async () => undefined });
+      await retry.idempotent('read', scripted<string>(apiError(429, 7))).catch(() => undefined);
+      expect(pacer.nextRequestDelayMs()).toBe(7000);
+    });
   });
 });

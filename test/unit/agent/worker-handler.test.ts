@@ -2,7 +2,7 @@ import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { LeaseHeldError } from '../../../lib/agent/process-event';
-import { ThrottledError } from '../../../lib/agent/retry-policy';
+import { RateLimitWindowSpentError, ThrottledError } from '../../../lib/agent/retry-policy';
 import { createWorkerHandler } from '../../../lib/agent/worker-handler';
 import { encodeQueuedEvent, type QueuedEvent } from '../../../lib/queue/queued-event';
 import { RecordingMetrics } from '../../support/fake-agent-state';
@@ -53,7 +53,7 @@ describe('createWorkerHandler', () => {
     const processor = {
       process: jest.fn(async (event: QueuedEvent) => {
         processed.push(event.eventId);
-        if (event.eventId === 'A1') throw new ThrottledError('acknowledge', 1, 17, new Error('429'));
+        if (event.eventId === 'A1') throw new ThrottledError('acknowledge', 1, 17, new RateLimitWindowSpentError(17_000));
         return { status: 'recorded' as const };
       }),
     };
