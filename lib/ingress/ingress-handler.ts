@@ -223,7 +223,9 @@ export function createIngressHandler(deps: IngressDeps): IngressHandler {
       logger.warn('Event enqueued but not marked enqueued in the state table', error as Error);
     }
     count(MetricName.webhookEnqueued);
-    logger.info('Event enqueued', { redelivery });
+    // The happy path is already traced by the state table's record, the WebhookEnqueued metric and the API access
+    // log; at info it would cost every delivery a log line on PagerDuty's 5-second clock. Everything else logs at info+.
+    logger.debug('Event enqueued', { redelivery });
     return answer(202, { status: 'enqueued', eventId: event.eventId });
   }
 
