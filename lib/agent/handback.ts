@@ -124,7 +124,7 @@ export interface HandbackHandlerDeps {
   handback: { handle(queued: QueuedEvent, invocation: Invocation): Promise<HandbackOutcome> };
   sqs: SQSClient;
   logger: WorkerLogger;
-  metrics: MetricsSink & { publishStoredMetrics(): void };
+  metrics: MetricsSink & { publishStoredMetrics(): void; hasStoredMetrics(): boolean };
 }
 
 /** The handback Lambda on the dead-letter queue: a message it could not handle is reported failed, never dropped. */
@@ -152,7 +152,8 @@ export function createHandbackHandler(deps: HandbackHandlerDeps): (event: SQSEve
         { sqs: deps.sqs, queueUrl: undefined },
       );
     } finally {
-      deps.metrics.publishStoredMetrics();
+      // An invocation that only recorded events has nothing to publish; Powertools would warn about an empty flush.
+      if (deps.metrics.hasStoredMetrics()) deps.metrics.publishStoredMetrics();
     }
   };
 }

@@ -15,7 +15,7 @@ export interface WorkerHandlerDeps {
   /** The event queue, for visibility changes of deferred messages. */
   queueUrl: string | undefined;
   logger: WorkerLogger;
-  metrics: MetricsSink & { publishStoredMetrics(): void };
+  metrics: MetricsSink & { publishStoredMetrics(): void; hasStoredMetrics(): boolean };
 }
 
 /** The worker Lambda: one SQS FIFO batch of queued webhook events, partial batch failures reported. */
@@ -48,7 +48,8 @@ export function createWorkerHandler(deps: WorkerHandlerDeps): (event: SQSEvent, 
         },
       );
     } finally {
-      deps.metrics.publishStoredMetrics();
+      // An invocation that only recorded events has nothing to publish; Powertools would warn about an empty flush.
+      if (deps.metrics.hasStoredMetrics()) deps.metrics.publishStoredMetrics();
     }
   };
 }

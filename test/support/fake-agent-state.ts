@@ -204,6 +204,10 @@ export class RecordingMetrics {
     this.published += 1;
   }
 
+  hasStoredMetrics(): boolean {
+    return this.values.length > 0;
+  }
+
   total(name: string): number {
     return this.values.filter((entry) => entry.name === name).reduce((sum, entry) => sum + entry.value, 0);
   }
