@@ -18,7 +18,7 @@ const project = (name, extra = {}) => ({
 module.exports = {
   projects: [
     project('unit'),
-    project('integration', { testTimeout: 60_000 }),
-    project('cdk', { testTimeout: 120_000 }),
+    project('integration', { setupFilesAfterEnv: ['<rootDir>/test/support/timeouts/integration.ts'] }),
+    project('cdk', { setupFilesAfterEnv: ['<rootDir>/test/support/timeouts/cdk.ts'] }),
   ],
 };

@@ -110,6 +110,8 @@ describe('pd-agent CLI against the local stack and the PagerDuty sandbox', () =>
   });
 
   it('redrive moves dead-lettered messages back with their group, and doctor reports the dead-letter depth', async () => {
+    // Stopped first: the runner's handback poller would otherwise take the dead letter in flight before redrive sees it.
+    await stack.runner.stop();
     await sqs.send(
       new SendMessageCommand({ QueueUrl: stack.aws.deadLetterQueueUrl, MessageBody: 'not a queued event', MessageGroupId: 'PINCDLQ', MessageDeduplicationId: 'dlq-1' }),
     );
@@ -121,7 +123,6 @@ describe('pd-agent CLI against the local stack and the PagerDuty sandbox', () =>
     expect(report.checks.find((check) => check.name === 'agent identity')?.ok).toBe(true);
     expect(doctor.code).toBe(1);
 
-    await stack.runner.stop();
     const redrive = await runCliCaptured(['redrive', '--local', '--json']);
     expect(JSON.parse(redrive.stdout)).toMatchObject({ moved: 1 });
     const depth = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.aws.queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
