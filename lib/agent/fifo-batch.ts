@@ -1,6 +1,10 @@
 import { SqsFifoPartialProcessorAsync, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { MetricNameValue } from '../observability/telemetry';
+import { decodeQueuedEvent, type QueuedEvent } from '../queue/queued-event';
+import type { Invocation, MetricsSink } from './agent-ports';
 
 /**
  * An SQS FIFO batch processed in order with partial failure reporting: a failed message fails every later message of
@@ -67,4 +71,66 @@ export async function processFifoBatch(
     }
   }
   return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+}
+
+export type BatchLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
+
+export interface QueuedEventBatchHandlerOptions {
+  /** Handles one queued webhook event; its result is logged as the outcome. */
+  handle: (queued: QueuedEvent, invocation: Invocation) => Promise<unknown>;
+  sqs: SQSClient;
+  /** The queue whose failed messages get a visibility delay; undefined: they come back after the queue's own. */
+  queueUrl: string | undefined;
+  logger: BatchLogger;
+  metrics: MetricsSink & { publishStoredMetrics(): void; hasStoredMetrics(): boolean };
+  /** Counted once per message that fails. */
+  failureMetric: MetricNameValue;
+  messages: { handled: string; failed: string };
+  /** A failed worker event is routine (it comes back); a failed handback leaves an incident silenced: error. */
+  failureLogLevel: 'warn' | 'error';
+}
+
+/**
+ * A Lambda handler for SQS FIFO batches of queued webhook events (the worker on the event queue, the handback on the
+ * dead-letter queue): each message decoded and handled in order, a failure logged, counted and reported as a batch
+ * item failure so the message comes back (never dropped), metrics published once per invocation.
+ */
+export function createQueuedEventBatchHandler(
+  options: QueuedEventBatchHandlerOptions,
+): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+  const { logger, metrics } = options;
+  return async (event, context) => {
+    try {
+      return await processFifoBatch(
+        event,
+        context,
+        async (record) => {
+          let queued: QueuedEvent | undefined;
+          try {
+            queued = decodeQueuedEvent(record.body, record.messageId);
+            const outcome = await options.handle(queued, { remainingTimeMs: () => context.getRemainingTimeInMillis() });
+            logger.info(options.messages.handled, { eventId: queued.eventId, incidentId: queued.incidentId, outcome });
+          } catch (error) {
+            metrics.addMetric(options.failureMetric, 'Count', 1);
+            logger[options.failureLogLevel](options.messages.failed, {
+              messageId: record.messageId,
+              eventId: queued?.eventId,
+              incidentId: queued?.incidentId,
+              error: (error as Error)?.message ?? String(error),
+            });
+            throw error;
+          }
+        },
+        {
+          sqs: options.sqs,
+          queueUrl: options.queueUrl,
+          onVisibilityError: (record, error) =>
+            logger.error('could not change the visibility of a deferred message', { messageId: record.messageId, error: (error as Error)?.message }),
+        },
+      );
+    } finally {
+      // An invocation that only recorded events has nothing to publish; Powertools would warn about an empty flush.
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    }
+  };
 }

@@ -2,12 +2,12 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { AuditSubject, AuditTrail } from '../audit/audit-log';
 import { MetricName } from '../observability/telemetry';
-import { decodeQueuedEvent, type QueuedEvent } from '../queue/queued-event';
+import type { QueuedEvent } from '../queue/queued-event';
 import type { IncidentLedger } from '../state/incident-ledger';
 import type { WorkLedger } from '../state/work-ledger';
 import { AgentActions } from './agent-actions';
 import type { AgentConnection, AgentSettings, Invocation, MetricsSink, NoteRenderer } from './agent-ports';
-import { processFifoBatch } from './fifo-batch';
+import { createQueuedEventBatchHandler } from './fifo-batch';
 import { RetryPolicy, localBudget, type RetrySettings } from './retry-policy';
 import type { WorkerLogger } from './worker-handler';
 
@@ -129,31 +129,15 @@ export interface HandbackHandlerDeps {
 
 /** The handback Lambda on the dead-letter queue: a message it could not handle is reported failed, never dropped. */
 export function createHandbackHandler(deps: HandbackHandlerDeps): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
-  return async (event, context) => {
-    try {
-      return await processFifoBatch(
-        event,
-        context,
-        async (record) => {
-          try {
-            const queued = decodeQueuedEvent(record.body, record.messageId);
-            const outcome = await deps.handback.handle(queued, { remainingTimeMs: () => context.getRemainingTimeInMillis() });
-            deps.logger.info('dead-lettered event handled', { eventId: queued.eventId, incidentId: queued.incidentId, outcome });
-          } catch (error) {
-            deps.metrics.addMetric(MetricName.handbackFailed, 'Count', 1);
-            deps.logger.error('could not hand a dead-lettered event back; it stays on the dead-letter queue', {
-              messageId: record.messageId,
-              error: (error as Error)?.message ?? String(error),
-            });
-            throw error;
-          }
-        },
-        // Dead-lettered messages are retried after the DLQ's own visibility timeout; none is deferred further.
-        { sqs: deps.sqs, queueUrl: undefined },
-      );
-    } finally {
-      // An invocation that only recorded events has nothing to publish; Powertools would warn about an empty flush.
-      if (deps.metrics.hasStoredMetrics()) deps.metrics.publishStoredMetrics();
-    }
-  };
+  return createQueuedEventBatchHandler({
+    handle: (queued, invocation) => deps.handback.handle(queued, invocation),
+    sqs: deps.sqs,
+    // Dead-lettered messages are retried after the DLQ's own visibility timeout; none is deferred further.
+    queueUrl: undefined,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    failureMetric: MetricName.handbackFailed,
+    messages: { handled: 'dead-lettered event handled', failed: 'could not hand a dead-lettered event back; it stays on the dead-letter queue' },
+    failureLogLevel: 'error',
+  });
 }
