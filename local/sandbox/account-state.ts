@@ -266,6 +266,18 @@ export class AccountState {
     return { incident, changed: true };
   }
 
+  /**
+   * Every alert of the incident resolves while the incident stays open: what the agent's `resolve-if-cleared` rules
+   * wait for. Alert changes emit no V3 webhook.
+   */
+  clearAlerts(incidentId: string): void {
+    const incident = this.requireIncident(incidentId);
+    this.alerts.set(
+      incident.id,
+      (this.alerts.get(incident.id) ?? []).map((alert) => ({ ...alert, status: 'resolved' as const })),
+    );
+  }
+
   /** Back to triggered: from acknowledged it is an unacknowledge, from resolved a reopen. */
   retrigger(incidentId: string, userId: string): { incident: StoredIncident; changed: boolean } {
     const incident = this.requireIncident(incidentId);

@@ -55,6 +55,28 @@ export interface RequestLogEntry {
   credential: 'api-key' | 'oauth' | 'none';
 }
 
+/** One incident change as PagerDuty's log entries record it: what happened, who caused it, the webhook event emitted. */
+export interface IncidentHistoryEntry {
+  seq: number;
+  at: string;
+  incidentId: string;
+  eventType: IncidentChange['eventType'];
+  /** The user (or the service, for an integration's trigger) that caused it. */
+  agentId: string;
+  eventId: string;
+}
+
+/** `reopenAs` on an incident that is not resolved: PagerDuty reopens only resolved incidents. */
+export class NotResolvedError extends Error {
+  override readonly name = 'NotResolvedError';
+  constructor(
+    readonly incidentId: string,
+    readonly status: string,
+  ) {
+    super(`Incident ${incidentId} is ${status}, not resolved, so it cannot be reopened: resolve it first (resolveAs), then reopen it.`);
+  }
+}
+
 export interface RawDelivery {
   body: string;
   /** The exact `x-pagerduty-signature` value to send (forged, or signed with `signWebhookBody`). */
@@ -77,6 +99,10 @@ export interface Sandbox {
   /** A human acts in the web UI: the webhook's agent is that user. */
   acknowledgeAs(incidentId: string, userId: string): StoredIncident;
   resolveAs(incidentId: string, userId: string): StoredIncident;
+  /** A human reopens a resolved incident (status back to triggered: webhook `incident.reopened`). */
+  reopenAs(incidentId: string, userId: string): StoredIncident;
+  /** Every alert of the incident resolves and the incident stays open (no webhook: alert changes emit none). */
+  clearAlerts(incidentId: string): void;
   addNoteAs(incidentId: string, userId: string, content: string): Note;
   incident(incidentId: string): StoredIncident;
   incidents(): StoredIncident[];
@@ -84,6 +110,8 @@ export interface Sandbox {
   /** Each acknowledgement ever recorded on the incident, in order. */
   acknowledgements(incidentId: string): { at: string; acknowledger: { id: string } }[];
   requests(filter?: { incidentId?: string; route?: string; method?: string }): RequestLogEntry[];
+  /** Every incident change in the order it happened, whoever caused it; independent of webhook delivery. */
+  history(filter?: { incidentId?: string }): IncidentHistoryEntry[];
   deliveries(filter?: { incidentId?: string; eventType?: string }): DeliveryRecord[];
   receivedEvents(): ReceivedEvent[];
   subscriptions(): WebhookSubscription[];
@@ -151,8 +179,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   );
   const delivery = new WebhookDelivery({ ...DEFAULT_DELIVERY_OPTIONS, ...options.webhookDelivery }, (destination) => subscriptions.markDisabled(destination));
 
+  const history: IncidentHistoryEntry[] = [];
   const emit = (change: IncidentChange) => {
     const envelope = incidentEnvelope(change, new Date().toISOString());
+    history.push({
+      seq: history.length + 1,
+      at: envelope.event.occurred_at,
+      incidentId: change.incident.id,
+      eventType: change.eventType,
+      agentId: change.agent.id,
+      eventId: envelope.event.id,
+    });
     delivery.enqueue(envelope, change.incident.id, subscriptions.destinationsFor(change.eventType, change.incident));
   };
   const state = new AccountState(baseUrl, `https://${subdomain}.pagerduty.com`, emit);
@@ -298,6 +335,12 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     triggerIncident: (input) => structuredClone(state.triggerIncident(input)),
     acknowledgeAs: (incidentId, userId) => structuredClone(state.acknowledge(incidentId, userId).incident),
     resolveAs: (incidentId, userId) => structuredClone(state.resolve(incidentId, userId).incident),
+    reopenAs: (incidentId, userId) => {
+      const { status } = state.requireIncident(incidentId);
+      if (status !== 'resolved') throw new NotResolvedError(incidentId, status);
+      return structuredClone(state.retrigger(incidentId, userId).incident);
+    },
+    clearAlerts: (incidentId) => state.clearAlerts(incidentId),
     addNoteAs: (incidentId, userId, content) => state.addNote(incidentId, userId, content),
     incident: requireIncident,
     incidents: () => [...state.incidents.values()].map((incident) => structuredClone(incident)),
@@ -310,6 +353,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           (filter.route === undefined || item.route === filter.route) &&
           (filter.method === undefined || item.method === filter.method),
       ),
+    history: (filter = {}) => history.filter((entry) => filter.incidentId === undefined || entry.incidentId === filter.incidentId).map((entry) => ({ ...entry })),
     deliveries: (filter = {}) =>
       delivery.records.filter(
         (record) => (filter.incidentId === undefined || record.incidentId === filter.incidentId) && (filter.eventType === undefined || record.eventType === filter.eventType),

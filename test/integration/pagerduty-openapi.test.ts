@@ -76,6 +76,9 @@ if (!pagerDutyOpenApiAvailable()) {
       await client.listIncidents({ serviceIds: [SANDBOX_SERVICE_ID], since: new Date(Date.now() - 86_400_000).toISOString(), statuses: ['resolved'], max: 10 });
       await client.acknowledgeIncident(incident.id);
       await client.listAlerts(incident.id);
+      const cleared = sandbox.triggerIncident({ serviceId: SANDBOX_SERVICE_ID, title: 'Replica lag recovered', alerts: [{ summary: 'lag > 30s' }, { summary: 'lag > 60s' }] });
+      sandbox.clearAlerts(cleared.id);
+      await client.listAlerts(cleared.id);
       await client.listRelatedChangeEvents(incident.id);
       await client.listOncalls([SANDBOX_ESCALATION_POLICY_ID]);
       await client.listNotes(incident.id);

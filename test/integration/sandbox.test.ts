@@ -147,6 +147,32 @@ describe('PagerDuty sandbox through the REST client', () => {
     ]);
   });
 
+  it('clears an incident\'s alerts without resolving it, reopens as a human, and keeps the history of who did what', async () => {
+    const incident = sandbox.triggerIncident({ serviceId: SANDBOX_SERVICE_ID, title: 'Replica lag', alerts: [{ summary: 'lag > 30s' }, { summary: 'lag > 60s' }] });
+    expect((await client.listAlerts(incident.id)).value.map((alert) => alert.status)).toEqual(['triggered', 'triggered']);
+    sandbox.clearAlerts(incident.id);
+    expect((await client.listAlerts(incident.id)).value.map((alert) => alert.status)).toEqual(['resolved', 'resolved']);
+    expect((await client.getIncident(incident.id)).value.status).toBe('triggered');
+
+    expect(() => sandbox.reopenAs(incident.id, SANDBOX_PRIMARY_USER.id)).toThrow(/not resolved/);
+    await client.acknowledgeIncident(incident.id);
+    sandbox.resolveAs(incident.id, SANDBOX_PRIMARY_USER.id);
+    const reopened = sandbox.reopenAs(incident.id, SANDBOX_PRIMARY_USER.id);
+    expect(reopened.status).toBe('triggered');
+    expect(reopened.assignments.map((assignment) => assignment.assignee.id)).toEqual([SANDBOX_PRIMARY_USER.id]);
+    await sandbox.settled();
+
+    const history = sandbox.history({ incidentId: incident.id });
+    expect(history.map((entry) => [entry.eventType, entry.agentId])).toEqual([
+      ['incident.triggered', SANDBOX_SERVICE_ID],
+      ['incident.acknowledged', SANDBOX_BOT_USER.id],
+      ['incident.resolved', SANDBOX_PRIMARY_USER.id],
+      ['incident.reopened', SANDBOX_PRIMARY_USER.id],
+    ]);
+    // The history is PagerDuty's side of what the webhooks carried: the same event ids, in the same order.
+    expect(history.map((entry) => entry.eventId)).toEqual(receiver.received.map((delivery) => parse(delivery.body).event.id));
+  });
+
   it('pages through incident lists newest first and stops at max', async () => {
     const past = Array.from({ length: 130 }, (_, index) => ({
       serviceId: SANDBOX_SERVICE_ID,
