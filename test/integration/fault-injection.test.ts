@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { SANDBOX_PRIMARY_USER, SANDBOX_SERVICE_ID } from '../../local/sandbox';
+import { SANDBOX_BOT_USER, SANDBOX_PRIMARY_USER, SANDBOX_SERVICE_ID } from '../../local/sandbox';
 import { FaultDice, faultSeed } from '../support/fault-injection/dice';
-import { SECOND_SERVICE_ID, startFaultStack, type FaultRates, type FaultStack, type IngressAnswer } from '../support/fault-injection/fault-stack';
+import { RECOVERED_TITLE, SECOND_SERVICE_ID, startFaultStack, type FaultRates, type FaultStack, type IngressAnswer } from '../support/fault-injection/fault-stack';
 import { captureOutput, findCanaries, type OutputCapture } from '../support/fault-injection/output-capture';
 import { judge, type TriggeredIncident, type Verdict } from '../support/fault-injection/verdict';
 
@@ -12,6 +12,9 @@ import { judge, type TriggeredIncident, type Verdict } from '../support/fault-in
  * every webhook delivered 1-3 times (PagerDuty's own retries apart), some out of order, the second service's through a
  * second subscription with its own secret, while PagerDuty, DynamoDB and SQS fail now and then and the worker is
  * killed at random points of its steps. Every secret is a canary that must appear nowhere. `FAULT_SEED=<n>` replays.
+ * A tenth of the incidents have cleared alerts and a rule that lets the agent resolve them; a fifth of those are first
+ * handed back (the worker dies on them), then resolved and reopened by a human: the agent triages them again with a
+ * rule that would resolve them, and must not, because it escalated them.
  */
 const INCIDENTS = 200;
 const RATES: FaultRates = {
@@ -21,6 +24,10 @@ const RATES: FaultRates = {
   sandbox: { serverError: 0.02, throttled: 0.01, slow: 0.02, dropBefore: 0.01, dropAfter: 0.01 },
 };
 const REPLAY_ATTEMPTS = 8;
+/** Share of the other incidents the worker can never finish (each one's kills take down whole batches: keep it small). */
+const DOOMED_SHARE = 0.02;
+/** Every n-th cleared incident the worker can never finish at first, so that it is handed back before the reopen. */
+const CLEARED_HANDED_BACK_EVERY = 5;
 
 jest.setTimeout(240_000);
 
@@ -28,6 +35,7 @@ const titleFor = (dice: FaultDice, index: number): string => {
   const kind = dice.fraction(`title|${index}`);
   if (kind < 0.3) return `disk usage high on db-${index}`;
   if (kind < 0.45) return `health check flapping on web-${index}`;
+  if (kind < 0.55) return `${RECOVERED_TITLE} on cache-${index}`;
   return `checkout latency high (${index})`;
 };
 
@@ -76,14 +84,23 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
       stack = await startFaultStack({ dice, rates: RATES, canaries, doomedIncidents: doomed, workerTimeoutMs: 5000, visibilityTimeoutSeconds: 6, maxReceiveCount: 5 });
       const { sandbox, runner } = stack;
       const incidents: TriggeredIncident[] = [];
+      let clearedTriageable = 0;
       for (let index = 0; index < INCIDENTS; index += 1) {
         const serviceId = dice.fraction(`service|${index}`) < 0.3 ? SECOND_SERVICE_ID : SANDBOX_SERVICE_ID;
-        const incident = sandbox.triggerIncident({ serviceId, title: titleFor(dice, index) });
+        const title = titleFor(dice, index);
+        const incident = sandbox.triggerIncident({ serviceId, title });
+        const alertsCleared = title.startsWith(RECOVERED_TITLE);
+        // Cleared before the agent can read them: the trigger's webhook is delivered asynchronously.
+        if (alertsCleared) sandbox.clearAlerts(incident.id);
         const humanFirst = dice.fraction(`human|${index}`) < 0.05;
-        const isDoomed = !humanFirst && dice.fraction(`doomed|${index}`) < 0.03;
+        const isDoomed = humanFirst
+          ? false
+          : alertsCleared
+            ? clearedTriageable++ % CLEARED_HANDED_BACK_EVERY === 0
+            : dice.fraction(`doomed|${index}`) < DOOMED_SHARE;
         if (humanFirst) sandbox.acknowledgeAs(incident.id, SANDBOX_PRIMARY_USER.id);
         if (isDoomed) doomed.add(incident.id);
-        incidents.push({ id: incident.id, humanFirst, doomed: isDoomed });
+        incidents.push({ id: incident.id, humanFirst, doomed: isDoomed, alertsCleared });
         // At-least-once: some triggers are delivered again, after later events of other incidents (out of order).
         if (index >= 10 && dice.fraction(`redeliver|${index}`) < 0.4) {
           const earlier = incidents[index - dice.between(`redeliver-which|${index}`, 1, 10)];
@@ -92,6 +109,21 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
         }
       }
       await stack.quiesce(150_000);
+      const firstQuiet = Date.now();
+
+      // What the agent handed back with its alerts cleared, a human resolves and reopens (the worker no longer dies on
+      // it): the agent triages the reopened incident, its rule would resolve it, and the agent escalated it before.
+      for (const [index, incident] of incidents.entries()) {
+        const escalatedByAgent = sandbox
+          .history({ incidentId: incident.id })
+          .some((change) => change.agentId === SANDBOX_BOT_USER.id && (change.eventType === 'incident.escalated' || change.eventType === 'incident.delegated'));
+        if (!incident.alertsCleared || !escalatedByAgent || sandbox.incident(incident.id).status === 'resolved') continue;
+        doomed.delete(incident.id);
+        sandbox.resolveAs(incident.id, SANDBOX_PRIMARY_USER.id);
+        sandbox.reopenAs(incident.id, SANDBOX_PRIMARY_USER.id);
+        const reopen = sandbox.deliveries({ incidentId: incident.id, eventType: 'incident.reopened' })[0];
+        if (reopen !== undefined && dice.fraction(`redeliver-reopen|${index}`) < 0.4) sandbox.redeliver(reopen.eventId);
+      }
 
       // Late replays of accepted deliveries, shuffled: the ingress and the worker see events long after, out of order.
       const firstAnswers = new Map<string, IngressAnswer>();
@@ -104,10 +136,12 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
       for (let start = 0; start < replays.length; start += 20) {
         await Promise.all(replays.slice(start, start + 20).map((answer) => deliverAgain(runner.webhookUrl, answer)));
       }
-      await stack.quiesce(60_000);
+      await stack.quiesce(90_000);
       verdict = await judge(stack, incidents);
       verdict.counts['late replays'] = replays.length;
-      verdict.counts['seconds'] = Math.round((Date.now() - started) / 100) / 10;
+      const seconds = (from: number, to: number) => Math.round((to - from) / 100) / 10;
+      verdict.counts['seconds'] = seconds(started, Date.now());
+      verdict.counts['seconds per phase (incidents; reopens and late replays)'] = [seconds(started, firstQuiet), seconds(firstQuiet, Date.now())].join('; ');
 
       const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.aws.dynamodbEndpoint, region: stack.aws.region }));
       const tableText = async (table: string) => JSON.stringify((await documents.send(new ScanCommand({ TableName: table }))).Items ?? []);
@@ -144,6 +178,13 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
     expect(verdict.counts['SQS sends refused']).toBeGreaterThan(0);
     expect(verdict.counts['PagerDuty faults injected']).toBeGreaterThan(0);
     expect(verdict.counts['incidents handed back']).toBeGreaterThan(0);
+  });
+
+  it('resolves cleared incidents, and never one it escalated or handed back (from PagerDuty\'s own history)', () => {
+    // Both sides of the guarantee happened in this run, so "no resolve after an escalation" is a claim with teeth.
+    expect(verdict.counts['incidents resolved by the agent']).toBeGreaterThan(0);
+    expect(verdict.counts['resolves refused after an escalation']).toBeGreaterThan(0);
+    expect(verdict.violations.filter((violation) => violation.includes('resolved it'))).toEqual([]);
   });
 
   it('writes no secret into any log line, error, audit item, state item or queue message', () => {

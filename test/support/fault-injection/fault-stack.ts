@@ -104,13 +104,18 @@ export interface FaultStack {
   stop(): Promise<void>;
 }
 
-/** Rules that make the agent hold some incidents and escalate the rest, so every branch runs. */
+/**
+ * Rules that make the agent hold some incidents, resolve some and escalate the rest, so every branch runs. The flapping
+ * checks' alerts never clear (the rule holds them); the recovered replicas' do (the rule resolves them).
+ */
+export const RECOVERED_TITLE = 'replica lag recovered';
 export const FAULT_AGENT_CONFIG = {
   agentName: 'pd-agent',
   triage: {
     rules: [
       { id: 'disk-pressure', match: { title: 'disk' }, hypothesis: 'Disk pressure on a database host', confidence: 0.9, action: 'hold', nextSteps: ['Check the volume'] },
       { id: 'known-flapping', match: { title: 'flapping' }, hypothesis: 'A known flapping health check', confidence: 0.95, action: 'resolve-if-cleared' },
+      { id: 'self-recovered', match: { title: RECOVERED_TITLE }, hypothesis: 'Replica lag that recovers by itself', confidence: 0.8, action: 'resolve-if-cleared' },
     ],
   },
 };

@@ -2,7 +2,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditItem } from '../../../lib/audit/audit-record';
 import { FINISHED_STATUSES, MAX_RETRIES_PER_EVENT, type EventWork } from '../../../lib/state/work-ledger';
-import { SANDBOX_BOT_USER } from '../../../local/sandbox';
+import { TRIGGERING_EVENT_TYPES } from '../../../lib/agent/process-event';
+import { SANDBOX_BOT_USER, type IncidentHistoryEntry } from '../../../local/sandbox';
 import { retriesPerEvent } from './call-recorder';
 import type { FaultStack } from './fault-stack';
 
@@ -11,8 +12,10 @@ export interface TriggeredIncident {
   id: string;
   /** A human acknowledged it before the agent could: the agent must not take it over. */
   humanFirst: boolean;
-  /** The worker crashes after every acknowledgement of it: only the dead-letter handback can save it. */
+  /** The worker crashes after every acknowledgement of it (until the test lifts that): only the handback can save it. */
   doomed: boolean;
+  /** Its alerts cleared while it stayed open: the `resolve-if-cleared` rule lets the agent resolve it, unless the agent escalated it. */
+  alertsCleared: boolean;
 }
 
 export interface Verdict {
@@ -32,12 +35,6 @@ async function scanAll<T>(client: DynamoDBDocumentClient, table: string): Promis
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
   return items;
-}
-
-interface EmittedEvent {
-  eventId: string;
-  eventType: string;
-  agentId: string | null;
 }
 
 /** Reads the end state from the sandbox (PagerDuty's truth) and the tables, and lists every broken promise. */
@@ -73,24 +70,12 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
     if (!finished && !deadLettered.has(eventId)) violations.push(`event ${eventId} was answered 2xx but neither processed nor handed back (work status ${status ?? 'none'})`);
   }
 
-  // Who caused what, in the order PagerDuty emitted it (first delivery of each event).
-  const byId = new Map<string, EmittedEvent>();
-  for (const answer of observations.ingressAnswers) {
-    if (answer.eventId === null || byId.has(answer.eventId)) continue;
-    const raw = Buffer.from(answer.body, answer.isBase64Encoded ? 'base64' : 'utf8').toString('utf8');
-    const event = (JSON.parse(raw) as { event: { event_type: string; agent: { id?: string } | null } }).event;
-    byId.set(answer.eventId, { eventId: answer.eventId, eventType: event.event_type, agentId: event.agent?.id ?? null });
-  }
-  const emittedOrder = new Map<string, EmittedEvent[]>();
-  const seen = new Set<string>();
-  for (const record of deliveries) {
-    if (record.incidentId === null || seen.has(record.eventId)) continue;
-    seen.add(record.eventId);
-    const event = byId.get(record.eventId) ?? { eventId: record.eventId, eventType: record.eventType, agentId: null };
-    emittedOrder.set(record.incidentId, [...(emittedOrder.get(record.incidentId) ?? []), event]);
-  }
+  // Who caused what, from PagerDuty's own history of each incident (not from what the agent wrote down).
+  const historyOf = new Map<string, IncidentHistoryEntry[]>();
+  for (const entry of sandbox.history()) historyOf.set(entry.incidentId, [...(historyOf.get(entry.incidentId) ?? []), entry]);
 
-  // 3. One acknowledgement and one hypothesis note per triaged incident; no resolve after an escalation; none silenced.
+  // 3. One acknowledgement and one hypothesis note per triggering event (triggered or reopened); no resolve after an
+  // escalation; none silenced.
   const auditBy = (incidentId: string, action: AuditItem['action']) => auditItems.filter((item) => item.incidentId === incidentId && item.action === action);
   let agentAcks = 0;
   let hypothesisNotes = 0;
@@ -98,31 +83,41 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
   let triaged = 0;
   let escalatedByAgent = 0;
   let resolvedByAgent = 0;
+  let resolvesRefusedAfterEscalation = 0;
+  let reopened = 0;
   let handedBackIncidents = 0;
   for (const incident of incidents) {
     const acks = sandbox.acknowledgements(incident.id).filter((ack) => ack.acknowledger.id === bot).length;
     const notes = sandbox.notes(incident.id).filter((note) => note.user.id === bot);
     const hypotheses = notes.filter((note) => note.content.includes(HYPOTHESIS_MARK)).length;
     const handbacks = notes.filter((note) => note.content.includes(HANDBACK_MARK)).length;
-    const wasTriaged = auditBy(incident.id, 'triage').length > 0;
-    const events = emittedOrder.get(incident.id) ?? [];
-    const escalations = events.filter((event) => event.agentId === bot && (event.eventType === 'incident.escalated' || event.eventType === 'incident.delegated'));
-    const firstEscalation = events.findIndex((event) => escalations.includes(event));
-    const resolveAfterEscalation = events.some((event, index) => event.agentId === bot && event.eventType === 'incident.resolved' && firstEscalation >= 0 && index > firstEscalation);
+    const changes = historyOf.get(incident.id) ?? [];
+    const byAgent = (...types: string[]) => changes.filter((change) => change.agentId === bot && types.includes(change.eventType));
+    const escalations = byAgent('incident.escalated', 'incident.delegated');
+    const resolves = byAgent('incident.resolved');
+    const triggers = changes.filter((change) => TRIGGERING_EVENT_TYPES.includes(change.eventType));
+    const triagedEvents = new Set(auditBy(incident.id, 'triage').filter((item) => item.outcome === 'recorded').map((item) => item.eventId));
+    const firstEscalation = escalations[0]?.seq;
+    const resolvedAfterEscalation = firstEscalation !== undefined && resolves.some((change) => change.seq > firstEscalation);
+    // The agent triaged a triggering event that came after its own escalation: a cleared incident is then a resolve it must refuse.
+    const triagedAfterEscalation = firstEscalation !== undefined && triggers.some((change) => change.seq > firstEscalation && triagedEvents.has(change.eventId));
     agentAcks += acks;
     hypothesisNotes += hypotheses;
     handbackNotes += handbacks;
-    if (wasTriaged) triaged += 1;
+    if (triagedEvents.size > 0) triaged += 1;
     if (escalations.length > 0) escalatedByAgent += 1;
-    if (events.some((event) => event.agentId === bot && event.eventType === 'incident.resolved')) resolvedByAgent += 1;
+    if (resolves.length > 0) resolvedByAgent += 1;
+    if (incident.alertsCleared && triagedAfterEscalation && !resolvedAfterEscalation) resolvesRefusedAfterEscalation += 1;
+    if (triggers.some((change) => change.eventType === 'incident.reopened')) reopened += 1;
     if (auditBy(incident.id, 'handback').length > 0) handedBackIncidents += 1;
 
     if (incident.humanFirst && acks > 0) violations.push(`incident ${incident.id}: a human acknowledged it first, yet the agent acknowledged it ${acks} time(s)`);
-    if (acks > 1) violations.push(`incident ${incident.id}: acknowledged ${acks} times by the agent`);
-    if (hypotheses > 1) violations.push(`incident ${incident.id}: ${hypotheses} hypothesis notes`);
-    if (wasTriaged && hypotheses !== 1) violations.push(`incident ${incident.id}: triaged but has ${hypotheses} hypothesis notes`);
-    if (wasTriaged && !incident.humanFirst && acks !== 1) violations.push(`incident ${incident.id}: triaged but acknowledged ${acks} times by the agent`);
-    if (resolveAfterEscalation) violations.push(`incident ${incident.id}: the agent resolved it after escalating it`);
+    if (acks > triggers.length) violations.push(`incident ${incident.id}: acknowledged ${acks} times by the agent for ${triggers.length} triggering event(s)`);
+    if (hypotheses > triggers.length) violations.push(`incident ${incident.id}: ${hypotheses} hypothesis notes for ${triggers.length} triggering event(s)`);
+    if (hypotheses < triagedEvents.size) violations.push(`incident ${incident.id}: ${triagedEvents.size} triggering event(s) triaged but ${hypotheses} hypothesis notes`);
+    if (!incident.humanFirst && acks < triagedEvents.size) violations.push(`incident ${incident.id}: ${triagedEvents.size} triggering event(s) triaged but acknowledged ${acks} times by the agent`);
+    if (resolvedAfterEscalation) violations.push(`incident ${incident.id}: the agent resolved it after escalating it (PagerDuty history: ${changes.map((change) => `${change.eventType} by ${change.agentId}`).join(', ')})`);
+    if (resolves.length > 0 && !incident.alertsCleared) violations.push(`incident ${incident.id}: the agent resolved it while its alerts were still triggered`);
     if (acks > 0 && hypotheses === 0 && escalations.length === 0) {
       violations.push(`incident ${incident.id}: acknowledged by the agent, but neither its note nor an escalation followed (silenced; status ${sandbox.incident(incident.id).status})`);
     }
@@ -130,6 +125,7 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
     if (acks > 0 && auditBy(incident.id, 'acknowledge').length === 0) violations.push(`incident ${incident.id}: acknowledged by the agent without an audit item`);
     if (notes.length > 0 && auditBy(incident.id, 'note').length === 0) violations.push(`incident ${incident.id}: noted by the agent without an audit item`);
     if (escalations.length > 0 && auditBy(incident.id, 'escalate').length === 0) violations.push(`incident ${incident.id}: escalated by the agent without an audit item`);
+    if (resolves.length > 0 && auditBy(incident.id, 'resolve').length === 0) violations.push(`incident ${incident.id}: resolved by the agent without an audit item`);
   }
 
   // 4. At most 5 retries per webhook: measured from the calls PagerDuty received, and as the ledger counted them.
@@ -160,6 +156,8 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
       incidents: incidents.length,
       'incidents a human acknowledged first': incidents.filter((incident) => incident.humanFirst).length,
       'incidents the worker can never finish': incidents.filter((incident) => incident.doomed).length,
+      'incidents whose alerts cleared': incidents.filter((incident) => incident.alertsCleared).length,
+      'incidents reopened': reopened,
       'events emitted': new Set(deliveries.map((record) => record.eventId)).size,
       'deliveries to the ingress': answers.length,
       'answered 2xx': answers.filter((answer) => answer.status < 300).length,
@@ -174,6 +172,7 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
       'handback notes': handbackNotes,
       'incidents escalated by the agent': escalatedByAgent,
       'incidents resolved by the agent': resolvedByAgent,
+      'resolves refused after an escalation': resolvesRefusedAfterEscalation,
       'incidents handed back': handedBackIncidents,
       'PagerDuty requests': requests.length,
       'PagerDuty faults injected': requests.filter((request) => request.fault).length,
