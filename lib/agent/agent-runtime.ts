@@ -16,6 +16,9 @@ import { DynamoWorkLedger } from '../state/work-ledger';
 import { createBedrockRefiner, type RefinementResult } from '../triage/bedrock-refiner';
 import type { Hypothesis, IncidentContext } from '../triage/types';
 import type { AgentConnection } from './agent-ports';
+import type { MetricsSink } from './agent-ports';
+import type { HandbackDeps } from './handback';
+import { createNoteRenderer } from './triage-notes';
 
 /**
  * What the worker and the handback function build from the runtime contract's environment variables, once per
@@ -30,6 +33,20 @@ export interface AgentRuntime {
   audit: AuditLog;
   connect: () => Promise<AgentConnection>;
   refine?: (hypothesis: Hypothesis, context: IncidentContext) => Promise<RefinementResult>;
+}
+
+/** What the worker's EventProcessor and the handback's DeadLetterHandback both take from the runtime. */
+export function sharedAgentDeps(runtime: AgentRuntime, metrics: MetricsSink): HandbackDeps & { settings: AgentConfig } {
+  return {
+    env: runtime.env,
+    settings: runtime.config,
+    connect: runtime.connect,
+    workLedger: runtime.workLedger,
+    incidentLedger: runtime.incidentLedger,
+    audit: runtime.audit,
+    notes: createNoteRenderer(runtime.config.escalation.mode),
+    metrics,
+  };
 }
 
 export function buildAgentRuntime(env: NodeJS.ProcessEnv = process.env): AgentRuntime {
