@@ -1,6 +1,7 @@
 // A namespace import lets esbuild tree-shake zod (`import { z }` keeps all of it, every locale included: +400 KB).
 import * as z from 'zod/mini';
 import { en } from 'zod/v4/locales';
+import safeRegex from 'safe-regex2';
 
 z.config(en());
 
@@ -161,6 +162,14 @@ export function validateAgentConfig(value: unknown, source = 'AGENT_CONFIG'): Ag
         new RegExp(pattern, 'i');
       } catch {
         problems.push(`rule "${rule.id}" has an invalid regular expression /${pattern}/`);
+        continue;
+      }
+      // Titles and alert fields come from monitoring, not from us: a pattern with nested repetition could make one
+      // incident's triage take exponential time, so such a pattern is refused before it is ever deployed.
+      if (!safeRegex(pattern)) {
+        problems.push(
+          `rule "${rule.id}" has a regular expression /${pattern}/ that can take exponential time (nested repetition such as (a+)+); rewrite it without repeating a repeated group`,
+        );
       }
     }
   }

@@ -34,6 +34,11 @@ describe('parseAgentConfig', () => {
       /rule "r" has an invalid regular expression/,
     ],
     [
+      'a regular expression that can backtrack exponentially',
+      JSON.stringify({ triage: { rules: [{ id: 'r', hypothesis: 'h', confidence: 1, action: 'hold', match: { alertFields: { error: '(a+)+$' } } }] } }),
+      /rule "r" has a regular expression \/\(a\+\)\+\$\/ that can take exponential time/,
+    ],
+    [
       'a confidence above 1',
       JSON.stringify({ triage: { rules: [{ id: 'r', hypothesis: 'h', confidence: 2, action: 'hold' }] } }),
       /confidence/,
