@@ -87,11 +87,13 @@ export function createIngressHandler(deps: IngressDeps): IngressHandler {
     metrics.addMetric(name, MetricUnit.Count, 1);
   };
 
-  const unavailable = (message: string, error?: unknown): IngressResponse => {
+  // Delivery identifiers go into each log line rather than through logger.appendKeys: appending and resetting keys
+  // per request cost the hot path more than building the few lines a delivery can log.
+  type DeliveryKeys = Record<string, string | null>;
+  const unavailable = (message: string, keys: DeliveryKeys, error?: unknown): IngressResponse => {
     count(MetricName.ingressFailure);
     const line = `${message}; answered 503 so PagerDuty retries the delivery`;
-    if (error === undefined) logger.error(line);
-    else logger.error(line, error as Error);
+    logger.error(line, error === undefined ? keys : { ...keys, error: error as Error });
     return answer(503, { status: 'unavailable' });
   };
 
@@ -106,12 +108,12 @@ export function createIngressHandler(deps: IngressDeps): IngressHandler {
     const headers = request.headers;
     const webhookId = headerValue(headers, WEBHOOK_ID_HEADER) ?? null;
     const subscriptionId = headerValue(headers, SUBSCRIPTION_HEADER) ?? null;
-    logger.appendKeys({ webhookId, subscriptionId });
+    const keys: DeliveryKeys = { webhookId, subscriptionId };
 
     const raw = rawBody(request);
     if (raw === 'too-large') {
       count(MetricName.webhookTooLarge);
-      logger.warn('Body over the size cap: answered 413', { maxBytes: MAX_BODY_BYTES });
+      logger.warn('Body over the size cap: answered 413', { ...keys, maxBytes: MAX_BODY_BYTES });
       return answer(413, { status: 'too-large' });
     }
 
@@ -127,18 +129,20 @@ export function createIngressHandler(deps: IngressDeps): IngressHandler {
         check = verifySignature(raw, signature, secrets);
       }
     } catch (error) {
-      return unavailable('Could not read the webhook signing secrets', error);
+      return unavailable('Could not read the webhook signing secrets', keys, error);
     }
     if (!check.valid) {
       if (check.reason === 'mismatch' && secrets.length === 0) {
         // Nothing can be verified: a configuration fault, not a forgery. 4xx would make PagerDuty drop genuine pages.
         return unavailable(
           "The secret holds no webhookSecrets, so no delivery can be verified. Add every live subscription's signing secret to it",
+          keys,
         );
       }
       count(MetricName.signatureInvalid);
       count(SIGNATURE_REASON_METRIC[check.reason]);
       logger.warn('Signature rejected: answered 401', {
+        ...keys,
         reason: check.reason,
         sourceIp: request.requestContext?.http?.sourceIp,
         userAgent: headerValue(headers, 'user-agent'),
@@ -158,6 +162,7 @@ export function createIngressHandler(deps: IngressDeps): IngressHandler {
         });
         count(MetricName.webhookQuarantined);
         logger.error('Signed body is not a usable V3 webhook: quarantined for inspection', {
+          ...keys,
           reason: parsed.reason,
           detail: parsed.detail,
           quarantineKey: sha256,
@@ -165,21 +170,21 @@ export function createIngressHandler(deps: IngressDeps): IngressHandler {
         });
         return answer(200, { status: 'quarantined', reason: parsed.reason });
       } catch (error) {
-        return unavailable('Could not quarantine a signed but unparseable body', error);
+        return unavailable('Could not quarantine a signed but unparseable body', keys, error);
       }
     }
 
     const event = parsed.event;
-    logger.appendKeys({ eventId: event.eventId, incidentId: event.incidentId, eventType: event.eventType });
+    Object.assign(keys, { eventId: event.eventId, incidentId: event.incidentId, eventType: event.eventType });
     if (event.eventType === PING_EVENT_TYPE) {
       count(MetricName.webhookIgnored);
-      logger.info('Ping received');
+      logger.info('Ping received', keys);
       return answer(200, { status: 'ping', eventId: event.eventId });
     }
     const verdict = evaluateFilters(event, deps.filters);
     if (!verdict.pass) {
       count(MetricName.webhookIgnored);
-      logger.info('Event filtered out', { reason: verdict.reason });
+      logger.info('Event filtered out', { ...keys, reason: verdict.reason });
       return answer(200, { status: 'filtered', eventId: event.eventId, reason: verdict.reason });
     }
 
@@ -197,7 +202,7 @@ export function createIngressHandler(deps: IngressDeps): IngressHandler {
       redelivery = recorded === 'exists';
       if (redelivery && (await deps.ledger.ingressStatus(event.eventId)) === 'enqueued') {
         count(MetricName.webhookDuplicate);
-        logger.info('Duplicate delivery of an enqueued event');
+        logger.info('Duplicate delivery of an enqueued event', keys);
         return answer(200, { status: 'duplicate', eventId: event.eventId });
       }
       // Recorded but not known to be enqueued (an earlier enqueue failed or is in flight): send again; the FIFO
@@ -213,19 +218,19 @@ export function createIngressHandler(deps: IngressDeps): IngressHandler {
         receivedAt: receivedAt.toISOString(),
       });
     } catch (error) {
-      return unavailable('Could not record or enqueue the event', error);
+      return unavailable('Could not record or enqueue the event', keys, error);
     }
     try {
       await deps.ledger.markEnqueued(event.eventId, now());
     } catch (error) {
       // The message is in the queue, so the event is safe; a redelivery will at worst send it again, which the queue
       // (within 5 minutes) or the worker's claim collapses.
-      logger.warn('Event enqueued but not marked enqueued in the state table', error as Error);
+      logger.warn('Event enqueued but not marked enqueued in the state table', { ...keys, error: error as Error });
     }
     count(MetricName.webhookEnqueued);
     // The happy path is already traced by the state table's record, the WebhookEnqueued metric and the API access
     // log; at info it would cost every delivery a log line on PagerDuty's 5-second clock. Everything else logs at info+.
-    logger.debug('Event enqueued', { redelivery });
+    logger.debug('Event enqueued', { ...keys, redelivery });
     return answer(202, { status: 'enqueued', eventId: event.eventId });
   }
 
@@ -234,9 +239,8 @@ export function createIngressHandler(deps: IngressDeps): IngressHandler {
     try {
       return await handle(request);
     } catch (error) {
-      return unavailable('Unexpected ingress failure', error);
+      return unavailable('Unexpected ingress failure', {}, error);
     } finally {
-      logger.resetKeys();
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
   };
