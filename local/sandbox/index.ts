@@ -53,6 +53,8 @@ export interface RequestLogEntry {
   incidentId: string | null;
   fault: boolean;
   credential: 'api-key' | 'oauth' | 'none';
+  /** Which REST API key authenticated the request (`addApiToken`'s id; the initial keys are PKEY1, PKEY2… in order). */
+  apiTokenId: string | null;
 }
 
 /** One incident change as PagerDuty's log entries record it: what happened, who caused it, the webhook event emitted. */
@@ -119,6 +121,10 @@ export interface Sandbox {
   redeliver(eventId: string, options?: { sameWebhookId?: boolean }): void;
   /** Sends a raw body with the given signature once (forged or hand-signed deliveries); returns the HTTP status. */
   deliverRaw(delivery: RawDelivery): Promise<number>;
+  /** An account admin creates another REST API key in PagerDuty: it is accepted from now on. Returns the key's id. */
+  addApiToken(token: string): string;
+  /** An account admin deletes a REST API key: the next call with it gets 401. */
+  revokeApiToken(token: string): void;
   /** Invalidates every OAuth token issued so far (the next call with one gets 401). */
   revokeOAuthTokens(): void;
   oauthTokensIssued(): number;
@@ -166,7 +172,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const subdomain = options.subdomain ?? 'sandbox';
-  const apiTokens = new Set(options.apiTokens ?? [SANDBOX_API_TOKEN]);
+  // Key → id, so the request log can say which key was used without holding the key itself.
+  const apiTokens = new Map<string, string>();
+  let apiTokenCount = 0;
+  const addApiToken = (token: string): string => {
+    const known = apiTokens.get(token);
+    if (known !== undefined) return known;
+    apiTokenCount += 1;
+    const id = `PKEY${apiTokenCount}`;
+    apiTokens.set(token, id);
+    return id;
+  };
+  for (const token of options.apiTokens ?? [SANDBOX_API_TOKEN]) addApiToken(token);
   const oauth = new OAuthTokens(options.oauthClients ?? [], subdomain, options.oauthTokenTtlSeconds ?? 3600);
   const limiter = new RateLimiter({ ...DEFAULT_RATE_LIMIT, ...options.rateLimit });
   const faults = new FaultInjector(options.faultSeed ?? 1);
@@ -203,12 +220,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     ping: (subscriptionId) => delivery.enqueue(pingEnvelope(new Date().toISOString()), null, [subscriptions.pingDestination(subscriptionId)]),
   }).map(compile);
 
-  const authenticate = (header: string | undefined): { credential: string; kind: 'api-key' | 'oauth'; scopes: Set<string> | null } | null => {
+  const authenticate = (
+    header: string | undefined,
+  ): { credential: string; kind: 'api-key' | 'oauth'; apiTokenId: string | null; scopes: Set<string> | null } | null => {
     const apiKey = /^Token token=(.+)$/.exec(header ?? '')?.[1];
-    if (apiKey !== undefined && apiTokens.has(apiKey)) return { credential: header as string, kind: 'api-key', scopes: null };
+    const apiTokenId = apiKey === undefined ? undefined : apiTokens.get(apiKey);
+    if (apiTokenId !== undefined) return { credential: header as string, kind: 'api-key', apiTokenId, scopes: null };
     const bearer = /^Bearer (.+)$/.exec(header ?? '')?.[1];
     const issued = bearer === undefined ? null : oauth.lookup(bearer);
-    if (issued !== null) return { credential: header as string, kind: 'oauth', scopes: issued.scopes };
+    if (issued !== null) return { credential: header as string, kind: 'oauth', apiTokenId: null, scopes: issued.scopes };
     return null;
   };
 
@@ -216,7 +236,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const url = new URL(request.url ?? '/', baseUrl);
     const method = request.method ?? 'GET';
     const rawBody = await readBody(request);
-    const entry: RequestLogEntry = { seq: log.length + 1, at: new Date().toISOString(), method, route: `${method} ${url.pathname}`, path: url.pathname, status: 0, incidentId: null, fault: false, credential: 'none' };
+    const entry: RequestLogEntry = { seq: log.length + 1, at: new Date().toISOString(), method, route: `${method} ${url.pathname}`, path: url.pathname, status: 0, incidentId: null, fault: false, credential: 'none', apiTokenId: null };
     log.push(entry);
     let rateLimit: RateLimitDecision | null = null;
 
@@ -278,6 +298,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
     if (auth === null) return answer(401, errorBody(2006, 'Unauthorized', ['The Authorization header must be "Token token=<REST API key>" or "Bearer <OAuth token>"']));
     entry.credential = auth.kind;
+    entry.apiTokenId = auth.apiTokenId;
     if (!rateLimit.allowed) return answer(429, errorBody(2020, 'Rate Limit Exceeded'));
     if (match === undefined) return answer(404, errorBody(2100, 'Not Found', [`No sandbox route for ${method} ${url.pathname}`]));
     if (auth.scopes !== null && !auth.scopes.has(match.route.scope)) {
@@ -380,6 +401,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       await response.arrayBuffer();
       return response.status;
     },
+    addApiToken,
+    revokeApiToken: (token) => void apiTokens.delete(token),
     revokeOAuthTokens: () => oauth.revokeAll(),
     oauthTokensIssued: () => oauth.issuedCount,
     settled: () => delivery.settled(),
