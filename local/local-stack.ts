@@ -6,9 +6,12 @@ import { REPO_ROOT } from '../lib/cli/stack-target';
 import type { AgentSecret } from '../lib/secrets/agent-secret';
 import { buildFunctions } from './build';
 import { startLocalAws, type LocalAws } from './emulators';
+import type { RotationEvent } from '../lib/secrets/rotation';
+import { loadBundledHandler } from './runner/handler-loader';
+import { createRotationInvoker, type RotationInvoker, type RotationOutcome } from './runner/rotation-invoker';
 import { WEBHOOK_PATH, loadRunnerHandlers, startRunner, type Runner, type RunnerOptions } from './runner/runner';
 import { startSandbox, SANDBOX_API_TOKEN, SANDBOX_BOT_USER, type Sandbox, type SandboxSeed } from './sandbox';
-import { startSecretsManagerEmulator, type SecretsManagerEmulator } from './secrets-manager-emulator';
+import { startSecretsManagerEmulator, type RotationRequest, type SecretsManagerEmulator } from './secrets-manager-emulator';
 
 /** PagerDuty credentials for real-PagerDuty mode (AWS stays local), from PAGERDUTY_* variables. */
 export interface RealPagerDuty {
@@ -28,6 +31,8 @@ export interface LocalStackOptions {
   writeState?: boolean;
   onRequest?: RunnerOptions['onRequest'];
   onBatch?: RunnerOptions['onBatch'];
+  /** Called when a rotation started by RotateSecret ends; the default writes failures to stderr. */
+  onRotation?: (outcome: RotationOutcome) => void;
 }
 
 export interface LocalStack {
@@ -35,6 +40,8 @@ export interface LocalStack {
   secretsManager: SecretsManagerEmulator;
   sandbox?: Sandbox;
   runner: Runner;
+  /** Runs the bundled rotation function's four steps for each RotateSecret, as Secrets Manager does. */
+  rotation: RotationInvoker;
   webhookUrl: string;
   secretId: string;
   pagerDutyApiUrl: string;
@@ -60,7 +67,8 @@ const freePort = (): Promise<number> =>
 /**
  * The whole agent on one machine: dynalite and local-aws-sqs with the tables and queues of the CDK stack, a Secrets
  * Manager emulator holding `pd-agent/local`, the PagerDuty sandbox (unless real PagerDuty is configured), and the
- * runner invoking the bundled handlers exactly as AWS runs them.
+ * runner invoking the bundled handlers exactly as AWS runs them. RotateSecret on the emulator runs the bundled
+ * rotation function's four steps against the same PagerDuty, so `pd-agent secret stage --local` rotates for real.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   if (options.skipBuild !== true) await buildFunctions();
@@ -73,7 +81,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     const aws = await startLocalAws({ agentEnv: LOCAL_ENV });
     stops.push(() => aws.stop());
-    const secretsManager = await startSecretsManagerEmulator();
+    // RotateSecret can only reach the emulator once the stack is up, and the rotation function needs the emulator's
+    // endpoint in its environment: the invoker is created below and reached through this binding.
+    let rotation: RotationInvoker | undefined;
+    const onRotate = async (request: RotationRequest): Promise<void> => {
+      if (rotation === undefined) throw new Error('The local stack is still starting; call RotateSecret again once `npm start` has printed its endpoints.');
+      await rotation.onRotate(request);
+    };
+    const secretsManager = await startSecretsManagerEmulator({ onRotate });
     stops.push(() => secretsManager.stop());
 
     let sandbox: Sandbox | undefined;
@@ -128,6 +143,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       onBatch: options.onBatch,
     });
     stops.push(() => runner.stop());
+    const invoker = createRotationInvoker({
+      handler: loadBundledHandler<RotationEvent, void>('rotate-secret', env),
+      region: aws.region,
+      onOutcome: options.onRotation,
+    });
+    rotation = invoker;
+    // Stopping the stack under a rotation in progress would fail its steps against stopped emulators.
+    stops.push(async () => void (await invoker.settled()));
 
     if (options.writeState !== false) {
       writeLocalStackState(REPO_ROOT, {
@@ -152,6 +175,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       secretsManager,
       sandbox,
       runner,
+      rotation: invoker,
       webhookUrl: runner.webhookUrl,
       secretId: LOCAL_SECRET_ID,
       pagerDutyApiUrl,
