@@ -5,11 +5,10 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AuditLog } from '../audit/audit-log';
 import { parseAgentConfig, type AgentConfig } from '../config/agent-config';
 import { DEFAULT_PAGERDUTY_API_URL, DEFAULT_PAGERDUTY_EVENTS_URL, optionalEnv, requireEnv } from '../config/runtime-env';
-import { authFromSecret } from '../pagerduty/auth';
+import { authFollowingSecret } from '../pagerduty/auth';
 import { createEventsClient } from '../pagerduty/events-client';
 import { RateLimitPacer } from '../pagerduty/rate-limit-pacer';
 import { createPagerDutyClient } from '../pagerduty/rest-client';
-import type { AgentSecret } from '../secrets/agent-secret';
 import { SecretSource } from '../secrets/secret-source';
 import { DynamoIncidentLedger } from '../state/incident-ledger';
 import { DynamoWorkLedger } from '../state/work-ledger';
@@ -59,13 +58,17 @@ export function buildAgentRuntime(env: NodeJS.ProcessEnv = process.env): AgentRu
   const secrets = new SecretSource({ client: new SecretsManagerClient({}), secretId });
   const events = createEventsClient({ eventsUrl });
 
-  let cached: { secret: AgentSecret; connection: AgentConnection } | undefined;
+  // One credential that follows the secret through rotations, and one pacer for it, for the environment's lifetime;
+  // the client is rebuilt only if the agent's identity changes.
+  const auth = authFollowingSecret(secrets, { apiUrl, secretId });
+  const pacer = new RateLimitPacer();
+  let cached: { identity: string; connection: AgentConnection } | undefined;
   const connect = async (): Promise<AgentConnection> => {
     const secret = await secrets.getAgentSecret();
-    if (cached?.secret !== secret) {
-      const api = createPagerDutyClient({ apiUrl, auth: authFromSecret(secret, { apiUrl, secretId }), fromEmail: secret.fromEmail });
-      const pacer = new RateLimitPacer();
-      cached = { secret, connection: { api, events, botUserId: secret.botUserId, eventsRoutingKey: secret.eventsRoutingKey, pacer } };
+    const identity = `${secret.fromEmail}|${secret.botUserId}|${secret.eventsRoutingKey ?? ''}`;
+    if (cached?.identity !== identity) {
+      const api = createPagerDutyClient({ apiUrl, auth, fromEmail: secret.fromEmail });
+      cached = { identity, connection: { api, events, botUserId: secret.botUserId, eventsRoutingKey: secret.eventsRoutingKey, pacer } };
     }
     return cached.connection;
   };

@@ -172,3 +172,33 @@ export function authFromSecret(secret: AgentSecret, options: AuthFromSecretOptio
   if (secret.apiToken !== undefined) return apiKeyAuth(secret.apiToken);
   throw new AgentSecretError(options.secretId ?? 'the environment secret', 'exactly one of apiToken or oauth must be set');
 }
+
+/**
+ * The credential of whatever secret is current, for long-lived clients. After a 401 it re-reads the secret before the
+ * client repeats the request once: a key promoted by a rotation is used at once, rather than after the secret cache's
+ * age, so revoking the old key in PagerDuty cannot silence a warm worker. The source rate-limits those re-reads.
+ */
+export function authFollowingSecret(
+  source: { getAgentSecret(options?: { refresh?: boolean }): Promise<AgentSecret> },
+  options: AuthFromSecretOptions,
+): AuthProvider {
+  let current: { secret: AgentSecret; auth: AuthProvider } | undefined;
+  let refused = false;
+  return {
+    // The kind of the secret's current credential; before the first request nothing has been read yet.
+    get kind() {
+      return current?.auth.kind ?? 'api-key';
+    },
+    renewable: true,
+    async authorization() {
+      const secret = await source.getAgentSecret({ refresh: refused });
+      refused = false;
+      if (current?.secret !== secret) current = { secret, auth: authFromSecret(secret, options) };
+      return current.auth.authorization();
+    },
+    invalidate() {
+      refused = true;
+      current?.auth.invalidate();
+    },
+  };
+}

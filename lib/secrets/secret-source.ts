@@ -60,7 +60,7 @@ export class SecretSource implements WebhookSecretProvider {
   private readonly now: () => number;
   private snapshot: Snapshot | undefined;
   private loading: Promise<Snapshot> | undefined;
-  /** When a signature miss last forced a re-read; scheduled reads (cold start, expiry) do not count. */
+  /** When a signature miss or a refused key last forced a re-read; scheduled reads (cold start, expiry) do not count. */
   private lastRefreshAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: SecretSourceOptions) {
@@ -72,9 +72,12 @@ export class SecretSource implements WebhookSecretProvider {
     this.now = options.now ?? Date.now;
   }
 
-  /** The parsed AWSCURRENT version. */
-  async getAgentSecret(): Promise<AgentSecret> {
-    return (await this.fresh(false)).current;
+  /**
+   * The parsed AWSCURRENT version. `refresh` (after PagerDuty refused the key: it may have been rotated) re-reads the
+   * secret unless it was read less than `refreshIntervalMs` ago.
+   */
+  async getAgentSecret(options: { refresh?: boolean } = {}): Promise<AgentSecret> {
+    return (await this.fresh(options.refresh === true)).current;
   }
 
   /**

@@ -1,5 +1,6 @@
 import { AgentSecretError } from '../../../lib/secrets/agent-secret';
-import { authFromSecret, oauthClientCredentialsAuth, PagerDutyOAuthError, regionFromApiUrl } from '../../../lib/pagerduty/auth';
+import { authFollowingSecret, authFromSecret, oauthClientCredentialsAuth, PagerDutyOAuthError, regionFromApiUrl } from '../../../lib/pagerduty/auth';
+import type { AgentSecret } from '../../../lib/secrets/agent-secret';
 
 const credentials = { clientId: 'cid', clientSecret: 'very-secret-client-secret', subdomain: 'acme', scopes: 'incidents.read incidents.write' };
 
@@ -73,5 +74,29 @@ describe('PagerDuty auth providers', () => {
     expect(await oauth.authorization()).toBe('Bearer o');
     expect(forms[0].get('scope')).toMatch(/^as_account-eu\.acme /);
     expect(() => authFromSecret(base, { apiUrl: 'https://api.pagerduty.com', secretId: 'pd-agent/dev' })).toThrow(AgentSecretError);
+  });
+
+  describe('authFollowingSecret', () => {
+    const secretWith = (apiToken: string): AgentSecret => ({ apiToken, fromEmail: 'bot@acme.example', botUserId: 'PBOT', webhookSecrets: [] });
+
+    it('uses the key of the secret as read, and re-reads the secret (asking for a refresh) only after a refusal', async () => {
+      let stored = secretWith('old-key');
+      const reads: (boolean | undefined)[] = [];
+      const source = {
+        getAgentSecret: async (options?: { refresh?: boolean }) => {
+          reads.push(options?.refresh);
+          return stored;
+        },
+      };
+      const auth = authFollowingSecret(source, { apiUrl: 'https://api.pagerduty.com' });
+      expect(auth.renewable).toBe(true);
+      expect(await auth.authorization()).toBe('Token token=old-key');
+      stored = secretWith('new-key');
+      // The cache may still hold the old version; only a refusal asks the source to re-read.
+      auth.invalidate();
+      expect(await auth.authorization()).toBe('Token token=new-key');
+      expect(await auth.authorization()).toBe('Token token=new-key');
+      expect(reads).toEqual([false, true, false]);
+    });
   });
 });
