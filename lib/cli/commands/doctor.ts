@@ -1,3 +1,4 @@
+import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { AuditItem } from '../../audit/audit-record';
 import { AgentSecretError, type AgentSecret } from '../../secrets/agent-secret';
@@ -34,6 +35,25 @@ async function checkSecret(context: DoctorContext): Promise<DoctorCheck> {
   } catch (error) {
     const detail = error instanceof AgentSecretError ? error.problems : (error as Error).message;
     return { name: 'secret shape', ok: false, detail, fix: 'Write it with `pd-agent secret set` (prompt or stdin).' };
+  }
+}
+
+/** A staged key that never became AWSCURRENT: the rotation failed (or is running right now) and the old key is in use. */
+async function checkRotation(context: DoctorContext): Promise<DoctorCheck> {
+  try {
+    const described = await context.clients.secrets.send(new DescribeSecretCommand({ SecretId: context.target.secretId }));
+    const stages = Object.entries(described.VersionIdsToStages ?? {});
+    const stuck = stages.find(([, labels]) => labels.includes('AWSPENDING') && !labels.includes('AWSCURRENT'));
+    const last = described.LastRotatedDate === undefined ? 'never rotated' : `last rotated ${described.LastRotatedDate.toISOString()}`;
+    if (stuck === undefined) return { name: 'key rotation', ok: true, detail: `nothing pending; ${last}` };
+    return {
+      name: 'key rotation',
+      ok: false,
+      detail: `version ${stuck[0]} is staged (AWSPENDING) but was not promoted: the rotation failed or is still running; the current key stays in use`,
+      fix: "The rotate-secret function's log says why (alarm RotationFailures). Stage a key PagerDuty accepts with `pd-agent secret stage`.",
+    };
+  } catch (error) {
+    return { name: 'key rotation', ok: false, detail: (error as Error).message, fix: 'Check your AWS credentials may describe the secret.' };
   }
 }
 
@@ -118,7 +138,7 @@ export async function runDoctorChecks(target: StackTarget): Promise<DoctorCheck[
   const clients = clientsFor(target);
   const context: DoctorContext = { target, clients };
   try {
-    const checks = [await checkSecret(context)];
+    const checks = [await checkSecret(context), await checkRotation(context)];
     checks.push(await checkKey(context), await checkIdentity(context), await checkSubscriptions(context));
     checks.push(...(await Promise.all([checkDeadLetters(context), checkHandbacks(context)])));
     return checks;

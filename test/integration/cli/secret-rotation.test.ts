@@ -140,6 +140,16 @@ describe('secret stage and the rotation function against the local stack', () =>
       expect(versionWith(stages, 'AWSPENDING')).toBe(run.versionId);
       expect((await secretAt('AWSCURRENT')).apiToken).toBe(NEW_KEY);
       expect(sandbox.requests({ route: 'GET /users' }).some((request) => request.status === 401)).toBe(true);
+
+      // Where the CLI told the operator to look: doctor names the stuck version and what to do.
+      const doctor = await runCliCaptured(['doctor', '--local', '--json']);
+      const checks = (JSON.parse(doctor.stdout) as { checks: { name: string; ok: boolean; detail: string; fix?: string }[] }).checks;
+      expect(checks.find((check) => check.name === 'key rotation')).toMatchObject({
+        ok: false,
+        detail: expect.stringContaining(`version ${run.versionId} is staged (AWSPENDING) but was not promoted`),
+        fix: expect.stringContaining('pd-agent secret stage'),
+      });
+      expect(doctor.stdout).not.toContain(REJECTED_KEY);
     } finally {
       consoleError.mockRestore();
     }
