@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { text } from 'node:stream/consumers';
 
 /**
  * A small in-process AWS Secrets Manager for the local stack and the integration tests. It speaks the service's own
@@ -320,13 +321,6 @@ class SecretStore {
   }
 }
 
-const readBody = (request: IncomingMessage): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
 
 function send(response: ServerResponse, status: number, body: Output): void {
   const text = JSON.stringify(body);
@@ -365,7 +359,7 @@ export async function startSecretsManagerEmulator(options: SecretsManagerEmulato
         return;
       }
       try {
-        const raw = await readBody(request);
+        const raw = await text(request);
         const input = (raw === '' ? {} : JSON.parse(raw)) as Input;
         send(response, 200, await handler(input));
       } catch (error) {

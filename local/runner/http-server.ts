@@ -5,6 +5,7 @@ import { buildHttpApiEvent } from './api-gateway-event';
 import { createLambdaContext } from './lambda-context';
 import type { LambdaHandler } from './handler-loader';
 import { invokeWithTimeout } from './invoke';
+import { buffer } from 'node:stream/consumers';
 
 /** API Gateway HTTP APIs give up on an integration after 30 s (not adjustable). */
 export const HTTP_API_INTEGRATION_TIMEOUT_MS = 30_000;
@@ -65,13 +66,6 @@ export function toHttpAnswer(result: APIGatewayProxyResultV2): HttpAnswer {
   };
 }
 
-const readBody = (request: IncomingMessage): Promise<Buffer> =>
-  new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
 
 /**
  * The part of API Gateway the webhook path needs: routes, the payload 2.0 translation, the 30-second integration
@@ -83,7 +77,7 @@ export async function startApiGatewayServer(options: ApiGatewayServerOptions): P
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const started = Date.now();
-    const body = await readBody(request);
+    const body = await buffer(request);
     const method = (request.method ?? 'GET').toUpperCase();
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     const routeKey = `${method} ${path}`;

@@ -12,6 +12,7 @@ import { restRoutes, type Route } from './rest-routes';
 import { DEFAULT_DELIVERY_OPTIONS, WebhookDelivery, type DeliveryOptions, type DeliveryRecord } from './webhook-delivery';
 import { incidentEnvelope, pingEnvelope } from './webhook-events';
 import { WebhookSubscriptions } from './webhook-subscriptions';
+import { text } from 'node:stream/consumers';
 
 export * from './default-account';
 export type { Fault } from './faults';
@@ -147,13 +148,6 @@ const compile = (route: Route): CompiledRoute => {
   return { ...route, regex: new RegExp(`^${source}$`), names };
 };
 
-const readBody = (request: IncomingMessage): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
 
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -235,7 +229,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', baseUrl);
     const method = request.method ?? 'GET';
-    const rawBody = await readBody(request);
+    const rawBody = await text(request);
     const entry: RequestLogEntry = { seq: log.length + 1, at: new Date().toISOString(), method, route: `${method} ${url.pathname}`, path: url.pathname, status: 0, incidentId: null, fault: false, credential: 'none', apiTokenId: null };
     log.push(entry);
     let rateLimit: RateLimitDecision | null = null;
