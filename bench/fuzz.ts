@@ -28,7 +28,9 @@ function main(): void {
       console.log(`ok   ${item.name}: ${details.numRuns} cases in ${seconds} s`);
     }
   }
-  console.log(`${ran} cases ran in ${((performance.now() - started) / 1000).toFixed(1)} s; ${failed} propert${failed === 1 ? 'y' : 'ies'} failed`);
+  console.log(
+    `${ran} cases ran in ${((performance.now() - started) / 1000).toFixed(1)} s; ${failed} propert${failed === 1 ? 'y' : 'ies'} failed`,
+  );
   if (failed > 0 || ran < TOTAL) process.exitCode = 1;
 }
 

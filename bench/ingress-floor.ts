@@ -16,6 +16,13 @@ export const handler = async (eventId: string): Promise<unknown[]> =>
     secrets.send(new GetSecretValueCommand({ SecretId: 'floor' })),
     dynamo.send(new PutCommand({ TableName: 'floor', Item: { pk: eventId } })),
     dynamo.send(new GetCommand({ TableName: 'floor', Key: { pk: eventId } })),
-    dynamo.send(new UpdateCommand({ TableName: 'floor', Key: { pk: eventId }, UpdateExpression: 'SET a = :a', ExpressionAttributeValues: { ':a': 1 } })),
+    dynamo.send(
+      new UpdateCommand({
+        TableName: 'floor',
+        Key: { pk: eventId },
+        UpdateExpression: 'SET a = :a',
+        ExpressionAttributeValues: { ':a': 1 },
+      }),
+    ),
     sqs.send(new SendMessageCommand({ QueueUrl: 'floor', MessageBody: eventId })),
   ]);

@@ -111,8 +111,14 @@ export function ingressHandler() {
       ),
       secretId: 'bench',
     }),
-    ledger: new EventLedger(answering(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), () => ({})), 'state'),
-    queue: new EventQueue(answering(new SQSClient({ region: 'us-east-1' }), () => ({ MessageId: 'bench' })), 'https://sqs.us-east-1.amazonaws.com/1/events.fifo'),
+    ledger: new EventLedger(
+      answering(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), () => ({})),
+      'state',
+    ),
+    queue: new EventQueue(
+      answering(new SQSClient({ region: 'us-east-1' }), () => ({ MessageId: 'bench' })),
+      'https://sqs.us-east-1.amazonaws.com/1/events.fifo',
+    ),
     filters: parseAgentConfig(undefined).filters,
     telemetry: createTelemetry('ingress', { AGENT_ENV: 'bench' }),
   });
@@ -178,7 +184,9 @@ export async function run(): Promise<void> {
   // repeatable estimate of what each costs (medians swung 4.4-6.5x here between runs of the same code).
   const floor = Math.min(...floorRuns);
   const perEvent = Math.min(...handlerRuns);
-  console.log(`body: ${events[0].length} bytes (escalate_v3.json), ${events.length} distinct events, fastest of ${ROUNDS} interleaved rounds each`);
+  console.log(
+    `body: ${events[0].length} bytes (escalate_v3.json), ${events.length} distinct events, fastest of ${ROUNDS} interleaved rounds each`,
+  );
   console.log(`floor (HMAC-SHA256 + JSON.parse)      ${floor.toFixed(1)} µs/event`);
   console.log(`handler, AWS mocked, new-event path   ${perEvent.toFixed(1)} µs/event  = ${ratio(perEvent, floor, 5)}`);
 
@@ -197,5 +205,7 @@ export async function run(): Promise<void> {
   const floorImport = median(floorTimes);
   const ingressImport = median(ingressTimes);
   console.log(`floor cold import (median of ${IMPORT_RUNS})        ${floorImport.toFixed(1)} ms`);
-  console.log(`ingress cold import (median of ${IMPORT_RUNS})      ${ingressImport.toFixed(1)} ms  = ${ratio(ingressImport, floorImport, 1.25)}`);
+  console.log(
+    `ingress cold import (median of ${IMPORT_RUNS})      ${ingressImport.toFixed(1)} ms  = ${ratio(ingressImport, floorImport, 1.25)}`,
+  );
 }

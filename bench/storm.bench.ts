@@ -32,7 +32,11 @@ export async function run(): Promise<void> {
   }, 50);
   const stack = await startAgentStack({
     agentEnv: 'storm',
-    config: { triage: { rules: [{ id: 'disk-full', match: { title: 'disk full' }, hypothesis: 'Disk filled by logs', confidence: 0.9, action: 'hold' }] } },
+    config: {
+      triage: {
+        rules: [{ id: 'disk-full', match: { title: 'disk full' }, hypothesis: 'Disk filled by logs', confidence: 0.9, action: 'hold' }],
+      },
+    },
     sandbox: { rateLimit: { limit: LIMIT, windowMs: WINDOW_MS }, webhookDelivery: { maxAttempts: 10, retryBackoffMs: 50 } },
     visibilityTimeoutSeconds: 30,
   });
@@ -41,17 +45,24 @@ export async function run(): Promise<void> {
     const startedAt = performance.now();
     const firstRequest = stack.sandbox.requests().length;
     for (let index = 0; index < INCIDENTS; index += 1) {
-      const incident = stack.sandbox.triggerIncident({ serviceId: SANDBOX_SERVICE_ID, title: `${TITLES[index % TITLES.length]} #${index}` });
+      const incident = stack.sandbox.triggerIncident({
+        serviceId: SANDBOX_SERVICE_ID,
+        title: `${TITLES[index % TITLES.length]} #${index}`,
+      });
       triggeredAt.set(incident.id, Date.now());
     }
     await settle(stack, 1_800_000);
     const wallMs = performance.now() - startedAt;
 
-    const requests = stack.sandbox.requests().slice(firstRequest).filter((entry) => entry.route !== 'POST /v2/enqueue' && entry.route !== 'POST /oauth/token');
+    const requests = stack.sandbox
+      .requests()
+      .slice(firstRequest)
+      .filter((entry) => entry.route !== 'POST /v2/enqueue' && entry.route !== 'POST /oauth/token');
     const throttled = requests.filter((entry) => entry.status === 429).length;
     const served = requests.length - throttled;
     // The fastest any client could have made the requests that were served: whole windows of LIMIT requests.
-    const lowerBoundMs = Math.max(1, Math.ceil(served / LIMIT) - 1) * WINDOW_MS + ((served % LIMIT === 0 ? LIMIT : served % LIMIT) / LIMIT) * WINDOW_MS;
+    const lowerBoundMs =
+      Math.max(1, Math.ceil(served / LIMIT) - 1) * WINDOW_MS + ((served % LIMIT === 0 ? LIMIT : served % LIMIT) / LIMIT) * WINDOW_MS;
     const toAck: number[] = [];
     let unacknowledged = 0;
     for (const [incidentId, at] of triggeredAt) {
@@ -59,15 +70,25 @@ export async function run(): Promise<void> {
       if (ack === undefined) unacknowledged += 1;
       else toAck.push(Date.parse(ack.at) - at);
     }
-    const handedBack = stack.sandbox.incidents().filter((incident) => stack.sandbox.notes(incident.id).some((note) => note.content.includes('could not finish triage'))).length;
+    const handedBack = stack.sandbox
+      .incidents()
+      .filter((incident) => stack.sandbox.notes(incident.id).some((note) => note.content.includes('could not finish triage'))).length;
     const ratio = wallMs / lowerBoundMs;
     const share = throttled / Math.max(1, requests.length);
     const speed = LIMIT / WINDOW_MS / (960 / 60_000);
-    console.log(`storm: ${INCIDENTS} incidents at once; rate limit ${LIMIT} requests per ${WINDOW_MS / 1000} s (PagerDuty's 960/min at ${speed.toFixed(1)}x speed)`);
-    console.log(`wall time ${(wallMs / 1000).toFixed(1)} s vs lower bound ${(lowerBoundMs / 1000).toFixed(1)} s for ${served} served requests: ${ratio.toFixed(2)}x (target ≤ 1.25x)${ratio <= 1.25 ? '' : '  ** over target **'}`);
-    console.log(`429s: ${throttled} of ${requests.length} requests (${(share * 100).toFixed(2)}%, target < 2%)${share < 0.02 ? '' : '  ** over target **'}`);
+    console.log(
+      `storm: ${INCIDENTS} incidents at once; rate limit ${LIMIT} requests per ${WINDOW_MS / 1000} s (PagerDuty's 960/min at ${speed.toFixed(1)}x speed)`,
+    );
+    console.log(
+      `wall time ${(wallMs / 1000).toFixed(1)} s vs lower bound ${(lowerBoundMs / 1000).toFixed(1)} s for ${served} served requests: ${ratio.toFixed(2)}x (target ≤ 1.25x)${ratio <= 1.25 ? '' : '  ** over target **'}`,
+    );
+    console.log(
+      `429s: ${throttled} of ${requests.length} requests (${(share * 100).toFixed(2)}%, target < 2%)${share < 0.02 ? '' : '  ** over target **'}`,
+    );
     console.log(`REST requests per incident: ${(requests.length / INCIDENTS).toFixed(2)} (${(served / INCIDENTS).toFixed(2)} served)`);
-    console.log(`trigger → acknowledgement: p50 ${percentile(toAck, 50)} ms, p99 ${percentile(toAck, 99)} ms; not acknowledged by the agent: ${unacknowledged}; handed back: ${handedBack}`);
+    console.log(
+      `trigger → acknowledgement: p50 ${percentile(toAck, 50)} ms, p99 ${percentile(toAck, 99)} ms; not acknowledged by the agent: ${unacknowledged}; handed back: ${handedBack}`,
+    );
     console.log(`peak memory of the process: RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB, heap ${(peakHeap / 2 ** 20).toFixed(0)} MiB`);
   } finally {
     clearInterval(sampler);

@@ -10,7 +10,13 @@ import { settle, startAgentStack } from '../test/support/agent-stack';
  */
 const INCIDENTS = 240;
 const WAVE = 20;
-const TITLES = ['Disk full on db-1', 'Checkout latency above SLO', 'Payment API 5xx spike', 'Queue backlog growing', 'TLS certificate expiring'];
+const TITLES = [
+  'Disk full on db-1',
+  'Checkout latency above SLO',
+  'Payment API 5xx spike',
+  'Queue backlog growing',
+  'TLS certificate expiring',
+];
 
 const percentile = (values: number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -22,7 +28,11 @@ export async function run(): Promise<void> {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   const stack = await startAgentStack({
     agentEnv: 'bench',
-    config: { triage: { rules: [{ id: 'disk-full', match: { title: 'disk full' }, hypothesis: 'Disk filled by logs', confidence: 0.9, action: 'hold' }] } },
+    config: {
+      triage: {
+        rules: [{ id: 'disk-full', match: { title: 'disk full' }, hypothesis: 'Disk filled by logs', confidence: 0.9, action: 'hold' }],
+      },
+    },
     sandbox: { rateLimit: { limit: 1_000_000, windowMs: 60_000 } },
     visibilityTimeoutSeconds: 30,
   });
@@ -58,7 +68,9 @@ export async function run(): Promise<void> {
     }
     const perIncident = restRequests.length / triggeredAt.size;
     const attributed = requestsPerIncident.reduce((sum, value) => sum + value, 0) / Math.max(1, requestsPerIncident.length);
-    console.log(`incidents: ${triggeredAt.size} in waves of ${WAVE}, wall ${(wallMs / 1000).toFixed(1)} s, missing ack or note: ${missing}`);
+    console.log(
+      `incidents: ${triggeredAt.size} in waves of ${WAVE}, wall ${(wallMs / 1000).toFixed(1)} s, missing ack or note: ${missing}`,
+    );
     console.log(`trigger → acknowledgement: p50 ${percentile(toAck, 50)} ms, p99 ${percentile(toAck, 99)} ms`);
     console.log(`trigger → note:            p50 ${percentile(toNote, 50)} ms, p99 ${percentile(toNote, 99)} ms`);
     console.log(

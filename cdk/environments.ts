@@ -12,7 +12,9 @@ z.config(en());
  */
 
 /** CloudWatch Logs accepts only these retention periods. */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
 
 /** Lambda refuses a function whose environment variables exceed 4 KB together; keep AGENT_CONFIG well inside it. */
 export const MAX_AGENT_CONFIG_BYTES = 3_000;
@@ -33,7 +35,11 @@ const environmentSchema = z.object({
   /** Alarm notifications are mailed here when set (the subscription must be confirmed from the mail). */
   alarmEmail: z.optional(z.email()),
   logRetentionDays: z._default(
-    z.number().check(z.refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), `must be one of ${LOG_RETENTION_DAYS.join(', ')}`)),
+    z
+      .number()
+      .check(
+        z.refine((days) => (LOG_RETENTION_DAYS as readonly number[]).includes(days), `must be one of ${LOG_RETENTION_DAYS.join(', ')}`),
+      ),
     90,
   ),
   /** `retain` keeps the audit table, the secret and the logs when the stack is deleted; `destroy` is for dev. */

@@ -10,7 +10,14 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { AUDIT_TABLE, DEAD_LETTER_QUEUE, EVENT_QUEUE, STATE_TABLE, WORKER_TIMEOUT_SECONDS, type QueueDefinition } from '../lib/infra/resource-definitions';
+import {
+  AUDIT_TABLE,
+  DEAD_LETTER_QUEUE,
+  EVENT_QUEUE,
+  STATE_TABLE,
+  WORKER_TIMEOUT_SECONDS,
+  type QueueDefinition,
+} from '../lib/infra/resource-definitions';
 import { AgentAlarms } from './constructs/agent-alarms';
 import { AgentDashboard } from './constructs/agent-dashboard';
 import { AgentFunction } from './constructs/agent-function';
@@ -184,7 +191,9 @@ export class PdAgentStack extends Stack {
     worker.function.addEventSource(
       new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: config.workerMaxConcurrency }),
     );
-    handback.function.addEventSource(new SqsEventSource(deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 2 }));
+    handback.function.addEventSource(
+      new SqsEventSource(deadLetterQueue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 2 }),
+    );
 
     this.addRotation(secret, rotator);
 
@@ -226,7 +235,8 @@ export class PdAgentStack extends Stack {
     });
     Validations.of(api).acknowledge({
       id: 'AwsSolutions-APIG4',
-      reason: 'PagerDuty cannot present AWS credentials or tokens; every delivery is authenticated by the ingress function (HMAC-SHA256 over the exact body, constant-time, 401 and an alarm otherwise).',
+      reason:
+        'PagerDuty cannot present AWS credentials or tokens; every delivery is authenticated by the ingress function (HMAC-SHA256 over the exact body, constant-time, 401 and an alarm otherwise).',
     });
 
     // --- Alarms and dashboard -------------------------------------------------------------------------------------
@@ -248,12 +258,21 @@ export class PdAgentStack extends Stack {
     // --- Outputs: the CLI finds a deployed environment's resources by these names ----------------------------------
     const outputs: Record<string, { value: string; description: string }> = {
       Environment: { value: env, description: 'AGENT_ENV of this stack' },
-      WebhookUrl: { value: `${stage.url}${WEBHOOK_PATH.slice(1)}`, description: 'URL to subscribe in PagerDuty (pd-agent webhook subscribe)' },
+      WebhookUrl: {
+        value: `${stage.url}${WEBHOOK_PATH.slice(1)}`,
+        description: 'URL to subscribe in PagerDuty (pd-agent webhook subscribe)',
+      },
       StateTableName: { value: stateTable.tableName, description: 'DynamoDB state table (dedup records, claims, note tokens)' },
       AuditTableName: { value: auditTable.tableName, description: 'DynamoDB audit table (one item per PagerDuty mutation)' },
-      AuditTimeIndexName: { value: AUDIT_TABLE.globalSecondaryIndexes[0]?.indexName ?? '', description: 'Audit table GSI for time-range reads' },
+      AuditTimeIndexName: {
+        value: AUDIT_TABLE.globalSecondaryIndexes[0]?.indexName ?? '',
+        description: 'Audit table GSI for time-range reads',
+      },
       QueueUrl: { value: queue.queueUrl, description: 'SQS FIFO event queue' },
-      DeadLetterQueueUrl: { value: deadLetterQueue.queueUrl, description: 'SQS FIFO dead-letter queue (consumed by the handback function)' },
+      DeadLetterQueueUrl: {
+        value: deadLetterQueue.queueUrl,
+        description: 'SQS FIFO dead-letter queue (consumed by the handback function)',
+      },
       SecretName: { value: secretNameFor(env), description: 'Secrets Manager secret name (pd-agent secret set/stage)' },
       SecretArn: { value: secret.secretArn, description: 'Secrets Manager secret ARN' },
       IngressFunctionName: { value: ingress.function.functionName, description: 'Ingress Lambda function' },

@@ -4,11 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseAgentConfig } from '../lib/config/agent-config';
 import { requireEnv } from '../lib/config/runtime-env';
-import {
-  createIngressHandler,
-  createMisconfiguredIngressHandler,
-  type IngressHandler,
-} from '../lib/ingress/ingress-handler';
+import { createIngressHandler, createMisconfiguredIngressHandler, type IngressHandler } from '../lib/ingress/ingress-handler';
 import { createTelemetry } from '../lib/observability/telemetry';
 import { EventQueue } from '../lib/queue/event-queue';
 import { SecretSource } from '../lib/secrets/secret-source';

@@ -34,9 +34,7 @@ export function bundleOptions(entryPoint: string, outfile: string): BuildOptions
 
 export async function buildFunctions(): Promise<{ name: string; bytes: number }[]> {
   const names = functionNames();
-  await Promise.all(
-    names.map((name) => build(bundleOptions(join(functionsDir, `${name}.ts`), join(root, 'dist', name, 'index.js')))),
-  );
+  await Promise.all(names.map((name) => build(bundleOptions(join(functionsDir, `${name}.ts`), join(root, 'dist', name, 'index.js')))));
   return names.map((name) => ({ name, bytes: statSync(join(root, 'dist', name, 'index.js')).size }));
 }
 

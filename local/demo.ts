@@ -40,7 +40,10 @@ export function demoSeed(now: Date = new Date()): SandboxSeed {
   });
   return {
     ...DEFAULT_SANDBOX_SEED,
-    incidents: [past(72, 'Rotated the WAL archive and pruned old snapshots.'), past(30, 'Pruned old snapshots again; WAL archiving cron was stuck.')],
+    incidents: [
+      past(72, 'Rotated the WAL archive and pruned old snapshots.'),
+      past(30, 'Pruned old snapshots again; WAL archiving cron was stuck.'),
+    ],
   };
 }
 
@@ -89,7 +92,11 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
     log(`${ok ? colours.green('  ✔') : colours.red('  ✘')} ${what}`);
     if (!ok) failures.push(what);
   };
-  const rawDynamo = new DynamoDBClient({ endpoint: stack.aws.dynamodbEndpoint, region: stack.aws.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const rawDynamo = new DynamoDBClient({
+    endpoint: stack.aws.dynamodbEndpoint,
+    region: stack.aws.region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const audit = new AuditLog(DynamoDBDocumentClient.from(rawDynamo), stack.aws.auditTable, 'local');
   const auditOf = async (incidentId: string): Promise<AuditItem[]> => (await audit.byIncident(incidentId, { limit: 500 })).items;
   let firstAcknowledgedMs: number | undefined;
@@ -102,10 +109,14 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
         serviceId: SANDBOX_SERVICE_ID,
         title: scenario.title,
         urgency: scenario.urgency,
-        alerts: [{ summary: scenario.title, severity: scenario.urgency === 'high' ? 'critical' : 'warning', details: { host: 'checkout-1' } }],
+        alerts: [
+          { summary: scenario.title, severity: scenario.urgency === 'high' ? 'critical' : 'warning', details: { host: 'checkout-1' } },
+        ],
       });
       incidents[scenario.name] = incident.id;
-      log(`${colours.cyan('▶')} ${scenario.name}: PagerDuty triggers ${colours.bold(incident.id)} "${scenario.title}" (${scenario.urgency} urgency)`);
+      log(
+        `${colours.cyan('▶')} ${scenario.name}: PagerDuty triggers ${colours.bold(incident.id)} "${scenario.title}" (${scenario.urgency} urgency)`,
+      );
     }
     await stack.settled({ timeoutMs: 60_000 });
     firstAcknowledgedMs = Date.now() - startedAt;
@@ -115,8 +126,13 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
       const incident = sandbox.incident(id);
       const notes = sandbox.notes(id).filter((note) => note.user.id === SANDBOX_BOT_USER.id);
       const acks = sandbox.acknowledgements(id);
-      log(`${colours.cyan('●')} ${scenario.name} (${id}): ${incident.status}, assigned to ${incident.assignments.map((a) => a.assignee.summary ?? a.assignee.id).join(', ') || 'nobody'}`);
-      expect(acks.some((ack) => ack.acknowledger.id === SANDBOX_BOT_USER.id), `${id} acknowledged by the agent`);
+      log(
+        `${colours.cyan('●')} ${scenario.name} (${id}): ${incident.status}, assigned to ${incident.assignments.map((a) => a.assignee.summary ?? a.assignee.id).join(', ') || 'nobody'}`,
+      );
+      expect(
+        acks.some((ack) => ack.acknowledger.id === SANDBOX_BOT_USER.id),
+        `${id} acknowledged by the agent`,
+      );
       expect(notes.length === 1, `${id} has exactly one agent note (has ${notes.length})`);
       const humansAssigned = incident.assignments.some((assignment) => assignment.assignee.id !== SANDBOX_BOT_USER.id);
       if (scenario.name === 'known pattern') {
@@ -137,19 +153,36 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
     const redelivered = sandbox.deliveries({ incidentId: known, eventType: 'incident.triggered' });
     const lastStatus = redelivered.at(-1)?.attempts.at(-1)?.status;
     expect(redelivered.length >= 2 && lastStatus === 200, `the duplicate was answered 200 (deduplicated), got ${lastStatus}`);
-    expect(sandbox.notes(known).filter((note) => note.user.id === SANDBOX_BOT_USER.id).length === 1, `${known} still has one agent note after the duplicate`);
+    expect(
+      sandbox.notes(known).filter((note) => note.user.id === SANDBOX_BOT_USER.id).length === 1,
+      `${known} still has one agent note after the duplicate`,
+    );
 
     log(`${colours.cyan('▶')} forged delivery: a body signed with the wrong secret`);
-    const forged = await sandbox.deliverRaw({ body: '{"event":{"id":"forged","event_type":"incident.triggered"}}', signature: signWebhookBody('{}', ['not-the-secret']) });
+    const forged = await sandbox.deliverRaw({
+      body: '{"event":{"id":"forged","event_type":"incident.triggered"}}',
+      signature: signWebhookBody('{}', ['not-the-secret']),
+    });
     expect(forged === 401, `the forged delivery was answered 401 (got ${forged})`);
 
-    const ownEvents = sandbox.deliveries().filter((delivery) => ['incident.acknowledged', 'incident.annotated'].includes(delivery.eventType) && Object.values(incidents).includes(delivery.incidentId ?? ''));
+    const ownEvents = sandbox
+      .deliveries()
+      .filter(
+        (delivery) =>
+          ['incident.acknowledged', 'incident.annotated'].includes(delivery.eventType) &&
+          Object.values(incidents).includes(delivery.incidentId ?? ''),
+      );
     log(`${colours.cyan('●')} the agent's own acknowledgements and notes came back as ${ownEvents.length} webhook(s)`);
-    expect(ownEvents.length > 0 && ownEvents.every((delivery) => delivery.outcome === 'delivered'), "the agent's own events were delivered and accepted");
+    expect(
+      ownEvents.length > 0 && ownEvents.every((delivery) => delivery.outcome === 'delivered'),
+      "the agent's own events were delivered and accepted",
+    );
     for (const scenario of SCENARIOS) {
       const id = incidents[scenario.name];
       const rows = await auditOf(id);
-      const recorded = rows.filter((row) => row.action === 'record' && (row.eventType === 'incident.acknowledged' || row.eventType === 'incident.annotated'));
+      const recorded = rows.filter(
+        (row) => row.action === 'record' && (row.eventType === 'incident.acknowledged' || row.eventType === 'incident.annotated'),
+      );
       const triages = rows.filter((row) => row.action === 'triage');
       expect(recorded.length > 0, `${id}: the agent's own events recorded in the audit trail`);
       expect(triages.length === 1, `${id}: triaged once (${triages.length})`);
@@ -158,7 +191,10 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
       summaries.push({
         scenario: scenario.name,
         incidentId: id,
-        acknowledgedBy: sandbox.acknowledgements(id)[0]?.acknowledger.id === SANDBOX_BOT_USER.id ? SANDBOX_BOT_USER.name : (sandbox.acknowledgements(id)[0]?.acknowledger.id ?? 'nobody'),
+        acknowledgedBy:
+          sandbox.acknowledgements(id)[0]?.acknowledger.id === SANDBOX_BOT_USER.id
+            ? SANDBOX_BOT_USER.name
+            : (sandbox.acknowledgements(id)[0]?.acknowledger.id ?? 'nobody'),
         noteFirstLine: oneLine(note?.content.replace(/[#*_`]/g, '').trim(), 60),
         decision: triages[0]?.decision ?? `${incident.status}`,
         auditRows: rows.length,
@@ -173,7 +209,14 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
 export function summaryTable(summaries: DemoIncidentSummary[], colour: boolean): string {
   return renderTable(
     ['scenario', 'incident', 'acknowledged by', 'note (first line)', 'decision', 'audit rows'],
-    summaries.map((summary) => [summary.scenario, summary.incidentId, summary.acknowledgedBy, summary.noteFirstLine, summary.decision, summary.auditRows]),
+    summaries.map((summary) => [
+      summary.scenario,
+      summary.incidentId,
+      summary.acknowledgedBy,
+      summary.noteFirstLine,
+      summary.decision,
+      summary.auditRows,
+    ]),
     { colour },
   );
 }

@@ -1,11 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import {
-  CreateTableCommand,
-  DynamoDBClient,
-  type AttributeDefinition,
-  type KeySchemaElement,
-} from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, type AttributeDefinition, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsServer } from 'local-aws-sqs';
 import {
@@ -117,9 +112,7 @@ export async function createQueues(
     }),
   );
   const deadLetterQueueUrl = dlq.QueueUrl as string;
-  const dlqAttributes = await client.send(
-    new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ['QueueArn'] }),
-  );
+  const dlqAttributes = await client.send(new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ['QueueArn'] }));
   const queue = await client.send(
     new CreateQueueCommand({
       QueueName: `${prefix}-${EVENT_QUEUE.logicalName}.fifo`,
@@ -162,11 +155,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   try {
     await createTable(dynamo, STATE_TABLE, stateTable);
     await createTable(dynamo, AUDIT_TABLE, auditTable);
-    const { queueUrl, deadLetterQueueUrl } = await createQueues(
-      sqs,
-      agentEnv,
-      options.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT,
-    );
+    const { queueUrl, deadLetterQueueUrl } = await createQueues(sqs, agentEnv, options.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT);
     return {
       dynamodbEndpoint,
       sqsEndpoint,

@@ -85,7 +85,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // endpoint in its environment: the invoker is created below and reached through this binding.
     let rotation: RotationInvoker | undefined;
     const onRotate = async (request: RotationRequest): Promise<void> => {
-      if (rotation === undefined) throw new Error('The local stack is still starting; call RotateSecret again once `npm start` has printed its endpoints.');
+      if (rotation === undefined)
+        throw new Error('The local stack is still starting; call RotateSecret again once `npm start` has printed its endpoints.');
       await rotation.onRotate(request);
     };
     const secretsManager = await startSecretsManagerEmulator({ onRotate });
@@ -114,7 +115,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       pagerDutyApiUrl = sandbox.apiUrl;
       eventsUrl = sandbox.eventsUrl;
     }
-    const secretsClient = new SecretsManagerClient({ endpoint: secretsManager.endpoint, region: aws.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const secretsClient = new SecretsManagerClient({
+      endpoint: secretsManager.endpoint,
+      region: aws.region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     await secretsClient.send(new CreateSecretCommand({ Name: LOCAL_SECRET_ID, SecretString: JSON.stringify(secret) }));
     secretsClient.destroy();
 

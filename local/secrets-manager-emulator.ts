@@ -321,7 +321,6 @@ class SecretStore {
   }
 }
 
-
 function send(response: ServerResponse, status: number, body: Output): void {
   const text = JSON.stringify(body);
   response.writeHead(status, {

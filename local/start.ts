@@ -29,7 +29,9 @@ export interface StartResult {
 export class RealPagerDutyConfigError extends Error {
   override readonly name = 'RealPagerDutyConfigError';
   constructor(problem: string) {
-    super(`Real PagerDuty mode: ${problem}. Set PAGERDUTY_API_TOKEN (or PAGERDUTY_OAUTH_CLIENT_ID/_SECRET/_SUBDOMAIN/_SCOPES), PAGERDUTY_FROM_EMAIL and PAGERDUTY_WEBHOOK_SECRET, or unset them all to use the sandbox.`);
+    super(
+      `Real PagerDuty mode: ${problem}. Set PAGERDUTY_API_TOKEN (or PAGERDUTY_OAUTH_CLIENT_ID/_SECRET/_SUBDOMAIN/_SCOPES), PAGERDUTY_FROM_EMAIL and PAGERDUTY_WEBHOOK_SECRET, or unset them all to use the sandbox.`,
+    );
   }
 }
 
@@ -87,7 +89,9 @@ export async function start(options: StartOptions): Promise<StartResult> {
       log(colours.dim(`  ${request.method} ${request.path} → ${request.status} (${request.durationMs} ms)`));
     },
   });
-  log(`${colours.green('✔')} Local stack up in ${Date.now() - startedAt} ms: ${real === undefined ? `PagerDuty sandbox at ${stack.pagerDutyApiUrl}` : `real PagerDuty at ${real.apiUrl} as ${real.secret.fromEmail}`}`);
+  log(
+    `${colours.green('✔')} Local stack up in ${Date.now() - startedAt} ms: ${real === undefined ? `PagerDuty sandbox at ${stack.pagerDutyApiUrl}` : `real PagerDuty at ${real.apiUrl} as ${real.secret.fromEmail}`}`,
+  );
   if (!runDemoNow) {
     printServing(stack, log, colours, real !== undefined);
     return { stack };
@@ -95,7 +99,10 @@ export async function start(options: StartOptions): Promise<StartResult> {
   const demo = await runDemo(stack, log, colours, startedAt);
   log('');
   log(summaryTable(demo.summaries, options.out.isTTY === true));
-  if (demo.failures.length === 0) log(`${colours.green('✔')} All ${demo.checks} expectations held. First incident acknowledged ${demo.firstAcknowledgedMs} ms after start.`);
+  if (demo.failures.length === 0)
+    log(
+      `${colours.green('✔')} All ${demo.checks} expectations held. First incident acknowledged ${demo.firstAcknowledgedMs} ms after start.`,
+    );
   else {
     log(colours.red(`✘ ${demo.failures.length} of ${demo.checks} expectations failed:`));
     for (const failure of demo.failures) log(colours.red(`  - ${failure}`));
@@ -116,7 +123,9 @@ function printServing(stack: LocalStack, log: (line: string) => void, colours: R
 
 if (require.main === module) {
   const program = new Command('npm start --')
-    .description('Run the whole agent on this machine: AWS emulators, a PagerDuty sandbox (or real PagerDuty via PAGERDUTY_* variables), the handlers, and a demo.')
+    .description(
+      'Run the whole agent on this machine: AWS emulators, a PagerDuty sandbox (or real PagerDuty via PAGERDUTY_* variables), the handlers, and a demo.',
+    )
     .addOption(new Option('--port <port>', 'port of the webhook endpoint').default('3000'))
     .option('--no-demo', 'start and serve without the scripted demo')
     .option('--once', 'run the demo, check every expectation, print the summary and exit (0 only if all held)')

@@ -60,7 +60,8 @@ export class AgentAlarms extends Construct {
     if (props.alarmEmail !== undefined) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
     const notify = new actions.SnsAction(this.topic);
 
-    const lambdaErrors = (fn: lambda.IFunction): cloudwatch.IMetric => fn.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM });
+    const lambdaErrors = (fn: lambda.IFunction): cloudwatch.IMetric =>
+      fn.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM });
 
     const alarm = (
       alarmId: string,
@@ -131,13 +132,19 @@ export class AgentAlarms extends Construct {
     );
     alarm(
       'PagerDutyThrottling',
-      AgentMetrics.sum('PagerDuty 429s', [metrics.metric(MetricName.throttled, 'worker'), metrics.metric(MetricName.throttled, 'handback')]),
+      AgentMetrics.sum('PagerDuty 429s', [
+        metrics.metric(MetricName.throttled, 'worker'),
+        metrics.metric(MetricName.throttled, 'handback'),
+      ]),
       'PagerDuty has been rate-limiting the agent for 15 minutes. Lower workerMaxConcurrency or look for another client sharing the key.',
       { threshold: THROTTLING_THRESHOLD, evaluationPeriods: THROTTLING_PERIODS },
     );
     alarm(
       'RotationFailures',
-      AgentMetrics.sum('Rotation failures', [metrics.metric(MetricName.rotationFailed, 'rotate-secret'), lambdaErrors(functions.rotateSecret)]),
+      AgentMetrics.sum('Rotation failures', [
+        metrics.metric(MetricName.rotationFailed, 'rotate-secret'),
+        lambdaErrors(functions.rotateSecret),
+      ]),
       'the secret rotation failed; the current key stays in use. If no new key was staged, create one in PagerDuty and run pd-agent secret stage.',
     );
   }

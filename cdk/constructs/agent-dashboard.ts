@@ -33,7 +33,9 @@ export class AgentDashboard extends Construct {
     const perMinute = (name: MetricNameValue, service: FunctionService): cloudwatch.Metric =>
       metrics.metric(name, service, { period: Duration.minutes(1), label: name });
     const percentiles = (name: MetricNameValue): cloudwatch.Metric[] =>
-      ['p50', 'p99'].map((statistic) => metrics.metric(name, 'worker', { statistic, period: Duration.minutes(5), label: `${name} ${statistic}` }));
+      ['p50', 'p99'].map((statistic) =>
+        metrics.metric(name, 'worker', { statistic, period: Duration.minutes(5), label: `${name} ${statistic}` }),
+      );
     const graph = (title: string, left: cloudwatch.IMetric[], width = 12): cloudwatch.GraphWidget =>
       new cloudwatch.GraphWidget({ title, left, width, height: 6 });
 
@@ -43,7 +45,10 @@ export class AgentDashboard extends Construct {
     });
     this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: 24, height: 3 }));
     this.dashboard.addWidgets(
-      graph('Webhooks per minute by outcome', WEBHOOK_OUTCOMES.map((name) => perMinute(name, 'ingress'))),
+      graph(
+        'Webhooks per minute by outcome',
+        WEBHOOK_OUTCOMES.map((name) => perMinute(name, 'ingress')),
+      ),
       graph('Signature failures per minute', [
         perMinute(MetricName.signatureInvalid, 'ingress'),
         perMinute(MetricName.signatureMissing, 'ingress'),
@@ -74,8 +79,14 @@ export class AgentDashboard extends Construct {
       graph('Queue and dead-letter depth', [
         props.queue.metricApproximateNumberOfMessagesVisible({ label: 'queue visible', statistic: cloudwatch.Stats.MAXIMUM }),
         props.queue.metricApproximateAgeOfOldestMessage({ label: 'queue oldest (s)', statistic: cloudwatch.Stats.MAXIMUM }),
-        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ label: 'dead-letter visible', statistic: cloudwatch.Stats.MAXIMUM }),
-        props.deadLetterQueue.metricApproximateNumberOfMessagesNotVisible({ label: 'dead-letter in flight', statistic: cloudwatch.Stats.MAXIMUM }),
+        props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          label: 'dead-letter visible',
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        props.deadLetterQueue.metricApproximateNumberOfMessagesNotVisible({
+          label: 'dead-letter in flight',
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
       ]),
       graph('PagerDuty throttling and retries', [
         metrics.metric(MetricName.throttled, 'worker', { label: '429s (worker)' }),
@@ -84,11 +95,15 @@ export class AgentDashboard extends Construct {
       ]),
     );
     this.dashboard.addWidgets(
-      graph('Errors', [
-        metrics.metric(MetricName.workerError, 'worker', { label: 'worker errors' }),
-        metrics.metric(MetricName.rotationFailed, 'rotate-secret', { label: 'rotation failed' }),
-        metrics.metric(MetricName.rotationSucceeded, 'rotate-secret', { label: 'rotation succeeded' }),
-      ], 24),
+      graph(
+        'Errors',
+        [
+          metrics.metric(MetricName.workerError, 'worker', { label: 'worker errors' }),
+          metrics.metric(MetricName.rotationFailed, 'rotate-secret', { label: 'rotation failed' }),
+          metrics.metric(MetricName.rotationSucceeded, 'rotate-secret', { label: 'rotation succeeded' }),
+        ],
+        24,
+      ),
     );
   }
 }

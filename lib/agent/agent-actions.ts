@@ -70,7 +70,12 @@ export class AgentActions {
     call: () => Promise<Attempted<T>>,
     extra: { detail?: string; hypothesisSummary?: string; noteId?: (value: T) => string } = {},
   ): Promise<Attempted<T>> {
-    const handle = await this.deps.audit.begin({ ...this.deps.subject, action, detail: extra.detail, hypothesisSummary: extra.hypothesisSummary });
+    const handle = await this.deps.audit.begin({
+      ...this.deps.subject,
+      action,
+      detail: extra.detail,
+      hypothesisSummary: extra.hypothesisSummary,
+    });
     const startedAt = Date.now();
     let result: Attempted<T>;
     try {
@@ -93,7 +98,9 @@ export class AgentActions {
   }
 
   acknowledge(): Promise<Attempted<Incident>> {
-    return this.audited('acknowledge', () => this.deps.retry.idempotent('acknowledge', () => this.deps.api.acknowledgeIncident(this.incidentId)));
+    return this.audited('acknowledge', () =>
+      this.deps.retry.idempotent('acknowledge', () => this.deps.api.acknowledgeIncident(this.incidentId)),
+    );
   }
 
   /**
@@ -120,7 +127,12 @@ export class AgentActions {
     }
     const { response } = await this.audited(
       'note',
-      () => this.deps.retry.createOnce('create note', () => this.deps.api.createNote(this.incidentId, content), () => this.findNote(ref)),
+      () =>
+        this.deps.retry.createOnce(
+          'create note',
+          () => this.deps.api.createNote(this.incidentId, content),
+          () => this.findNote(ref),
+        ),
       { hypothesisSummary: summary, noteId: (note) => note.id },
     );
     await this.deps.incidentLedger.recordNote(this.incidentId, triggerEventId, response.value.id, recordOnIncident);
@@ -137,23 +149,32 @@ export class AgentActions {
     const policyTarget: EscalationTarget = { mode: 'escalation_policy', escalationPolicyId: incident.escalation_policy.id };
     const level = this.deps.settings.escalation.mode === 'next_level' ? nextEscalationLevel(incident, oncalls) : null;
     const attempt = (target: EscalationTarget, why: string) =>
-      this.audited('escalate', () => this.deps.retry.idempotent('escalate', () => this.deps.api.escalateIncident(this.incidentId, target)), {
-        detail: `${why}; ${target.mode === 'next_level' ? `escalation level ${target.level}` : `reassigned to escalation policy ${target.escalationPolicyId}`}`,
-      });
+      this.audited(
+        'escalate',
+        () => this.deps.retry.idempotent('escalate', () => this.deps.api.escalateIncident(this.incidentId, target)),
+        {
+          detail: `${why}; ${target.mode === 'next_level' ? `escalation level ${target.level}` : `reassigned to escalation policy ${target.escalationPolicyId}`}`,
+        },
+      );
     if (level === null) return attempt(policyTarget, detail);
     try {
       return await attempt({ mode: 'next_level', level }, detail);
     } catch (error) {
-      const refused = error instanceof OperationFailedError && !error.retryable && error.cause instanceof PagerDutyApiError && error.cause.status === 400;
+      const refused =
+        error instanceof OperationFailedError && !error.retryable && error.cause instanceof PagerDutyApiError && error.cause.status === 400;
       if (!refused) throw error;
       return attempt(policyTarget, `${detail}; PagerDuty refused level ${level}, reassigning to the escalation policy instead`);
     }
   }
 
   resolve(resolution: string): Promise<Attempted<Incident>> {
-    return this.audited('resolve', () => this.deps.retry.idempotent('resolve', () => this.deps.api.resolveIncident(this.incidentId, resolution)), {
-      detail: resolution,
-    });
+    return this.audited(
+      'resolve',
+      () => this.deps.retry.idempotent('resolve', () => this.deps.api.resolveIncident(this.incidentId, resolution)),
+      {
+        detail: resolution,
+      },
+    );
   }
 
   /**
@@ -166,7 +187,13 @@ export class AgentActions {
     const footer = this.footer(triggerEventId);
     let noteProblem = '';
     try {
-      await this.postNote(triggerEventId, this.deps.notes.handbackNote(this.incidentId, reason, footer), footer.ref, `handback: ${reason}`, false);
+      await this.postNote(
+        triggerEventId,
+        this.deps.notes.handbackNote(this.incidentId, reason, footer),
+        footer.ref,
+        `handback: ${reason}`,
+        false,
+      );
     } catch (error) {
       // The escalation already paged people; a missing explanation must not undo the handback.
       noteProblem = `; the handback note could not be posted: ${(error as Error)?.message ?? String(error)}`;

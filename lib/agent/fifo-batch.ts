@@ -125,7 +125,10 @@ export function createQueuedEventBatchHandler(
           sqs: options.sqs,
           queueUrl: options.queueUrl,
           onVisibilityError: (record, error) =>
-            logger.error('could not change the visibility of a deferred message', { messageId: record.messageId, error: (error as Error)?.message }),
+            logger.error('could not change the visibility of a deferred message', {
+              messageId: record.messageId,
+              error: (error as Error)?.message,
+            }),
         },
       );
     } finally {

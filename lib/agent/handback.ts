@@ -48,13 +48,23 @@ export class DeadLetterHandback {
     const { audit, incidentLedger } = this.deps;
     const subject: AuditSubject = { incidentId: queued.incidentId, eventId: queued.eventId, eventType: queued.eventType };
     if (queued.incidentId === null) {
-      await audit.record({ ...subject, action: 'record', outcome: 'recorded', detail: 'dead-lettered; the event has no incident, nothing to hand back' });
+      await audit.record({
+        ...subject,
+        action: 'record',
+        outcome: 'recorded',
+        detail: 'dead-lettered; the event has no incident, nothing to hand back',
+      });
       return 'recorded';
     }
     const incidentId = queued.incidentId;
     const progress = await incidentLedger.get(incidentId);
     if (progress?.finished === true) {
-      await audit.record({ ...subject, action: 'record', outcome: 'recorded', detail: 'dead-lettered; the agent had finished with the incident, so nothing is silenced' });
+      await audit.record({
+        ...subject,
+        action: 'record',
+        outcome: 'recorded',
+        detail: 'dead-lettered; the agent had finished with the incident, so nothing is silenced',
+      });
       return 'recorded';
     }
 
@@ -87,12 +97,22 @@ export class DeadLetterHandback {
       incident.acknowledgements.length > 0 &&
       incident.acknowledgements.every((ack) => ack.acknowledger.id === connection.botUserId);
     if (progress?.acknowledgedByAgentAt === undefined && !silencedByAgent) {
-      await audit.record({ ...subject, action: 'record', outcome: 'recorded', detail: 'dead-lettered; the agent never acknowledged the incident, so nothing is silenced' });
+      await audit.record({
+        ...subject,
+        action: 'record',
+        outcome: 'recorded',
+        detail: 'dead-lettered; the agent never acknowledged the incident, so nothing is silenced',
+      });
       return 'recorded';
     }
     if (incident.status === 'resolved') {
       await incidentLedger.markFinished(incidentId);
-      await audit.record({ ...subject, action: 'record', outcome: 'recorded', detail: 'dead-lettered; the incident is resolved already, nothing to hand back' });
+      await audit.record({
+        ...subject,
+        action: 'record',
+        outcome: 'recorded',
+        detail: 'dead-lettered; the incident is resolved already, nothing to hand back',
+      });
       return 'recorded';
     }
     const reason = `the agent could not finish ${queued.eventType} event ${queued.eventId} (it was dead-lettered after repeated failures)`;
@@ -102,19 +122,22 @@ export class DeadLetterHandback {
 
     if (connection.eventsRoutingKey !== undefined) {
       const routingKey = connection.eventsRoutingKey;
-      await actions.audited('events-api', () =>
-        retry.idempotent('send health alert', () =>
-          connection.events.send({
-            routingKey,
-            action: 'trigger',
-            dedupKey: healthDedupKey(this.deps.env),
-            summary: `${this.deps.settings.agentName} (${this.deps.env}) handed incidents back to humans: it could not finish them`,
-            source: `pd-agent/${this.deps.env}`,
-            severity: 'error',
-            customDetails: { lastIncidentId: incidentId, lastEventId: queued.eventId, lastReason: reason },
-          }),
-        ),
-      { detail: `health alert ${healthDedupKey(this.deps.env)}` });
+      await actions.audited(
+        'events-api',
+        () =>
+          retry.idempotent('send health alert', () =>
+            connection.events.send({
+              routingKey,
+              action: 'trigger',
+              dedupKey: healthDedupKey(this.deps.env),
+              summary: `${this.deps.settings.agentName} (${this.deps.env}) handed incidents back to humans: it could not finish them`,
+              source: `pd-agent/${this.deps.env}`,
+              severity: 'error',
+              customDetails: { lastIncidentId: incidentId, lastEventId: queued.eventId, lastReason: reason },
+            }),
+          ),
+        { detail: `health alert ${healthDedupKey(this.deps.env)}` },
+      );
     }
     return 'handed-back';
   }
@@ -137,7 +160,10 @@ export function createHandbackHandler(deps: HandbackHandlerDeps): (event: SQSEve
     logger: deps.logger,
     metrics: deps.metrics,
     failureMetric: MetricName.handbackFailed,
-    messages: { handled: 'dead-lettered event handled', failed: 'could not hand a dead-lettered event back; it stays on the dead-letter queue' },
+    messages: {
+      handled: 'dead-lettered event handled',
+      failed: 'could not hand a dead-lettered event back; it stays on the dead-letter queue',
+    },
     failureLogLevel: 'error',
   });
 }

@@ -58,7 +58,9 @@ export class LeaseHeldError extends Error {
     readonly eventId: string,
     readonly retryAfterSeconds: number,
   ) {
-    super(`Event ${eventId} is being processed by another attempt; it is retried in ${retryAfterSeconds} s, when that attempt's lease ends.`);
+    super(
+      `Event ${eventId} is being processed by another attempt; it is retried in ${retryAfterSeconds} s, when that attempt's lease ends.`,
+    );
   }
 }
 
@@ -70,7 +72,9 @@ export class RetryLaterError extends Error {
     readonly retryAfterSeconds: number,
     cause: unknown,
   ) {
-    super(`Event ${eventId} failed (${(cause as Error)?.message ?? String(cause)}); it is delivered again in ${retryAfterSeconds} s.`, { cause });
+    super(`Event ${eventId} failed (${(cause as Error)?.message ?? String(cause)}); it is delivered again in ${retryAfterSeconds} s.`, {
+      cause,
+    });
   }
 }
 
@@ -127,7 +131,8 @@ export class EventProcessor {
         this.deps.metrics.addMetric(MetricName.throttled, 'Count', 1);
         throw error;
       }
-      if (error instanceof RetryStopError && error.kind === 'failed') throw new RetryLaterError(queued.eventId, this.deps.retryLaterSeconds ?? RETRY_LATER_SECONDS, error);
+      if (error instanceof RetryStopError && error.kind === 'failed')
+        throw new RetryLaterError(queued.eventId, this.deps.retryLaterSeconds ?? RETRY_LATER_SECONDS, error);
       throw error;
     }
   }
@@ -174,7 +179,17 @@ export class EventProcessor {
       settings: this.deps.retry?.settings,
       onRetry: () => metrics.addMetric(MetricName.retriesUsed, 'Count', 1),
     });
-    const actions = new AgentActions({ api, audit, incidentLedger, retry, notes: this.deps.notes, env: this.deps.env, settings, subject, clock: this.clock });
+    const actions = new AgentActions({
+      api,
+      audit,
+      incidentLedger,
+      retry,
+      notes: this.deps.notes,
+      env: this.deps.env,
+      settings,
+      subject,
+      clock: this.clock,
+    });
 
     let incident: Incident | undefined;
     let acknowledgedByAgent = false;
@@ -188,7 +203,9 @@ export class EventProcessor {
       const ackedForThisEvent = progress?.triggerEventId === event.eventId && progress.acknowledgedByAgentAt !== undefined;
       // After the agent's own acknowledgement only an explicit human acknowledger counts as a takeover.
       const human =
-        ackedForThisEvent && incident.acknowledgements.every((ack) => ack.acknowledger.id === botUserId) ? null : humanAcknowledger(incident, botUserId);
+        ackedForThisEvent && incident.acknowledgements.every((ack) => ack.acknowledger.id === botUserId)
+          ? null
+          : humanAcknowledger(incident, botUserId);
       acknowledgedByAgent = ackedForThisEvent || (incident.status === 'acknowledged' && human === null);
       if (human === null && !ackedForThisEvent) {
         const ack = await actions.acknowledge();
@@ -197,7 +214,11 @@ export class EventProcessor {
         if (ack.response.alreadyDone !== true) {
           metrics.addMetric(MetricName.incidentAcknowledged, 'Count', 1);
           if (event.occurredAt !== null) {
-            metrics.addMetric(MetricName.timeToAcknowledge, 'Milliseconds', Math.max(0, this.clock().getTime() - Date.parse(event.occurredAt)));
+            metrics.addMetric(
+              MetricName.timeToAcknowledge,
+              'Milliseconds',
+              Math.max(0, this.clock().getTime() - Date.parse(event.occurredAt)),
+            );
           }
         }
       } else if (human === null && progress?.acknowledgedByAgentAt === undefined) {
@@ -215,16 +236,36 @@ export class EventProcessor {
       }
 
       const footer = actions.footer(event.eventId);
-      const note = await actions.postNote(event.eventId, this.deps.notes.hypothesisNote(hypothesis, context, footer), footer.ref, hypothesis.summary, true);
+      const note = await actions.postNote(
+        event.eventId,
+        this.deps.notes.hypothesisNote(hypothesis, context, footer),
+        footer.ref,
+        hypothesis.summary,
+        true,
+      );
       if (note.postedNow) metrics.addMetric(MetricName.notePosted, 'Count', 1);
 
       if (human !== null) {
         await incidentLedger.recordDecision(subject.incidentId, 'left-with-human');
-        await audit.record({ ...subject, action: 'triage', outcome: 'recorded', decision: 'left-with-human', hypothesisSummary: hypothesis.summary, detail: hypothesis.decisionReason });
+        await audit.record({
+          ...subject,
+          action: 'triage',
+          outcome: 'recorded',
+          decision: 'left-with-human',
+          hypothesisSummary: hypothesis.summary,
+          detail: hypothesis.decisionReason,
+        });
         return { status: 'triaged', decision: 'left-with-human', noteId: note.noteId };
       }
       incident = context.incident;
-      const decision = await this.act(actions, incident, context, hypothesis, progress?.escalatedAt !== undefined || progress?.handedBackAt !== undefined, subject);
+      const decision = await this.act(
+        actions,
+        incident,
+        context,
+        hypothesis,
+        progress?.escalatedAt !== undefined || progress?.handedBackAt !== undefined,
+        subject,
+      );
       return { status: 'triaged', decision, noteId: note.noteId };
     } catch (error) {
       const stop = error instanceof RetryStopError && (error.kind === 'budget-exhausted' || error.kind === 'out-of-time');
@@ -233,7 +274,12 @@ export class EventProcessor {
       const reason = (error as Error).message;
       if (!acknowledgedByAgent || incident === undefined) {
         metrics.addMetric(MetricName.gaveUp, 'Count', 1);
-        await audit.record({ ...subject, action: 'record', outcome: 'failed', detail: `gave up (the agent had not acknowledged it, PagerDuty keeps paging): ${reason}` });
+        await audit.record({
+          ...subject,
+          action: 'record',
+          outcome: 'failed',
+          detail: `gave up (the agent had not acknowledged it, PagerDuty keeps paging): ${reason}`,
+        });
         return { status: 'gave-up' };
       }
       // The handback is the last chance: no retries left to spend, and it runs while any time is left.
@@ -243,10 +289,17 @@ export class EventProcessor {
         pacer: connection.pacer,
         settings: { minRemainingMs: HANDBACK_MIN_REMAINING_MS },
       });
-      await new AgentActions({ api, audit, incidentLedger, retry: lastChance, notes: this.deps.notes, env: this.deps.env, settings, subject, clock: this.clock }).handBack(
-        incident,
-        reason,
-      );
+      await new AgentActions({
+        api,
+        audit,
+        incidentLedger,
+        retry: lastChance,
+        notes: this.deps.notes,
+        env: this.deps.env,
+        settings,
+        subject,
+        clock: this.clock,
+      }).handBack(incident, reason);
       metrics.addMetric(MetricName.handedBack, 'Count', 1);
       return { status: 'handed-back', reason };
     }
@@ -291,7 +344,14 @@ export class EventProcessor {
         : 'Only a rule may let the agent resolve; none did, so on-call takes it.';
     }
     await incidentLedger.recordDecision(subject.incidentId, decision);
-    await audit.record({ ...subject, action: 'triage', outcome: 'recorded', decision, hypothesisSummary: hypothesis.summary, detail: reason });
+    await audit.record({
+      ...subject,
+      action: 'triage',
+      outcome: 'recorded',
+      decision,
+      hypothesisSummary: hypothesis.summary,
+      detail: reason,
+    });
 
     if (decision === 'escalate') {
       await actions.escalate(incident, context.oncalls, reason);

@@ -96,7 +96,7 @@ export class ThrottledError extends RetryStopError {
     super(
       `${cause instanceof PagerDutyApiError ? `PagerDuty rate-limited ${operation} (429)` : `${cause.message}, so ${operation} waits`}; ` +
         `the event goes back to the queue for ${retryAfterSeconds} s. ` +
-        'If this is frequent, lower the worker\'s maximum concurrency or use a separate API key per environment.',
+        "If this is frequent, lower the worker's maximum concurrency or use a separate API key per environment.",
       operation,
       attempts,
       cause,
@@ -145,7 +145,7 @@ export class OperationFailedError extends RetryStopError {
   ) {
     super(
       `${operation} failed after ${attempts} attempt(s): ${(cause as Error)?.message ?? String(cause)}` +
-        (retryable ? '. A later delivery may retry it within the event\'s budget.' : '. Repeating the same request would not help.'),
+        (retryable ? ". A later delivery may retry it within the event's budget." : '. Repeating the same request would not help.'),
       operation,
       attempts,
       cause,

@@ -3,23 +3,9 @@
  * A PagerDuty mutation is written as an intent before the call and completed with its outcome after it, so a crash
  * between the two leaves a visible `intent` item. Events the worker only records are written complete.
  */
-export type AuditAction =
-  | 'acknowledge'
-  | 'note'
-  | 'escalate'
-  | 'resolve'
-  | 'events-api'
-  | 'record'
-  | 'triage'
-  | 'handback';
+export type AuditAction = 'acknowledge' | 'note' | 'escalate' | 'resolve' | 'events-api' | 'record' | 'triage' | 'handback';
 
-export type AuditOutcome =
-  | 'intent'
-  | 'succeeded'
-  | 'already-done'
-  | 'failed'
-  | 'skipped'
-  | 'recorded';
+export type AuditOutcome = 'intent' | 'succeeded' | 'already-done' | 'failed' | 'skipped' | 'recorded';
 
 export interface AuditItem {
   incidentId: string;

@@ -23,14 +23,20 @@ export class AgentSecretStore {
       return answer.SecretString;
     } catch (error) {
       if (error instanceof ResourceNotFoundException) return undefined;
-      throw new CliError(`Could not read secret ${this.secretId}: ${(error as Error).message}`, 'Check your AWS credentials and that you may read this secret.');
+      throw new CliError(
+        `Could not read secret ${this.secretId}: ${(error as Error).message}`,
+        'Check your AWS credentials and that you may read this secret.',
+      );
     }
   }
 
   async read(): Promise<AgentSecret> {
     const raw = await this.readRaw();
     if (raw === undefined) {
-      throw new CliError(`Secret ${this.secretId} has no value yet.`, 'Write it with `pd-agent secret set` (values from a prompt or stdin).');
+      throw new CliError(
+        `Secret ${this.secretId} has no value yet.`,
+        'Write it with `pd-agent secret set` (values from a prompt or stdin).',
+      );
     }
     return parseAgentSecret(raw, this.secretId);
   }
@@ -51,7 +57,9 @@ export class AgentSecretStore {
     const text = JSON.stringify(secret);
     parseAgentSecret(text, this.secretId);
     const token = randomUUID();
-    await this.client.send(new PutSecretValueCommand({ SecretId: this.secretId, SecretString: text, ClientRequestToken: token, VersionStages: ['AWSPENDING'] }));
+    await this.client.send(
+      new PutSecretValueCommand({ SecretId: this.secretId, SecretString: text, ClientRequestToken: token, VersionStages: ['AWSPENDING'] }),
+    );
     await this.client.send(new RotateSecretCommand({ SecretId: this.secretId, ClientRequestToken: token }));
     return token;
   }

@@ -16,9 +16,15 @@ export interface TargetClients {
 
 export function clientsFor(target: StackTarget): TargetClients {
   const common = { region: target.region, ...(target.credentials === undefined ? {} : { credentials: target.credentials }) };
-  const secrets = new SecretsManagerClient({ ...common, ...(target.endpoints.secretsManager === undefined ? {} : { endpoint: target.endpoints.secretsManager }) });
+  const secrets = new SecretsManagerClient({
+    ...common,
+    ...(target.endpoints.secretsManager === undefined ? {} : { endpoint: target.endpoints.secretsManager }),
+  });
   const sqs = new SQSClient({ ...common, ...(target.endpoints.sqs === undefined ? {} : { endpoint: target.endpoints.sqs }) });
-  const rawDynamo = new DynamoDBClient({ ...common, ...(target.endpoints.dynamodb === undefined ? {} : { endpoint: target.endpoints.dynamodb }) });
+  const rawDynamo = new DynamoDBClient({
+    ...common,
+    ...(target.endpoints.dynamodb === undefined ? {} : { endpoint: target.endpoints.dynamodb }),
+  });
   const dynamo = DynamoDBDocumentClient.from(rawDynamo);
   return {
     secrets,

@@ -15,7 +15,10 @@ function withTarget(command: Command): Command {
     .addOption(new Option('--env <name>', 'a deployed environment: the CloudFormation stack PdAgent-<name>').conflicts('local'))
     .addOption(new Option('--local', 'the local stack `npm start` runs'))
     .option('--region <region>', 'AWS region of the stack (default: AWS_REGION or your profile)')
-    .option('--pagerduty-api-url <url>', 'PagerDuty REST API (default: PAGERDUTY_API_URL, the local sandbox under --local, or https://api.pagerduty.com)');
+    .option(
+      '--pagerduty-api-url <url>',
+      'PagerDuty REST API (default: PAGERDUTY_API_URL, the local sandbox under --local, or https://api.pagerduty.com)',
+    );
 }
 
 export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
@@ -44,7 +47,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       .description(`Sign a webhook body and deliver it. <payload> is a file or a fixture: ${fixtureNames().join(', ')}.`)
       .argument('<payload>', 'fixture name or file path')
       .option('--url <url>', "where to deliver (default: the environment's webhook URL)")
-      .option('--secret-stdin', 'read the signing secret from stdin (default: the environment secret\'s signing secrets)')
+      .option('--secret-stdin', "read the signing secret from stdin (default: the environment secret's signing secrets)")
       .option('--twice', 'deliver the same event twice (the second must be answered as a duplicate)')
       .option('--bad-signature', 'sign with a wrong secret (must be answered 401)')
       .option('--json', 'results as JSON'),
@@ -53,12 +56,20 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     if (results.some((result) => result.status >= 500)) setExitCode(1);
   });
 
-  const secret = program.command('secret').description("The environment's Secrets Manager secret (values are never taken from arguments or printed).");
+  const secret = program
+    .command('secret')
+    .description("The environment's Secrets Manager secret (values are never taken from arguments or printed).");
   withTarget(
-    secret.command('set').description('Write the secret: answer the prompts, or pipe the JSON document in on stdin. Checked before writing; webhook signing secrets are kept.'),
+    secret
+      .command('set')
+      .description(
+        'Write the secret: answer the prompts, or pipe the JSON document in on stdin. Checked before writing; webhook signing secrets are kept.',
+      ),
   ).action(async (options) => secretSetCommand(options, io));
   withTarget(
-    secret.command('stage').description('Stage a new PagerDuty key (prompt or stdin) as AWSPENDING with the rest of the current secret, then start rotation.'),
+    secret
+      .command('stage')
+      .description('Stage a new PagerDuty key (prompt or stdin) as AWSPENDING with the rest of the current secret, then start rotation.'),
   ).action(async (options) => secretStageCommand(options, io));
 
   const webhook = program.command('webhook').description('PagerDuty V3 webhook subscriptions pointing at the environment.');
@@ -132,7 +143,10 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
       return 1;
     }
     writeLine(io.stderr, `${colours.red('error:')} ${(error as Error).message}`);
-    writeLine(io.stderr, `${colours.dim('→')} This is unexpected; run again with NODE_DEBUG=pd-agent or report it with the command you ran.`);
+    writeLine(
+      io.stderr,
+      `${colours.dim('→')} This is unexpected; run again with NODE_DEBUG=pd-agent or report it with the command you ran.`,
+    );
     return 1;
   }
 }

@@ -10,7 +10,13 @@ export interface CliIo {
   cwd: string;
 }
 
-export const processIo = (): CliIo => ({ stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() });
+export const processIo = (): CliIo => ({
+  stdout: process.stdout,
+  stderr: process.stderr,
+  stdin: process.stdin,
+  env: process.env,
+  cwd: process.cwd(),
+});
 
 export type Colours = ReturnType<typeof pc.createColors>;
 

@@ -48,7 +48,10 @@ export async function resolveTarget(options: TargetOptions, processEnv: NodeJS.P
   if (options.local === true) {
     const state = readLocalStackState(root, processEnv);
     if (state === undefined) {
-      throw new CliError(`No local stack is running (${localStatePath(root, processEnv)} does not exist).`, 'Start it in another terminal with `npm start`, then run this again.');
+      throw new CliError(
+        `No local stack is running (${localStatePath(root, processEnv)} does not exist).`,
+        'Start it in another terminal with `npm start`, then run this again.',
+      );
     }
     return {
       name: state.agentEnv,
@@ -86,7 +89,10 @@ export async function resolveTarget(options: TargetOptions, processEnv: NodeJS.P
   }
   const missing = REQUIRED_OUTPUTS.filter((key) => outputs[key] === undefined || outputs[key] === '');
   if (missing.length > 0) {
-    throw new CliError(`Stack ${stackName(env)} has no output ${missing.join(', ')}.`, 'Redeploy it with this version of pd-agent (`npx cdk deploy`).');
+    throw new CliError(
+      `Stack ${stackName(env)} has no output ${missing.join(', ')}.`,
+      'Redeploy it with this version of pd-agent (`npx cdk deploy`).',
+    );
   }
   return {
     name: env,

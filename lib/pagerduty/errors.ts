@@ -42,7 +42,9 @@ export class PagerDutyNetworkError extends Error {
     readonly reason: 'timeout' | 'connection',
     cause: unknown,
   ) {
-    super(`PagerDuty ${operation} got no answer (${reason}): ${(cause as Error)?.message ?? String(cause)}. It will be retried.`, { cause });
+    super(`PagerDuty ${operation} got no answer (${reason}): ${(cause as Error)?.message ?? String(cause)}. It will be retried.`, {
+      cause,
+    });
   }
 }
 

@@ -37,7 +37,11 @@ export function createEventsClient(options: EventsClientOptions): EventsApi {
         'sendEvent',
         doFetch,
         url,
-        { method: 'POST', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify(eventsApiBody(event)) },
+        {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+          body: JSON.stringify(eventsApiBody(event)),
+        },
         timeoutMs,
       );
       if (!answer.ok) throw apiError('sendEvent', answer);

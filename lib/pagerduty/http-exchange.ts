@@ -29,7 +29,13 @@ export function readRateLimit(headers: Headers): RateLimit {
  * Sends one request and reads its whole body. No answer (timeout, refused or dropped connection, a body cut short)
  * becomes a `PagerDutyNetworkError`; the request's headers (and so any credential) never reach the error.
  */
-export async function exchange(operation: string, doFetch: typeof fetch, url: string, init: RequestInit, timeoutMs: number): Promise<RawAnswer> {
+export async function exchange(
+  operation: string,
+  doFetch: typeof fetch,
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+): Promise<RawAnswer> {
   try {
     const response = await doFetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
     const text = await response.text();

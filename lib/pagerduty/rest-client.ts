@@ -184,7 +184,13 @@ export function createPagerDutyClient(options: PagerDutyClientOptions): PagerDut
 
   const updateIncident = (operation: string, incidentId: string, fields: Record<string, unknown>) =>
     call(
-      { operation, method: 'PUT', path: incidentPath(incidentId), from: true, body: { incident: { type: 'incident_reference', ...fields } } },
+      {
+        operation,
+        method: 'PUT',
+        path: incidentPath(incidentId),
+        from: true,
+        body: { incident: { type: 'incident_reference', ...fields } },
+      },
       (body: { incident: RawIncident }) => normaliseIncident(body.incident),
     );
 
@@ -213,7 +219,13 @@ export function createPagerDutyClient(options: PagerDutyClientOptions): PagerDut
           method: 'GET',
           path: '/incidents',
           // Newest first, so that `max` keeps the most recent incidents.
-          query: { 'service_ids[]': query.serviceIds, since: query.since, until: query.until, 'statuses[]': query.statuses, sort_by: 'created_at:desc' },
+          query: {
+            'service_ids[]': query.serviceIds,
+            since: query.since,
+            until: query.until,
+            'statuses[]': query.statuses,
+            sort_by: 'created_at:desc',
+          },
         },
         'incidents',
         query.max,
@@ -244,10 +256,12 @@ export function createPagerDutyClient(options: PagerDutyClientOptions): PagerDut
       ),
 
     listAlerts: (incidentId: string) =>
-      paginate<Alert>({ operation: 'listAlerts', method: 'GET', path: `${incidentPath(incidentId)}/alerts` }, 'alerts').then((response) => ({
-        ...response,
-        value: response.value.map(normaliseAlert),
-      })),
+      paginate<Alert>({ operation: 'listAlerts', method: 'GET', path: `${incidentPath(incidentId)}/alerts` }, 'alerts').then(
+        (response) => ({
+          ...response,
+          value: response.value.map(normaliseAlert),
+        }),
+      ),
 
     listRelatedChangeEvents: (incidentId: string) =>
       call(
@@ -256,21 +270,28 @@ export function createPagerDutyClient(options: PagerDutyClientOptions): PagerDut
       ),
 
     listOncalls: (escalationPolicyIds: string[]) =>
-      paginate<RawOncall>({ operation: 'listOncalls', method: 'GET', path: '/oncalls', query: { 'escalation_policy_ids[]': escalationPolicyIds } }, 'oncalls').then(
-        (response) => ({ ...response, value: response.value.map(normaliseOncall) }),
-      ),
+      paginate<RawOncall>(
+        { operation: 'listOncalls', method: 'GET', path: '/oncalls', query: { 'escalation_policy_ids[]': escalationPolicyIds } },
+        'oncalls',
+      ).then((response) => ({ ...response, value: response.value.map(normaliseOncall) })),
 
     findUsersByEmail: (email: string) =>
       // `query` matches names and emails by substring; only the exact email (case-insensitive) is the user asked for.
-      paginate<User>({ operation: 'findUsersByEmail', method: 'GET', path: '/users', query: { query: email } }, 'users').then((response) => ({
-        ...response,
-        value: response.value.filter((user) => user.email.toLowerCase() === email.toLowerCase()),
-      })),
+      paginate<User>({ operation: 'findUsersByEmail', method: 'GET', path: '/users', query: { query: email } }, 'users').then(
+        (response) => ({
+          ...response,
+          value: response.value.filter((user) => user.email.toLowerCase() === email.toLowerCase()),
+        }),
+      ),
 
-    listAbilities: () => call({ operation: 'listAbilities', method: 'GET', path: '/abilities' }, (body: { abilities: string[] }) => body.abilities),
+    listAbilities: () =>
+      call({ operation: 'listAbilities', method: 'GET', path: '/abilities' }, (body: { abilities: string[] }) => body.abilities),
 
     listWebhookSubscriptions: () =>
-      paginate<WebhookSubscription>({ operation: 'listWebhookSubscriptions', method: 'GET', path: '/webhook_subscriptions' }, 'webhook_subscriptions'),
+      paginate<WebhookSubscription>(
+        { operation: 'listWebhookSubscriptions', method: 'GET', path: '/webhook_subscriptions' },
+        'webhook_subscriptions',
+      ),
 
     createWebhookSubscription: (request: WebhookSubscriptionRequest) =>
       call(
@@ -292,15 +313,27 @@ export function createPagerDutyClient(options: PagerDutyClientOptions): PagerDut
       ),
 
     deleteWebhookSubscription: (subscriptionId: string) =>
-      callWithoutBody({ operation: 'deleteWebhookSubscription', method: 'DELETE', path: `/webhook_subscriptions/${encodeURIComponent(subscriptionId)}` }),
+      callWithoutBody({
+        operation: 'deleteWebhookSubscription',
+        method: 'DELETE',
+        path: `/webhook_subscriptions/${encodeURIComponent(subscriptionId)}`,
+      }),
 
     enableWebhookSubscription: (subscriptionId: string) =>
       call(
-        { operation: 'enableWebhookSubscription', method: 'POST', path: `/webhook_subscriptions/${encodeURIComponent(subscriptionId)}/enable` },
+        {
+          operation: 'enableWebhookSubscription',
+          method: 'POST',
+          path: `/webhook_subscriptions/${encodeURIComponent(subscriptionId)}/enable`,
+        },
         (body: { webhook_subscription: WebhookSubscription }) => body.webhook_subscription,
       ),
 
     pingWebhookSubscription: (subscriptionId: string) =>
-      callWithoutBody({ operation: 'pingWebhookSubscription', method: 'POST', path: `/webhook_subscriptions/${encodeURIComponent(subscriptionId)}/ping` }),
+      callWithoutBody({
+        operation: 'pingWebhookSubscription',
+        method: 'POST',
+        path: `/webhook_subscriptions/${encodeURIComponent(subscriptionId)}/ping`,
+      }),
   };
 }

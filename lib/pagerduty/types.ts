@@ -119,9 +119,7 @@ export interface PagerDutyResponse<T> {
   alreadyDone?: boolean;
 }
 
-export type EscalationTarget =
-  | { mode: 'escalation_policy'; escalationPolicyId: string }
-  | { mode: 'next_level'; level: number };
+export type EscalationTarget = { mode: 'escalation_policy'; escalationPolicyId: string } | { mode: 'next_level'; level: number };
 
 export interface IncidentListQuery {
   serviceIds?: string[];

@@ -21,7 +21,9 @@ export class QueuedEventError extends Error {
     readonly messageId: string,
     reason: string,
   ) {
-    super(`SQS message ${messageId} is not a pd-agent queued event: ${reason}. It was not written by this version of the ingress; inspect it in the dead-letter queue.`);
+    super(
+      `SQS message ${messageId} is not a pd-agent queued event: ${reason}. It was not written by this version of the ingress; inspect it in the dead-letter queue.`,
+    );
   }
 }
 

@@ -90,7 +90,11 @@ export function createRotationHandler(deps: RotationDeps): (event: RotationEvent
       new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage, ...(versionId === undefined ? {} : { VersionId: versionId }) }),
     );
     if (answer.SecretString === undefined) {
-      throw new RotationError('validate', secretId, `the ${stage} version holds no SecretString. Write it with \`pd-agent secret set --env ${environment}\`.`);
+      throw new RotationError(
+        'validate',
+        secretId,
+        `the ${stage} version holds no SecretString. Write it with \`pd-agent secret set --env ${environment}\`.`,
+      );
     }
     return parseAgentSecret(answer.SecretString, secretId);
   }
@@ -99,17 +103,29 @@ export function createRotationHandler(deps: RotationDeps): (event: RotationEvent
   async function validate(secretId: string, token: string): Promise<{ alreadyCurrent: boolean; currentVersionId: string | undefined }> {
     const description = await secretsManager.send(new DescribeSecretCommand({ SecretId: secretId }));
     if (description.RotationEnabled !== true) {
-      throw new RotationError('validate', secretId, 'rotation is not enabled on this secret. Deploy the stack (`npx cdk deploy -c env=<name>`), which schedules it.');
+      throw new RotationError(
+        'validate',
+        secretId,
+        'rotation is not enabled on this secret. Deploy the stack (`npx cdk deploy -c env=<name>`), which schedules it.',
+      );
     }
     const versions = description.VersionIdsToStages ?? {};
     const stages = versions[token];
     if (stages === undefined) {
-      throw new RotationError('validate', secretId, `version ${token} does not exist. Stage the new key again with \`pd-agent secret stage --env ${environment}\`.`);
+      throw new RotationError(
+        'validate',
+        secretId,
+        `version ${token} does not exist. Stage the new key again with \`pd-agent secret stage --env ${environment}\`.`,
+      );
     }
     const currentVersionId = Object.keys(versions).find((id) => versions[id]?.includes('AWSCURRENT'));
     if (stages.includes('AWSCURRENT')) return { alreadyCurrent: true, currentVersionId };
     if (!stages.includes('AWSPENDING')) {
-      throw new RotationError('validate', secretId, `version ${token} is not staged as AWSPENDING. Stage the new key with \`pd-agent secret stage --env ${environment}\`.`);
+      throw new RotationError(
+        'validate',
+        secretId,
+        `version ${token} is not staged as AWSPENDING. Stage the new key with \`pd-agent secret stage --env ${environment}\`.`,
+      );
     }
     return { alreadyCurrent: false, currentVersionId };
   }
@@ -187,9 +203,14 @@ export function createRotationHandler(deps: RotationDeps): (event: RotationEvent
           { cause: error },
         );
       }
-      throw new RotationError('testSecret', secretId, `PagerDuty could not be asked about the staged key (${(error as Error).message}). The rotation will be retried.`, {
-        cause: error,
-      });
+      throw new RotationError(
+        'testSecret',
+        secretId,
+        `PagerDuty could not be asked about the staged key (${(error as Error).message}). The rotation will be retried.`,
+        {
+          cause: error,
+        },
+      );
     }
     const email = pending.fromEmail.toLowerCase();
     const bot = users.find((user) => user.email.toLowerCase() === email);

@@ -1,8 +1,4 @@
-import {
-  GetSecretValueCommand,
-  type GetSecretValueCommandOutput,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, type GetSecretValueCommandOutput, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parseAgentSecret, type AgentSecret } from './agent-secret';
 
 /** What the ingress needs from the secret: the signing secrets that may have signed a delivery right now. */

@@ -39,7 +39,7 @@ export class ResolveRefusedError extends Error {
   constructor(readonly incidentId: string) {
     super(
       `Refusing to resolve incident ${incidentId}: the agent escalated or handed it back, so the humans on call own it. ` +
-        'Nothing to do; this is the agent\'s safety rule, not a fault.',
+        "Nothing to do; this is the agent's safety rule, not a fault.",
     );
   }
 }

@@ -64,7 +64,9 @@ const refinementSchema = z.object({
 export class BedrockDeadlineError extends Error {
   override readonly name = 'BedrockDeadlineError';
   constructor(readonly deadlineMs: number) {
-    super(`Bedrock did not answer within ${deadlineMs} ms; the rules' hypothesis is used (raise triage.bedrock.deadlineMs if this repeats)`);
+    super(
+      `Bedrock did not answer within ${deadlineMs} ms; the rules' hypothesis is used (raise triage.bedrock.deadlineMs if this repeats)`,
+    );
   }
 }
 
@@ -190,7 +192,9 @@ export function createBedrockRefiner(options: BedrockRefinerOptions): Hypothesis
       }
       const result = refinementSchema.safeParse(parsed);
       if (!result.success) {
-        return fallback(`the model's answer does not have the asked-for shape (${truncate(oneLine(z.prettifyError(result.error)), 200)}); the rules' hypothesis is used`);
+        return fallback(
+          `the model's answer does not have the asked-for shape (${truncate(oneLine(z.prettifyError(result.error)), 200)}); the rules' hypothesis is used`,
+        );
       }
       return { hypothesis: applyRefinement(hypothesis, result.data, holdMinConfidence), refined: true };
     },

@@ -105,7 +105,8 @@ export function whoIsPagedOnEscalation(context: IncidentContext, level: number):
     if (oncall.escalation_policy.id !== policy.id || oncall.escalation_level !== level) continue;
     names.set(oncall.user.id, oncall.user.summary ?? oncall.user.id);
   }
-  if (names.size === 0) return `nobody found on call at level ${level} of ${policyName}; PagerDuty follows the escalation policy as configured`;
+  if (names.size === 0)
+    return `nobody found on call at level ${level} of ${policyName}; PagerDuty follows the escalation policy as configured`;
   const shown = [...names.values()].slice(0, MAX_NAMES).map((name) => inlineMarkdown(truncate(name, 60)));
   const more = names.size > MAX_NAMES ? ` and ${names.size - MAX_NAMES} more` : '';
   return `${shown.join(', ')}${more} (level ${level} of ${policyName})`;
@@ -142,7 +143,9 @@ export function renderHypothesisNote(input: HypothesisNoteInput): string {
 
   if (hypothesis.nextSteps.length > 0) {
     lines.push('**Next steps**');
-    hypothesis.nextSteps.slice(0, MAX_STEPS).forEach((step, index) => lines.push(`${index + 1}. ${inlineMarkdown(truncate(step, MAX_STEP))}`));
+    hypothesis.nextSteps
+      .slice(0, MAX_STEPS)
+      .forEach((step, index) => lines.push(`${index + 1}. ${inlineMarkdown(truncate(step, MAX_STEP))}`));
     lines.push('');
   }
 
@@ -151,7 +154,8 @@ export function renderHypothesisNote(input: HypothesisNoteInput): string {
   lines.push(`**Paged if it escalates:** ${whoIsPagedOnEscalation(context, pagedIfEscalated.level)}`, '');
   if (context.unavailable.length > 0) {
     const sources = context.unavailable.map(
-      (entry) => `${SOURCE_LABELS[entry.source] ?? inlineMarkdown(entry.source)} (${inlineMarkdown(truncate(entry.reason, MAX_UNAVAILABLE_REASON))})`,
+      (entry) =>
+        `${SOURCE_LABELS[entry.source] ?? inlineMarkdown(entry.source)} (${inlineMarkdown(truncate(entry.reason, MAX_UNAVAILABLE_REASON))})`,
     );
     lines.push(`**Unavailable sources:** ${sources.join('; ')}`, '');
   }
@@ -165,5 +169,8 @@ export function renderHandbackNote(input: HandbackNoteInput): string {
   const { agentName, env, reason, dedupRef } = input;
   const name = inlineMarkdown(truncate(agentName, 60));
   const why = inlineMarkdown(truncate(reason, MAX_REASON)).replace(/\.$/, '');
-  return capped(`**${name} could not finish triage: ${why}.** Handing this incident to the on-call humans.`, footer(agentName, env, dedupRef));
+  return capped(
+    `**${name} could not finish triage: ${why}.** Handing this incident to the on-call humans.`,
+    footer(agentName, env, dedupRef),
+  );
 }

@@ -76,7 +76,11 @@ function evaluate(rule: TriageRule, context: IncidentContext): string[] | null {
     const fields = Object.entries(match.alertFields).map(([field, pattern]): [string, RegExp] => [field, compile(pattern)]);
     if (fields.length > 0) {
       if (!context.alerts.some((alert) => alertSatisfies(alert, fields))) return null;
-      reasons.push(`alert ${Object.entries(match.alertFields).map(([field, pattern]) => `${field}=/${pattern}/`).join(', ')}`);
+      reasons.push(
+        `alert ${Object.entries(match.alertFields)
+          .map(([field, pattern]) => `${field}=/${pattern}/`)
+          .join(', ')}`,
+      );
     }
   }
   if (reasons.length === 0) reasons.push('every incident (the rule has no conditions)');

@@ -6,7 +6,10 @@
 
 /** One line: control characters and line breaks become spaces, runs of whitespace collapse. */
 export function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
+  return text
+    .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** At most `max` characters, ending with an ellipsis when something was cut. */

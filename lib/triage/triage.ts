@@ -57,15 +57,27 @@ function decideForRule(match: RuleMatch, context: IncidentContext, policy: Triag
     case 'hold':
       return confident
         ? { decision: 'hold', reason: `Rule \`${rule.id}\` allows the agent to hold it (${confidence}, ${required}).` }
-        : { decision: 'escalate', reason: `Rule \`${rule.id}\` would hold it, but its ${confidence} is below the ${required}; handing to on-call.` };
+        : {
+            decision: 'escalate',
+            reason: `Rule \`${rule.id}\` would hold it, but its ${confidence} is below the ${required}; handing to on-call.`,
+          };
     case 'resolve-if-cleared': {
       if (!confident) {
-        return { decision: 'escalate', reason: `Rule \`${rule.id}\` would resolve it once cleared, but its ${confidence} is below the ${required}; handing to on-call.` };
+        return {
+          decision: 'escalate',
+          reason: `Rule \`${rule.id}\` would resolve it once cleared, but its ${confidence} is below the ${required}; handing to on-call.`,
+        };
       }
       const clearance = alertsClearance(context);
       return clearance.cleared
-        ? { decision: 'resolve', reason: `Rule \`${rule.id}\` allows resolving once cleared and ${clearance.detail} (${confidence}, ${required}).` }
-        : { decision: 'hold', reason: `Rule \`${rule.id}\` allows resolving once cleared, but ${clearance.detail}; holding (${confidence}, ${required}).` };
+        ? {
+            decision: 'resolve',
+            reason: `Rule \`${rule.id}\` allows resolving once cleared and ${clearance.detail} (${confidence}, ${required}).`,
+          }
+        : {
+            decision: 'hold',
+            reason: `Rule \`${rule.id}\` allows resolving once cleared, but ${clearance.detail}; holding (${confidence}, ${required}).`,
+          };
     }
   }
 }
@@ -107,7 +119,14 @@ export function triageIncident(context: IncidentContext, policy: TriagePolicy, o
     const hypothesis: Hypothesis = {
       summary: rule.hypothesis,
       confidence: rule.confidence,
-      evidence: [{ source: `rule:${rule.id}`, text: `Matched rule \`${rule.id}\` on ${match.matchedOn.join(', ')}`, ...(rule.runbook ? { link: rule.runbook } : {}) }, ...findingEvidence],
+      evidence: [
+        {
+          source: `rule:${rule.id}`,
+          text: `Matched rule \`${rule.id}\` on ${match.matchedOn.join(', ')}`,
+          ...(rule.runbook ? { link: rule.runbook } : {}),
+        },
+        ...findingEvidence,
+      ],
       nextSteps: unique([...rule.nextSteps, ...findingSteps]),
       decision,
       decisionReason: reason,
@@ -126,7 +145,8 @@ export function triageIncident(context: IncidentContext, policy: TriagePolicy, o
       evidence: findingEvidence,
       nextSteps: unique(['Start from the alert details and the service dashboards; the agent found no prior pattern', ...findingSteps]),
       decision: 'escalate',
-      decisionReason: 'No rule matches this incident and the analysers found no prior pattern; the agent never holds without a rule, so on-call takes it.',
+      decisionReason:
+        'No rule matches this incident and the analysers found no prior pattern; the agent never holds without a rule, so on-call takes it.',
       producedBy: 'rules',
     };
   }

@@ -2,12 +2,7 @@ import type { AgentRef, IncidentSummary, WebhookEvent } from './webhook-event';
 
 /** Why a (signed) body is not a PagerDuty V3 event pd-agent can route. */
 export type ParseFailureReason =
-  | 'not-json'
-  | 'not-an-envelope'
-  | 'missing-event-id'
-  | 'missing-event-type'
-  | 'incident-without-id'
-  | 'unusable-id';
+  'not-json' | 'not-an-envelope' | 'missing-event-id' | 'missing-event-type' | 'incident-without-id' | 'unusable-id';
 
 export type ParseResult = { ok: true; event: WebhookEvent } | { ok: false; reason: ParseFailureReason; detail: string };
 
@@ -19,8 +14,7 @@ type JsonObject = Record<string, unknown>;
  */
 const ROUTABLE_ID = /^[\x21-\x7e]{1,120}$/;
 
-const isObject = (value: unknown): value is JsonObject =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is JsonObject => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const text = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : null);
 
@@ -31,8 +25,7 @@ const objectAt = (parent: JsonObject, key: string): JsonObject | null => {
 
 const idOf = (value: unknown): string | null => (isObject(value) ? text(value.id) : null);
 
-const idsOf = (value: unknown): string[] =>
-  Array.isArray(value) ? value.map(idOf).filter((id): id is string => id !== null) : [];
+const idsOf = (value: unknown): string[] => (Array.isArray(value) ? value.map(idOf).filter((id): id is string => id !== null) : []);
 
 function oneOf<T extends string>(value: unknown, allowed: readonly T[]): T | null {
   return typeof value === 'string' && (allowed as readonly string[]).includes(value) ? (value as T) : null;

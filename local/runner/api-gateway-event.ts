@@ -22,7 +22,13 @@ export interface HttpApiContext {
 }
 
 // API Gateway HTTP APIs pass these as text and base64-encode everything else (there is no binaryMediaTypes setting).
-const TEXT_TYPES = [/^text\//, /^application\/(.+\+)?json\b/, /^application\/(.+\+)?xml\b/, /^application\/javascript\b/, /^application\/x-www-form-urlencoded\b/];
+const TEXT_TYPES = [
+  /^text\//,
+  /^application\/(.+\+)?json\b/,
+  /^application\/(.+\+)?xml\b/,
+  /^application\/javascript\b/,
+  /^application\/x-www-form-urlencoded\b/,
+];
 
 /** True when API Gateway would hand this body to Lambda as a plain string rather than base64. */
 export function isTextContentType(contentType: string | undefined): boolean {

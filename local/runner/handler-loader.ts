@@ -7,7 +7,9 @@ export type LambdaHandler<TEvent, TResult> = (event: TEvent, context: import('aw
 export class BundleNotBuiltError extends Error {
   override readonly name = 'BundleNotBuiltError';
   constructor(readonly path: string) {
-    super(`The Lambda bundle ${path} does not exist. Build the functions first: \`npm run build\` (or buildFunctions() from local/build.ts).`);
+    super(
+      `The Lambda bundle ${path} does not exist. Build the functions first: \`npm run build\` (or buildFunctions() from local/build.ts).`,
+    );
   }
 }
 

@@ -66,7 +66,6 @@ export function toHttpAnswer(result: APIGatewayProxyResultV2): HttpAnswer {
   };
 }
 
-
 /**
  * The part of API Gateway the webhook path needs: routes, the payload 2.0 translation, the 30-second integration
  * limit, and API Gateway's own answers when the function fails (500) or times out (503).
@@ -102,7 +101,8 @@ export async function startApiGatewayServer(options: ApiGatewayServerOptions): P
     response.writeHead(answer.statusCode, { ...answer.headers, 'content-length': answer.body.length, 'apigw-requestid': 'local' });
     response.end(answer.body);
     const headers: Record<string, string> = {};
-    for (let index = 0; index + 1 < request.rawHeaders.length; index += 2) headers[request.rawHeaders[index].toLowerCase()] = request.rawHeaders[index + 1];
+    for (let index = 0; index + 1 < request.rawHeaders.length; index += 2)
+      headers[request.rawHeaders[index].toLowerCase()] = request.rawHeaders[index + 1];
     options.onRequest?.({ method, path, status: answer.statusCode, durationMs: Date.now() - started, body, headers });
   };
 
@@ -138,4 +138,3 @@ export async function startApiGatewayServer(options: ApiGatewayServerOptions): P
       }),
   };
 }
-

@@ -19,4 +19,3 @@ export async function invokeWithTimeout<T>(call: () => Promise<T>, timeoutMs: nu
     clearTimeout(timer);
   }
 }
-

@@ -63,7 +63,9 @@ export interface Runner {
 export class RunnerNotIdleError extends Error {
   override readonly name = 'RunnerNotIdleError';
   constructor(readonly pending: string) {
-    super(`The local stack did not become idle in time: ${pending}. Look at the handler errors above; \`pd-agent redrive --local\` moves dead-lettered messages back.`);
+    super(
+      `The local stack did not become idle in time: ${pending}. Look at the handler errors above; \`pd-agent redrive --local\` moves dead-lettered messages back.`,
+    );
   }
 }
 
@@ -100,7 +102,13 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
   const pollers: SqsPoller[] = [];
   try {
     pollers.push(
-      await startSqsPoller({ ...pollerCommon, queueUrl: options.queueUrl, functionName: 'worker', handler: options.handlers.worker, functionTimeoutMs: timeouts.workerMs }),
+      await startSqsPoller({
+        ...pollerCommon,
+        queueUrl: options.queueUrl,
+        functionName: 'worker',
+        handler: options.handlers.worker,
+        functionTimeoutMs: timeouts.workerMs,
+      }),
       await startSqsPoller({
         ...pollerCommon,
         queueUrl: options.deadLetterQueueUrl,

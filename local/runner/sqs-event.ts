@@ -34,19 +34,17 @@ function messageAttributes(attributes: Record<string, MessageAttributeValue> | u
 export function buildSqsEvent(messages: Message[], queueArn: string): SQSEvent {
   const region = queueArn.split(':')[3] ?? 'us-east-1';
   return {
-    Records: messages.map(
-      (message): SQSRecord => ({
-        messageId: message.MessageId ?? '',
-        receiptHandle: message.ReceiptHandle ?? '',
-        body: message.Body ?? '',
-        attributes: recordAttributes(message.Attributes ?? {}),
-        messageAttributes: messageAttributes(message.MessageAttributes),
-        md5OfBody: message.MD5OfBody ?? '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: queueArn,
-        awsRegion: region,
-      }),
-    ),
+    Records: messages.map((message): SQSRecord => ({
+      messageId: message.MessageId ?? '',
+      receiptHandle: message.ReceiptHandle ?? '',
+      body: message.Body ?? '',
+      attributes: recordAttributes(message.Attributes ?? {}),
+      messageAttributes: messageAttributes(message.MessageAttributes),
+      md5OfBody: message.MD5OfBody ?? '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: queueArn,
+      awsRegion: region,
+    })),
   };
 }
 

@@ -98,7 +98,8 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
     const failed = failedMessageIds(event, outcome.ok ? { threw: false, result: outcome.value } : { threw: true });
     for (const record of event.Records) {
       const group = record.attributes.MessageGroupId;
-      if (group !== undefined && failed.has(record.messageId) && !blockedGroups.has(group)) blockedGroups.set(group, { messageId: record.messageId, until: Date.now() + blockMs });
+      if (group !== undefined && failed.has(record.messageId) && !blockedGroups.has(group))
+        blockedGroups.set(group, { messageId: record.messageId, until: Date.now() + blockMs });
     }
     const succeeded = event.Records.filter((record) => !failed.has(record.messageId));
     if (succeeded.length > 0) {
@@ -109,7 +110,9 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
         }),
       );
       for (const failure of deleted.Failed ?? []) {
-        console.error(`Could not delete a handled message from ${queueUrl}: ${failure.Code ?? ''} ${failure.Message ?? ''}. It will be delivered again.`);
+        console.error(
+          `Could not delete a handled message from ${queueUrl}: ${failure.Code ?? ''} ${failure.Message ?? ''}. It will be delivered again.`,
+        );
       }
     }
     options.onBatch?.({

@@ -183,7 +183,13 @@ export class AccountState {
   userRef(userId: string): Reference {
     const user = this.users.get(userId);
     if (user === undefined) throw new SandboxRefusal(404, 2100, 'Not Found', [`No user ${userId} in the sandbox account`]);
-    return { id: user.id, type: 'user_reference', summary: user.name, self: `${this.apiUrl}/users/${user.id}`, html_url: `${this.webUrl}/users/${user.id}` };
+    return {
+      id: user.id,
+      type: 'user_reference',
+      summary: user.name,
+      self: `${this.apiUrl}/users/${user.id}`,
+      html_url: `${this.webUrl}/users/${user.id}`,
+    };
   }
 
   userByEmail(email: string): SeedUser | undefined {
@@ -191,18 +197,38 @@ export class AccountState {
   }
 
   apiUser(user: SeedUser): User & Record<string, unknown> {
-    return { id: user.id, type: 'user', name: user.name, email: user.email, summary: user.name, self: `${this.apiUrl}/users/${user.id}`, html_url: `${this.webUrl}/users/${user.id}` };
+    return {
+      id: user.id,
+      type: 'user',
+      name: user.name,
+      email: user.email,
+      summary: user.name,
+      self: `${this.apiUrl}/users/${user.id}`,
+      html_url: `${this.webUrl}/users/${user.id}`,
+    };
   }
 
   serviceRef(serviceId: string): Reference {
     const service = this.requireService(serviceId);
-    return { id: service.id, type: 'service_reference', summary: service.name, self: `${this.apiUrl}/services/${service.id}`, html_url: `${this.webUrl}/service-directory/${service.id}` };
+    return {
+      id: service.id,
+      type: 'service_reference',
+      summary: service.name,
+      self: `${this.apiUrl}/services/${service.id}`,
+      html_url: `${this.webUrl}/service-directory/${service.id}`,
+    };
   }
 
   policyRef(policyId: string): Reference {
     const policy = this.escalationPolicies.get(policyId);
     if (policy === undefined) throw new SandboxRefusal(400, 1014, 'Escalation Policy Not Found', [`No escalation policy ${policyId}`]);
-    return { id: policy.id, type: 'escalation_policy_reference', summary: policy.name, self: `${this.apiUrl}/escalation_policies/${policy.id}`, html_url: `${this.webUrl}/escalation_policies/${policy.id}` };
+    return {
+      id: policy.id,
+      type: 'escalation_policy_reference',
+      summary: policy.name,
+      self: `${this.apiUrl}/escalation_policies/${policy.id}`,
+      html_url: `${this.webUrl}/escalation_policies/${policy.id}`,
+    };
   }
 
   requireService(serviceId: string): SeedService {
@@ -212,7 +238,8 @@ export class AccountState {
   }
 
   requireIncident(incidentId: string): StoredIncident {
-    const incident = this.incidents.get(incidentId) ?? [...this.incidents.values()].find((item) => String(item.incident_number) === incidentId);
+    const incident =
+      this.incidents.get(incidentId) ?? [...this.incidents.values()].find((item) => String(item.incident_number) === incidentId);
     if (incident === undefined) throw new SandboxRefusal(404, 2100, 'Not Found', [`Incident ${incidentId} not found`]);
     return incident;
   }
@@ -303,7 +330,9 @@ export class AccountState {
     this.refuseIfResolved(incident);
     const policy = this.escalationPolicies.get(incident.escalation_policy.id);
     if (policy === undefined || !Number.isInteger(level) || level < 1 || level > policy.levels.length) {
-      throw new SandboxRefusal(400, 1006, 'Cannot Escalate', [`Escalation level ${level} does not exist on policy ${incident.escalation_policy.id}`]);
+      throw new SandboxRefusal(400, 1006, 'Cannot Escalate', [
+        `Escalation level ${level} does not exist on policy ${incident.escalation_policy.id}`,
+      ]);
     }
     this.pageLevel(incident, policy.id, level);
     this.onChange({ eventType: 'incident.escalated', incident, agent: this.userRef(userId) });
@@ -313,9 +342,17 @@ export class AccountState {
   addNote(incidentId: string, userId: string, content: string, createdAt?: string): Note {
     const incident = this.requireIncident(incidentId);
     const notes = this.notes.get(incident.id) ?? [];
-    if (notes.length >= 2000) throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', ['A maximum of 2000 notes can be added to an incident']);
+    if (notes.length >= 2000)
+      throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', ['A maximum of 2000 notes can be added to an incident']);
     const at = createdAt ?? this.now().toISOString();
-    const note = { id: randomId('P', 6), user: this.userRef(userId), channel: { summary: 'The PagerDuty website or APIs' }, content, created_at: at, updated_at: at };
+    const note = {
+      id: randomId('P', 6),
+      user: this.userRef(userId),
+      channel: { summary: 'The PagerDuty website or APIs' },
+      content,
+      created_at: at,
+      updated_at: at,
+    };
     notes.push(note);
     this.notes.set(incident.id, notes);
     if (createdAt === undefined) this.onChange({ eventType: 'incident.annotated', incident, agent: note.user, note });
@@ -331,7 +368,11 @@ export class AccountState {
         return at <= createdAt && createdAt - at <= RELATED_CHANGE_WINDOW_MS;
       })
       .sort((a, b) => Date.parse(b.timestamp) - Date.parse(a.timestamp))
-      .map(({ serviceId, ...change }) => ({ ...change, services: [this.serviceRef(serviceId)], correlation_reason: { reason: 'related_service' } }));
+      .map(({ serviceId, ...change }) => ({
+        ...change,
+        services: [this.serviceRef(serviceId)],
+        correlation_reason: { reason: 'related_service' },
+      }));
   }
 
   addChangeEvent(change: SeedChangeEvent): void {
@@ -348,7 +389,13 @@ export class AccountState {
   }
 
   private addPastIncident(seed: SeedIncident): void {
-    const incident = this.createIncident({ serviceId: seed.serviceId, title: seed.title, urgency: seed.urgency ?? 'high', incidentKey: seed.incidentKey, createdAt: seed.createdAt });
+    const incident = this.createIncident({
+      serviceId: seed.serviceId,
+      title: seed.title,
+      urgency: seed.urgency ?? 'high',
+      incidentKey: seed.incidentKey,
+      createdAt: seed.createdAt,
+    });
     const status = seed.status ?? 'resolved';
     const userId = seed.userId ?? this.escalationPolicies.get(incident.escalation_policy.id)?.levels[0]?.[0];
     const at = seed.resolvedAt ?? seed.createdAt;
@@ -366,7 +413,14 @@ export class AccountState {
     for (const note of seed.notes ?? []) this.addNote(incident.id, note.userId, note.content, note.createdAt);
   }
 
-  private createIncident(input: { serviceId: string; title: string; urgency: Urgency; incidentKey?: string; createdAt: string; priority?: string }): StoredIncident {
+  private createIncident(input: {
+    serviceId: string;
+    title: string;
+    urgency: Urgency;
+    incidentKey?: string;
+    createdAt: string;
+    priority?: string;
+  }): StoredIncident {
     const service = this.requireService(input.serviceId);
     const id = randomId('Q', 13);
     const number = this.nextNumber++;
@@ -387,13 +441,26 @@ export class AccountState {
       assigned_via: 'escalation_policy',
       last_status_change_at: input.createdAt,
       escalation_policy: this.policyRef(service.escalationPolicyId),
-      teams: (service.teamIds ?? []).map((teamId) => ({ id: teamId, type: 'team_reference', summary: teamId, self: `${this.apiUrl}/teams/${teamId}`, html_url: `${this.webUrl}/teams/${teamId}` })),
+      teams: (service.teamIds ?? []).map((teamId) => ({
+        id: teamId,
+        type: 'team_reference',
+        summary: teamId,
+        self: `${this.apiUrl}/teams/${teamId}`,
+        html_url: `${this.webUrl}/teams/${teamId}`,
+      })),
       acknowledgements: [],
       urgency: input.urgency,
       incident_type: { name: 'incident_default' },
       ...(input.priority === undefined
         ? {}
-        : { priority: { id: `PRI${input.priority.toUpperCase()}`, type: 'priority_reference', summary: input.priority, name: input.priority } }),
+        : {
+            priority: {
+              id: `PRI${input.priority.toUpperCase()}`,
+              type: 'priority_reference',
+              summary: input.priority,
+              name: input.priority,
+            },
+          }),
     };
     this.incidents.set(id, incident);
     return incident;
@@ -412,7 +479,13 @@ export class AccountState {
         alert_key: alert.alertKey ?? incident.incident_key ?? incident.id,
         html_url: `${this.webUrl}/alerts/${incident.id}`,
         service: incident.service,
-        incident: { id: incident.id, type: 'incident_reference', summary: incident.summary, self: incident.self, html_url: incident.html_url },
+        incident: {
+          id: incident.id,
+          type: 'incident_reference',
+          summary: incident.summary,
+          self: incident.self,
+          html_url: incident.html_url,
+        },
         suppressed: false,
         body: { type: 'alert_body', contexts: [], details: alert.details ?? {} },
       })),

@@ -14,6 +14,15 @@ export const SANDBOX_INTEGRATION_KEY = 'sandboxintegrationkey00000000001';
 
 export const DEFAULT_SANDBOX_SEED: SandboxSeed = {
   users: [SANDBOX_BOT_USER, SANDBOX_PRIMARY_USER, SANDBOX_SECONDARY_USER],
-  escalationPolicies: [{ id: SANDBOX_ESCALATION_POLICY_ID, name: 'Checkout on call', levels: [[SANDBOX_PRIMARY_USER.id], [SANDBOX_SECONDARY_USER.id]] }],
-  services: [{ id: SANDBOX_SERVICE_ID, name: 'checkout-api', escalationPolicyId: SANDBOX_ESCALATION_POLICY_ID, integrationKey: SANDBOX_INTEGRATION_KEY }],
+  escalationPolicies: [
+    { id: SANDBOX_ESCALATION_POLICY_ID, name: 'Checkout on call', levels: [[SANDBOX_PRIMARY_USER.id], [SANDBOX_SECONDARY_USER.id]] },
+  ],
+  services: [
+    {
+      id: SANDBOX_SERVICE_ID,
+      name: 'checkout-api',
+      escalationPolicyId: SANDBOX_ESCALATION_POLICY_ID,
+      integrationKey: SANDBOX_INTEGRATION_KEY,
+    },
+  ],
 };

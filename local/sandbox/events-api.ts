@@ -29,15 +29,21 @@ export function handleEventsApi(state: AccountState, received: ReceivedEvent[], 
   try {
     body = JSON.parse(rawBody) as EventBody;
   } catch {
-    return { status: 400, body: { status: 'Unrecognized object', message: 'Event object format is unrecognized', errors: ['JSON parse error'] } };
+    return {
+      status: 400,
+      body: { status: 'Unrecognized object', message: 'Event object format is unrecognized', errors: ['JSON parse error'] },
+    };
   }
   const errors: string[] = [];
-  if (typeof body.routing_key !== 'string' || body.routing_key.length !== 32) errors.push("'routing_key' must be a 32 character integration key");
-  if (body.event_action !== 'trigger' && body.event_action !== 'acknowledge' && body.event_action !== 'resolve') errors.push("'event_action' is invalid");
+  if (typeof body.routing_key !== 'string' || body.routing_key.length !== 32)
+    errors.push("'routing_key' must be a 32 character integration key");
+  if (body.event_action !== 'trigger' && body.event_action !== 'acknowledge' && body.event_action !== 'resolve')
+    errors.push("'event_action' is invalid");
   if (body.event_action === 'trigger') {
     if (typeof body.payload?.summary !== 'string') errors.push("'payload.summary' is missing");
     if (typeof body.payload?.source !== 'string') errors.push("'payload.source' is missing");
-    if (typeof body.payload?.severity !== 'string' || !SEVERITIES.includes(body.payload.severity)) errors.push("'payload.severity' is invalid");
+    if (typeof body.payload?.severity !== 'string' || !SEVERITIES.includes(body.payload.severity))
+      errors.push("'payload.severity' is invalid");
   } else if (typeof body.dedup_key !== 'string') {
     errors.push("'dedup_key' is required to acknowledge or resolve");
   }
@@ -55,9 +61,16 @@ export function handleEventsApi(state: AccountState, received: ReceivedEvent[], 
   received.push(event);
   const service = [...state.services.values()].find((item) => item.integrationKey === event.routingKey);
   if (service !== undefined) {
-    const open = [...state.incidents.values()].find((incident) => incident.service.id === service.id && incident.incident_key === dedupKey && incident.status !== 'resolved');
+    const open = [...state.incidents.values()].find(
+      (incident) => incident.service.id === service.id && incident.incident_key === dedupKey && incident.status !== 'resolved',
+    );
     if (event.action === 'trigger' && open === undefined) {
-      state.triggerIncident({ serviceId: service.id, title: event.summary ?? dedupKey, incidentKey: dedupKey, urgency: event.severity === 'critical' || event.severity === 'error' ? 'high' : 'low' });
+      state.triggerIncident({
+        serviceId: service.id,
+        title: event.summary ?? dedupKey,
+        incidentKey: dedupKey,
+        urgency: event.severity === 'critical' || event.severity === 'error' ? 'high' : 'low',
+      });
     }
   }
   return { status: 202, body: { status: 'success', message: 'Event processed', dedup_key: dedupKey } };

@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Note, WebhookSubscription } from '../../lib/pagerduty/types';
-import { AccountState, SandboxRefusal, type IncidentChange, type SandboxSeed, type SeedUser, type StoredIncident, type TriggerIncidentInput } from './account-state';
+import {
+  AccountState,
+  SandboxRefusal,
+  type IncidentChange,
+  type SandboxSeed,
+  type SeedUser,
+  type StoredIncident,
+  type TriggerIncidentInput,
+} from './account-state';
 import { DEFAULT_SANDBOX_SEED, SANDBOX_API_TOKEN } from './default-account';
 import { handleEventsApi, type ReceivedEvent } from './events-api';
 import { FaultInjector, type Fault } from './faults';
@@ -96,7 +104,11 @@ export interface Sandbox {
   readonly eventsUrl: string;
   /** OAuth token endpoint for `authFromSecret(…, { tokenUrl })`. */
   readonly tokenUrl: string;
-  readonly faults: { script(route: string, faults: Fault[]): void; probability(route: string, probability: number, fault: Fault): void; clear(): void };
+  readonly faults: {
+    script(route: string, faults: Fault[]): void;
+    probability(route: string, probability: number, fault: Fault): void;
+    clear(): void;
+  };
   seed(seed: SandboxSeed): void;
   triggerIncident(input: TriggerIncidentInput): StoredIncident;
   /** A human acts in the web UI: the webhook's agent is that user. */
@@ -148,10 +160,11 @@ const compile = (route: Route): CompiledRoute => {
   return { ...route, regex: new RegExp(`^${source}$`), names };
 };
 
-
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-const errorBody = (code: number, message: string, details: string[] = []) => ({ error: { message, code, ...(details.length > 0 ? { errors: details } : {}) } });
+const errorBody = (code: number, message: string, details: string[] = []) => ({
+  error: { message, code, ...(details.length > 0 ? { errors: details } : {}) },
+});
 
 /**
  * Starts a stateful PagerDuty on 127.0.0.1: the REST API v2 parts the agent uses (OpenAPI shapes), the OAuth token
@@ -186,9 +199,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const subscriptions = new WebhookSubscriptions(
     options.webhookTarget === undefined
       ? null
-      : { url: options.webhookTarget.url, secrets: options.webhookTarget.secrets, subscriptionId: options.webhookTarget.subscriptionId ?? 'PSANDBOX' },
+      : {
+          url: options.webhookTarget.url,
+          secrets: options.webhookTarget.secrets,
+          subscriptionId: options.webhookTarget.subscriptionId ?? 'PSANDBOX',
+        },
   );
-  const delivery = new WebhookDelivery({ ...DEFAULT_DELIVERY_OPTIONS, ...options.webhookDelivery }, (destination) => subscriptions.markDisabled(destination));
+  const delivery = new WebhookDelivery({ ...DEFAULT_DELIVERY_OPTIONS, ...options.webhookDelivery }, (destination) =>
+    subscriptions.markDisabled(destination),
+  );
 
   const history: IncidentHistoryEntry[] = [];
   const emit = (change: IncidentChange) => {
@@ -211,7 +230,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     subscriptions,
     abilities: options.abilities ?? ['teams', 'read_only_users', 'coordinated_responding', 'event_intelligence'],
     repeatedStatusAnswer: options.repeatedStatusAnswer ?? 'ok',
-    ping: (subscriptionId) => delivery.enqueue(pingEnvelope(new Date().toISOString()), null, [subscriptions.pingDestination(subscriptionId)]),
+    ping: (subscriptionId) =>
+      delivery.enqueue(pingEnvelope(new Date().toISOString()), null, [subscriptions.pingDestination(subscriptionId)]),
   }).map(compile);
 
   const authenticate = (
@@ -230,7 +250,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const url = new URL(request.url ?? '/', baseUrl);
     const method = request.method ?? 'GET';
     const rawBody = await text(request);
-    const entry: RequestLogEntry = { seq: log.length + 1, at: new Date().toISOString(), method, route: `${method} ${url.pathname}`, path: url.pathname, status: 0, incidentId: null, fault: false, credential: 'none', apiTokenId: null };
+    const entry: RequestLogEntry = {
+      seq: log.length + 1,
+      at: new Date().toISOString(),
+      method,
+      route: `${method} ${url.pathname}`,
+      path: url.pathname,
+      status: 0,
+      incidentId: null,
+      fault: false,
+      credential: 'none',
+      apiTokenId: null,
+    };
     log.push(entry);
     let rateLimit: RateLimitDecision | null = null;
 
@@ -262,8 +293,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         return true;
       }
       if (fault.status !== undefined) {
-        if (fault.status === 429 && rateLimit !== null) rateLimit = { ...rateLimit, remaining: 0, resetSeconds: fault.rateLimitResetSeconds ?? rateLimit.resetSeconds };
-        const message = fault.message ?? (fault.status === 429 ? 'Rate Limit Exceeded' : fault.status >= 500 ? 'Internal Server Error' : 'Injected fault');
+        if (fault.status === 429 && rateLimit !== null)
+          rateLimit = { ...rateLimit, remaining: 0, resetSeconds: fault.rateLimitResetSeconds ?? rateLimit.resetSeconds };
+        const message =
+          fault.message ??
+          (fault.status === 429 ? 'Rate Limit Exceeded' : fault.status >= 500 ? 'Internal Server Error' : 'Injected fault');
         answer(fault.status, errorBody(fault.errorCode ?? (fault.status === 429 ? 2020 : 2001), message));
         return true;
       }
@@ -285,12 +319,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
     const auth = authenticate(request.headers.authorization);
     rateLimit = limiter.take(auth?.credential ?? 'unauthenticated');
-    const match = routes.map((route) => ({ route, found: route.method === method ? route.regex.exec(url.pathname) : null })).find((item) => item.found !== null);
+    const match = routes
+      .map((route) => ({ route, found: route.method === method ? route.regex.exec(url.pathname) : null }))
+      .find((item) => item.found !== null);
     if (match !== undefined) {
       entry.route = `${method} ${match.route.pattern}`;
       if (match.route.pattern.startsWith('/incidents/')) entry.incidentId = decodeURIComponent((match.found as RegExpExecArray)[1]);
     }
-    if (auth === null) return answer(401, errorBody(2006, 'Unauthorized', ['The Authorization header must be "Token token=<REST API key>" or "Bearer <OAuth token>"']));
+    if (auth === null)
+      return answer(
+        401,
+        errorBody(2006, 'Unauthorized', ['The Authorization header must be "Token token=<REST API key>" or "Bearer <OAuth token>"']),
+      );
     entry.credential = auth.kind;
     entry.apiTokenId = auth.apiTokenId;
     if (!rateLimit.allowed) return answer(429, errorBody(2020, 'Rate Limit Exceeded'));
@@ -309,14 +349,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         return answer(400, errorBody(2001, 'Invalid Input Provided', ['The request body is not JSON']));
       }
     }
-    const params = Object.fromEntries(match.route.names.map((name, index) => [name, decodeURIComponent((match.found as RegExpExecArray)[index + 1])]));
+    const params = Object.fromEntries(
+      match.route.names.map((name, index) => [name, decodeURIComponent((match.found as RegExpExecArray)[index + 1])]),
+    );
     const fromUser = (): SeedUser => {
       const from = request.headers.from;
       if (from === undefined || from === '') {
-        throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', ['You must specify a user\'s email address in the "From" header to perform this action']);
+        throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', [
+          'You must specify a user\'s email address in the "From" header to perform this action',
+        ]);
       }
       const user = state.userByEmail(from);
-      if (user === undefined) throw new SandboxRefusal(400, 1008, 'Requester User Not Found', [`No user with the email in the From header`]);
+      if (user === undefined)
+        throw new SandboxRefusal(400, 1008, 'Requester User Not Found', [`No user with the email in the From header`]);
       return user;
     };
     try {
@@ -331,7 +376,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   server.on('request', (request, response) => {
     handle(request, response).catch((error: unknown) => {
-      if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify(errorBody(2000, `Sandbox error: ${(error as Error).message}`)));
+      if (!response.headersSent)
+        response
+          .writeHead(500, { 'content-type': 'application/json' })
+          .end(JSON.stringify(errorBody(2000, `Sandbox error: ${(error as Error).message}`)));
     });
   });
 
@@ -368,10 +416,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           (filter.route === undefined || item.route === filter.route) &&
           (filter.method === undefined || item.method === filter.method),
       ),
-    history: (filter = {}) => history.filter((entry) => filter.incidentId === undefined || entry.incidentId === filter.incidentId).map((entry) => ({ ...entry })),
+    history: (filter = {}) =>
+      history.filter((entry) => filter.incidentId === undefined || entry.incidentId === filter.incidentId).map((entry) => ({ ...entry })),
     deliveries: (filter = {}) =>
       delivery.records.filter(
-        (record) => (filter.incidentId === undefined || record.incidentId === filter.incidentId) && (filter.eventType === undefined || record.eventType === filter.eventType),
+        (record) =>
+          (filter.incidentId === undefined || record.incidentId === filter.incidentId) &&
+          (filter.eventType === undefined || record.eventType === filter.eventType),
       ),
     receivedEvents: () => [...receivedEvents],
     subscriptions: () => subscriptions.list(),
@@ -379,7 +430,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     deliverRaw: async (raw) => {
       const target = subscriptions.targetDestination();
       const url = raw.url ?? target?.url;
-      if (url === undefined) throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', ['deliverRaw needs a url, or a webhookTarget configured on the sandbox']);
+      if (url === undefined)
+        throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', [
+          'deliverRaw needs a url, or a webhookTarget configured on the sandbox',
+        ]);
       const response = await fetch(url, {
         method: 'POST',
         headers: {

@@ -39,12 +39,18 @@ export class OAuthTokens {
     if (client === undefined) return { status: 401, body: { error: 'invalid_client', error_description: 'Client authentication failed' } };
     const [account, ...scopes] = (form.get('scope') ?? '').split(/\s+/).filter((part) => part !== '');
     if (account === undefined || !/^as_account-(us|eu)\./.test(account) || account.split('.').slice(1).join('.') !== this.subdomain) {
-      return { status: 400, body: { error: 'invalid_scope', error_description: `The scope must start with as_account-<region>.${this.subdomain}` } };
+      return {
+        status: 400,
+        body: { error: 'invalid_scope', error_description: `The scope must start with as_account-<region>.${this.subdomain}` },
+      };
     }
     const token = `pdus+_${randomBytes(24).toString('base64url')}`;
     this.tokens.set(token, { scopes: new Set(scopes), expiresAt: this.now() + this.ttlSeconds * 1000 });
     this.issuedCount += 1;
-    return { status: 200, body: { access_token: token, token_type: 'bearer', expires_in: this.ttlSeconds, scope: [account, ...scopes].join(' ') } };
+    return {
+      status: 200,
+      body: { access_token: token, token_type: 'bearer', expires_in: this.ttlSeconds, scope: [account, ...scopes].join(' ') },
+    };
   }
 
   lookup(token: string): IssuedToken | null {

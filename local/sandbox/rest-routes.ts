@@ -58,7 +58,8 @@ function listIncidents(state: AccountState, query: URLSearchParams): StoredIncid
   const allDates = query.get('date_range') === 'all';
   const until = query.has('until') ? Date.parse(query.get('until') as string) : Date.now();
   const since = query.has('since') ? Date.parse(query.get('since') as string) : until - DEFAULT_LIST_WINDOW_MS;
-  if (Number.isNaN(since) || Number.isNaN(until)) throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', ['since and until must be ISO-8601 dates']);
+  if (Number.isNaN(since) || Number.isNaN(until))
+    throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', ['since and until must be ISO-8601 dates']);
   const descending = query.get('sort_by') === 'created_at:desc';
   return [...state.incidents.values()]
     .filter((incident) => serviceIds.length === 0 || serviceIds.includes(incident.service.id))
@@ -88,11 +89,13 @@ function updateIncident(deps: RouteDependencies, context: RouteContext): RouteAn
   const { state } = deps;
   const incidentId = state.requireIncident(context.params.id).id;
   if (update.escalation_policy !== undefined) {
-    if (typeof update.escalation_policy.id !== 'string') throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', ['escalation_policy.id is required']);
+    if (typeof update.escalation_policy.id !== 'string')
+      throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', ['escalation_policy.id is required']);
     state.delegate(incidentId, update.escalation_policy.id, user.id);
   }
   if (update.escalation_level !== undefined) {
-    if (typeof update.escalation_level !== 'number') throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', ['escalation_level must be an integer']);
+    if (typeof update.escalation_level !== 'number')
+      throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', ['escalation_level must be an integer']);
     state.escalateToLevel(incidentId, update.escalation_level, user.id);
   }
   if (update.status !== undefined) {
@@ -114,14 +117,27 @@ function updateIncident(deps: RouteDependencies, context: RouteContext): RouteAn
 export function restRoutes(deps: RouteDependencies): Route[] {
   const { state, subscriptions } = deps;
   return [
-    { method: 'GET', pattern: '/incidents', scope: 'incidents.read', handle: ({ query }) => ({ status: 200, body: page(listIncidents(state, query), query, 'incidents') }) },
-    { method: 'GET', pattern: '/incidents/{id}', scope: 'incidents.read', handle: ({ params }) => ({ status: 200, body: incidentOut(state.requireIncident(params.id)) }) },
+    {
+      method: 'GET',
+      pattern: '/incidents',
+      scope: 'incidents.read',
+      handle: ({ query }) => ({ status: 200, body: page(listIncidents(state, query), query, 'incidents') }),
+    },
+    {
+      method: 'GET',
+      pattern: '/incidents/{id}',
+      scope: 'incidents.read',
+      handle: ({ params }) => ({ status: 200, body: incidentOut(state.requireIncident(params.id)) }),
+    },
     { method: 'PUT', pattern: '/incidents/{id}', scope: 'incidents.write', handle: (context) => updateIncident(deps, context) },
     {
       method: 'GET',
       pattern: '/incidents/{id}/notes',
       scope: 'incidents.read',
-      handle: ({ params }) => ({ status: 200, body: { notes: structuredClone(state.notes.get(state.requireIncident(params.id).id) ?? []) } }),
+      handle: ({ params }) => ({
+        status: 200,
+        body: { notes: structuredClone(state.notes.get(state.requireIncident(params.id).id) ?? []) },
+      }),
     },
     {
       method: 'POST',
@@ -129,7 +145,8 @@ export function restRoutes(deps: RouteDependencies): Route[] {
       scope: 'incidents.write',
       handle: (context) => {
         const content = (context.body as { note?: { content?: unknown } } | null)?.note?.content;
-        if (typeof content !== 'string' || content === '') throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', ['note.content is required']);
+        if (typeof content !== 'string' || content === '')
+          throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', ['note.content is required']);
         const user = context.fromUser();
         return { status: 200, body: { note: state.addNote(context.params.id, user.id, content) } };
       },
@@ -138,7 +155,10 @@ export function restRoutes(deps: RouteDependencies): Route[] {
       method: 'GET',
       pattern: '/incidents/{id}/alerts',
       scope: 'incidents.read',
-      handle: ({ params, query }) => ({ status: 200, body: page(structuredClone(state.alerts.get(state.requireIncident(params.id).id) ?? []), query, 'alerts') }),
+      handle: ({ params, query }) => ({
+        status: 200,
+        body: page(structuredClone(state.alerts.get(state.requireIncident(params.id).id) ?? []), query, 'alerts'),
+      }),
     },
     {
       method: 'GET',
@@ -178,8 +198,17 @@ export function restRoutes(deps: RouteDependencies): Route[] {
       scope: 'users.read',
       handle: ({ query }) => {
         const text = (query.get('query') ?? '').toLowerCase();
-        const users = [...state.users.values()].filter((user) => user.name.toLowerCase().includes(text) || user.email.toLowerCase().includes(text));
-        return { status: 200, body: page(users.map((user) => state.apiUser(user)), query, 'users') };
+        const users = [...state.users.values()].filter(
+          (user) => user.name.toLowerCase().includes(text) || user.email.toLowerCase().includes(text),
+        );
+        return {
+          status: 200,
+          body: page(
+            users.map((user) => state.apiUser(user)),
+            query,
+            'users',
+          ),
+        };
       },
     },
     {
@@ -196,16 +225,34 @@ export function restRoutes(deps: RouteDependencies): Route[] {
       method: 'GET',
       pattern: '/services',
       scope: 'services.read',
-      handle: ({ query }) => ({ status: 200, body: page([...state.services.keys()].map((id) => serviceOut(state, id)), query, 'services') }),
+      handle: ({ query }) => ({
+        status: 200,
+        body: page(
+          [...state.services.keys()].map((id) => serviceOut(state, id)),
+          query,
+          'services',
+        ),
+      }),
     },
-    { method: 'GET', pattern: '/services/{id}', scope: 'services.read', handle: ({ params }) => ({ status: 200, body: { service: serviceOut(state, params.id) } }) },
-    { method: 'GET', pattern: '/abilities', scope: 'abilities.read', handle: () => ({ status: 200, body: { abilities: [...deps.abilities] } }) },
+    {
+      method: 'GET',
+      pattern: '/services/{id}',
+      scope: 'services.read',
+      handle: ({ params }) => ({ status: 200, body: { service: serviceOut(state, params.id) } }),
+    },
+    {
+      method: 'GET',
+      pattern: '/abilities',
+      scope: 'abilities.read',
+      handle: () => ({ status: 200, body: { abilities: [...deps.abilities] } }),
+    },
     {
       method: 'GET',
       pattern: '/abilities/{id}',
       scope: 'abilities.read',
       handle: ({ params }) => {
-        if (!deps.abilities.includes(params.id)) throw new SandboxRefusal(402, 2014, 'Account does not have the abilities to perform the action');
+        if (!deps.abilities.includes(params.id))
+          throw new SandboxRefusal(402, 2014, 'Account does not have the abilities to perform the action');
         return { status: 204 };
       },
     },
@@ -256,5 +303,11 @@ export function restRoutes(deps: RouteDependencies): Route[] {
 
 function serviceOut(state: AccountState, serviceId: string): Record<string, unknown> {
   const service = state.requireService(serviceId);
-  return { ...state.serviceRef(service.id), type: 'service', name: service.name, status: 'active', escalation_policy: state.policyRef(service.escalationPolicyId) };
+  return {
+    ...state.serviceRef(service.id),
+    type: 'service',
+    name: service.name,
+    status: 'active',
+    escalation_policy: state.policyRef(service.escalationPolicyId),
+  };
 }

@@ -111,7 +111,13 @@ export class WebhookDelivery {
     }
   }
 
-  private schedule(destination: WebhookDestination, body: string, envelope: WebhookEnvelope, incidentId: string | null, webhookId: string): void {
+  private schedule(
+    destination: WebhookDestination,
+    body: string,
+    envelope: WebhookEnvelope,
+    incidentId: string | null,
+    webhookId: string,
+  ): void {
     const record: DeliveryRecord = {
       webhookId,
       eventId: envelope.event.id,

@@ -40,7 +40,13 @@ export function incidentEnvelope(change: IncidentChange, occurredAt: string): We
     change.note === undefined
       ? incidentData(incident)
       : {
-          incident: { id: incident.id, type: 'incident_reference', self: incident.self, html_url: incident.html_url, summary: incident.title },
+          incident: {
+            id: incident.id,
+            type: 'incident_reference',
+            self: incident.self,
+            html_url: incident.html_url,
+            summary: incident.title,
+          },
           id: change.note.id,
           content: change.note.content,
           trimmed: false,

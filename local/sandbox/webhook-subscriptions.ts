@@ -4,7 +4,9 @@ import { randomId, SandboxRefusal, type StoredIncident } from './account-state';
 import type { WebhookDestination } from './webhook-delivery';
 
 interface StoredSubscription {
-  subscription: Omit<WebhookSubscription, 'delivery_method'> & { delivery_method: Omit<WebhookSubscription['delivery_method'], 'secret'> & { id: string } };
+  subscription: Omit<WebhookSubscription, 'delivery_method'> & {
+    delivery_method: Omit<WebhookSubscription['delivery_method'], 'secret'> & { id: string };
+  };
   destination: WebhookDestination;
 }
 
@@ -24,12 +26,16 @@ export class WebhookSubscriptions {
   private readonly target: WebhookDestination | null;
 
   constructor(target: ConfiguredTarget | null) {
-    this.target = target === null ? null : { subscriptionId: target.subscriptionId, url: target.url, secrets: target.secrets, temporarilyDisabled: false };
+    this.target =
+      target === null
+        ? null
+        : { subscriptionId: target.subscriptionId, url: target.url, secrets: target.secrets, temporarilyDisabled: false };
   }
 
   create(input: unknown): WebhookSubscription {
     const request = (input as { webhook_subscription?: Record<string, unknown> } | null)?.webhook_subscription;
-    const delivery = request?.delivery_method as { type?: unknown; url?: unknown; custom_headers?: { name: string; value: string }[] } | undefined;
+    const delivery = request?.delivery_method as
+      { type?: unknown; url?: unknown; custom_headers?: { name: string; value: string }[] } | undefined;
     const filter = request?.filter as WebhookSubscription['filter'] | undefined;
     const events = request?.events;
     const problems: string[] = [];
@@ -37,8 +43,13 @@ export class WebhookSubscriptions {
     if (delivery?.type !== 'http_delivery_method' || typeof delivery.url !== 'string' || !/^https?:\/\//.test(delivery.url)) {
       problems.push('delivery_method must be an http_delivery_method with a url');
     }
-    if (!Array.isArray(events) || events.length === 0 || !events.every((event) => typeof event === 'string')) problems.push('events must list at least one event type');
-    if (filter === undefined || !['account_reference', 'service_reference', 'team_reference'].includes(filter.type) || (filter.type !== 'account_reference' && typeof filter.id !== 'string')) {
+    if (!Array.isArray(events) || events.length === 0 || !events.every((event) => typeof event === 'string'))
+      problems.push('events must list at least one event type');
+    if (
+      filter === undefined ||
+      !['account_reference', 'service_reference', 'team_reference'].includes(filter.type) ||
+      (filter.type !== 'account_reference' && typeof filter.id !== 'string')
+    ) {
       problems.push('filter must be an account_reference, or a service_reference/team_reference with an id');
     }
     if (problems.length > 0) throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', problems);
@@ -52,7 +63,13 @@ export class WebhookSubscriptions {
       description: typeof request?.description === 'string' ? request.description : undefined,
       events: events as string[],
       filter: filter as WebhookSubscription['filter'],
-      delivery_method: { id: randomId('P', 6), type: 'http_delivery_method', url, temporarily_disabled: false, custom_headers: delivery?.custom_headers ?? [] },
+      delivery_method: {
+        id: randomId('P', 6),
+        type: 'http_delivery_method',
+        url,
+        temporarily_disabled: false,
+        custom_headers: delivery?.custom_headers ?? [],
+      },
     };
     this.stored.set(id, { subscription, destination: { subscriptionId: id, url, secrets: [secret], temporarilyDisabled: false } });
     return this.render(subscription, secret);
@@ -93,7 +110,10 @@ export class WebhookSubscriptions {
   /** Every live destination interested in this incident event. */
   destinationsFor(eventType: string, incident: StoredIncident): WebhookDestination[] {
     const matching = [...this.stored.values()]
-      .filter(({ subscription, destination }) => subscription.active && !destination.temporarilyDisabled && subscription.events.includes(eventType))
+      .filter(
+        ({ subscription, destination }) =>
+          subscription.active && !destination.temporarilyDisabled && subscription.events.includes(eventType),
+      )
       .filter(({ subscription: { filter } }) => {
         if (filter.type === 'account_reference') return true;
         if (filter.type === 'service_reference') return filter.id === incident.service.id;

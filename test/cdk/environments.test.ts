@@ -32,7 +32,9 @@ describe('loadEnvironment', () => {
   });
 
   it('lists the known environments when -c env is missing', () => {
-    expect(loadError(environments, undefined).message).toBe('Choose the environment to synthesize with -c env=<name>; known environments: dev, prod, staging.');
+    expect(loadError(environments, undefined).message).toBe(
+      'Choose the environment to synthesize with -c env=<name>; known environments: dev, prod, staging.',
+    );
   });
 
   it('fails the app the same way, before building any stack', () => {
@@ -74,7 +76,9 @@ describe('loadEnvironment', () => {
 
   it('checks agentConfig with the same validation the functions use', () => {
     const error = loadError(
-      withDev({ agentConfig: { triage: { rules: [{ id: 'r1', match: { title: '(' }, hypothesis: 'h', confidence: 0.9, action: 'hold' }] } } }),
+      withDev({
+        agentConfig: { triage: { rules: [{ id: 'r1', match: { title: '(' }, hypothesis: 'h', confidence: 0.9, action: 'hold' }] } },
+      }),
       'dev',
     );
     expect(error.message).toContain('cdk.json environments.dev.agentConfig');
@@ -82,13 +86,18 @@ describe('loadEnvironment', () => {
   });
 
   it('refuses an agentConfig too large for Lambda environment variables', () => {
-    const rules = Array.from({ length: 40 }, (_, index) => ({ id: `rule-${index}`, hypothesis: 'x'.repeat(100), confidence: 0.5, action: 'escalate' }));
+    const rules = Array.from({ length: 40 }, (_, index) => ({
+      id: `rule-${index}`,
+      hypothesis: 'x'.repeat(100),
+      confidence: 0.5,
+      action: 'escalate',
+    }));
     const error = loadError(withDev({ agentConfig: { triage: { rules } } }), 'dev');
     expect(error.message).toContain(`keep it under ${MAX_AGENT_CONFIG_BYTES} bytes`);
   });
 
   it('refuses an environment name that cannot name a stack and a secret', () => {
-    const error = loadError({ ...environments, 'Prod_EU': {} }, 'Prod_EU');
+    const error = loadError({ ...environments, Prod_EU: {} }, 'Prod_EU');
     expect(error.message).toContain('must be lower-case letters, digits and dashes');
   });
 

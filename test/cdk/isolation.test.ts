@@ -39,7 +39,9 @@ describe('environment isolation: two environments in one app', () => {
   it.each(environments)('%s: every data permission names a resource of its own stack, never a wildcard or an import', (env) => {
     const template = templates[env];
     const own = new Set(Object.keys(template.toJSON().Resources));
-    const dataStatements = identityStatements(template).filter((statement) => [statement.Action].flat().some((action) => DATA_SERVICES.test(action)));
+    const dataStatements = identityStatements(template).filter((statement) =>
+      [statement.Action].flat().some((action) => DATA_SERVICES.test(action)),
+    );
     expect(dataStatements.length).toBeGreaterThan(5);
     for (const statement of dataStatements) {
       for (const resource of [statement.Resource].flat()) {

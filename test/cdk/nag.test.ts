@@ -27,16 +27,21 @@ describe.each(Object.keys(cdkJsonContext().environments))('cdk-nag AwsSolutions 
 
   it('reports no unacknowledged finding', () => {
     const report = new AwsSolutionsChecks().validateScope(app);
-    expect(report.violations.map((violation) => `${violation.ruleName}: ${violation.violatingResources.map((r) => r.constructPath).join(', ')}`)).toEqual([]);
+    expect(
+      report.violations.map((violation) => `${violation.ruleName}: ${violation.violatingResources.map((r) => r.constructPath).join(', ')}`),
+    ).toEqual([]);
     expect(report.success).toBe(true);
   });
 
   it('acknowledges only the known findings, each with a written justification', () => {
     const acknowledged = acknowledgements(app);
     expect([...new Set(acknowledged.map((ack) => ack.id))].sort()).toEqual(['AwsSolutions-APIG4', 'AwsSolutions-L1']);
-    expect(acknowledged.filter((ack) => ack.id === 'AwsSolutions-L1').map((ack) => ack.path.split('/')[1]).sort()).toEqual(
-      ['Handback', 'Ingress', 'RotateSecret', 'Worker'],
-    );
+    expect(
+      acknowledged
+        .filter((ack) => ack.id === 'AwsSolutions-L1')
+        .map((ack) => ack.path.split('/')[1])
+        .sort(),
+    ).toEqual(['Handback', 'Ingress', 'RotateSecret', 'Worker']);
     for (const ack of acknowledged) expect(ack.reason.length).toBeGreaterThan(80);
   });
 });

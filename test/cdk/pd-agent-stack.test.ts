@@ -1,18 +1,8 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import {
-  HANDBACK_TIMEOUT_SECONDS,
-  ROTATION_INTERVAL_DAYS,
-  WEBHOOK_BURST_LIMIT,
-  WEBHOOK_RATE_LIMIT,
-} from '../../cdk/pd-agent-stack';
+import { HANDBACK_TIMEOUT_SECONDS, ROTATION_INTERVAL_DAYS, WEBHOOK_BURST_LIMIT, WEBHOOK_RATE_LIMIT } from '../../cdk/pd-agent-stack';
 import { THROTTLING_PERIODS, THROTTLING_THRESHOLD } from '../../cdk/constructs/agent-alarms';
 import { parseAgentConfig } from '../../lib/config/agent-config';
-import {
-  AUDIT_TIME_INDEX,
-  DEAD_LETTER_QUEUE,
-  EVENT_QUEUE,
-  WORKER_TIMEOUT_SECONDS,
-} from '../../lib/infra/resource-definitions';
+import { AUDIT_TIME_INDEX, DEAD_LETTER_QUEUE, EVENT_QUEUE, WORKER_TIMEOUT_SECONDS } from '../../lib/infra/resource-definitions';
 import { METRICS_NAMESPACE, MetricName } from '../../lib/observability/telemetry';
 import { cdkJsonContext, synthEnvironment } from '../support/cdk-app';
 
@@ -87,7 +77,10 @@ describe('functions', () => {
 
   it.each([
     ['ingress', ['AGENT_ENV', 'STATE_TABLE', 'QUEUE_URL', 'SECRET_ID', 'AGENT_CONFIG']],
-    ['worker', ['AGENT_ENV', 'STATE_TABLE', 'AUDIT_TABLE', 'QUEUE_URL', 'SECRET_ID', 'AGENT_CONFIG', 'PAGERDUTY_API_URL', 'PAGERDUTY_EVENTS_URL']],
+    [
+      'worker',
+      ['AGENT_ENV', 'STATE_TABLE', 'AUDIT_TABLE', 'QUEUE_URL', 'SECRET_ID', 'AGENT_CONFIG', 'PAGERDUTY_API_URL', 'PAGERDUTY_EVENTS_URL'],
+    ],
     ['handback', ['AGENT_ENV', 'STATE_TABLE', 'AUDIT_TABLE', 'SECRET_ID', 'AGENT_CONFIG', 'PAGERDUTY_API_URL', 'PAGERDUTY_EVENTS_URL']],
     ['rotate-secret', ['AGENT_ENV', 'PAGERDUTY_API_URL', 'PAGERDUTY_EVENTS_URL']],
   ])('gives %s only the runtime variables it uses', (service, variables) => {
@@ -146,7 +139,9 @@ describe('queues', () => {
       deadLetterTargetArn: { 'Fn::GetAtt': [expect.stringMatching(/^DeadLetterQueue/), 'Arn'] },
       maxReceiveCount: dev.maxReceiveCount,
     });
-    expect(queueNamed(devTemplate, DEAD_LETTER_QUEUE.visibilityTimeoutSeconds).Properties.MessageRetentionPeriod).toBe(DEAD_LETTER_QUEUE.retentionSeconds);
+    expect(queueNamed(devTemplate, DEAD_LETTER_QUEUE.visibilityTimeoutSeconds).Properties.MessageRetentionPeriod).toBe(
+      DEAD_LETTER_QUEUE.retentionSeconds,
+    );
   });
 
   it('takes maxReceiveCount from the environment', () => {
@@ -177,7 +172,9 @@ describe('queues', () => {
       expect(mapping.Properties.BatchSize).toBeLessThanOrEqual(10);
       expect(mapping.Properties.MaximumBatchingWindowInSeconds).toBeUndefined();
     }
-    prodTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: prod.workerMaxConcurrency } });
+    prodTemplate.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      ScalingConfig: { MaximumConcurrency: prod.workerMaxConcurrency },
+    });
   });
 
   it('runs the handback function on the dead-letter queue', () => {
@@ -265,8 +262,10 @@ describe('secret and rotation', () => {
 });
 
 describe('least privilege', () => {
-  const stateTableId = () => logicalIdOf(devTemplate, 'AWS::DynamoDB::Table', (table) => table.Properties.KeySchema[0].AttributeName === 'pk');
-  const auditTableId = () => logicalIdOf(devTemplate, 'AWS::DynamoDB::Table', (table) => table.Properties.KeySchema[0].AttributeName === 'incidentId');
+  const stateTableId = () =>
+    logicalIdOf(devTemplate, 'AWS::DynamoDB::Table', (table) => table.Properties.KeySchema[0].AttributeName === 'pk');
+  const auditTableId = () =>
+    logicalIdOf(devTemplate, 'AWS::DynamoDB::Table', (table) => table.Properties.KeySchema[0].AttributeName === 'incidentId');
   const referencedIds = (service: string): string[] =>
     statementsOf(devTemplate, service)
       .flatMap((statement) => [statement.Resource].flat())
@@ -284,7 +283,9 @@ describe('least privilege', () => {
 
   it('lets the worker and the handback function write the audit table, but not read its time index or delete items', () => {
     for (const service of ['worker', 'handback']) {
-      const auditStatements = statementsOf(devTemplate, service).filter((statement) => JSON.stringify(statement.Resource).includes(auditTableId()));
+      const auditStatements = statementsOf(devTemplate, service).filter((statement) =>
+        JSON.stringify(statement.Resource).includes(auditTableId()),
+      );
       expect(auditStatements).toHaveLength(1);
       expect(auditStatements[0]!.Resource).toEqual({ 'Fn::GetAtt': [auditTableId(), 'Arn'] });
       expect(auditStatements[0]!.Action).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query']));
@@ -301,13 +302,17 @@ describe('least privilege', () => {
 
   it('gives the worker Bedrock only when the environment enables it, and only for the configured model', () => {
     expect(actionsOf(devTemplate, 'worker')).not.toContain('bedrock:InvokeModel');
-    const bedrock = statementsOf(bedrockTemplate, 'worker').filter((statement) => [statement.Action].flat().includes('bedrock:InvokeModel'));
+    const bedrock = statementsOf(bedrockTemplate, 'worker').filter((statement) =>
+      [statement.Action].flat().includes('bedrock:InvokeModel'),
+    );
     expect(bedrock).toHaveLength(1);
     expect(JSON.stringify(bedrock[0]!.Resource)).toContain(':bedrock:eu-west-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0');
   });
 
   it('lets the rotation function read and promote its own secret, without PutSecretValue or GetRandomPassword', () => {
-    const statements = statementsOf(devTemplate, 'rotate-secret').filter((statement) => [statement.Action].flat().some((action) => action.startsWith('secretsmanager:')));
+    const statements = statementsOf(devTemplate, 'rotate-secret').filter((statement) =>
+      [statement.Action].flat().some((action) => action.startsWith('secretsmanager:')),
+    );
     expect(statements).toEqual([
       {
         Effect: 'Allow',
@@ -315,7 +320,9 @@ describe('least privilege', () => {
         Resource: { Ref: expect.stringMatching(/^AgentSecret/) },
       },
     ]);
-    expect(actionsOf(devTemplate, 'rotate-secret').filter((action) => action.startsWith('dynamodb:') || action.startsWith('sqs:'))).toEqual([]);
+    expect(actionsOf(devTemplate, 'rotate-secret').filter((action) => action.startsWith('dynamodb:') || action.startsWith('sqs:'))).toEqual(
+      [],
+    );
   });
 
   it('writes each function only to its own log group and grants nothing on every resource', () => {
@@ -343,11 +350,18 @@ describe('HTTP API', () => {
       StageName: '$default',
       AutoDeploy: true,
       DefaultRouteSettings: { ThrottlingRateLimit: WEBHOOK_RATE_LIMIT, ThrottlingBurstLimit: WEBHOOK_BURST_LIMIT },
-      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WebhookApiAccessLogs'), 'Arn'] }, Format: Match.anyValue() },
+      AccessLogSettings: {
+        DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WebhookApiAccessLogs'), 'Arn'] },
+        Format: Match.anyValue(),
+      },
     });
     const [stage] = Object.values(resources(devTemplate, 'AWS::ApiGatewayV2::Stage'));
     const format = JSON.parse(stage!.Properties.AccessLogSettings.Format);
-    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', integrationError: '$context.integrationErrorMessage' });
+    expect(format).toMatchObject({
+      requestId: '$context.requestId',
+      status: '$context.status',
+      integrationError: '$context.integrationErrorMessage',
+    });
   });
 });
 
@@ -388,7 +402,12 @@ describe('alarms', () => {
 
   it('fires on a single signature failure within five minutes', () => {
     const alarm = alarmNamed(devTemplate, 'pd-agent-dev-SignatureFailures');
-    expect(alarm.Properties).toMatchObject({ Threshold: 1, EvaluationPeriods: 1, DatapointsToAlarm: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect(alarm.Properties).toMatchObject({
+      Threshold: 1,
+      EvaluationPeriods: 1,
+      DatapointsToAlarm: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
     const metrics = metricsOf(alarm);
     expect(metrics.map((metric) => metric.name).sort()).toEqual(
       [MetricName.signatureInvalid, MetricName.signatureMissing, MetricName.signatureMalformed, MetricName.signatureMismatch].sort(),
@@ -402,13 +421,50 @@ describe('alarms', () => {
   });
 
   it.each([
-    ['IngressFailures', [[METRICS_NAMESPACE, MetricName.ingressFailure], ['AWS/Lambda', 'Errors'], ['AWS/ApiGateway', '5xx']]],
+    [
+      'IngressFailures',
+      [
+        [METRICS_NAMESPACE, MetricName.ingressFailure],
+        ['AWS/Lambda', 'Errors'],
+        ['AWS/ApiGateway', '5xx'],
+      ],
+    ],
     ['DeadLetterMessages', [['AWS/SQS', 'ApproximateNumberOfMessagesVisible']]],
-    ['Handbacks', [[METRICS_NAMESPACE, MetricName.handedBack], [METRICS_NAMESPACE, MetricName.handedBack]]],
-    ['HandbackFailures', [[METRICS_NAMESPACE, MetricName.handbackFailed], ['AWS/Lambda', 'Errors']]],
-    ['WorkerErrors', [[METRICS_NAMESPACE, MetricName.workerError], ['AWS/Lambda', 'Errors']]],
-    ['PagerDutyThrottling', [[METRICS_NAMESPACE, MetricName.throttled], [METRICS_NAMESPACE, MetricName.throttled]]],
-    ['RotationFailures', [[METRICS_NAMESPACE, MetricName.rotationFailed], ['AWS/Lambda', 'Errors']]],
+    [
+      'Handbacks',
+      [
+        [METRICS_NAMESPACE, MetricName.handedBack],
+        [METRICS_NAMESPACE, MetricName.handedBack],
+      ],
+    ],
+    [
+      'HandbackFailures',
+      [
+        [METRICS_NAMESPACE, MetricName.handbackFailed],
+        ['AWS/Lambda', 'Errors'],
+      ],
+    ],
+    [
+      'WorkerErrors',
+      [
+        [METRICS_NAMESPACE, MetricName.workerError],
+        ['AWS/Lambda', 'Errors'],
+      ],
+    ],
+    [
+      'PagerDutyThrottling',
+      [
+        [METRICS_NAMESPACE, MetricName.throttled],
+        [METRICS_NAMESPACE, MetricName.throttled],
+      ],
+    ],
+    [
+      'RotationFailures',
+      [
+        [METRICS_NAMESPACE, MetricName.rotationFailed],
+        ['AWS/Lambda', 'Errors'],
+      ],
+    ],
   ])('alarms on %s from the right metrics', (name, expected) => {
     const alarm = alarmNamed(devTemplate, `pd-agent-dev-${name}`);
     const metrics: { namespace: string; name: string; dimensions: Record<string, unknown> }[] =
@@ -431,7 +487,10 @@ describe('alarms', () => {
 
   it('reads the rotation failure from the rotate-secret function', () => {
     const metrics = metricsOf(alarmNamed(devTemplate, 'pd-agent-dev-RotationFailures'));
-    expect(metrics.find((metric) => metric.name === MetricName.rotationFailed)?.dimensions).toEqual({ service: 'rotate-secret', environment: 'dev' });
+    expect(metrics.find((metric) => metric.name === MetricName.rotationFailed)?.dimensions).toEqual({
+      service: 'rotate-secret',
+      environment: 'dev',
+    });
   });
 });
 

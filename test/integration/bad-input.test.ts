@@ -53,37 +53,79 @@ const UNSIGNED: Case[] = [
   { name: 'unknown scheme', event: apiGatewayEvent(TRIGGER, { signature: 'v2=' + 'a'.repeat(64) }), status: 401 },
   { name: 'non-hex value', event: apiGatewayEvent(TRIGGER, { signature: 'v1=' + 'z'.repeat(64) }), status: 401 },
   { name: 'truncated value', event: apiGatewayEvent(TRIGGER, { signature: 'v1=' + 'a'.repeat(63) }), status: 401 },
-  { name: 'ten thousand entries', event: apiGatewayEvent(TRIGGER, { signature: Array.from({ length: 10_000 }, () => 'v1=' + '0'.repeat(64)).join(',') }), status: 401 },
+  {
+    name: 'ten thousand entries',
+    event: apiGatewayEvent(TRIGGER, { signature: Array.from({ length: 10_000 }, () => 'v1=' + '0'.repeat(64)).join(',') }),
+    status: 401,
+  },
   { name: 'signed with another secret', event: signedWith(TRIGGER, OTHER_SECRET), status: 401 },
   { name: 'right signature, then one byte of the body altered', event: oneByteAltered(TRIGGER), status: 401 },
-  { name: 'right signature of the base64 text instead of the bytes', event: { ...apiGatewayEvent(Buffer.from(TRIGGER.toString('base64'))), body: TRIGGER.toString('base64'), isBase64Encoded: true }, status: 401 },
+  {
+    name: 'right signature of the base64 text instead of the bytes',
+    event: { ...apiGatewayEvent(Buffer.from(TRIGGER.toString('base64'))), body: TRIGGER.toString('base64'), isBase64Encoded: true },
+    status: 401,
+  },
   { name: 'GET', event: apiGatewayEvent(TRIGGER, { method: 'GET' }), status: 405 },
   { name: 'PUT, signed', event: apiGatewayEvent(TRIGGER, { method: 'PUT' }), status: 405 },
   { name: 'DELETE', event: apiGatewayEvent(TRIGGER, { method: 'DELETE', signature: null }), status: 405 },
   { name: 'body over the cap, unsigned', event: apiGatewayEvent(Buffer.alloc(MAX_BODY_BYTES + 1, 0x20), { signature: null }), status: 413 },
   { name: 'body over the cap, base64', event: apiGatewayEvent(Buffer.alloc(MAX_BODY_BYTES + 1024, 0x20), { base64: true }), status: 413 },
   { name: 'body of 5 MB', event: apiGatewayEvent(Buffer.alloc(5 * 1024 * 1024, 0x7b), { signature: 'v1=' + 'a'.repeat(64) }), status: 413 },
-  { name: 'multi-byte characters over the cap', event: apiGatewayEvent(Buffer.from('é'.repeat(MAX_BODY_BYTES / 2 + 1)), { signature: null }), status: 413 },
+  {
+    name: 'multi-byte characters over the cap',
+    event: apiGatewayEvent(Buffer.from('é'.repeat(MAX_BODY_BYTES / 2 + 1)), { signature: null }),
+    status: 413,
+  },
 ];
 
 const SIGNED: Case[] = [
   { name: 'empty body', event: signedWith(Buffer.alloc(0)), status: 200 },
   { name: 'not JSON', event: signedWith(Buffer.from('hello, PagerDuty')), status: 200 },
-  { name: 'invalid UTF-8 (base64 delivery)', event: apiGatewayEvent(Buffer.from([0x7b, 0x22, 0xc3, 0x28, 0xff, 0xfe, 0x22, 0x7d]), { base64: true }), status: 200 },
+  {
+    name: 'invalid UTF-8 (base64 delivery)',
+    event: apiGatewayEvent(Buffer.from([0x7b, 0x22, 0xc3, 0x28, 0xff, 0xfe, 0x22, 0x7d]), { base64: true }),
+    status: 200,
+  },
   { name: 'deeply nested arrays (100,000 levels)', event: signedWith(deeplyNested(100_000)), status: 200 },
-  { name: 'deeply nested objects under event', event: signedWith(Buffer.from(`{"event":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`)), status: 200 },
+  {
+    name: 'deeply nested objects under event',
+    event: signedWith(Buffer.from(`{"event":${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}}`)),
+    status: 200,
+  },
   { name: 'JSON null', event: signedWith(Buffer.from('null')), status: 200 },
   { name: 'JSON array', event: signedWith(Buffer.from('[{"event":{}}]')), status: 200 },
   { name: 'JSON string', event: signedWith(Buffer.from('"incident.triggered"')), status: 200 },
   { name: 'event is not an object', event: signedWith(Buffer.from('{"event":42}')), status: 200 },
   { name: 'event without an id', event: signedWith(envelope({ event_type: 'incident.triggered' })), status: 200 },
   { name: 'event id of the wrong type', event: signedWith(envelope({ id: 12345, event_type: 'incident.triggered' })), status: 200 },
-  { name: 'event id with spaces and controls', event: signedWith(envelope({ id: 'a b\u0000c', event_type: 'incident.triggered' })), status: 200 },
-  { name: 'event id of 10,000 characters', event: signedWith(envelope({ id: 'A'.repeat(10_000), event_type: 'incident.triggered' })), status: 200 },
+  {
+    name: 'event id with spaces and controls',
+    event: signedWith(envelope({ id: 'a b\u0000c', event_type: 'incident.triggered' })),
+    status: 200,
+  },
+  {
+    name: 'event id of 10,000 characters',
+    event: signedWith(envelope({ id: 'A'.repeat(10_000), event_type: 'incident.triggered' })),
+    status: 200,
+  },
   { name: 'event without a type', event: signedWith(envelope({ id: 'EVTNOTYPE' })), status: 200 },
-  { name: 'incident without an id', event: signedWith(envelope({ id: 'EVTNOINC', event_type: 'incident.triggered', data: { type: 'incident' } })), status: 200 },
-  { name: 'prototype pollution keys', event: signedWith(Buffer.from('{"__proto__":{"polluted":true},"constructor":{"prototype":{"x":1}},"event":{"__proto__":{"id":"X"}}}')), status: 200 },
-  { name: 'unknown event type', event: signedWith(envelope({ id: 'EVTUNKNOWN01', event_type: 'service.created', resource_type: 'service', data: { id: 'PSVC', type: 'service' } })), status: 200 },
+  {
+    name: 'incident without an id',
+    event: signedWith(envelope({ id: 'EVTNOINC', event_type: 'incident.triggered', data: { type: 'incident' } })),
+    status: 200,
+  },
+  {
+    name: 'prototype pollution keys',
+    event: signedWith(Buffer.from('{"__proto__":{"polluted":true},"constructor":{"prototype":{"x":1}},"event":{"__proto__":{"id":"X"}}}')),
+    status: 200,
+  },
+  {
+    name: 'unknown event type',
+    event: signedWith(
+      envelope({ id: 'EVTUNKNOWN01', event_type: 'service.created', resource_type: 'service', data: { id: 'PSVC', type: 'service' } }),
+    ),
+    status: 200,
+  },
   { name: 'ping', event: signedWith(loadFixture('pagey_ping.json')), status: 200 },
   { name: 'valid trigger just under the size cap', event: signedWith(hugeEnvelope(MAX_BODY_BYTES - TRIGGER.length - 1024)), status: 202 },
 ];
@@ -99,7 +141,15 @@ describe('bad input: hostile and broken deliveries to the ingress', () => {
   const stateItems = async (): Promise<Record<string, unknown>[]> =>
     (await documents.send(new ScanCommand({ TableName: aws.stateTable, ConsistentRead: true }))).Items ?? [];
   const queueDepth = async (): Promise<number> => {
-    const attributes = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: aws.queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))).Attributes ?? {};
+    const attributes =
+      (
+        await sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: aws.queueUrl,
+            AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+          }),
+        )
+      ).Attributes ?? {};
     return Number(attributes.ApproximateNumberOfMessages ?? 0) + Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0);
   };
 
@@ -111,7 +161,12 @@ describe('bad input: hostile and broken deliveries to the ingress', () => {
     await secrets.send(
       new CreateSecretCommand({
         Name: 'pd-agent/bad-input',
-        SecretString: JSON.stringify({ apiToken: 'token', fromEmail: 'sre-agent@acme.example', botUserId: 'PBOT1', webhookSecrets: [{ subscriptionId: 'PSUB1', secret: TEST_WEBHOOK_SECRET }] }),
+        SecretString: JSON.stringify({
+          apiToken: 'token',
+          fromEmail: 'sre-agent@acme.example',
+          botUserId: 'PBOT1',
+          webhookSecrets: [{ subscriptionId: 'PSUB1', secret: TEST_WEBHOOK_SECRET }],
+        }),
       }),
     );
     secrets.destroy();
@@ -194,7 +249,11 @@ describe('bad input: hostile and broken deliveries to the ingress', () => {
       ['GET', WEBHOOK_PATH],
     ])('%s %s is answered 4xx without invoking the function', async (method, path) => {
       const before = invoked;
-      const response = await fetch(`${gateway.url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: method === 'GET' ? undefined : TRIGGER });
+      const response = await fetch(`${gateway.url}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: method === 'GET' ? undefined : TRIGGER,
+      });
       await response.arrayBuffer();
       expect(response.status).toBeGreaterThanOrEqual(400);
       expect(response.status).toBeLessThan(500);

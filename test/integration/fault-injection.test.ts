@@ -3,7 +3,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { SANDBOX_BOT_USER, SANDBOX_PRIMARY_USER, SANDBOX_SERVICE_ID } from '../../local/sandbox';
 import { FaultDice, faultSeed } from '../support/fault-injection/dice';
-import { RECOVERED_TITLE, SECOND_SERVICE_ID, startFaultStack, type FaultRates, type FaultStack, type IngressAnswer } from '../support/fault-injection/fault-stack';
+import {
+  RECOVERED_TITLE,
+  SECOND_SERVICE_ID,
+  startFaultStack,
+  type FaultRates,
+  type FaultStack,
+  type IngressAnswer,
+} from '../support/fault-injection/fault-stack';
 import { captureOutput, findCanaries, type OutputCapture } from '../support/fault-injection/output-capture';
 import { judge, type TriggeredIncident, type Verdict } from '../support/fault-injection/verdict';
 
@@ -81,7 +88,15 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
     const started = Date.now();
     try {
       const doomed = new Set<string>();
-      stack = await startFaultStack({ dice, rates: RATES, canaries, doomedIncidents: doomed, workerTimeoutMs: 5000, visibilityTimeoutSeconds: 6, maxReceiveCount: 5 });
+      stack = await startFaultStack({
+        dice,
+        rates: RATES,
+        canaries,
+        doomedIncidents: doomed,
+        workerTimeoutMs: 5000,
+        visibilityTimeoutSeconds: 6,
+        maxReceiveCount: 5,
+      });
       const { sandbox, runner } = stack;
       const incidents: TriggeredIncident[] = [];
       let clearedTriageable = 0;
@@ -116,7 +131,11 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
       for (const [index, incident] of incidents.entries()) {
         const escalatedByAgent = sandbox
           .history({ incidentId: incident.id })
-          .some((change) => change.agentId === SANDBOX_BOT_USER.id && (change.eventType === 'incident.escalated' || change.eventType === 'incident.delegated'));
+          .some(
+            (change) =>
+              change.agentId === SANDBOX_BOT_USER.id &&
+              (change.eventType === 'incident.escalated' || change.eventType === 'incident.delegated'),
+          );
         if (!incident.alertsCleared || !escalatedByAgent || sandbox.incident(incident.id).status === 'resolved') continue;
         doomed.delete(incident.id);
         sandbox.resolveAs(incident.id, SANDBOX_PRIMARY_USER.id);
@@ -141,13 +160,18 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
       verdict.counts['late replays'] = replays.length;
       const seconds = (from: number, to: number) => Math.round((to - from) / 100) / 10;
       verdict.counts['seconds'] = seconds(started, Date.now());
-      verdict.counts['seconds per phase (incidents; reopens and late replays)'] = [seconds(started, firstQuiet), seconds(firstQuiet, Date.now())].join('; ');
+      verdict.counts['seconds per phase (incidents; reopens and late replays)'] = [
+        seconds(started, firstQuiet),
+        seconds(firstQuiet, Date.now()),
+      ].join('; ');
 
       const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.aws.dynamodbEndpoint, region: stack.aws.region }));
       const tableText = async (table: string) => JSON.stringify((await documents.send(new ScanCommand({ TableName: table }))).Items ?? []);
       const sources = {
         'log output': output.text(),
-        'invocation errors': stack.observations.invocationErrors.map((error) => `${(error as Error).message}\n${(error as Error).stack ?? ''}\n${JSON.stringify(error)}`).join('\n'),
+        'invocation errors': stack.observations.invocationErrors
+          .map((error) => `${(error as Error).message}\n${(error as Error).stack ?? ''}\n${JSON.stringify(error)}`)
+          .join('\n'),
         'audit table': await tableText(stack.aws.auditTable),
         'state table': await tableText(stack.aws.stateTable),
         'queue messages': stack.observations.queueBodies.join('\n'),
@@ -180,7 +204,7 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
     expect(verdict.counts['incidents handed back']).toBeGreaterThan(0);
   });
 
-  it('resolves cleared incidents, and never one it escalated or handed back (from PagerDuty\'s own history)', () => {
+  it("resolves cleared incidents, and never one it escalated or handed back (from PagerDuty's own history)", () => {
     // Both sides of the guarantee happened in this run, so "no resolve after an escalation" is a claim with teeth.
     expect(verdict.counts['incidents resolved by the agent']).toBeGreaterThan(0);
     expect(verdict.counts['resolves refused after an escalation']).toBeGreaterThan(0);

@@ -50,8 +50,8 @@ async function drainQueue(): Promise<QueuedEvent[]> {
 }
 
 const ingressStatus = async (eventId: string): Promise<unknown> =>
-  (await dynamo.send(new GetCommand({ TableName: aws.stateTable, Key: { pk: stateKeys.event(eventId) }, ConsistentRead: true })))
-    .Item?.ingressStatus;
+  (await dynamo.send(new GetCommand({ TableName: aws.stateTable, Key: { pk: stateKeys.event(eventId) }, ConsistentRead: true }))).Item
+    ?.ingressStatus;
 
 beforeEach(async () => {
   aws = await startLocalAws({ agentEnv: 'ingress-it' });

@@ -18,9 +18,7 @@ describe('local AWS emulators built from the shared resource definitions', () =>
       { AttributeName: 'sk', KeyType: 'RANGE' },
     ]);
     expect(table.Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName)).toEqual([AUDIT_TIME_INDEX]);
-    await expect(
-      dynamo.send(new PutItemCommand({ TableName: aws.stateTable, Item: { pk: { S: 'event#1' } } })),
-    ).resolves.toBeDefined();
+    await expect(dynamo.send(new PutItemCommand({ TableName: aws.stateTable, Item: { pk: { S: 'event#1' } } }))).resolves.toBeDefined();
     dynamo.destroy();
   });
 

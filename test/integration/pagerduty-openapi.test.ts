@@ -1,7 +1,19 @@
 import { apiKeyAuth } from '../../lib/pagerduty/auth';
 import { createPagerDutyClient } from '../../lib/pagerduty/rest-client';
-import { SANDBOX_API_TOKEN, SANDBOX_BOT_USER, SANDBOX_ESCALATION_POLICY_ID, SANDBOX_SERVICE_ID, startSandbox, type Sandbox } from '../../local/sandbox';
-import { loadPagerDutyOpenApi, PAGERDUTY_OPENAPI_PATH, pagerDutyOpenApiAvailable, type OpenApiValidator } from '../support/pagerduty-openapi';
+import {
+  SANDBOX_API_TOKEN,
+  SANDBOX_BOT_USER,
+  SANDBOX_ESCALATION_POLICY_ID,
+  SANDBOX_SERVICE_ID,
+  startSandbox,
+  type Sandbox,
+} from '../../local/sandbox';
+import {
+  loadPagerDutyOpenApi,
+  PAGERDUTY_OPENAPI_PATH,
+  pagerDutyOpenApiAvailable,
+  type OpenApiValidator,
+} from '../support/pagerduty-openapi';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver';
 
 interface Exchange {
@@ -31,7 +43,8 @@ const TEMPLATES = [
 
 const templateOf = (path: string): string => {
   const template = TEMPLATES.find((candidate) => new RegExp(`^${candidate.replace(/\{id\}/g, '[^/]+')}$`).test(path));
-  if (template === undefined) throw new Error(`The client called ${path}, which this test does not map to an OpenAPI path: add it to TEMPLATES.`);
+  if (template === undefined)
+    throw new Error(`The client called ${path}, which this test does not map to an OpenAPI path: add it to TEMPLATES.`);
   return template;
 };
 
@@ -67,16 +80,49 @@ if (!pagerDutyOpenApiAvailable()) {
       receiver = await startWebhookReceiver();
       sandbox = await startSandbox({ repeatedStatusAnswer: 'ok' });
       sandbox.seed({
-        incidents: [{ serviceId: SANDBOX_SERVICE_ID, title: 'Earlier outage', createdAt: new Date(Date.now() - 3600_000).toISOString(), notes: [{ content: 'Restarted', userId: 'PUSR001', createdAt: new Date().toISOString() }] }],
-        changeEvents: [{ serviceId: SANDBOX_SERVICE_ID, summary: 'Deploy v7', timestamp: new Date(Date.now() - 60_000).toISOString(), links: [{ href: 'https://ci.example/7', text: 'build' }] }],
+        incidents: [
+          {
+            serviceId: SANDBOX_SERVICE_ID,
+            title: 'Earlier outage',
+            createdAt: new Date(Date.now() - 3600_000).toISOString(),
+            notes: [{ content: 'Restarted', userId: 'PUSR001', createdAt: new Date().toISOString() }],
+          },
+        ],
+        changeEvents: [
+          {
+            serviceId: SANDBOX_SERVICE_ID,
+            summary: 'Deploy v7',
+            timestamp: new Date(Date.now() - 60_000).toISOString(),
+            links: [{ href: 'https://ci.example/7', text: 'build' }],
+          },
+        ],
       });
-      const client = createPagerDutyClient({ apiUrl: sandbox.apiUrl, auth: apiKeyAuth(SANDBOX_API_TOKEN), fromEmail: SANDBOX_BOT_USER.email, fetch: recordingFetch(exchanges) });
-      const incident = sandbox.triggerIncident({ serviceId: SANDBOX_SERVICE_ID, title: 'Checkout 500s', priority: 'P1', alerts: [{ summary: '500s', details: { count: 12 } }] });
+      const client = createPagerDutyClient({
+        apiUrl: sandbox.apiUrl,
+        auth: apiKeyAuth(SANDBOX_API_TOKEN),
+        fromEmail: SANDBOX_BOT_USER.email,
+        fetch: recordingFetch(exchanges),
+      });
+      const incident = sandbox.triggerIncident({
+        serviceId: SANDBOX_SERVICE_ID,
+        title: 'Checkout 500s',
+        priority: 'P1',
+        alerts: [{ summary: '500s', details: { count: 12 } }],
+      });
       await client.getIncident(incident.id);
-      await client.listIncidents({ serviceIds: [SANDBOX_SERVICE_ID], since: new Date(Date.now() - 86_400_000).toISOString(), statuses: ['resolved'], max: 10 });
+      await client.listIncidents({
+        serviceIds: [SANDBOX_SERVICE_ID],
+        since: new Date(Date.now() - 86_400_000).toISOString(),
+        statuses: ['resolved'],
+        max: 10,
+      });
       await client.acknowledgeIncident(incident.id);
       await client.listAlerts(incident.id);
-      const cleared = sandbox.triggerIncident({ serviceId: SANDBOX_SERVICE_ID, title: 'Replica lag recovered', alerts: [{ summary: 'lag > 30s' }, { summary: 'lag > 60s' }] });
+      const cleared = sandbox.triggerIncident({
+        serviceId: SANDBOX_SERVICE_ID,
+        title: 'Replica lag recovered',
+        alerts: [{ summary: 'lag > 30s' }, { summary: 'lag > 60s' }],
+      });
       sandbox.clearAlerts(cleared.id);
       await client.listAlerts(cleared.id);
       await client.listRelatedChangeEvents(incident.id);
@@ -88,7 +134,12 @@ if (!pagerDutyOpenApiAvailable()) {
       await client.resolveIncident(incident.id, 'Rolled back');
       await client.findUsersByEmail(SANDBOX_BOT_USER.email);
       await client.listAbilities();
-      const subscription = await client.createWebhookSubscription({ url: receiver.url, events: ['incident.triggered'], filter: { type: 'account_reference' }, description: 'pd-agent' });
+      const subscription = await client.createWebhookSubscription({
+        url: receiver.url,
+        events: ['incident.triggered'],
+        filter: { type: 'account_reference' },
+        description: 'pd-agent',
+      });
       await client.listWebhookSubscriptions();
       await client.pingWebhookSubscription(subscription.value.id);
       await client.enableWebhookSubscription(subscription.value.id);
@@ -119,12 +170,17 @@ if (!pagerDutyOpenApiAvailable()) {
       expect(exchanges.every((exchange) => exchange.headers.get('Accept') === 'application/vnd.pagerduty+json;version=2')).toBe(true);
     });
 
-    it('sends request bodies that match the operations\' request schemas', () => {
+    it("sends request bodies that match the operations' request schemas", () => {
       const problems = exchanges
         .filter((exchange) => exchange.requestBody !== null)
         .flatMap((exchange) =>
           openApi
-            .validate(templateOf(exchange.path), exchange.method, 'requestBody/content/application~1json/schema', JSON.parse(exchange.requestBody as string))
+            .validate(
+              templateOf(exchange.path),
+              exchange.method,
+              'requestBody/content/application~1json/schema',
+              JSON.parse(exchange.requestBody as string),
+            )
             .map((problem) => `${exchange.method} ${exchange.path}: ${problem}`),
         );
       expect(problems).toEqual([]);
@@ -143,8 +199,10 @@ if (!pagerDutyOpenApiAvailable()) {
       expect(exchanges.find((exchange) => exchange.method === 'DELETE')?.status).toBe(204);
     });
 
-    it('answers errors with PagerDuty\'s documented error schema', async () => {
-      const response = await fetch(`${sandbox.apiUrl}/incidents/NOPE`, { headers: { Authorization: `Token token=${SANDBOX_API_TOKEN}`, Accept: 'application/vnd.pagerduty+json;version=2' } });
+    it("answers errors with PagerDuty's documented error schema", async () => {
+      const response = await fetch(`${sandbox.apiUrl}/incidents/NOPE`, {
+        headers: { Authorization: `Token token=${SANDBOX_API_TOKEN}`, Accept: 'application/vnd.pagerduty+json;version=2' },
+      });
       expect(response.status).toBe(404);
       expect(openApi.validateResponse('/incidents/{id}', 'get', 404, await response.json())).toEqual([]);
       // The validator itself rejects a wrong shape, so the checks above can fail.

@@ -19,7 +19,8 @@ import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-r
 
 const TARGET_SECRET = 'target-signing-secret';
 const hmac = (secret: string, body: string) => `v1=${createHmac('sha256', secret).update(body).digest('hex')}`;
-const parse = (body: string) => JSON.parse(body) as { event: { id: string; event_type: string; agent: { id: string } | null; data: { id: string; status?: string } } };
+const parse = (body: string) =>
+  JSON.parse(body) as { event: { id: string; event_type: string; agent: { id: string } | null; data: { id: string; status?: string } } };
 
 describe('PagerDuty sandbox through the REST client', () => {
   let sandbox: Sandbox;
@@ -42,7 +43,11 @@ describe('PagerDuty sandbox through the REST client', () => {
   });
 
   it('acknowledges as the From user, posts a note, and emits signed webhooks for both, in order, with the bot as agent', async () => {
-    const incident = sandbox.triggerIncident({ serviceId: SANDBOX_SERVICE_ID, title: 'Checkout latency', alerts: [{ summary: 'p99 > 2s', details: { p99_ms: 2400 } }] });
+    const incident = sandbox.triggerIncident({
+      serviceId: SANDBOX_SERVICE_ID,
+      title: 'Checkout latency',
+      alerts: [{ summary: 'p99 > 2s', details: { p99_ms: 2400 } }],
+    });
     const acked = await client.acknowledgeIncident(incident.id);
     expect(acked.value.status).toBe('acknowledged');
     expect(acked.value.number).toBe(incident.incident_number);
@@ -62,7 +67,10 @@ describe('PagerDuty sandbox through the REST client', () => {
       expect(delivery.headers['content-type']).toBe('application/json');
     }
     expect(new Set(receiver.received.map((delivery) => delivery.headers['x-webhook-id'])).size).toBe(3);
-    expect(sandbox.requests({ incidentId: incident.id }).map((entry) => entry.route)).toEqual(['PUT /incidents/{id}', 'POST /incidents/{id}/notes']);
+    expect(sandbox.requests({ incidentId: incident.id }).map((entry) => entry.route)).toEqual([
+      'PUT /incidents/{id}',
+      'POST /incidents/{id}/notes',
+    ]);
   });
 
   it('retries a webhook answered 5xx with the same x-webhook-id, and keeps later events of the incident behind it', async () => {
@@ -110,7 +118,11 @@ describe('PagerDuty sandbox through the REST client', () => {
     const incident = sandbox.triggerIncident({ serviceId: SANDBOX_SERVICE_ID, title: 'No From' });
     const response = await fetch(`${sandbox.apiUrl}/incidents/${incident.id}`, {
       method: 'PUT',
-      headers: { Authorization: `Token token=${SANDBOX_API_TOKEN}`, 'Content-Type': 'application/json', Accept: 'application/vnd.pagerduty+json;version=2' },
+      headers: {
+        Authorization: `Token token=${SANDBOX_API_TOKEN}`,
+        'Content-Type': 'application/json',
+        Accept: 'application/vnd.pagerduty+json;version=2',
+      },
       body: JSON.stringify({ incident: { type: 'incident_reference', status: 'acknowledged' } }),
     });
     expect(response.status).toBe(400);
@@ -120,10 +132,19 @@ describe('PagerDuty sandbox through the REST client', () => {
   });
 
   it('escalates by reassigning to the policy or by level, pages the on-call users, and reads context', async () => {
-    sandbox.seed({ changeEvents: [{ serviceId: SANDBOX_SERVICE_ID, summary: 'Deploy v42', timestamp: new Date(Date.now() - 60_000).toISOString() }] });
-    const incident = sandbox.triggerIncident({ serviceId: SANDBOX_SERVICE_ID, title: 'Errors up', alerts: [{ summary: 'error rate', details: { rate: 0.3 } }] });
+    sandbox.seed({
+      changeEvents: [{ serviceId: SANDBOX_SERVICE_ID, summary: 'Deploy v42', timestamp: new Date(Date.now() - 60_000).toISOString() }],
+    });
+    const incident = sandbox.triggerIncident({
+      serviceId: SANDBOX_SERVICE_ID,
+      title: 'Errors up',
+      alerts: [{ summary: 'error rate', details: { rate: 0.3 } }],
+    });
     await client.acknowledgeIncident(incident.id);
-    const delegated = await client.escalateIncident(incident.id, { mode: 'escalation_policy', escalationPolicyId: SANDBOX_ESCALATION_POLICY_ID });
+    const delegated = await client.escalateIncident(incident.id, {
+      mode: 'escalation_policy',
+      escalationPolicyId: SANDBOX_ESCALATION_POLICY_ID,
+    });
     expect(delegated.value.status).toBe('triggered');
     expect(delegated.value.assignments.map((assignment) => assignment.assignee.id)).toEqual([SANDBOX_PRIMARY_USER.id]);
     const leveled = await client.escalateIncident(incident.id, { mode: 'next_level', level: 2 });
@@ -137,7 +158,9 @@ describe('PagerDuty sandbox through the REST client', () => {
       [1, SANDBOX_PRIMARY_USER.id],
       [2, SANDBOX_SECONDARY_USER.id],
     ]);
-    expect((await client.findUsersByEmail(SANDBOX_BOT_USER.email.toUpperCase())).value.map((user) => user.id)).toEqual([SANDBOX_BOT_USER.id]);
+    expect((await client.findUsersByEmail(SANDBOX_BOT_USER.email.toUpperCase())).value.map((user) => user.id)).toEqual([
+      SANDBOX_BOT_USER.id,
+    ]);
     await sandbox.settled();
     expect(sandbox.deliveries({ incidentId: incident.id }).map((record) => record.eventType)).toEqual([
       'incident.triggered',
@@ -147,8 +170,12 @@ describe('PagerDuty sandbox through the REST client', () => {
     ]);
   });
 
-  it('clears an incident\'s alerts without resolving it, reopens as a human, and keeps the history of who did what', async () => {
-    const incident = sandbox.triggerIncident({ serviceId: SANDBOX_SERVICE_ID, title: 'Replica lag', alerts: [{ summary: 'lag > 30s' }, { summary: 'lag > 60s' }] });
+  it("clears an incident's alerts without resolving it, reopens as a human, and keeps the history of who did what", async () => {
+    const incident = sandbox.triggerIncident({
+      serviceId: SANDBOX_SERVICE_ID,
+      title: 'Replica lag',
+      alerts: [{ summary: 'lag > 30s' }, { summary: 'lag > 60s' }],
+    });
     expect((await client.listAlerts(incident.id)).value.map((alert) => alert.status)).toEqual(['triggered', 'triggered']);
     sandbox.clearAlerts(incident.id);
     expect((await client.listAlerts(incident.id)).value.map((alert) => alert.status)).toEqual(['resolved', 'resolved']);
@@ -188,7 +215,7 @@ describe('PagerDuty sandbox through the REST client', () => {
     expect(recent.value.map((incident) => incident.title)).toEqual(['Past 0', 'Past 1', 'Past 2', 'Past 3', 'Past 4']);
   });
 
-  it('enforces the rate limit per token with ratelimit headers and PagerDuty\'s 429 body', async () => {
+  it("enforces the rate limit per token with ratelimit headers and PagerDuty's 429 body", async () => {
     await sandbox.stop();
     sandbox = await startSandbox({ rateLimit: { limit: 2, windowMs: 60_000 } });
     client = createPagerDutyClient({ apiUrl: sandbox.apiUrl, auth: apiKeyAuth(SANDBOX_API_TOKEN), fromEmail: SANDBOX_BOT_USER.email });
@@ -197,7 +224,13 @@ describe('PagerDuty sandbox through the REST client', () => {
     await client.listAbilities();
     const error = await client.listAbilities().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(PagerDutyApiError);
-    expect(error).toMatchObject({ status: 429, code: 2020, pagerDutyMessage: 'Rate Limit Exceeded', throttled: true, rateLimit: { remaining: 0 } });
+    expect(error).toMatchObject({
+      status: 429,
+      code: 2020,
+      pagerDutyMessage: 'Rate Limit Exceeded',
+      throttled: true,
+      rateLimit: { remaining: 0 },
+    });
   });
 
   it('injects scripted faults: 5xx, 429 with reset, dropped connection after applying the write', async () => {
@@ -208,7 +241,9 @@ describe('PagerDuty sandbox through the REST client', () => {
     await expect(client.createNote(incident.id, 'c')).rejects.toBeInstanceOf(PagerDutyNetworkError);
     expect(sandbox.notes(incident.id).map((note) => note.content)).toEqual(['c']);
     expect((await client.createNote(incident.id, 'd')).status).toBe(200);
-    expect(sandbox.requests({ incidentId: incident.id, route: 'POST /incidents/{id}/notes' }).map((entry) => [entry.status, entry.fault])).toEqual([
+    expect(
+      sandbox.requests({ incidentId: incident.id, route: 'POST /incidents/{id}/notes' }).map((entry) => [entry.status, entry.fault]),
+    ).toEqual([
       [503, true],
       [429, true],
       [0, true],
@@ -218,7 +253,12 @@ describe('PagerDuty sandbox through the REST client', () => {
 
   it('issues scoped OAuth tokens, refuses calls outside the scopes, and renews a revoked token once', async () => {
     const auth = oauthClientCredentialsAuth({
-      credentials: { clientId: 'client-1', clientSecret: 'client-secret-1', subdomain: 'sandbox', scopes: 'incidents.read incidents.write' },
+      credentials: {
+        clientId: 'client-1',
+        clientSecret: 'client-secret-1',
+        subdomain: 'sandbox',
+        scopes: 'incidents.read incidents.write',
+      },
       region: 'us',
       tokenUrl: sandbox.tokenUrl,
     });
@@ -253,7 +293,14 @@ describe('PagerDuty sandbox through the REST client', () => {
 
   it('accepts Events API v2 alerts (202) and opens one incident per open dedup key', async () => {
     const events = createEventsClient({ eventsUrl: sandbox.eventsUrl });
-    const event = { routingKey: SANDBOX_INTEGRATION_KEY, action: 'trigger' as const, dedupKey: 'pd-agent/dev/health', summary: 'pd-agent gave up', source: 'pd-agent', severity: 'error' as const };
+    const event = {
+      routingKey: SANDBOX_INTEGRATION_KEY,
+      action: 'trigger' as const,
+      dedupKey: 'pd-agent/dev/health',
+      summary: 'pd-agent gave up',
+      source: 'pd-agent',
+      severity: 'error' as const,
+    };
     expect((await events.send(event)).value.dedup_key).toBe('pd-agent/dev/health');
     await events.send(event);
     expect(sandbox.incidents().filter((incident) => incident.incident_key === 'pd-agent/dev/health')).toHaveLength(1);

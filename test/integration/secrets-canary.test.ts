@@ -33,15 +33,33 @@ describe('secrets never leak: npm start -- --once at DEBUG level', () => {
     try {
       result = await start({ port: 0, demo: true, once: true, env, out, writeState: false });
       const { stack } = result;
-      const secrets = new SecretsManagerClient({ endpoint: stack.secretsManager.endpoint, region: stack.aws.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-      const secret = parseAgentSecret((await secrets.send(new GetSecretValueCommand({ SecretId: stack.secretId }))).SecretString ?? '', stack.secretId);
+      const secrets = new SecretsManagerClient({
+        endpoint: stack.secretsManager.endpoint,
+        region: stack.aws.region,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      const secret = parseAgentSecret(
+        (await secrets.send(new GetSecretValueCommand({ SecretId: stack.secretId }))).SecretString ?? '',
+        stack.secretId,
+      );
       secrets.destroy();
-      canaries = [secret.apiToken ?? '', ...secret.webhookSecrets.map((entry) => entry.secret), secret.eventsRoutingKey ?? ''].filter((value) => value !== '');
+      canaries = [secret.apiToken ?? '', ...secret.webhookSecrets.map((entry) => entry.secret), secret.eventsRoutingKey ?? ''].filter(
+        (value) => value !== '',
+      );
       const documents = DynamoDBDocumentClient.from(
-        new DynamoDBClient({ endpoint: stack.aws.dynamodbEndpoint, region: stack.aws.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+        new DynamoDBClient({
+          endpoint: stack.aws.dynamodbEndpoint,
+          region: stack.aws.region,
+          credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+        }),
       );
       const scan = async (table: string) => JSON.stringify((await documents.send(new ScanCommand({ TableName: table }))).Items ?? []);
-      sources = { 'log output': output.text(), 'demo output': demoLines.join(''), 'audit table': await scan(stack.aws.auditTable), 'state table': await scan(stack.aws.stateTable) };
+      sources = {
+        'log output': output.text(),
+        'demo output': demoLines.join(''),
+        'audit table': await scan(stack.aws.auditTable),
+        'state table': await scan(stack.aws.stateTable),
+      };
       documents.destroy();
     } finally {
       output.restore();

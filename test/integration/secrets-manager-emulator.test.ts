@@ -80,16 +80,21 @@ describe('local Secrets Manager emulator, through the real SDK client', () => {
       new GetSecretValueCommand({ SecretId: 'pd-agent/pending', VersionId: token, VersionStage: 'AWSPENDING' }),
     );
     expect(pending.SecretString).toBe('new');
-    await expect(
-      client.send(new PutSecretValueCommand({ ...put, SecretString: 'different' })),
-    ).rejects.toBeInstanceOf(ResourceExistsException);
+    await expect(client.send(new PutSecretValueCommand({ ...put, SecretString: 'different' }))).rejects.toBeInstanceOf(
+      ResourceExistsException,
+    );
   });
 
   it('finishes a rotation the way a rotation function does: AWSCURRENT moves, AWSPREVIOUS follows, AWSPENDING removed', async () => {
     const created = await client.send(new CreateSecretCommand({ Name: 'pd-agent/finish', SecretString: 'old' }));
     const token = 'a1b2c3d4-0000-4000-8000-000000000002';
     await client.send(
-      new PutSecretValueCommand({ SecretId: 'pd-agent/finish', SecretString: 'new', ClientRequestToken: token, VersionStages: ['AWSPENDING'] }),
+      new PutSecretValueCommand({
+        SecretId: 'pd-agent/finish',
+        SecretString: 'new',
+        ClientRequestToken: token,
+        VersionStages: ['AWSPENDING'],
+      }),
     );
     await client.send(
       new UpdateSecretVersionStageCommand({
@@ -116,7 +121,9 @@ describe('local Secrets Manager emulator, through the real SDK client', () => {
       new PutSecretValueCommand({ SecretId: 'pd-agent/strict', SecretString: 'new', VersionStages: ['AWSPENDING'] }),
     );
     await expect(
-      client.send(new UpdateSecretVersionStageCommand({ SecretId: 'pd-agent/strict', VersionStage: 'AWSCURRENT', MoveToVersionId: put.VersionId })),
+      client.send(
+        new UpdateSecretVersionStageCommand({ SecretId: 'pd-agent/strict', VersionStage: 'AWSCURRENT', MoveToVersionId: put.VersionId }),
+      ),
     ).rejects.toThrow(/RemoveFromVersionId/);
     expect((await stagesOf('pd-agent/strict'))[created.VersionId as string]).toEqual(['AWSCURRENT']);
   });
@@ -125,10 +132,19 @@ describe('local Secrets Manager emulator, through the real SDK client', () => {
     await client.send(new CreateSecretCommand({ Name: 'pd-agent/rotate', SecretString: 'old' }));
     const token = 'a1b2c3d4-0000-4000-8000-000000000003';
     await client.send(
-      new PutSecretValueCommand({ SecretId: 'pd-agent/rotate', SecretString: 'new', ClientRequestToken: token, VersionStages: ['AWSPENDING'] }),
+      new PutSecretValueCommand({
+        SecretId: 'pd-agent/rotate',
+        SecretString: 'new',
+        ClientRequestToken: token,
+        VersionStages: ['AWSPENDING'],
+      }),
     );
     const answer = await client.send(
-      new RotateSecretCommand({ SecretId: 'pd-agent/rotate', ClientRequestToken: token, RotationLambdaARN: 'arn:aws:lambda:us-east-1:000000000000:function:rotate' }),
+      new RotateSecretCommand({
+        SecretId: 'pd-agent/rotate',
+        ClientRequestToken: token,
+        RotationLambdaARN: 'arn:aws:lambda:us-east-1:000000000000:function:rotate',
+      }),
     );
     expect(answer.VersionId).toBe(token);
     expect(rotated.at(-1)).toMatchObject({ secretId: 'pd-agent/rotate', clientRequestToken: token, rotateImmediately: true });

@@ -11,7 +11,11 @@ let documents: DynamoDBDocumentClient;
 beforeAll(async () => {
   aws = await startLocalAws({ agentEnv: 'ledgers' });
   documents = DynamoDBDocumentClient.from(
-    new DynamoDBClient({ endpoint: aws.dynamodbEndpoint, region: aws.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+    new DynamoDBClient({
+      endpoint: aws.dynamodbEndpoint,
+      region: aws.region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
     { marshallOptions: { removeUndefinedValues: true } },
   );
 });
@@ -22,7 +26,7 @@ afterAll(async () => {
 });
 
 describe('work ledger on dynalite', () => {
-  it('claims an event once; a crashed attempt\'s lease expires; a finished event is never claimed again', async () => {
+  it("claims an event once; a crashed attempt's lease expires; a finished event is never claimed again", async () => {
     const ledger = new DynamoWorkLedger(documents, aws.stateTable);
     const t0 = new Date('2026-03-01T10:00:00Z');
     expect(await ledger.claim({ eventId: 'E1', leaseMs: 60_000, now: t0 })).toEqual({ claimed: true, attempt: 1, retriesUsed: 0 });
@@ -50,8 +54,10 @@ describe('work ledger on dynalite', () => {
     expect(await ledger.claim({ eventId: 'E2', leaseMs: 60_000 })).toMatchObject({ claimed: true, attempt: 2 });
   });
 
-  it('keeps the ingress record\'s attributes and counts at most 5 retries across deliveries', async () => {
-    await documents.send(new PutCommand({ TableName: aws.stateTable, Item: { pk: 'event#E3', ingressStatus: 'enqueued', incidentId: 'P1', expiresAt: 123 } }));
+  it("keeps the ingress record's attributes and counts at most 5 retries across deliveries", async () => {
+    await documents.send(
+      new PutCommand({ TableName: aws.stateTable, Item: { pk: 'event#E3', ingressStatus: 'enqueued', incidentId: 'P1', expiresAt: 123 } }),
+    );
     const ledger = new DynamoWorkLedger(documents, aws.stateTable);
     await ledger.claim({ eventId: 'E3', leaseMs: 1000 });
     const results = [];

@@ -21,8 +21,10 @@ afterEach(() => {
 });
 
 const trigger = (title = `Checkout latency ${(counter += 1)}`) => stack.sandbox.triggerIncident({ serviceId: SANDBOX_SERVICE_ID, title });
-const writes = (incidentId: string, route: string) => stack.sandbox.requests({ incidentId, route }).filter((entry) => entry.status >= 200 && entry.status < 300);
-const botAcks = (incidentId: string) => stack.sandbox.acknowledgements(incidentId).filter((ack) => ack.acknowledger.id === SANDBOX_BOT_USER.id);
+const writes = (incidentId: string, route: string) =>
+  stack.sandbox.requests({ incidentId, route }).filter((entry) => entry.status >= 200 && entry.status < 300);
+const botAcks = (incidentId: string) =>
+  stack.sandbox.acknowledgements(incidentId).filter((ack) => ack.acknowledger.id === SANDBOX_BOT_USER.id);
 
 describe('worker through ingress and queue against the sandbox', () => {
   it('acknowledges once and posts one note under duplicate deliveries, and does not re-triage its own events', async () => {
@@ -46,7 +48,9 @@ describe('worker through ingress and queue against the sandbox', () => {
   });
 
   it('honours a 429 by returning the message to the queue for ratelimit-reset seconds', async () => {
-    stack.sandbox.faults.script('PUT /incidents/{id}', [{ status: 429, errorCode: 2020, message: 'Rate Limit Exceeded', rateLimitResetSeconds: 1 }]);
+    stack.sandbox.faults.script('PUT /incidents/{id}', [
+      { status: 429, errorCode: 2020, message: 'Rate Limit Exceeded', rateLimitResetSeconds: 1 },
+    ]);
     const incident = trigger();
     await settle(stack);
     const acks = stack.sandbox.requests({ incidentId: incident.id, route: 'PUT /incidents/{id}' });
@@ -79,7 +83,10 @@ describe('worker through ingress and queue against the sandbox', () => {
   });
 
   it('hands the incident back when the retry budget runs out', async () => {
-    stack.sandbox.faults.script('POST /incidents/{id}/notes', Array.from({ length: 10 }, () => ({ status: 500 })));
+    stack.sandbox.faults.script(
+      'POST /incidents/{id}/notes',
+      Array.from({ length: 10 }, () => ({ status: 500 })),
+    );
     const incident = trigger();
     await settle(stack);
     const progress = await stack.incidentLedger.get(incident.id);

@@ -104,10 +104,25 @@ export async function startAgentStack(options: AgentStackOptions = {}): Promise<
     retry: { settings: { baseDelayMs: 20, maxDelayMs: 100 } },
     retryLaterSeconds: 1,
   });
-  const worker = createWorkerHandler({ processor, sqs, queueUrl: aws.queueUrl, logger: workerTelemetry.logger, metrics: workerTelemetry.metrics });
+  const worker = createWorkerHandler({
+    processor,
+    sqs,
+    queueUrl: aws.queueUrl,
+    logger: workerTelemetry.logger,
+    metrics: workerTelemetry.metrics,
+  });
   const handbackTelemetry = telemetry('handback');
   const handback = createHandbackHandler({
-    handback: new DeadLetterHandback({ env: agentEnv, settings: config, connect, workLedger, incidentLedger, audit, notes, metrics: handbackTelemetry.metrics }),
+    handback: new DeadLetterHandback({
+      env: agentEnv,
+      settings: config,
+      connect,
+      workLedger,
+      incidentLedger,
+      audit,
+      notes,
+      metrics: handbackTelemetry.metrics,
+    }),
     sqs,
     logger: handbackTelemetry.logger,
     metrics: handbackTelemetry.metrics,

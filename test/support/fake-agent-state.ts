@@ -1,12 +1,7 @@
 import type { AuditCompletion, AuditEntry, AuditHandle, AuditIntent, AuditTrail } from '../../lib/audit/audit-log';
 import type { AuditItem } from '../../lib/audit/audit-record';
 import type { NoteFooter, NoteRenderer } from '../../lib/agent/agent-ports';
-import {
-  ResolveRefusedError,
-  type IncidentLedger,
-  type IncidentProgress,
-  type NoteReservation,
-} from '../../lib/state/incident-ledger';
+import { ResolveRefusedError, type IncidentLedger, type IncidentProgress, type NoteReservation } from '../../lib/state/incident-ledger';
 import {
   FINISHED_STATUSES,
   MAX_RETRIES_PER_EVENT,
@@ -34,7 +29,13 @@ export class MemoryWorkLedger implements WorkLedger {
     if (status === 'processing' && (item.leaseUntil ?? 0) >= now.getTime()) {
       return { claimed: false, reason: 'leased', leaseUntil: item.leaseUntil ?? 0 };
     }
-    const next: EventWork = { ...item, workStatus: 'processing', leaseUntil: now.getTime() + leaseMs, attempt: (item.attempt ?? 0) + 1, retriesUsed: item.retriesUsed ?? 0 };
+    const next: EventWork = {
+      ...item,
+      workStatus: 'processing',
+      leaseUntil: now.getTime() + leaseMs,
+      attempt: (item.attempt ?? 0) + 1,
+      retriesUsed: item.retriesUsed ?? 0,
+    };
     this.items.set(eventId, next);
     return { claimed: true, attempt: next.attempt ?? 1, retriesUsed: next.retriesUsed ?? 0 };
   }

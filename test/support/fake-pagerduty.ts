@@ -84,7 +84,8 @@ export class FakePagerDuty implements PagerDutyApi {
   }
 
   drop(operation: Operation, times = 1): this {
-    for (let i = 0; i < times; i += 1) this.push(operation, (op) => new PagerDutyNetworkError(op, 'connection', new Error('socket hang up')));
+    for (let i = 0; i < times; i += 1)
+      this.push(operation, (op) => new PagerDutyNetworkError(op, 'connection', new Error('socket hang up')));
     return this;
   }
 
@@ -106,7 +107,11 @@ export class FakePagerDuty implements PagerDutyApi {
     const current = this.incidents.get(incidentId);
     // Like the REST client: PagerDuty's "already acknowledged" (400, 1002) comes back as `alreadyDone`.
     if (current?.status === 'acknowledged') {
-      return this.answer('acknowledgeIncident', incidentId, () => structuredClone(current)).then((response) => ({ ...response, status: 400, alreadyDone: true }));
+      return this.answer('acknowledgeIncident', incidentId, () => structuredClone(current)).then((response) => ({
+        ...response,
+        status: 400,
+        alreadyDone: true,
+      }));
     }
     return this.answer('acknowledgeIncident', incidentId, () => {
       const incident = this.incident(incidentId);
@@ -118,21 +123,31 @@ export class FakePagerDuty implements PagerDutyApi {
   }
 
   escalateIncident(incidentId: string, target: EscalationTarget): Promise<PagerDutyResponse<Incident>> {
-    return this.answer('escalateIncident', incidentId, () => {
-      const incident = this.incident(incidentId);
-      incident.status = 'triggered';
-      incident.acknowledgements = [];
-      incident.assignments = [{ at: new Date().toISOString(), assignee: HUMAN }];
-      return structuredClone(incident);
-    }, target);
+    return this.answer(
+      'escalateIncident',
+      incidentId,
+      () => {
+        const incident = this.incident(incidentId);
+        incident.status = 'triggered';
+        incident.acknowledgements = [];
+        incident.assignments = [{ at: new Date().toISOString(), assignee: HUMAN }];
+        return structuredClone(incident);
+      },
+      target,
+    );
   }
 
   resolveIncident(incidentId: string, resolution: string): Promise<PagerDutyResponse<Incident>> {
-    return this.answer('resolveIncident', incidentId, () => {
-      const incident = this.incident(incidentId);
-      incident.status = 'resolved';
-      return structuredClone(incident);
-    }, resolution);
+    return this.answer(
+      'resolveIncident',
+      incidentId,
+      () => {
+        const incident = this.incident(incidentId);
+        incident.status = 'resolved';
+        return structuredClone(incident);
+      },
+      resolution,
+    );
   }
 
   listNotes(incidentId: string): Promise<PagerDutyResponse<Note[]>> {
@@ -201,7 +216,12 @@ export class FakePagerDuty implements PagerDutyApi {
     this.faults.set(operation, [...(this.faults.get(operation) ?? []), fault]);
   }
 
-  private async answer<T>(operation: Operation, incidentId: string | undefined, produce: () => T, detail?: unknown): Promise<PagerDutyResponse<T>> {
+  private async answer<T>(
+    operation: Operation,
+    incidentId: string | undefined,
+    produce: () => T,
+    detail?: unknown,
+  ): Promise<PagerDutyResponse<T>> {
     this.calls.push({ operation, incidentId, detail });
     const fault = this.faults.get(operation)?.shift();
     if (fault !== undefined) throw fault(operation);

@@ -8,8 +8,18 @@ import type { IncidentContext } from '../../lib/triage/types';
  */
 
 export const INCIDENT_CREATED_AT = '2026-03-10T03:12:00Z';
-export const SERVICE = { id: 'PSVC001', type: 'service_reference', summary: 'Checkout API', html_url: 'https://acme.pagerduty.com/service-directory/PSVC001' };
-export const ESCALATION_POLICY = { id: 'PEP0001', type: 'escalation_policy_reference', summary: 'Checkout on-call', html_url: 'https://acme.pagerduty.com/escalation_policies/PEP0001' };
+export const SERVICE = {
+  id: 'PSVC001',
+  type: 'service_reference',
+  summary: 'Checkout API',
+  html_url: 'https://acme.pagerduty.com/service-directory/PSVC001',
+};
+export const ESCALATION_POLICY = {
+  id: 'PEP0001',
+  type: 'escalation_policy_reference',
+  summary: 'Checkout on-call',
+  html_url: 'https://acme.pagerduty.com/escalation_policies/PEP0001',
+};
 
 /** ISO time `minutes` before (negative: after) the incident's creation. */
 export function minutesBefore(minutes: number, from = INCIDENT_CREATED_AT): string {
@@ -61,7 +71,13 @@ export function makePastIncident(
 ): Incident {
   const { resolvedAfterMinutes = 30, resolvedBy, ...incident } = overrides;
   const resolvedAt = new Date(Date.parse(createdAt) + resolvedAfterMinutes * 60_000).toISOString();
-  const past = makeIncident({ created_at: createdAt, status: 'resolved', resolved_at: resolvedAt, last_status_change_at: resolvedAt, ...incident });
+  const past = makeIncident({
+    created_at: createdAt,
+    status: 'resolved',
+    resolved_at: resolvedAt,
+    last_status_change_at: resolvedAt,
+    ...incident,
+  });
   return resolvedBy ? Object.assign(past, { last_status_change_by: resolvedBy }) : past;
 }
 

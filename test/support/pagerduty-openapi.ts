@@ -29,7 +29,9 @@ const escape = (segment: string) => segment.replace(/~/g, '~0').replace(/\//g, '
 
 /** Loads the whole document into ajv once (strict off, formats on) and compiles `$ref`s into it on demand. */
 export function loadPagerDutyOpenApi(): OpenApiValidator {
-  const document = JSON.parse(readFileSync(PAGERDUTY_OPENAPI_PATH, 'utf8')) as { paths: Record<string, Record<string, Operation>> } & Record<string, unknown>;
+  const document = JSON.parse(readFileSync(PAGERDUTY_OPENAPI_PATH, 'utf8')) as {
+    paths: Record<string, Record<string, Operation>>;
+  } & Record<string, unknown>;
   const ajv = new Ajv({ strict: false, allErrors: true, logger: false });
   addFormats(ajv);
   ajv.addFormat('url', true);
@@ -41,7 +43,10 @@ export function loadPagerDutyOpenApi(): OpenApiValidator {
     ref
       .slice(2)
       .split('/')
-      .reduce<unknown>((node, key) => (node as Record<string, unknown>)[key.replace(/~1/g, '/').replace(/~0/g, '~')], document) as Parameter;
+      .reduce<unknown>(
+        (node, key) => (node as Record<string, unknown>)[key.replace(/~1/g, '/').replace(/~0/g, '~')],
+        document,
+      ) as Parameter;
   const check = (pointer: string, body: unknown): string[] => {
     const ref = `${DOCUMENT_ID}${pointer}`;
     let validate = compiled.get(ref);

@@ -11,7 +11,10 @@ export const FIXTURES_DIR = join(__dirname, '..', 'fixtures', 'pagerduty-webhook
 export const TEST_WEBHOOK_SECRET = 'test-webhook-signing-secret';
 
 /** Every fixture body's file name (`triggered_v3.json`, …). */
-export const fixtureNames = (): string[] => readdirSync(FIXTURES_DIR).filter((file) => file.endsWith('.json')).sort();
+export const fixtureNames = (): string[] =>
+  readdirSync(FIXTURES_DIR)
+    .filter((file) => file.endsWith('.json'))
+    .sort();
 
 /** A fixture's exact bytes, as PagerDuty sent them. */
 export const loadFixture = (name: string): Buffer => readFileSync(join(FIXTURES_DIR, name));

@@ -20,7 +20,8 @@ export const AUDIT_OUTCOMES: AuditOutcome[] = ['intent', 'succeeded', 'already-d
 
 function oneOf<T extends string>(value: string | undefined, allowed: T[], option: string): T | undefined {
   if (value === undefined) return undefined;
-  if (!(allowed as string[]).includes(value)) throw new CliError(`${option} "${value}" is not known.`, `Use one of: ${allowed.join(', ')}.`);
+  if (!(allowed as string[]).includes(value))
+    throw new CliError(`${option} "${value}" is not known.`, `Use one of: ${allowed.join(', ')}.`);
   return value as T;
 }
 
@@ -44,7 +45,8 @@ export async function auditCommand(options: AuditOptions, io: CliIo): Promise<vo
   const action = oneOf(options.action, AUDIT_ACTIONS, '--action');
   const outcome = oneOf(options.outcome, AUDIT_OUTCOMES, '--outcome');
   const limit = options.limit === undefined ? 500 : Number(options.limit);
-  if (!Number.isInteger(limit) || limit <= 0) throw new CliError(`--limit "${options.limit}" is not a positive whole number.`, 'Give e.g. --limit 100.');
+  if (!Number.isInteger(limit) || limit <= 0)
+    throw new CliError(`--limit "${options.limit}" is not a positive whole number.`, 'Give e.g. --limit 100.');
   if (options.incident === undefined && options.since === undefined) {
     throw new CliError('Nothing to look up.', 'Pass --incident <id>, or a time range with --since 24h (and optionally --until).');
   }
@@ -57,7 +59,11 @@ export async function auditCommand(options: AuditOptions, io: CliIo): Promise<vo
       let cursor: string | undefined;
       do {
         const page = await clients.audit.byIncident(options.incident, { cursor });
-        items.push(...page.items.filter((item) => (action === undefined || item.action === action) && (outcome === undefined || item.outcome === outcome)));
+        items.push(
+          ...page.items.filter(
+            (item) => (action === undefined || item.action === action) && (outcome === undefined || item.outcome === outcome),
+          ),
+        );
         cursor = page.nextCursor;
       } while (cursor !== undefined && items.length < limit);
     } else {

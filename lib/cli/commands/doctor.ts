@@ -31,7 +31,11 @@ async function checkSecret(context: DoctorContext): Promise<DoctorCheck> {
   try {
     context.secret = await new AgentSecretStore(context.clients.secrets, context.target.secretId).read();
     context.pagerDuty = pagerDutyFor(context.target, context.secret);
-    return { name: 'secret shape', ok: true, detail: `${context.target.secretId}: ${context.secret.apiToken !== undefined ? 'API key' : 'OAuth client'}, ${context.secret.webhookSecrets.length} signing secret(s)` };
+    return {
+      name: 'secret shape',
+      ok: true,
+      detail: `${context.target.secretId}: ${context.secret.apiToken !== undefined ? 'API key' : 'OAuth client'}, ${context.secret.webhookSecrets.length} signing secret(s)`,
+    };
   } catch (error) {
     const detail = error instanceof AgentSecretError ? error.problems : (error as Error).message;
     return { name: 'secret shape', ok: false, detail, fix: 'Write it with `pd-agent secret set` (prompt or stdin).' };
@@ -53,66 +57,128 @@ async function checkRotation(context: DoctorContext): Promise<DoctorCheck> {
       fix: "The rotate-secret function's log says why (alarm RotationFailures). Stage a key PagerDuty accepts with `pd-agent secret stage`.",
     };
   } catch (error) {
-    return { name: 'key rotation', ok: false, detail: (error as Error).message, fix: 'Check your AWS credentials may describe the secret.' };
+    return {
+      name: 'key rotation',
+      ok: false,
+      detail: (error as Error).message,
+      fix: 'Check your AWS credentials may describe the secret.',
+    };
   }
 }
 
 async function checkKey(context: DoctorContext): Promise<DoctorCheck> {
-  if (context.pagerDuty === undefined) return { name: 'PagerDuty key', ok: false, detail: 'not checked: the secret is unreadable', fix: 'Fix the secret first.' };
+  if (context.pagerDuty === undefined)
+    return { name: 'PagerDuty key', ok: false, detail: 'not checked: the secret is unreadable', fix: 'Fix the secret first.' };
   try {
     const abilities = (await context.pagerDuty.listAbilities()).value;
     await context.pagerDuty.listIncidents({ max: 1 });
     const useful = USEFUL_ABILITIES.filter((ability) => abilities.includes(ability));
-    return { name: 'PagerDuty key', ok: true, detail: `accepted; reads incidents; ${abilities.length} account abilities${useful.length > 0 ? ` (${useful.join(', ')})` : ''}` };
+    return {
+      name: 'PagerDuty key',
+      ok: true,
+      detail: `accepted; reads incidents; ${abilities.length} account abilities${useful.length > 0 ? ` (${useful.join(', ')})` : ''}`,
+    };
   } catch (error) {
-    return { name: 'PagerDuty key', ok: false, detail: (error as Error).message, fix: 'Create a new key in PagerDuty and stage it with `pd-agent secret stage`.' };
+    return {
+      name: 'PagerDuty key',
+      ok: false,
+      detail: (error as Error).message,
+      fix: 'Create a new key in PagerDuty and stage it with `pd-agent secret stage`.',
+    };
   }
 }
 
 async function checkIdentity(context: DoctorContext): Promise<DoctorCheck> {
-  if (context.pagerDuty === undefined || context.secret === undefined) return { name: 'agent identity', ok: false, detail: 'not checked: the secret is unreadable', fix: 'Fix the secret first.' };
+  if (context.pagerDuty === undefined || context.secret === undefined)
+    return { name: 'agent identity', ok: false, detail: 'not checked: the secret is unreadable', fix: 'Fix the secret first.' };
   try {
     const users = (await context.pagerDuty.findUsersByEmail(context.secret.fromEmail)).value;
     const user = users.find((candidate) => candidate.email.toLowerCase() === context.secret?.fromEmail.toLowerCase());
-    if (user === undefined) return { name: 'agent identity', ok: false, detail: `no PagerDuty user has the email ${context.secret.fromEmail}`, fix: 'Create the agent\'s PagerDuty user, or correct fromEmail with `pd-agent secret set`.' };
+    if (user === undefined)
+      return {
+        name: 'agent identity',
+        ok: false,
+        detail: `no PagerDuty user has the email ${context.secret.fromEmail}`,
+        fix: "Create the agent's PagerDuty user, or correct fromEmail with `pd-agent secret set`.",
+      };
     if (user.id !== context.secret.botUserId) {
-      return { name: 'agent identity', ok: false, detail: `${context.secret.fromEmail} is user ${user.id}, but botUserId is ${context.secret.botUserId}`, fix: `Set botUserId to ${user.id} with \`pd-agent secret set\`, or the agent would triage its own events.` };
+      return {
+        name: 'agent identity',
+        ok: false,
+        detail: `${context.secret.fromEmail} is user ${user.id}, but botUserId is ${context.secret.botUserId}`,
+        fix: `Set botUserId to ${user.id} with \`pd-agent secret set\`, or the agent would triage its own events.`,
+      };
     }
     return { name: 'agent identity', ok: true, detail: `${context.secret.fromEmail} is ${user.id} (${user.name})` };
   } catch (error) {
-    return { name: 'agent identity', ok: false, detail: (error as Error).message, fix: 'Check the key can read users (users.read scope for OAuth).' };
+    return {
+      name: 'agent identity',
+      ok: false,
+      detail: (error as Error).message,
+      fix: 'Check the key can read users (users.read scope for OAuth).',
+    };
   }
 }
 
 async function checkSubscriptions(context: DoctorContext): Promise<DoctorCheck> {
-  if (context.pagerDuty === undefined || context.secret === undefined) return { name: 'webhook subscriptions', ok: false, detail: 'not checked: the secret is unreadable', fix: 'Fix the secret first.' };
+  if (context.pagerDuty === undefined || context.secret === undefined)
+    return { name: 'webhook subscriptions', ok: false, detail: 'not checked: the secret is unreadable', fix: 'Fix the secret first.' };
   try {
     const subscriptions = (await context.pagerDuty.listWebhookSubscriptions()).value;
     const ids = new Set(context.secret.webhookSecrets.map((entry) => entry.subscriptionId));
     const ours = subscriptions.filter((subscription) => ids.has(subscription.id));
     const missing = [...ids].filter((id) => !subscriptions.some((subscription) => subscription.id === id));
     const disabled = ours.filter((subscription) => subscription.delivery_method.temporarily_disabled || !subscription.active);
-    if (ours.length === 0) return { name: 'webhook subscriptions', ok: false, detail: 'no subscription of this environment exists in PagerDuty', fix: 'Create one with `pd-agent webhook subscribe`.' };
-    if (disabled.length > 0) return { name: 'webhook subscriptions', ok: false, detail: `${disabled.map((subscription) => subscription.id).join(', ')} disabled`, fix: 'Fix the delivery failures, then `pd-agent webhook status --enable`.' };
+    if (ours.length === 0)
+      return {
+        name: 'webhook subscriptions',
+        ok: false,
+        detail: 'no subscription of this environment exists in PagerDuty',
+        fix: 'Create one with `pd-agent webhook subscribe`.',
+      };
+    if (disabled.length > 0)
+      return {
+        name: 'webhook subscriptions',
+        ok: false,
+        detail: `${disabled.map((subscription) => subscription.id).join(', ')} disabled`,
+        fix: 'Fix the delivery failures, then `pd-agent webhook status --enable`.',
+      };
     return {
       name: 'webhook subscriptions',
       ok: true,
       detail: `${ours.length} enabled${missing.length > 0 ? `; secrets for deleted subscriptions ${missing.join(', ')} can be dropped` : ''}`,
     };
   } catch (error) {
-    return { name: 'webhook subscriptions', ok: false, detail: (error as Error).message, fix: 'The key may not read webhook subscriptions: use an account-level key or add webhook_subscriptions.read.' };
+    return {
+      name: 'webhook subscriptions',
+      ok: false,
+      detail: (error as Error).message,
+      fix: 'The key may not read webhook subscriptions: use an account-level key or add webhook_subscriptions.read.',
+    };
   }
 }
 
 async function checkDeadLetters(context: DoctorContext): Promise<DoctorCheck> {
   try {
-    const answer = await context.clients.sqs.send(new GetQueueAttributesCommand({ QueueUrl: context.target.deadLetterQueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    const answer = await context.clients.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: context.target.deadLetterQueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+    );
     const depth = Number(answer.Attributes?.ApproximateNumberOfMessages ?? 0);
     return depth === 0
       ? { name: 'dead-letter queue', ok: true, detail: 'empty' }
-      : { name: 'dead-letter queue', ok: false, detail: `${depth} message(s) waiting`, fix: 'Read why in `pd-agent audit --since 24h --action handback`, fix the cause, then `pd-agent redrive`.' };
+      : {
+          name: 'dead-letter queue',
+          ok: false,
+          detail: `${depth} message(s) waiting`,
+          fix: 'Read why in `pd-agent audit --since 24h --action handback`, fix the cause, then `pd-agent redrive`.',
+        };
   } catch (error) {
-    return { name: 'dead-letter queue', ok: false, detail: (error as Error).message, fix: 'Check your AWS credentials may read the queue.' };
+    return {
+      name: 'dead-letter queue',
+      ok: false,
+      detail: (error as Error).message,
+      fix: 'Check your AWS credentials may read the queue.',
+    };
   }
 }
 
@@ -130,7 +196,12 @@ async function checkHandbacks(context: DoctorContext): Promise<DoctorCheck> {
       fix: 'The agent gave incidents back to humans after failing: `pd-agent audit --since 24h --action handback` says why.',
     };
   } catch (error) {
-    return { name: 'recent handbacks', ok: false, detail: (error as Error).message, fix: 'Check your AWS credentials may query the audit table.' };
+    return {
+      name: 'recent handbacks',
+      ok: false,
+      detail: (error as Error).message,
+      fix: 'Check your AWS credentials may query the audit table.',
+    };
   }
 }
 

@@ -1,4 +1,11 @@
-import { DeleteMessageCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { clientsFor } from '../aws-clients';
 import { CliError } from '../cli-error';
 import { coloursFor, startProgress, writeJson, writeLine, type CliIo } from '../output';
@@ -39,13 +46,25 @@ async function moveBack(sqs: SQSClient, queueUrl: string, message: Message): Pro
   return { renamed: true };
 }
 
-export async function redrive(sqs: SQSClient, from: string, to: string, max: number, onProgress: (moved: number, total: number) => void): Promise<RedriveResult> {
+export async function redrive(
+  sqs: SQSClient,
+  from: string,
+  to: string,
+  max: number,
+  onProgress: (moved: number, total: number) => void,
+): Promise<RedriveResult> {
   const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: from, AttributeNames: ['ApproximateNumberOfMessages'] }));
   const total = Math.min(max, Number(attributes.Attributes?.ApproximateNumberOfMessages ?? 0));
   const result: RedriveResult = { moved: 0, renamedDeduplicationIds: 0 };
   while (result.moved < max) {
     const answer = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: from, MaxNumberOfMessages: 1, AttributeNames: ['All'], MessageAttributeNames: ['All'], VisibilityTimeout: 60 }),
+      new ReceiveMessageCommand({
+        QueueUrl: from,
+        MaxNumberOfMessages: 1,
+        AttributeNames: ['All'],
+        MessageAttributeNames: ['All'],
+        VisibilityTimeout: 60,
+      }),
     );
     const message = answer.Messages?.[0];
     if (message === undefined) break;
@@ -61,13 +80,16 @@ export async function redrive(sqs: SQSClient, from: string, to: string, max: num
 
 export async function redriveCommand(options: RedriveOptions, io: CliIo): Promise<RedriveResult> {
   const max = options.max === undefined ? Number.MAX_SAFE_INTEGER : Number(options.max);
-  if (!Number.isInteger(max) || max <= 0) throw new CliError(`--max "${options.max}" is not a positive whole number.`, 'Give e.g. --max 10, or leave it out to move everything.');
+  if (!Number.isInteger(max) || max <= 0)
+    throw new CliError(`--max "${options.max}" is not a positive whole number.`, 'Give e.g. --max 10, or leave it out to move everything.');
   const target = await resolveTarget(options, io.env);
   const clients = clientsFor(target);
   const progress = startProgress(io, 'Moving dead-lettered messages back');
   let result: RedriveResult;
   try {
-    result = await redrive(clients.sqs, target.deadLetterQueueUrl, target.queueUrl, max, (moved, total) => progress.update(`Moving dead-lettered messages back: ${moved}/${total}`));
+    result = await redrive(clients.sqs, target.deadLetterQueueUrl, target.queueUrl, max, (moved, total) =>
+      progress.update(`Moving dead-lettered messages back: ${moved}/${total}`),
+    );
   } finally {
     progress.stop();
     clients.destroy();
@@ -75,7 +97,12 @@ export async function redriveCommand(options: RedriveOptions, io: CliIo): Promis
   if (options.json === true) writeJson(io, result);
   else {
     const colours = coloursFor(io.stdout, io.env);
-    writeLine(io.stdout, result.moved === 0 ? 'The dead-letter queue is empty: nothing to move.' : `${colours.green('✔')} Moved ${result.moved} message(s) back to the event queue (groups and deduplication ids kept${result.renamedDeduplicationIds > 0 ? `; ${result.renamedDeduplicationIds} resent under a new deduplication id because the original was still in SQS's 5-minute window` : ''}).`);
+    writeLine(
+      io.stdout,
+      result.moved === 0
+        ? 'The dead-letter queue is empty: nothing to move.'
+        : `${colours.green('✔')} Moved ${result.moved} message(s) back to the event queue (groups and deduplication ids kept${result.renamedDeduplicationIds > 0 ? `; ${result.renamedDeduplicationIds} resent under a new deduplication id because the original was still in SQS's 5-minute window` : ''}).`,
+    );
   }
   return result;
 }

@@ -28,8 +28,12 @@ async function currentSecret(store: AgentSecretStore): Promise<AgentSecret | und
 
 async function promptedSecret(io: CliIo, current: AgentSecret | undefined): Promise<Record<string, unknown>> {
   const apiToken = await ask(io, 'PagerDuty REST API key (input hidden): ', { hidden: true, hintWhenNoTty: NO_TTY_HINT });
-  const fromEmail = await ask(io, `Agent's PagerDuty user email${current === undefined ? '' : ` [${current.fromEmail}]`}: `, { hintWhenNoTty: NO_TTY_HINT });
-  const botUserId = await ask(io, `That user's id${current === undefined ? '' : ` [${current.botUserId}]`}: `, { hintWhenNoTty: NO_TTY_HINT });
+  const fromEmail = await ask(io, `Agent's PagerDuty user email${current === undefined ? '' : ` [${current.fromEmail}]`}: `, {
+    hintWhenNoTty: NO_TTY_HINT,
+  });
+  const botUserId = await ask(io, `That user's id${current === undefined ? '' : ` [${current.botUserId}]`}: `, {
+    hintWhenNoTty: NO_TTY_HINT,
+  });
   return {
     apiToken: apiToken.trim(),
     fromEmail: fromEmail.trim() === '' ? current?.fromEmail : fromEmail.trim(),
@@ -44,7 +48,10 @@ function parseStdinDocument(text: string, secretId: string): Record<string, unkn
     if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not an object');
     return value as Record<string, unknown>;
   } catch {
-    throw new CliError(`stdin is not a JSON object for ${secretId}.`, 'Pipe the secret document in (README "Configuration" shows its fields); values are never taken from arguments.');
+    throw new CliError(
+      `stdin is not a JSON object for ${secretId}.`,
+      'Pipe the secret document in (README "Configuration" shows its fields); values are never taken from arguments.',
+    );
   }
 }
 
@@ -78,16 +85,25 @@ export async function secretStageCommand(options: TargetOptions & { oauthClientS
     const current = await store.read();
     const label = current.oauth !== undefined ? 'new OAuth client secret' : 'new PagerDuty REST API key';
     const value = (
-      io.stdin.isTTY === true ? await ask(io, `${label} (input hidden): `, { hidden: true, hintWhenNoTty: NO_TTY_HINT }) : await readAllStdin(io)
+      io.stdin.isTTY === true
+        ? await ask(io, `${label} (input hidden): `, { hidden: true, hintWhenNoTty: NO_TTY_HINT })
+        : await readAllStdin(io)
     ).trim();
     if (value === '') throw new CliError(`No ${label} was given.`, 'Type it at the prompt, or pipe it in on stdin.');
     const staged: AgentSecret =
       current.oauth !== undefined ? { ...current, oauth: { ...current.oauth, clientSecret: value } } : { ...current, apiToken: value };
-    if (JSON.stringify(staged) === JSON.stringify(current)) throw new CliError(`The ${label} is the one already in use.`, 'Create a new key in PagerDuty first, then stage that one.');
+    if (JSON.stringify(staged) === JSON.stringify(current))
+      throw new CliError(`The ${label} is the one already in use.`, 'Create a new key in PagerDuty first, then stage that one.');
     const token = await store.stageAndRotate(staged);
     const colours = coloursFor(io.stdout, io.env);
-    writeLine(io.stdout, `${colours.green('✔')} Staged the ${label} as AWSPENDING (version ${token}) and started rotation of ${target.secretId}.`);
-    writeLine(io.stdout, 'The rotation function tests it against PagerDuty and promotes it; `pd-agent doctor` shows the result. Revoke the old key in PagerDuty after that.');
+    writeLine(
+      io.stdout,
+      `${colours.green('✔')} Staged the ${label} as AWSPENDING (version ${token}) and started rotation of ${target.secretId}.`,
+    );
+    writeLine(
+      io.stdout,
+      'The rotation function tests it against PagerDuty and promotes it; `pd-agent doctor` shows the result. Revoke the old key in PagerDuty after that.',
+    );
   } finally {
     clients.destroy();
   }

@@ -19,7 +19,11 @@ export interface SendTestOptions extends TargetOptions {
 export const FIXTURE_DIR = join(REPO_ROOT, 'test', 'fixtures', 'pagerduty-webhooks');
 
 export function fixtureNames(dir = FIXTURE_DIR): string[] {
-  return existsSync(dir) ? readdirSync(dir).filter((file) => file.endsWith('.json')).map((file) => basename(file, '.json')) : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((file) => file.endsWith('.json'))
+        .map((file) => basename(file, '.json'))
+    : [];
 }
 
 /** The bytes to send: a file path, or a fixture name (`triggered_v3`). */
@@ -48,11 +52,18 @@ export async function sendTestCommand(payload: string, options: SendTestOptions,
   let secrets: string[];
   if (options.secretStdin === true) {
     const secret = (await readAllStdin(io)).replace(/\r?\n$/, '');
-    if (secret === '') throw new CliError('--secret-stdin was given but stdin was empty.', 'Pipe the signing secret in, e.g. `printf %s "$SECRET" | pd-agent send-test …`.');
+    if (secret === '')
+      throw new CliError(
+        '--secret-stdin was given but stdin was empty.',
+        'Pipe the signing secret in, e.g. `printf %s "$SECRET" | pd-agent send-test …`.',
+      );
     secrets = [secret];
   } else {
     if (options.env === undefined && options.local !== true) {
-      throw new CliError('No signing secret.', 'Pass --secret-stdin and pipe the secret in, or --env <name> / --local to sign with that environment\'s secret.');
+      throw new CliError(
+        'No signing secret.',
+        "Pass --secret-stdin and pipe the secret in, or --env <name> / --local to sign with that environment's secret.",
+      );
     }
     const target = await resolveTarget(options, io.env);
     url ??= target.webhookUrl;
@@ -63,10 +74,15 @@ export async function sendTestCommand(payload: string, options: SendTestOptions,
     } finally {
       clients.destroy();
     }
-    if (secrets.length === 0) throw new CliError(`Secret ${target.secretId} has no webhookSecrets.`, 'Create a subscription with `pd-agent webhook subscribe`, which stores its signing secret.');
+    if (secrets.length === 0)
+      throw new CliError(
+        `Secret ${target.secretId} has no webhookSecrets.`,
+        'Create a subscription with `pd-agent webhook subscribe`, which stores its signing secret.',
+      );
   }
   if (url === undefined) {
-    if (options.env === undefined && options.local !== true) throw new CliError('No URL to deliver to.', 'Pass --url <webhook url>, or --env <name> / --local to use that stack\'s webhook URL.');
+    if (options.env === undefined && options.local !== true)
+      throw new CliError('No URL to deliver to.', "Pass --url <webhook url>, or --env <name> / --local to use that stack's webhook URL.");
     url = (await resolveTarget(options, io.env)).webhookUrl;
   }
   const signature = options.badSignature === true ? signPayload(body, [`forged-${randomUUID()}`]) : signPayload(body, secrets);
@@ -87,7 +103,10 @@ export async function sendTestCommand(payload: string, options: SendTestOptions,
         signal: AbortSignal.timeout(10_000),
       });
     } catch (error) {
-      throw new CliError(`Could not deliver to ${url}: ${(error as Error).message}`, 'Check the URL, and that the stack is running (`npm start` for --local).');
+      throw new CliError(
+        `Could not deliver to ${url}: ${(error as Error).message}`,
+        'Check the URL, and that the stack is running (`npm start` for --local).',
+      );
     }
     results.push({ attempt, status: response.status, body: await response.text(), webhookId });
   }

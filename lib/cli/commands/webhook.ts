@@ -55,7 +55,8 @@ function filterFor(scope: string | undefined, scopeId: string | undefined): Webh
       return { type: 'account_reference' };
     case 'service':
     case 'team':
-      if (scopeId === undefined) throw new CliError(`--scope ${scope} needs --scope-id.`, `Give the PagerDuty ${scope} id, e.g. --scope-id PABC123.`);
+      if (scopeId === undefined)
+        throw new CliError(`--scope ${scope} needs --scope-id.`, `Give the PagerDuty ${scope} id, e.g. --scope-id PABC123.`);
       return { type: scope === 'service' ? 'service_reference' : 'team_reference', id: scopeId };
     default:
       throw new CliError(`--scope "${scope}" is not known.`, 'Use --scope service, team or account.');
@@ -69,10 +70,13 @@ function pagerDutyFailure(action: string, error: unknown): CliError {
         ? 'The key in the secret is not accepted: check it with `pd-agent doctor`.'
         : error.status === 403
           ? 'The key may not manage webhook subscriptions: use an account-level key or an OAuth client with webhook_subscriptions.write.'
-          : 'See PagerDuty\'s message above; retry once it is fixed.';
+          : "See PagerDuty's message above; retry once it is fixed.";
     return new CliError(`${action} failed: ${error.message}`, hint);
   }
-  return new CliError(`${action} failed: ${(error as Error).message}`, 'Check the PagerDuty API URL (--pagerduty-api-url) and your network.');
+  return new CliError(
+    `${action} failed: ${(error as Error).message}`,
+    'Check the PagerDuty API URL (--pagerduty-api-url) and your network.',
+  );
 }
 
 /** Creates a subscription to the stack's URL and puts its signing secret into the environment's secret. */
@@ -80,7 +84,12 @@ async function createAndStore(session: Session, filter: WebhookSubscription['fil
   let created: WebhookSubscription;
   try {
     created = (
-      await session.pagerDuty.createWebhookSubscription({ url: session.target.webhookUrl, events, filter, description: `pd-agent ${session.target.name}` })
+      await session.pagerDuty.createWebhookSubscription({
+        url: session.target.webhookUrl,
+        events,
+        filter,
+        description: `pd-agent ${session.target.name}`,
+      })
     ).value;
   } catch (error) {
     throw pagerDutyFailure('Creating the webhook subscription', error);
@@ -93,7 +102,10 @@ async function createAndStore(session: Session, filter: WebhookSubscription['fil
     );
   }
   const latest = await session.store.read();
-  await session.store.write({ ...latest, webhookSecrets: [...latest.webhookSecrets, { subscriptionId: created.id, secret: signingSecret }] });
+  await session.store.write({
+    ...latest,
+    webhookSecrets: [...latest.webhookSecrets, { subscriptionId: created.id, secret: signingSecret }],
+  });
   return created;
 }
 
@@ -117,15 +129,27 @@ const describeSubscription = (subscription: WebhookSubscription): SubscriptionSu
 
 export async function webhookSubscribeCommand(options: SubscribeOptions, io: CliIo): Promise<WebhookSubscription> {
   const filter = filterFor(options.scope, options.scopeId);
-  const events = options.events === undefined ? DEFAULT_EVENTS : options.events.split(',').map((event) => event.trim()).filter((event) => event !== '');
+  const events =
+    options.events === undefined
+      ? DEFAULT_EVENTS
+      : options.events
+          .split(',')
+          .map((event) => event.trim())
+          .filter((event) => event !== '');
   const session = await openSession(options, io);
   try {
     const created = await createAndStore(session, filter, events);
     if (options.json === true) writeJson(io, describeSubscription(created));
     else {
       const colours = coloursFor(io.stdout, io.env);
-      writeLine(io.stdout, `${colours.green('✔')} Subscription ${created.id} delivers ${events.length} event type(s) to ${session.target.webhookUrl}.`);
-      writeLine(io.stdout, `  Its signing secret is stored in ${session.target.secretId} (not shown). The ingress picks it up on its next secret refresh.`);
+      writeLine(
+        io.stdout,
+        `${colours.green('✔')} Subscription ${created.id} delivers ${events.length} event type(s) to ${session.target.webhookUrl}.`,
+      );
+      writeLine(
+        io.stdout,
+        `  Its signing secret is stored in ${session.target.secretId} (not shown). The ingress picks it up on its next secret refresh.`,
+      );
     }
     return created;
   } finally {
@@ -150,10 +174,14 @@ export async function webhookRotateCommand(options: RotateOptions, io: CliIo): P
     } catch (error) {
       throw pagerDutyFailure('Listing webhook subscriptions', error);
     }
-    const candidates = subscriptions.filter((subscription) => known.has(subscription.id) && (options.subscription === undefined || subscription.id === options.subscription));
+    const candidates = subscriptions.filter(
+      (subscription) => known.has(subscription.id) && (options.subscription === undefined || subscription.id === options.subscription),
+    );
     if (candidates.length !== 1) {
       throw new CliError(
-        candidates.length === 0 ? 'No subscription of this environment was found to rotate.' : `${candidates.length} subscriptions of this environment exist.`,
+        candidates.length === 0
+          ? 'No subscription of this environment was found to rotate.'
+          : `${candidates.length} subscriptions of this environment exist.`,
         candidates.length === 0
           ? 'Create one with `pd-agent webhook subscribe`, or check the secret with `pd-agent doctor`.'
           : `Name the one to rotate with --subscription <id> (${candidates.map((candidate) => candidate.id).join(', ')}).`,
@@ -161,9 +189,15 @@ export async function webhookRotateCommand(options: RotateOptions, io: CliIo): P
     }
     const old = candidates[0];
     const created = await createAndStore(session, old.filter, old.events);
-    writeLine(io.stdout, `${colours.green('✔')} New subscription ${created.id} created; both ${old.id} and ${created.id} now deliver and verify (duplicates are deduplicated).`);
+    writeLine(
+      io.stdout,
+      `${colours.green('✔')} New subscription ${created.id} created; both ${old.id} and ${created.id} now deliver and verify (duplicates are deduplicated).`,
+    );
     if (!(await confirm(io, `Delete the old subscription ${old.id} and its signing secret?`, options.yes === true))) {
-      writeLine(io.stdout, `Kept ${old.id}. Run \`pd-agent webhook rotate --subscription ${old.id} --yes\` … or delete it later; both secrets stay valid until then.`);
+      writeLine(
+        io.stdout,
+        `Kept ${old.id}. Run \`pd-agent webhook rotate --subscription ${old.id} --yes\` … or delete it later; both secrets stay valid until then.`,
+      );
       return;
     }
     try {
@@ -194,7 +228,9 @@ export async function webhookStatusCommand(options: StatusOptions, io: CliIo): P
       throw pagerDutyFailure('Listing webhook subscriptions', error);
     }
     const withSecret = new Set(session.secret.webhookSecrets.map((entry) => entry.subscriptionId));
-    const ours = subscriptions.filter((subscription) => withSecret.has(subscription.id) || subscription.delivery_method.url === session.target.webhookUrl);
+    const ours = subscriptions.filter(
+      (subscription) => withSecret.has(subscription.id) || subscription.delivery_method.url === session.target.webhookUrl,
+    );
     const enabled: string[] = [];
     if (options.enable === true) {
       for (const subscription of ours.filter((candidate) => candidate.delivery_method.temporarily_disabled)) {
@@ -207,14 +243,20 @@ export async function webhookStatusCommand(options: StatusOptions, io: CliIo): P
         enabled.push(subscription.id);
       }
     }
-    const rows = ours.map((subscription) => ({ ...describeSubscription(subscription), signingSecretStored: withSecret.has(subscription.id) }));
+    const rows = ours.map((subscription) => ({
+      ...describeSubscription(subscription),
+      signingSecretStored: withSecret.has(subscription.id),
+    }));
     if (options.json === true) {
       writeJson(io, { subscriptions: rows, enabled });
       return;
     }
     const colours = coloursFor(io.stdout, io.env);
     if (rows.length === 0) {
-      writeLine(io.stdout, colours.yellow(`No subscription delivers to ${session.target.webhookUrl}.`) + ' Create one with `pd-agent webhook subscribe`.');
+      writeLine(
+        io.stdout,
+        colours.yellow(`No subscription delivers to ${session.target.webhookUrl}.`) + ' Create one with `pd-agent webhook subscribe`.',
+      );
       return;
     }
     writeLine(
@@ -234,7 +276,12 @@ export async function webhookStatusCommand(options: StatusOptions, io: CliIo): P
     );
     for (const id of enabled) writeLine(io.stdout, `${colours.green('✔')} Re-enabled ${id}.`);
     if (rows.some((row) => row.temporarilyDisabled)) {
-      writeLine(io.stdout, colours.yellow('PagerDuty disabled a subscription after failed deliveries: fix the cause, then run `pd-agent webhook status --enable`.'));
+      writeLine(
+        io.stdout,
+        colours.yellow(
+          'PagerDuty disabled a subscription after failed deliveries: fix the cause, then run `pd-agent webhook status --enable`.',
+        ),
+      );
     }
   } finally {
     session.close();

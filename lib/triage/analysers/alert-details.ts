@@ -17,10 +17,37 @@ const MAX_FLATTENED_FIELDS = 500;
  * they are shown.
  */
 const SALIENT_KEYS = [
-  'error', 'error_message', 'exception', 'message', 'reason',
-  'host', 'hostname', 'instance', 'instance_id', 'node', 'pod', 'container', 'namespace', 'cluster',
-  'service', 'component', 'job', 'region', 'availability_zone', 'az', 'environment', 'env',
-  'metric', 'metric_name', 'query', 'threshold', 'value', 'current_value', 'status_code', 'url', 'endpoint',
+  'error',
+  'error_message',
+  'exception',
+  'message',
+  'reason',
+  'host',
+  'hostname',
+  'instance',
+  'instance_id',
+  'node',
+  'pod',
+  'container',
+  'namespace',
+  'cluster',
+  'service',
+  'component',
+  'job',
+  'region',
+  'availability_zone',
+  'az',
+  'environment',
+  'env',
+  'metric',
+  'metric_name',
+  'query',
+  'threshold',
+  'value',
+  'current_value',
+  'status_code',
+  'url',
+  'endpoint',
 ];
 
 /**
@@ -82,11 +109,14 @@ export const alertDetails: Analyser = (context: IncidentContext): Finding | null
   const { alerts } = context;
   if (alerts.length === 0) return null;
   const triggered = alerts.filter((alert) => alert.status === 'triggered').length;
-  const severities = alerts.map((alert) => alert.severity).filter((severity): severity is string => typeof severity === 'string' && severity !== '');
+  const severities = alerts
+    .map((alert) => alert.severity)
+    .filter((severity): severity is string => typeof severity === 'string' && severity !== '');
   const plural = alerts.length === 1 ? 'alert' : 'alerts';
   let summary = `${alerts.length} ${plural} (${triggered} triggered, ${alerts.length - triggered} resolved)`;
   if (severities.length > 0) summary += `; severities: ${countBy(severities)}`;
   const evidence = [{ source: ANALYSER, text: summary }, ...alerts.slice(0, MAX_ALERTS_DESCRIBED).map(describe)];
-  if (alerts.length > MAX_ALERTS_DESCRIBED) evidence.push({ source: ANALYSER, text: `and ${alerts.length - MAX_ALERTS_DESCRIBED} more alerts` });
+  if (alerts.length > MAX_ALERTS_DESCRIBED)
+    evidence.push({ source: ANALYSER, text: `and ${alerts.length - MAX_ALERTS_DESCRIBED} more alerts` });
   return { analyser: ANALYSER, summary, weight: 0, evidence, nextSteps: [] };
 };

@@ -32,10 +32,15 @@ export const flapping: Analyser = (context: IncidentContext, policy: TriagePolic
   if (quick.length > 0) summary += `, ${quick.length} of them resolved within ${humanDuration(QUICK_RESOLUTION_MS)}`;
 
   const evidence: Evidence[] = similar.slice(0, MAX_EVIDENCE).map((past) => {
-    const lasted = past.status === 'resolved'
-      ? `resolved after ${humanDuration(timeOf(past.resolved_at ?? past.last_status_change_at) - timeOf(past.created_at))}${statusChangedBy(past) ? ` by ${statusChangedBy(past)}` : ''}`
-      : `still ${past.status}`;
-    return { source: ANALYSER, text: `#${past.number} "${truncate(oneLine(past.title), 100)}" at ${past.created_at}, ${lasted}`, link: past.html_url };
+    const lasted =
+      past.status === 'resolved'
+        ? `resolved after ${humanDuration(timeOf(past.resolved_at ?? past.last_status_change_at) - timeOf(past.created_at))}${statusChangedBy(past) ? ` by ${statusChangedBy(past)}` : ''}`
+        : `still ${past.status}`;
+    return {
+      source: ANALYSER,
+      text: `#${past.number} "${truncate(oneLine(past.title), 100)}" at ${past.created_at}, ${lasted}`,
+      link: past.html_url,
+    };
   });
   if (similar.length > MAX_EVIDENCE) evidence.push({ source: ANALYSER, text: `and ${similar.length - MAX_EVIDENCE} more in the window` });
 

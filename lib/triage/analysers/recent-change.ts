@@ -7,7 +7,8 @@ import type { Analyser } from './analyser';
 const ANALYSER = 'recent-change';
 const MINUTE_MS = 60_000;
 const MAX_EVIDENCE = 5;
-const DEPLOY_WORDS = /\b(deploy(ed|ment|ing)?|release[ds]?|roll(ed)?[ -]?out|rollback|upgrade[ds]?|migrat(e|ed|ion)|version|v\d+(\.\d+)+)\b/i;
+const DEPLOY_WORDS =
+  /\b(deploy(ed|ment|ing)?|release[ds]?|roll(ed)?[ -]?out|rollback|upgrade[ds]?|migrat(e|ed|ion)|version|v\d+(\.\d+)+)\b/i;
 
 export interface RecentChange {
   change: ChangeEvent;
@@ -41,7 +42,10 @@ function label(change: ChangeEvent, isDeploy = false): string {
 function describe({ change, beforeMs, isDeploy }: RecentChange): Evidence {
   const source = change.source ? ` from ${truncate(oneLine(change.source), 60)}` : '';
   const kind = isDeploy ? 'Deploy' : 'Change';
-  const evidence: Evidence = { source: ANALYSER, text: `${kind} \`${label(change, isDeploy)}\`${source} ${humanDuration(beforeMs)} before the trigger (${change.timestamp})` };
+  const evidence: Evidence = {
+    source: ANALYSER,
+    text: `${kind} \`${label(change, isDeploy)}\`${source} ${humanDuration(beforeMs)} before the trigger (${change.timestamp})`,
+  };
   const link = change.links?.find((candidate) => /^https?:\/\//i.test(candidate.href));
   if (link) evidence.link = link.href;
   return evidence;
@@ -65,8 +69,10 @@ export const recentChange: Analyser = (context: IncidentContext, policy: TriageP
       ? `Check whether deploy \`${label(closest.change, true)}\` caused this; roll it back if the timing and symptoms match`
       : `Check whether \`${label(closest.change)}\` caused this; revert it if the timing and symptoms match`,
   ];
-  if (changes.length > 1) nextSteps.push(`Review the other ${changes.length - 1} change(s) in the ${policy.changeWindowMinutes} min before the trigger`);
+  if (changes.length > 1)
+    nextSteps.push(`Review the other ${changes.length - 1} change(s) in the ${policy.changeWindowMinutes} min before the trigger`);
   const evidence = changes.slice(0, MAX_EVIDENCE).map(describe);
-  if (changes.length > MAX_EVIDENCE) evidence.push({ source: ANALYSER, text: `and ${changes.length - MAX_EVIDENCE} more changes in the window` });
+  if (changes.length > MAX_EVIDENCE)
+    evidence.push({ source: ANALYSER, text: `and ${changes.length - MAX_EVIDENCE} more changes in the window` });
   return { analyser: ANALYSER, summary, weight, evidence, nextSteps };
 };

@@ -32,7 +32,9 @@ export function resolutionOf(context: IncidentContext, incidentId: string): stri
 }
 
 function describe(context: IncidentContext, past: Incident): Evidence {
-  const parts = [`#${past.number} "${truncate(oneLine(past.title), 120)}" ${humanDuration(timeOf(context.incident.created_at) - timeOf(past.created_at))} before this one`];
+  const parts = [
+    `#${past.number} "${truncate(oneLine(past.title), 120)}" ${humanDuration(timeOf(context.incident.created_at) - timeOf(past.created_at))} before this one`,
+  ];
   if (past.status === 'resolved') {
     const resolvedAt = past.resolved_at ?? past.last_status_change_at;
     const by = statusChangedBy(past);

@@ -30,8 +30,11 @@ describe('pd-agent CLI against the local stack and the PagerDuty sandbox', () =>
     rmSync(stateDir, { recursive: true, force: true });
   });
 
-  const secretValue = async (): Promise<{ apiToken?: string; webhookSecrets: { subscriptionId: string; secret: string }[]; fromEmail: string }> =>
-    JSON.parse((await secrets.send(new GetSecretValueCommand({ SecretId: stack.secretId }))).SecretString as string);
+  const secretValue = async (): Promise<{
+    apiToken?: string;
+    webhookSecrets: { subscriptionId: string; secret: string }[];
+    fromEmail: string;
+  }> => JSON.parse((await secrets.send(new GetSecretValueCommand({ SecretId: stack.secretId }))).SecretString as string);
 
   it('refuses to run without --env or --local, saying what to do', async () => {
     const run = await runCliCaptured(['audit', '--since', '1h']);
@@ -51,7 +54,9 @@ describe('pd-agent CLI against the local stack and the PagerDuty sandbox', () =>
 
   it('send-test signs with a secret from stdin and delivers to --url', async () => {
     const { webhookSecrets } = await secretValue();
-    const run = await runCliCaptured(['send-test', 'pagey_ping', '--url', stack.webhookUrl, '--secret-stdin', '--json'], { stdin: webhookSecrets[0].secret });
+    const run = await runCliCaptured(['send-test', 'pagey_ping', '--url', stack.webhookUrl, '--secret-stdin', '--json'], {
+      stdin: webhookSecrets[0].secret,
+    });
     expect(JSON.parse(run.stdout).results[0].status).toBe(200);
     expect(run.stdout).not.toContain(webhookSecrets[0].secret);
   });
@@ -75,12 +80,16 @@ describe('pd-agent CLI against the local stack and the PagerDuty sandbox', () =>
 
   it('secret set reads the document from stdin, keeps the signing secrets, never echoes values, and refuses a bad shape', async () => {
     const before = await secretValue();
-    const bad = await runCliCaptured(['secret', 'set', '--local'], { stdin: JSON.stringify({ apiToken: 'new-key-123', fromEmail: 'not-an-email', botUserId: 'PBOT001' }) });
+    const bad = await runCliCaptured(['secret', 'set', '--local'], {
+      stdin: JSON.stringify({ apiToken: 'new-key-123', fromEmail: 'not-an-email', botUserId: 'PBOT001' }),
+    });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('fromEmail');
     expect(bad.stderr).not.toContain('new-key-123');
     expect(await secretValue()).toEqual(before);
-    const good = await runCliCaptured(['secret', 'set', '--local'], { stdin: JSON.stringify({ apiToken: before.apiToken, fromEmail: before.fromEmail, botUserId: 'PBOT001' }) });
+    const good = await runCliCaptured(['secret', 'set', '--local'], {
+      stdin: JSON.stringify({ apiToken: before.apiToken, fromEmail: before.fromEmail, botUserId: 'PBOT001' }),
+    });
     expect(good.code).toBe(0);
     expect(good.stdout).not.toContain(before.apiToken as string);
     expect((await secretValue()).webhookSecrets).toEqual(before.webhookSecrets);
@@ -105,15 +114,25 @@ describe('pd-agent CLI against the local stack and the PagerDuty sandbox', () =>
     expect(replacement).toBeDefined();
 
     const status = await runCliCaptured(['webhook', 'status', '--local', '--json']);
-    const listed = JSON.parse(status.stdout) as { subscriptions: { id: string; temporarilyDisabled: boolean; signingSecretStored: boolean }[] };
-    expect(listed.subscriptions.find((subscription) => subscription.id === replacement?.subscriptionId)).toMatchObject({ temporarilyDisabled: false, signingSecretStored: true });
+    const listed = JSON.parse(status.stdout) as {
+      subscriptions: { id: string; temporarilyDisabled: boolean; signingSecretStored: boolean }[];
+    };
+    expect(listed.subscriptions.find((subscription) => subscription.id === replacement?.subscriptionId)).toMatchObject({
+      temporarilyDisabled: false,
+      signingSecretStored: true,
+    });
   });
 
   it('redrive moves dead-lettered messages back with their group, and doctor reports the dead-letter depth', async () => {
     // Stopped first: the runner's handback poller would otherwise take the dead letter in flight before redrive sees it.
     await stack.runner.stop();
     await sqs.send(
-      new SendMessageCommand({ QueueUrl: stack.aws.deadLetterQueueUrl, MessageBody: 'not a queued event', MessageGroupId: 'PINCDLQ', MessageDeduplicationId: 'dlq-1' }),
+      new SendMessageCommand({
+        QueueUrl: stack.aws.deadLetterQueueUrl,
+        MessageBody: 'not a queued event',
+        MessageGroupId: 'PINCDLQ',
+        MessageDeduplicationId: 'dlq-1',
+      }),
     );
     const doctor = await runCliCaptured(['doctor', '--local', '--json']);
     const report = JSON.parse(doctor.stdout) as { checks: { name: string; ok: boolean; detail: string }[] };
@@ -125,7 +144,9 @@ describe('pd-agent CLI against the local stack and the PagerDuty sandbox', () =>
 
     const redrive = await runCliCaptured(['redrive', '--local', '--json']);
     expect(JSON.parse(redrive.stdout)).toMatchObject({ moved: 1 });
-    const depth = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: stack.aws.queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    const depth = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: stack.aws.queueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }),
+    );
     expect(depth.Attributes?.ApproximateNumberOfMessages).toBe('1');
   });
 });

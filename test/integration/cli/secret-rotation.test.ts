@@ -51,7 +51,9 @@ describe('secret stage and the rotation function against the local stack', () =>
     return pending === undefined || pending === versionWith(stages, 'AWSCURRENT');
   };
   const secretAt = async (stage: string): Promise<AgentSecret> =>
-    JSON.parse((await secrets.send(new GetSecretValueCommand({ SecretId: stack.secretId, VersionStage: stage }))).SecretString as string) as AgentSecret;
+    JSON.parse(
+      (await secrets.send(new GetSecretValueCommand({ SecretId: stack.secretId, VersionStage: stage }))).SecretString as string,
+    ) as AgentSecret;
 
   /** `secret stage --local` with the key on stdin; returns the staged version id the CLI printed. */
   const stage = async (key: string): Promise<{ code: number; stdout: string; stderr: string; versionId: string | undefined }> => {
@@ -91,7 +93,9 @@ describe('secret stage and the rotation function against the local stack', () =>
       completedSteps: ['createSecret', 'setSecret', 'testSecret', 'finishSecret'],
     });
     // testSecret asked PagerDuty about the bot user with the staged key.
-    expect(sandbox.requests({ route: 'GET /users' }).some((request) => request.apiTokenId === newKeyId && request.status === 200)).toBe(true);
+    expect(sandbox.requests({ route: 'GET /users' }).some((request) => request.apiTokenId === newKeyId && request.status === 200)).toBe(
+      true,
+    );
 
     const stages = await versionStages();
     expect(versionWith(stages, 'AWSCURRENT')).toBe(run.versionId);

@@ -108,7 +108,11 @@ describe('local runner: API Gateway and Lambda event sources in front of handler
     await runner.idle({ timeoutMs: 20_000 });
     const records = workerBatches.flatMap((batch) => batch.Records).filter((record) => record.body.startsWith('a-'));
     expect(records.map((record) => record.body)).toEqual(['a-1', 'a-2', 'a-3']);
-    expect(records[0].attributes).toMatchObject({ MessageGroupId: 'incident-A', ApproximateReceiveCount: '1', MessageDeduplicationId: 'a-1' });
+    expect(records[0].attributes).toMatchObject({
+      MessageGroupId: 'incident-A',
+      ApproximateReceiveCount: '1',
+      MessageDeduplicationId: 'a-1',
+    });
     expect(records[0].eventSourceARN).toMatch(/^arn:aws:sqs:.*runner-events\.fifo$/);
     expect(records[0].eventSource).toBe('aws:sqs');
   });

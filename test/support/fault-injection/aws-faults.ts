@@ -25,7 +25,13 @@ function itemKey(input: Input): string {
 }
 
 /** Fails a seeded fraction of the client's requests with ProvisionedThroughputExceededException or ThrottlingException. */
-export function throttleDynamo(client: DynamoDBClient, dice: FaultDice, rate: number, log: InjectedAwsFault[], crashes?: CrashLog): DynamoDBClient {
+export function throttleDynamo(
+  client: DynamoDBClient,
+  dice: FaultDice,
+  rate: number,
+  log: InjectedAwsFault[],
+  crashes?: CrashLog,
+): DynamoDBClient {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       crashes?.assertAlive();

@@ -36,6 +36,7 @@ export function faultSeed(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.FAULT_SEED;
   if (raw === undefined || raw.trim() === '') return Math.floor(Math.random() * 2 ** 31);
   const seed = Number(raw);
-  if (!Number.isInteger(seed) || seed < 0) throw new Error(`FAULT_SEED must be a non-negative integer (got "${raw}"); use the seed a failed run printed.`);
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new Error(`FAULT_SEED must be a non-negative integer (got "${raw}"); use the seed a failed run printed.`);
   return seed;
 }

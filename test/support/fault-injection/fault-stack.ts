@@ -113,9 +113,28 @@ export const FAULT_AGENT_CONFIG = {
   agentName: 'pd-agent',
   triage: {
     rules: [
-      { id: 'disk-pressure', match: { title: 'disk' }, hypothesis: 'Disk pressure on a database host', confidence: 0.9, action: 'hold', nextSteps: ['Check the volume'] },
-      { id: 'known-flapping', match: { title: 'flapping' }, hypothesis: 'A known flapping health check', confidence: 0.95, action: 'resolve-if-cleared' },
-      { id: 'self-recovered', match: { title: RECOVERED_TITLE }, hypothesis: 'Replica lag that recovers by itself', confidence: 0.8, action: 'resolve-if-cleared' },
+      {
+        id: 'disk-pressure',
+        match: { title: 'disk' },
+        hypothesis: 'Disk pressure on a database host',
+        confidence: 0.9,
+        action: 'hold',
+        nextSteps: ['Check the volume'],
+      },
+      {
+        id: 'known-flapping',
+        match: { title: 'flapping' },
+        hypothesis: 'A known flapping health check',
+        confidence: 0.95,
+        action: 'resolve-if-cleared',
+      },
+      {
+        id: 'self-recovered',
+        match: { title: RECOVERED_TITLE },
+        hypothesis: 'Replica lag that recovers by itself',
+        confidence: 0.8,
+        action: 'resolve-if-cleared',
+      },
     ],
   },
 };
@@ -175,35 +194,57 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
 
   const ingress = createIngressHandler({
     secrets: secretSource(),
-    ledger: new EventLedger(DynamoDBDocumentClient.from(throttleDynamo(new DynamoDBClient({}), dice, rates.dynamoThrottle, observations.awsFaults)), aws.stateTable),
-    queue: new EventQueue(recordingSends(refuseSqsSends(new SQSClient({}), dice, rates.sqsRefusal, observations.awsFaults), observations.queueBodies), aws.queueUrl),
+    ledger: new EventLedger(
+      DynamoDBDocumentClient.from(throttleDynamo(new DynamoDBClient({}), dice, rates.dynamoThrottle, observations.awsFaults)),
+      aws.stateTable,
+    ),
+    queue: new EventQueue(
+      recordingSends(refuseSqsSends(new SQSClient({}), dice, rates.sqsRefusal, observations.awsFaults), observations.queueBodies),
+      aws.queueUrl,
+    ),
     filters: config.filters,
     telemetry: createTelemetry('ingress'),
   });
 
-  const documents = DynamoDBDocumentClient.from(throttleDynamo(new DynamoDBClient({}), dice, rates.dynamoThrottle, observations.awsFaults, crashes), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const documents = DynamoDBDocumentClient.from(
+    throttleDynamo(new DynamoDBClient({}), dice, rates.dynamoThrottle, observations.awsFaults, crashes),
+    {
+      marshallOptions: { removeUndefinedValues: true },
+    },
+  );
   const crashOptions = { crashes, dice, rate: rates.crashAfterCall };
-  const workLedger = withCrashPoints('workLedger', new DynamoWorkLedger(documents, aws.stateTable), { ...crashOptions, points: ['claim', 'consumeRetry'] });
+  const workLedger = withCrashPoints('workLedger', new DynamoWorkLedger(documents, aws.stateTable), {
+    ...crashOptions,
+    points: ['claim', 'consumeRetry'],
+  });
   const incidentLedger = withCrashPoints('incidentLedger', new DynamoIncidentLedger(documents, aws.stateTable), {
     ...crashOptions,
     points: ['markAcknowledged', 'reserveNote', 'recordNote', 'beginEscalation', 'recordDecision'],
   });
-  const audit = withCrashPoints('audit', new AuditLog(documents, aws.auditTable, AGENT_ENV, config.audit.retentionDays), { ...crashOptions, points: ['begin', 'complete', 'record'] });
+  const audit = withCrashPoints('audit', new AuditLog(documents, aws.auditTable, AGENT_ENV, config.audit.retentionDays), {
+    ...crashOptions,
+    points: ['begin', 'complete', 'record'],
+  });
   const agentSecrets = secretSource();
   const events = createEventsClient({ eventsUrl: sandbox.eventsUrl });
   let cached: { secret: AgentSecret; connection: AgentConnection } | undefined;
   const connect = async (): Promise<AgentConnection> => {
     const secret = await agentSecrets.getAgentSecret();
     if (cached?.secret !== secret) {
-      const client = createPagerDutyClient({ apiUrl: sandbox.apiUrl, auth: authFromSecret(secret, { apiUrl: sandbox.apiUrl, secretId }), fromEmail: secret.fromEmail });
+      const client = createPagerDutyClient({
+        apiUrl: sandbox.apiUrl,
+        auth: authFromSecret(secret, { apiUrl: sandbox.apiUrl, secretId }),
+        fromEmail: secret.fromEmail,
+      });
       const api: PagerDutyApi = withCrashPoints('pagerduty', recordCalls(client, observations.calls), {
         ...crashOptions,
         points: ['acknowledgeIncident', 'createNote', 'escalateIncident', 'resolveIncident'],
         forced: (method, args) => method === 'acknowledgeIncident' && options.doomedIncidents.has(args[0] as string),
       });
-      cached = { secret, connection: { api, events, botUserId: secret.botUserId, eventsRoutingKey: secret.eventsRoutingKey, pacer: new RateLimitPacer() } };
+      cached = {
+        secret,
+        connection: { api, events, botUserId: secret.botUserId, eventsRoutingKey: secret.eventsRoutingKey, pacer: new RateLimitPacer() },
+      };
     }
     return cached.connection;
   };
@@ -224,7 +265,17 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
     leaseMarginMs: 500,
   });
   const handbackTelemetry = createTelemetry('handback');
-  const handback = new DeadLetterHandback({ env: AGENT_ENV, settings: config, connect, workLedger, incidentLedger, audit, notes, metrics: handbackTelemetry.metrics, retry: fast });
+  const handback = new DeadLetterHandback({
+    env: AGENT_ENV,
+    settings: config,
+    connect,
+    workLedger,
+    incidentLedger,
+    audit,
+    notes,
+    metrics: handbackTelemetry.metrics,
+    retry: fast,
+  });
 
   /** Runs a handler as one Lambda invocation: a scope the crash points see, killed when its time is up. */
   let nextInvocation = 1;
@@ -303,8 +354,15 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
   // each signed with its own secret.
   const admin = createPagerDutyClient({ apiUrl: sandbox.apiUrl, auth: apiKeyAuth(canaries.apiToken), fromEmail: SANDBOX_BOT_USER.email });
   const subscriptions = [
-    (await admin.createWebhookSubscription({ url: runner.webhookUrl, events: INCIDENT_EVENTS, filter: { type: 'account_reference' } })).value,
-    (await admin.createWebhookSubscription({ url: runner.webhookUrl, events: INCIDENT_EVENTS, filter: { type: 'service_reference', id: SECOND_SERVICE_ID } })).value,
+    (await admin.createWebhookSubscription({ url: runner.webhookUrl, events: INCIDENT_EVENTS, filter: { type: 'account_reference' } }))
+      .value,
+    (
+      await admin.createWebhookSubscription({
+        url: runner.webhookUrl,
+        events: INCIDENT_EVENTS,
+        filter: { type: 'service_reference', id: SECOND_SERVICE_ID },
+      })
+    ).value,
   ];
   const webhookSecrets = subscriptions.map((subscription) => subscription.delivery_method.secret as string);
   const secret: AgentSecret = {

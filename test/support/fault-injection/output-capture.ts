@@ -23,12 +23,18 @@ export function captureOutput(): OutputCapture {
   process.stderr.write = ((chunk: unknown) => keep(chunk)) as typeof process.stderr.write;
   for (const name of consoleMethods) {
     console[name] = (...args: unknown[]) => {
-      keep(`${args.map((arg) => (typeof arg === 'string' ? arg : arg instanceof Error ? `${arg.message}\n${arg.stack ?? ''}` : JSON.stringify(arg))).join(' ')}\n`);
+      keep(
+        `${args.map((arg) => (typeof arg === 'string' ? arg : arg instanceof Error ? `${arg.message}\n${arg.stack ?? ''}` : JSON.stringify(arg))).join(' ')}\n`,
+      );
     };
   }
   return {
     text: () => chunks.join(''),
-    lineCount: () => chunks.join('').split('\n').filter((line) => line.trim() !== '').length,
+    lineCount: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((line) => line.trim() !== '').length,
     restore() {
       process.stdout.write = stdoutWrite;
       process.stderr.write = stderrWrite;

@@ -49,17 +49,29 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
 
   // 1. Nothing lost: every delivery the sandbox emitted was answered 2xx in the end (it retries non-2xx, bounded).
   const deliveries = sandbox.deliveries();
-  const deliveredPairs = new Set(deliveries.filter((record) => record.outcome === 'delivered').map((record) => `${record.eventId}|${record.subscriptionId}`));
+  const deliveredPairs = new Set(
+    deliveries.filter((record) => record.outcome === 'delivered').map((record) => `${record.eventId}|${record.subscriptionId}`),
+  );
   for (const record of deliveries) {
     if (!deliveredPairs.has(`${record.eventId}|${record.subscriptionId}`)) {
-      violations.push(`event ${record.eventId} (${record.eventType}) was never answered 2xx on subscription ${record.subscriptionId}: ${record.outcome}`);
+      violations.push(
+        `event ${record.eventId} (${record.eventType}) was never answered 2xx on subscription ${record.subscriptionId}: ${record.outcome}`,
+      );
     }
   }
 
   // 2. Every event answered 2xx was processed or handed back.
   const work = new Map(stateItems.filter((item) => item.pk.startsWith('event#')).map((item) => [item.pk.slice('event#'.length), item]));
-  const deadLettered = new Set(auditItems.filter((item) => item.detail?.startsWith('dead-lettered') === true || item.action === 'handback').map((item) => item.eventId));
-  const accepted = new Set(observations.ingressAnswers.filter((answer) => answer.status >= 200 && answer.status < 300 && answer.eventId !== null).map((answer) => answer.eventId as string));
+  const deadLettered = new Set(
+    auditItems
+      .filter((item) => item.detail?.startsWith('dead-lettered') === true || item.action === 'handback')
+      .map((item) => item.eventId),
+  );
+  const accepted = new Set(
+    observations.ingressAnswers
+      .filter((answer) => answer.status >= 200 && answer.status < 300 && answer.eventId !== null)
+      .map((answer) => answer.eventId as string),
+  );
   let processed = 0;
   let handedBackEvents = 0;
   for (const eventId of accepted) {
@@ -67,7 +79,8 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
     const finished = status !== undefined && (FINISHED_STATUSES as readonly string[]).includes(status);
     if (status === 'handed-back' || deadLettered.has(eventId)) handedBackEvents += 1;
     else if (finished) processed += 1;
-    if (!finished && !deadLettered.has(eventId)) violations.push(`event ${eventId} was answered 2xx but neither processed nor handed back (work status ${status ?? 'none'})`);
+    if (!finished && !deadLettered.has(eventId))
+      violations.push(`event ${eventId} was answered 2xx but neither processed nor handed back (work status ${status ?? 'none'})`);
   }
 
   // Who caused what, from PagerDuty's own history of each incident (not from what the agent wrote down).
@@ -76,7 +89,8 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
 
   // 3. One acknowledgement and one hypothesis note per triggering event (triggered or reopened); no resolve after an
   // escalation; none silenced.
-  const auditBy = (incidentId: string, action: AuditItem['action']) => auditItems.filter((item) => item.incidentId === incidentId && item.action === action);
+  const auditBy = (incidentId: string, action: AuditItem['action']) =>
+    auditItems.filter((item) => item.incidentId === incidentId && item.action === action);
   let agentAcks = 0;
   let hypothesisNotes = 0;
   let handbackNotes = 0;
@@ -96,11 +110,16 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
     const escalations = byAgent('incident.escalated', 'incident.delegated');
     const resolves = byAgent('incident.resolved');
     const triggers = changes.filter((change) => TRIGGERING_EVENT_TYPES.includes(change.eventType));
-    const triagedEvents = new Set(auditBy(incident.id, 'triage').filter((item) => item.outcome === 'recorded').map((item) => item.eventId));
+    const triagedEvents = new Set(
+      auditBy(incident.id, 'triage')
+        .filter((item) => item.outcome === 'recorded')
+        .map((item) => item.eventId),
+    );
     const firstEscalation = escalations[0]?.seq;
     const resolvedAfterEscalation = firstEscalation !== undefined && resolves.some((change) => change.seq > firstEscalation);
     // The agent triaged a triggering event that came after its own escalation: a cleared incident is then a resolve it must refuse.
-    const triagedAfterEscalation = firstEscalation !== undefined && triggers.some((change) => change.seq > firstEscalation && triagedEvents.has(change.eventId));
+    const triagedAfterEscalation =
+      firstEscalation !== undefined && triggers.some((change) => change.seq > firstEscalation && triagedEvents.has(change.eventId));
     agentAcks += acks;
     hypothesisNotes += hypotheses;
     handbackNotes += handbacks;
@@ -111,38 +130,60 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
     if (triggers.some((change) => change.eventType === 'incident.reopened')) reopened += 1;
     if (auditBy(incident.id, 'handback').length > 0) handedBackIncidents += 1;
 
-    if (incident.humanFirst && acks > 0) violations.push(`incident ${incident.id}: a human acknowledged it first, yet the agent acknowledged it ${acks} time(s)`);
-    if (acks > triggers.length) violations.push(`incident ${incident.id}: acknowledged ${acks} times by the agent for ${triggers.length} triggering event(s)`);
-    if (hypotheses > triggers.length) violations.push(`incident ${incident.id}: ${hypotheses} hypothesis notes for ${triggers.length} triggering event(s)`);
-    if (hypotheses < triagedEvents.size) violations.push(`incident ${incident.id}: ${triagedEvents.size} triggering event(s) triaged but ${hypotheses} hypothesis notes`);
-    if (!incident.humanFirst && acks < triagedEvents.size) violations.push(`incident ${incident.id}: ${triagedEvents.size} triggering event(s) triaged but acknowledged ${acks} times by the agent`);
-    if (resolvedAfterEscalation) violations.push(`incident ${incident.id}: the agent resolved it after escalating it (PagerDuty history: ${changes.map((change) => `${change.eventType} by ${change.agentId}`).join(', ')})`);
-    if (resolves.length > 0 && !incident.alertsCleared) violations.push(`incident ${incident.id}: the agent resolved it while its alerts were still triggered`);
+    if (incident.humanFirst && acks > 0)
+      violations.push(`incident ${incident.id}: a human acknowledged it first, yet the agent acknowledged it ${acks} time(s)`);
+    if (acks > triggers.length)
+      violations.push(`incident ${incident.id}: acknowledged ${acks} times by the agent for ${triggers.length} triggering event(s)`);
+    if (hypotheses > triggers.length)
+      violations.push(`incident ${incident.id}: ${hypotheses} hypothesis notes for ${triggers.length} triggering event(s)`);
+    if (hypotheses < triagedEvents.size)
+      violations.push(`incident ${incident.id}: ${triagedEvents.size} triggering event(s) triaged but ${hypotheses} hypothesis notes`);
+    if (!incident.humanFirst && acks < triagedEvents.size)
+      violations.push(
+        `incident ${incident.id}: ${triagedEvents.size} triggering event(s) triaged but acknowledged ${acks} times by the agent`,
+      );
+    if (resolvedAfterEscalation)
+      violations.push(
+        `incident ${incident.id}: the agent resolved it after escalating it (PagerDuty history: ${changes.map((change) => `${change.eventType} by ${change.agentId}`).join(', ')})`,
+      );
+    if (resolves.length > 0 && !incident.alertsCleared)
+      violations.push(`incident ${incident.id}: the agent resolved it while its alerts were still triggered`);
     if (acks > 0 && hypotheses === 0 && escalations.length === 0) {
-      violations.push(`incident ${incident.id}: acknowledged by the agent, but neither its note nor an escalation followed (silenced; status ${sandbox.incident(incident.id).status})`);
+      violations.push(
+        `incident ${incident.id}: acknowledged by the agent, but neither its note nor an escalation followed (silenced; status ${sandbox.incident(incident.id).status})`,
+      );
     }
     // Every mutation PagerDuty saw from the agent has its audit item (an intent at least).
-    if (acks > 0 && auditBy(incident.id, 'acknowledge').length === 0) violations.push(`incident ${incident.id}: acknowledged by the agent without an audit item`);
-    if (notes.length > 0 && auditBy(incident.id, 'note').length === 0) violations.push(`incident ${incident.id}: noted by the agent without an audit item`);
-    if (escalations.length > 0 && auditBy(incident.id, 'escalate').length === 0) violations.push(`incident ${incident.id}: escalated by the agent without an audit item`);
-    if (resolves.length > 0 && auditBy(incident.id, 'resolve').length === 0) violations.push(`incident ${incident.id}: resolved by the agent without an audit item`);
+    if (acks > 0 && auditBy(incident.id, 'acknowledge').length === 0)
+      violations.push(`incident ${incident.id}: acknowledged by the agent without an audit item`);
+    if (notes.length > 0 && auditBy(incident.id, 'note').length === 0)
+      violations.push(`incident ${incident.id}: noted by the agent without an audit item`);
+    if (escalations.length > 0 && auditBy(incident.id, 'escalate').length === 0)
+      violations.push(`incident ${incident.id}: escalated by the agent without an audit item`);
+    if (resolves.length > 0 && auditBy(incident.id, 'resolve').length === 0)
+      violations.push(`incident ${incident.id}: resolved by the agent without an audit item`);
   }
 
   // 4. At most 5 retries per webhook: measured from the calls PagerDuty received, and as the ledger counted them.
   const retries = retriesPerEvent(observations.calls);
   const maxRetries = Math.max(0, ...retries.values());
-  for (const [eventId, count] of retries) if (count > MAX_RETRIES_PER_EVENT) violations.push(`event ${eventId}: ${count} retries (limit ${MAX_RETRIES_PER_EVENT})`);
+  for (const [eventId, count] of retries)
+    if (count > MAX_RETRIES_PER_EVENT) violations.push(`event ${eventId}: ${count} retries (limit ${MAX_RETRIES_PER_EVENT})`);
   const maxLedgerRetries = Math.max(0, ...[...work.values()].map((item) => item.retriesUsed ?? 0));
   if (maxLedgerRetries > MAX_RETRIES_PER_EVENT) violations.push(`the state table counts ${maxLedgerRetries} retries for an event`);
 
   // 5. Every audit intent has its outcome, or stays visibly unfinished because the invocation died or its completion failed.
   const crashed = observations.crashes.crashedEvents();
-  const failedCompletions = new Set(observations.awsFaults.filter((fault) => fault.command === 'UpdateItemCommand' && fault.key.includes('"sk"')).map((fault) => fault.key));
+  const failedCompletions = new Set(
+    observations.awsFaults.filter((fault) => fault.command === 'UpdateItemCommand' && fault.key.includes('"sk"')).map((fault) => fault.key),
+  );
   const unfinished = auditItems.filter((item) => item.outcome === 'intent');
   for (const item of unfinished) {
     const completionThrottled = [...failedCompletions].some((key) => key.includes(item.sk));
     if (!crashed.has(item.eventId) && !completionThrottled) {
-      violations.push(`audit intent ${item.incidentId}/${item.sk} has no outcome, yet its invocation neither crashed nor failed to complete it`);
+      violations.push(
+        `audit intent ${item.incidentId}/${item.sk} has no outcome, yet its invocation neither crashed nor failed to complete it`,
+      );
     }
   }
 

@@ -21,7 +21,9 @@ const dead = (eventId = 'EVT001', incidentId: string | null = 'PINC001'): Queued
 const invocation = { remainingTimeMs: () => 50_000 };
 
 function setup(routingKey?: string) {
-  const pd = new FakePagerDuty([makeIncident({ status: 'acknowledged', acknowledgements: [{ at: '2026-03-01T10:00:01Z', acknowledger: BOT }] })]);
+  const pd = new FakePagerDuty([
+    makeIncident({ status: 'acknowledged', acknowledgements: [{ at: '2026-03-01T10:00:01Z', acknowledger: BOT }] }),
+  ]);
   const work = new MemoryWorkLedger();
   const incidents = new MemoryIncidentLedger();
   const audit = new MemoryAuditTrail();
@@ -63,7 +65,9 @@ describe('DeadLetterHandback', () => {
     const { pd, incidents, audit, handback } = setup('routing-key-123');
     await incidents.markAcknowledged('PINC001', 'EVT001', new Date());
     await handback.handle(dead(), invocation);
-    expect(pd.events).toEqual([expect.objectContaining({ action: 'trigger', dedupKey: healthDedupKey('prod'), routingKey: 'routing-key-123' })]);
+    expect(pd.events).toEqual([
+      expect.objectContaining({ action: 'trigger', dedupKey: healthDedupKey('prod'), routingKey: 'routing-key-123' }),
+    ]);
     expect(healthDedupKey('prod')).toBe('pd-agent/prod/handback');
     const eventsAudit = audit.of('events-api');
     expect(eventsAudit).toHaveLength(1);
@@ -94,7 +98,12 @@ describe('DeadLetterHandback', () => {
     await incidents.markAcknowledged('PINC001', 'EVT001', new Date());
     pd.fail('getIncident', 500, 10);
     const metrics = new RecordingMetrics();
-    const handler = createHandbackHandler({ handback, sqs: new SQSClient({}), logger: { info: jest.fn(), warn: jest.fn(), error: jest.fn() }, metrics });
+    const handler = createHandbackHandler({
+      handback,
+      sqs: new SQSClient({}),
+      logger: { info: jest.fn(), warn: jest.fn(), error: jest.fn() },
+      metrics,
+    });
     const record = {
       messageId: 'm-1',
       receiptHandle: 'rh-1',

@@ -96,7 +96,10 @@ describe('EventProcessor: a triggered incident', () => {
     expect(pd.count('createNote')).toBe(1);
     expect(pd.count('escalateIncident')).toBe(1);
     expect(pd.count('resolveIncident')).toBe(0);
-    expect(pd.calls.find((call) => call.operation === 'escalateIncident')?.detail).toEqual({ mode: 'escalation_policy', escalationPolicyId: 'PEP0001' });
+    expect(pd.calls.find((call) => call.operation === 'escalateIncident')?.detail).toEqual({
+      mode: 'escalation_policy',
+      escalationPolicyId: 'PEP0001',
+    });
     expect(pd.notes.get(INCIDENT)?.[0]?.content).toContain('ref pda:test:PINC001:EVT001');
     // Every mutation has its intent completed with an outcome.
     const mutations = audit.items.filter((item) => ['acknowledge', 'note', 'escalate'].includes(item.action));
@@ -106,7 +109,12 @@ describe('EventProcessor: a triggered incident', () => {
       ['escalate', 'succeeded'],
     ]);
     expect(audit.of('note')[0]).toMatchObject({ noteId: 'PNOTE1', httpStatus: 200, attempts: 1, hypothesisSummary: expect.any(String) });
-    expect(await incidents.get(INCIDENT)).toMatchObject({ noteId: 'PNOTE1', decision: 'escalate', finished: true, escalatedAt: expect.any(String) });
+    expect(await incidents.get(INCIDENT)).toMatchObject({
+      noteId: 'PNOTE1',
+      decision: 'escalate',
+      finished: true,
+      escalatedAt: expect.any(String),
+    });
     expect(metrics.total(MetricName.incidentAcknowledged)).toBe(1);
     expect(metrics.total(MetricName.notePosted)).toBe(1);
     expect(metrics.total(MetricName.incidentEscalated)).toBe(1);
@@ -115,14 +123,20 @@ describe('EventProcessor: a triggered incident', () => {
   });
 
   it('uses at most 8 PagerDuty requests for a held incident (read, ack, 5 context reads, note)', async () => {
-    const pd = new FakePagerDuty([
-      makeIncident(),
-      makeIncident({ id: 'POLD001', status: 'resolved', created_at: '2026-02-28T10:00:00Z' }),
-    ]);
+    const pd = new FakePagerDuty([makeIncident(), makeIncident({ id: 'POLD001', status: 'resolved', created_at: '2026-02-28T10:00:00Z' })]);
     const { processor } = setup({ pd, triage: () => hypothesis('hold') });
     await processor.process(queued('incident.triggered'), plenty);
     expect(pd.calls.map((call) => call.operation).sort()).toEqual(
-      ['acknowledgeIncident', 'createNote', 'getIncident', 'listAlerts', 'listIncidents', 'listNotes', 'listOncalls', 'listRelatedChangeEvents'].sort(),
+      [
+        'acknowledgeIncident',
+        'createNote',
+        'getIncident',
+        'listAlerts',
+        'listIncidents',
+        'listNotes',
+        'listOncalls',
+        'listRelatedChangeEvents',
+      ].sort(),
     );
   });
 
@@ -185,7 +199,14 @@ describe('EventProcessor: the escalate path never reaches resolve', () => {
     const config = parseAgentConfig(JSON.stringify({ escalation: { mode: 'next_level' } }));
     const pd = new FakePagerDuty();
     pd.oncalls = [
-      { user: HUMAN, escalation_level: 1, escalation_policy: { id: 'PEP0001', type: 'escalation_policy_reference' }, schedule: null, start: null, end: null },
+      {
+        user: HUMAN,
+        escalation_level: 1,
+        escalation_policy: { id: 'PEP0001', type: 'escalation_policy_reference' },
+        schedule: null,
+        start: null,
+        end: null,
+      },
     ];
     const { processor } = setup({ pd, config, triage: () => hypothesis('escalate') });
     await processor.process(queued('incident.triggered'), plenty);
@@ -201,7 +222,10 @@ describe('EventProcessor: what the agent leaves alone', () => {
     expect(outcome).toEqual({ status: 'recorded' });
     expect(triggeredByBot).toEqual({ status: 'recorded' });
     expect(pd.calls).toHaveLength(0);
-    expect(audit.items.map((item) => item.detail)).toEqual([expect.stringContaining('caused by the agent'), expect.stringContaining('caused by the agent')]);
+    expect(audit.items.map((item) => item.detail)).toEqual([
+      expect.stringContaining('caused by the agent'),
+      expect.stringContaining('caused by the agent'),
+    ]);
     expect((await work.get('EVT001'))?.workStatus).toBe('ignored');
   });
 
@@ -228,7 +252,9 @@ describe('EventProcessor: what the agent leaves alone', () => {
   });
 
   it('does not take over a human acknowledgement, but still triages and notes', async () => {
-    const pd = new FakePagerDuty([makeIncident({ status: 'acknowledged', acknowledgements: [{ at: '2026-03-01T10:01:00Z', acknowledger: HUMAN }] })]);
+    const pd = new FakePagerDuty([
+      makeIncident({ status: 'acknowledged', acknowledgements: [{ at: '2026-03-01T10:01:00Z', acknowledger: HUMAN }] }),
+    ]);
     const { processor, incidents, metrics } = setup({ pd });
     const outcome = await processor.process(queued('incident.triggered'), plenty);
     expect(outcome).toEqual({ status: 'triaged', decision: 'left-with-human', noteId: 'PNOTE1' });
@@ -244,10 +270,16 @@ describe('EventProcessor: what the agent leaves alone', () => {
 describe('EventProcessor: the optional Bedrock refinement', () => {
   const withBedrock = parseAgentConfig(JSON.stringify({ triage: { bedrock: { enabled: true } } }));
 
-  it('keeps the escalation the refiner chose over the rules\' hold: a refinement may only make the agent safer', async () => {
+  it("keeps the escalation the refiner chose over the rules' hold: a refinement may only make the agent safer", async () => {
     const { deps, pd } = setup({ config: withBedrock, triage: () => hypothesis('hold') });
     deps.refine = async (rules) => ({
-      hypothesis: { ...rules, confidence: 0.4, decision: 'escalate', decisionReason: 'confidence fell below the hold threshold', producedBy: 'bedrock' },
+      hypothesis: {
+        ...rules,
+        confidence: 0.4,
+        decision: 'escalate',
+        decisionReason: 'confidence fell below the hold threshold',
+        producedBy: 'bedrock',
+      },
       refined: true,
     });
     const outcome = await new EventProcessor(deps).process(queued('incident.triggered'), plenty);
@@ -255,15 +287,18 @@ describe('EventProcessor: the optional Bedrock refinement', () => {
     expect(pd.count('escalateIncident')).toBe(1);
   });
 
-  it('never lets the refiner turn the rules\' escalation into a hold', async () => {
+  it("never lets the refiner turn the rules' escalation into a hold", async () => {
     const { deps, pd } = setup({ config: withBedrock, triage: () => hypothesis('escalate') });
-    deps.refine = async (rules) => ({ hypothesis: { ...rules, summary: 'reworded', decision: 'hold', producedBy: 'bedrock' }, refined: true });
+    deps.refine = async (rules) => ({
+      hypothesis: { ...rules, summary: 'reworded', decision: 'hold', producedBy: 'bedrock' },
+      refined: true,
+    });
     const outcome = await new EventProcessor(deps).process(queued('incident.triggered'), plenty);
     expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate' });
     expect(pd.notes.get(INCIDENT)?.[0]?.content).toContain('reworded');
   });
 
-  it('audits why the rules\' hypothesis stood when the refinement fell back', async () => {
+  it("audits why the rules' hypothesis stood when the refinement fell back", async () => {
     const { deps, audit } = setup({ config: withBedrock, triage: () => hypothesis('escalate') });
     deps.refine = async (rules) => ({ hypothesis: rules, refined: false, fallbackReason: 'no answer within 4000 ms' });
     await new EventProcessor(deps).process(queued('incident.triggered'), plenty);

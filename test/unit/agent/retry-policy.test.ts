@@ -71,7 +71,9 @@ describe('RetryPolicy', () => {
 
   it('stops when the budget is spent', async () => {
     const { retry } = policy({ budget: 1 });
-    const error = await retry.idempotent('read', scripted<string>(apiError(503), apiError(503), 'never')).catch((caught: unknown) => caught);
+    const error = await retry
+      .idempotent('read', scripted<string>(apiError(503), apiError(503), 'never'))
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(RetryBudgetExhaustedError);
     expect(error).toMatchObject({ attempts: 2 });
   });
@@ -95,7 +97,10 @@ describe('RetryPolicy', () => {
   it('returns what the dedup check found instead of posting again', async () => {
     const { retry } = policy();
     const call = scripted<string>(new PagerDutyNetworkError('op', 'connection', new Error('reset')), 'never');
-    await expect(retry.createOnce('note', call, async () => ok('found'))).resolves.toMatchObject({ response: { value: 'found' }, attempts: 1 });
+    await expect(retry.createOnce('note', call, async () => ok('found'))).resolves.toMatchObject({
+      response: { value: 'found' },
+      attempts: 1,
+    });
     expect(call).toHaveBeenCalledTimes(1);
   });
 
@@ -106,7 +111,7 @@ describe('RetryPolicy', () => {
       return pacer;
     };
 
-    it('waits for the window to reset when the wait fits in the Lambda\'s time, then calls once', async () => {
+    it("waits for the window to reset when the wait fits in the Lambda's time, then calls once", async () => {
       let clock = 1_000;
       const pacer = new RateLimitPacer({ now: () => clock });
       pacer.observe({ limit: 960, remaining: 0, resetSeconds: 5 });
@@ -127,7 +132,12 @@ describe('RetryPolicy', () => {
     });
 
     it('sends the event back to the queue, without calling PagerDuty, when the wait does not fit', async () => {
-      const retry = new RetryPolicy({ budget: localBudget(5), remainingTimeMs: () => 10_000, pacer: spentWindow(), sleep: async () => undefined });
+      const retry = new RetryPolicy({
+        budget: localBudget(5),
+        remainingTimeMs: () => 10_000,
+        pacer: spentWindow(),
+        sleep: async () => undefined,
+      });
       const call = scripted<string>('never');
       const error = await retry.idempotent('acknowledge', call).catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(ThrottledError);

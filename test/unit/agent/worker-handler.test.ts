@@ -48,7 +48,7 @@ const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
 beforeEach(() => sqsMock.reset());
 
 describe('createWorkerHandler', () => {
-  it("fails a throttled message and the rest of its group, defers them by ratelimit-reset, and goes on with other groups", async () => {
+  it('fails a throttled message and the rest of its group, defers them by ratelimit-reset, and goes on with other groups', async () => {
     const processed: string[] = [];
     const processor = {
       process: jest.fn(async (event: QueuedEvent) => {
@@ -80,7 +80,13 @@ describe('createWorkerHandler', () => {
         return { status: 'recorded' as const };
       }),
     };
-    const handler = createWorkerHandler({ processor, sqs: new SQSClient({}), queueUrl: QUEUE_URL, logger, metrics: new RecordingMetrics() });
+    const handler = createWorkerHandler({
+      processor,
+      sqs: new SQSClient({}),
+      queueUrl: QUEUE_URL,
+      logger,
+      metrics: new RecordingMetrics(),
+    });
     const response = await handler({ Records: [record('A1', 'PINCA'), record('A2', 'PINCA')] }, context);
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-A1' }, { itemIdentifier: 'm-A2' }]);
     expect(processor.process).toHaveBeenCalledTimes(1);
@@ -90,7 +96,13 @@ describe('createWorkerHandler', () => {
 
   it('defers a message whose claim another attempt holds until that lease ends', async () => {
     const processor = { process: jest.fn(async () => Promise.reject(new LeaseHeldError('A1', 42))) };
-    const handler = createWorkerHandler({ processor, sqs: new SQSClient({}), queueUrl: QUEUE_URL, logger, metrics: new RecordingMetrics() });
+    const handler = createWorkerHandler({
+      processor,
+      sqs: new SQSClient({}),
+      queueUrl: QUEUE_URL,
+      logger,
+      metrics: new RecordingMetrics(),
+    });
     const response = await handler({ Records: [record('A1', 'PINCA')] }, context);
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-A1' }]);
     expect(sqsMock.commandCalls(ChangeMessageVisibilityCommand)[0]?.args[0].input.VisibilityTimeout).toBe(42);
@@ -98,7 +110,13 @@ describe('createWorkerHandler', () => {
 
   it('reports a message that is not a queued event as failed instead of dropping it', async () => {
     const processor = { process: jest.fn() };
-    const handler = createWorkerHandler({ processor, sqs: new SQSClient({}), queueUrl: QUEUE_URL, logger, metrics: new RecordingMetrics() });
+    const handler = createWorkerHandler({
+      processor,
+      sqs: new SQSClient({}),
+      queueUrl: QUEUE_URL,
+      logger,
+      metrics: new RecordingMetrics(),
+    });
     const bad = { ...record('X1', 'PINCX'), body: 'not json' };
     const response = await handler({ Records: [bad] }, context);
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-X1' }]);

@@ -11,7 +11,13 @@ beforeEach(() => ddb.reset());
 
 describe('AuditLog', () => {
   it('writes an intent keyed by incident and time, with the day partition and a TTL from the retention', async () => {
-    const handle = await log().begin({ incidentId: 'PINC1', eventId: 'EVT1', eventType: 'incident.triggered', action: 'note', hypothesisSummary: 'disk full' });
+    const handle = await log().begin({
+      incidentId: 'PINC1',
+      eventId: 'EVT1',
+      eventType: 'incident.triggered',
+      action: 'note',
+      hypothesisSummary: 'disk full',
+    });
     const item = ddb.commandCalls(PutCommand)[0]?.args[0].input.Item;
     expect(item).toEqual({
       incidentId: 'PINC1',
@@ -30,14 +36,17 @@ describe('AuditLog', () => {
   });
 
   it('completes the intent with the outcome, and keeps credentials out of it', async () => {
-    await log().complete({ incidentId: 'PINC1', sk: 'k' }, {
-      outcome: 'failed',
-      detail: 'request with Authorization: Token token=u+abcdef123 failed',
-      httpStatus: 503,
-      requestId: 'req-9',
-      attempts: 4,
-      durationMs: 812,
-    });
+    await log().complete(
+      { incidentId: 'PINC1', sk: 'k' },
+      {
+        outcome: 'failed',
+        detail: 'request with Authorization: Token token=u+abcdef123 failed',
+        httpStatus: 503,
+        requestId: 'req-9',
+        attempts: 4,
+        durationMs: 812,
+      },
+    );
     const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
     const values = Object.values(input?.ExpressionAttributeValues ?? {});
     expect(values).toEqual(expect.arrayContaining(['failed', 503, 'req-9', 4, 812]));
@@ -47,15 +56,24 @@ describe('AuditLog', () => {
 
   it('says what failed when the table refuses a write', async () => {
     ddb.on(PutCommand).rejects(new Error('AccessDeniedException'));
-    await expect(log().record({ incidentId: null, eventId: 'E', action: 'record', outcome: 'recorded' })).rejects.toBeInstanceOf(AuditWriteError);
+    await expect(log().record({ incidentId: null, eventId: 'E', action: 'record', outcome: 'recorded' })).rejects.toBeInstanceOf(
+      AuditWriteError,
+    );
   });
 
   it('reads a time range across daily partitions of the byTime index, page by page', async () => {
     const pages: Record<string, Record<string, unknown>[]> = {
-      '2026-03-01': [{ Items: [{ sk: 'a' }], LastEvaluatedKey: { day: '2026-03-01', at: 'x', incidentId: 'P', sk: 'a' } }, { Items: [{ sk: 'b' }] }],
+      '2026-03-01': [
+        { Items: [{ sk: 'a' }], LastEvaluatedKey: { day: '2026-03-01', at: 'x', incidentId: 'P', sk: 'a' } },
+        { Items: [{ sk: 'b' }] },
+      ],
       '2026-03-02': [{ Items: [{ sk: 'c' }] }],
     };
-    ddb.on(QueryCommand).callsFake((input: { ExpressionAttributeValues: Record<string, string> }) => pages[input.ExpressionAttributeValues[':day'] as string]?.shift());
+    ddb
+      .on(QueryCommand)
+      .callsFake((input: { ExpressionAttributeValues: Record<string, string> }) =>
+        pages[input.ExpressionAttributeValues[':day'] as string]?.shift(),
+      );
 
     const audit = log();
     const since = new Date('2026-03-01T20:00:00Z');

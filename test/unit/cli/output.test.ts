@@ -6,7 +6,13 @@ import type { AuditItem } from '../../../lib/audit/audit-record';
 
 describe('CLI output for people', () => {
   it('renders a table with headings and empty cells for missing values, without colour codes off a TTY', () => {
-    const text = renderTable(['a', 'b'], [['x', undefined], [1, 'y']]);
+    const text = renderTable(
+      ['a', 'b'],
+      [
+        ['x', undefined],
+        [1, 'y'],
+      ],
+    );
     expect(text.split('\n')[1]).toMatch(/│ a +│ b +│/);
     expect(text).toMatch(/│ x +│ +│/);
     expect(text).not.toContain('\x1b[');
@@ -20,8 +26,18 @@ describe('CLI output for people', () => {
 
   it('shows audit rows with time, incident, action, outcome, status and the decision first', () => {
     const item: AuditItem = {
-      incidentId: 'PINC1', sk: 's', day: '2026-03-12', at: '2026-03-12T10:00:00.123Z', env: 'dev', action: 'triage', outcome: 'recorded',
-      eventId: 'E1', decision: 'escalate', detail: 'ignored when a decision exists', httpStatus: 200, expiresAt: 0,
+      incidentId: 'PINC1',
+      sk: 's',
+      day: '2026-03-12',
+      at: '2026-03-12T10:00:00.123Z',
+      env: 'dev',
+      action: 'triage',
+      outcome: 'recorded',
+      eventId: 'E1',
+      decision: 'escalate',
+      detail: 'ignored when a decision exists',
+      httpStatus: 200,
+      expiresAt: 0,
     };
     const text = auditTable([item], false);
     expect(text).toContain('2026-03-12 10:00:00Z');
@@ -31,7 +47,7 @@ describe('CLI output for people', () => {
 });
 
 describe('send-test signatures', () => {
-  it("signs the exact bytes like PagerDuty, one v1= entry per secret", () => {
+  it('signs the exact bytes like PagerDuty, one v1= entry per secret', () => {
     const body = Buffer.from('{"event":{}}\n');
     const expected = (secret: string) => `v1=${createHmac('sha256', secret).update(body).digest('hex')}`;
     expect(signPayload(body, ['a'])).toBe(expected('a'));

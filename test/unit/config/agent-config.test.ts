@@ -35,7 +35,9 @@ describe('parseAgentConfig', () => {
     ],
     [
       'a regular expression that can backtrack exponentially',
-      JSON.stringify({ triage: { rules: [{ id: 'r', hypothesis: 'h', confidence: 1, action: 'hold', match: { alertFields: { error: '(a+)+$' } } }] } }),
+      JSON.stringify({
+        triage: { rules: [{ id: 'r', hypothesis: 'h', confidence: 1, action: 'hold', match: { alertFields: { error: '(a+)+$' } } }] },
+      }),
       /rule "r" has a regular expression \/\(a\+\)\+\$\/ that can take exponential time/,
     ],
     [

@@ -3,8 +3,11 @@ import { FUZZ_PROPERTIES } from '../../support/fuzz-properties';
 
 // Short runs in `npm test`; `npm run fuzz` runs the same properties for 100,000+ cases.
 describe('fuzz: V3 envelope parser', () => {
-  it.each(FUZZ_PROPERTIES.filter((item) => item.name.startsWith('parser')).map((item) => [item.name, item] as const))('%s', (_name, item) => {
-    const details = item.check({ numRuns: 300 });
-    expect(details.failed ? fc.defaultReportMessage(details) : 'passed').toBe('passed');
-  });
+  it.each(FUZZ_PROPERTIES.filter((item) => item.name.startsWith('parser')).map((item) => [item.name, item] as const))(
+    '%s',
+    (_name, item) => {
+      const details = item.check({ numRuns: 300 });
+      expect(details.failed ? fc.defaultReportMessage(details) : 'passed').toBe('passed');
+    },
+  );
 });

@@ -1,10 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  GetSecretValueCommand,
-  ResourceNotFoundException,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -45,8 +41,14 @@ const conditionalFailure = () => new ConditionalCheckFailedException({ message: 
 function stageSecrets(stages: { current: string[]; currentCreated?: Date; pending?: string[]; previous?: string[] }): void {
   secretsManager
     .on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' })
-    .resolves({ SecretString: agentSecret(stages.current), CreatedDate: stages.currentCreated ?? new Date(NOW.getTime() - 30 * 86400_000) });
-  for (const [stage, secrets] of [['AWSPENDING', stages.pending], ['AWSPREVIOUS', stages.previous]] as const) {
+    .resolves({
+      SecretString: agentSecret(stages.current),
+      CreatedDate: stages.currentCreated ?? new Date(NOW.getTime() - 30 * 86400_000),
+    });
+  for (const [stage, secrets] of [
+    ['AWSPENDING', stages.pending],
+    ['AWSPREVIOUS', stages.previous],
+  ] as const) {
     if (secrets === undefined) secretsManager.on(GetSecretValueCommand, { VersionStage: stage }).rejects(notFound());
     else secretsManager.on(GetSecretValueCommand, { VersionStage: stage }).resolves({ SecretString: agentSecret(secrets) });
   }
@@ -107,7 +109,7 @@ beforeEach(() => {
 afterEach(() => jest.restoreAllMocks());
 
 describe('202: signed, new, recorded and enqueued', () => {
-  it('records the event, enqueues the exact bytes in the incident\'s group, then marks it enqueued', async () => {
+  it("records the event, enqueues the exact bytes in the incident's group, then marks it enqueued", async () => {
     const { deliver, metrics } = harness();
     const response = await deliver(triggered, { webhookId: 'W1', subscriptionId: 'PSUB0' });
 
@@ -288,13 +290,13 @@ describe('signing secrets during a rotation', () => {
     expect(response.statusCode).toBe(202);
   });
 
-  it('accepts AWSPENDING\'s secrets while a rotation is in progress', async () => {
+  it("accepts AWSPENDING's secrets while a rotation is in progress", async () => {
     stageSecrets({ current: [TEST_WEBHOOK_SECRET], pending: ['pending-secret'] });
     const { deliver } = harness();
     expect((await deliver(triggered, { secrets: ['pending-secret'] })).statusCode).toBe(202);
   });
 
-  it('accepts AWSPREVIOUS\'s secrets for 48 hours after the rotation, then no more', async () => {
+  it("accepts AWSPREVIOUS's secrets for 48 hours after the rotation, then no more", async () => {
     stageSecrets({ current: ['new-secret'], previous: ['old-secret'], currentCreated: new Date(NOW.getTime() - 47 * 3600_000) });
     const young = harness();
     expect((await young.deliver(triggered, { secrets: ['old-secret'] })).statusCode).toBe(202);

@@ -27,7 +27,13 @@ describe('API Gateway HTTP API payload 2.0 event building', () => {
   it('keeps a text body byte for byte and fills the request context', () => {
     const body = Buffer.from('{ "a" : "é" }\n');
     const event = buildHttpApiEvent(
-      { method: 'post', url: '/webhooks/pagerduty?x=1&x=2', rawHeaders: ['Content-Type', 'application/json', 'User-Agent', 'PagerDuty-Webhook/V3.0'], body, sourceIp: '127.0.0.1' },
+      {
+        method: 'post',
+        url: '/webhooks/pagerduty?x=1&x=2',
+        rawHeaders: ['Content-Type', 'application/json', 'User-Agent', 'PagerDuty-Webhook/V3.0'],
+        body,
+        sourceIp: '127.0.0.1',
+      },
       { routeKey: 'POST /webhooks/pagerduty', now, requestId: 'req-1' },
     );
     expect(event).toMatchObject({
@@ -39,7 +45,13 @@ describe('API Gateway HTTP API payload 2.0 event building', () => {
       isBase64Encoded: false,
       body: body.toString('utf8'),
       requestContext: {
-        http: { method: 'POST', path: '/webhooks/pagerduty', sourceIp: '127.0.0.1', userAgent: 'PagerDuty-Webhook/V3.0', protocol: 'HTTP/1.1' },
+        http: {
+          method: 'POST',
+          path: '/webhooks/pagerduty',
+          sourceIp: '127.0.0.1',
+          userAgent: 'PagerDuty-Webhook/V3.0',
+          protocol: 'HTTP/1.1',
+        },
         requestId: 'req-1',
         stage: '$default',
         timeEpoch: now.getTime(),
@@ -50,10 +62,16 @@ describe('API Gateway HTTP API payload 2.0 event building', () => {
 
   it('base64-encodes a binary body and omits body when there is none', () => {
     const bytes = Buffer.from([0, 255, 10, 13]);
-    const binary = buildHttpApiEvent({ method: 'POST', url: '/p', rawHeaders: [], body: bytes, sourceIp: '::1' }, { routeKey: 'POST /p', now });
+    const binary = buildHttpApiEvent(
+      { method: 'POST', url: '/p', rawHeaders: [], body: bytes, sourceIp: '::1' },
+      { routeKey: 'POST /p', now },
+    );
     expect(binary.isBase64Encoded).toBe(true);
     expect(Buffer.from(binary.body as string, 'base64').equals(bytes)).toBe(true);
-    const empty = buildHttpApiEvent({ method: 'GET', url: '/p', rawHeaders: [], body: Buffer.alloc(0), sourceIp: '::1' }, { routeKey: 'GET /p', now });
+    const empty = buildHttpApiEvent(
+      { method: 'GET', url: '/p', rawHeaders: [], body: Buffer.alloc(0), sourceIp: '::1' },
+      { routeKey: 'GET /p', now },
+    );
     expect(empty.body).toBeUndefined();
     expect(empty.queryStringParameters).toBeUndefined();
   });

@@ -11,7 +11,15 @@ describe('Lambda SQS event source records', () => {
         ReceiptHandle: 'r1',
         Body: 'b1',
         MD5OfBody: 'md5',
-        Attributes: { ApproximateReceiveCount: '3', MessageGroupId: 'PINC1', MessageDeduplicationId: 'E1', SentTimestamp: '1', SenderId: 's', ApproximateFirstReceiveTimestamp: '2', SequenceNumber: '9' },
+        Attributes: {
+          ApproximateReceiveCount: '3',
+          MessageGroupId: 'PINC1',
+          MessageDeduplicationId: 'E1',
+          SentTimestamp: '1',
+          SenderId: 's',
+          ApproximateFirstReceiveTimestamp: '2',
+          SequenceNumber: '9',
+        },
         MessageAttributes: { kind: { DataType: 'String', StringValue: 'x' } },
       },
       { MessageId: 'm2', ReceiptHandle: 'r2', Body: 'b2' },
@@ -24,7 +32,15 @@ describe('Lambda SQS event source records', () => {
       messageId: 'm1',
       receiptHandle: 'r1',
       body: 'b1',
-      attributes: { ApproximateReceiveCount: '3', MessageGroupId: 'PINC1', MessageDeduplicationId: 'E1', SentTimestamp: '1', SenderId: 's', ApproximateFirstReceiveTimestamp: '2', SequenceNumber: '9' },
+      attributes: {
+        ApproximateReceiveCount: '3',
+        MessageGroupId: 'PINC1',
+        MessageDeduplicationId: 'E1',
+        SentTimestamp: '1',
+        SenderId: 's',
+        ApproximateFirstReceiveTimestamp: '2',
+        SequenceNumber: '9',
+      },
       messageAttributes: { kind: { dataType: 'String', stringValue: 'x', stringListValues: [], binaryListValues: [] } },
       md5OfBody: 'md5',
       eventSource: 'aws:sqs',
@@ -35,8 +51,12 @@ describe('Lambda SQS event source records', () => {
 
   it('fails the whole batch when the handler threw or reported an identifier not in the batch', () => {
     expect(failedMessageIds(event, { threw: true })).toEqual(new Set(['m1', 'm2']));
-    expect(failedMessageIds(event, { threw: false, result: { batchItemFailures: [{ itemIdentifier: 'zzz' }] } })).toEqual(new Set(['m1', 'm2']));
-    expect(failedMessageIds(event, { threw: false, result: { batchItemFailures: [{ itemIdentifier: '' }] } })).toEqual(new Set(['m1', 'm2']));
+    expect(failedMessageIds(event, { threw: false, result: { batchItemFailures: [{ itemIdentifier: 'zzz' }] } })).toEqual(
+      new Set(['m1', 'm2']),
+    );
+    expect(failedMessageIds(event, { threw: false, result: { batchItemFailures: [{ itemIdentifier: '' }] } })).toEqual(
+      new Set(['m1', 'm2']),
+    );
   });
 
   it('fails only the reported items, and none for an empty or absent response', () => {
@@ -53,7 +73,11 @@ describe('API Gateway answers from payload 2.0 results', () => {
   });
 
   it('turns a bare string or object into 200 JSON, as HTTP APIs do', () => {
-    expect(toHttpAnswer('{"ok":true}')).toEqual({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: Buffer.from('{"ok":true}') });
+    expect(toHttpAnswer('{"ok":true}')).toEqual({
+      statusCode: 200,
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from('{"ok":true}'),
+    });
     expect(toHttpAnswer({ ok: true } as never).statusCode).toBe(200);
   });
 });

@@ -1,8 +1,19 @@
 import { AgentSecretError } from '../../../lib/secrets/agent-secret';
-import { authFollowingSecret, authFromSecret, oauthClientCredentialsAuth, PagerDutyOAuthError, regionFromApiUrl } from '../../../lib/pagerduty/auth';
+import {
+  authFollowingSecret,
+  authFromSecret,
+  oauthClientCredentialsAuth,
+  PagerDutyOAuthError,
+  regionFromApiUrl,
+} from '../../../lib/pagerduty/auth';
 import type { AgentSecret } from '../../../lib/secrets/agent-secret';
 
-const credentials = { clientId: 'cid', clientSecret: 'very-secret-client-secret', subdomain: 'acme', scopes: 'incidents.read incidents.write' };
+const credentials = {
+  clientId: 'cid',
+  clientSecret: 'very-secret-client-secret',
+  subdomain: 'acme',
+  scopes: 'incidents.read incidents.write',
+};
 
 function tokenFetch(answers: { status: number; body: unknown }[]) {
   const forms: URLSearchParams[] = [];
@@ -58,7 +69,9 @@ describe('PagerDuty auth providers', () => {
 
   it('reports a refused token request without the client secret', async () => {
     const { fetch } = tokenFetch([{ status: 401, body: { error: 'invalid_client', error_description: 'Client authentication failed' } }]);
-    const error = await oauthClientCredentialsAuth({ credentials, region: 'us', fetch }).authorization().catch((caught: unknown) => caught);
+    const error = await oauthClientCredentialsAuth({ credentials, region: 'us', fetch })
+      .authorization()
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(PagerDutyOAuthError);
     expect((error as Error).message).toContain('invalid_client');
     expect((error as Error).message).not.toContain(credentials.clientSecret);
@@ -77,7 +90,12 @@ describe('PagerDuty auth providers', () => {
   });
 
   describe('authFollowingSecret', () => {
-    const secretWith = (apiToken: string): AgentSecret => ({ apiToken, fromEmail: 'bot@acme.example', botUserId: 'PBOT', webhookSecrets: [] });
+    const secretWith = (apiToken: string): AgentSecret => ({
+      apiToken,
+      fromEmail: 'bot@acme.example',
+      botUserId: 'PBOT',
+      webhookSecrets: [],
+    });
 
     it('uses the key of the secret as read, and re-reads the secret (asking for a refresh) only after a refusal', async () => {
       let stored = secretWith('old-key');

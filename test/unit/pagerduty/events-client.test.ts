@@ -29,9 +29,24 @@ describe('Events API v2 client', () => {
 
   it('keeps the Events API error message and details', async () => {
     const fake = (async () =>
-      new Response(JSON.stringify({ status: 'invalid event', message: 'Event object is invalid', errors: ["'payload.summary' is missing"] }), { status: 400 })) as typeof fetch;
+      new Response(
+        JSON.stringify({ status: 'invalid event', message: 'Event object is invalid', errors: ["'payload.summary' is missing"] }),
+        { status: 400 },
+      )) as typeof fetch;
     await expect(
-      createEventsClient({ eventsUrl: 'http://x', fetch: fake }).send({ routingKey: 'r', action: 'resolve', dedupKey: 'k', summary: '', source: '', severity: 'info' }),
-    ).rejects.toMatchObject({ status: 400, pagerDutyMessage: 'Event object is invalid', details: ["'payload.summary' is missing"], retryable: false });
+      createEventsClient({ eventsUrl: 'http://x', fetch: fake }).send({
+        routingKey: 'r',
+        action: 'resolve',
+        dedupKey: 'k',
+        summary: '',
+        source: '',
+        severity: 'info',
+      }),
+    ).rejects.toMatchObject({
+      status: 400,
+      pagerDutyMessage: 'Event object is invalid',
+      details: ["'payload.summary' is missing"],
+      retryable: false,
+    });
   });
 });

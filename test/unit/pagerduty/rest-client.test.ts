@@ -23,14 +23,31 @@ function fakeFetch(answers: Answer[]): { fetch: typeof fetch; calls: Call[] } {
 }
 
 const TOKEN = 'u+secretApiKey123';
-const incident = { id: 'Q1', type: 'incident', incident_number: 42, title: 't', status: 'acknowledged', urgency: 'high', html_url: 'h', created_at: '2026-01-01T00:00:00Z', service: { id: 'S', type: 'service_reference' }, escalation_policy: { id: 'E', type: 'escalation_policy_reference' } };
+const incident = {
+  id: 'Q1',
+  type: 'incident',
+  incident_number: 42,
+  title: 't',
+  status: 'acknowledged',
+  urgency: 'high',
+  html_url: 'h',
+  created_at: '2026-01-01T00:00:00Z',
+  service: { id: 'S', type: 'service_reference' },
+  escalation_policy: { id: 'E', type: 'escalation_policy_reference' },
+};
 
 const client = (fetchFake: typeof fetch, auth: AuthProvider = apiKeyAuth(TOKEN), timeoutMs?: number) =>
   createPagerDutyClient({ apiUrl: 'https://api.eu.pagerduty.com/', auth, fromEmail: 'bot@acme.example', fetch: fetchFake, timeoutMs });
 
 describe('PagerDuty REST client', () => {
   it('acknowledges with PUT incident_reference, the versioned Accept, JSON and From, and normalises the incident', async () => {
-    const { fetch, calls } = fakeFetch([{ status: 200, body: { incident }, headers: { 'x-request-id': 'req-1', 'ratelimit-limit': '960', 'ratelimit-remaining': '959', 'ratelimit-reset': '42' } }]);
+    const { fetch, calls } = fakeFetch([
+      {
+        status: 200,
+        body: { incident },
+        headers: { 'x-request-id': 'req-1', 'ratelimit-limit': '960', 'ratelimit-remaining': '959', 'ratelimit-reset': '42' },
+      },
+    ]);
     const response = await client(fetch).acknowledgeIncident('Q1');
     expect(calls[0].url.toString()).toBe('https://api.eu.pagerduty.com/incidents/Q1');
     expect(calls[0].init.method).toBe('PUT');
@@ -52,22 +69,39 @@ describe('PagerDuty REST client', () => {
     expect(response.rateLimit).toEqual({ limit: null, remaining: null, resetSeconds: null });
   });
 
-  it('keeps PagerDuty\'s error code, message, details, request id and rate limit, and never the token', async () => {
+  it("keeps PagerDuty's error code, message, details, request id and rate limit, and never the token", async () => {
     const { fetch } = fakeFetch([
-      { status: 429, body: { error: { message: 'Rate Limit Exceeded', code: 2020 } }, headers: { 'x-request-id': 'req-429', 'ratelimit-reset': '17', 'ratelimit-remaining': '0' } },
+      {
+        status: 429,
+        body: { error: { message: 'Rate Limit Exceeded', code: 2020 } },
+        headers: { 'x-request-id': 'req-429', 'ratelimit-reset': '17', 'ratelimit-remaining': '0' },
+      },
     ]);
-    const error = (await client(fetch).createNote('Q1', 'x').catch((caught: unknown) => caught)) as PagerDutyApiError;
+    const error = (await client(fetch)
+      .createNote('Q1', 'x')
+      .catch((caught: unknown) => caught)) as PagerDutyApiError;
     expect(error).toBeInstanceOf(PagerDutyApiError);
-    expect(error).toMatchObject({ status: 429, code: 2020, pagerDutyMessage: 'Rate Limit Exceeded', requestId: 'req-429', throttled: true, rateLimit: { resetSeconds: 17, remaining: 0 } });
+    expect(error).toMatchObject({
+      status: 429,
+      code: 2020,
+      pagerDutyMessage: 'Rate Limit Exceeded',
+      requestId: 'req-429',
+      throttled: true,
+      rateLimit: { resetSeconds: 17, remaining: 0 },
+    });
     expect(`${error.message} ${JSON.stringify(error)}`).not.toContain(TOKEN);
   });
 
-  it('reads the errors[] details and keeps a status-only message for bodies that are not PagerDuty\'s', async () => {
+  it("reads the errors[] details and keeps a status-only message for bodies that are not PagerDuty's", async () => {
     const { fetch } = fakeFetch([
       { status: 400, body: { error: { message: 'Invalid Input Provided', code: 2001, errors: ['From is missing'] } } },
       { status: 502, body: '<html>' },
     ]);
-    await expect(client(fetch).escalateIncident('Q1', { mode: 'next_level', level: 2 })).rejects.toMatchObject({ code: 2001, details: ['From is missing'], retryable: false });
+    await expect(client(fetch).escalateIncident('Q1', { mode: 'next_level', level: 2 })).rejects.toMatchObject({
+      code: 2001,
+      details: ['From is missing'],
+      retryable: false,
+    });
     await expect(client(fetch).getIncident('Q1')).rejects.toMatchObject({ status: 502, code: null, retryable: true });
   });
 
@@ -82,7 +116,10 @@ describe('PagerDuty REST client', () => {
   });
 
   it('escalates by reassigning to an escalation policy, or by level', async () => {
-    const { fetch, calls } = fakeFetch([{ status: 200, body: { incident } }, { status: 200, body: { incident } }]);
+    const { fetch, calls } = fakeFetch([
+      { status: 200, body: { incident } },
+      { status: 200, body: { incident } },
+    ]);
     await client(fetch).escalateIncident('Q1', { mode: 'escalation_policy', escalationPolicyId: 'EP1' });
     await client(fetch).escalateIncident('Q1', { mode: 'next_level', level: 3 });
     expect(calls.map((call) => JSON.parse(call.init.body as string))).toEqual([
@@ -94,16 +131,28 @@ describe('PagerDuty REST client', () => {
   it('resolves with a resolution', async () => {
     const { fetch, calls } = fakeFetch([{ status: 200, body: { incident: { ...incident, status: 'resolved' } } }]);
     await client(fetch).resolveIncident('Q1', 'cleared');
-    expect(JSON.parse(calls[0].init.body as string)).toEqual({ incident: { type: 'incident_reference', status: 'resolved', resolution: 'cleared' } });
+    expect(JSON.parse(calls[0].init.body as string)).toEqual({
+      incident: { type: 'incident_reference', status: 'resolved', resolution: 'cleared' },
+    });
   });
 
   it('pages lists by 100 with offset until more is false, honouring max', async () => {
     const page = (count: number, more: boolean, start: number) => ({
       status: 200,
-      body: { incidents: Array.from({ length: count }, (_, index) => ({ ...incident, id: `Q${start + index}` })), more, limit: 100, offset: start },
+      body: {
+        incidents: Array.from({ length: count }, (_, index) => ({ ...incident, id: `Q${start + index}` })),
+        more,
+        limit: 100,
+        offset: start,
+      },
     });
     const { fetch, calls } = fakeFetch([page(100, true, 0), page(50, true, 100)]);
-    const response = await client(fetch).listIncidents({ serviceIds: ['S1', 'S2'], statuses: ['resolved'], since: '2026-01-01T00:00:00Z', max: 150 });
+    const response = await client(fetch).listIncidents({
+      serviceIds: ['S1', 'S2'],
+      statuses: ['resolved'],
+      since: '2026-01-01T00:00:00Z',
+      max: 150,
+    });
     expect(response.value).toHaveLength(150);
     expect(calls.map((call) => [call.url.searchParams.get('limit'), call.url.searchParams.get('offset')])).toEqual([
       ['100', '0'],
@@ -116,8 +165,29 @@ describe('PagerDuty REST client', () => {
 
   it('finds users by exact email only, and asks on-calls by escalation policy', async () => {
     const { fetch, calls } = fakeFetch([
-      { status: 200, body: { users: [{ id: 'U1', type: 'user', name: 'Bot', email: 'bot@acme.example' }, { id: 'U2', type: 'user', name: 'Bot 2', email: 'bot@acme.example.org' }], more: false } },
-      { status: 200, body: { oncalls: [{ user: { id: 'U1', type: 'user_reference' }, escalation_policy: { id: 'E', type: 'escalation_policy_reference' }, escalation_level: 1 }], more: false } },
+      {
+        status: 200,
+        body: {
+          users: [
+            { id: 'U1', type: 'user', name: 'Bot', email: 'bot@acme.example' },
+            { id: 'U2', type: 'user', name: 'Bot 2', email: 'bot@acme.example.org' },
+          ],
+          more: false,
+        },
+      },
+      {
+        status: 200,
+        body: {
+          oncalls: [
+            {
+              user: { id: 'U1', type: 'user_reference' },
+              escalation_policy: { id: 'E', type: 'escalation_policy_reference' },
+              escalation_level: 1,
+            },
+          ],
+          more: false,
+        },
+      },
     ]);
     expect((await client(fetch).findUsersByEmail('BOT@acme.example')).value.map((user) => user.id)).toEqual(['U1']);
     expect(calls[0].url.searchParams.get('query')).toBe('BOT@acme.example');
@@ -128,18 +198,33 @@ describe('PagerDuty REST client', () => {
 
   it('turns a timeout into a network error and a refused connection into one too', async () => {
     const hanging = (async (_input: string | URL | Request, init?: RequestInit) =>
-      new Promise<Response>((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)))) as typeof fetch;
-    await expect(client(hanging, apiKeyAuth(TOKEN), 20).getIncident('Q1')).rejects.toMatchObject({ name: 'PagerDutyNetworkError', reason: 'timeout' });
+      new Promise<Response>((_resolve, reject) =>
+        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
+      )) as typeof fetch;
+    await expect(client(hanging, apiKeyAuth(TOKEN), 20).getIncident('Q1')).rejects.toMatchObject({
+      name: 'PagerDutyNetworkError',
+      reason: 'timeout',
+    });
     const { fetch } = fakeFetch([new TypeError('fetch failed')]);
-    const error = await client(fetch).getIncident('Q1').catch((caught: unknown) => caught);
+    const error = await client(fetch)
+      .getIncident('Q1')
+      .catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(PagerDutyNetworkError);
     expect(error).toMatchObject({ reason: 'connection', retryable: true });
   });
 
   it('repeats a request once after a 401 when the credential can be renewed, and not with an API key', async () => {
     let issued = 0;
-    const renewable: AuthProvider = { kind: 'oauth', renewable: true, authorization: async () => `Bearer t${issued}`, invalidate: () => void (issued += 1) };
-    const { fetch, calls } = fakeFetch([{ status: 401, body: { error: { message: 'Unauthorized', code: 2006 } } }, { status: 200, body: { incident } }]);
+    const renewable: AuthProvider = {
+      kind: 'oauth',
+      renewable: true,
+      authorization: async () => `Bearer t${issued}`,
+      invalidate: () => void (issued += 1),
+    };
+    const { fetch, calls } = fakeFetch([
+      { status: 401, body: { error: { message: 'Unauthorized', code: 2006 } } },
+      { status: 200, body: { incident } },
+    ]);
     expect((await client(fetch, renewable).getIncident('Q1')).status).toBe(200);
     expect(calls.map((call) => (call.init.headers as Record<string, string>).Authorization)).toEqual(['Bearer t0', 'Bearer t1']);
 
@@ -150,7 +235,10 @@ describe('PagerDuty REST client', () => {
 
   it('does not repeat a second 401 after renewing', async () => {
     const renewable: AuthProvider = { kind: 'oauth', renewable: true, authorization: async () => 'Bearer x', invalidate: () => undefined };
-    const { fetch, calls } = fakeFetch([{ status: 401, body: {} }, { status: 401, body: {} }]);
+    const { fetch, calls } = fakeFetch([
+      { status: 401, body: {} },
+      { status: 401, body: {} },
+    ]);
     await expect(client(fetch, renewable).listAbilities()).rejects.toMatchObject({ status: 401 });
     expect(calls).toHaveLength(2);
   });

@@ -100,10 +100,14 @@ function describeWith(versions: Record<string, string[]>, rotationEnabled = true
 const stagedVersions = { [CURRENT_VERSION]: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] };
 
 function storeValues(current: unknown, pending: unknown | 'not-staged'): void {
-  secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ID, VersionStage: 'AWSCURRENT' }).resolves({ SecretString: JSON.stringify(current) });
+  secretsManager
+    .on(GetSecretValueCommand, { SecretId: SECRET_ID, VersionStage: 'AWSCURRENT' })
+    .resolves({ SecretString: JSON.stringify(current) });
   const pendingCall = secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ID, VersionStage: 'AWSPENDING', VersionId: TOKEN });
   if (pending === 'not-staged') {
-    pendingCall.rejects(new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret value for VersionId", $metadata: {} }));
+    pendingCall.rejects(
+      new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret value for VersionId", $metadata: {} }),
+    );
   } else {
     pendingCall.resolves({ SecretString: JSON.stringify(pending) });
   }
@@ -266,7 +270,9 @@ describe('finishSecret', () => {
     const h = harness();
     await h.run('finishSecret');
     const updates = secretsManager.commandCalls(UpdateSecretVersionStageCommand).map((call) => call.args[0].input);
-    expect(updates).toEqual([{ SecretId: SECRET_ID, VersionStage: 'AWSCURRENT', MoveToVersionId: TOKEN, RemoveFromVersionId: CURRENT_VERSION }]);
+    expect(updates).toEqual([
+      { SecretId: SECRET_ID, VersionStage: 'AWSCURRENT', MoveToVersionId: TOKEN, RemoveFromVersionId: CURRENT_VERSION },
+    ]);
     expect(h.metricNames()).toEqual([MetricName.rotationSucceeded]);
   });
 

@@ -22,7 +22,9 @@ function source(clock: { now: number }) {
 
 beforeEach(() => {
   secretsManager.reset();
-  secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' }).resolves({ SecretString: value(['current']), CreatedDate: new Date(T0 - 86400_000) });
+  secretsManager
+    .on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' })
+    .resolves({ SecretString: value(['current']), CreatedDate: new Date(T0 - 86400_000) });
   secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSPENDING' }).rejects(notFound());
   secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSPREVIOUS' }).rejects(notFound());
 });
@@ -76,7 +78,9 @@ describe('SecretSource', () => {
   });
 
   it('names the secret and what to check when Secrets Manager refuses', async () => {
-    secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' }).rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
+    secretsManager
+      .on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' })
+      .rejects(Object.assign(new Error('denied'), { name: 'AccessDeniedException' }));
     await expect(source({ now: T0 }).getAgentSecret()).rejects.toThrow(/pd-agent\/test .*AccessDeniedException.*GetSecretValue/);
   });
 });

@@ -25,7 +25,10 @@ describe('DynamoWorkLedger (command shapes; behaviour is tested on dynalite)', (
 
   it('says why a claim was refused', async () => {
     ddb.on(UpdateCommand).rejects(refused());
-    ddb.on(GetCommand).resolvesOnce({ Item: { workStatus: 'done' } }).resolvesOnce({ Item: { workStatus: 'processing', leaseUntil: 9000 } });
+    ddb
+      .on(GetCommand)
+      .resolvesOnce({ Item: { workStatus: 'done' } })
+      .resolvesOnce({ Item: { workStatus: 'processing', leaseUntil: 9000 } });
     const ledger = new DynamoWorkLedger(documents(), 'state');
     expect(await ledger.claim({ eventId: 'E1', leaseMs: 1000 })).toEqual({ claimed: false, reason: 'finished', workStatus: 'done' });
     expect(await ledger.claim({ eventId: 'E1', leaseMs: 1000 })).toEqual({ claimed: false, reason: 'leased', leaseUntil: 9000 });
@@ -43,6 +46,8 @@ describe('DynamoIncidentLedger (command shapes)', () => {
   it('refuses a resolve with a typed error when the condition fails', async () => {
     ddb.on(UpdateCommand).rejects(refused());
     await expect(new DynamoIncidentLedger(documents(), 'state').beginResolve('P1')).rejects.toBeInstanceOf(ResolveRefusedError);
-    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input.ConditionExpression).toBe('attribute_not_exists(escalatedAt) AND attribute_not_exists(handedBackAt)');
+    expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input.ConditionExpression).toBe(
+      'attribute_not_exists(escalatedAt) AND attribute_not_exists(handedBackAt)',
+    );
   });
 });

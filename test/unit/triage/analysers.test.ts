@@ -85,7 +85,9 @@ describe('recurrence analyser', () => {
       incident: makeIncident({ title }),
       recentIncidents: [makePastIncident(daysBefore(1), { title })],
     });
-    expect(recurrence(context, policy)?.summary).toBe('Recurring: 1 similar incident on Checkout API in 14 days, last one resolved without a resolution note');
+    expect(recurrence(context, policy)?.summary).toBe(
+      'Recurring: 1 similar incident on Checkout API in 14 days, last one resolved without a resolution note',
+    );
   });
 });
 

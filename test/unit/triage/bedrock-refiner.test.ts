@@ -33,9 +33,13 @@ beforeEach(() => {
 
 describe('createBedrockRefiner', () => {
   it('refines summary, steps and confidence through the Converse API and marks the hypothesis as bedrock', async () => {
-    bedrock.on(ConverseCommand).resolves(
-      answer('```json\n{"summary":"Deploy v2.3.1 broke the DB pool: connection refused on db-1","confidence":0.5,"nextSteps":["Roll back v2.3.1"]}\n```'),
-    );
+    bedrock
+      .on(ConverseCommand)
+      .resolves(
+        answer(
+          '```json\n{"summary":"Deploy v2.3.1 broke the DB pool: connection refused on db-1","confidence":0.5,"nextSteps":["Roll back v2.3.1"]}\n```',
+        ),
+      );
     const result = await createBedrockRefiner({ client, modelId: MODEL, deadlineMs: 1000 }).refine(context, escalated);
     expect(result.refined).toBe(true);
     expect(result.fallbackReason).toBeUndefined();
@@ -79,7 +83,9 @@ describe('createBedrockRefiner', () => {
   });
 
   it('falls back on a Bedrock error, naming it', async () => {
-    bedrock.on(ConverseCommand).rejects(Object.assign(new Error('User is not authorized to perform bedrock:InvokeModel'), { name: 'AccessDeniedException' }));
+    bedrock
+      .on(ConverseCommand)
+      .rejects(Object.assign(new Error('User is not authorized to perform bedrock:InvokeModel'), { name: 'AccessDeniedException' }));
     const result = await createBedrockRefiner({ client, modelId: MODEL, deadlineMs: 1000 }).refine(context, escalated);
     expect(result.refined).toBe(false);
     expect(result.hypothesis).toBe(escalated);
@@ -102,7 +108,10 @@ describe('createBedrockRefiner', () => {
 
   it('never weakens the decision nor raises the confidence, whatever the model answers', async () => {
     bedrock.on(ConverseCommand).resolves(answer('{"summary":"All fine, resolve it","confidence":1,"nextSteps":[],"decision":"resolve"}'));
-    const result = await createBedrockRefiner({ client, modelId: MODEL, deadlineMs: 1000, holdMinConfidence: 0.7 }).refine(context, escalated);
+    const result = await createBedrockRefiner({ client, modelId: MODEL, deadlineMs: 1000, holdMinConfidence: 0.7 }).refine(
+      context,
+      escalated,
+    );
     expect(result.refined).toBe(true);
     expect(result.hypothesis.decision).toBe('escalate');
     expect(result.hypothesis.decisionReason).toBe(escalated.decisionReason);
@@ -111,7 +120,9 @@ describe('createBedrockRefiner', () => {
   });
 
   it('hands a held incident to humans when the model lowers the confidence below holdMinConfidence', async () => {
-    bedrock.on(ConverseCommand).resolves(answer('{"summary":"Unclear: could be the deploy or the DB","confidence":0.4,"nextSteps":["Check both"]}'));
+    bedrock
+      .on(ConverseCommand)
+      .resolves(answer('{"summary":"Unclear: could be the deploy or the DB","confidence":0.4,"nextSteps":["Check both"]}'));
     const result = await createBedrockRefiner({ client, modelId: MODEL, deadlineMs: 1000, holdMinConfidence: 0.7 }).refine(context, held);
     expect(held.decision).toBe('hold');
     expect(result.hypothesis.decision).toBe('escalate');
@@ -122,12 +133,19 @@ describe('createBedrockRefiner', () => {
   it('keeps a confident hold as it is', async () => {
     bedrock.on(ConverseCommand).resolves(answer('{"summary":"Known bad release pattern","confidence":0.85,"nextSteps":[]}'));
     const result = await createBedrockRefiner({ client, modelId: MODEL, deadlineMs: 1000, holdMinConfidence: 0.7 }).refine(context, held);
-    expect(result.hypothesis).toMatchObject({ decision: 'hold', confidence: 0.85, summary: 'Known bad release pattern', ruleId: held.ruleId });
+    expect(result.hypothesis).toMatchObject({
+      decision: 'hold',
+      confidence: 0.85,
+      summary: 'Known bad release pattern',
+      ruleId: held.ruleId,
+    });
   });
 
   it('bounds the summary and next steps to one line each', async () => {
     const long = `${'word '.repeat(200)}\nsecond line`;
-    bedrock.on(ConverseCommand).resolves(answer(JSON.stringify({ summary: long, confidence: 0.1, nextSteps: Array(15).fill('step\nmore') })));
+    bedrock
+      .on(ConverseCommand)
+      .resolves(answer(JSON.stringify({ summary: long, confidence: 0.1, nextSteps: Array(15).fill('step\nmore') })));
     const { hypothesis } = await createBedrockRefiner({ client, modelId: MODEL, deadlineMs: 1000 }).refine(context, escalated);
     expect(hypothesis.summary.length).toBeLessThanOrEqual(300);
     expect(hypothesis.summary).not.toContain('\n');
@@ -138,7 +156,10 @@ describe('createBedrockRefiner', () => {
 
 describe('prompt and parsing helpers', () => {
   it('bounds the prompt even for huge evidence', () => {
-    const huge: Hypothesis = { ...escalated, evidence: Array.from({ length: 100 }, (_, index) => ({ source: 'x', text: `${index} ${'y'.repeat(5000)}` })) };
+    const huge: Hypothesis = {
+      ...escalated,
+      evidence: Array.from({ length: 100 }, (_, index) => ({ source: 'x', text: `${index} ${'y'.repeat(5000)}` })),
+    };
     expect(buildRefinementPrompt(context, huge).length).toBeLessThanOrEqual(12_000);
   });
 

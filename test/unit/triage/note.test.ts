@@ -31,14 +31,29 @@ function input(overrides: Partial<HypothesisNoteInput> = {}): HypothesisNoteInpu
   const policy = makeTriagePolicy({
     rules: [makeRule({ action: 'hold', runbook: 'https://runbooks.acme.example/checkout', nextSteps: ['Roll back the release'] })],
   });
-  return { hypothesis: triageIncident(context, policy), context, agentName: 'pd-agent', env: 'prod', dedupRef: ref, pagedIfEscalated: { level: 1 }, ...overrides };
+  return {
+    hypothesis: triageIncident(context, policy),
+    context,
+    agentName: 'pd-agent',
+    env: 'prod',
+    dedupRef: ref,
+    pagedIfEscalated: { level: 1 },
+    ...overrides,
+  };
 }
 
 describe('noteDedupRef', () => {
   it('is short, stable and different per environment, incident and event', () => {
     expect(ref).toMatch(/^pda-[0-9a-f]{10}$/);
     expect(noteDedupRef('prod', 'PINC123', '01BZYIL05THJDFF2Y08X9SVMTU')).toBe(ref);
-    expect(new Set([ref, noteDedupRef('dev', 'PINC123', '01BZYIL05THJDFF2Y08X9SVMTU'), noteDedupRef('prod', 'PINC124', '01BZYIL05THJDFF2Y08X9SVMTU'), noteDedupRef('prod', 'PINC123', 'other')]).size).toBe(4);
+    expect(
+      new Set([
+        ref,
+        noteDedupRef('dev', 'PINC123', '01BZYIL05THJDFF2Y08X9SVMTU'),
+        noteDedupRef('prod', 'PINC124', '01BZYIL05THJDFF2Y08X9SVMTU'),
+        noteDedupRef('prod', 'PINC123', 'other'),
+      ]).size,
+    ).toBe(4);
   });
 
   it('is found in a rendered note and not in another', () => {
@@ -56,7 +71,9 @@ describe('renderHypothesisNote', () => {
     expect(lines[2]).toBe(
       '**Confidence:** 90% · **Decision:** hold (the agent keeps it acknowledged). Rule `checkout-errors` allows the agent to hold it (confidence 90%, 70% required).',
     );
-    expect(note).toContain('**Evidence**\n- Matched rule `checkout-errors` on every incident (the rule has no conditions) ([link](https://runbooks.acme.example/checkout))');
+    expect(note).toContain(
+      '**Evidence**\n- Matched rule `checkout-errors` on every incident (the rule has no conditions) ([link](https://runbooks.acme.example/checkout))',
+    );
     expect(note).toMatch(/- Deploy `api v2\.3\.1` from github-actions 4 min before the trigger .*\(\[link\]\(https:\/\/github\.example\//);
     expect(note).toContain('**Next steps**\n1. Roll back the release\n2. Check whether');
     expect(note).toContain('**Runbook:** https://runbooks.acme.example/checkout');
@@ -78,9 +95,15 @@ describe('renderHypothesisNote', () => {
 
   it('says so when nobody is known on call, or when the lookup failed', () => {
     const base = input();
-    const nobody = renderHypothesisNote({ ...base, context: { ...base.context, oncalls: [makeOncall('Other', { escalation_policy: { ...ESCALATION_POLICY, id: 'POTHER' } })] } });
+    const nobody = renderHypothesisNote({
+      ...base,
+      context: { ...base.context, oncalls: [makeOncall('Other', { escalation_policy: { ...ESCALATION_POLICY, id: 'POTHER' } })] },
+    });
     expect(nobody).toContain('**Paged if it escalates:** nobody found on call at level 1 of Checkout on-call');
-    const failed = renderHypothesisNote({ ...base, context: { ...base.context, oncalls: [], unavailable: [{ source: 'oncalls', reason: 'HTTP 403 Forbidden' }] } });
+    const failed = renderHypothesisNote({
+      ...base,
+      context: { ...base.context, oncalls: [], unavailable: [{ source: 'oncalls', reason: 'HTTP 403 Forbidden' }] },
+    });
     expect(failed).toContain('**Paged if it escalates:** unknown: the on-call lookup failed (HTTP 403 Forbidden)');
   });
 
@@ -103,7 +126,11 @@ describe('renderHypothesisNote', () => {
     const hypothesis: Hypothesis = {
       summary: huge,
       confidence: 0.4,
-      evidence: Array.from({ length: 200 }, (_, index) => ({ source: 's', text: `${index} ${huge}`, link: `https://acme.example/${'p'.repeat(400)}` })),
+      evidence: Array.from({ length: 200 }, (_, index) => ({
+        source: 's',
+        text: `${index} ${huge}`,
+        link: `https://acme.example/${'p'.repeat(400)}`,
+      })),
       nextSteps: Array.from({ length: 50 }, () => huge),
       decision: 'escalate',
       decisionReason: huge,
@@ -130,7 +157,9 @@ describe('renderHypothesisNote', () => {
       runbook: 'ftp://runbooks.example/x',
     };
     const note = renderHypothesisNote({ ...base, hypothesis, context });
-    expect(note.split('\n')[0]).toBe('**Click \\[here\\](https://evil.example) !\\[x\\](https://evil.example/i.png) \\<script\\>alert(1)\\</script\\> # heading**');
+    expect(note.split('\n')[0]).toBe(
+      '**Click \\[here\\](https://evil.example) !\\[x\\](https://evil.example/i.png) \\<script\\>alert(1)\\</script\\> # heading**',
+    );
     expect(note).toContain('- see \\<img src=x\\>\n');
     expect(note).not.toContain('javascript:');
     expect(note).not.toContain('Runbook');
@@ -159,7 +188,12 @@ describe('markdown helpers', () => {
 
 describe('renderHandbackNote', () => {
   it('says what failed, who takes over, and carries the footer', () => {
-    const note = renderHandbackNote({ agentName: 'pd-agent', env: 'staging', reason: 'retry budget spent after 5 retries (PagerDuty 503).', dedupRef: ref });
+    const note = renderHandbackNote({
+      agentName: 'pd-agent',
+      env: 'staging',
+      reason: 'retry budget spent after 5 retries (PagerDuty 503).',
+      dedupRef: ref,
+    });
     expect(note).toBe(
       `**pd-agent could not finish triage: retry budget spent after 5 retries (PagerDuty 503).** Handing this incident to the on-call humans.\n\n---\n_pd-agent · env \`staging\` · ref \`${ref}\`_`,
     );

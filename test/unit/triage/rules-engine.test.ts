@@ -19,7 +19,12 @@ describe('matchRules', () => {
     ['title (case-insensitive)', { title: 'DISK \\d+% (full|space)' }, { title: 'latency' }, 'title /DISK \\d+% (full|space)/'],
     ['urgency', { urgency: 'low' as const }, { urgency: 'high' as const }, 'urgency low'],
     ['priorities (by name, any case)', { priorities: ['p1', 'p2'] }, { priorities: ['P1'] }, 'priority P2'],
-    ['alertFields (nested keys with dots)', { alertFields: { 'db.host': '^db-\\d+$' } }, { alertFields: { 'db.host': '^web' } }, 'alert db.host=/^db-\\d+$/'],
+    [
+      'alertFields (nested keys with dots)',
+      { alertFields: { 'db.host': '^db-\\d+$' } },
+      { alertFields: { 'db.host': '^web' } },
+      'alert db.host=/^db-\\d+$/',
+    ],
   ])('matches on %s and not when it differs', (_name, holds, fails, reason) => {
     const result = matchRules([makeRule({ id: 'fails', match: fails }), makeRule({ id: 'holds', match: holds })], context);
     expect(result.match?.rule.id).toBe('holds');

@@ -90,7 +90,10 @@ describe('triageIncident with a matching rule', () => {
   });
 
   it('resolves only when resolve-if-cleared, every alert resolved and confident', () => {
-    const hypothesis = triageIncident(makeIncidentContext({ alerts: cleared() }), policy({ action: 'resolve-if-cleared', confidence: 0.8 }));
+    const hypothesis = triageIncident(
+      makeIncidentContext({ alerts: cleared() }),
+      policy({ action: 'resolve-if-cleared', confidence: 0.8 }),
+    );
     expect(hypothesis.decision).toBe('resolve');
     expect(hypothesis.decisionReason).toContain('all 2 alert(s) resolved');
   });
@@ -118,12 +121,18 @@ describe('triageIncident with a matching rule', () => {
     ],
     [
       'PagerDuty still counts a triggered alert',
-      makeIncidentContext({ alerts: cleared(), incident: Object.assign(makeIncident(), { alert_counts: { all: 2, triggered: 1, resolved: 1 } }) }),
+      makeIncidentContext({
+        alerts: cleared(),
+        incident: Object.assign(makeIncident(), { alert_counts: { all: 2, triggered: 1, resolved: 1 } }),
+      }),
       'still counts 1 triggered',
     ],
     [
       'not every alert was read',
-      makeIncidentContext({ alerts: cleared(), incident: Object.assign(makeIncident(), { alert_counts: { all: 40, triggered: 0, resolved: 40 } }) }),
+      makeIncidentContext({
+        alerts: cleared(),
+        incident: Object.assign(makeIncident(), { alert_counts: { all: 40, triggered: 0, resolved: 40 } }),
+      }),
       'only 2 of 40 alerts were read',
     ],
   ])('never resolves when %s (holds instead)', (_name, context, detail) => {
@@ -240,7 +249,10 @@ describe('triage safety property', () => {
 
   it('ignores incidents older than the recurrence window (sanity check of the generator range)', () => {
     const title = 'disk errors';
-    const context = makeIncidentContext({ incident: makeIncident({ title }), recentIncidents: [makePastIncident(daysBefore(20), { title })] });
+    const context = makeIncidentContext({
+      incident: makeIncident({ title }),
+      recentIncidents: [makePastIncident(daysBefore(20), { title })],
+    });
     expect(triageIncident(context, makeTriagePolicy()).summary).toBe('No matching rule or prior pattern; handing to on-call');
   });
 });

@@ -98,7 +98,7 @@ describe('evaluateFilters', () => {
       });
     });
 
-    it('uses the account\'s own ranks', () => {
+    it("uses the account's own ranks", () => {
       const ranks = filters({ priorityRanks: ['SEV1', 'SEV2', 'SEV3'], minPriority: 'SEV2' });
       expect(evaluateFilters(event({}, { priorityName: 'SEV1' }), ranks).pass).toBe(true);
       expect(evaluateFilters(event({}, { priorityName: 'SEV3' }), ranks).pass).toBe(false);

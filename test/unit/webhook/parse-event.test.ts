@@ -145,7 +145,11 @@ describe('parseWebhookEvent edge cases', () => {
     ['an event without type', '{"event":{"id":"E1"}}', 'missing-event-type'],
     ['an incident without id', '{"event":{"id":"E1","event_type":"incident.triggered","data":{"type":"incident"}}}', 'incident-without-id'],
     ['an event id with spaces', '{"event":{"id":"E 1","event_type":"incident.triggered"}}', 'unusable-id'],
-    ['an overlong incident id', `{"event":{"id":"E1","event_type":"incident.triggered","data":{"type":"incident","id":"${'P'.repeat(200)}"}}}`, 'unusable-id'],
+    [
+      'an overlong incident id',
+      `{"event":{"id":"E1","event_type":"incident.triggered","data":{"type":"incident","id":"${'P'.repeat(200)}"}}}`,
+      'unusable-id',
+    ],
   ])('fails with a reason for %s', (_what, body, reason) => {
     expect(parse(body)).toEqual({ ok: false, reason, detail: expect.any(String) });
   });

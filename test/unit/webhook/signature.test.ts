@@ -56,7 +56,7 @@ describe('verifySignature', () => {
       expect(verifySignature(body, good, [SECRET, OTHER])).toEqual({ valid: true, secretIndex: 0 });
     });
 
-    it('accepts a header carrying both subscriptions\' signatures with only the new secret configured', () => {
+    it("accepts a header carrying both subscriptions' signatures with only the new secret configured", () => {
       expect(verifySignature(body, `${good},${wrong}`, [OTHER])).toEqual({ valid: true, secretIndex: 0 });
     });
 
@@ -113,7 +113,7 @@ describe('verifySignature', () => {
       ['a space before "="', `v1 =${hmacHex(SECRET, body)}`],
       ['10,000 commas', ','.repeat(10_000)],
       ['10,000 empty v1 entries', 'v1=,'.repeat(10_000)],
-      ['another algorithm\'s name', `sha256=${hmacHex(SECRET, body)}`],
+      ["another algorithm's name", `sha256=${hmacHex(SECRET, body)}`],
     ])('calls a header with %s malformed', (_what, header) => {
       expect(verifySignature(body, header, [SECRET])).toEqual({ valid: false, reason: 'malformed' });
     });
