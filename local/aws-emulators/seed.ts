@@ -5,14 +5,15 @@ import * as z from 'zod';
  * What the AWS context emulators can be seeded with, as one document: alarms with their state history, metric series,
  * CloudTrail records, log groups with events, and roles that may be assumed. Tests pass it typed to `seed(...)`;
  * `npm start` and hand-written scenarios may keep it in a JSON file (`loadSeedFile`). Times are ISO-8601 or relative
- * to when the seed is applied (`now`, `now-6m`, `now+30s`, `now-2h`, `now-1d`), so a file stays valid on any day.
+ * to when the seed is applied (`now`, `now-6m`, `now+30s`, `now-3d+12m`, `now-44m+120ms`), so a file stays valid on any day.
  * Field names follow the AWS APIs where a reader would look them up there (`Dimensions: [{ Name, Value }]`).
  */
 
 export const DEFAULT_ACCOUNT_ID = '123456789012';
 export const DEFAULT_REGION = 'us-east-1';
 
-const RELATIVE_TIME = /^now(?:([+-])(\d+(?:\.\d+)?)(ms|s|m|h|d))?$/;
+const RELATIVE_TIME = /^now(?:[+-]\d+(?:\.\d+)?(?:ms|s|m|h|d))*$/;
+const OFFSET = /([+-])(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 const seedTime = z.union([
@@ -26,11 +27,10 @@ export type SeedTime = z.infer<typeof seedTime>;
 /** Milliseconds since the epoch of a seed time, relative ones counted from `now`. */
 export function resolveSeedTime(time: SeedTime, now: Date): number {
   if (time instanceof Date) return time.getTime();
-  const relative = RELATIVE_TIME.exec(time);
-  if (relative === null) return Date.parse(time);
-  const [, sign, amount, unit] = relative;
-  if (sign === undefined) return now.getTime();
-  return now.getTime() + (sign === '-' ? -1 : 1) * Number(amount) * UNIT_MS[unit];
+  if (!RELATIVE_TIME.test(time)) return Date.parse(time);
+  let at = now.getTime();
+  for (const [, sign, amount, unit] of time.matchAll(OFFSET)) at += (sign === '-' ? -1 : 1) * Number(amount) * UNIT_MS[unit];
+  return at;
 }
 
 const accountId = z.string().regex(/^\d{12}$/, 'an AWS account id is 12 digits');
