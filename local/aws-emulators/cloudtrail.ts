@@ -70,10 +70,6 @@ export class CloudTrailEmulator implements JsonService {
     LookupEvents: (input, context) => this.lookupEvents(input, context),
   };
 
-  badParameter(message: string): ServiceError {
-    return new ServiceError('InvalidLookupAttributesException', message);
-  }
-
   accessDenied(action: string, callerArn: string): ServiceError {
     return new ServiceError(
       'AccessDeniedException',

@@ -97,10 +97,6 @@ export class CloudWatchEmulator implements JsonService {
     PutMetricData: (input, context) => this.putMetricData(input, context),
   };
 
-  badParameter(message: string): ServiceError {
-    return invalidValue(message);
-  }
-
   accessDenied(action: string, callerArn: string): ServiceError {
     return new ServiceError(
       'AccessDeniedException',
@@ -337,7 +333,7 @@ export class CloudWatchEmulator implements JsonService {
       if (!/^[a-z][a-zA-Z0-9_]*$/.test(id)) {
         throw invalidValue(`The value ${id} for parameter ${where}.Id is not valid: it must start with a lower-case letter.`);
       }
-      if (computed.has(id) || queries.slice(0, index).some((other) => (other as Input)?.Id === id)) {
+      if (queries.slice(0, index).some((other) => (other as Input)?.Id === id)) {
         throw invalidValue(`The Id ${id} is used by more than one query.`);
       }
       const metricStat = query.object('MetricStat');

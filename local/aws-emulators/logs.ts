@@ -41,10 +41,6 @@ export class LogsEmulator implements JsonService {
     PutLogEvents: (input, context) => this.putLogEvents(input, context),
   };
 
-  badParameter(message: string): ServiceError {
-    return invalidParameter(message);
-  }
-
   accessDenied(action: string, callerArn: string): ServiceError {
     return new ServiceError(
       'AccessDeniedException',

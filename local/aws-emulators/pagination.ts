@@ -10,7 +10,7 @@ interface TokenBody {
   offset: number;
 }
 
-export function encodeToken(operation: string, fingerprint: string, offset: number): string {
+function encodeToken(operation: string, fingerprint: string, offset: number): string {
   return Buffer.from(JSON.stringify({ operation, fingerprint, offset } satisfies TokenBody)).toString('base64url');
 }
 

@@ -116,12 +116,12 @@ export function jsonError(error: ServiceError, style: JsonErrorStyle, contentTyp
 
 const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
 
-export const escapeXml = (text: string): string => text.replace(/[&<>"']/g, (character) => XML_ESCAPES[character]);
+const escapeXml = (text: string): string => text.replace(/[&<>"']/g, (character) => XML_ESCAPES[character]);
 
 /** An XML element tree for AWS Query answers: nested records become nested elements, in key order. */
 export type XmlTree = { [element: string]: string | XmlTree };
 
-export function xmlElements(tree: XmlTree): string {
+function xmlElements(tree: XmlTree): string {
   return Object.entries(tree)
     .map(([name, value]) => `<${name}>${typeof value === 'string' ? escapeXml(value) : xmlElements(value)}</${name}>`)
     .join('');

@@ -162,7 +162,9 @@ export async function startAwsContextEmulator(options: AwsContextEmulatorOptions
 
   const server: Server = createServer((request, response) => {
     void (async () => {
-      const body = await text(request);
+      // A client that goes away mid-body (a provider's timeout) is no reason to take the emulator down.
+      const body = await text(request).catch(() => undefined);
+      if (body === undefined) return void response.destroy();
       const target = request.headers['x-amz-target'];
       const answer =
         typeof target === 'string'

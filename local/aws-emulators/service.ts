@@ -13,7 +13,6 @@ export interface JsonService {
   readonly contentType: string;
   readonly errorStyle: JsonErrorStyle;
   readonly operations: Record<string, (input: Input, context: CallContext) => Output>;
-  badParameter(message: string): ServiceError;
   accessDenied(action: string, callerArn: string): ServiceError;
   throttled(): ServiceError;
 }
