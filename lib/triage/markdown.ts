@@ -6,7 +6,7 @@ import type { IncidentContext } from './types';
  * events, past notes and model output are written by whoever holds an integration key: as markdown they could show a
  * deceptive link, an image or HTML under the agent's name. So a note is built from `Markdown` values only, and the
  * type system keeps outside text out of it unless it went through `inert` (plain text, whatever it contains):
- * - `md` marks the agent's own literal markdown (the template's literal parts) and accepts only `Markdown` inside it;
+ * - `agentMd` marks the agent's own literal markdown (the template's literal parts) and accepts only `Markdown` inside it;
  * - `inert` renders any string as plain text on one line;
  * - `code` renders a value as a code span that no backtick inside it can close;
  * - `link` renders a link, and only to a URL that `VouchedLinks` vouches for (the account's PagerDuty pages the agent
@@ -25,7 +25,7 @@ export type VouchedUrl = string & { readonly [vouchedBrand]: true };
  * The agent's own markdown: literal parts are trusted as written; every interpolated part must already be `Markdown`,
  * or a number the agent computed.
  */
-export function md(literals: TemplateStringsArray, ...parts: readonly (Markdown | number)[]): Markdown {
+export function agentMd(literals: TemplateStringsArray, ...parts: readonly (Markdown | number)[]): Markdown {
   return literals.reduce((built, literal, index) => built + literal + (index < parts.length ? String(parts[index]) : ''), '') as Markdown;
 }
 
@@ -142,5 +142,5 @@ export function linkOrText(url: string | undefined, links: VouchedLinks, label: 
   const vouched = links.vouch(url);
   if (vouched !== undefined) return link(label, vouched);
   const parsed = parseHttpUrl(url);
-  return parsed === undefined ? undefined : md`${unverifiedLabel}${inert(parsed.href)}`;
+  return parsed === undefined ? undefined : agentMd`${unverifiedLabel}${inert(parsed.href)}`;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { code, inert, joinMarkdown, linkOrText, md, VouchedLinks, type Markdown } from './markdown';
+import { agentMd, code, inert, joinMarkdown, linkOrText, VouchedLinks, type Markdown } from './markdown';
 import { oneLine, truncate } from './text';
 import type { ContextSource, Decision, Hypothesis, IncidentContext } from './types';
 
@@ -59,37 +59,21 @@ function shown(text: string, max: number): Markdown {
 }
 
 const SOURCE_LABELS: Record<ContextSource, Markdown> = {
-  alerts: md`
-alerts
-  `,
-  recentIncidents: md`
-recent incidents
-  `,
-  resolutionNotes: md`
-resolution notes
-  `,
-  changeEvents: md`
-change events
-  `,
-  oncalls: md`
-on-call lookup
-  `,
+  alerts: agentMd`alerts`,
+  recentIncidents: agentMd`recent incidents`,
+  resolutionNotes: agentMd`resolution notes`,
+  changeEvents: agentMd`change events`,
+  oncalls: agentMd`on-call lookup`,
 };
 
 const DECISION_LABELS: Record<Decision, Markdown> = {
-  escalate: md`
-escalate to on-call
-  `,
-  hold: md`
-hold (the agent keeps it acknowledged)
-  `,
-  resolve: md`
-resolve
-  `,
+  escalate: agentMd`escalate to on-call`,
+  hold: agentMd`hold (the agent keeps it acknowledged)`,
+  resolve: agentMd`resolve`,
 };
 
 function percent(value: number): Markdown {
-  return md`${Math.round(Math.min(1, Math.max(0, value)) * 100)}%`;
+  return agentMd`${Math.round(Math.min(1, Math.max(0, value)) * 100)}%`;
 }
 
 /** Who PagerDuty pages when the agent escalates, from the on-calls of the incident's escalation policy at that level. */
@@ -97,36 +81,27 @@ export function whoIsPagedOnEscalation(context: IncidentContext, level: number):
   const policy = context.incident.escalation_policy;
   const policyName = shown(policy.summary ?? policy.id, 80);
   const failed = context.unavailable.find((entry) => entry.source === 'oncalls');
-  if (failed) return md`unknown: the on-call lookup failed (${shown(failed.reason, MAX_UNAVAILABLE_REASON)})`;
+  if (failed) return agentMd`unknown: the on-call lookup failed (${shown(failed.reason, MAX_UNAVAILABLE_REASON)})`;
   const names = new Map<string, string>();
   for (const oncall of context.oncalls) {
     if (oncall.escalation_policy.id !== policy.id || oncall.escalation_level !== level) continue;
     names.set(oncall.user.id, oncall.user.summary ?? oncall.user.id);
   }
   if (names.size === 0)
-    return md`nobody found on call at level ${level} of ${policyName}; PagerDuty follows the escalation policy as configured`;
+    return agentMd`nobody found on call at level ${level} of ${policyName}; PagerDuty follows the escalation policy as configured`;
   const shownNames = [...names.values()].slice(0, MAX_NAMES).map((name) => shown(name, 60));
-  const more = names.size > MAX_NAMES ? md` and ${names.size - MAX_NAMES} more` : md``;
-  return md`${joinMarkdown(
-    shownNames,
-    md`
-,
-    `,
-  )}${more} (level ${level} of ${policyName})`;
+  const more = names.size > MAX_NAMES ? agentMd` and ${names.size - MAX_NAMES} more` : agentMd``;
+  return agentMd`${joinMarkdown(shownNames, agentMd`, `)}${more} (level ${level} of ${policyName})`;
 }
 
 /** The configured agent name; a name that shows as nothing would leave the note's emphasis unbalanced. */
 function nameOf(agentName: string): Markdown {
   const name = shown(agentName, 60);
-  return name === ''
-    ? md`
-the agent
-      `
-    : name;
+  return name === '' ? agentMd`the agent` : name;
 }
 
-function footer(agentName: string, env: string, dedupRef: string, extra: Markdown = md``): Markdown {
-  return md`---\n_${nameOf(agentName)} · env ${code(env)} · ref ${code(dedupRef)}${extra}_`;
+function footer(agentName: string, env: string, dedupRef: string, extra: Markdown = agentMd``): Markdown {
+  return agentMd`---\n_${nameOf(agentName)} · env ${code(env)} · ref ${code(dedupRef)}${extra}_`;
 }
 
 /** Bounded by construction; the final cap only guards against surprises, and always keeps the footer. */
@@ -140,87 +115,43 @@ export function renderHypothesisNote(input: HypothesisNoteInput): string {
   const links = VouchedLinks.forIncident(context, input.runbooks);
   const lines: Markdown[] = [];
   const summary = shown(hypothesis.summary, MAX_SUMMARY);
+  lines.push(agentMd`**${summary === '' ? agentMd`No hypothesis` : summary}**`, agentMd``);
   lines.push(
-    md`**${
-      summary === ''
-        ? md`
-No hypothesis
-          `
-        : summary
-    }**`,
-    md``,
-  );
-  lines.push(
-    md`**Confidence:** ${percent(hypothesis.confidence)} · **Decision:** ${DECISION_LABELS[hypothesis.decision]}. ${shown(hypothesis.decisionReason, MAX_REASON)}`,
-    md``,
+    agentMd`**Confidence:** ${percent(hypothesis.confidence)} · **Decision:** ${DECISION_LABELS[hypothesis.decision]}. ${shown(hypothesis.decisionReason, MAX_REASON)}`,
+    agentMd``,
   );
 
   if (hypothesis.evidence.length > 0) {
-    lines.push(md`
-**Evidence**
-    `);
+    lines.push(agentMd`**Evidence**`);
     for (const evidence of hypothesis.evidence.slice(0, MAX_EVIDENCE_ITEMS)) {
-      const target = linkOrText(
-        evidence.link,
-        links,
-        md`
-link
-        `,
-        md`
-unverified link:
-        `,
-      );
-      lines.push(md`- ${shown(evidence.text, MAX_EVIDENCE_TEXT)}${target === undefined ? md`` : md` (${target})`}`);
+      const target = linkOrText(evidence.link, links, agentMd`link`, agentMd`unverified link: `);
+      lines.push(agentMd`- ${shown(evidence.text, MAX_EVIDENCE_TEXT)}${target === undefined ? agentMd`` : agentMd` (${target})`}`);
     }
-    if (hypothesis.evidence.length > MAX_EVIDENCE_ITEMS) lines.push(md`- …and ${hypothesis.evidence.length - MAX_EVIDENCE_ITEMS} more`);
-    lines.push(md``);
+    if (hypothesis.evidence.length > MAX_EVIDENCE_ITEMS)
+      lines.push(agentMd`- …and ${hypothesis.evidence.length - MAX_EVIDENCE_ITEMS} more`);
+    lines.push(agentMd``);
   }
 
   if (hypothesis.nextSteps.length > 0) {
-    lines.push(md`
-**Next steps**
-    `);
-    hypothesis.nextSteps.slice(0, MAX_STEPS).forEach((step, index) => lines.push(md`${index + 1}. ${shown(step, MAX_STEP)}`));
-    lines.push(md``);
+    lines.push(agentMd`**Next steps**`);
+    hypothesis.nextSteps.slice(0, MAX_STEPS).forEach((step, index) => lines.push(agentMd`${index + 1}. ${shown(step, MAX_STEP)}`));
+    lines.push(agentMd``);
   }
 
   if (hypothesis.runbook !== undefined) {
-    const runbook = linkOrText(
-      hypothesis.runbook,
-      links,
-      inert(hypothesis.runbook),
-      md`
-unverified:
-      `,
-    );
-    if (runbook !== undefined) lines.push(md`**Runbook:** ${runbook}`, md``);
+    const runbook = linkOrText(hypothesis.runbook, links, inert(hypothesis.runbook), agentMd`unverified: `);
+    if (runbook !== undefined) lines.push(agentMd`**Runbook:** ${runbook}`, agentMd``);
   }
-  lines.push(md`**Paged if it escalates:** ${whoIsPagedOnEscalation(context, pagedIfEscalated.level)}`, md``);
+  lines.push(agentMd`**Paged if it escalates:** ${whoIsPagedOnEscalation(context, pagedIfEscalated.level)}`, agentMd``);
   if (context.unavailable.length > 0) {
     const sources = context.unavailable.map(
-      (entry) => md`${SOURCE_LABELS[entry.source] ?? inert(entry.source)} (${shown(entry.reason, MAX_UNAVAILABLE_REASON)})`,
+      (entry) => agentMd`${SOURCE_LABELS[entry.source] ?? inert(entry.source)} (${shown(entry.reason, MAX_UNAVAILABLE_REASON)})`,
     );
-    lines.push(
-      md`**Unavailable sources:** ${joinMarkdown(
-        sources,
-        md`
-;
-        `,
-      )}`,
-      md``,
-    );
+    lines.push(agentMd`**Unavailable sources:** ${joinMarkdown(sources, agentMd`; `)}`, agentMd``);
   }
 
-  const refinedBy = hypothesis.producedBy === 'bedrock' ? md`· refined by Amazon Bedrock` : md``;
-  return capped(
-    joinMarkdown(
-      lines,
-      md`
-\n
-      `,
-    ),
-    footer(agentName, env, dedupRef, refinedBy),
-  );
+  const refinedBy = hypothesis.producedBy === 'bedrock' ? agentMd` · refined by Amazon Bedrock` : agentMd``;
+  return capped(joinMarkdown(lines, agentMd`\n`), footer(agentName, env, dedupRef, refinedBy));
 }
 
 /** The note the handback function adds when the agent could not finish: short, and clear about who has it now. */
@@ -228,7 +159,7 @@ export function renderHandbackNote(input: HandbackNoteInput): string {
   const { agentName, env, reason, dedupRef } = input;
   const why = inert(truncate(oneLine(reason), MAX_REASON).replace(/\.$/, ''));
   return capped(
-    md`**${nameOf(agentName)} could not finish triage: ${why}.** Handing this incident to the on-call humans.`,
+    agentMd`**${nameOf(agentName)} could not finish triage: ${why}.** Handing this incident to the on-call humans.`,
     footer(agentName, env, dedupRef),
   );
 }

@@ -1,4 +1,4 @@
-import { code, inert, link, linkOrText, md, VouchedLinks } from '../../../lib/triage/markdown';
+import { agentMd, code, inert, link, linkOrText, VouchedLinks } from '../../../lib/triage/markdown';
 import { plainTextOf, RENDERERS } from '../../support/markdown-render';
 import { makeAlert, makeIncident, makeIncidentContext } from '../../support/incident-context';
 
@@ -75,48 +75,10 @@ describe('VouchedLinks', () => {
   });
 
   it('shows an unvouched http(s) URL as text and drops anything else', () => {
-    expect(
-      linkOrText(
-        incident.html_url,
-        links,
-        md`
-link
-        `,
-        md`
-unverified:
-        `,
-      ),
-    ).toBe(
-      link(
-        md`
-link
-        `,
-        links.vouch(incident.html_url)!,
-      ),
-    );
-    expect(
-      linkOrText(
-        'https://evil.example/x',
-        links,
-        md`
-link
-        `,
-        md`
-unverified:
-        `,
-      ),
-    ).toBe('unverified: https\\:\\//evil\\.example/x');
-    expect(
-      linkOrText(
-        'data:text/html,x',
-        links,
-        md`
-link
-        `,
-        md`
-unverified:
-        `,
-      ),
-    ).toBeUndefined();
+    const label = agentMd`link`;
+    const unverified = agentMd`unverified: `;
+    expect(linkOrText(incident.html_url, links, label, unverified)).toBe(link(label, links.vouch(incident.html_url)!));
+    expect(linkOrText('https://evil.example/x', links, label, unverified)).toBe('unverified: https\\:\\//evil\\.example/x');
+    expect(linkOrText('data:text/html,x', links, label, unverified)).toBeUndefined();
   });
 });
