@@ -301,7 +301,7 @@ describe('hostile notes, rendered', () => {
           expectShown(slots.unavailableReason, 150);
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 
