@@ -1,6 +1,7 @@
 import { z } from 'zod/mini';
 import { en } from 'zod/v4/locales';
 import { validateAgentConfig, AgentConfigError } from '../lib/config/agent-config';
+import { rulePatternProblems } from '../lib/config/rule-patterns';
 import { DEFAULT_MAX_RECEIVE_COUNT } from '../lib/infra/resource-definitions';
 
 z.config(en());
@@ -24,7 +25,7 @@ const environmentSchema = z.object({
   region: z.optional(z.string().check(z.regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'an AWS region looks like eu-west-1'))),
   /** Where the PagerDuty account lives: `us` (api.pagerduty.com) or `eu` (api.eu.pagerduty.com). */
   pagerdutyRegion: z._default(z.enum(['us', 'eu']), 'us'),
-  /** The environment's AGENT_CONFIG (filters, triage policy, escalation); checked with validateAgentConfig. */
+  /** The environment's AGENT_CONFIG (filters, triage policy, escalation); checked with validateAgentConfig, rule patterns on RE2. */
   agentConfig: z._default(z.record(z.string(), z.unknown()), {}),
   /** Upper bound of concurrent worker invocations: it bounds the load on PagerDuty's REST rate limit. */
   workerMaxConcurrency: z._default(z.number().check(z.int(), z.gte(2), z.lte(1000)), 5),
@@ -114,7 +115,7 @@ export function loadEnvironment(environments: unknown, selected: unknown): Envir
   const agentConfigInput = { ...block.agentConfig, audit: { retentionDays: block.auditRetentionDays } };
   let agentConfig;
   try {
-    agentConfig = validateAgentConfig(agentConfigInput, `cdk.json environments.${selected}.agentConfig`);
+    agentConfig = validateAgentConfig(agentConfigInput, `cdk.json environments.${selected}.agentConfig`, rulePatternProblems);
   } catch (error) {
     if (error instanceof AgentConfigError) throw new EnvironmentConfigError(error.message);
     throw error;

@@ -74,15 +74,17 @@ describe('loadEnvironment', () => {
     expect(error.message).toContain(field);
   });
 
-  it('checks agentConfig with the same validation the functions use', () => {
-    const error = loadError(
-      withDev({
-        agentConfig: { triage: { rules: [{ id: 'r1', match: { title: '(' }, hypothesis: 'h', confidence: 0.9, action: 'hold' }] } },
-      }),
-      'dev',
-    );
+  it('checks agentConfig, rule patterns on the RE2 engine the worker runs them on', () => {
+    const rules = [
+      { id: 'r1', match: { title: '(' }, hypothesis: 'h', confidence: 0.9, action: 'hold' },
+      { id: 'r2', match: { alertFields: { host: '(db)-\\1' } }, hypothesis: 'h', confidence: 0.9, action: 'hold' },
+    ];
+    const error = loadError(withDev({ agentConfig: { triage: { rules } } }), 'dev');
     expect(error.message).toContain('cdk.json environments.dev.agentConfig');
-    expect(error.message).toContain('rule "r1" has an invalid regular expression');
+    expect(error.message).toContain('rule "r1" match.title /(/ cannot run on RE2: missing closing )');
+    expect(error.message).toContain(
+      'rule "r2" match.alertFields.host /(db)-\\1/ cannot run on RE2: backreferences (\\1, \\k<name>) are not supported',
+    );
   });
 
   it('refuses an agentConfig too large for Lambda environment variables', () => {
