@@ -69,7 +69,9 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   withTarget(
     secret
       .command('stage')
-      .description('Stage a new PagerDuty key (prompt or stdin) as AWSPENDING with the rest of the credentials secret, then start rotation.'),
+      .description(
+        'Stage a new PagerDuty key (prompt or stdin) as AWSPENDING with the rest of the credentials secret, then start rotation.',
+      ),
   ).action(async (options) => secretStageCommand(options, io));
   withTarget(
     secret
@@ -103,7 +105,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   withTarget(
     webhook
       .command('revoke')
-      .description('Stop trusting a subscription\'s signing secret at once (leaked, unwanted), then delete the subscription in PagerDuty.')
+      .description("Stop trusting a subscription's signing secret at once (leaked, unwanted), then delete the subscription in PagerDuty.")
       .argument('<subscriptionId>', 'the subscription whose secret to revoke')
       .option('--yes', 'revoke without asking'),
   ).action(async (subscriptionId: string, options) => webhookRevokeCommand(subscriptionId, options, io));

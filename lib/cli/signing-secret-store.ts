@@ -115,7 +115,10 @@ export class SigningSecretStore {
       if (error instanceof ResourceNotFoundException) {
         throw new CliError(`Secret ${secretId} does not exist.`, 'Deploy the stack (`npx cdk deploy`), which creates it.');
       }
-      throw new CliError(`Could not read secret ${secretId}: ${(error as Error).message}`, 'Check your AWS credentials and that you may read this secret.');
+      throw new CliError(
+        `Could not read secret ${secretId}: ${(error as Error).message}`,
+        'Check your AWS credentials and that you may read this secret.',
+      );
     }
     return text === undefined ? undefined : parseSigningSecrets(text, secretId);
   }

@@ -55,7 +55,12 @@ async function checkLayout(context: DoctorContext): Promise<DoctorCheck> {
   const flag = targetFlag(target);
   const name = 'secret layout';
   try {
-    const signing = new SigningSecretStore(context.clients.secrets, new AgentSecretStore(context.clients.secrets, target.secretId), target.webhookSecretId, flag);
+    const signing = new SigningSecretStore(
+      context.clients.secrets,
+      new AgentSecretStore(context.clients.secrets, target.secretId),
+      target.webhookSecretId,
+      flag,
+    );
     const layout = await signing.layout();
     if (layout === 'single-document') {
       return {
@@ -82,7 +87,11 @@ async function checkLayout(context: DoctorContext): Promise<DoctorCheck> {
         fix: 'Remove "webhookSecretLayout": "migrating" from this environment in cdk.json and run `npx cdk deploy`.',
       };
     }
-    return { name, ok: true, detail: `split: ${context.signingSecrets.length} signing secret(s) in ${target.webhookSecretId}; the ingress cannot read ${target.secretId}` };
+    return {
+      name,
+      ok: true,
+      detail: `split: ${context.signingSecrets.length} signing secret(s) in ${target.webhookSecretId}; the ingress cannot read ${target.secretId}`,
+    };
   } catch (error) {
     const detail = error instanceof CliError ? `${error.message} ${error.hint}` : (error as Error).message;
     return { name, ok: false, detail, fix: 'Check your AWS credentials may read both secrets.' };

@@ -13,7 +13,12 @@ const NO_TTY_HINT = 'Pipe the values in on stdin instead (never as arguments), e
  * Fields an operator may give. In the split layout the credentials document holds no signing secrets (`webhook
  * subscribe` writes them to their own secret); otherwise the current `webhookSecrets` are kept when not given.
  */
-function mergeSecret(input: Record<string, unknown>, current: AgentSecret | undefined, secretId: string, layout: SigningLayout): AgentSecret {
+function mergeSecret(
+  input: Record<string, unknown>,
+  current: AgentSecret | undefined,
+  secretId: string,
+  layout: SigningLayout,
+): AgentSecret {
   const merged = { ...input };
   if (layout === 'split') {
     if (merged.webhookSecrets !== undefined) {
@@ -95,7 +100,9 @@ export async function secretStageCommand(options: TargetOptions & { oauthClientS
   const clients = clientsFor(target);
   try {
     const store = new AgentSecretStore(clients.secrets, target.secretId);
-    if ((await new SigningSecretStore(clients.secrets, store, target.webhookSecretId, targetFlag(target)).layout()) === 'migration-pending') {
+    if (
+      (await new SigningSecretStore(clients.secrets, store, target.webhookSecretId, targetFlag(target)).layout()) === 'migration-pending'
+    ) {
       // A staged copy would snapshot the signing secrets: a subscription added before promotion would be lost from AWSCURRENT.
       throw new CliError(
         `${target.secretId} still holds the webhook signing secrets, so a staged copy would drop any subscription added before the rotation finishes.`,

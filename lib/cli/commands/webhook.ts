@@ -276,7 +276,9 @@ export async function webhookRevokeCommand(subscriptionId: string, options: Revo
     if (last) {
       writeLine(
         io.stdout,
-        colours.yellow(`No subscription delivers to the agent now: create one with \`pd-agent webhook subscribe ${targetFlag(session.target)}\`.`),
+        colours.yellow(
+          `No subscription delivers to the agent now: create one with \`pd-agent webhook subscribe ${targetFlag(session.target)}\`.`,
+        ),
       );
     }
   } finally {
