@@ -35,6 +35,8 @@ export interface LocalStackOptions {
   onBatch?: RunnerOptions['onBatch'];
   /** Called when a rotation started by RotateSecret ends; the default writes failures to stderr. */
   onRotation?: (outcome: RotationOutcome) => void;
+  /** Awaited before a rotation's first step (tests hold a rotation between staging and promotion with it). */
+  beforeRotationSteps?: (request: RotationRequest) => Promise<void>;
 }
 
 export interface LocalStack {
@@ -162,6 +164,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       handler: loadBundledHandler<RotationEvent, void>('rotate-secret', env),
       region: aws.region,
       onOutcome: options.onRotation,
+      beforeSteps: options.beforeRotationSteps,
     });
     rotation = invoker;
     // Stopping the stack under a rotation in progress would fail its steps against stopped emulators.
