@@ -40,11 +40,9 @@ describe('SecretSource', () => {
   });
 
   it('reads a split credentials document, which holds no signing secrets', async () => {
-    secretsManager
-      .on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' })
-      .resolves({
-        SecretString: JSON.stringify({ apiToken: 'canary-api-token', fromEmail: 'sre-agent@acme.example', botUserId: 'PBOT123' }),
-      });
+    secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' }).resolves({
+      SecretString: JSON.stringify({ apiToken: 'canary-api-token', fromEmail: 'sre-agent@acme.example', botUserId: 'PBOT123' }),
+    });
     const subject = source({ now: T0 });
     expect((await subject.getAgentSecret()).botUserId).toBe('PBOT123');
     expect(await subject.getWebhookSecrets()).toEqual([]);
