@@ -62,6 +62,8 @@ async function checkLayout(context: DoctorContext): Promise<DoctorCheck> {
       flag,
     );
     const layout = await signing.layout();
+    // Before the split the signing secrets are the credentials document's (read by checkSecret just before).
+    if (layout !== 'split') context.signingSecrets = context.secret?.webhookSecrets ?? [];
     if (layout === 'single-document') {
       return {
         name,

@@ -105,13 +105,21 @@ async function createAndStore(session: Session, filter: WebhookSubscription['fil
   try {
     if (signingSecret === null || signingSecret === '') {
       throw new CliError(
-        `PagerDuty created subscription ${created.id} but returned no signing secret, so it was deleted again.`,
+        `PagerDuty created subscription ${created.id} but returned no signing secret.`,
         'Run this again; the agent cannot verify deliveries without the secret.',
       );
     }
     await session.signing.add({ subscriptionId: created.id, secret: signingSecret });
   } catch (error) {
-    await session.pagerDuty.deleteWebhookSubscription(created.id).catch(() => undefined);
+    // Inactive, it has delivered nothing; deleting it leaves no subscription whose secret the ingress lacks.
+    try {
+      await session.pagerDuty.deleteWebhookSubscription(created.id);
+    } catch {
+      throw new CliError(
+        `${(error as Error).message} Deleting the inactive subscription ${created.id} failed too.`,
+        `Delete ${created.id} in PagerDuty (Integrations → Generic Webhooks (v3)); it delivers nothing while inactive.`,
+      );
+    }
     throw error;
   }
   try {
