@@ -1,6 +1,6 @@
 import type { TriageRule } from '../config/agent-config';
 import type { Alert } from '../pagerduty/types';
-import { flattenDetails } from './analysers/alert-details';
+import { flattenDetails } from '../context/alert';
 import { shortValue } from './text';
 import type { IncidentContext } from './types';
 
