@@ -73,7 +73,8 @@ export const flapping: Analyser = (context: IncidentContext, policy: TriagePolic
         "Review the monitor's threshold, evaluation window and recovery (hysteresis) settings",
       ]
     : ['The same alert keeps reopening: look for an intermittent fault (restarts, retries, capacity) rather than a new outage'];
-  // Repetition explains the page (noise or an intermittent fault) more strongly when the earlier ones cleared quickly.
-  const weight = mostlyQuick ? 0.55 : 0.4;
+  // Repetition explains the page (noise or an intermittent fault) more strongly when the earlier ones cleared quickly:
+  // then it outweighs a recurrence without a known fix (at most 0.59), not one a person left a fix for.
+  const weight = mostlyQuick ? 0.62 : 0.4;
   return { analyser: ANALYSER, summary, weight, evidence, nextSteps, cause: 'flapping' };
 };

@@ -8,9 +8,9 @@ import type { Analyser } from './analyser';
 /**
  * Weighs what the AWS providers found into one likely cause. Three sources are independent: a change on the alarmed
  * resource (CloudTrail, change events), how the metric behaved (a step or spike at the trigger, a climb towards
- * exhaustion), and errors that are new or surging in the resource's logs. The cause named is the earliest plausible
- * one (a change explains a step and the errors that follow it); the confidence grows with every other source that
- * agrees in time and drops when one contradicts it (the metric or the errors started before the change).
+ * exhaustion), and errors that are new or surging in the resource's logs. The cause named is the source that started
+ * first (a change explains a step and the errors that follow it); the confidence grows with every other source that
+ * agrees in time and drops when they contradict each other (a change that came after the errors had begun).
  */
 
 const ANALYSER = 'likely-cause';
@@ -24,9 +24,7 @@ const NEARBY_CHANGE_WINDOW_MS = 30 * MINUTE_MS;
 const SURGE_FACTOR = 5;
 const SURGE_MIN_COUNT = 10;
 
-const WEIGHT = { oneSource: 0.5, nearbyChange: 0.35, perAgreeing: 0.2, contradicted: 0.2, max: 0.9 } as const;
-
-type Relation = 'agrees' | 'contradicts' | 'unrelated';
+const WEIGHT = { oneSource: 0.5, nearbyChange: 0.35, perAgreeing: 0.2, contradicted: 0.35, max: 0.9 } as const;
 
 interface Candidate {
   kind: 'change' | 'metric' | 'logs';
@@ -85,8 +83,9 @@ function number(value: number | undefined, unit: string | undefined): string {
 function metricCandidate(metric: MetricBehaviour): Candidate | undefined {
   const link = { link: metric.consoleUrl };
   const label = code(metric.metricLabel, 80);
-  if (metric.shape === 'climb' && metric.minutesToExhaustion !== undefined) {
-    const rate = metric.ratePerMinute === undefined ? '' : ` climbing ${number(metric.ratePerMinute, metric.unit)}/min`;
+  if ((metric.shape === 'climb' || metric.shape === 'drop') && metric.minutesToExhaustion !== undefined) {
+    const direction = metric.shape === 'climb' ? 'climbing' : 'dropping';
+    const rate = metric.ratePerMinute === undefined ? '' : ` ${direction} ${number(Math.abs(metric.ratePerMinute), metric.unit)}/min`;
     const headline = `capacity exhaustion: ${label}${rate}, at ${number(metric.latest, metric.unit)} and exhausted in about ${Math.max(0, Math.round(metric.minutesToExhaustion))} min`;
     return {
       kind: 'metric',
@@ -123,15 +122,18 @@ function logCandidate(surge: LogSurge): Candidate {
   };
 }
 
-/** How a later signal relates to the named cause: it started with or after it (agrees), before it (contradicts). */
-function relate(cause: Candidate, other: Candidate): Relation {
-  if (cause.at === undefined || other.at === undefined || !Number.isFinite(cause.at) || !Number.isFinite(other.at)) return 'unrelated';
+/** A signal that started with the cause or within AGREEMENT_AFTER_MS after it agrees with it. */
+function agrees(cause: Candidate, other: Candidate): boolean {
+  if (cause.at === undefined || other.at === undefined || !Number.isFinite(cause.at) || !Number.isFinite(other.at)) return false;
   const after = other.at - cause.at;
-  if (after >= -AGREEMENT_BEFORE_MS && after <= AGREEMENT_AFTER_MS) return 'agrees';
-  return after < -AGREEMENT_BEFORE_MS ? 'contradicts' : 'unrelated';
+  return after >= -AGREEMENT_BEFORE_MS && after <= AGREEMENT_AFTER_MS;
 }
 
 const SOURCE_NAMES: Record<Candidate['kind'], string> = { change: 'a change', metric: 'the metric', logs: 'the logs' };
+
+function startedAt(candidate: Candidate): number {
+  return candidate.at !== undefined && Number.isFinite(candidate.at) ? candidate.at : Number.POSITIVE_INFINITY;
+}
 
 export const likelyCause: Analyser = (context: IncidentContext, policy: TriagePolicy): Finding | null => {
   const aws = context.aws;
@@ -141,20 +143,30 @@ export const likelyCause: Analyser = (context: IncidentContext, policy: TriagePo
   const metric = aws.metric === undefined ? undefined : metricCandidate(aws.metric);
   const surge = aws.logSurges.filter(isSurging).sort((a, b) => b.countRecent - a.countRecent)[0];
   const logs = surge === undefined ? undefined : logCandidate(surge);
-  // A capacity climb is its own cause; otherwise the earliest of change → log errors → metric step explains the rest.
-  const ordered = (metric?.headline.startsWith('capacity') ? [metric, change, logs] : [change, logs, metric]).filter(
-    (candidate): candidate is Candidate => candidate !== undefined,
-  );
+  // Capacity running out is its own cause. Otherwise the source that started first explains the others (a change
+  // explains the step and the errors after it); on a tie, or without times, a change before errors before a step.
+  const candidates = [change, logs, metric].filter((candidate): candidate is Candidate => candidate !== undefined);
+  const ordered =
+    metric !== undefined && metric.headline.startsWith('capacity')
+      ? [metric, ...candidates.filter((candidate) => candidate !== metric)]
+      : candidates
+          .map((candidate, order) => ({ candidate, order }))
+          .sort((a, b) => startedAt(a.candidate) - startedAt(b.candidate) || a.order - b.order)
+          .map(({ candidate }) => candidate);
   const [cause, ...others] = ordered;
   if (cause === undefined) return null;
 
-  const agreeing = others.filter((other) => relate(cause, other) === 'agrees');
-  const contradicting = others.filter((other) => relate(cause, other) === 'contradicts');
+  const agreeing = others.filter((other) => agrees(cause, other));
+  // A change that came after the problem had begun contradicts "the change did it": name the earlier source, lower.
+  const lateChange =
+    cause.kind !== 'change' && change !== undefined && !agreeing.includes(change) && startedAt(change) > startedAt(cause)
+      ? change
+      : undefined;
   let weight = (cause.weak ? WEIGHT.nearbyChange : WEIGHT.oneSource) + WEIGHT.perAgreeing * agreeing.length;
   let corroboration = '';
-  if (contradicting.length > 0) {
+  if (lateChange !== undefined) {
     weight = WEIGHT.contradicted;
-    corroboration = `; but ${contradicting.map((other) => SOURCE_NAMES[other.kind]).join(' and ')} started before it, so it may not be the cause`;
+    corroboration = `; the change ${lateChange.headline} came after it began, so it is unlikely to be the cause`;
   } else if (agreeing.length > 0) {
     corroboration = `; ${agreeing.length + 1} independent sources agree (${[cause, ...agreeing].map((candidate) => SOURCE_NAMES[candidate.kind]).join(', ')})`;
   }

@@ -135,7 +135,7 @@ describe('flapping analyser', () => {
       'Recurring, clears by itself: 3 similar incidents on Checkout API in the last 6 h (about every 1 h); 3 of them cleared within 4 min (median 4 min)',
     );
     expect(finding?.cause).toBe('flapping');
-    expect(finding?.weight).toBe(0.55);
+    expect(finding?.weight).toBe(0.62);
     expect(finding?.evidence.every((evidence) => evidence.link !== undefined)).toBe(true);
   });
 

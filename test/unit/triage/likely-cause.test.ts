@@ -68,13 +68,16 @@ describe('likely-cause: weighing independent sources', () => {
     expect(three?.evidence).toHaveLength(3);
   });
 
-  it('lowers the weight when another source started before the change', () => {
+  it('names the source that started first, with low weight, when a change came after the errors had begun', () => {
     const finding = likelyCause(
       makeIncidentContext({ aws: aws({ changes: [change()], logSurges: [surge({ firstSeenAt: minutesBefore(25) })] }) }),
       policy,
     );
-    expect(finding?.weight).toBe(0.2);
-    expect(finding?.summary).toContain('but the logs started before it, so it may not be the cause');
+    expect(finding?.cause).toBe('logs');
+    expect(finding?.weight).toBe(0.35);
+    expect(finding?.summary).toContain(
+      '; the change `lambda:UpdateFunctionCode` on `checkout-fn` by deploy-role/github-actions 2 min before the trigger came after it began, so it is unlikely to be the cause',
+    );
   });
 
   it('weighs a change that is only nearby (not on the alarmed resource) lower', () => {

@@ -52,7 +52,7 @@ describe('triageIncident without a matching rule', () => {
     expect(hypothesis.confidence).toBeLessThan(0.7);
     // Recurrence and flapping both cite the four past incidents: the note lists each once, under the stronger finding.
     expect(new Set(hypothesis.evidence.map((evidence) => evidence.source))).toEqual(
-      new Set(['recent-change', 'recurrence', 'alert-details']),
+      new Set(['recent-change', 'flapping', 'alert-details']),
     );
     const pastLinks = hypothesis.evidence.filter((evidence) => evidence.link?.includes('/incidents/')).map((evidence) => evidence.link);
     expect(pastLinks).toHaveLength(4);
