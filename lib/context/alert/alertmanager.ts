@@ -23,14 +23,21 @@ interface FiringAlert {
 const SECTION = /^(Labels|Annotations):\s*$/;
 const PAIR = /^\s*-\s*([^=]+?)\s*=\s*(.*)$/;
 const LINE = /^(Value|Source|Silence|Dashboard|Panel):\s*(.*)$/;
+/** The first alert is all that is read: text and lines are bounded so a huge `firing` list costs bounded work. */
 const MAX_LINES = 400;
+const MAX_TEXT_LENGTH = 20_000;
+const MAX_LINE_LENGTH = 1_000;
 
 /** The first alert of a text `firing` list (the one PagerDuty's summary names). */
 function parseFiringText(text: string): FiringAlert | undefined {
   const alert: FiringAlert = { labels: {}, annotations: {} };
   let section: 'Labels' | 'Annotations' | undefined;
   let seen = false;
-  for (const line of text.split('\n').slice(0, MAX_LINES)) {
+  for (const line of text
+    .slice(0, MAX_TEXT_LENGTH)
+    .split('\n')
+    .slice(0, MAX_LINES)
+    .map((entry) => entry.slice(0, MAX_LINE_LENGTH))) {
     const header = SECTION.exec(line);
     if (header) {
       if (header[1] === 'Labels' && seen && Object.keys(alert.labels).length > 0) break;

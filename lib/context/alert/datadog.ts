@@ -18,6 +18,13 @@ const QUERY_THRESHOLD = /(>=|<=|>|<)\s*(-?\d+(?:\.\d+)?)\s*$/;
 const STATUS_METRIC = /^([a-zA-Z][\w.]*) over /;
 const MONITOR_LINK = /https:\/\/[\w.-]*datadoghq\.(?:com|eu)\/monitors\/\d+/;
 
+/** Monitor texts are read only this far: a message is short, and a hostile one then costs bounded work. */
+const MAX_READ_LENGTH = 4_000;
+
+function bounded(text: string | undefined): string | undefined {
+  return text === undefined ? undefined : text.slice(0, MAX_READ_LENGTH);
+}
+
 function plainText(text: string): string {
   return text.replace(/%%%/g, ' ').replace(/\*\*/g, '');
 }
@@ -46,8 +53,8 @@ function read({ details, clientUrl }: AlertPayload): MonitorReading {
     /^\s*\[(?:P\d\]\s*\[)?(\w+)/.exec(asString(details['title']) ?? '')?.[1];
   if (state !== undefined) reading.state = state;
 
-  const query = asString(details['alert_query']) ?? asString(monitor?.['query']);
-  const status = asString(details['alert_status']);
+  const query = bounded(asString(details['alert_query']) ?? asString(monitor?.['query']));
+  const status = bounded(asString(details['alert_status']));
   const metricName =
     asString(details['alert_metric']) ?? (query && QUERY_METRIC.exec(query)?.[1]) ?? (status && STATUS_METRIC.exec(status)?.[1]);
   if (metricName) {
@@ -76,7 +83,10 @@ function read({ details, clientUrl }: AlertPayload): MonitorReading {
   const at = asString(details['date']) ?? asString(details['last_updated']);
   if (at !== undefined && /^\d{13}$/.test(at)) reading.triggeredAt = new Date(Number(at)).toISOString();
   const link =
-    asString(details['link']) ?? MONITOR_LINK.exec(asString(details['body']) ?? '')?.[0] ?? asString(details['event_url']) ?? clientUrl;
+    asString(details['link']) ??
+    MONITOR_LINK.exec(bounded(asString(details['body'])) ?? '')?.[0] ??
+    asString(details['event_url']) ??
+    clientUrl;
   if (link !== undefined) reading.sourceUrl = link;
   return reading;
 }

@@ -9,7 +9,7 @@ import { alertPayload } from './payload';
 import { rankDetails } from './rank-details';
 import type { MonitorNormaliser } from './reading';
 
-export { rankDetails, scoreDetail } from './rank-details';
+export { rankDetails } from './rank-details';
 export { flattenDetails } from './payload';
 
 /** Checked in this order: Grafana before Alertmanager (same text format, Grafana adds lines); generic last. */

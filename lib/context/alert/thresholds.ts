@@ -50,7 +50,7 @@ export function readThresholdText(untrusted: string): ThresholdReading {
     reading.observed = Number(datapoint[1]);
     if (datapoint[2]) reading.observedAt = datapoint[2].trim();
   }
-  const cloudWatch = new RegExp(String.raw`was (not )?([a-z ]+?) the (?:lower |upper )?thresholds? [(\[](${NUMBER})`, 'i').exec(text);
+  const cloudWatch = new RegExp(String.raw`was (not )?([a-z ]{1,40}?) the (?:lower |upper )?thresholds? [(\[](${NUMBER})`, 'i').exec(text);
   if (cloudWatch && !cloudWatch[1]) {
     reading.threshold = Number(cloudWatch[3]);
     reading.comparison = comparisonOfText(cloudWatch[2] ?? '') ?? 'other';
