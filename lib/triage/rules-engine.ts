@@ -2,7 +2,7 @@ import type { RE2JS } from 're2js';
 import type { TriageRule } from '../config/agent-config';
 import { compileRulePattern, RulePatternError } from '../config/rule-patterns';
 import type { Alert } from '../pagerduty/types';
-import { flattenDetails } from './analysers/alert-details';
+import { flattenDetails } from '../context/alert';
 import { shortValue } from './text';
 import type { IncidentContext } from './types';
 
