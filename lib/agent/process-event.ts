@@ -119,10 +119,9 @@ export class AcknowledgementUnknownError extends Error {
     cause: unknown,
   ) {
     super(
-      `Event ${eventId}: the agent stopped (${(stopped as Error)?.message ?? String(stopped)}) without knowing whether its acknowledgement ` +
-        `of ${incidentId} landed, and could not read the incident (${(cause as Error)?.message ?? String(cause)}). The event is delivered ` +
-        'again in ' +
-        `${retryAfterSeconds} s (or handed back from the dead-letter queue), so that PagerDuty's state decides.`,
+      `Event ${eventId}: the agent stopped (${(stopped as Error)?.message ?? String(stopped)}) without knowing whether its ` +
+        `acknowledgement of ${incidentId} landed, and could not read the incident (${(cause as Error)?.message ?? String(cause)}). ` +
+        `The event is delivered again in ${retryAfterSeconds} s (or handed back from the dead-letter queue), so that PagerDuty's state decides.`,
       { cause },
     );
   }
@@ -360,7 +359,7 @@ export class EventProcessor {
             ...subject,
             action: 'record',
             outcome: 'failed',
-            detail: `gave up (${mayHaveLanded ? 'PagerDuty shows the agent did not acknowledge it' : 'the agent had not acknowledged it'}, PagerDuty keeps paging): ${reason}`,
+            detail: `gave up (${mayHaveLanded ? 'PagerDuty does not show it held by the agent alone' : 'the agent had not acknowledged it'}, PagerDuty keeps paging): ${reason}`,
           });
           return { status: 'gave-up' };
         }
