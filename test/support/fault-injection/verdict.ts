@@ -243,6 +243,7 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
       'PagerDuty 429s': requests.filter((request) => request.status === 429).length,
       'DynamoDB throttles injected': observations.awsFaults.filter((fault) => fault.service === 'dynamodb').length,
       'SQS sends refused': observations.awsFaults.filter((fault) => fault.service === 'sqs').length,
+      'events deferred for lack of time (returned unstarted)': observations.deferredForLackOfTime,
       'worker invocations': observations.invocations.filter((invocation) => invocation.role === 'worker').length,
       'handback invocations': observations.invocations.filter((invocation) => invocation.role === 'handback').length,
       'worker kills': observations.crashes.crashes.length,
