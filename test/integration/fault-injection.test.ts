@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { NO_FAULT, SANDBOX_BOT_USER, SANDBOX_PRIMARY_USER, SANDBOX_SERVICE_ID, type Sandbox } from '../../local/sandbox';
+import { MAX_RETRIES_PER_EVENT } from '../../lib/state/work-ledger';
 import { FaultDice, faultSeed } from '../support/fault-injection/dice';
 import {
   RECOVERED_TITLE,
@@ -21,7 +22,7 @@ import { judge, type TriggeredIncident, type Verdict } from '../support/fault-in
  * killed at random points of its steps. Every secret is a canary that must appear nowhere. `FAULT_SEED=<n>` replays.
  * A tenth of the incidents have cleared alerts and a rule that lets the agent resolve them; a fifth of those are first
  * handed back (the worker dies on them), then resolved and reopened by a human: the agent triages them again with a
- * rule that would resolve them, and must not, because it escalated them. A tenth of the others have an acknowledgement
+ * rule that would resolve them, and must not, because it escalated them. A fifth of the others have an acknowledgement
  * or an escalation that PagerDuty applies while the answer is lost, after 0 to 6 failed reads of the incident (at 5 and
  * more the retry budget is spent before the mutation): the agent must find out, never leave one silenced.
  */
@@ -38,7 +39,7 @@ const DOOMED_SHARE = 0.02;
 /** Every n-th cleared incident the worker can never finish at first, so that it is handed back before the reopen. */
 const CLEARED_HANDED_BACK_EVERY = 5;
 /** Share of the other incidents whose acknowledgement or escalation is applied with its answer lost. */
-const LOST_ANSWER_SHARE = 0.1;
+const LOST_ANSWER_SHARE = 0.2;
 
 jest.setTimeout(240_000);
 
@@ -50,12 +51,21 @@ const titleFor = (dice: FaultDice, index: number): string => {
   return `checkout latency high (${index})`;
 };
 
-/** Whether this incident gets a lost answer, on which call, after how many failed reads (escalations only where triage escalates). */
-function lostAnswerFor(dice: FaultDice, index: number, title: string): TriggeredIncident['lostAnswer'] {
+/**
+ * Whether this incident gets a lost answer, on which call (escalations only where triage escalates), and after how many
+ * failed reads: each call takes 0, 1, … 6 failed reads in turn, so every point of the budget is covered.
+ */
+function lostAnswerFor(
+  dice: FaultDice,
+  index: number,
+  title: string,
+  taken: Record<'acknowledge' | 'escalate', number>,
+): TriggeredIncident['lostAnswer'] {
   if (dice.fraction(`lost|${index}`) >= LOST_ANSWER_SHARE) return undefined;
-  const escalates = title.startsWith('checkout latency');
-  const call = escalates && dice.fraction(`lost-call|${index}`) < 0.5 ? 'escalate' : 'acknowledge';
-  return { call, readFailures: dice.between(`lost-reads|${index}`, 0, 6) };
+  const call = title.startsWith('checkout latency') && taken.escalate <= taken.acknowledge ? 'escalate' : 'acknowledge';
+  const readFailures = taken[call] % (MAX_RETRIES_PER_EVENT + 2);
+  taken[call] += 1;
+  return { call, readFailures };
 }
 
 /** Failed reads of the incident first, then its first (acknowledge) or second (escalate) PUT applied and the answer lost. */
@@ -126,6 +136,7 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
       });
       const { sandbox, runner } = stack;
       const incidents: TriggeredIncident[] = [];
+      const lostAnswersTaken = { acknowledge: 0, escalate: 0 };
       let clearedTriageable = 0;
       for (let index = 0; index < INCIDENTS; index += 1) {
         const serviceId = dice.fraction(`service|${index}`) < 0.3 ? SECOND_SERVICE_ID : SANDBOX_SERVICE_ID;
@@ -142,7 +153,7 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
             : dice.fraction(`doomed|${index}`) < DOOMED_SHARE;
         if (humanFirst) sandbox.acknowledgeAs(incident.id, SANDBOX_PRIMARY_USER.id);
         if (isDoomed) doomed.add(incident.id);
-        const lostAnswer = humanFirst || isDoomed || alertsCleared ? undefined : lostAnswerFor(dice, index, title);
+        const lostAnswer = humanFirst || isDoomed || alertsCleared ? undefined : lostAnswerFor(dice, index, title, lostAnswersTaken);
         if (lostAnswer !== undefined) scriptLostAnswer(sandbox, incident.id, lostAnswer);
         incidents.push({ id: incident.id, humanFirst, doomed: isDoomed, alertsCleared, lostAnswer });
         // At-least-once: some triggers are delivered again, after later events of other incidents (out of order).
