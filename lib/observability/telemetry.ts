@@ -35,6 +35,16 @@ export const MetricName = {
   handbackFailed: 'HandbackFailed',
   rotationFailed: 'RotationFailed',
   rotationSucceeded: 'RotationSucceeded',
+  /** Outcomes of triaged incidents by inferred verdict (docs/rollout-and-outcomes.md); also per rule, dimension `rule`. */
+  outcomeConfirmed: 'OutcomeConfirmed',
+  outcomeContradicted: 'OutcomeContradicted',
+  outcomeUnknown: 'OutcomeUnknown',
+  /** `pd-agent: right|wrong` notes recorded. */
+  feedbackReceived: 'FeedbackReceived',
+  /** From the agent's first note to the first human action on the incident. */
+  headStart: 'HeadStart',
+  /** Incidents the agent held or resolved that a person then took over. */
+  humanTookOver: 'HumanTookOver',
 } as const;
 
 export type MetricNameValue = (typeof MetricName)[keyof typeof MetricName];
