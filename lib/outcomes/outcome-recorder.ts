@@ -1,7 +1,7 @@
 import type { AuditLog, AuditTrail } from '../audit/audit-log';
 import type { AgentConnection, MetricsSink } from '../agent/agent-ports';
 import type { RetryPolicy } from '../agent/retry-policy';
-import { MetricName } from '../observability/telemetry';
+import { MetricName, type RuleMetricsSink } from '../observability/telemetry';
 import type { Note } from '../pagerduty/types';
 import type { IncidentLedger, IncidentProgress } from '../state/incident-ledger';
 import { oneLine, truncate } from '../triage/text';
@@ -23,6 +23,8 @@ export interface OutcomeRecorderDeps {
   audit: AuditTrail & Pick<AuditLog, 'byIncident'>;
   store: OutcomeWriter;
   metrics: MetricsSink;
+  /** The same verdict counts and head start per rule (dimension `rule`), for the dashboard. */
+  ruleMetrics?: RuleMetricsSink;
   clock?: () => Date;
 }
 
@@ -162,8 +164,13 @@ export class OutcomeRecorder {
       ...(headStartMs === undefined ? {} : { headStartMs }),
     };
     if (!(await this.deps.store.append(item))) return { status: 'already-recorded' };
+    const ruleId = facts.cause?.ruleId;
     this.deps.metrics.addMetric(VERDICT_METRIC[verdict], 'Count', 1);
-    if (headStartMs !== undefined) this.deps.metrics.addMetric(MetricName.headStart, 'Milliseconds', headStartMs);
+    this.deps.ruleMetrics?.addRuleMetric(ruleId, VERDICT_METRIC[verdict], 'Count', 1);
+    if (headStartMs !== undefined) {
+      this.deps.metrics.addMetric(MetricName.headStart, 'Milliseconds', headStartMs);
+      this.deps.ruleMetrics?.addRuleMetric(ruleId, MetricName.headStart, 'Milliseconds', headStartMs);
+    }
     if (humanTookOver) this.deps.metrics.addMetric(MetricName.humanTookOver, 'Count', 1);
     return { status: 'recorded', kind: 'outcome', verdict };
   }
@@ -184,7 +191,9 @@ export class OutcomeRecorder {
       by: event.agent?.id ?? 'unknown',
     };
     if (!(await this.deps.store.append(item))) return { status: 'already-recorded' };
-    this.deps.metrics.addMetric(MetricName.feedbackReceived, 'Count', 1);
+    const metric = feedback.verdict === 'confirmed' ? MetricName.feedbackRight : MetricName.feedbackWrong;
+    this.deps.metrics.addMetric(metric, 'Count', 1);
+    this.deps.ruleMetrics?.addRuleMetric(facts.cause?.ruleId, metric, 'Count', 1);
     return { status: 'recorded', kind: 'feedback', verdict: feedback.verdict };
   }
 

@@ -91,6 +91,10 @@ function setup(decision: Hypothesis['decision'] = 'hold') {
   const audit = new MemoryAuditTrail();
   const metrics = new RecordingMetrics();
   const store = new MemoryOutcomeStore();
+  const perRule: [string | undefined, string, number][] = [];
+  const ruleMetrics = {
+    addRuleMetric: (ruleId: string | undefined, name: string, _unit: string, value: number) => void perRule.push([ruleId, name, value]),
+  };
   const deps: ProcessEventDeps = {
     env: 'test',
     settings: parseAgentConfig(undefined),
@@ -102,9 +106,9 @@ function setup(decision: Hypothesis['decision'] = 'hold') {
     triage: () => deployHypothesis(decision),
     metrics,
     retry: { sleep: async () => undefined, random: () => 0.5 },
-    outcomes: new OutcomeRecorder({ incidentLedger: incidents, audit, store, metrics }),
+    outcomes: new OutcomeRecorder({ incidentLedger: incidents, audit, store, metrics, ruleMetrics }),
   };
-  return { pd, incidents, audit, metrics, store, processor: new EventProcessor(deps) };
+  return { pd, incidents, audit, metrics, store, perRule, processor: new EventProcessor(deps) };
 }
 
 function humanNote(pd: FakePagerDuty, content: string, at: string): void {
@@ -124,7 +128,7 @@ describe('outcomes of triaged incidents', () => {
   });
 
   it('records a human resolve of a held incident: confirmed by the note, head start, takeover, no PagerDuty write', async () => {
-    const { processor, pd, store, metrics } = setup('hold');
+    const { processor, pd, store, metrics, perRule } = setup('hold');
     await processor.process(queued('incident.triggered', MONITOR), plenty);
     const noteAt = pd.notes.get(INCIDENT)?.[0]?.created_at as string;
     const humanAt = new Date(Date.parse(noteAt) + 60_000).toISOString();
@@ -155,6 +159,10 @@ describe('outcomes of triaged incidents', () => {
     expect((store.items[0] as { headStartMs: number }).headStartMs).toBeLessThanOrEqual(60_000);
     expect(metrics.total(MetricName.outcomeConfirmed)).toBe(1);
     expect(metrics.values.some((entry) => entry.name === MetricName.headStart)).toBe(true);
+    expect(perRule.map(([rule, name]) => [rule, name])).toEqual([
+      ['checkout-deploys', MetricName.outcomeConfirmed],
+      ['checkout-deploys', MetricName.headStart],
+    ]);
   });
 
   it('an alert its monitor resolved after an escalation is not a takeover and stays unknown for a named deploy', async () => {
