@@ -80,6 +80,16 @@ describe('pd-agent report against the local stack', () => {
 
     const other = await runCliCaptured(['report', '--local', '--since', '1h', '--service', 'PNOSUCH', '--json']);
     expect((JSON.parse(other.stdout) as OutcomeReport).total.incidents).toBe(0);
+    const doctor = await runCliCaptured(['doctor', '--local', '--json']);
+    const checks = (JSON.parse(doctor.stdout) as { checks: { name: string; ok: boolean; detail: string }[] }).checks;
+    expect(checks.find((check) => check.name === 'contradicted holds')).toEqual(
+      expect.objectContaining({ ok: false, detail: 'rule checkout-latency: 1 of 2 hold(s) contradicted' }),
+    );
+    expect(checks.find((check) => check.name === 'rules ready for hold')).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(/^none yet/),
+    });
+
     const bad = await runCliCaptured(['report', '--local', '--since', 'last-month']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('--since');
