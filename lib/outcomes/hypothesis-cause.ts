@@ -17,9 +17,9 @@ export interface HypothesisCause {
   ruleId?: string;
   /** The hypothesis as posted, bounded. */
   summary: string;
-  /** recent-change: the change the agent named. */
+  /** The change the agent named (whenever its note cited one, whatever the strongest finding). */
   change?: { id: string; summary: string; isDeploy: boolean };
-  /** recurrence: the similar past incident, and how the last one with a note was resolved. */
+  /** The similar past incident the note cited, and how the last one with a note was resolved. */
   pastIncident?: { id: string; number: number; fix?: string };
 }
 
@@ -37,13 +37,14 @@ export function hypothesisCause(hypothesis: Hypothesis, context: IncidentContext
   const kind = strongestKind(hypothesis);
   const cause: HypothesisCause = { kind, summary: truncate(oneLine(hypothesis.summary), MAX_TEXT) };
   if (hypothesis.ruleId !== undefined) cause.ruleId = hypothesis.ruleId;
-  if (kind === 'recent-change') {
+  const cited = new Set(hypothesis.evidence.map((evidence) => evidence.source));
+  if (cited.has('recent-change')) {
     const closest = changesBeforeTrigger(context, policy.changeWindowMinutes)[0];
     if (closest !== undefined) {
       cause.change = { id: closest.change.id, summary: truncate(oneLine(closest.change.summary), MAX_TEXT), isDeploy: closest.isDeploy };
     }
   }
-  if (kind === 'recurrence') {
+  if (cited.has('recurrence')) {
     const similar = similarPastIncidents(context, policy.recurrenceWindowDays * DAY_MS);
     const newest = similar[0];
     const withFix = similar.find((past) => resolutionOf(context, past.id) !== undefined);
