@@ -45,8 +45,9 @@ describe('outcomes against the sandbox', () => {
     await settle(stack);
     expect((await stack.incidentLedger.get(incident.id))?.cause).toMatchObject({ kind: 'recent-change', ruleId: 'checkout-latency' });
 
-    stack.sandbox.addNoteAs(incident.id, SANDBOX_PRIMARY_USER.id, 'Rolled back checkout v2.3.1; latency is back to normal.');
-    stack.sandbox.resolveAs(incident.id, SANDBOX_PRIMARY_USER.id);
+    stack.sandbox.resolveAs(incident.id, SANDBOX_PRIMARY_USER.id, {
+      resolutionNote: 'Rolled back checkout v2.3.1; latency is back to normal.',
+    });
     await settle(stack);
 
     const recorded = await outcomeOf(incident.id);
@@ -60,6 +61,9 @@ describe('outcomes against the sandbox', () => {
       humanNotes: ['Rolled back checkout v2.3.1; latency is back to normal.'],
     });
     expect(recorded?.outcome?.headStartMs).toBeGreaterThanOrEqual(0);
+    expect(stack.sandbox.deliveries({ incidentId: incident.id }).map((delivery) => delivery.eventType)).toEqual(
+      expect.arrayContaining(['incident.annotated', 'incident.resolved']),
+    );
     expect(effectiveVerdict(recorded!)).toEqual({
       verdict: 'confirmed',
       source: 'inferred',

@@ -1,4 +1,4 @@
-import { EventProcessor, type ProcessEventDeps } from '../../../lib/agent/process-event';
+import { EventProcessor, RetryLaterError, type ProcessEventDeps } from '../../../lib/agent/process-event';
 import { parseAgentConfig } from '../../../lib/config/agent-config';
 import { MetricName } from '../../../lib/observability/telemetry';
 import { OutcomeRecorder } from '../../../lib/outcomes/outcome-recorder';
@@ -191,6 +191,14 @@ describe('outcomes of triaged incidents', () => {
     ]);
     expect(store.items[0]).toMatchObject({ cause: { ruleId: 'checkout-deploys' } });
     expect(pd.count('createNote')).toBe(1);
+  });
+
+  it('a resolve whose notes cannot be read is delivered again rather than recorded without them', async () => {
+    const { processor, pd, store } = setup('hold');
+    await processor.process(queued('incident.triggered', MONITOR), plenty);
+    pd.fail('listNotes', 503, 10);
+    await expect(processor.process(queued('incident.resolved', HUMAN), plenty)).rejects.toThrow(RetryLaterError);
+    expect(store.items).toEqual([]);
   });
 
   it('records nothing for incidents the agent never triaged', async () => {
