@@ -192,6 +192,10 @@ export class FakePagerDuty implements PagerDutyApi {
     return Promise.reject(new Error('the fake does not manage webhook subscriptions'));
   }
 
+  setWebhookSubscriptionActive(): Promise<never> {
+    return Promise.reject(new Error('the fake does not manage webhook subscriptions'));
+  }
+
   deleteWebhookSubscription(): Promise<PagerDutyResponse<null>> {
     return this.answer('deleteWebhookSubscription', undefined, () => null);
   }

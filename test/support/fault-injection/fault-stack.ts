@@ -248,7 +248,7 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
     }
     return cached.connection;
   };
-  const notes = createNoteRenderer(config.escalation.mode);
+  const notes = createNoteRenderer(config);
   const fast = { settings: { baseDelayMs: 20, maxDelayMs: 200, minRemainingMs: 1000 } };
   const workerTelemetry = createTelemetry('worker');
   const processor = new EventProcessor({
