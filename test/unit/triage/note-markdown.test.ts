@@ -236,7 +236,9 @@ type Slots = typeof hostileSlots extends fc.Arbitrary<infer T> ? T : never;
  * when the text shows as nothing: the elements of that note are the ones the agent writes.
  */
 function hostileNote(slots: Slots, plain: boolean): string {
-  const text = (value: string): string => (!plain ? value : oneLine(value) === '' ? '' : 'x');
+  // The plain twin keeps the figures and comparison signs, since triage reads thresholds out of alert text and a
+  // different reading would change which evidence lines the agent writes; everything else becomes one letter.
+  const text = (value: string): string => (!plain ? value : oneLine(value) === '' ? '' : value.replace(/[^\d.%<>=]+/g, 'x'));
   const service = { ...SERVICE, summary: text(slots.serviceName) };
   const policy = { ...ESCALATION_POLICY, summary: text(slots.policyName) };
   const title = `Disk full ${text(slots.title)}`;

@@ -75,7 +75,9 @@ describe('renderHypothesisNote', () => {
     );
     expect(note).toContain('- Deploy \\`api v2\\.3\\.1\\` from github-actions 4 min before the trigger');
     expect(note).toMatch(/\(unverified link: https\\:\\\/\/github\\\.example\/acme\/checkout\/releases\/PCHG\d+\)\n/);
-    expect(note).toMatch(/\(triggered, critical\): host=checkout-api-1;.* \(\[link\]\(https:\/\/acme\.pagerduty\.com\/alerts\/PALR\d+\)\)/);
+    expect(note).toMatch(
+      /\(triggered, critical\): threshold=5%; host=checkout-api-1;.* \(\[link\]\(https:\/\/acme\.pagerduty\.com\/alerts\/PALR\d+\)\)/,
+    );
     expect(note).toContain('**Next steps**\n1. Roll back the release\n2. Check whether');
     expect(note).toContain('**Runbook:** [https\\:\\//runbooks\\.acme\\.example/checkout](https://runbooks.acme.example/checkout)');
     expect(note).toContain('**Paged if it escalates:** Alice Example (level 1 of Checkout on-call)');
