@@ -2,16 +2,22 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { buildAgentRuntime, sharedAgentDeps } from '../lib/agent/agent-runtime';
 import { EventProcessor } from '../lib/agent/process-event';
 import { createWorkerHandler } from '../lib/agent/worker-handler';
+import { AwsClientCache } from '../lib/context/aws/clients';
 import { createTelemetry } from '../lib/observability/telemetry';
 import { triageIncident } from '../lib/triage/triage';
 
 const { logger, metrics } = createTelemetry('worker');
 const runtime = buildAgentRuntime();
+// AWS context clients exist only in the worker, one set per region and role, created on first use.
+const awsClients = new AwsClientCache();
 
 const processor = new EventProcessor({
   ...sharedAgentDeps(runtime, metrics),
   triage: (context) => triageIncident(context, runtime.config.triage),
   refine: runtime.refine,
+  context: {
+    aws: { config: runtime.config.context.aws, clientsFor: (target) => awsClients.get(target), workerRegion: process.env.AWS_REGION },
+  },
 });
 
 export const handler = createWorkerHandler({ processor, sqs: new SQSClient({}), queueUrl: process.env.QUEUE_URL, logger, metrics });

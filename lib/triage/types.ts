@@ -1,3 +1,4 @@
+import type { AwsContext, NormalisedAlert } from '../context/evidence';
 import type { Alert, ChangeEvent, Incident, Oncall } from '../pagerduty/types';
 
 /**
@@ -16,6 +17,10 @@ export interface IncidentContext {
   unavailable: { source: ContextSource; reason: string }[];
   /** When the context was gathered (ISO-8601); analysers measure windows from the incident's creation. */
   gatheredAt: string;
+  /** What the monitor said, whatever the monitor (from the alerts' payloads). */
+  alert?: NormalisedAlert;
+  /** What the AWS providers found (alarm history, metric, changes, logs), when the alert or the mapping pointed at AWS. */
+  aws?: AwsContext;
 }
 
 export type ContextSource = 'alerts' | 'recentIncidents' | 'resolutionNotes' | 'changeEvents' | 'oncalls';
