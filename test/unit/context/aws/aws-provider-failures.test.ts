@@ -9,9 +9,15 @@ import { awsError, awsInput } from '../../../support/aws-context';
 
 /** Every AWS provider degrades the same way: a denial names the permission, a throttle and a timeout say so. */
 
-const cloudWatch = mockClient(CloudWatchClient);
-const cloudTrail = mockClient(CloudTrailClient);
-const logs = mockClient(CloudWatchLogsClient);
+/** The part of aws-sdk-client-mock's stub these tests use, the same for every client. */
+interface ClientStub {
+  reset(): void;
+  onAnyCommand(): { rejects(error: Error): unknown; callsFake(fake: () => unknown): unknown };
+  send: { getCall(index: number): { args: unknown[] } };
+}
+const cloudWatch = mockClient(CloudWatchClient) as unknown as ClientStub;
+const cloudTrail = mockClient(CloudTrailClient) as unknown as ClientStub;
+const logs = mockClient(CloudWatchLogsClient) as unknown as ClientStub;
 
 const cases = [
   {

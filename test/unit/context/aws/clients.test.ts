@@ -11,10 +11,19 @@ const ENDPOINTS = {
   AWS_ENDPOINT_URL_CLOUDWATCH_LOGS: 'http://127.0.0.1:4103',
 };
 
+/** What the test needs of any SDK client: its middleware stack and send. */
+interface SdkClient {
+  middlewareStack: {
+    add(middleware: () => (args: { request: unknown }) => Promise<never>, options: { step: 'build'; priority: 'low' }): void;
+  };
+  send(command: object): Promise<unknown>;
+}
+
 /** The request the client would send, captured once the endpoint is resolved and before anything leaves the process. */
 async function requestTarget(client: CloudWatchClient | CloudTrailClient | CloudWatchLogsClient, command: object): Promise<string> {
+  const sdk = client as unknown as SdkClient;
   let target = '';
-  client.middlewareStack.add(
+  sdk.middlewareStack.add(
     () => async (args) => {
       const request = args.request as { protocol: string; hostname: string; port?: number };
       target = `${request.protocol}//${request.hostname}:${request.port ?? ''}`;
@@ -22,7 +31,7 @@ async function requestTarget(client: CloudWatchClient | CloudTrailClient | Cloud
     },
     { step: 'build', priority: 'low' },
   );
-  await expect(client.send(command as never)).rejects.toThrow('captured');
+  await expect(sdk.send(command)).rejects.toThrow('captured');
   return target;
 }
 
