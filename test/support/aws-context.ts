@@ -38,6 +38,25 @@ export function lookupEventFrom(record: RawTrailRecord, overrides: Partial<Trail
 
 export const TRIGGERED_AT = new Date('2026-03-10T03:12:00Z');
 
+/** The SNS alarm message PagerDuty's CloudWatch integration keeps in an alert's details: Lambda errors of orders-api. */
+export function lambdaAlarmDetails(stateChangeTime: string): Record<string, unknown> {
+  return {
+    AlarmName: 'orders-api-errors',
+    AlarmArn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:orders-api-errors',
+    NewStateValue: 'ALARM',
+    StateChangeTime: stateChangeTime,
+    Trigger: {
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      Statistic: 'SUM',
+      Period: 60,
+      Threshold: 5,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Dimensions: [{ name: 'FunctionName', value: 'orders-api' }],
+    },
+  };
+}
+
 /** A CloudWatch alarm on a Lambda function's errors, as the alert reader produces it. */
 export function lambdaErrorsAlert(overrides: Partial<NormalisedAlert> = {}): NormalisedAlert {
   return {

@@ -7,7 +7,7 @@ import type { Comparison, NormalisedAlert } from '../evidence';
  * normaliser (`understandAlerts`) is injected into gatherContext; it reads nothing else.
  */
 
-const COMPARISONS: Record<string, Comparison> = {
+const COMPARISONS: Record<string, Comparison | undefined> = {
   GreaterThanThreshold: '>',
   GreaterThanOrEqualToThreshold: '>=',
   LessThanThreshold: '<',
@@ -16,6 +16,9 @@ const COMPARISONS: Record<string, Comparison> = {
   LessThanLowerThreshold: 'outside-band',
   GreaterThanUpperThreshold: 'outside-band',
 };
+
+/** A CloudWatch `ComparisonOperator` as a Comparison; `other` for ones it does not know. */
+export const comparisonOf = (operator: string | undefined): Comparison => COMPARISONS[operator ?? ''] ?? 'other';
 
 type Json = Record<string, unknown>;
 
@@ -79,7 +82,7 @@ export function readCloudWatchAlarm(alerts: readonly Alert[]): NormalisedAlert |
     const trigger = isObject(message.Trigger) ? message.Trigger : {};
     const metricName = text(trigger.MetricName);
     const threshold = number(trigger.Threshold);
-    const comparison = COMPARISONS[text(trigger.ComparisonOperator) ?? ''] ?? 'other';
+    const comparison = comparisonOf(text(trigger.ComparisonOperator));
     const changedAt = text(message.StateChangeTime);
     const triggeredAt =
       changedAt === undefined || Number.isNaN(Date.parse(changedAt)) ? alert.created_at : new Date(Date.parse(changedAt)).toISOString();

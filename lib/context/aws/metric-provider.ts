@@ -1,13 +1,8 @@
-import {
-  DescribeAlarmsCommand,
-  GetMetricDataCommand,
-  type ComparisonOperator,
-  type MetricAlarm,
-  type MetricDataQuery,
-} from '@aws-sdk/client-cloudwatch';
+import { DescribeAlarmsCommand, GetMetricDataCommand, type MetricAlarm, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
 import type { Comparison, MetricBehaviour, NormalisedAlert } from '../evidence';
 import { SourceUnavailableError, type ContextProvider, type ProviderRunOptions } from '../provider';
 import { alarmNameOf, type AwsProviderInput } from './aws-input';
+import { comparisonOf } from './cloudwatch-alert-reader';
 import { awsRead } from './aws-failures';
 import { alarmConsoleUrl, metricConsoleUrl } from './console-links';
 import { analyseMetric, capacityKindOf } from './metric-shape';
@@ -24,13 +19,6 @@ const MIN_WINDOW_MS = 3600_000;
 const MAX_WINDOW_MS = 24 * 3600_000;
 /** Periods read after the trigger (when they exist), to see whether it kept going. */
 const PERIODS_AFTER = 2;
-
-const COMPARISONS: Partial<Record<ComparisonOperator, Comparison>> = {
-  GreaterThanThreshold: '>',
-  GreaterThanOrEqualToThreshold: '>=',
-  LessThanThreshold: '<',
-  LessThanOrEqualToThreshold: '<=',
-};
 
 /** SNS messages spell statistics in capitals (`AVERAGE`); GetMetricData wants `Average`; `p99` stays as it is. */
 function statisticName(statistic: string | undefined): string {
@@ -82,8 +70,8 @@ function specFromAlert(alert: NormalisedAlert): MetricSpec | undefined {
 }
 
 function specFromAlarm(alarm: MetricAlarm): MetricSpec | undefined {
-  const comparison = alarm.ComparisonOperator === undefined ? undefined : COMPARISONS[alarm.ComparisonOperator];
-  const threshold = comparison !== undefined && alarm.Threshold !== undefined ? { comparison, value: alarm.Threshold } : undefined;
+  const threshold =
+    alarm.Threshold === undefined ? undefined : { comparison: comparisonOf(alarm.ComparisonOperator), value: alarm.Threshold };
   if (alarm.Metrics !== undefined && alarm.Metrics.length > 0) {
     const returned = alarm.Metrics.find((query) => query.ReturnData !== false) ?? alarm.Metrics[0];
     const periodSeconds = Math.max(

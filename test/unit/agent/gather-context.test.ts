@@ -5,7 +5,8 @@ import type { AwsProviders } from '../../../lib/context/aws/aws-context';
 import type { AwsProviderInput } from '../../../lib/context/aws/aws-input';
 import { SourceUnavailableError, type ContextProvider } from '../../../lib/context/provider';
 import type { Alert } from '../../../lib/pagerduty/types';
-import { awsClients, lambdaErrorsAlert } from '../../support/aws-context';
+import type { IncidentContext } from '../../../lib/triage/types';
+import { awsClients, lambdaAlarmDetails, lambdaErrorsAlert } from '../../support/aws-context';
 import { FakePagerDuty, makeIncident } from '../../support/fake-pagerduty';
 
 const policy = agentConfigSchema.parse({}).triage;
@@ -19,23 +20,7 @@ const cloudWatchAlert: Alert = {
   summary: 'orders-api-errors',
   status: 'triggered',
   created_at: '2026-03-01T10:00:00Z',
-  body: {
-    details: {
-      AlarmName: 'orders-api-errors',
-      AlarmArn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:orders-api-errors',
-      NewStateValue: 'ALARM',
-      StateChangeTime: '2026-03-01T09:59:30.000+0000',
-      Trigger: {
-        MetricName: 'Errors',
-        Namespace: 'AWS/Lambda',
-        Statistic: 'SUM',
-        Period: 60,
-        Threshold: 5,
-        ComparisonOperator: 'GreaterThanThreshold',
-        Dimensions: [{ name: 'FunctionName', value: 'orders-api' }],
-      },
-    },
-  },
+  body: { details: lambdaAlarmDetails('2026-03-01T09:59:30.000+0000') },
 };
 
 function fakeApi(alerts: Alert[] = [cloudWatchAlert]): FakePagerDuty {
@@ -76,6 +61,15 @@ function recordingProviders(seen: AwsProviderInput[], overrides: Partial<AwsProv
 function awsDeps(providers: AwsProviders, services: Record<string, unknown> = {}): AwsGatherDeps {
   const config = agentConfigSchema.parse({ context: { aws: { services } } }).context.aws;
   return { config, clientsFor: () => awsClients(), workerRegion: 'us-east-2', providers };
+}
+
+/** gatherContext on an incident whose only alert is not a CloudWatch alarm, with recording AWS providers. */
+async function gatherForNonAlarm(services: Record<string, unknown> = {}): Promise<{ context: IncidentContext; seen: AwsProviderInput[] }> {
+  const seen: AwsProviderInput[] = [];
+  const alert = { ...cloudWatchAlert, body: { details: { error: 'disk full' } } };
+  const aws = awsDeps(recordingProviders(seen), services);
+  const context = await gatherContext(makeIncident(), { api: fakeApi([alert]), retry: retry(), policy, now: () => NOW, aws });
+  return { context, seen };
 }
 
 describe('gatherContext', () => {
@@ -128,30 +122,14 @@ describe('gatherContext', () => {
   });
 
   it('reads no AWS for an alert that is not a CloudWatch alarm on an unmapped service', async () => {
-    const seen: AwsProviderInput[] = [];
-    const alert = { ...cloudWatchAlert, body: { details: { error: 'disk full' } } };
-    const context = await gatherContext(makeIncident(), {
-      api: fakeApi([alert]),
-      retry: retry(),
-      policy,
-      now: () => NOW,
-      aws: awsDeps(recordingProviders(seen)),
-    });
+    const { context, seen } = await gatherForNonAlarm();
     expect(context.aws).toBeUndefined();
     expect(context.alert).toBeUndefined();
     expect(seen).toHaveLength(0);
   });
 
   it("reads AWS for a mapped service's incident whatever the alert, in the mapping's region", async () => {
-    const seen: AwsProviderInput[] = [];
-    const alert = { ...cloudWatchAlert, body: { details: { error: 'disk full' } } };
-    const context = await gatherContext(makeIncident(), {
-      api: fakeApi([alert]),
-      retry: retry(),
-      policy,
-      now: () => NOW,
-      aws: awsDeps(recordingProviders(seen), { PSVC001: { region: 'ap-southeast-2', logGroups: ['/ecs/orders'] } }),
-    });
+    const { context, seen } = await gatherForNonAlarm({ PSVC001: { region: 'ap-southeast-2', logGroups: ['/ecs/orders'] } });
     expect(context.aws?.region).toBe('ap-southeast-2');
     expect(seen[0]?.scope.logGroups).toEqual(['/ecs/orders']);
     expect(seen[0]?.triggeredAt).toEqual(new Date('2026-03-01T10:00:00Z'));
