@@ -100,7 +100,7 @@ export async function run(): Promise<void> {
   const without = await measure('PagerDuty only', undefined, aws.requests);
   const withAws = await measure(
     'with AWS providers',
-    { aws: { config: parseAgentConfig(undefined).context.aws, clientsFor: () => clients } },
+    { aws: { config: parseAgentConfig(undefined).context.aws, clientsFor: async () => clients } },
     aws.requests,
   );
   const p50 = percentile(withAws, 50) - percentile(without, 50);

@@ -4,7 +4,7 @@ import { gatherAwsContext, type AwsProviders } from '../context/aws/aws-context'
 import { mergeChangeTimeline } from '../context/aws/change-provider';
 import { readCloudWatchAlarm } from '../context/aws/cloudwatch-alert-reader';
 import { resolveAwsScope } from '../context/aws/mapping';
-import type { AwsContext, NormalisedAlert } from '../context/evidence';
+import type { AwsContext, AwsContextSource, NormalisedAlert } from '../context/evidence';
 import {
   pagerDutyInputHas,
   pagerDutyProviders,
@@ -51,11 +51,13 @@ export const DEFAULT_GATHER_SETTINGS: GatherSettings = {
 /** What the AWS providers need from the worker: the mapping and a source of clients per region and role. */
 export interface AwsGatherDeps {
   config: AwsContextConfig;
-  clientsFor: (target: AwsTarget) => AwsReadClients;
+  clientsFor: (target: AwsTarget) => Promise<AwsReadClients>;
   /** The worker's own region (`AWS_REGION`), used when neither the alert nor the mapping names one. */
   workerRegion?: string;
   providers?: AwsProviders;
 }
+
+const AWS_CONTEXT_SOURCES: AwsContextSource[] = ['alarm', 'metric', 'changes', 'logs'];
 
 export type UnderstandAlert = (alerts: Alert[]) => NormalisedAlert | undefined;
 
@@ -82,7 +84,14 @@ async function awsContextFor(
   const scope = resolveAwsScope(aws.config, incident.service.id, alert, aws.workerRegion);
   if (scope === undefined) return undefined;
   const triggeredAt = new Date(alert?.triggeredAt ?? incident.created_at);
-  const clients = aws.clientsFor({ region: scope.region, roleArn: scope.roleArn, externalId: scope.externalId });
+  let clients: AwsReadClients;
+  try {
+    clients = await aws.clientsFor({ region: scope.region, roleArn: scope.roleArn, externalId: scope.externalId });
+  } catch (error) {
+    const reason = `the AWS clients could not be created (${(error as Error)?.message ?? String(error)})`;
+    const unavailable = AWS_CONTEXT_SOURCES.map((source) => ({ source, reason }));
+    return { region: scope.region, accountId: scope.accountId, changes: [], logSurges: [], unavailable };
+  }
   return gatherAwsContext({ alert, scope, clients, triggeredAt, now }, aws.providers);
 }
 

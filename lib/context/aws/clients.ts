@@ -1,7 +1,7 @@
-import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import type { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import type { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 
 /**
@@ -9,6 +9,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
  * created on first use (worker only) and kept for the execution environment's lifetime. Endpoints are never set here:
  * the SDK reads `AWS_ENDPOINT_URL_CLOUDWATCH`, `AWS_ENDPOINT_URL_CLOUDTRAIL`, `AWS_ENDPOINT_URL_CLOUDWATCH_LOGS` (and
  * `AWS_ENDPOINT_URL_STS`) itself, so local runs and tests redirect them the same way as the other clients.
+ * The SDK modules themselves are loaded on first use too: an incident without AWS context never pays for them.
  */
 export interface AwsReadClients {
   cloudWatch: CloudWatchClient;
@@ -46,6 +47,7 @@ export function assumedRoleCredentials(
   let pending: Promise<AwsCredentialIdentity> | undefined;
   const assume = async (): Promise<AwsCredentialIdentity> => {
     try {
+      const { AssumeRoleCommand } = await import('@aws-sdk/client-sts');
       const { Credentials } = await sts.send(
         new AssumeRoleCommand({
           RoleArn: target.roleArn,
@@ -77,30 +79,37 @@ export function assumedRoleCredentials(
 }
 
 export class AwsClientCache {
-  private readonly clients = new Map<string, AwsReadClients>();
-  private readonly stsClients = new Map<string, STSClient>();
+  private readonly clients = new Map<string, Promise<AwsReadClients>>();
+  private readonly stsClients = new Map<string, Promise<STSClient>>();
 
-  get(target: AwsTarget): AwsReadClients {
+  get(target: AwsTarget): Promise<AwsReadClients> {
     const key = `${target.region}|${target.roleArn ?? ''}|${target.externalId ?? ''}`;
     let clients = this.clients.get(key);
     if (clients === undefined) {
-      const credentials =
-        target.roleArn === undefined ? undefined : assumedRoleCredentials(this.sts(target.region), { ...target, roleArn: target.roleArn });
-      const config = { region: target.region, credentials };
-      clients = {
-        cloudWatch: new CloudWatchClient(config),
-        cloudTrail: new CloudTrailClient(config),
-        logs: new CloudWatchLogsClient(config),
-      };
+      clients = this.create(target);
       this.clients.set(key, clients);
     }
     return clients;
   }
 
-  private sts(region: string): STSClient {
+  private async create(target: AwsTarget): Promise<AwsReadClients> {
+    const [{ CloudWatchClient }, { CloudTrailClient }, { CloudWatchLogsClient }] = await Promise.all([
+      import('@aws-sdk/client-cloudwatch'),
+      import('@aws-sdk/client-cloudtrail'),
+      import('@aws-sdk/client-cloudwatch-logs'),
+    ]);
+    const credentials =
+      target.roleArn === undefined
+        ? undefined
+        : assumedRoleCredentials(await this.sts(target.region), { ...target, roleArn: target.roleArn });
+    const config = { region: target.region, credentials };
+    return { cloudWatch: new CloudWatchClient(config), cloudTrail: new CloudTrailClient(config), logs: new CloudWatchLogsClient(config) };
+  }
+
+  private sts(region: string): Promise<STSClient> {
     let client = this.stsClients.get(region);
     if (client === undefined) {
-      client = new STSClient({ region });
+      client = import('@aws-sdk/client-sts').then(({ STSClient }) => new STSClient({ region }));
       this.stsClients.set(region, client);
     }
     return client;

@@ -60,7 +60,7 @@ function recordingProviders(seen: AwsProviderInput[], overrides: Partial<AwsProv
 
 function awsDeps(providers: AwsProviders, services: Record<string, unknown> = {}): AwsGatherDeps {
   const config = agentConfigSchema.parse({ context: { aws: { services } } }).context.aws;
-  return { config, clientsFor: () => awsClients(), workerRegion: 'us-east-2', providers };
+  return { config, clientsFor: async () => awsClients(), workerRegion: 'us-east-2', providers };
 }
 
 /** gatherContext on an incident whose only alert is not a CloudWatch alarm, with recording AWS providers. */
@@ -119,6 +119,19 @@ describe('gatherContext', () => {
     expect(context.aws?.unavailable).toEqual([{ source: 'logs', reason: expect.stringContaining('no permission: logs:FilterLogEvents') }]);
     expect(context.aws?.alarm).toBeDefined();
     expect(context.unavailable).toEqual([]);
+  });
+
+  it('keeps going, every AWS source unavailable with the reason, when the AWS clients cannot be created', async () => {
+    const aws = {
+      ...awsDeps(recordingProviders([])),
+      clientsFor: () => Promise.reject(new Error('Cannot find module @aws-sdk/client-cloudwatch')),
+    };
+    const context = await gatherContext(makeIncident(), { api: fakeApi(), retry: retry(), policy, now: () => NOW, aws });
+    expect(context.aws?.unavailable.map((entry) => entry.source)).toEqual(['alarm', 'metric', 'changes', 'logs']);
+    expect(context.aws?.unavailable[0]?.reason).toBe(
+      'the AWS clients could not be created (Cannot find module @aws-sdk/client-cloudwatch)',
+    );
+    expect(context.oncalls).toBeDefined();
   });
 
   it('reads no AWS for an alert that is not a CloudWatch alarm on an unmapped service', async () => {

@@ -43,18 +43,18 @@ describe('AwsClientCache', () => {
   });
 
   it('honours the SDK endpoint variables of CloudWatch, CloudTrail and CloudWatch Logs', async () => {
-    const clients = new AwsClientCache().get({ region: 'eu-west-1' });
+    const clients = await new AwsClientCache().get({ region: 'eu-west-1' });
     await expect(requestTarget(clients.cloudWatch, new DescribeAlarmsCommand({}))).resolves.toBe('http://127.0.0.1:4101');
     await expect(requestTarget(clients.cloudTrail, new LookupEventsCommand({}))).resolves.toBe('http://127.0.0.1:4102');
     await expect(requestTarget(clients.logs, new FilterLogEventsCommand({ logGroupName: 'g' }))).resolves.toBe('http://127.0.0.1:4103');
   });
 
-  it('keeps one set of clients per region and role', () => {
+  it('keeps one set of clients per region and role', async () => {
     const cache = new AwsClientCache();
-    const here = cache.get({ region: 'eu-west-1' });
-    expect(cache.get({ region: 'eu-west-1' })).toBe(here);
-    expect(cache.get({ region: 'us-east-1' })).not.toBe(here);
-    expect(cache.get({ region: 'eu-west-1', roleArn: 'arn:aws:iam::210987654321:role/read', externalId: 'x1' })).not.toBe(here);
+    const here = await cache.get({ region: 'eu-west-1' });
+    expect(await cache.get({ region: 'eu-west-1' })).toBe(here);
+    expect(await cache.get({ region: 'us-east-1' })).not.toBe(here);
+    expect(await cache.get({ region: 'eu-west-1', roleArn: 'arn:aws:iam::210987654321:role/read', externalId: 'x1' })).not.toBe(here);
   });
 });
 
