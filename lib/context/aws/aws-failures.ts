@@ -15,6 +15,13 @@ const THROTTLED = new Set([
   'LimitExceededException',
 ]);
 const NOT_FOUND = new Set(['ResourceNotFoundException', 'ResourceNotFound']);
+const BAD_CREDENTIALS = new Set([
+  'UnrecognizedClientException',
+  'InvalidClientTokenId',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidSignatureException',
+]);
 
 export interface AwsCallSite {
   /** The IAM action, `cloudwatch:DescribeAlarmHistory`. */
@@ -34,6 +41,9 @@ export function explainAwsError(error: unknown, site: AwsCallSite): string | und
     return `no permission: ${site.action} on ${site.resource}; grant it to the worker's role (or the mapped read role) with the cdk construct ContextReadRole or an IAM statement allowing ${site.action}`;
   }
   if (THROTTLED.has(name)) return `throttled by AWS on ${site.action} (${name}); the note goes out without it`;
+  if (BAD_CREDENTIALS.has(name)) {
+    return `AWS refused the worker's credentials on ${site.action} (${name}); locally, point AWS_ENDPOINT_URL_* at the emulators`;
+  }
   if (NOT_FOUND.has(name)) return `not found: ${site.resource} (${site.action} answered ${name})`;
   return undefined;
 }

@@ -118,6 +118,16 @@ describe('explainAwsError', () => {
     );
   });
 
+  it('says the credentials were refused, and not found for a missing resource', () => {
+    const site = { action: 'logs:FilterLogEvents', resource: 'arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/x' };
+    expect(explainAwsError(Object.assign(new Error('bad token'), { name: 'UnrecognizedClientException' }), site)).toBe(
+      "AWS refused the worker's credentials on logs:FilterLogEvents (UnrecognizedClientException); locally, point AWS_ENDPOINT_URL_* at the emulators",
+    );
+    expect(explainAwsError(Object.assign(new Error('gone'), { name: 'ResourceNotFoundException' }), site)).toBe(
+      `not found: ${site.resource} (logs:FilterLogEvents answered ResourceNotFoundException)`,
+    );
+  });
+
   it('leaves errors that are not AWS service errors to the runner', () => {
     expect(explainAwsError(new Error('socket hang up'), { action: 'logs:FilterLogEvents', resource: '*' })).toBeUndefined();
   });
