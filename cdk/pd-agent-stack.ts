@@ -18,9 +18,11 @@ import {
   WORKER_TIMEOUT_SECONDS,
   type QueueDefinition,
 } from '../lib/infra/resource-definitions';
+import { parseAgentConfig } from '../lib/config/agent-config';
 import { AgentAlarms } from './constructs/agent-alarms';
 import { AgentDashboard } from './constructs/agent-dashboard';
 import { AgentFunction } from './constructs/agent-function';
+import { WorkerContextReads } from './constructs/context-reads';
 import { tableFromDefinition } from './constructs/table-from-definition';
 import { PAGERDUTY_URLS, type EnvironmentConfig } from './environments';
 
@@ -210,6 +212,8 @@ export class PdAgentStack extends Stack {
     grantAuditWriter(auditTable, worker.role);
     secret.grantRead(worker.role);
     if (config.bedrockEnabled) this.grantBedrock(worker.role);
+    // AWS context providers: read-only, alarm- and log-group-scoped where IAM allows (docs/context-providers.md).
+    new WorkerContextReads(this, 'WorkerContextReads', { role: worker.role, config: parseAgentConfig(agentConfig).context.aws });
 
     stateTable.grantReadWriteData(handback.role);
     grantAuditWriter(auditTable, handback.role);
@@ -324,6 +328,7 @@ export class PdAgentStack extends Stack {
       },
       IngressFunctionName: { value: ingress.function.functionName, description: 'Ingress Lambda function' },
       WorkerFunctionName: { value: worker.function.functionName, description: 'Worker Lambda function' },
+      WorkerRoleArn: { value: worker.role.roleArn, description: 'Worker role: the principal a workload account ContextReadRole trusts' },
       HandbackFunctionName: { value: handback.function.functionName, description: 'Handback Lambda function' },
       RotateSecretFunctionName: { value: rotator.function.functionName, description: 'Secret rotation Lambda function' },
       AlarmTopicArn: { value: alarms.topic.topicArn, description: 'SNS topic every alarm notifies' },

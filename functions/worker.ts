@@ -4,10 +4,13 @@ import { EventProcessor } from '../lib/agent/process-event';
 import { createWorkerHandler } from '../lib/agent/worker-handler';
 import { createTelemetry, ruleMetrics } from '../lib/observability/telemetry';
 import { OutcomeRecorder } from '../lib/outcomes/outcome-recorder';
+import { AwsClientCache } from '../lib/context/aws/clients';
 import { triageIncident } from '../lib/triage/triage';
 
 const { logger, metrics } = createTelemetry('worker');
 const runtime = buildAgentRuntime();
+// AWS context clients exist only in the worker, one set per region and role, created on first use.
+const awsClients = new AwsClientCache();
 
 const processor = new EventProcessor({
   ...sharedAgentDeps(runtime, metrics),
@@ -20,6 +23,9 @@ const processor = new EventProcessor({
     metrics,
     ruleMetrics: ruleMetrics(metrics),
   }),
+  context: {
+    aws: { config: runtime.config.context.aws, clientsFor: (target) => awsClients.get(target), workerRegion: process.env.AWS_REGION },
+  },
 });
 
 export const handler = createWorkerHandler({ processor, sqs: new SQSClient({}), queueUrl: process.env.QUEUE_URL, logger, metrics });

@@ -1,18 +1,36 @@
-import type { TriagePolicy } from '../config/agent-config';
-import { PagerDutyApiError } from '../pagerduty/errors';
-import type { Incident, PagerDutyApi, PagerDutyResponse } from '../pagerduty/types';
-import type { ContextSource, IncidentContext } from '../triage/types';
-import { OperationFailedError, type RetryPolicy } from './retry-policy';
+import type { AwsContextConfig, TriagePolicy } from '../config/agent-config';
+import type { AwsReadClients, AwsTarget } from '../context/aws/clients';
+import { gatherAwsContext, type AwsProviders } from '../context/aws/aws-context';
+import { mergeChangeTimeline } from '../context/aws/change-provider';
+import { readCloudWatchAlarm } from '../context/aws/cloudwatch-alert-reader';
+import { resolveAwsScope } from '../context/aws/mapping';
+import type { AwsContext, AwsContextSource, NormalisedAlert } from '../context/evidence';
+import {
+  pagerDutyInputHas,
+  pagerDutyProviders,
+  resolutionNotesProvider,
+  type PagerDutyProviderInput,
+} from '../context/pagerduty/pagerduty-providers';
+import { runProviders } from '../context/provider';
+import type { Alert, Incident, PagerDutyApi } from '../pagerduty/types';
+import type { IncidentContext } from '../triage/types';
+import type { RetryPolicy } from './retry-policy';
 import { titlesAreSimilar } from '../triage/analysers/title-similarity';
 
 /**
- * Gathers what triage needs in at most MAX_CONTEXT_READS PagerDuty reads, each bounded in time:
+ * Gathers what triage needs from context providers (lib/context/provider.ts), in at most MAX_CONTEXT_READS PagerDuty
+ * reads, each bounded in time:
  *   1 alerts · 2 recent incidents on the service · 3 related change events · 4 on-calls of the escalation policy
  *   5..6 notes of the most recent resolved incidents with a similar title (how they were resolved).
- * A source that is plan-gated (402/403/404), too slow, or keeps failing becomes an `unavailable` entry: it degrades
- * the evidence, never the run. Throttling, a spent budget and the Lambda running out of time do stop the run.
+ * As soon as the alerts are read, the AWS providers (alarm history, metric, CloudTrail changes, log surges) start
+ * beside the remaining PagerDuty reads; they never go through PagerDuty's RetryPolicy or pacer.
+ * A source that is plan-gated (402/403/404), too slow, denied or keeps failing becomes an `unavailable` entry: it
+ * degrades the evidence, never the run. PagerDuty throttling, a spent budget and the Lambda running out of time do
+ * stop the run.
  */
 export const MAX_CONTEXT_READS = 6;
+/** Reads 1–4, always made. */
+const FIRST_READS = 4;
 
 export interface GatherSettings {
   /** Per-read bound, retries included. */
@@ -30,15 +48,18 @@ export const DEFAULT_GATHER_SETTINGS: GatherSettings = {
   recentIncidentsMax: 50,
 };
 
-export class ReadTimeoutError extends Error {
-  override readonly name = 'ReadTimeoutError';
-  constructor(
-    readonly source: ContextSource,
-    readonly timeoutMs: number,
-  ) {
-    super(`Reading ${source} took longer than ${timeoutMs} ms; the note goes out without it.`);
-  }
+/** What the AWS providers need from the worker: the mapping and a source of clients per region and role. */
+export interface AwsGatherDeps {
+  config: AwsContextConfig;
+  clientsFor: (target: AwsTarget) => Promise<AwsReadClients>;
+  /** The worker's own region (`AWS_REGION`), used when neither the alert nor the mapping names one. */
+  workerRegion?: string;
+  providers?: AwsProviders;
 }
+
+const AWS_CONTEXT_SOURCES: AwsContextSource[] = ['alarm', 'metric', 'changes', 'logs'];
+
+export type UnderstandAlert = (alerts: Alert[]) => NormalisedAlert | undefined;
 
 export interface GatherDeps {
   api: PagerDutyApi;
@@ -46,89 +67,99 @@ export interface GatherDeps {
   policy: TriagePolicy;
   settings?: Partial<GatherSettings>;
   now?: () => Date;
+  /** Reads the alerts' payloads into one NormalisedAlert; default: a minimal CloudWatch alarm reader. */
+  understandAlert?: UnderstandAlert;
+  /** Without it no AWS context is gathered. */
+  aws?: AwsGatherDeps;
 }
 
-function bounded<T>(promise: Promise<T>, source: ContextSource, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ReadTimeoutError(source, timeoutMs)), timeoutMs);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** Why a source is missing, or null when the error must stop the run. */
-function unavailableReason(error: unknown): string | null {
-  if (error instanceof ReadTimeoutError) return `timed out after ${error.timeoutMs} ms`;
-  if (error instanceof OperationFailedError) {
-    const cause = error.cause;
-    if (cause instanceof PagerDutyApiError && cause.featureUnavailable) {
-      return `PagerDuty answered ${cause.status} (${cause.pagerDutyMessage}): not available to this account or key`;
-    }
-    return `failed after ${error.attempts} attempt(s): ${(cause as Error)?.message ?? String(cause)}`;
+async function awsContextFor(
+  incident: Incident,
+  alert: NormalisedAlert | undefined,
+  aws: AwsGatherDeps,
+  now: Date,
+): Promise<AwsContext | undefined> {
+  const mapped = aws.config.services[incident.service.id] !== undefined;
+  if (alert?.monitor !== 'cloudwatch' && !mapped) return undefined;
+  const scope = resolveAwsScope(aws.config, incident.service.id, alert, aws.workerRegion);
+  if (scope === undefined) return undefined;
+  const triggeredAt = new Date(alert?.triggeredAt ?? incident.created_at);
+  let clients: AwsReadClients;
+  try {
+    clients = await aws.clientsFor({ region: scope.region, roleArn: scope.roleArn, externalId: scope.externalId });
+  } catch (error) {
+    const reason = `the AWS clients could not be created (${(error as Error)?.message ?? String(error)})`;
+    const unavailable = AWS_CONTEXT_SOURCES.map((source) => ({ source, reason }));
+    return { region: scope.region, accountId: scope.accountId, changes: [], logSurges: [], unavailable };
   }
-  return null;
+  return gatherAwsContext({ alert, scope, clients, triggeredAt, now }, aws.providers);
 }
 
 export async function gatherContext(incident: Incident, deps: GatherDeps): Promise<IncidentContext> {
   const settings = { ...DEFAULT_GATHER_SETTINGS, ...deps.settings };
   const now = deps.now ?? (() => new Date());
-  const unavailable: IncidentContext['unavailable'] = [];
-  let reads = 0;
-
-  const read = async <T>(source: ContextSource, call: () => Promise<PagerDutyResponse<T>>): Promise<T | null> => {
-    if (reads >= MAX_CONTEXT_READS) {
-      unavailable.push({ source, reason: `skipped: the ${MAX_CONTEXT_READS}-read budget is spent` });
-      return null;
-    }
-    reads += 1;
-    try {
-      const { response } = await bounded(deps.retry.idempotent(`read ${source}`, call), source, settings.readTimeoutMs);
-      return response.value;
-    } catch (error) {
-      const reason = unavailableReason(error);
-      if (reason === null) throw error;
-      unavailable.push({ source, reason });
-      return null;
-    }
+  const understandAlert = deps.understandAlert ?? readCloudWatchAlarm;
+  const providers = pagerDutyProviders(settings.readTimeoutMs);
+  const createdAt = new Date(incident.created_at);
+  const input: PagerDutyProviderInput = {
+    incident,
+    api: deps.api,
+    retry: deps.retry,
+    since: new Date(createdAt.getTime() - deps.policy.recurrenceWindowDays * 24 * 3600 * 1000),
+    until: now(),
+    recentIncidentsMax: settings.recentIncidentsMax,
   };
 
-  const createdAt = new Date(incident.created_at);
-  const since = new Date(createdAt.getTime() - deps.policy.recurrenceWindowDays * 24 * 3600 * 1000);
-  const [alerts, recent, changeEvents, oncalls] = await Promise.all([
-    read('alerts', () => deps.api.listAlerts(incident.id)),
-    read('recentIncidents', () =>
-      deps.api.listIncidents({
-        serviceIds: [incident.service.id],
-        since: since.toISOString(),
-        until: now().toISOString(),
-        max: settings.recentIncidentsMax,
-      }),
-    ),
-    read('changeEvents', () => deps.api.listRelatedChangeEvents(incident.id)),
-    read('oncalls', () => deps.api.listOncalls([incident.escalation_policy.id])),
+  const alertsRead = runProviders({ alerts: providers.alerts }, input, pagerDutyInputHas);
+  const evidenceFromAlerts = alertsRead.then(async ({ results }) => {
+    const alert = understandAlert(results.alerts ?? []);
+    const aws = deps.aws === undefined ? undefined : await awsContextFor(incident, alert, deps.aws, now());
+    return { alert, aws };
+  });
+  const othersRead = runProviders(
+    { recentIncidents: providers.recentIncidents, changeEvents: providers.changeEvents, oncalls: providers.oncalls },
+    input,
+    pagerDutyInputHas,
+  );
+  const notesRead = othersRead.then(({ results }) => {
+    const recentIncidents = (results.recentIncidents ?? [])
+      .filter((other) => other.id !== incident.id)
+      .sort((a, b) => b.created_at.localeCompare(a.created_at));
+    const similarResolved = recentIncidents
+      .filter((other) => other.status === 'resolved' && titlesAreSimilar(other.title, incident.title))
+      .slice(0, Math.min(settings.resolutionNoteReads, MAX_CONTEXT_READS - FIRST_READS));
+    const noteProviders = Object.fromEntries(
+      similarResolved.map((other) => [other.id, resolutionNotesProvider(settings.readTimeoutMs, other.id)]),
+    );
+    return runProviders<PagerDutyProviderInput, Record<string, string[]>>(noteProviders, input, pagerDutyInputHas).then((notes) => ({
+      recentIncidents,
+      notes,
+    }));
+  });
+
+  const [alerts, others, { recentIncidents, notes }, { alert, aws }] = await Promise.all([
+    alertsRead,
+    othersRead,
+    notesRead,
+    evidenceFromAlerts,
   ]);
-
-  const recentIncidents = (recent ?? [])
-    .filter((other) => other.id !== incident.id)
-    .sort((a, b) => b.created_at.localeCompare(a.created_at));
-  const similarResolved = recentIncidents
-    .filter((other) => other.status === 'resolved' && titlesAreSimilar(other.title, incident.title))
-    .slice(0, Math.min(settings.resolutionNoteReads, MAX_CONTEXT_READS - reads));
-
-  const resolutionNotes: Record<string, string[]> = {};
-  for (const other of similarResolved) {
-    const notes = await read('resolutionNotes', () => deps.api.listNotes(other.id));
-    if (notes !== null) resolutionNotes[other.id] = notes.map((note) => note.content);
-  }
-
+  const changeEvents = others.results.changeEvents ?? [];
   return {
     incident,
-    alerts: alerts ?? [],
+    alerts: alerts.results.alerts ?? [],
     recentIncidents,
-    resolutionNotes,
-    changeEvents: changeEvents ?? [],
-    oncalls: oncalls ?? [],
-    unavailable,
+    resolutionNotes: Object.fromEntries(
+      Object.entries(notes.results).filter((entry): entry is [string, string[]] => entry[1] !== undefined),
+    ),
+    changeEvents,
+    oncalls: others.results.oncalls ?? [],
+    unavailable: [
+      ...alerts.unavailable,
+      ...others.unavailable,
+      ...notes.unavailable.map(({ reason }) => ({ source: 'resolutionNotes' as const, reason })),
+    ],
     gatheredAt: now().toISOString(),
+    alert,
+    aws: aws === undefined ? undefined : { ...aws, changes: mergeChangeTimeline(aws.changes, changeEvents) },
   };
 }

@@ -17,7 +17,7 @@ import { parseWebhookEvent } from '../webhook/parse-event';
 import type { WebhookEvent } from '../webhook/webhook-event';
 import { AgentActions } from './agent-actions';
 import type { AgentConnection, AgentSettings, Invocation, MetricsSink, NoteRenderer } from './agent-ports';
-import { gatherContext, type GatherSettings } from './gather-context';
+import { gatherContext, type GatherDeps, type GatherSettings } from './gather-context';
 import {
   DEFAULT_RETRY_SETTINGS,
   OperationFailedError,
@@ -53,6 +53,8 @@ export interface ProcessEventDeps {
   clock?: () => Date;
   retry?: { sleep?: (ms: number) => Promise<void>; random?: () => number; settings?: Partial<RetrySettings> };
   gather?: Partial<GatherSettings>;
+  /** The AWS context providers and the alert reader (worker only; without `aws` no AWS context is gathered). */
+  context?: Pick<GatherDeps, 'aws' | 'understandAlert'>;
   /** Added to the Lambda's remaining time to form the claim's lease. */
   leaseMarginMs?: number;
   /** Seconds before an event whose operation used its own retries is delivered again (default 20). */
@@ -312,7 +314,14 @@ export class EventProcessor {
         await incidentLedger.markAcknowledged(subject.incidentId, event.eventId, this.clock());
       }
 
-      const context = await gatherContext(incident, { api, retry, policy: settings.triage, settings: this.deps.gather, now: this.clock });
+      const context = await gatherContext(incident, {
+        ...this.deps.context,
+        api,
+        retry,
+        policy: settings.triage,
+        settings: this.deps.gather,
+        now: this.clock,
+      });
       let hypothesis = await this.runTriage(context, subject);
       if (human !== null) {
         hypothesis = {

@@ -110,6 +110,46 @@ const rolloutSchema = z.object({
   services: z._default(z.record(z.string().check(z.minLength(1)), rolloutStageSchema), {}),
 });
 
+// --- context providers (docs/context-providers.md) ---------------------------------------------------------------
+
+/** What a PagerDuty service's alerts cannot say: where its AWS resources live and what to watch. */
+const awsServiceMappingSchema = z
+  .object({
+    /** AWS region of the service's resources; default: the alert's own region, else the worker's. */
+    region: z.optional(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/))),
+    /** The workload account, when it is not the agent's. */
+    accountId: z.optional(z.string().check(z.regex(/^\d{12}$/))),
+    /** A read-only role in that account (cdk/constructs/context-read-role.ts), assumed for every AWS read. */
+    roleArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/))),
+    /** The external id the role's trust policy requires. */
+    externalId: z.optional(z.string().check(z.minLength(2), z.maxLength(1224))),
+    /** Log groups searched for surging errors (a Lambda function's own group is found without this). */
+    logGroups: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(512))), []),
+    /** CloudFormation stacks whose changes count as changes to the service. */
+    stacks: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(128))), []),
+    /** Further CloudTrail resource names (functions, services, tables, ARNs…) whose changes count. */
+    resources: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(2048))), []),
+  })
+  .check(
+    z.refine((mapping) => mapping.roleArn === undefined || mapping.externalId !== undefined, {
+      message: 'a roleArn needs the externalId its trust policy requires (context.aws.services.<id>.externalId)',
+    }),
+  );
+
+const awsContextSchema = z.object({
+  enabled: z._default(z.boolean(), true),
+  /** Minutes before the trigger searched for changes (CloudTrail). */
+  lookbackMinutes: z._default(z.number().check(z.int(), z.positive(), z.lte(24 * 60)), 60),
+  /** PagerDuty service id → its AWS mapping. */
+  services: z._default(z.record(z.string(), awsServiceMappingSchema), {}),
+});
+
+const contextSchema = z.object({
+  aws: z._default(awsContextSchema, { enabled: true, lookbackMinutes: 60, services: {} }),
+});
+
+// ------------------------------------------------------------------------------------------------------------------
+
 export const agentConfigSchema = z.object({
   agentName: z._default(z.string().check(z.minLength(1)), 'pd-agent'),
   filters: z._default(filtersSchema, {
@@ -134,6 +174,7 @@ export const agentConfigSchema = z.object({
   audit: z._default(auditSchema, { retentionDays: 400 }),
   /** Absent: the agent acts fully, as before rollout modes existed. */
   rollout: z.optional(rolloutSchema),
+  context: z._default(contextSchema, { aws: { enabled: true, lookbackMinutes: 60, services: {} } }),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
@@ -143,6 +184,8 @@ export type TriagePolicy = AgentConfig['triage'];
 export type RuleAction = TriageRule['action'];
 export type RolloutConfig = NonNullable<AgentConfig['rollout']>;
 export type RolloutMode = RolloutConfig['mode'];
+export type AwsContextConfig = AgentConfig['context']['aws'];
+export type AwsServiceMapping = AwsContextConfig['services'][string];
 
 export class AgentConfigError extends Error {
   override readonly name = 'AgentConfigError';

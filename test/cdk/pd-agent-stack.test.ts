@@ -1,6 +1,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { HANDBACK_TIMEOUT_SECONDS, INGRESS_STATE_ACTIONS, ROTATION_INTERVAL_DAYS } from '../../cdk/pd-agent-stack';
 import { THROTTLING_PERIODS, THROTTLING_THRESHOLD, WEBHOOK_THROTTLED_METRIC } from '../../cdk/constructs/agent-alarms';
+import { CONTEXT_READ_ACTIONS } from '../../cdk/constructs/context-reads';
 import { parseAgentConfig } from '../../lib/config/agent-config';
 import { AUDIT_TIME_INDEX, DEAD_LETTER_QUEUE, EVENT_QUEUE, WORKER_TIMEOUT_SECONDS } from '../../lib/infra/resource-definitions';
 import { METRICS_NAMESPACE, MetricName } from '../../lib/observability/telemetry';
@@ -358,6 +359,18 @@ describe('least privilege', () => {
     expect(JSON.stringify(bedrock[0]!.Resource)).toContain(':bedrock:eu-west-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0');
   });
 
+  it('gives the worker the AWS context reads, scoped to alarms and log groups of its account, and no other function any', () => {
+    const reads = [...CONTEXT_READ_ACTIONS.alarms, ...CONTEXT_READ_ACTIONS.unscoped, ...CONTEXT_READ_ACTIONS.logs];
+    expect(actionsOf(devTemplate, 'worker')).toEqual(expect.arrayContaining(reads));
+    expect(actionsOf(devTemplate, 'worker')).not.toContain('sts:AssumeRole');
+    for (const service of ['ingress', 'handback', 'rotate-secret']) {
+      expect(actionsOf(devTemplate, service).filter((action) => reads.includes(action as (typeof reads)[number]))).toEqual([]);
+    }
+    const scoped = statementsOf(devTemplate, 'worker').filter((statement) => [statement.Action].flat().includes('logs:FilterLogEvents'));
+    expect(JSON.stringify(scoped[0]?.Resource)).toContain(':logs:*:');
+    expect(JSON.stringify(scoped[0]?.Resource)).toContain(':log-group:*');
+  });
+
   it('lets the rotation function read and promote its own secret, without PutSecretValue or GetRandomPassword', () => {
     const statements = statementsOf(devTemplate, 'rotate-secret').filter((statement) =>
       [statement.Action].flat().some((action) => action.startsWith('secretsmanager:')),
@@ -374,9 +387,15 @@ describe('least privilege', () => {
     );
   });
 
-  it('writes each function only to its own log group and grants nothing on every resource', () => {
+  it('writes each function only to its own log group and grants nothing on every resource but the unscopable context reads', () => {
     for (const service of Object.keys(descriptionOf)) {
-      for (const statement of statementsOf(devTemplate, service)) expect(statement.Resource).not.toBe('*');
+      for (const statement of statementsOf(devTemplate, service)) {
+        if (statement.Resource !== '*') continue;
+        expect({ service, actions: [statement.Action].flat().sort() }).toEqual({
+          service: 'worker',
+          actions: [...CONTEXT_READ_ACTIONS.unscoped].sort(),
+        });
+      }
     }
     expect(Object.values(resources(devTemplate, 'AWS::IAM::Role')).flatMap((role) => role.Properties.ManagedPolicyArns ?? [])).toEqual([]);
   });
@@ -666,6 +685,7 @@ describe('stack', () => {
         'WebhookSecretName',
         'WebhookUrl',
         'WorkerFunctionName',
+        'WorkerRoleArn',
       ].sort(),
     );
     expect(outputs.SecretName!.Value).toBe('pd-agent/dev');

@@ -3,7 +3,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { DeadLetterHandback, createHandbackHandler } from '../../lib/agent/handback';
-import { EventProcessor } from '../../lib/agent/process-event';
+import { EventProcessor, type ProcessEventDeps } from '../../lib/agent/process-event';
 import { createNoteRenderer } from '../../lib/agent/triage-notes';
 import { createWorkerHandler } from '../../lib/agent/worker-handler';
 import { AuditLog } from '../../lib/audit/audit-log';
@@ -53,6 +53,8 @@ export interface AgentStackOptions {
   /** Seconds before a failed message is retried locally (AWS uses the queue's own, much longer). */
   visibilityTimeoutSeconds?: number;
   workerRemainingMs?: () => number;
+  /** The worker's context providers (AWS clients, alert reader); default: none, PagerDuty reads only. */
+  context?: ProcessEventDeps['context'];
 }
 
 export async function startAgentStack(options: AgentStackOptions = {}): Promise<AgentStack> {
@@ -108,6 +110,7 @@ export async function startAgentStack(options: AgentStackOptions = {}): Promise<
     retry: { settings: { baseDelayMs: 20, maxDelayMs: 100 } },
     retryLaterSeconds: 1,
     outcomes: new OutcomeRecorder({ incidentLedger, audit, store: outcomes, metrics: workerTelemetry.metrics }),
+    context: options.context,
   });
   const worker = createWorkerHandler({
     processor,

@@ -1,0 +1,111 @@
+import { setTimeout as pause } from 'node:timers/promises';
+import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
+import { CloudWatchClient, DescribeAlarmHistoryCommand, DescribeAlarmsCommand, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { parseAgentConfig } from '../lib/config/agent-config';
+import type { ProcessEventDeps } from '../lib/agent/process-event';
+import { SANDBOX_SERVICE_ID } from '../local/sandbox';
+import { settle, startAgentStack } from '../test/support/agent-stack';
+import { awsClients, awsFixture, lambdaAlarmDetails, lookupEventFrom } from '../test/support/aws-context';
+
+/**
+ * Trigger → note with realistic service latency: every PagerDuty request takes 150 ms (the sandbox's latency fault)
+ * and every AWS request 100 ms (mocked CloudWatch, CloudTrail and Logs clients answering fixtures after a delay).
+ * Incidents are CloudWatch alarms on a Lambda function, triggered one at a time so the figures are the latency of
+ * one incident, not of a queue; run once without and once with the AWS providers. `npm run bench -- context`.
+ */
+const INCIDENTS = 40;
+const PAGERDUTY_LATENCY_MS = 150;
+const AWS_LATENCY_MS = 100;
+
+const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+};
+
+/** Mocked AWS answers after AWS_LATENCY_MS; returns a counter of AWS requests. */
+function mockAws(): { requests: () => number } {
+  let requests = 0;
+  const later =
+    <T>(answer: () => T) =>
+    async (): Promise<T> => {
+      requests += 1;
+      await pause(AWS_LATENCY_MS);
+      return answer();
+    };
+  const minute = 60_000;
+  const cloudWatch = mockClient(CloudWatchClient);
+  cloudWatch.on(DescribeAlarmHistoryCommand).callsFake(later(() => awsFixture('cloudwatch-describealarmhistory-stateupdate.json')));
+  cloudWatch.on(DescribeAlarmsCommand).callsFake(later(() => awsFixture('cloudwatch-describealarms.json')));
+  cloudWatch.on(GetMetricDataCommand).callsFake(
+    later(() => {
+      const now = Date.now();
+      const timestamps = Array.from({ length: 60 }, (_, i) => new Date(now - (59 - i) * minute));
+      return { MetricDataResults: [{ Id: 'm1', Timestamps: timestamps, Values: timestamps.map((_, i) => (i < 50 ? 1 : 20)) }] };
+    }),
+  );
+  const record = awsFixture<Parameters<typeof lookupEventFrom>[0][]>('cloudtrail-lambda-updatefunctioncode.json')[0]!;
+  mockClient(CloudTrailClient)
+    .on(LookupEventsCommand)
+    .callsFake(later(() => ({ Events: [lookupEventFrom({ ...record, eventTime: new Date(Date.now() - 10 * minute).toISOString() })] })));
+  mockClient(CloudWatchLogsClient)
+    .on(FilterLogEventsCommand)
+    .callsFake(later(() => awsFixture('logs-filterlogevents.json')));
+  return { requests: () => requests };
+}
+
+async function measure(label: string, context: ProcessEventDeps['context'], awsRequests: () => number): Promise<number[]> {
+  const stack = await startAgentStack({
+    agentEnv: 'bench',
+    sandbox: { rateLimit: { limit: 1_000_000, windowMs: 60_000 } },
+    visibilityTimeoutSeconds: 30,
+    context,
+  });
+  try {
+    stack.sandbox.faults.probability('*', 1, { latencyMs: PAGERDUTY_LATENCY_MS });
+    const toNote: number[] = [];
+    const before = awsRequests();
+    for (let i = 0; i < INCIDENTS; i += 1) {
+      const triggeredAt = Date.now();
+      const incident = stack.sandbox.triggerIncident({
+        serviceId: SANDBOX_SERVICE_ID,
+        title: `orders-api-errors ${i}`,
+        alerts: [{ summary: 'orders-api-errors', details: lambdaAlarmDetails(new Date().toISOString()) }],
+      });
+      await settle(stack, 60_000);
+      const note = stack.sandbox.notes(incident.id)[0];
+      if (note !== undefined) toNote.push(Date.parse(note.created_at) - triggeredAt);
+    }
+    const pagerDuty = stack.sandbox
+      .requests()
+      .filter((entry) => !entry.route.includes('webhook') && entry.route !== 'POST /v2/enqueue').length;
+    console.log(
+      `${label.padEnd(22)} trigger → note p50 ${percentile(toNote, 50)} ms, p99 ${percentile(toNote, 99)} ms ` +
+        `(${toNote.length}/${INCIDENTS} notes; PagerDuty requests/incident ${(pagerDuty / INCIDENTS).toFixed(2)}, AWS requests/incident ${((awsRequests() - before) / INCIDENTS).toFixed(2)})`,
+    );
+    return toNote;
+  } finally {
+    await stack.stop();
+  }
+}
+
+export async function run(): Promise<void> {
+  process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+  const aws = mockAws();
+  const clients = awsClients();
+  console.log(
+    `latency injected: ${PAGERDUTY_LATENCY_MS} ms per PagerDuty request, ${AWS_LATENCY_MS} ms per AWS request; ${INCIDENTS} incidents one at a time`,
+  );
+  const without = await measure('PagerDuty only', undefined, aws.requests);
+  const withAws = await measure(
+    'with AWS providers',
+    { aws: { config: parseAgentConfig(undefined).context.aws, clientsFor: async () => clients } },
+    aws.requests,
+  );
+  const p50 = percentile(withAws, 50) - percentile(without, 50);
+  console.log(
+    `AWS providers add ${p50} ms to the p50 (${(percentile(withAws, 50) / percentile(without, 50)).toFixed(2)}×), ` +
+      `${percentile(withAws, 99) - percentile(without, 99)} ms to the p99; target: at most one round trip (${PAGERDUTY_LATENCY_MS} ms)`,
+  );
+}

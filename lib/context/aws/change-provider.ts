@@ -1,0 +1,223 @@
+import { LookupEventsCommand, type Event as TrailEvent } from '@aws-sdk/client-cloudtrail';
+import type { ChangeEvent } from '../../pagerduty/types';
+import type { ChangeRecord } from '../evidence';
+import { SourceUnavailableError, type ContextProvider } from '../provider';
+import { delay, type AwsProviderInput } from './aws-input';
+import { awsRead } from './aws-failures';
+import { cloudTrailConsoleUrl } from './console-links';
+import { changeCandidates } from './mapping';
+
+/**
+ * Write events on the alarmed resource and its stack in the change window, from CloudTrail `LookupEvents` by
+ * ResourceName (LookupEvents' own ReadOnly attribute cannot be combined with ResourceName, so read-only events are
+ * dropped here from the parsed record). LookupEvents allows 2 requests per second per account and region: requests
+ * are spaced by REQUEST_SPACING_MS across every incident the execution environment handles.
+ */
+
+const REQUEST_SPACING_MS = 500;
+const MAX_RESOURCE_NAMES = 4;
+const PAGES_PER_NAME = 2;
+const PAGE_SIZE = 50;
+
+/** One request at a time per spacing interval, shared by everything that reads the same CloudTrail endpoint. */
+export class RequestSpacer {
+  private nextAt = 0;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Waits for this caller's slot; the slot is reserved at once so concurrent callers queue behind it. */
+  async slot(signal: AbortSignal): Promise<void> {
+    const now = this.clock();
+    const at = Math.max(now, this.nextAt);
+    this.nextAt = at + this.intervalMs;
+    if (at > now) await delay(at - now, signal);
+  }
+}
+
+const spacers = new WeakMap<object, RequestSpacer>();
+function spacerFor(client: object): RequestSpacer {
+  let spacer = spacers.get(client);
+  if (spacer === undefined) {
+    spacer = new RequestSpacer(REQUEST_SPACING_MS);
+    spacers.set(client, spacer);
+  }
+  return spacer;
+}
+
+/** `UpdateFunctionCode20150331v2` → `UpdateFunctionCode`: Lambda's API versions are no part of what happened. */
+const baseEventName = (name: string): string => name.replace(/\d{8}(v\d+)?$/, '');
+
+const ACTIONS: Record<string, string> = {
+  'lambda:UpdateFunctionCode': 'function code deployed',
+  'lambda:UpdateFunctionConfiguration': 'function configuration changed',
+  'lambda:PublishVersion': 'function version published',
+  'lambda:UpdateAlias': 'alias moved',
+  'lambda:CreateAlias': 'alias created',
+  'lambda:PutFunctionConcurrency': 'reserved concurrency changed',
+  'lambda:DeleteFunctionConcurrency': 'reserved concurrency removed',
+  'lambda:PutProvisionedConcurrencyConfig': 'provisioned concurrency changed',
+  'lambda:UpdateEventSourceMapping': 'event source mapping changed',
+  'ecs:UpdateService': 'ECS service updated',
+  'ecs:CreateService': 'ECS service created',
+  'ecs:RegisterTaskDefinition': 'task definition registered',
+  'cloudformation:UpdateStack': 'stack update started',
+  'cloudformation:CreateStack': 'stack created',
+  'cloudformation:DeleteStack': 'stack deletion started',
+  'cloudformation:ExecuteChangeSet': 'change set executed',
+  'cloudformation:CancelUpdateStack': 'stack update cancelled',
+  'codedeploy:CreateDeployment': 'deployment started',
+  'codedeploy:StopDeployment': 'deployment stopped',
+  'autoscaling:UpdateAutoScalingGroup': 'auto scaling group changed',
+  'autoscaling:SetDesiredCapacity': 'desired capacity set',
+  'autoscaling:PutScalingPolicy': 'scaling policy changed',
+  'application-autoscaling:RegisterScalableTarget': 'scaling limits changed',
+  'application-autoscaling:PutScalingPolicy': 'scaling policy changed',
+  'rds:ModifyDBInstance': 'database instance modified',
+  'rds:ModifyDBCluster': 'database cluster modified',
+  'rds:RebootDBInstance': 'database instance rebooted',
+  'rds:FailoverDBCluster': 'database cluster failed over',
+  'rds:ModifyDBParameterGroup': 'database parameters changed',
+  'rds:CreateDBInstance': 'database instance created',
+  'ec2:AuthorizeSecurityGroupIngress': 'security group ingress opened',
+  'ec2:RevokeSecurityGroupIngress': 'security group ingress revoked',
+  'ec2:AuthorizeSecurityGroupEgress': 'security group egress opened',
+  'ec2:RevokeSecurityGroupEgress': 'security group egress revoked',
+  'ec2:ModifyInstanceAttribute': 'instance attribute modified',
+  'dynamodb:UpdateTable': 'table settings changed',
+  'sqs:SetQueueAttributes': 'queue attributes changed',
+  'elasticloadbalancing:ModifyListener': 'listener changed',
+  'elasticloadbalancing:ModifyTargetGroup': 'target group changed',
+  'elasticloadbalancing:ModifyLoadBalancerAttributes': 'load balancer attributes changed',
+  'states:UpdateStateMachine': 'state machine updated',
+  'apigateway:CreateDeployment': 'API deployed',
+};
+
+/** `lambda.amazonaws.com` → `lambda`. */
+const serviceOf = (eventSource: string | undefined): string => (eventSource ?? 'aws').replace(/\.amazonaws\.com$/, '');
+
+interface TrailRecord {
+  readOnly?: unknown;
+  userIdentity?: {
+    type?: string;
+    arn?: string;
+    userName?: string;
+    invokedBy?: string;
+    sessionContext?: { sessionIssuer?: { userName?: string } };
+  };
+  errorCode?: unknown;
+}
+
+function parseRecord(event: TrailEvent): TrailRecord {
+  try {
+    return JSON.parse(event.CloudTrailEvent ?? '{}') as TrailRecord;
+  } catch {
+    return {};
+  }
+}
+
+function isWrite(event: TrailEvent, record: TrailRecord): boolean {
+  if (record.readOnly === true || record.readOnly === 'true') return false;
+  if (record.readOnly === false || record.readOnly === 'false') return true;
+  return event.ReadOnly === 'false';
+}
+
+/** The principal in a form the on-call recognises: a user name, or `role/session` for assumed roles. */
+function principalOf(event: TrailEvent, record: TrailRecord): string | undefined {
+  const identity = record.userIdentity;
+  const assumed = identity?.arn === undefined ? undefined : /:assumed-role\/([^/]+)\/(.+)$/.exec(identity.arn);
+  if (assumed !== null && assumed !== undefined) return `${assumed[1]}/${assumed[2]}`;
+  return identity?.userName ?? identity?.invokedBy ?? event.Username ?? identity?.arn;
+}
+
+export function toChangeRecord(
+  event: TrailEvent,
+  region: string,
+  target: { name: string; onAlarmedResource: boolean },
+): ChangeRecord | undefined {
+  const record = parseRecord(event);
+  if (!isWrite(event, record) || event.EventTime === undefined || event.EventName === undefined) return undefined;
+  const action = `${serviceOf(event.EventSource)}:${baseEventName(event.EventName)}`;
+  const failed = typeof record.errorCode === 'string' ? ` (failed: ${record.errorCode})` : '';
+  const what = ACTIONS[action] ?? baseEventName(event.EventName);
+  return {
+    at: new Date(event.EventTime).toISOString(),
+    source: 'cloudtrail',
+    action,
+    who: principalOf(event, record),
+    target: target.name,
+    summary: `${what} on ${target.name}${failed}`,
+    onAlarmedResource: target.onAlarmedResource,
+    link: cloudTrailConsoleUrl(region, target.name),
+  };
+}
+
+/** PagerDuty's change events in the same record shape, so one timeline holds both. */
+export function pagerDutyChangeRecord(change: ChangeEvent): ChangeRecord {
+  return {
+    at: change.timestamp,
+    source: 'pagerduty',
+    action: change.source ?? 'change event',
+    summary: change.summary,
+    onAlarmedResource: false,
+    link: change.links?.[0]?.href,
+  };
+}
+
+/** CloudTrail and PagerDuty changes, oldest first (the last line is the change closest to the trigger). */
+export function mergeChangeTimeline(cloudTrail: readonly ChangeRecord[], pagerDuty: readonly ChangeEvent[]): ChangeRecord[] {
+  return [...cloudTrail, ...pagerDuty.map(pagerDutyChangeRecord)].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+}
+
+export const changeProvider: ContextProvider<AwsProviderInput, ChangeRecord[]> = {
+  name: 'changes',
+  needs: [],
+  budget: { timeMs: 4000, requests: MAX_RESOURCE_NAMES * PAGES_PER_NAME },
+  async run(input, { signal, requests }) {
+    const candidates = changeCandidates(input.alert, input.scope).slice(0, MAX_RESOURCE_NAMES);
+    if (candidates.length === 0) {
+      throw new SourceUnavailableError(
+        "no resource to look up in CloudTrail: the alert names none; list the service's stacks or resources in AGENT_CONFIG context.aws.services",
+      );
+    }
+    const { region } = input.scope;
+    const end = input.triggeredAt;
+    const start = new Date(end.getTime() - input.scope.lookbackMinutes * 60_000);
+    const spacer = spacerFor(input.clients.cloudTrail);
+    const seen = new Set<string>();
+    const changes: ChangeRecord[] = [];
+    for (const candidate of candidates) {
+      let nextToken: string | undefined;
+      let pages = 0;
+      do {
+        if (requests.remaining === 0) break;
+        requests.take('cloudtrail:LookupEvents');
+        await spacer.slot(signal);
+        const page = await awsRead({ action: 'cloudtrail:LookupEvents', resource: '*' }, () =>
+          input.clients.cloudTrail.send(
+            new LookupEventsCommand({
+              LookupAttributes: [{ AttributeKey: 'ResourceName', AttributeValue: candidate.name }],
+              StartTime: start,
+              EndTime: end,
+              MaxResults: PAGE_SIZE,
+              NextToken: nextToken,
+            }),
+            { abortSignal: signal },
+          ),
+        );
+        pages += 1;
+        for (const event of page.Events ?? []) {
+          const id = event.EventId ?? `${event.EventName}@${String(event.EventTime)}`;
+          if (seen.has(id)) continue;
+          seen.add(id);
+          const change = toChangeRecord(event, region, candidate);
+          if (change !== undefined) changes.push(change);
+        }
+        nextToken = page.NextToken;
+      } while (nextToken !== undefined && pages < PAGES_PER_NAME);
+    }
+    return changes.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  },
+};

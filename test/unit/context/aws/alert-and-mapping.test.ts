@@ -1,0 +1,134 @@
+import { explainAwsError } from '../../../../lib/context/aws/aws-failures';
+import { AssumeRoleFailedError } from '../../../../lib/context/aws/clients';
+import { readCloudWatchAlarm } from '../../../../lib/context/aws/cloudwatch-alert-reader';
+import { changeCandidates, logGroupsFor, resolveAwsScope } from '../../../../lib/context/aws/mapping';
+import { parseAgentConfig } from '../../../../lib/config/agent-config';
+import type { Alert } from '../../../../lib/pagerduty/types';
+import { awsFixture, awsScope, lambdaErrorsAlert } from '../../../support/aws-context';
+
+function pagerDutyAlert(details: Alert['body']): Alert {
+  return { id: 'A1', type: 'alert', summary: 's', status: 'triggered', created_at: '2026-03-10T03:12:30Z', body: details };
+}
+
+/** The SNS message of the fixture, with a real region and account in its ARN instead of the placeholders. */
+function alarmMessage(): Record<string, unknown> {
+  const fixture = awsFixture<{ Records: { Sns: { Message: string } }[] }>('cloudwatch-sns-alarm-lambda-event-single-metric.json');
+  const message = JSON.parse(fixture.Records[0]?.Sns.Message ?? '{}') as Record<string, unknown>;
+  return { ...message, AlarmArn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:EXAMPLE' };
+}
+
+describe('readCloudWatchAlarm', () => {
+  it('reads the alarm PagerDuty received from SNS: metric, threshold, dimensions, region and account from the ARN', () => {
+    const alert = readCloudWatchAlarm([pagerDutyAlert({ details: alarmMessage() })]);
+    expect(alert).toEqual({
+      monitor: 'cloudwatch',
+      name: 'EXAMPLE',
+      state: 'ALARM',
+      metric: { namespace: 'AWS/EC2', name: 'NetworkOut', statistic: 'AVERAGE', periodSeconds: 60, unit: 'Bytes' },
+      threshold: { comparison: '>', value: 0 },
+      resource: { dimensions: { InstanceId: 'TestInstance' } },
+      region: 'eu-west-1',
+      accountId: '123456789012',
+      alarmArn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:EXAMPLE',
+      triggeredAt: '2015-06-03T17:43:27.123Z',
+      details: [],
+    });
+  });
+
+  it('finds the message as a JSON string, inside cef_details, or not at all', () => {
+    const message = alarmMessage();
+    expect(readCloudWatchAlarm([pagerDutyAlert({ details: JSON.stringify(message) })])?.name).toBe('EXAMPLE');
+    expect(readCloudWatchAlarm([pagerDutyAlert({ cef_details: { details: { Message: JSON.stringify(message) } } })])?.name).toBe('EXAMPLE');
+    expect(readCloudWatchAlarm([pagerDutyAlert({ details: { error: 'disk full' } }), pagerDutyAlert(null)])).toBeUndefined();
+  });
+
+  it('ignores a region placeholder that is no region', () => {
+    const message = { ...alarmMessage(), AlarmArn: 'arn:aws:cloudwatch:REGION:ACCOUNT_NUMBER:alarm:EXAMPLE' };
+    expect(readCloudWatchAlarm([pagerDutyAlert({ details: message })])).toMatchObject({ region: undefined, accountId: '123456789012' });
+  });
+});
+
+describe('AWS scope and mapping', () => {
+  const config = parseAgentConfig(
+    JSON.stringify({
+      context: {
+        aws: {
+          services: {
+            PSVC001: {
+              region: 'us-east-1',
+              roleArn: 'arn:aws:iam::210987654321:role/pd-agent-context-read',
+              externalId: 'ext-1',
+              logGroups: ['/ecs/orders'],
+              stacks: ['orders-stack'],
+            },
+          },
+        },
+      },
+    }),
+  ).context.aws;
+
+  it('takes the region from the alert, then the mapping, then the worker', () => {
+    expect(resolveAwsScope(config, 'PSVC001', lambdaErrorsAlert(), 'eu-central-1')?.region).toBe('eu-west-1');
+    expect(resolveAwsScope(config, 'PSVC001', lambdaErrorsAlert({ region: undefined }), 'eu-central-1')).toMatchObject({
+      region: 'us-east-1',
+      roleArn: 'arn:aws:iam::210987654321:role/pd-agent-context-read',
+      externalId: 'ext-1',
+    });
+    expect(resolveAwsScope(config, 'POTHER', lambdaErrorsAlert({ region: undefined }), 'eu-central-1')?.region).toBe('eu-central-1');
+    expect(resolveAwsScope(config, 'POTHER', undefined, undefined)).toBeUndefined();
+    expect(resolveAwsScope({ ...config, enabled: false }, 'PSVC001', lambdaErrorsAlert(), 'eu-central-1')).toBeUndefined();
+  });
+
+  it('derives CloudTrail resource names from the dimensions, a load balancer by ARN, then stacks and resources', () => {
+    const alert = lambdaErrorsAlert({
+      resource: { dimensions: { FunctionName: 'orders-api:live', LoadBalancer: 'app/web/50dc6c495c0c9188' } },
+    });
+    expect(changeCandidates(alert, awsScope({ stacks: ['orders-stack'], resources: ['sg-1'] }))).toEqual([
+      { name: 'orders-api', onAlarmedResource: true },
+      { name: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188', onAlarmedResource: true },
+      { name: 'orders-stack', onAlarmedResource: true },
+      { name: 'sg-1', onAlarmedResource: false },
+    ]);
+  });
+
+  it("finds a Lambda function's own log group and adds the mapped ones", () => {
+    const alert = lambdaErrorsAlert({ resource: { dimensions: { FunctionName: 'orders-api:live' } } });
+    expect(logGroupsFor(alert, awsScope({ logGroups: ['/ecs/orders', '/aws/lambda/orders-api'] }))).toEqual([
+      '/aws/lambda/orders-api',
+      '/ecs/orders',
+    ]);
+  });
+
+  it('refuses a role without the external id its trust policy needs', () => {
+    expect(() =>
+      parseAgentConfig(JSON.stringify({ context: { aws: { services: { P1: { roleArn: 'arn:aws:iam::210987654321:role/r' } } } } })),
+    ).toThrow(/a roleArn needs the externalId/);
+    expect(() =>
+      parseAgentConfig(JSON.stringify({ context: { aws: { services: { P1: { roleArn: 'not-an-arn', externalId: 'x1' } } } } })),
+    ).toThrow(/context\.aws\.services\.P1\.roleArn/);
+    expect(parseAgentConfig(undefined).context).toEqual({ aws: { enabled: true, lookbackMinutes: 60, services: {} } });
+  });
+});
+
+describe('explainAwsError', () => {
+  it('says which role could not be assumed and what to check', () => {
+    const error = new AssumeRoleFailedError('arn:aws:iam::210987654321:role/r', new Error('not authorized'));
+    expect(explainAwsError(error, { action: 'logs:FilterLogEvents', resource: '*' })).toMatch(
+      /^could not assume arn:aws:iam::210987654321:role\/r \(not authorized\); check the role's trust policy/,
+    );
+  });
+
+  it('says the credentials were refused, and not found for a missing resource', () => {
+    const site = { action: 'logs:FilterLogEvents', resource: 'arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/x' };
+    expect(explainAwsError(Object.assign(new Error('bad token'), { name: 'UnrecognizedClientException' }), site)).toBe(
+      "AWS refused the worker's credentials on logs:FilterLogEvents (UnrecognizedClientException); locally, point AWS_ENDPOINT_URL_* at the emulators",
+    );
+    expect(explainAwsError(Object.assign(new Error('gone'), { name: 'ResourceNotFoundException' }), site)).toBe(
+      `not found: ${site.resource} (logs:FilterLogEvents answered ResourceNotFoundException)`,
+    );
+  });
+
+  it('leaves errors that are not AWS service errors to the runner', () => {
+    expect(explainAwsError(new Error('socket hang up'), { action: 'logs:FilterLogEvents', resource: '*' })).toBeUndefined();
+  });
+});

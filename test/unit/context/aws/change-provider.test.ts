@@ -1,0 +1,139 @@
+import { CloudTrailClient, LookupEventsCommand, type LookupEventsCommandOutput } from '@aws-sdk/client-cloudtrail';
+import { mockClient } from 'aws-sdk-client-mock';
+import { changeProvider, mergeChangeTimeline, RequestSpacer } from '../../../../lib/context/aws/change-provider';
+import { RequestBudget } from '../../../../lib/context/provider';
+import { awsFixture, awsInput, awsScope, lambdaErrorsAlert, lookupEventFrom, TRIGGERED_AT } from '../../../support/aws-context';
+
+const cloudTrail = mockClient(CloudTrailClient);
+const options = (requests = 8) => ({ signal: new AbortController().signal, requests: new RequestBudget(requests) });
+type RawRecord = Parameters<typeof lookupEventFrom>[0];
+const record = (name: string) => awsFixture<RawRecord | RawRecord[]>(name);
+const first = (value: RawRecord | RawRecord[]): RawRecord => (Array.isArray(value) ? (value[0] as RawRecord) : value);
+
+beforeEach(() => cloudTrail.reset());
+
+describe('change provider', () => {
+  it('turns write events on the alarmed function into who/what/when, oldest first, and drops read-only ones', async () => {
+    const code = first(record('cloudtrail-lambda-updatefunctioncode.json'));
+    const configuration = first(record('cloudtrail-lambda-updatefunctionconfiguration.json'));
+    const readOnly = awsFixture<LookupEventsCommandOutput>('cloudtrail-lookupevents-eks-assumeroleforpodidentity.json').Events ?? [];
+    cloudTrail.on(LookupEventsCommand).resolves({ Events: [lookupEventFrom(configuration), lookupEventFrom(code), ...readOnly] });
+
+    const changes = await changeProvider.run(awsInput(), options());
+    expect(changes.map((change) => change.action)).toEqual(
+      [code, configuration]
+        .sort((a, b) => Date.parse(a.eventTime) - Date.parse(b.eventTime))
+        .map((r) => `lambda:${r.eventName.replace(/\d{8}v\d$/, '')}`),
+    );
+    const deployed = changes.find((change) => change.action === 'lambda:UpdateFunctionCode');
+    expect(deployed).toMatchObject({
+      source: 'cloudtrail',
+      at: new Date(code.eventTime).toISOString(),
+      who: 'christophe',
+      target: 'orders-api',
+      summary: 'function code deployed on orders-api',
+      onAlarmedResource: true,
+    });
+    expect(deployed?.link).toContain('cloudtrailv2/home?region=eu-west-1#/events?ResourceName=orders-api');
+
+    const input = cloudTrail.commandCalls(LookupEventsCommand)[0]?.args[0].input;
+    expect(input).toMatchObject({
+      LookupAttributes: [{ AttributeKey: 'ResourceName', AttributeValue: 'orders-api' }],
+      EndTime: TRIGGERED_AT,
+    });
+    expect(input?.StartTime).toEqual(new Date(TRIGGERED_AT.getTime() - 60 * 60_000));
+  });
+
+  it('looks up the mapped stack too and names assumed-role sessions and security group changes', async () => {
+    const stack = first(record('cloudtrail-cloudformation-updatestack.json'));
+    const ingress = first(record('cloudtrail-ec2-authorizesecuritygroupingress.json'));
+    cloudTrail
+      .on(LookupEventsCommand, { LookupAttributes: [{ AttributeKey: 'ResourceName', AttributeValue: 'orders-api' }] })
+      .resolves({ Events: [] })
+      .on(LookupEventsCommand, { LookupAttributes: [{ AttributeKey: 'ResourceName', AttributeValue: 'orders-stack' }] })
+      .resolves({ Events: [lookupEventFrom(stack)] })
+      .on(LookupEventsCommand, { LookupAttributes: [{ AttributeKey: 'ResourceName', AttributeValue: 'sg-0123' }] })
+      .resolves({
+        Events: [lookupEventFrom({ ...ingress, userIdentity: { arn: 'arn:aws:sts::123456789012:assumed-role/deployer/ci-run-42' } })],
+      });
+    const input = awsInput({ scope: awsScope({ stacks: ['orders-stack'], resources: ['sg-0123'] }) });
+    const changes = await changeProvider.run(input, options());
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ action: 'cloudformation:UpdateStack', who: 'Alice', target: 'orders-stack', onAlarmedResource: true }),
+        expect.objectContaining({
+          action: 'ec2:AuthorizeSecurityGroupIngress',
+          who: 'deployer/ci-run-42',
+          target: 'sg-0123',
+          onAlarmedResource: false,
+        }),
+      ]),
+    );
+  });
+
+  it('finds nothing when nothing changed', async () => {
+    cloudTrail.on(LookupEventsCommand).resolves({ Events: [] });
+    await expect(changeProvider.run(awsInput(), options())).resolves.toEqual([]);
+  });
+
+  it('says what to configure when the alert names no resource', async () => {
+    const alert = lambdaErrorsAlert({ resource: { dimensions: {} } });
+    await expect(changeProvider.run(awsInput({ alert }), options())).rejects.toThrow(
+      /no resource to look up in CloudTrail.*context\.aws\.services/,
+    );
+    expect(cloudTrail.calls()).toHaveLength(0);
+  });
+
+  it('stops following pages at its page cap', async () => {
+    cloudTrail.on(LookupEventsCommand).resolves({ Events: [], NextToken: 'more' });
+    await changeProvider.run(awsInput(), options());
+    expect(cloudTrail.commandCalls(LookupEventsCommand)).toHaveLength(2);
+  });
+});
+
+describe('RequestSpacer', () => {
+  it('gives concurrent callers slots one interval apart', async () => {
+    let now = 1_000;
+    const spacer = new RequestSpacer(500, () => now);
+    const signal = new AbortController().signal;
+    await spacer.slot(signal);
+    const controller = new AbortController();
+    const second = spacer.slot(controller.signal);
+    controller.abort(new Error('deadline'));
+    await expect(second).rejects.toThrow('deadline');
+    now += 1_000;
+    await expect(spacer.slot(signal)).resolves.toBeUndefined();
+  });
+});
+
+describe('mergeChangeTimeline', () => {
+  it('puts PagerDuty change events and CloudTrail changes into one timeline by time', () => {
+    const timeline = mergeChangeTimeline(
+      [
+        {
+          at: '2026-03-10T03:00:00.000Z',
+          source: 'cloudtrail',
+          action: 'lambda:UpdateFunctionCode',
+          summary: 'deployed',
+          onAlarmedResource: true,
+        },
+      ],
+      [
+        {
+          id: 'C1',
+          summary: 'Deploy #41 of checkout',
+          timestamp: '2026-03-10T02:30:00Z',
+          source: 'github',
+          links: [{ href: 'https://example.com/41' }],
+        },
+        { id: 'C2', summary: 'Feature flag flipped', timestamp: '2026-03-10T03:05:00Z' },
+      ],
+    );
+    expect(timeline.map((change) => [change.source, change.summary])).toEqual([
+      ['pagerduty', 'Deploy #41 of checkout'],
+      ['cloudtrail', 'deployed'],
+      ['pagerduty', 'Feature flag flipped'],
+    ]);
+    expect(timeline[0]).toMatchObject({ action: 'github', link: 'https://example.com/41', onAlarmedResource: false });
+  });
+});
