@@ -2,7 +2,7 @@ import type { AwsContextConfig, TriagePolicy } from '../config/agent-config';
 import type { AwsReadClients, AwsTarget } from '../context/aws/clients';
 import { gatherAwsContext, type AwsProviders } from '../context/aws/aws-context';
 import { mergeChangeTimeline } from '../context/aws/change-provider';
-import { readCloudWatchAlarm } from '../context/aws/cloudwatch-alert-reader';
+import { understandAlerts } from '../context/alert';
 import { resolveAwsScope } from '../context/aws/mapping';
 import type { AwsContext, AwsContextSource, NormalisedAlert } from '../context/evidence';
 import {
@@ -98,7 +98,7 @@ async function awsContextFor(
 export async function gatherContext(incident: Incident, deps: GatherDeps): Promise<IncidentContext> {
   const settings = { ...DEFAULT_GATHER_SETTINGS, ...deps.settings };
   const now = deps.now ?? (() => new Date());
-  const understandAlert = deps.understandAlert ?? readCloudWatchAlarm;
+  const understandAlert = deps.understandAlert ?? understandAlerts;
   const providers = pagerDutyProviders(settings.readTimeoutMs);
   const createdAt = new Date(incident.created_at);
   const input: PagerDutyProviderInput = {

@@ -2,7 +2,7 @@ import { DescribeAlarmsCommand, GetMetricDataCommand, type MetricAlarm, type Met
 import type { Comparison, MetricBehaviour, NormalisedAlert } from '../evidence';
 import { SourceUnavailableError, type ContextProvider, type ProviderRunOptions } from '../provider';
 import { alarmNameOf, type AwsProviderInput } from './aws-input';
-import { comparisonOf } from './cloudwatch-alert-reader';
+import { comparisonOfOperator } from '../alert/thresholds';
 import { awsRead } from './aws-failures';
 import { alarmConsoleUrl, metricConsoleUrl } from './console-links';
 import { analyseMetric, capacityKindOf } from './metric-shape';
@@ -71,7 +71,9 @@ function specFromAlert(alert: NormalisedAlert): MetricSpec | undefined {
 
 function specFromAlarm(alarm: MetricAlarm): MetricSpec | undefined {
   const threshold =
-    alarm.Threshold === undefined ? undefined : { comparison: comparisonOf(alarm.ComparisonOperator), value: alarm.Threshold };
+    alarm.Threshold === undefined
+      ? undefined
+      : { comparison: comparisonOfOperator(alarm.ComparisonOperator) ?? 'other', value: alarm.Threshold };
   if (alarm.Metrics !== undefined && alarm.Metrics.length > 0) {
     const returned = alarm.Metrics.find((query) => query.ReturnData !== false) ?? alarm.Metrics[0];
     const periodSeconds = Math.max(

@@ -137,7 +137,7 @@ describe('gatherContext', () => {
   it('reads no AWS for an alert that is not a CloudWatch alarm on an unmapped service', async () => {
     const { context, seen } = await gatherForNonAlarm();
     expect(context.aws).toBeUndefined();
-    expect(context.alert).toBeUndefined();
+    expect(context.alert?.monitor).toBe('generic');
     expect(seen).toHaveLength(0);
   });
 

@@ -1,6 +1,6 @@
 import { explainAwsError } from '../../../../lib/context/aws/aws-failures';
 import { AssumeRoleFailedError } from '../../../../lib/context/aws/clients';
-import { readCloudWatchAlarm } from '../../../../lib/context/aws/cloudwatch-alert-reader';
+import { understandAlerts } from '../../../../lib/context/alert';
 import { changeCandidates, logGroupsFor, resolveAwsScope } from '../../../../lib/context/aws/mapping';
 import { parseAgentConfig } from '../../../../lib/config/agent-config';
 import type { Alert } from '../../../../lib/pagerduty/types';
@@ -17,10 +17,10 @@ function alarmMessage(): Record<string, unknown> {
   return { ...message, AlarmArn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:EXAMPLE' };
 }
 
-describe('readCloudWatchAlarm', () => {
+describe('understandAlerts on CloudWatch alarms (what the AWS providers start from)', () => {
   it('reads the alarm PagerDuty received from SNS: metric, threshold, dimensions, region and account from the ARN', () => {
-    const alert = readCloudWatchAlarm([pagerDutyAlert({ details: alarmMessage() })]);
-    expect(alert).toEqual({
+    const alert = understandAlerts([pagerDutyAlert({ details: alarmMessage() })]);
+    expect(alert).toMatchObject({
       monitor: 'cloudwatch',
       name: 'EXAMPLE',
       state: 'ALARM',
@@ -30,21 +30,25 @@ describe('readCloudWatchAlarm', () => {
       region: 'eu-west-1',
       accountId: '123456789012',
       alarmArn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:EXAMPLE',
-      triggeredAt: '2015-06-03T17:43:27.123Z',
-      details: [],
+      triggeredAt: '2015-06-03T17:43:27.123+0000',
     });
   });
 
   it('finds the message as a JSON string, inside cef_details, or not at all', () => {
     const message = alarmMessage();
-    expect(readCloudWatchAlarm([pagerDutyAlert({ details: JSON.stringify(message) })])?.name).toBe('EXAMPLE');
-    expect(readCloudWatchAlarm([pagerDutyAlert({ cef_details: { details: { Message: JSON.stringify(message) } } })])?.name).toBe('EXAMPLE');
-    expect(readCloudWatchAlarm([pagerDutyAlert({ details: { error: 'disk full' } }), pagerDutyAlert(null)])).toBeUndefined();
+    expect(understandAlerts([pagerDutyAlert({ details: JSON.stringify(message) })])?.name).toBe('EXAMPLE');
+    expect(
+      understandAlerts([pagerDutyAlert({ cef_details: { details: { Type: 'Notification', Message: JSON.stringify(message) } } })])?.name,
+    ).toBe('EXAMPLE');
+    expect(understandAlerts([pagerDutyAlert({ details: { error: 'disk full' } }), pagerDutyAlert(null)])?.monitor).toBe('generic');
+    expect(understandAlerts([pagerDutyAlert(null)])?.alarmArn).toBeUndefined();
   });
 
   it('ignores a region placeholder that is no region', () => {
     const message = { ...alarmMessage(), AlarmArn: 'arn:aws:cloudwatch:REGION:ACCOUNT_NUMBER:alarm:EXAMPLE' };
-    expect(readCloudWatchAlarm([pagerDutyAlert({ details: message })])).toMatchObject({ region: undefined, accountId: '123456789012' });
+    const alert = understandAlerts([pagerDutyAlert({ details: message })]);
+    expect(alert?.region).toBeUndefined();
+    expect(alert?.accountId).toBe('123456789012');
   });
 });
 
