@@ -1,13 +1,13 @@
 import type { TriagePolicy } from '../config/agent-config';
 import { PagerDutyApiError } from '../pagerduty/errors';
-import type { Incident, PagerDutyApi, PagerDutyResponse } from '../pagerduty/types';
+import type { Incident, PagerDutyApi, PagerDutyResponse, ReadOptions } from '../pagerduty/types';
 import type { ContextSource, IncidentContext } from '../triage/types';
 import { OperationFailedError, type RetryPolicy } from './retry-policy';
 import { titlesAreSimilar } from '../triage/analysers/title-similarity';
 
 /**
  * Gathers what triage needs in at most MAX_CONTEXT_READS PagerDuty reads, each bounded in time:
- *   1 alerts · 2 recent incidents on the service · 3 related change events · 4 on-calls of the escalation policy
+ *   1 alerts (first page) · 2 recent incidents on the service · 3 related change events · 4 on-calls of the escalation policy
  *   5..6 notes of the most recent resolved incidents with a similar title (how they were resolved).
  * A source that is plan-gated (402/403/404), too slow, or keeps failing becomes an `unavailable` entry: it degrades
  * the evidence, never the run. Throttling, a spent budget and the Lambda running out of time do stop the run.
@@ -48,12 +48,25 @@ export interface GatherDeps {
   now?: () => Date;
 }
 
-function bounded<T>(promise: Promise<T>, source: ContextSource, timeoutMs: number): Promise<T> {
+/**
+ * Runs one read under its deadline. When the deadline passes the read is abandoned for good: its signal aborts the
+ * request in flight, and the client sends no further page or retry for it.
+ */
+async function bounded<T>(run: (signal: AbortSignal) => Promise<T>, source: ContextSource, timeoutMs: number): Promise<T> {
+  const deadline = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ReadTimeoutError(source, timeoutMs)), timeoutMs);
+    timer = setTimeout(() => {
+      const error = new ReadTimeoutError(source, timeoutMs);
+      reject(error);
+      deadline.abort(error);
+    }, timeoutMs);
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  try {
+    return await Promise.race([run(deadline.signal), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Why a source is missing, or null when the error must stop the run. */
@@ -75,14 +88,18 @@ export async function gatherContext(incident: Incident, deps: GatherDeps): Promi
   const unavailable: IncidentContext['unavailable'] = [];
   let reads = 0;
 
-  const read = async <T>(source: ContextSource, call: () => Promise<PagerDutyResponse<T>>): Promise<T | null> => {
+  const read = async <T>(source: ContextSource, call: (options: ReadOptions) => Promise<PagerDutyResponse<T>>): Promise<T | null> => {
     if (reads >= MAX_CONTEXT_READS) {
       unavailable.push({ source, reason: `skipped: the ${MAX_CONTEXT_READS}-read budget is spent` });
       return null;
     }
     reads += 1;
     try {
-      const { response } = await bounded(deps.retry.idempotent(`read ${source}`, call), source, settings.readTimeoutMs);
+      const { response } = await bounded(
+        (signal) => deps.retry.idempotent(`read ${source}`, () => call({ signal })),
+        source,
+        settings.readTimeoutMs,
+      );
       return response.value;
     } catch (error) {
       const reason = unavailableReason(error);
@@ -94,18 +111,26 @@ export async function gatherContext(incident: Incident, deps: GatherDeps): Promi
 
   const createdAt = new Date(incident.created_at);
   const since = new Date(createdAt.getTime() - deps.policy.recurrenceWindowDays * 24 * 3600 * 1000);
+  let alertsNotRead: number | null = 0;
   const [alerts, recent, changeEvents, oncalls] = await Promise.all([
-    read('alerts', () => deps.api.listAlerts(incident.id)),
-    read('recentIncidents', () =>
-      deps.api.listIncidents({
-        serviceIds: [incident.service.id],
-        since: since.toISOString(),
-        until: now().toISOString(),
-        max: settings.recentIncidentsMax,
-      }),
+    read('alerts', async (options) => {
+      const response = await deps.api.listAlerts(incident.id, options);
+      alertsNotRead = response.notRead;
+      return response;
+    }),
+    read('recentIncidents', (options) =>
+      deps.api.listIncidents(
+        {
+          serviceIds: [incident.service.id],
+          since: since.toISOString(),
+          until: now().toISOString(),
+          max: settings.recentIncidentsMax,
+        },
+        options,
+      ),
     ),
-    read('changeEvents', () => deps.api.listRelatedChangeEvents(incident.id)),
-    read('oncalls', () => deps.api.listOncalls([incident.escalation_policy.id])),
+    read('changeEvents', (options) => deps.api.listRelatedChangeEvents(incident.id, options)),
+    read('oncalls', (options) => deps.api.listOncalls([incident.escalation_policy.id], options)),
   ]);
 
   const recentIncidents = (recent ?? [])
@@ -117,13 +142,14 @@ export async function gatherContext(incident: Incident, deps: GatherDeps): Promi
 
   const resolutionNotes: Record<string, string[]> = {};
   for (const other of similarResolved) {
-    const notes = await read('resolutionNotes', () => deps.api.listNotes(other.id));
+    const notes = await read('resolutionNotes', (options) => deps.api.listNotes(other.id, options));
     if (notes !== null) resolutionNotes[other.id] = notes.map((note) => note.content);
   }
 
   return {
     incident,
     alerts: alerts ?? [],
+    alertsNotRead,
     recentIncidents,
     resolutionNotes,
     changeEvents: changeEvents ?? [],

@@ -1,7 +1,7 @@
 import type { Alert } from '../../pagerduty/types';
 import type { Evidence, Finding, IncidentContext } from '../types';
 import { oneLine, shortValue, truncate } from '../text';
-import type { Analyser } from './analyser';
+import { describeNotRead, type Analyser } from './analyser';
 
 type AlertDetails = NonNullable<Alert['body']>['details'];
 
@@ -118,5 +118,10 @@ export const alertDetails: Analyser = (context: IncidentContext): Finding | null
   const evidence = [{ source: ANALYSER, text: summary }, ...alerts.slice(0, MAX_ALERTS_DESCRIBED).map(describe)];
   if (alerts.length > MAX_ALERTS_DESCRIBED)
     evidence.push({ source: ANALYSER, text: `and ${alerts.length - MAX_ALERTS_DESCRIBED} more alerts` });
+  if (context.alertsNotRead !== undefined && context.alertsNotRead !== 0)
+    evidence.push({
+      source: ANALYSER,
+      text: `The agent read the first ${alerts.length} alerts only: ${describeNotRead(context.alertsNotRead)}`,
+    });
   return { analyser: ANALYSER, summary, weight: 0, evidence, nextSteps: [] };
 };
