@@ -387,7 +387,7 @@ describe('alarms', () => {
     devTemplate.resourceCountIs('AWS::SNS::Topic', 1);
     devTemplate.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     devTemplate.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
-    expect(alarms(devTemplate).length).toBe(8);
+    expect(alarms(devTemplate).length).toBe(10);
     for (const alarm of alarms(devTemplate)) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
@@ -429,6 +429,8 @@ describe('alarms', () => {
         ['AWS/ApiGateway', '5xx'],
       ],
     ],
+    ['QuarantinedWebhooks', [[METRICS_NAMESPACE, MetricName.webhookQuarantined]]],
+    ['EventsGivenUp', [[METRICS_NAMESPACE, MetricName.gaveUp]]],
     ['DeadLetterMessages', [['AWS/SQS', 'ApproximateNumberOfMessagesVisible']]],
     [
       'Handbacks',
