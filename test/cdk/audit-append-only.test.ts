@@ -4,7 +4,7 @@ import { synthEnvironment } from '../support/cdk-app';
 /**
  * The audit table is append-only as far as IAM can say it: no policy anywhere in the stack lets a principal delete,
  * batch-write, change or PartiQL the table, and only the roles that append to it (worker, handback) may put or update.
- * The conditions on those puts and updates are tested on dynalite (`test/integration/audit-append-only.test.ts`).
+ * The conditions on those puts and updates are tested on dynalite (`test/integration/state-ledgers.test.ts`).
  */
 type Statement = { Effect?: string; Action?: string | string[]; NotAction?: unknown; Resource?: unknown; NotResource?: unknown };
 type Resource = { Type: string; Properties: Record<string, any> };
