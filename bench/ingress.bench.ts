@@ -14,7 +14,7 @@ import { parseAgentConfig } from '../lib/config/agent-config';
 import { createIngressHandler } from '../lib/ingress/ingress-handler';
 import { createTelemetry } from '../lib/observability/telemetry';
 import { EventQueue } from '../lib/queue/event-queue';
-import { SecretSource } from '../lib/secrets/secret-source';
+import { SigningSecretSource } from '../lib/secrets/signing-secret-source';
 import { EventLedger } from '../lib/state/event-ledger';
 import { signatureHeaderFor } from '../lib/webhook/signature';
 
@@ -96,16 +96,11 @@ function answering<T extends { send: unknown }>(client: T, output: (command: unk
 
 export function ingressHandler() {
   const secretValue = {
-    SecretString: JSON.stringify({
-      apiToken: 'bench',
-      fromEmail: 'bench@acme.example',
-      botUserId: 'PBENCH',
-      webhookSecrets: [{ subscriptionId: 'PSUBBENCH', secret: SECRET }],
-    }),
+    SecretString: JSON.stringify({ webhookSecrets: [{ subscriptionId: 'PSUBBENCH', secret: SECRET }] }),
     CreatedDate: new Date(),
   };
   return createIngressHandler({
-    secrets: new SecretSource({
+    secrets: new SigningSecretSource({
       client: answering(new SecretsManagerClient({ region: 'us-east-1' }), (command) =>
         command instanceof GetSecretValueCommand && command.input.VersionStage === 'AWSCURRENT' ? secretValue : {},
       ),
@@ -153,7 +148,7 @@ function importTime(bundle: string): Promise<number> {
         AGENT_ENV: 'bench',
         STATE_TABLE: 'state',
         QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/events.fifo',
-        SECRET_ID: 'bench',
+        WEBHOOK_SECRET_ID: 'bench',
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

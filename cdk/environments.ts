@@ -1,6 +1,7 @@
 import { z } from 'zod/mini';
 import { en } from 'zod/v4/locales';
 import { validateAgentConfig, AgentConfigError } from '../lib/config/agent-config';
+import { rulePatternProblems } from '../lib/config/rule-patterns';
 import { DEFAULT_MAX_RECEIVE_COUNT } from '../lib/infra/resource-definitions';
 
 z.config(en());
@@ -19,12 +20,32 @@ export const LOG_RETENTION_DAYS = [
 /** Lambda refuses a function whose environment variables exceed 4 KB together; keep AGENT_CONFIG well inside it. */
 export const MAX_AGENT_CONFIG_BYTES = 3_000;
 
+/**
+ * The webhook endpoint's capacity (README "Webhook ingress capacity" gives the sizing). PagerDuty publishes no delivery
+ * rate: it sends one event per request, in order per subscription and incident, holding later ones back while one is
+ * retried, so the rate follows how many incidents change at once. A request over the throttle is answered 429, which
+ * PagerDuty retries (never drops); the reserved concurrency is the ingress's own, so neither a flood nor the worker can
+ * take the other's Lambda capacity.
+ */
+const webhookIngressSchema = z.strictObject({
+  /** Concurrent ingress executions reserved for (and capping) the ingress. */
+  reservedConcurrency: z.number().check(z.int(), z.gte(2), z.lte(1000)),
+  /** Steady requests per second API Gateway lets through to the webhook route. */
+  rateLimit: z.number().check(z.positive(), z.lte(10_000)),
+  /** Requests API Gateway lets through at once above the steady rate. */
+  burstLimit: z.number().check(z.int(), z.gte(1), z.lte(5_000)),
+});
+
+export type WebhookIngressCapacity = z.infer<typeof webhookIngressSchema>;
+
+export const DEFAULT_WEBHOOK_INGRESS: WebhookIngressCapacity = { reservedConcurrency: 10, rateLimit: 25, burstLimit: 50 };
+
 const environmentSchema = z.object({
   account: z.optional(z.string().check(z.regex(/^\d{12}$/, 'an AWS account id has 12 digits'))),
   region: z.optional(z.string().check(z.regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'an AWS region looks like eu-west-1'))),
   /** Where the PagerDuty account lives: `us` (api.pagerduty.com) or `eu` (api.eu.pagerduty.com). */
   pagerdutyRegion: z._default(z.enum(['us', 'eu']), 'us'),
-  /** The environment's AGENT_CONFIG (filters, triage policy, escalation); checked with validateAgentConfig. */
+  /** The environment's AGENT_CONFIG (filters, triage policy, escalation); checked with validateAgentConfig, rule patterns on RE2. */
   agentConfig: z._default(z.record(z.string(), z.unknown()), {}),
   /** Upper bound of concurrent worker invocations: it bounds the load on PagerDuty's REST rate limit. */
   workerMaxConcurrency: z._default(z.number().check(z.int(), z.gte(2), z.lte(1000)), 5),
@@ -44,6 +65,13 @@ const environmentSchema = z.object({
   ),
   /** `retain` keeps the audit table, the secret and the logs when the stack is deleted; `destroy` is for dev. */
   removalPolicy: z._default(z.enum(['retain', 'destroy']), 'retain'),
+  webhookIngress: z._default(webhookIngressSchema, DEFAULT_WEBHOOK_INGRESS),
+  /**
+   * `split` (default): the ingress reads only the signing-secrets secret. `migrating`: it may also read the credentials
+   * secret, for a stack deployed before the split until `pd-agent secret split` has run (README "Upgrading a stack
+   * deployed before the split").
+   */
+  webhookSecretLayout: z._default(z.enum(['split', 'migrating']), 'split'),
 });
 
 export type PagerDutyRegion = 'us' | 'eu';
@@ -64,6 +92,8 @@ export interface EnvironmentConfig {
   alarmEmail?: string;
   logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
   removalPolicy: 'retain' | 'destroy';
+  webhookIngress: WebhookIngressCapacity;
+  webhookSecretLayout: 'split' | 'migrating';
 }
 
 export class EnvironmentConfigError extends Error {
@@ -111,10 +141,17 @@ export function loadEnvironment(environments: unknown, selected: unknown): Envir
     );
   }
   const block = parsed.data;
+  const ingress = block.webhookIngress;
+  if (ingress.burstLimit < ingress.rateLimit) {
+    throw new EnvironmentConfigError(
+      `cdk.json environments.${selected}.webhookIngress: burstLimit (${ingress.burstLimit}) is below rateLimit (${ingress.rateLimit}), so ` +
+        'API Gateway could never let a full second of the steady rate through. Set burstLimit to at least rateLimit (twice it is usual).',
+    );
+  }
   const agentConfigInput = { ...block.agentConfig, audit: { retentionDays: block.auditRetentionDays } };
   let agentConfig;
   try {
-    agentConfig = validateAgentConfig(agentConfigInput, `cdk.json environments.${selected}.agentConfig`);
+    agentConfig = validateAgentConfig(agentConfigInput, `cdk.json environments.${selected}.agentConfig`, rulePatternProblems);
   } catch (error) {
     if (error instanceof AgentConfigError) throw new EnvironmentConfigError(error.message);
     throw error;
@@ -142,5 +179,7 @@ export function loadEnvironment(environments: unknown, selected: unknown): Envir
     ...(block.alarmEmail === undefined ? {} : { alarmEmail: block.alarmEmail }),
     logRetentionDays: block.logRetentionDays as EnvironmentConfig['logRetentionDays'],
     removalPolicy: block.removalPolicy,
+    webhookIngress: ingress,
+    webhookSecretLayout: block.webhookSecretLayout,
   };
 }

@@ -27,9 +27,8 @@ import { PAGERDUTY_URLS, type EnvironmentConfig } from './environments';
 export const WEBHOOK_PATH = '/webhooks/pagerduty';
 export const ROTATION_INTERVAL_DAYS = 90;
 
-/** Stage throttling: far above PagerDuty's delivery rate, low enough that a flood cannot run up the bill. */
-export const WEBHOOK_RATE_LIMIT = 50;
-export const WEBHOOK_BURST_LIMIT = 100;
+/** The only actions the ingress calls on the state table (lib/state/event-ledger.ts): record, read status, mark enqueued, quarantine. */
+export const INGRESS_STATE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'];
 
 export const INGRESS_TIMEOUT_SECONDS = 10;
 export const HANDBACK_TIMEOUT_SECONDS = 50;
@@ -54,6 +53,7 @@ function grantAuditWriter(table: dynamodb.ITable, role: iam.IRole): void {
 
 export const stackNameFor = (environment: string): string => `PdAgent-${environment}`;
 export const secretNameFor = (environment: string): string => `pd-agent/${environment}`;
+export const webhookSecretNameFor = (environment: string): string => `pd-agent/${environment}/webhook-signing`;
 
 /**
  * Everything one pd-agent environment runs on. Nothing in it is shared with another environment: its own secret,
@@ -91,11 +91,12 @@ export class PdAgentStack extends Stack {
     const deadLetterQueue = queueFrom('DeadLetterQueue', DEAD_LETTER_QUEUE);
     const queue = queueFrom('EventQueue', EVENT_QUEUE, { queue: deadLetterQueue, maxReceiveCount: config.maxReceiveCount });
 
-    // The environment's keys. Created with a generated placeholder, never a real value: `pd-agent secret set` writes
-    // the first real document, so no key ever passes through CloudFormation.
+    // The environment's keys, in two secrets so that the internet-facing ingress can read the signing secrets and
+    // nothing else. Both are created with a generated placeholder, never a real value: the CLI writes the first real
+    // documents, so no key ever passes through CloudFormation.
     const secret = new secretsmanager.Secret(this, 'AgentSecret', {
       secretName: secretNameFor(env),
-      description: `pd-agent ${env}: PagerDuty credentials, bot identity and webhook signing secrets. Write it with pd-agent secret set --env ${env}.`,
+      description: `pd-agent ${env}: PagerDuty credentials and bot identity. Write it with pd-agent secret set --env ${env}.`,
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ notSet: `run pd-agent secret set --env ${env}` }),
         generateStringKey: 'placeholder',
@@ -104,6 +105,26 @@ export class PdAgentStack extends Stack {
       },
       removalPolicy,
     });
+    const signingSecret = new secretsmanager.Secret(this, 'WebhookSigningSecret', {
+      secretName: webhookSecretNameFor(env),
+      description: `pd-agent ${env}: webhook signing secrets, the only secret the ingress reads. Written by pd-agent webhook subscribe|revoke|rotate --env ${env}.`,
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({
+          notSet: `run pd-agent webhook subscribe --env ${env} (or pd-agent secret split --env ${env})`,
+        }),
+        generateStringKey: 'placeholder',
+        passwordLength: 16,
+        excludePunctuation: true,
+      },
+      removalPolicy,
+    });
+    Validations.of(signingSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'PagerDuty has no endpoint to rotate a webhook signing secret; it is rotated by subscribing anew and revoking the old subscription ' +
+        '(pd-agent webhook rotate), each change written as a new AWSCURRENT, and a leaked one is removed at once with pd-agent webhook revoke.',
+    });
+    const migrating = config.webhookSecretLayout === 'migrating';
 
     // --- Functions ------------------------------------------------------------------------------------------------
     const common = { logRetention, removalPolicy };
@@ -114,11 +135,14 @@ export class PdAgentStack extends Stack {
       description: `pd-agent ${env}: verifies PagerDuty webhooks, records and enqueues them`,
       timeout: Duration.seconds(INGRESS_TIMEOUT_SECONDS),
       memorySize: 512,
+      reservedConcurrentExecutions: config.webhookIngress.reservedConcurrency,
       environment: {
         AGENT_ENV: env,
         STATE_TABLE: stateTable.tableName,
         QUEUE_URL: queue.queueUrl,
-        SECRET_ID: secret.secretArn,
+        WEBHOOK_SECRET_ID: signingSecret.secretArn,
+        // Only while migrating: the signing secrets are read from here until `pd-agent secret split` moves them.
+        ...(migrating ? { SECRET_ID: secret.secretArn } : {}),
         AGENT_CONFIG: agentConfig,
       },
     });
@@ -169,9 +193,12 @@ export class PdAgentStack extends Stack {
     });
 
     // --- Least privilege: each function, only what it uses, only on this environment's resources -------------------
-    stateTable.grantReadWriteData(ingress.role);
+    // The internet-facing function: only the state-table calls it makes, and only the signing secrets (plus, while a
+    // stack deployed before the split is migrating, the credentials secret that still holds them).
+    ingress.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: INGRESS_STATE_ACTIONS, resources: [stateTable.tableArn] }));
     queue.grantSendMessages(ingress.role);
-    secret.grantRead(ingress.role);
+    const ingressSecrets = migrating ? [signingSecret.secretArn, secret.secretArn] : [signingSecret.secretArn];
+    ingress.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: ingressSecrets }));
 
     stateTable.grantReadWriteData(worker.role);
     grantAuditWriter(auditTable, worker.role);
@@ -202,15 +229,17 @@ export class PdAgentStack extends Stack {
       methods: [apigwv2.HttpMethod.POST],
       integration: new HttpLambdaIntegration('Ingress', ingress.function),
     });
+    const { rateLimit, burstLimit } = config.webhookIngress;
     const accessLogs = new logs.LogGroup(this, 'WebhookApiAccessLogs', { retention: logRetention, removalPolicy });
     const stage = api.addStage('DefaultStage', {
       stageName: '$default',
       autoDeploy: true,
-      throttle: { rateLimit: WEBHOOK_RATE_LIMIT, burstLimit: WEBHOOK_BURST_LIMIT },
+      throttle: { rateLimit, burstLimit },
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(accessLogs),
         format: apigw.AccessLogFormat.custom(
           JSON.stringify({
+            environment: env,
             requestId: '$context.requestId',
             requestTime: '$context.requestTime',
             ip: '$context.identity.sourceIp',
@@ -227,6 +256,11 @@ export class PdAgentStack extends Stack {
         ),
       },
     });
+    // The same limits on the webhook route itself, so a route added later does not share (or widen) its budget.
+    // RouteSettings is untyped in the L1 construct, hence CloudFormation's own casing.
+    (stage.node.defaultChild as apigwv2.CfnStage).routeSettings = {
+      [`POST ${WEBHOOK_PATH}`]: { ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit },
+    };
     Validations.of(api).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason:
@@ -239,6 +273,7 @@ export class PdAgentStack extends Stack {
       alarmEmail: config.alarmEmail,
       api,
       stageName: stage.stageName,
+      accessLogs,
       deadLetterQueue,
       functions: { ingress: ingress.function, worker: worker.function, handback: handback.function, rotateSecret: rotator.function },
     });
@@ -267,8 +302,20 @@ export class PdAgentStack extends Stack {
         value: deadLetterQueue.queueUrl,
         description: 'SQS FIFO dead-letter queue (consumed by the handback function)',
       },
-      SecretName: { value: secretNameFor(env), description: 'Secrets Manager secret name (pd-agent secret set/stage)' },
+      SecretName: {
+        value: secretNameFor(env),
+        description: 'Secrets Manager secret with the PagerDuty credentials (pd-agent secret set/stage)',
+      },
       SecretArn: { value: secret.secretArn, description: 'Secrets Manager secret ARN' },
+      WebhookSecretName: {
+        value: webhookSecretNameFor(env),
+        description: 'Secrets Manager secret with the webhook signing secrets, the only one the ingress reads (pd-agent webhook …)',
+      },
+      WebhookSecretArn: { value: signingSecret.secretArn, description: 'Webhook signing secrets ARN' },
+      WebhookSecretLayout: {
+        value: config.webhookSecretLayout,
+        description: 'split, or migrating while the ingress may still read the credentials secret (pd-agent doctor)',
+      },
       IngressFunctionName: { value: ingress.function.functionName, description: 'Ingress Lambda function' },
       WorkerFunctionName: { value: worker.function.functionName, description: 'Worker Lambda function' },
       HandbackFunctionName: { value: handback.function.functionName, description: 'Handback Lambda function' },

@@ -7,7 +7,7 @@ import { requireEnv } from '../lib/config/runtime-env';
 import { createIngressHandler, createMisconfiguredIngressHandler, type IngressHandler } from '../lib/ingress/ingress-handler';
 import { createTelemetry } from '../lib/observability/telemetry';
 import { EventQueue } from '../lib/queue/event-queue';
-import { SecretSource } from '../lib/secrets/secret-source';
+import { webhookSecretProviderFromEnv } from '../lib/secrets/webhook-secret-provider';
 import { EventLedger } from '../lib/state/event-ledger';
 
 const telemetry = createTelemetry('ingress');
@@ -18,7 +18,7 @@ function buildHandler(): IngressHandler {
     const filters = parseAgentConfig(process.env.AGENT_CONFIG).filters;
     const ledger = new EventLedger(DynamoDBDocumentClient.from(new DynamoDBClient({})), requireEnv('STATE_TABLE'));
     const queue = new EventQueue(new SQSClient({}), requireEnv('QUEUE_URL'));
-    const secrets = new SecretSource({ client: new SecretsManagerClient({}), secretId: requireEnv('SECRET_ID') });
+    const secrets = webhookSecretProviderFromEnv(new SecretsManagerClient({}), process.env);
     return createIngressHandler({ secrets, ledger, queue, filters, telemetry });
   } catch (error) {
     return createMisconfiguredIngressHandler(error as Error, telemetry);

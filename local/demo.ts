@@ -6,6 +6,14 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { LocalStack } from './local-stack';
 import type { Colours } from '../lib/cli/output';
 import { oneLine, renderTable } from '../lib/cli/output';
+import {
+  AWS_CONTEXT_NOTE_CHECK,
+  LAMBDA_DEPLOY_EXPECTED_PHRASES,
+  LAMBDA_DEPLOY_SEED_FILE,
+  LAMBDA_DEPLOY_TITLE,
+  lambdaDeployIncident,
+  missingScenarioPhrases,
+} from './aws-emulators/lambda-deploy-scenario';
 
 const HOUR_MS = 3_600_000;
 
@@ -72,10 +80,13 @@ interface Scenario {
   urgency: 'high' | 'low';
 }
 
+const LAMBDA_DEPLOY = 'bad deploy (AWS context)';
+
 const SCENARIOS: Scenario[] = [
   { name: 'known pattern', title: 'Checkout latency high during cache warm-up', urgency: 'low' },
   { name: 'unknown, high urgency', title: 'Payment provider answers 503 for card payments', urgency: 'high' },
   { name: 'recurring', title: RECURRING_TITLE, urgency: 'low' },
+  { name: LAMBDA_DEPLOY, title: LAMBDA_DEPLOY_TITLE, urgency: 'high' },
 ];
 
 /**
@@ -105,12 +116,19 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
 
   try {
     for (const scenario of SCENARIOS) {
+      // The bad-deploy page carries a CloudWatch alarm; its alarm, deploy and logs are seeded in the AWS emulators first.
+      const awsPage = scenario.name === LAMBDA_DEPLOY ? lambdaDeployIncident(new Date()) : undefined;
+      if (awsPage !== undefined) stack.aws.awsContext.seedScenario(awsPage.seed, { source: LAMBDA_DEPLOY_SEED_FILE });
       const incident = sandbox.triggerIncident({
         serviceId: SANDBOX_SERVICE_ID,
         title: scenario.title,
         urgency: scenario.urgency,
         alerts: [
-          { summary: scenario.title, severity: scenario.urgency === 'high' ? 'critical' : 'warning', details: { host: 'checkout-1' } },
+          awsPage?.alert ?? {
+            summary: scenario.title,
+            severity: scenario.urgency === 'high' ? 'critical' : 'warning',
+            details: { host: 'checkout-1' },
+          },
         ],
       });
       incidents[scenario.name] = incident.id;
@@ -140,6 +158,15 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
         expect(/cache warms up/i.test(notes[0]?.content ?? ''), `${id} note carries the rule's hypothesis`);
       } else if (scenario.name === 'unknown, high urgency') {
         expect(humansAssigned, `${id} escalated to the humans on call`);
+      } else if (scenario.name === LAMBDA_DEPLOY) {
+        expect(humansAssigned, `${id} escalated to the humans on call`);
+        const missing = missingScenarioPhrases(notes[0]?.content ?? '');
+        const named = `${id} note names the alarm, the UpdateFunctionCode six minutes before and the new TypeError`;
+        if (AWS_CONTEXT_NOTE_CHECK === 'require') expect(missing.length === 0, `${named} (missing: ${missing.join(', ') || 'none'})`);
+        else
+          log(
+            `${colours.dim('  •')} ${named}: ${missing.length === 0 ? 'yes' : `not yet, missing ${missing.map((key) => `"${LAMBDA_DEPLOY_EXPECTED_PHRASES[key]}"`).join(', ')}`}`,
+          );
       } else {
         expect(/similar incident/i.test(notes[0]?.content ?? ''), `${id} note cites the past similar incidents`);
       }

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { CreateTableCommand, DynamoDBClient, type AttributeDefinition, type KeySchemaElement } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createSqsServer } from 'local-aws-sqs';
+import { startAwsContextEmulator, type AwsContextEmulator } from './aws-emulators/server';
 import {
   AUDIT_TABLE,
   DEAD_LETTER_QUEUE,
@@ -26,6 +27,8 @@ export interface LocalAws {
   queueUrl: string;
   deadLetterQueueUrl: string;
   region: string;
+  /** CloudWatch, CloudTrail, CloudWatch Logs and STS for the worker's context providers; empty until seeded. */
+  awsContext: AwsContextEmulator;
   /** The variables a handler needs to reach these emulators with the real SDK clients. */
   env: Record<string, string>;
   stop(): Promise<void>;
@@ -145,6 +148,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     emulateQueueCreationLifecycle: false,
   })) as Server;
   const sqsPort = (sqsServer.address() as AddressInfo).port;
+  const awsContext = await startAwsContextEmulator();
 
   const dynamodbEndpoint = `http://127.0.0.1:${dynamoPort}`;
   const sqsEndpoint = `http://127.0.0.1:${sqsPort}`;
@@ -164,12 +168,14 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       queueUrl,
       deadLetterQueueUrl,
       region: REGION,
+      awsContext,
       env: {
         AWS_REGION: REGION,
         AWS_ACCESS_KEY_ID: CREDENTIALS.accessKeyId,
         AWS_SECRET_ACCESS_KEY: CREDENTIALS.secretAccessKey,
         AWS_ENDPOINT_URL_DYNAMODB: dynamodbEndpoint,
         AWS_ENDPOINT_URL_SQS: sqsEndpoint,
+        ...awsContext.env,
         STATE_TABLE: stateTable,
         AUDIT_TABLE: auditTable,
         QUEUE_URL: queueUrl,
@@ -177,13 +183,13 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       async stop() {
         dynamo.destroy();
         sqs.destroy();
-        await Promise.all([close(dynamoServer), close(sqsServer)]);
+        await Promise.all([close(dynamoServer), close(sqsServer), awsContext.stop()]);
       },
     };
   } catch (error) {
     dynamo.destroy();
     sqs.destroy();
-    await Promise.all([close(dynamoServer), close(sqsServer)]);
+    await Promise.all([close(dynamoServer), close(sqsServer), awsContext.stop()]);
     throw error;
   }
 }

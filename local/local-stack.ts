@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { writeLocalStackState, removeLocalStackState } from '../lib/cli/local-stack-state';
 import { REPO_ROOT } from '../lib/cli/stack-target';
-import type { AgentSecret } from '../lib/secrets/agent-secret';
+import type { AgentSecret, WebhookSigningSecret } from '../lib/secrets/agent-secret';
 import { buildFunctions } from './build';
 import { startLocalAws, type LocalAws } from './emulators';
 import type { RotationEvent } from '../lib/secrets/rotation';
@@ -16,7 +16,9 @@ import { startSecretsManagerEmulator, type RotationRequest, type SecretsManagerE
 /** PagerDuty credentials for real-PagerDuty mode (AWS stays local), from PAGERDUTY_* variables. */
 export interface RealPagerDuty {
   apiUrl: string;
+  /** The credentials document (no signing secrets: those go to their own secret, as in a deployed stack). */
   secret: AgentSecret;
+  webhookSecrets: WebhookSigningSecret[];
 }
 
 export interface LocalStackOptions {
@@ -33,6 +35,8 @@ export interface LocalStackOptions {
   onBatch?: RunnerOptions['onBatch'];
   /** Called when a rotation started by RotateSecret ends; the default writes failures to stderr. */
   onRotation?: (outcome: RotationOutcome) => void;
+  /** Awaited before a rotation's first step (tests hold a rotation between staging and promotion with it). */
+  beforeRotationSteps?: (request: RotationRequest) => Promise<void>;
 }
 
 export interface LocalStack {
@@ -43,7 +47,10 @@ export interface LocalStack {
   /** Runs the bundled rotation function's four steps for each RotateSecret, as Secrets Manager does. */
   rotation: RotationInvoker;
   webhookUrl: string;
+  /** The credentials secret (SECRET_ID). */
   secretId: string;
+  /** The signing-secrets document (WEBHOOK_SECRET_ID). */
+  webhookSecretId: string;
   pagerDutyApiUrl: string;
   /** Waits until no webhook is on its way from the sandbox and the runner is idle. */
   settled(options?: { timeoutMs?: number }): Promise<void>;
@@ -52,6 +59,7 @@ export interface LocalStack {
 
 export const LOCAL_ENV = 'local';
 export const LOCAL_SECRET_ID = 'pd-agent/local';
+export const LOCAL_WEBHOOK_SECRET_ID = 'pd-agent/local/webhook-signing';
 export const LOCAL_SUBSCRIPTION_ID = 'PSUBLOCAL';
 
 const freePort = (): Promise<number> =>
@@ -66,7 +74,7 @@ const freePort = (): Promise<number> =>
 
 /**
  * The whole agent on one machine: dynalite and local-aws-sqs with the tables and queues of the CDK stack, a Secrets
- * Manager emulator holding `pd-agent/local`, the PagerDuty sandbox (unless real PagerDuty is configured), and the
+ * Manager emulator holding `pd-agent/local` and `pd-agent/local/webhook-signing` (the split layout), the PagerDuty sandbox (unless real PagerDuty is configured), and the
  * runner invoking the bundled handlers exactly as AWS runs them. RotateSecret on the emulator runs the bundled
  * rotation function's four steps against the same PagerDuty, so `pd-agent secret stage --local` rotates for real.
  */
@@ -94,10 +102,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     let sandbox: Sandbox | undefined;
     let secret: AgentSecret;
+    let webhookSecrets: WebhookSigningSecret[];
     let pagerDutyApiUrl: string;
     let eventsUrl: string | undefined;
     if (options.realPagerDuty !== undefined) {
       secret = options.realPagerDuty.secret;
+      webhookSecrets = options.realPagerDuty.webhookSecrets;
       pagerDutyApiUrl = options.realPagerDuty.apiUrl;
     } else {
       const signingSecret = randomBytes(24).toString('base64url');
@@ -110,8 +120,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         apiToken: SANDBOX_API_TOKEN,
         fromEmail: SANDBOX_BOT_USER.email,
         botUserId: SANDBOX_BOT_USER.id,
-        webhookSecrets: [{ subscriptionId: LOCAL_SUBSCRIPTION_ID, secret: signingSecret }],
       };
+      webhookSecrets = [{ subscriptionId: LOCAL_SUBSCRIPTION_ID, secret: signingSecret }];
       pagerDutyApiUrl = sandbox.apiUrl;
       eventsUrl = sandbox.eventsUrl;
     }
@@ -121,6 +131,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
     await secretsClient.send(new CreateSecretCommand({ Name: LOCAL_SECRET_ID, SecretString: JSON.stringify(secret) }));
+    await secretsClient.send(new CreateSecretCommand({ Name: LOCAL_WEBHOOK_SECRET_ID, SecretString: JSON.stringify({ webhookSecrets }) }));
     secretsClient.destroy();
 
     const env: Record<string, string> = {
@@ -128,6 +139,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_ENDPOINT_URL_SECRETS_MANAGER: secretsManager.endpoint,
       AGENT_ENV: LOCAL_ENV,
       SECRET_ID: LOCAL_SECRET_ID,
+      WEBHOOK_SECRET_ID: LOCAL_WEBHOOK_SECRET_ID,
       PAGERDUTY_API_URL: pagerDutyApiUrl,
       ...(eventsUrl === undefined ? {} : { PAGERDUTY_EVENTS_URL: eventsUrl }),
       ...(options.agentConfig === undefined ? {} : { AGENT_CONFIG: options.agentConfig }),
@@ -152,6 +164,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       handler: loadBundledHandler<RotationEvent, void>('rotate-secret', env),
       region: aws.region,
       onOutcome: options.onRotation,
+      beforeSteps: options.beforeRotationSteps,
     });
     rotation = invoker;
     // Stopping the stack under a rotation in progress would fail its steps against stopped emulators.
@@ -169,6 +182,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         queueUrl: aws.queueUrl,
         deadLetterQueueUrl: aws.deadLetterQueueUrl,
         secretId: LOCAL_SECRET_ID,
+        webhookSecretId: LOCAL_WEBHOOK_SECRET_ID,
         pid: process.pid,
         startedAt: new Date().toISOString(),
       });
@@ -183,6 +197,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       rotation: invoker,
       webhookUrl: runner.webhookUrl,
       secretId: LOCAL_SECRET_ID,
+      webhookSecretId: LOCAL_WEBHOOK_SECRET_ID,
       pagerDutyApiUrl,
       async settled(settleOptions = {}) {
         // The agent's own actions make the sandbox send webhooks, which the runner queues and handles: repeat until

@@ -56,17 +56,14 @@ export async function realPagerDutyFromEnv(env: NodeJS.ProcessEnv): Promise<Real
     : { apiToken: env.PAGERDUTY_API_TOKEN };
   let botUserId = env.PAGERDUTY_BOT_USER_ID;
   if (botUserId === undefined) {
-    const draft = { ...credentials, fromEmail, botUserId: 'resolving', webhookSecrets: [] } as AgentSecret;
+    const draft = { ...credentials, fromEmail, botUserId: 'resolving' } as AgentSecret;
     const client = createPagerDutyClient({ apiUrl, auth: authFromSecret(draft, { apiUrl }), fromEmail });
     const users = (await client.findUsersByEmail(fromEmail)).value;
     botUserId = users.find((user) => user.email.toLowerCase() === fromEmail.toLowerCase())?.id;
     if (botUserId === undefined) throw new RealPagerDutyConfigError(`no PagerDuty user has the email ${fromEmail}`);
   }
-  const secret = parseAgentSecret(
-    JSON.stringify({ ...credentials, fromEmail, botUserId, webhookSecrets: [{ subscriptionId: 'PREAL', secret: webhookSecret }] }),
-    'PAGERDUTY_* variables',
-  );
-  return { apiUrl, secret };
+  const secret = parseAgentSecret(JSON.stringify({ ...credentials, fromEmail, botUserId }), 'PAGERDUTY_* variables');
+  return { apiUrl, secret, webhookSecrets: [{ subscriptionId: 'PREAL', secret: webhookSecret }] };
 }
 
 /** `npm start`: the local stack, the demo unless disabled, then serving (or, with `once`, the verdict). */

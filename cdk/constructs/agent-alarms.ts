@@ -5,11 +5,12 @@ import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MetricName } from '../../lib/observability/telemetry';
+import { METRICS_NAMESPACE, MetricName } from '../../lib/observability/telemetry';
 import { AgentMetrics } from './agent-metrics';
 
 export interface AgentAlarmsProps {
@@ -17,6 +18,8 @@ export interface AgentAlarmsProps {
   alarmEmail?: string;
   api: apigwv2.HttpApi;
   stageName: string;
+  /** The webhook API's access log group (JSON lines with `status` and a constant `environment`). */
+  accessLogs: logs.ILogGroup;
   deadLetterQueue: sqs.IQueue;
   functions: { ingress: lambda.IFunction; worker: lambda.IFunction; handback: lambda.IFunction; rotateSecret: lambda.IFunction };
 }
@@ -24,6 +27,9 @@ export interface AgentAlarmsProps {
 /** Sustained PagerDuty throttling: this many 429s in each of THROTTLING_PERIODS consecutive 5-minute periods. */
 export const THROTTLING_THRESHOLD = 5;
 export const THROTTLING_PERIODS = 3;
+
+/** The metric the access-log filter counts: requests API Gateway answered 429 (stage or route throttle). */
+export const WEBHOOK_THROTTLED_METRIC = 'WebhookThrottled';
 
 /**
  * The environment's alarms, all to one encrypted SNS topic (mailed to `alarmEmail` when set). README "Deploy"
@@ -109,6 +115,27 @@ export class AgentAlarms extends Construct {
         }),
       ]),
       'the webhook endpoint answered 5xx (state table, queue or secret unavailable). PagerDuty retries for 48 h; find the cause in the ingress logs.',
+    );
+    // An HTTP API publishes no throttle metric, and its 4xx count mixes throttling with 401s and scanners' 404s; the
+    // access log has each request's status, so a filter counts exactly the 429s. Lambda's own Throttles show the
+    // reserved concurrency running out (API Gateway then answers 5xx, which IngressFailures also sees).
+    const throttled = new logs.MetricFilter(this, 'WebhookThrottledFilter', {
+      logGroup: props.accessLogs,
+      metricNamespace: METRICS_NAMESPACE,
+      metricName: WEBHOOK_THROTTLED_METRIC,
+      filterPattern: logs.FilterPattern.stringValue('$.status', '=', '429'),
+      metricValue: '1',
+      dimensions: { environment: '$.environment' },
+    });
+    alarm(
+      'IngressThrottling',
+      AgentMetrics.sum('Webhook requests throttled', [
+        throttled.metric({ dimensionsMap: { environment }, statistic: cloudwatch.Stats.SUM, period: Duration.minutes(5) }),
+        functions.ingress.metricThrottles({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+      ]),
+      'webhook requests were throttled (API Gateway 429 or the ingress out of reserved concurrency). PagerDuty retries them, ' +
+        'but pages reach the agent late: if the access log shows a flood from elsewhere, it is being absorbed; if PagerDuty itself ' +
+        'is throttled, raise webhookIngress in cdk.json (README "Webhook ingress capacity").',
     );
     alarm(
       'QuarantinedWebhooks',

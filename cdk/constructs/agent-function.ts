@@ -27,6 +27,8 @@ export interface AgentFunctionProps {
   environment: Partial<Record<RuntimeVariable, string>>;
   logRetention: logs.RetentionDays;
   removalPolicy: RemovalPolicy;
+  /** Executions reserved for (and capping) this function; unset, it shares the account's unreserved pool. */
+  reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -66,6 +68,7 @@ export class AgentFunction extends Construct {
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
+      ...(props.reservedConcurrentExecutions === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrentExecutions }),
     });
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',

@@ -151,7 +151,10 @@ export class AgentActions {
     const attempt = (target: EscalationTarget, why: string) =>
       this.audited(
         'escalate',
-        () => this.deps.retry.idempotent('escalate', () => this.deps.api.escalateIncident(this.incidentId, target)),
+        () =>
+          this.deps.retry.idempotent(target.mode === 'next_level' ? 'escalate to the next level' : 'escalate', () =>
+            this.deps.api.escalateIncident(this.incidentId, target),
+          ),
         {
           detail: `${why}; ${target.mode === 'next_level' ? `escalation level ${target.level}` : `reassigned to escalation policy ${target.escalationPolicyId}`}`,
         },

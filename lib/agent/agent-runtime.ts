@@ -43,7 +43,7 @@ export function sharedAgentDeps(runtime: AgentRuntime, metrics: MetricsSink): Ha
     workLedger: runtime.workLedger,
     incidentLedger: runtime.incidentLedger,
     audit: runtime.audit,
-    notes: createNoteRenderer(runtime.config.escalation.mode),
+    notes: createNoteRenderer(runtime.config),
     metrics,
   };
 }

@@ -90,6 +90,8 @@ export interface QueuedEventBatchHandlerOptions<E extends QueuedEventHeader> {
   messages: { handled: string; failed: string };
   /** A failed worker event is routine (it comes back); a failed handback leaves an incident silenced: error. */
   failureLogLevel: 'warn' | 'error';
+  /** A message handed back unstarted on purpose (no time left): returned like a failure, logged as info, not counted as one. */
+  deferral?: { is: (error: unknown) => boolean; message: string };
 }
 
 /**
@@ -113,13 +115,18 @@ export function createQueuedEventBatchHandler<E extends QueuedEventHeader>(
             const outcome = await options.handle(queued, { remainingTimeMs: () => context.getRemainingTimeInMillis() });
             logger.info(options.messages.handled, { eventId: queued.eventId, incidentId: queued.incidentId, outcome });
           } catch (error) {
-            metrics.addMetric(options.failureMetric, 'Count', 1);
-            logger[options.failureLogLevel](options.messages.failed, {
+            const fields = {
               messageId: record.messageId,
               eventId: queued?.eventId,
               incidentId: queued?.incidentId,
               error: (error as Error)?.message ?? String(error),
-            });
+            };
+            if (options.deferral?.is(error) === true) {
+              logger.info(options.deferral.message, fields);
+            } else {
+              metrics.addMetric(options.failureMetric, 'Count', 1);
+              logger[options.failureLogLevel](options.messages.failed, fields);
+            }
             throw error;
           }
         },

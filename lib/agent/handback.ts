@@ -8,6 +8,7 @@ import type { WorkLedger } from '../state/work-ledger';
 import { AgentActions } from './agent-actions';
 import type { AgentConnection, AgentSettings, Invocation, MetricsSink, NoteRenderer } from './agent-ports';
 import { createQueuedEventBatchHandler } from './fifo-batch';
+import { TRIGGERING_EVENT_TYPES, acknowledgedByAgentAlone } from './process-event';
 import { RetryPolicy, localBudget, type RetrySettings } from './retry-policy';
 import type { WorkerLogger } from './worker-handler';
 
@@ -59,7 +60,10 @@ export class DeadLetterHandback {
     }
     const incidentId = queued.incidentId;
     const progress = await incidentLedger.get(incidentId);
-    if (progress?.finished === true) {
+    // A finished incident is trusted unless the dead event is a later triggering event (a reopen) of it: the agent may
+    // have acknowledged it again, answer lost, so PagerDuty's own state decides.
+    const laterTrigger = TRIGGERING_EVENT_TYPES.includes(queued.eventType) && progress?.triggerEventId !== queued.eventId;
+    if (progress?.finished === true && !laterTrigger) {
       await audit.record({
         ...subject,
         action: 'record',
@@ -91,13 +95,13 @@ export class DeadLetterHandback {
       clock: this.clock,
     });
     const incident = (await retry.idempotent('read incident', () => connection.api.getIncident(incidentId))).response.value;
-    // The ledger misses an acknowledgement when the worker died between PagerDuty's answer and recording it, so
-    // PagerDuty's own record decides too: acknowledged by the agent alone means silenced with nobody behind it.
-    const silencedByAgent =
-      incident.status === 'acknowledged' &&
-      incident.acknowledgements.length > 0 &&
-      incident.acknowledgements.every((ack) => ack.acknowledger.id === connection.botUserId);
-    if (progress?.acknowledgedByAgentAt === undefined && !silencedByAgent) {
+    // The ledger misses an acknowledgement when the worker died between PagerDuty's answer and recording it, or when
+    // the answer was lost, so PagerDuty's own record decides too: acknowledged by the agent alone means silenced with
+    // nobody behind it.
+    const silencedByAgent = acknowledgedByAgentAlone(incident, connection.botUserId);
+    // The ledger's acknowledgement of an earlier trigger says nothing about this one.
+    const acknowledgedPerLedger = progress?.acknowledgedByAgentAt !== undefined && !laterTrigger;
+    if (!acknowledgedPerLedger && !silencedByAgent) {
       await audit.record({
         ...subject,
         action: 'record',

@@ -16,12 +16,23 @@ import type { WebhookEvent } from '../webhook/webhook-event';
 import { AgentActions } from './agent-actions';
 import type { AgentConnection, AgentSettings, Invocation, MetricsSink, NoteRenderer } from './agent-ports';
 import { gatherContext, type GatherSettings } from './gather-context';
-import { OperationFailedError, RetryPolicy, RetryStopError, ThrottledError, localBudget, type RetrySettings } from './retry-policy';
+import {
+  DEFAULT_RETRY_SETTINGS,
+  OperationFailedError,
+  RetryPolicy,
+  RetryStopError,
+  ThrottledError,
+  localBudget,
+  type RetrySettings,
+} from './retry-policy';
 
 /**
  * What the worker does with one queued webhook event (DESIGN.md "Worker"): claim it, parse, filter, and for
  * `incident.triggered` / `incident.reopened`: read, acknowledge as the agent, gather, triage, post one note, act.
- * When the retry budget or the Lambda's time runs out after the agent acknowledged: audit, hand back, stop.
+ * When the retry budget or the Lambda's time runs out after the agent acknowledged: audit, hand back, stop. When it
+ * runs out and the agent cannot know whether its acknowledgement landed (the answer was lost), PagerDuty's state
+ * decides: one read, and a handback if the agent holds the incident; without that read the event fails and comes
+ * back (or reaches the dead-letter handback), it is never given up on.
  */
 export const TRIGGERING_EVENT_TYPES = ['incident.triggered', 'incident.reopened'];
 
@@ -78,10 +89,53 @@ export class RetryLaterError extends Error {
   }
 }
 
+/**
+ * Reached with too little Lambda time to make a first PagerDuty call: nothing was claimed or spent, and the message
+ * goes straight back to the queue (keeping its place in its incident's FIFO group) for the next delivery.
+ */
+export class NoTimeToStartError extends Error {
+  override readonly name = 'NoTimeToStartError';
+  readonly retryAfterSeconds = 0;
+  constructor(
+    readonly eventId: string,
+    readonly remainingMs: number,
+    readonly minRemainingMs: number,
+  ) {
+    super(
+      `Event ${eventId} was not started: ${remainingMs} ms of Lambda time left, ${minRemainingMs} ms needed. It goes back to the ` +
+        "queue in its place and is triaged on the next delivery; if this is frequent, lower the worker's batch size or raise its timeout.",
+    );
+  }
+}
+
+/** The agent had to stop, its acknowledgement may have landed, and PagerDuty could not be asked: the event comes back. */
+export class AcknowledgementUnknownError extends Error {
+  override readonly name = 'AcknowledgementUnknownError';
+  constructor(
+    readonly eventId: string,
+    readonly incidentId: string,
+    readonly retryAfterSeconds: number,
+    stopped: unknown,
+    cause: unknown,
+  ) {
+    super(
+      `Event ${eventId}: the agent stopped (${(stopped as Error)?.message ?? String(stopped)}) without knowing whether its ` +
+        `acknowledgement of ${incidentId} landed, and could not read the incident (${(cause as Error)?.message ?? String(cause)}). ` +
+        `The event is delivered again in ${retryAfterSeconds} s (or handed back from the dead-letter queue), so that PagerDuty's state decides.`,
+      { cause },
+    );
+  }
+}
+
 const DEFAULT_LEASE_MARGIN_MS = 10_000;
 const RETRY_LATER_SECONDS = 20;
 /** Enough for the escalation and the handback note (one request each, 5 s timeout) to start. */
 const HANDBACK_MIN_REMAINING_MS = 1500;
+
+/** Acknowledged, and by nobody but the agent as far as PagerDuty lists: silenced unless the agent finishes the job. */
+export function acknowledgedByAgentAlone(incident: Incident, botUserId: string): boolean {
+  return incident.status === 'acknowledged' && incident.acknowledgements.every((ack) => ack.acknowledger.id === botUserId);
+}
 
 /** The acknowledger, when someone other than the agent acknowledged the incident. */
 function humanAcknowledger(incident: Incident, botUserId: string): string | null {
@@ -109,6 +163,13 @@ export class EventProcessor {
 
   async process(queued: QueuedEvent, invocation: Invocation): Promise<ProcessOutcome> {
     const { workLedger } = this.deps;
+    // Not starting is not trying: an event with no time for its first call is returned untouched, never given up on.
+    const minRemainingMs = this.deps.retry?.settings?.minRemainingMs ?? DEFAULT_RETRY_SETTINGS.minRemainingMs;
+    const remainingMs = invocation.remainingTimeMs();
+    if (remainingMs < minRemainingMs) {
+      this.deps.metrics.addMetric(MetricName.deferredForLackOfTime, 'Count', 1);
+      throw new NoTimeToStartError(queued.eventId, remainingMs, minRemainingMs);
+    }
     const claim = await workLedger.claim({
       eventId: queued.eventId,
       leaseMs: invocation.remainingTimeMs() + (this.deps.leaseMarginMs ?? DEFAULT_LEASE_MARGIN_MS),
@@ -121,7 +182,7 @@ export class EventProcessor {
     const subject: AuditSubject = { incidentId: queued.incidentId, eventId: queued.eventId, eventType: queued.eventType };
     const finish = (status: FinishedStatus, detail: string) => workLedger.finish(queued.eventId, claim.attempt, status, detail);
     try {
-      const outcome = await this.handle(queued, subject, invocation);
+      const outcome = await this.handle(queued, subject, invocation, claim.failedCalls);
       const status: FinishedStatus = outcome.status === 'handed-back' ? 'handed-back' : outcome.status === 'triaged' ? 'done' : 'ignored';
       await finish(status, outcome.status);
       return outcome;
@@ -137,7 +198,7 @@ export class EventProcessor {
     }
   }
 
-  private async handle(queued: QueuedEvent, subject: AuditSubject, invocation: Invocation): Promise<ProcessOutcome> {
+  private async handle(queued: QueuedEvent, subject: AuditSubject, invocation: Invocation, failedCalls: string[]): Promise<ProcessOutcome> {
     const { audit } = this.deps;
     const parsed = parseWebhookEvent(Buffer.from(queued.rawBodyBase64, 'base64'));
     if (!parsed.ok) {
@@ -159,7 +220,7 @@ export class EventProcessor {
       await audit.record({ ...subject, action: 'record', outcome: 'recorded', detail: `${event.eventType}: recorded, nothing to triage` });
       return { status: 'recorded' };
     }
-    return this.triageIncident(event, { ...subject, incidentId: event.incidentId }, connection, invocation);
+    return this.triageIncident(event, { ...subject, incidentId: event.incidentId }, connection, invocation, failedCalls);
   }
 
   private async triageIncident(
@@ -167,11 +228,16 @@ export class EventProcessor {
     subject: AuditSubject & { incidentId: string },
     connection: AgentConnection,
     invocation: Invocation,
+    failedCalls: string[],
   ): Promise<ProcessOutcome> {
     const { audit, incidentLedger, metrics, settings } = this.deps;
     const { api, botUserId } = connection;
     const retry = new RetryPolicy({
-      budget: { tryConsume: () => this.deps.workLedger.consumeRetry(event.eventId, MAX_RETRIES_PER_EVENT) },
+      budget: {
+        tryConsume: () => this.deps.workLedger.consumeRetry(event.eventId, MAX_RETRIES_PER_EVENT),
+        recordFailedCall: (operation) => this.deps.workLedger.recordFailedCall(event.eventId, operation),
+      },
+      failedCalls,
       remainingTimeMs: () => invocation.remainingTimeMs(),
       pacer: connection.pacer,
       sleep: this.deps.retry?.sleep,
@@ -268,27 +334,37 @@ export class EventProcessor {
       );
       return { status: 'triaged', decision, noteId: note.noteId };
     } catch (error) {
+      // An acknowledgement without an answer may have landed: until PagerDuty says otherwise the incident is not
+      // finished, whatever happens to this delivery (the dead-letter handback reads that).
+      const acknowledgementLost = !acknowledgedByAgent && retry.outcomeUnknown('acknowledge');
+      if (acknowledgementLost) await incidentLedger.markAcknowledgementUnconfirmed(subject.incidentId, event.eventId, this.clock());
       const stop = error instanceof RetryStopError && (error.kind === 'budget-exhausted' || error.kind === 'out-of-time');
       const hopeless = error instanceof OperationFailedError && isPagerDutyError(error.cause) && !error.retryable;
       if (!stop && !hopeless) throw error;
       const reason = (error as Error).message;
-      if (!acknowledgedByAgent || incident === undefined) {
-        metrics.addMetric(MetricName.gaveUp, 'Count', 1);
-        await audit.record({
-          ...subject,
-          action: 'record',
-          outcome: 'failed',
-          detail: `gave up (the agent had not acknowledged it, PagerDuty keeps paging): ${reason}`,
-        });
-        return { status: 'gave-up' };
-      }
-      // The handback is the last chance: no retries left to spend, and it runs while any time is left.
+      // The last chance: no retries left to spend, one attempt per call while any time is left.
       const lastChance = new RetryPolicy({
         budget: localBudget(0),
         remainingTimeMs: () => invocation.remainingTimeMs(),
         pacer: connection.pacer,
         settings: { minRemainingMs: HANDBACK_MIN_REMAINING_MS },
       });
+      if (!acknowledgedByAgent || incident === undefined) {
+        const mayHaveLanded =
+          acknowledgementLost || (await incidentLedger.get(subject.incidentId))?.acknowledgementUnconfirmedBy === event.eventId;
+        const held = mayHaveLanded ? await this.heldByAgent(event, subject, connection, lastChance, error) : undefined;
+        if (held === undefined) {
+          metrics.addMetric(MetricName.gaveUp, 'Count', 1);
+          await audit.record({
+            ...subject,
+            action: 'record',
+            outcome: 'failed',
+            detail: `gave up (${mayHaveLanded ? 'PagerDuty does not show it held by the agent alone' : 'the agent had not acknowledged it'}, PagerDuty keeps paging): ${reason}`,
+          });
+          return { status: 'gave-up' };
+        }
+        incident = held;
+      }
       await new AgentActions({
         api,
         audit,
@@ -303,6 +379,32 @@ export class EventProcessor {
       metrics.addMetric(MetricName.handedBack, 'Count', 1);
       return { status: 'handed-back', reason };
     }
+  }
+
+  /**
+   * The agent must stop and its acknowledgement may have landed: one read outside the budget says. The incident when
+   * the agent holds it (acknowledged by nobody else), undefined when it does not; without an answer the event fails
+   * and comes back, so that a later delivery or the dead-letter handback finds out.
+   */
+  private async heldByAgent(
+    event: WebhookEvent,
+    subject: AuditSubject & { incidentId: string },
+    connection: AgentConnection,
+    lastChance: RetryPolicy,
+    stopped: unknown,
+  ): Promise<Incident | undefined> {
+    this.deps.metrics.addMetric(MetricName.acknowledgementUnconfirmed, 'Count', 1);
+    let current: Incident;
+    try {
+      current = (await lastChance.idempotent('read incident', () => connection.api.getIncident(subject.incidentId))).response.value;
+    } catch (readError) {
+      const retryAfter =
+        readError instanceof ThrottledError ? readError.retryAfterSeconds : (this.deps.retryLaterSeconds ?? RETRY_LATER_SECONDS);
+      throw new AcknowledgementUnknownError(event.eventId, subject.incidentId, retryAfter, stopped, readError);
+    }
+    if (!acknowledgedByAgentAlone(current, connection.botUserId)) return undefined;
+    await this.deps.incidentLedger.markAcknowledged(subject.incidentId, event.eventId, this.clock());
+    return current;
   }
 
   private async runTriage(context: IncidentContext, subject: AuditSubject & { incidentId: string }): Promise<Hypothesis> {

@@ -1,4 +1,4 @@
-import { PagerDutyApiError, isPagerDutyError } from '../pagerduty/errors';
+import { PagerDutyApiError, PagerDutyNetworkError, isPagerDutyError } from '../pagerduty/errors';
 import type { RateLimitPacer } from '../pagerduty/rate-limit-pacer';
 import type { PagerDutyResponse } from '../pagerduty/types';
 
@@ -6,7 +6,11 @@ import type { PagerDutyResponse } from '../pagerduty/types';
  * How the agent repeats PagerDuty calls (DESIGN.md "Retry policy"):
  * - idempotent calls (reads, acknowledge, escalate, resolve): up to 3 retries, exponential backoff with full jitter;
  * - creating a note: 1 retry, and only after the caller's dedup check said the first attempt did not land;
- * - every retry takes one unit of the per-webhook budget (STATE_TABLE, at most 5 across redeliveries);
+ * - every retry takes one unit of the per-webhook budget (STATE_TABLE, at most 5 across redeliveries); the first
+ *   attempt of a call that failed in an earlier delivery is a retry too, so a call is attempted at most 1 + 5 times
+ *   per webhook however many times the event is delivered;
+ * - a call whose answer was lost (timeout, dropped connection) may have been applied: `outcomeUnknown` says so until
+ *   a later attempt of it succeeds, so that the caller never takes "no answer" for "not done";
  * - a 429 is never slept on: it surfaces as ThrottledError so the message goes back to the queue for
  *   `ratelimit-reset` seconds;
  * - before each attempt the credential's pacer may ask to wait for PagerDuty's rate-limit window to reset: the wait
@@ -16,6 +20,8 @@ import type { PagerDutyResponse } from '../pagerduty/types';
 export interface RetryBudget {
   /** Takes one retry from the budget; false when it is spent. */
   tryConsume(): Promise<boolean>;
+  /** Remembers for later deliveries that `operation` failed, so that its next attempt, whenever it comes, is a retry. */
+  recordFailedCall?(operation: string): Promise<void>;
 }
 
 export interface RetrySettings {
@@ -49,6 +55,8 @@ export interface RetryDeps {
   pacer?: RateLimitPacer;
   /** Called once per retry taken (for the RetriesUsed metric). */
   onRetry?: (operation: string, error: unknown) => void;
+  /** Operations that failed in earlier deliveries of the same webhook: their first attempt here takes a retry. */
+  failedCalls?: Iterable<string>;
 }
 
 /** A call that ended without success, with how many attempts it took (the audit records them). */
@@ -109,7 +117,8 @@ export class RetryBudgetExhaustedError extends RetryStopError {
   readonly kind = 'budget-exhausted' as const;
   constructor(operation: string, attempts: number, cause: unknown) {
     super(
-      `${operation} failed and the event's retry budget is spent: ${(cause as Error)?.message ?? String(cause)}. ` +
+      `${operation} failed${attempts === 0 ? ' in an earlier delivery' : ''} and the event's retry budget is spent` +
+        `${cause === undefined ? '' : `: ${(cause as Error)?.message ?? String(cause)}`}. ` +
         'The agent hands the incident back to the humans on call.',
       operation,
       attempts,
@@ -160,15 +169,28 @@ export interface Attempted<T> {
 
 const isRetryable = (error: unknown): boolean => isPagerDutyError(error) && error.retryable;
 
+/** No answer came back (timeout, dropped connection): the request may have been applied. An error answer is definite. */
+export const answerLost = (error: unknown): boolean => error instanceof PagerDutyNetworkError;
+
 export class RetryPolicy {
   private readonly settings: RetrySettings;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly random: () => number;
+  /** Operations of this webhook that failed at least once, in this delivery or an earlier one. */
+  private readonly failed: Set<string>;
+  /** Operations whose last attempt lost its answer and none succeeded since: they may have been applied. */
+  private readonly unknownOutcome = new Set<string>();
 
   constructor(private readonly deps: RetryDeps) {
     this.settings = { ...DEFAULT_RETRY_SETTINGS, ...deps.settings };
     this.sleep = deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.random = deps.random ?? Math.random;
+    this.failed = new Set(deps.failedCalls ?? []);
+  }
+
+  /** True when an attempt of `operation` got no answer and no later attempt succeeded: PagerDuty may have applied it. */
+  outcomeUnknown(operation: string): boolean {
+    return this.unknownOutcome.has(operation);
   }
 
   /** Reads, acknowledge, escalate, resolve: repeating them gives the same result. */
@@ -202,6 +224,8 @@ export class RetryPolicy {
   ): Promise<Attempted<T>> {
     let attempts = 0;
     let lastError: unknown;
+    // Repeating a call that failed before (an earlier delivery, or an earlier call in this one) is a retry from its first attempt.
+    let repeatCharged = !this.failed.has(operation);
     for (;;) {
       const remaining = this.deps.remainingTimeMs();
       if (remaining < this.settings.minRemainingMs) throw new OutOfTimeError(operation, attempts, remaining, lastError);
@@ -213,13 +237,20 @@ export class RetryPolicy {
         await this.sleep(wait);
         continue;
       }
+      if (!repeatCharged) {
+        await this.takeRetry(operation, attempts, lastError);
+        repeatCharged = true;
+      }
       attempts += 1;
       try {
         const response = await call();
         this.deps.pacer?.observe(response.rateLimit);
+        this.unknownOutcome.delete(operation);
         return { response, attempts };
       } catch (error) {
         lastError = error;
+        if (answerLost(error)) this.unknownOutcome.add(operation);
+        await this.rememberFailure(operation);
         if (error instanceof PagerDutyApiError) this.deps.pacer?.observe(error.rateLimit);
         if (error instanceof PagerDutyApiError && error.throttled) {
           throw new ThrottledError(operation, attempts, error.rateLimit.resetSeconds ?? this.settings.defaultThrottleSeconds, error);
@@ -231,13 +262,23 @@ export class RetryPolicy {
         const found = await landed();
         if (found !== null) return { response: found, attempts };
       }
-      if (!(await this.deps.budget.tryConsume())) throw new RetryBudgetExhaustedError(operation, attempts, lastError);
-      this.deps.onRetry?.(operation, lastError);
+      await this.takeRetry(operation, attempts, lastError);
       const delay = this.delayFor(attempts);
       const left = this.deps.remainingTimeMs();
       if (left - delay < this.settings.minRemainingMs) throw new OutOfTimeError(operation, attempts, left, lastError);
       await this.sleep(delay);
     }
+  }
+
+  private async takeRetry(operation: string, attempts: number, lastError: unknown): Promise<void> {
+    if (!(await this.deps.budget.tryConsume())) throw new RetryBudgetExhaustedError(operation, attempts, lastError);
+    this.deps.onRetry?.(operation, lastError);
+  }
+
+  private async rememberFailure(operation: string): Promise<void> {
+    if (this.failed.has(operation)) return;
+    this.failed.add(operation);
+    await this.deps.budget.recordFailedCall?.(operation);
   }
 }
 

@@ -3,8 +3,12 @@ import { noteContainsRef, noteDedupRef, renderHandbackNote, renderHypothesisNote
 import { nextEscalationLevel } from './agent-actions';
 import type { NoteRenderer } from './agent-ports';
 
-/** The triage module's note rendering, told which escalation level the agent's escalation would page. */
-export function createNoteRenderer(escalationMode: AgentConfig['escalation']['mode']): NoteRenderer {
+/**
+ * The triage module's note rendering, told which escalation level the agent's escalation would page and which
+ * runbooks AGENT_CONFIG names (the only links besides the incident's own PagerDuty pages).
+ */
+export function createNoteRenderer(config: Pick<AgentConfig, 'escalation' | 'triage'>): NoteRenderer {
+  const runbooks = config.triage.rules.flatMap((rule) => (rule.runbook === undefined ? [] : [rule.runbook]));
   return {
     hypothesisNote: (hypothesis, context, footer) =>
       renderHypothesisNote({
@@ -14,8 +18,9 @@ export function createNoteRenderer(escalationMode: AgentConfig['escalation']['mo
         env: footer.env,
         dedupRef: footer.ref,
         pagedIfEscalated: {
-          level: escalationMode === 'next_level' ? (nextEscalationLevel(context.incident, context.oncalls) ?? 1) : 1,
+          level: config.escalation.mode === 'next_level' ? (nextEscalationLevel(context.incident, context.oncalls) ?? 1) : 1,
         },
+        runbooks,
       }),
     handbackNote: (_incidentId, reason, footer) =>
       renderHandbackNote({ agentName: footer.agentName, env: footer.env, reason, dedupRef: footer.ref }),

@@ -4,7 +4,7 @@ import { MetricName } from '../observability/telemetry';
 import { decodeQueuedEvent, type QueuedEvent } from '../queue/queued-event';
 import type { Invocation, MetricsSink } from './agent-ports';
 import { createQueuedEventBatchHandler, type BatchLogger } from './fifo-batch';
-import type { ProcessOutcome } from './process-event';
+import { NoTimeToStartError, type ProcessOutcome } from './process-event';
 
 export type WorkerLogger = BatchLogger;
 
@@ -29,5 +29,9 @@ export function createWorkerHandler(deps: WorkerHandlerDeps): (event: SQSEvent, 
     failureMetric: MetricName.workerError,
     messages: { handled: 'event processed', failed: 'event not processed; it goes back to the queue' },
     failureLogLevel: 'warn',
+    deferral: {
+      is: (error) => error instanceof NoTimeToStartError,
+      message: 'event not started for lack of time; it goes back to the queue in its place',
+    },
   });
 }

@@ -13,6 +13,7 @@ export interface LocalStackState {
   queueUrl: string;
   deadLetterQueueUrl: string;
   secretId: string;
+  webhookSecretId: string;
   pid: number;
   startedAt: string;
 }

@@ -4,9 +4,9 @@ import { CliError } from './cli-error';
 import { auditCommand, AUDIT_ACTIONS, AUDIT_OUTCOMES } from './commands/audit';
 import { doctorCommand } from './commands/doctor';
 import { redriveCommand } from './commands/redrive';
-import { secretSetCommand, secretStageCommand } from './commands/secret';
+import { secretSetCommand, secretSplitCommand, secretStageCommand } from './commands/secret';
 import { fixtureNames, sendTestCommand } from './commands/send-test';
-import { webhookRotateCommand, webhookStatusCommand, webhookSubscribeCommand } from './commands/webhook';
+import { webhookRevokeCommand, webhookRotateCommand, webhookStatusCommand, webhookSubscribeCommand } from './commands/webhook';
 import { coloursFor, processIo, writeLine, type CliIo } from './output';
 
 /** `--env` / `--local` and the PagerDuty API URL, on every command that acts on an environment. */
@@ -69,14 +69,25 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   withTarget(
     secret
       .command('stage')
-      .description('Stage a new PagerDuty key (prompt or stdin) as AWSPENDING with the rest of the current secret, then start rotation.'),
+      .description(
+        'Stage a new PagerDuty key (prompt or stdin) as AWSPENDING with the rest of the credentials secret, then start rotation.',
+      ),
   ).action(async (options) => secretStageCommand(options, io));
+  withTarget(
+    secret
+      .command('split')
+      .description(
+        'Move the webhook signing secrets of a stack deployed before the split out of the credentials secret into their own secret (run once).',
+      ),
+  ).action(async (options) => secretSplitCommand(options, io));
 
   const webhook = program.command('webhook').description('PagerDuty V3 webhook subscriptions pointing at the environment.');
   withTarget(
     webhook
       .command('subscribe')
-      .description("Create a subscription to the stack's URL; its signing secret goes straight into the environment's secret.")
+      .description(
+        "Create a subscription to the stack's URL, inactive; store its signing secret in the environment's signing secret; then activate it.",
+      )
       .addOption(new Option('--scope <scope>', 'what the subscription covers').choices(['service', 'team', 'account']).default('account'))
       .option('--scope-id <id>', 'the service or team id (for --scope service|team)')
       .option('--events <list>', 'comma-separated event types (default: the incident events the agent uses)')
@@ -91,6 +102,13 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       .option('--subscription <id>', 'the subscription to replace, when the environment has several')
       .option('--yes', 'delete the old subscription without asking'),
   ).action(async (options) => webhookRotateCommand(options, io));
+  withTarget(
+    webhook
+      .command('revoke')
+      .description("Stop trusting a subscription's signing secret at once (leaked, unwanted), then delete the subscription in PagerDuty.")
+      .argument('<subscriptionId>', 'the subscription whose secret to revoke')
+      .option('--yes', 'revoke without asking'),
+  ).action(async (subscriptionId: string, options) => webhookRevokeCommand(subscriptionId, options, io));
   withTarget(
     webhook
       .command('status')

@@ -10,7 +10,12 @@ export interface StackTarget {
   name: string;
   kind: 'local' | 'aws';
   region: string;
+  /** The PagerDuty credentials secret (SECRET_ID). */
   secretId: string;
+  /** The webhook signing-secrets document (WEBHOOK_SECRET_ID); undefined for a stack deployed before the split. */
+  webhookSecretId?: string;
+  /** `migrating` while the stack's ingress may still read the credentials secret (cdk.json `webhookSecretLayout`). */
+  webhookSecretLayout?: 'split' | 'migrating';
   auditTable: string;
   stateTable: string;
   queueUrl: string;
@@ -35,6 +40,9 @@ export const REPO_ROOT = join(__dirname, '..', '..');
 
 export const stackName = (env: string): string => `PdAgent-${env}`;
 
+/** The flags that choose this target again, for the commands a hint suggests. */
+export const targetFlag = (target: StackTarget): string => (target.kind === 'local' ? '--local' : `--env ${target.name}`);
+
 const REQUIRED_OUTPUTS = ['WebhookUrl', 'StateTableName', 'AuditTableName', 'QueueUrl', 'DeadLetterQueueUrl', 'SecretName'] as const;
 
 export async function resolveTarget(options: TargetOptions, processEnv: NodeJS.ProcessEnv, root = REPO_ROOT): Promise<StackTarget> {
@@ -58,6 +66,8 @@ export async function resolveTarget(options: TargetOptions, processEnv: NodeJS.P
       kind: 'local',
       region: state.region,
       secretId: state.secretId,
+      webhookSecretId: state.webhookSecretId,
+      webhookSecretLayout: 'split',
       auditTable: state.auditTable,
       stateTable: state.stateTable,
       queueUrl: state.queueUrl,
@@ -99,6 +109,10 @@ export async function resolveTarget(options: TargetOptions, processEnv: NodeJS.P
     kind: 'aws',
     region: region ?? (await cloudFormation.config.region()),
     secretId: outputs.SecretName,
+    ...(outputs.WebhookSecretName === undefined || outputs.WebhookSecretName === '' ? {} : { webhookSecretId: outputs.WebhookSecretName }),
+    ...(outputs.WebhookSecretLayout === 'migrating' || outputs.WebhookSecretLayout === 'split'
+      ? { webhookSecretLayout: outputs.WebhookSecretLayout }
+      : {}),
     auditTable: outputs.AuditTableName,
     stateTable: outputs.StateTableName,
     queueUrl: outputs.QueueUrl,

@@ -1,7 +1,6 @@
 // A namespace import lets esbuild tree-shake zod (`import { z }` keeps all of it, every locale included: +400 KB).
 import * as z from 'zod/mini';
 import { en } from 'zod/v4/locales';
-import safeRegex from 'safe-regex2';
 
 z.config(en());
 
@@ -40,9 +39,9 @@ const ruleSchema = z.object({
   match: z._default(
     z.object({
       services: z.optional(z.array(z.string())),
-      /** A regular expression tested against the incident title (case-insensitive). */
+      /** An RE2 regular expression tested against the incident title (case-insensitive; see rule-patterns.ts). */
       title: z.optional(z.string()),
-      /** Alert `body.details` (custom details) field name to a regular expression its value must match. */
+      /** Alert `body.details` (custom details) field name to an RE2 regular expression its value must match. */
       alertFields: z.optional(z.record(z.string(), z.string())),
       urgency: z.optional(urgency),
       priorities: z.optional(z.array(z.string())),
@@ -145,7 +144,15 @@ export function parseAgentConfig(raw: string | undefined, source = 'AGENT_CONFIG
   return validateAgentConfig(json, source);
 }
 
-export function validateAgentConfig(value: unknown, source = 'AGENT_CONFIG'): AgentConfig {
+/**
+ * Validates a configuration. `checkRules` adds the checks that need the rule engine (RE2 patterns, rule-patterns.ts):
+ * synth passes them; the ingress, which reads only the filters, does without them and stays lean.
+ */
+export function validateAgentConfig(
+  value: unknown,
+  source = 'AGENT_CONFIG',
+  checkRules: (config: AgentConfig) => string[] = () => [],
+): AgentConfig {
   const result = agentConfigSchema.safeParse(value);
   if (!result.success) throw new AgentConfigError(source, z.prettifyError(result.error).replace(/\n\s*/g, ' '));
   const config = result.data;
@@ -154,25 +161,7 @@ export function validateAgentConfig(value: unknown, source = 'AGENT_CONFIG'): Ag
   if (minPriority !== undefined && !priorityRanks.includes(minPriority)) {
     problems.push(`filters.minPriority "${minPriority}" is not one of filters.priorityRanks (${priorityRanks.join(', ')})`);
   }
-  for (const rule of config.triage.rules) {
-    const patterns = [rule.match.title, ...Object.values(rule.match.alertFields ?? {})];
-    for (const pattern of patterns) {
-      if (pattern === undefined) continue;
-      try {
-        new RegExp(pattern, 'i');
-      } catch {
-        problems.push(`rule "${rule.id}" has an invalid regular expression /${pattern}/`);
-        continue;
-      }
-      // Titles and alert fields come from monitoring, not from us: a pattern with nested repetition could make one
-      // incident's triage take exponential time, so such a pattern is refused before it is ever deployed.
-      if (!safeRegex(pattern)) {
-        problems.push(
-          `rule "${rule.id}" has a regular expression /${pattern}/ that can take exponential time (nested repetition such as (a+)+); rewrite it without repeating a repeated group`,
-        );
-      }
-    }
-  }
+  problems.push(...checkRules(config));
   const ids = config.triage.rules.map((rule) => rule.id);
   const duplicate = ids.find((id, index) => ids.indexOf(id) !== index);
   if (duplicate !== undefined) problems.push(`rule id "${duplicate}" is used twice`);

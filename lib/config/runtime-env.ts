@@ -1,6 +1,14 @@
 /** The environment variables of DESIGN.md's runtime contract. Each handler reads only the ones it uses. */
 export type RuntimeVariable =
-  'AGENT_ENV' | 'STATE_TABLE' | 'AUDIT_TABLE' | 'QUEUE_URL' | 'SECRET_ID' | 'AGENT_CONFIG' | 'PAGERDUTY_API_URL' | 'PAGERDUTY_EVENTS_URL';
+  | 'AGENT_ENV'
+  | 'STATE_TABLE'
+  | 'AUDIT_TABLE'
+  | 'QUEUE_URL'
+  | 'SECRET_ID'
+  | 'WEBHOOK_SECRET_ID'
+  | 'AGENT_CONFIG'
+  | 'PAGERDUTY_API_URL'
+  | 'PAGERDUTY_EVENTS_URL';
 
 export const DEFAULT_PAGERDUTY_API_URL = 'https://api.pagerduty.com';
 export const DEFAULT_PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com';

@@ -135,7 +135,7 @@ export function createIngressHandler(deps: IngressDeps): IngressHandler {
       if (check.reason === 'mismatch' && secrets.length === 0) {
         // Nothing can be verified: a configuration fault, not a forgery. 4xx would make PagerDuty drop genuine pages.
         return unavailable(
-          "The secret holds no webhookSecrets, so no delivery can be verified. Add every live subscription's signing secret to it",
+          "No webhook signing secret is configured, so no delivery can be verified. Store every live subscription's signing secret with `pd-agent webhook subscribe`",
           keys,
         );
       }

@@ -27,6 +27,10 @@ export const MetricName = {
   incidentResolved: 'IncidentResolved',
   handedBack: 'HandedBack',
   gaveUp: 'GaveUp',
+  /** An event reached with too little Lambda time to start: returned to the queue untouched, not given up on. */
+  deferredForLackOfTime: 'EventDeferredForLackOfTime',
+  /** An acknowledgement got no answer (it may have landed) and the agent had to stop: PagerDuty's state decides. */
+  acknowledgementUnconfirmed: 'AcknowledgementUnconfirmed',
   throttled: 'PagerDutyThrottled',
   retriesUsed: 'RetriesUsed',
   timeToAcknowledge: 'TimeToAcknowledge',

@@ -356,8 +356,20 @@ export function createPagerDutyClient(options: PagerDutyClientOptions): PagerDut
               events: request.events,
               filter: request.filter,
               ...(request.description === undefined ? {} : { description: request.description }),
+              ...(request.active === undefined ? {} : { active: request.active }),
             },
           },
+        },
+        (body: { webhook_subscription: WebhookSubscription }) => body.webhook_subscription,
+      ),
+
+    setWebhookSubscriptionActive: (subscriptionId: string, active: boolean) =>
+      call(
+        {
+          operation: 'updateWebhookSubscription',
+          method: 'PUT',
+          path: `/webhook_subscriptions/${encodeURIComponent(subscriptionId)}`,
+          body: { webhook_subscription: { active } },
         },
         (body: { webhook_subscription: WebhookSubscription }) => body.webhook_subscription,
       ),

@@ -149,6 +149,8 @@ export interface WebhookSubscriptionRequest {
   events: string[];
   filter: WebhookSubscription['filter'];
   description?: string;
+  /** false creates it without deliveries until it is activated (PagerDuty's default is true). */
+  active?: boolean;
 }
 
 /** Every call is one HTTP request (no retries inside): the caller's retry policy decides what to repeat. */
@@ -172,6 +174,8 @@ export interface PagerDutyApi {
   listAbilities(): Promise<PagerDutyResponse<string[]>>;
   listWebhookSubscriptions(): Promise<PagerDutyResponse<WebhookSubscription[]>>;
   createWebhookSubscription(request: WebhookSubscriptionRequest): Promise<PagerDutyResponse<WebhookSubscription>>;
+  /** `PUT /webhook_subscriptions/{id}` with `active`: starts (or stops) deliveries. */
+  setWebhookSubscriptionActive(subscriptionId: string, active: boolean): Promise<PagerDutyResponse<WebhookSubscription>>;
   deleteWebhookSubscription(subscriptionId: string): Promise<PagerDutyResponse<null>>;
   enableWebhookSubscription(subscriptionId: string): Promise<PagerDutyResponse<WebhookSubscription>>;
   pingWebhookSubscription(subscriptionId: string): Promise<PagerDutyResponse<null>>;

@@ -176,7 +176,8 @@ export function createRotationHandler(deps: RotationDeps): (event: RotationEvent
         `the staged key is the key already in use. Create a new key in PagerDuty and stage it with \`pd-agent secret stage --env ${environment}\`.`,
       );
     }
-    if (current !== undefined && current.webhookSecrets.length > 0 && pending.webhookSecrets.length === 0) {
+    // Only a credentials document of a stack deployed before the split still carries the signing secrets.
+    if (current !== undefined && (current.webhookSecrets?.length ?? 0) > 0 && (pending.webhookSecrets?.length ?? 0) === 0) {
       throw new RotationError(
         'createSecret',
         secretId,

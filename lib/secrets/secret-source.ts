@@ -1,7 +1,8 @@
 import { GetSecretValueCommand, type GetSecretValueCommandOutput, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parseAgentSecret, type AgentSecret } from './agent-secret';
+import { CachedRead } from './cached-read';
 
-/** What the ingress needs from the secret: the signing secrets that may have signed a delivery right now. */
+/** What the ingress needs: the signing secrets that may have signed a delivery right now. */
 export interface WebhookSecretProvider {
   getWebhookSecrets(options?: { refresh?: boolean }): Promise<readonly string[]>;
 }
@@ -36,36 +37,54 @@ export class SecretUnavailableError extends Error {
   }
 }
 
+/** One staging label of a secret, read with the plain SDK; `undefined` when no version carries it (optional labels only). */
+export async function readSecretStage(
+  client: SecretsManagerClient,
+  secretId: string,
+  stage: 'AWSCURRENT' | 'AWSPREVIOUS',
+): Promise<GetSecretValueCommandOutput | undefined> {
+  try {
+    return await client.send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }));
+  } catch (error) {
+    // No AWSPREVIOUS before the first rotation: normal.
+    if (stage !== 'AWSCURRENT' && (error as Error).name === 'ResourceNotFoundException') return undefined;
+    throw new SecretUnavailableError(secretId, (error as Error).name);
+  }
+}
+
 interface Snapshot {
   current: AgentSecret;
   webhookSecrets: readonly string[];
-  loadedAt: number;
 }
 
 /**
- * The environment's secret, read with the plain SDK (Powertools Parameters caches by name and ignores VersionStage, so
- * it would return AWSCURRENT for AWSPREVIOUS). One instance per execution environment, created at module scope, so the
- * cache outlives invocations; its age is bounded by `maxAgeMs`.
+ * The credentials secret (SECRET_ID), read with the plain SDK (Powertools Parameters caches by name and ignores
+ * VersionStage, so it would return AWSCURRENT for AWSPREVIOUS). One instance per execution environment, created at
+ * module scope, so the cache outlives invocations; its age is bounded by `maxAgeMs`.
+ *
+ * Its signing secrets are those of a stack deployed before the split (single document): AWSCURRENT's, plus for the
+ * grace period after a rotation AWSPREVIOUS's. AWSPENDING is never trusted: `pd-agent secret stage` copies AWSCURRENT's
+ * signing secrets into it, so it can add nothing but a secret revoked since it was staged, and a failed rotation
+ * leaves it in place indefinitely (Secrets Manager calls a non-current AWSPENDING "a rotation in progress" until it
+ * is promoted or removed, aws-notes §4.1).
  */
 export class SecretSource implements WebhookSecretProvider {
   private readonly client: SecretsManagerClient;
   private readonly secretId: string;
-  private readonly maxAgeMs: number;
-  private readonly refreshIntervalMs: number;
   private readonly previousGraceMs: number;
   private readonly now: () => number;
-  private snapshot: Snapshot | undefined;
-  private loading: Promise<Snapshot> | undefined;
-  /** When a signature miss or a refused key last forced a re-read; scheduled reads (cold start, expiry) do not count. */
-  private lastRefreshAt = Number.NEGATIVE_INFINITY;
+  private readonly cache: CachedRead<Snapshot>;
 
   constructor(options: SecretSourceOptions) {
     this.client = options.client;
     this.secretId = options.secretId;
-    this.maxAgeMs = options.maxAgeMs ?? SECRET_MAX_AGE_MS;
-    this.refreshIntervalMs = options.refreshIntervalMs ?? SECRET_REFRESH_INTERVAL_MS;
     this.previousGraceMs = options.previousGraceMs ?? PREVIOUS_SECRET_GRACE_MS;
     this.now = options.now ?? Date.now;
+    this.cache = new CachedRead(() => this.read(), {
+      maxAgeMs: options.maxAgeMs ?? SECRET_MAX_AGE_MS,
+      refreshIntervalMs: options.refreshIntervalMs ?? SECRET_REFRESH_INTERVAL_MS,
+      now: this.now,
+    });
   }
 
   /**
@@ -73,79 +92,35 @@ export class SecretSource implements WebhookSecretProvider {
    * secret unless it was read less than `refreshIntervalMs` ago.
    */
   async getAgentSecret(options: { refresh?: boolean } = {}): Promise<AgentSecret> {
-    return (await this.fresh(options.refresh === true)).current;
+    return (await this.cache.get(options.refresh === true)).current;
   }
 
-  /**
-   * Signing secrets of AWSCURRENT, AWSPENDING (staged by a rotation in progress) and, for the grace period after a
-   * rotation, AWSPREVIOUS. `refresh` re-reads the secret unless it was read less than `refreshIntervalMs` ago.
-   */
+  /** Single-document signing secrets (see the class comment). `refresh` re-reads as for getAgentSecret. */
   async getWebhookSecrets(options: { refresh?: boolean } = {}): Promise<readonly string[]> {
-    return (await this.fresh(options.refresh === true)).webhookSecrets;
-  }
-
-  private async fresh(refresh: boolean): Promise<Snapshot> {
-    const now = this.now();
-    const cached = this.snapshot;
-    const expired = cached === undefined || now - cached.loadedAt >= this.maxAgeMs;
-    const refreshAllowed = refresh && now - this.lastRefreshAt >= this.refreshIntervalMs;
-    if (!expired && !refreshAllowed) return cached;
-    if (!expired) this.lastRefreshAt = now;
-    try {
-      return await this.load();
-    } catch (error) {
-      // A failed early refresh keeps the still-valid read; an expired one must not be trusted any longer.
-      if (!expired) return cached;
-      throw error;
-    }
-  }
-
-  private load(): Promise<Snapshot> {
-    if (this.loading !== undefined) return this.loading;
-    this.loading = this.read().finally(() => {
-      this.loading = undefined;
-    });
-    return this.loading;
+    return (await this.cache.get(options.refresh === true)).webhookSecrets;
   }
 
   private async read(): Promise<Snapshot> {
-    const [current, pending, previous] = await Promise.all([
-      this.readStage('AWSCURRENT'),
-      this.readStage('AWSPENDING'),
-      this.readStage('AWSPREVIOUS'),
+    const [current, previous] = await Promise.all([
+      readSecretStage(this.client, this.secretId, 'AWSCURRENT'),
+      readSecretStage(this.client, this.secretId, 'AWSPREVIOUS'),
     ]);
-    if (current === undefined || current.SecretString === undefined) {
-      throw new SecretUnavailableError(this.secretId, 'no AWSCURRENT string value');
-    }
+    if (current?.SecretString === undefined) throw new SecretUnavailableError(this.secretId, 'no AWSCURRENT string value');
     const agentSecret = parseAgentSecret(current.SecretString, this.secretId);
     const createdAt = current.CreatedDate?.getTime();
     const withinGrace = createdAt === undefined || this.now() - createdAt < this.previousGraceMs;
-    const webhookSecrets = new Set(agentSecret.webhookSecrets.map((entry) => entry.secret));
-    for (const other of withinGrace ? [pending, previous] : [pending]) {
-      for (const secret of this.signingSecretsOf(other)) webhookSecrets.add(secret);
-    }
-    const snapshot = { current: agentSecret, webhookSecrets: [...webhookSecrets], loadedAt: this.now() };
-    this.snapshot = snapshot;
-    return snapshot;
+    const webhookSecrets = new Set((agentSecret.webhookSecrets ?? []).map((entry) => entry.secret));
+    if (withinGrace) for (const secret of this.signingSecretsOf(previous)) webhookSecrets.add(secret);
+    return { current: agentSecret, webhookSecrets: [...webhookSecrets] };
   }
 
   /** Signing secrets of a non-current version; one that does not parse contributes none rather than failing the read. */
   private signingSecretsOf(version: GetSecretValueCommandOutput | undefined): string[] {
     if (version?.SecretString === undefined) return [];
     try {
-      return parseAgentSecret(version.SecretString, this.secretId).webhookSecrets.map((entry) => entry.secret);
+      return (parseAgentSecret(version.SecretString, this.secretId).webhookSecrets ?? []).map((entry) => entry.secret);
     } catch {
       return [];
-    }
-  }
-
-  private async readStage(stage: 'AWSCURRENT' | 'AWSPENDING' | 'AWSPREVIOUS'): Promise<GetSecretValueCommandOutput | undefined> {
-    try {
-      return await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId, VersionStage: stage }));
-    } catch (error) {
-      // No AWSPENDING outside a rotation and no AWSPREVIOUS before the first one: both are normal.
-      if (stage !== 'AWSCURRENT' && (error as Error).name === 'ResourceNotFoundException') return undefined;
-      throw new SecretUnavailableError(this.secretId, (error as Error).name);
     }
   }
 }

@@ -8,13 +8,18 @@ import { epochSeconds, stateKeys } from './state-keys';
  * that make "one note per triggering event" hold across crashes and redeliveries.
  *
  * The handback function reads `acknowledgedByAgentAt` and `finished`: an incident the agent acknowledged and did
- * not finish is silenced with nobody behind it, and must be handed back.
+ * not finish is silenced with nobody behind it, and must be handed back. `acknowledgementUnconfirmedBy` marks an
+ * acknowledgement whose answer was lost: it may have landed, so the incident is not finished until PagerDuty's own
+ * state says who holds it.
  */
 export interface IncidentProgress {
   incidentId: string;
   /** The triggering event the current progress belongs to (a reopened incident starts again). */
   triggerEventId?: string;
   acknowledgedByAgentAt?: string;
+  /** The triggering event whose acknowledgement got no answer (it may have landed), until one is confirmed. */
+  acknowledgementUnconfirmedBy?: string;
+  acknowledgementUnconfirmedAt?: string;
   noteId?: string;
   decision?: string;
   /** Set before the escalation call: from then on the agent never resolves this incident. */
@@ -63,6 +68,8 @@ export interface IncidentLedger {
   get(incidentId: string): Promise<IncidentProgress | undefined>;
   /** Starts (or restarts, for a reopened incident) the progress of a triggering event; clears `finished`. */
   markAcknowledged(incidentId: string, triggerEventId: string, at: Date): Promise<void>;
+  /** The acknowledgement for this triggering event got no answer: it may have landed; clears `finished`. */
+  markAcknowledgementUnconfirmed(incidentId: string, triggerEventId: string, at: Date): Promise<void>;
   recordDecision(incidentId: string, decision: string): Promise<void>;
   /** Written before the escalation call, so that a crash mid-call still forbids a later resolve. */
   beginEscalation(incidentId: string, at: Date): Promise<void>;
@@ -100,12 +107,20 @@ export class DynamoIncidentLedger implements IncidentLedger {
   }
 
   async markAcknowledged(incidentId: string, triggerEventId: string, at: Date): Promise<void> {
-    await this.update(incidentId, 'SET acknowledgedByAgentAt = :at, triggerEventId = :trigger, finished = :false, expiresAt = :ttl', {
-      ':at': at.toISOString(),
-      ':trigger': triggerEventId,
-      ':false': false,
-      ':ttl': ttl(at),
-    });
+    await this.update(
+      incidentId,
+      'SET acknowledgedByAgentAt = :at, triggerEventId = :trigger, finished = :false, expiresAt = :ttl ' +
+        'REMOVE acknowledgementUnconfirmedBy, acknowledgementUnconfirmedAt',
+      { ':at': at.toISOString(), ':trigger': triggerEventId, ':false': false, ':ttl': ttl(at) },
+    );
+  }
+
+  async markAcknowledgementUnconfirmed(incidentId: string, triggerEventId: string, at: Date): Promise<void> {
+    await this.update(
+      incidentId,
+      'SET acknowledgementUnconfirmedBy = :trigger, acknowledgementUnconfirmedAt = :at, finished = :false, expiresAt = :ttl',
+      { ':at': at.toISOString(), ':trigger': triggerEventId, ':false': false, ':ttl': ttl(at) },
+    );
   }
 
   async recordDecision(incidentId: string, decision: string): Promise<void> {

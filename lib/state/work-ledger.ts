@@ -12,6 +12,8 @@ import { epochSeconds, stateKeys } from './state-keys';
  * - `leaseUntil` (epoch ms): a crashed attempt's claim expires then, and the next delivery may claim the event.
  * - `attempt`: incremented by every claim; a late writer from an older attempt cannot finish or release the event.
  * - `retriesUsed`: the per-webhook retry budget, counted across redeliveries.
+ * - `failedCalls` (string set): the PagerDuty operations that failed at least once for this webhook; a later delivery
+ *   counts their first attempt as a retry, so the cap holds across deliveries.
  */
 export type WorkStatus = 'processing' | 'released' | FinishedStatus;
 export type FinishedStatus = 'done' | 'handed-back' | 'ignored';
@@ -26,12 +28,13 @@ export interface EventWork {
   leaseUntil?: number;
   attempt?: number;
   retriesUsed?: number;
+  failedCalls?: Set<string>;
   finishedAt?: string;
   finishDetail?: string;
 }
 
 export type ClaimResult =
-  | { claimed: true; attempt: number; retriesUsed: number }
+  | { claimed: true; attempt: number; retriesUsed: number; failedCalls: string[] }
   | { claimed: false; reason: 'finished'; workStatus: FinishedStatus }
   | { claimed: false; reason: 'leased'; leaseUntil: number };
 
@@ -50,6 +53,8 @@ export interface WorkLedger {
   release(eventId: string, attempt: number, detail: string): Promise<boolean>;
   /** Takes one retry from the event's budget; false when the budget is spent. */
   consumeRetry(eventId: string, max?: number): Promise<boolean>;
+  /** Remembers that a PagerDuty operation failed for this event (idempotent). */
+  recordFailedCall(eventId: string, operation: string): Promise<void>;
   /** Marks a dead-lettered event handed back whatever its lease (the handback function owns it now). */
   markHandedBack(eventId: string, detail: string, now?: Date): Promise<void>;
   get(eventId: string): Promise<EventWork | undefined>;
@@ -106,7 +111,7 @@ export class DynamoWorkLedger implements WorkLedger {
         }),
       );
       const item = result.Attributes as EventWork;
-      return { claimed: true, attempt: item.attempt ?? 1, retriesUsed: item.retriesUsed ?? 0 };
+      return { claimed: true, attempt: item.attempt ?? 1, retriesUsed: item.retriesUsed ?? 0, failedCalls: [...(item.failedCalls ?? [])] };
     } catch (error) {
       if (!isConditionFailure(error)) throw new WorkLedgerError('claim', eventId, error);
     }
@@ -148,6 +153,21 @@ export class DynamoWorkLedger implements WorkLedger {
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw new WorkLedgerError('retry budget update', eventId, error);
+    }
+  }
+
+  async recordFailedCall(eventId: string, operation: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: stateKeys.event(eventId) },
+          UpdateExpression: 'ADD failedCalls :operation',
+          ExpressionAttributeValues: { ':operation': new Set([operation]) },
+        }),
+      );
+    } catch (error) {
+      throw new WorkLedgerError('failed-call record', eventId, error);
     }
   }
 

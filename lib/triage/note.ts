@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
+import { agentMd, code, inert, joinMarkdown, linkOrText, VouchedLinks, type Markdown } from './markdown';
 import { oneLine, truncate } from './text';
 import type { ContextSource, Decision, Hypothesis, IncidentContext } from './types';
 
 /**
- * The one note the agent adds to an incident, and the handback note. Notes are markdown; everything that came from
- * monitoring tools or people is flattened to one line, bounded, and kept from forming links or HTML, and only
- * http(s) links the agent chose are rendered as links.
+ * The one note the agent adds to an incident, and the handback note. They are built with `./markdown` only: all
+ * outside text (titles, alert fields, change events, past notes, model output, names) is one line, bounded and
+ * inert, and links point only at URLs the agent vouches for.
  */
 
 /** Well under what PagerDuty accepts for a note; the footer with the dedup reference always survives the cap. */
@@ -14,7 +15,6 @@ const MAX_SUMMARY = 300;
 const MAX_REASON = 600;
 const MAX_EVIDENCE_ITEMS = 15;
 const MAX_EVIDENCE_TEXT = 500;
-const MAX_LINK = 500;
 const MAX_STEPS = 10;
 const MAX_STEP = 300;
 const MAX_NAMES = 10;
@@ -31,6 +31,8 @@ export interface HypothesisNoteInput {
    * the next level in `next_level` mode.
    */
   pagedIfEscalated: { level: number };
+  /** The runbook URLs of AGENT_CONFIG's rules: with the incident's own PagerDuty pages, the only links a note carries. */
+  runbooks: readonly string[];
 }
 
 export interface HandbackNoteInput {
@@ -51,126 +53,113 @@ export function noteContainsRef(content: string, ref: string): boolean {
   return ref !== '' && content.includes(ref);
 }
 
-/**
- * Untrusted text as inline markdown: one line, no link or image syntax, no HTML. Text inside `code spans` is kept
- * as is (backslash escapes do not apply there).
- */
-export function inlineMarkdown(text: string): string {
-  const line = oneLine(text);
-  const escape = (plain: string): string => plain.replace(/([\\[\]<>*])/g, '\\$1');
-  const parts = line.split('`');
-  if (parts.length % 2 === 0) return escape(line.replace(/`/g, "'"));
-  return parts.map((part, index) => (index % 2 === 1 ? `\`${part}\`` : escape(part))).join('');
+/** Outside text as it appears in a note: one line, at most `max` characters, inert. */
+function shown(text: string, max: number): Markdown {
+  return inert(truncate(oneLine(text), max));
 }
 
-/** An http(s) URL fit for a markdown link target, or undefined. */
-export function safeLink(url: string | undefined): string | undefined {
-  if (url === undefined || url.length > MAX_LINK) return undefined;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return undefined;
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return undefined;
-  return parsed.href.replace(/[()<> ]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-const SOURCE_LABELS: Record<ContextSource, string> = {
-  alerts: 'alerts',
-  recentIncidents: 'recent incidents',
-  resolutionNotes: 'resolution notes',
-  changeEvents: 'change events',
-  oncalls: 'on-call lookup',
+const SOURCE_LABELS: Record<ContextSource, Markdown> = {
+  alerts: agentMd`alerts`,
+  recentIncidents: agentMd`recent incidents`,
+  resolutionNotes: agentMd`resolution notes`,
+  changeEvents: agentMd`change events`,
+  oncalls: agentMd`on-call lookup`,
 };
 
-const DECISION_LABELS: Record<Decision, string> = {
-  escalate: 'escalate to on-call',
-  hold: 'hold (the agent keeps it acknowledged)',
-  resolve: 'resolve',
+const DECISION_LABELS: Record<Decision, Markdown> = {
+  escalate: agentMd`escalate to on-call`,
+  hold: agentMd`hold (the agent keeps it acknowledged)`,
+  resolve: agentMd`resolve`,
 };
 
-function percent(value: number): string {
-  return `${Math.round(Math.min(1, Math.max(0, value)) * 100)}%`;
+function percent(value: number): Markdown {
+  return agentMd`${Math.round(Math.min(1, Math.max(0, value)) * 100)}%`;
 }
 
 /** Who PagerDuty pages when the agent escalates, from the on-calls of the incident's escalation policy at that level. */
-export function whoIsPagedOnEscalation(context: IncidentContext, level: number): string {
+export function whoIsPagedOnEscalation(context: IncidentContext, level: number): Markdown {
   const policy = context.incident.escalation_policy;
-  const policyName = inlineMarkdown(truncate(policy.summary ?? policy.id, 80));
+  const policyName = shown(policy.summary ?? policy.id, 80);
   const failed = context.unavailable.find((entry) => entry.source === 'oncalls');
-  if (failed) return `unknown: the on-call lookup failed (${inlineMarkdown(truncate(failed.reason, MAX_UNAVAILABLE_REASON))})`;
+  if (failed) return agentMd`unknown: the on-call lookup failed (${shown(failed.reason, MAX_UNAVAILABLE_REASON)})`;
   const names = new Map<string, string>();
   for (const oncall of context.oncalls) {
     if (oncall.escalation_policy.id !== policy.id || oncall.escalation_level !== level) continue;
     names.set(oncall.user.id, oncall.user.summary ?? oncall.user.id);
   }
   if (names.size === 0)
-    return `nobody found on call at level ${level} of ${policyName}; PagerDuty follows the escalation policy as configured`;
-  const shown = [...names.values()].slice(0, MAX_NAMES).map((name) => inlineMarkdown(truncate(name, 60)));
-  const more = names.size > MAX_NAMES ? ` and ${names.size - MAX_NAMES} more` : '';
-  return `${shown.join(', ')}${more} (level ${level} of ${policyName})`;
+    return agentMd`nobody found on call at level ${level} of ${policyName}; PagerDuty follows the escalation policy as configured`;
+  const shownNames = [...names.values()].slice(0, MAX_NAMES).map((name) => shown(name, 60));
+  const more = names.size > MAX_NAMES ? agentMd` and ${names.size - MAX_NAMES} more` : agentMd``;
+  return agentMd`${joinMarkdown(shownNames, agentMd`, `)}${more} (level ${level} of ${policyName})`;
 }
 
-function footer(agentName: string, env: string, dedupRef: string, extra = ''): string {
-  return `---\n_${inlineMarkdown(truncate(agentName, 60))} · env \`${oneLine(env).replace(/`/g, "'")}\` · ref \`${dedupRef}\`${extra}_`;
+/** The configured agent name; a name that shows as nothing would leave the note's emphasis unbalanced. */
+function nameOf(agentName: string): Markdown {
+  const name = shown(agentName, 60);
+  return name === '' ? agentMd`the agent` : name;
+}
+
+function footer(agentName: string, env: string, dedupRef: string, extra: Markdown = agentMd``): Markdown {
+  return agentMd`---\n_${nameOf(agentName)} · env ${code(env)} · ref ${code(dedupRef)}${extra}_`;
 }
 
 /** Bounded by construction; the final cap only guards against surprises, and always keeps the footer. */
-function capped(body: string, foot: string): string {
+function capped(body: Markdown, foot: Markdown): string {
   const room = MAX_NOTE_LENGTH - foot.length - 2;
-  return `${truncate(body, room)}\n\n${foot}`;
+  return `${truncate(body.trimEnd(), room)}\n\n${foot}`;
 }
 
 export function renderHypothesisNote(input: HypothesisNoteInput): string {
   const { hypothesis, context, agentName, env, dedupRef, pagedIfEscalated } = input;
-  const lines: string[] = [];
-  lines.push(`**${inlineMarkdown(truncate(hypothesis.summary, MAX_SUMMARY)) || 'No hypothesis'}**`, '');
+  const links = VouchedLinks.forIncident(context, input.runbooks);
+  const lines: Markdown[] = [];
+  const summary = shown(hypothesis.summary, MAX_SUMMARY);
+  lines.push(agentMd`**${summary === '' ? agentMd`No hypothesis` : summary}**`, agentMd``);
   lines.push(
-    `**Confidence:** ${percent(hypothesis.confidence)} · **Decision:** ${DECISION_LABELS[hypothesis.decision]}. ${inlineMarkdown(truncate(hypothesis.decisionReason, MAX_REASON))}`,
-    '',
+    agentMd`**Confidence:** ${percent(hypothesis.confidence)} · **Decision:** ${DECISION_LABELS[hypothesis.decision]}. ${shown(hypothesis.decisionReason, MAX_REASON)}`,
+    agentMd``,
   );
 
   if (hypothesis.evidence.length > 0) {
-    lines.push('**Evidence**');
+    lines.push(agentMd`**Evidence**`);
     for (const evidence of hypothesis.evidence.slice(0, MAX_EVIDENCE_ITEMS)) {
-      const link = safeLink(evidence.link);
-      lines.push(`- ${inlineMarkdown(truncate(evidence.text, MAX_EVIDENCE_TEXT))}${link ? ` ([link](${link}))` : ''}`);
+      const target = linkOrText(evidence.link, links, agentMd`link`, agentMd`unverified link: `);
+      lines.push(agentMd`- ${shown(evidence.text, MAX_EVIDENCE_TEXT)}${target === undefined ? agentMd`` : agentMd` (${target})`}`);
     }
-    if (hypothesis.evidence.length > MAX_EVIDENCE_ITEMS) lines.push(`- …and ${hypothesis.evidence.length - MAX_EVIDENCE_ITEMS} more`);
-    lines.push('');
+    if (hypothesis.evidence.length > MAX_EVIDENCE_ITEMS)
+      lines.push(agentMd`- …and ${hypothesis.evidence.length - MAX_EVIDENCE_ITEMS} more`);
+    lines.push(agentMd``);
   }
 
   if (hypothesis.nextSteps.length > 0) {
-    lines.push('**Next steps**');
-    hypothesis.nextSteps
-      .slice(0, MAX_STEPS)
-      .forEach((step, index) => lines.push(`${index + 1}. ${inlineMarkdown(truncate(step, MAX_STEP))}`));
-    lines.push('');
+    lines.push(agentMd`**Next steps**`);
+    hypothesis.nextSteps.slice(0, MAX_STEPS).forEach((step, index) => lines.push(agentMd`${index + 1}. ${shown(step, MAX_STEP)}`));
+    lines.push(agentMd``);
   }
 
-  const runbook = safeLink(hypothesis.runbook);
-  if (runbook) lines.push(`**Runbook:** ${runbook}`, '');
-  lines.push(`**Paged if it escalates:** ${whoIsPagedOnEscalation(context, pagedIfEscalated.level)}`, '');
+  if (hypothesis.runbook !== undefined) {
+    const runbook = linkOrText(hypothesis.runbook, links, inert(hypothesis.runbook), agentMd`unverified: `);
+    if (runbook !== undefined) lines.push(agentMd`**Runbook:** ${runbook}`, agentMd``);
+  }
+  lines.push(agentMd`**Paged if it escalates:** ${whoIsPagedOnEscalation(context, pagedIfEscalated.level)}`, agentMd``);
   if (context.unavailable.length > 0) {
     const sources = context.unavailable.map(
-      (entry) =>
-        `${SOURCE_LABELS[entry.source] ?? inlineMarkdown(entry.source)} (${inlineMarkdown(truncate(entry.reason, MAX_UNAVAILABLE_REASON))})`,
+      (entry) => agentMd`${SOURCE_LABELS[entry.source] ?? inert(entry.source)} (${shown(entry.reason, MAX_UNAVAILABLE_REASON)})`,
     );
-    lines.push(`**Unavailable sources:** ${sources.join('; ')}`, '');
+    lines.push(agentMd`**Unavailable sources:** ${joinMarkdown(sources, agentMd`; `)}`, agentMd``);
   }
 
-  const refinedBy = hypothesis.producedBy === 'bedrock' ? ' · refined by Amazon Bedrock' : '';
-  return capped(lines.join('\n').trimEnd(), footer(agentName, env, dedupRef, refinedBy));
+  const refinedBy = hypothesis.producedBy === 'bedrock' ? agentMd` · refined by Amazon Bedrock` : agentMd``;
+  return capped(joinMarkdown(lines, agentMd`\n`), footer(agentName, env, dedupRef, refinedBy));
 }
 
 /** The note the handback function adds when the agent could not finish: short, and clear about who has it now. */
 export function renderHandbackNote(input: HandbackNoteInput): string {
   const { agentName, env, reason, dedupRef } = input;
-  const name = inlineMarkdown(truncate(agentName, 60));
-  const why = inlineMarkdown(truncate(reason, MAX_REASON)).replace(/\.$/, '');
+  const why = inert(truncate(oneLine(reason), MAX_REASON).replace(/\.$/, ''));
   return capped(
-    `**${name} could not finish triage: ${why}.** Handing this incident to the on-call humans.`,
+    agentMd`**${nameOf(agentName)} could not finish triage: ${why}.** Handing this incident to the on-call humans.`,
     footer(agentName, env, dedupRef),
   );
 }

@@ -1,12 +1,14 @@
+import type { RE2JS } from 're2js';
 import type { TriageRule } from '../config/agent-config';
+import { compileRulePattern, RulePatternError } from '../config/rule-patterns';
 import type { Alert } from '../pagerduty/types';
-import { flattenDetails } from './analysers/alert-details';
+import { flattenDetails } from '../context/alert';
 import { shortValue } from './text';
 import type { IncidentContext } from './types';
 
 /**
- * Operator regular expressions are tested against bounded input: a title or alert value from a monitoring tool can be
- * arbitrarily long, and backtracking cost grows with input length.
+ * Operator patterns run on RE2 (linear time in the input, whatever the pattern) and see bounded input: a title or
+ * alert value from a monitoring tool can be arbitrarily long, and an incident can have many alerts.
  */
 export const MAX_MATCHED_INPUT_LENGTH = 256;
 
@@ -18,30 +20,16 @@ export interface RuleMatch {
 
 export interface RuleMatchResult {
   match?: RuleMatch;
-  /** Rules skipped because a pattern does not compile (config validation normally prevents this). */
+  /** A rule whose pattern RE2 cannot run (`cdk synth` refuses such a configuration); matching stopped there. */
   skipped: { ruleId: string; reason: string }[];
 }
 
-class InvalidRulePattern extends Error {
-  constructor(readonly pattern: string) {
-    super(`invalid regular expression /${pattern}/`);
-  }
-}
-
-function compile(pattern: string): RegExp {
-  try {
-    return new RegExp(pattern, 'i');
-  } catch {
-    throw new InvalidRulePattern(pattern);
-  }
-}
-
-function testBounded(pattern: RegExp, input: string): boolean {
+function testBounded(pattern: RE2JS, input: string): boolean {
   return pattern.test(input.slice(0, MAX_MATCHED_INPUT_LENGTH));
 }
 
 /** Whether one alert's details satisfy every `field → pattern` pair (field names compared case-insensitively). */
-function alertSatisfies(alert: Alert, fields: [string, RegExp][]): boolean {
+function alertSatisfies(alert: Alert, fields: [string, RE2JS][]): boolean {
   const flat = new Map<string, unknown>();
   for (const [key, value] of flattenDetails(alert.body?.details)) flat.set(key.toLowerCase(), value);
   return fields.every(([field, pattern]) => {
@@ -50,7 +38,7 @@ function alertSatisfies(alert: Alert, fields: [string, RegExp][]): boolean {
   });
 }
 
-/** The reasons the rule holds for this incident, or null when one of its conditions does not. Throws InvalidRulePattern. */
+/** The reasons the rule holds for this incident, or null when one of its conditions does not. Throws RulePatternError. */
 function evaluate(rule: TriageRule, context: IncidentContext): string[] | null {
   const { incident } = context;
   const { match } = rule;
@@ -69,11 +57,11 @@ function evaluate(rule: TriageRule, context: IncidentContext): string[] | null {
     reasons.push(`priority ${name}`);
   }
   if (match.title !== undefined) {
-    if (!testBounded(compile(match.title), incident.title)) return null;
+    if (!testBounded(compileRulePattern(match.title), incident.title)) return null;
     reasons.push(`title /${match.title}/`);
   }
   if (match.alertFields !== undefined) {
-    const fields = Object.entries(match.alertFields).map(([field, pattern]): [string, RegExp] => [field, compile(pattern)]);
+    const fields = Object.entries(match.alertFields).map(([field, pattern]): [string, RE2JS] => [field, compileRulePattern(pattern)]);
     if (fields.length > 0) {
       if (!context.alerts.some((alert) => alertSatisfies(alert, fields))) return null;
       reasons.push(
@@ -89,18 +77,19 @@ function evaluate(rule: TriageRule, context: IncidentContext): string[] | null {
 
 /**
  * The first rule, in configuration order, whose every condition holds: operators order rules from specific to
- * general. A rule whose pattern does not compile never matches and is reported in `skipped`.
+ * general. A rule whose pattern RE2 cannot run stops the matching with no match, reported in `skipped`: it may have
+ * been the specific rule that escalates, so a later, more general rule must not decide instead (with no match, the
+ * agent escalates).
  */
 export function matchRules(rules: readonly TriageRule[], context: IncidentContext): RuleMatchResult {
-  const skipped: RuleMatchResult['skipped'] = [];
   for (const rule of rules) {
     try {
       const matchedOn = evaluate(rule, context);
-      if (matchedOn !== null) return { match: { rule, matchedOn }, skipped };
+      if (matchedOn !== null) return { match: { rule, matchedOn }, skipped: [] };
     } catch (error) {
-      if (!(error instanceof InvalidRulePattern)) throw error;
-      skipped.push({ ruleId: rule.id, reason: `${error.message}: fix the rule in AGENT_CONFIG` });
+      if (!(error instanceof RulePatternError)) throw error;
+      return { skipped: [{ ruleId: rule.id, reason: `${error.message}: fix the rule in AGENT_CONFIG` }] };
     }
   }
-  return { skipped };
+  return { skipped: [] };
 }

@@ -4,10 +4,14 @@
  * bounded before they reach a note.
  */
 
-/** One line: control characters and line breaks become spaces, runs of whitespace collapse. */
+/**
+ * One line: control characters and line breaks become spaces, runs of whitespace collapse, and bidirectional
+ * overrides and isolates (which can make text display in an order other than the one it has) are dropped.
+ */
 export function oneLine(text: string): string {
   return text
-    .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ')
+    .replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '')
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
 }

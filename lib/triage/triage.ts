@@ -1,13 +1,18 @@
 import type { TriagePolicy } from '../config/agent-config';
 import { alertIsCleared, describeNotRead, type Analyser, type IncidentAsRead } from './analysers/analyser';
 import { BUILT_IN_ANALYSERS } from './analysers';
+import { isSurging } from './analysers/likely-cause';
 import { matchRules, type RuleMatch } from './rules-engine';
+import { humanDuration, oneLine, timeOf, truncate } from './text';
+import { triggerTime } from './trigger-time';
 import type { Decision, Evidence, Finding, Hypothesis, IncidentContext } from './types';
 
 /** Without a rule the analysers' confidence stays modest, and always below `holdMinConfidence`. */
 export const NO_RULE_CONFIDENCE_CEILING = 0.65;
 const NO_RULE_MARGIN = 0.01;
 const NOTHING_FOUND = 'No matching rule or prior pattern; handing to on-call';
+/** A change or a new error this close before the trigger is fresh evidence that the incident is not the known pattern. */
+export const FRESH_EVIDENCE_MINUTES = 15;
 
 export interface TriageOptions {
   /** Replaces the built-in analysers (tests, or an environment that wants fewer). */
@@ -49,7 +54,42 @@ function percent(value: number): string {
   return `${Math.round(value * 100)}%`;
 }
 
+/**
+ * Fresh evidence against holding, from the AWS providers: a change on the alarmed resource (a code update, a
+ * configuration or security-group change, a PagerDuty change event the providers tied to the resource) within
+ * FRESH_EVIDENCE_MINUTES before the trigger, or an error its logs never showed before. A rule says "this is the known,
+ * harmless pattern"; evidence that the resource itself just changed says it may not be, so a human looks. Change
+ * events on the service alone do not count: rules are written knowing the service deploys often.
+ */
+export function freshContradiction(context: IncidentContext): string | undefined {
+  const trigger = triggerTime(context);
+  const windowMs = FRESH_EVIDENCE_MINUTES * 60_000;
+  const freshAws = (context.aws?.changes ?? [])
+    .filter((change) => change.onAlarmedResource)
+    .map((change) => ({ change, before: trigger - timeOf(change.at) }))
+    .filter(({ before }) => before >= 0 && before <= windowMs)
+    .sort((a, b) => a.before - b.before)[0];
+  if (freshAws !== undefined) {
+    const target = freshAws.change.target === undefined ? '' : ` on \`${truncate(oneLine(freshAws.change.target), 80)}\``;
+    return `\`${truncate(oneLine(freshAws.change.action), 60)}\`${target} ${humanDuration(freshAws.before)} before the trigger`;
+  }
+  const newError = (context.aws?.logSurges ?? []).find((surge) => surge.isNew && isSurging(surge));
+  if (newError !== undefined) return `a new error in \`${truncate(oneLine(newError.logGroup), 80)}\``;
+  return undefined;
+}
+
 function decideForRule(match: RuleMatch, context: IncidentContext, policy: TriagePolicy): { decision: Decision; reason: string } {
+  const decided = decideByRule(match, context, policy);
+  if (decided.decision !== 'hold') return decided;
+  const contradiction = freshContradiction(context);
+  if (contradiction === undefined) return decided;
+  return {
+    decision: 'escalate',
+    reason: `Rule \`${match.rule.id}\` would hold it, but fresh evidence contradicts the known pattern: ${contradiction}; handing to on-call.`,
+  };
+}
+
+function decideByRule(match: RuleMatch, context: IncidentContext, policy: TriagePolicy): { decision: Decision; reason: string } {
   const { rule } = match;
   const confident = rule.confidence >= policy.holdMinConfidence;
   const confidence = `confidence ${percent(rule.confidence)}`;
@@ -95,6 +135,20 @@ function unique(items: string[]): string[] {
 }
 
 /**
+ * Evidence once: two analysers may cite the same past incident (recurrence and flapping) or the same change; the
+ * first citation (from the stronger finding) stays.
+ */
+function uniqueEvidence(items: Evidence[]): Evidence[] {
+  const seen = new Set<string>();
+  return items.filter((item) => {
+    const key = item.link ?? `${item.source}\n${item.text}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
  * Turns the gathered context into one hypothesis. The decision is the safety core:
  * - default `escalate`: humans take it;
  * - `hold` only when the matching rule says `hold` and its confidence ≥ `holdMinConfidence`;
@@ -112,7 +166,7 @@ export function triageIncident(context: IncidentContext, policy: TriagePolicy, o
     .map(({ finding }) => finding);
   const explaining = findings.filter((finding) => finding.weight > 0);
   const best = explaining[0];
-  const findingEvidence: Evidence[] = findings.flatMap((finding) => finding.evidence);
+  const findingEvidence: Evidence[] = uniqueEvidence(findings.flatMap((finding) => finding.evidence));
   const findingSteps = findings.flatMap((finding) => finding.nextSteps);
 
   const { match } = matchRules(policy.rules, context);
@@ -144,6 +198,7 @@ export function triageIncident(context: IncidentContext, policy: TriagePolicy, o
   if (best === undefined) {
     return {
       summary: NOTHING_FOUND,
+      cause: 'none',
       confidence: 0,
       evidence: findingEvidence,
       nextSteps: unique(['Start from the alert details and the service dashboards; the agent found no prior pattern', ...findingSteps]),
@@ -155,6 +210,7 @@ export function triageIncident(context: IncidentContext, policy: TriagePolicy, o
   }
   return {
     summary: best.summary,
+    cause: best.cause ?? 'none',
     confidence: Math.min(ceiling, Math.round(combinedWeight(explaining) * 100) / 100),
     evidence: findingEvidence,
     nextSteps: unique(findingSteps),

@@ -1,3 +1,4 @@
+import type { AwsContext, NormalisedAlert } from '../context/evidence';
 import type { Alert, ChangeEvent, Incident, Oncall } from '../pagerduty/types';
 
 /**
@@ -21,6 +22,10 @@ export interface IncidentContext {
   unavailable: { source: ContextSource; reason: string }[];
   /** When the context was gathered (ISO-8601); analysers measure windows from the incident's creation. */
   gatheredAt: string;
+  /** What the first triggered alert's monitor said (`understandAlerts`); analysers normalise the alerts when it is absent. */
+  alert?: NormalisedAlert;
+  /** What the AWS providers found around the alarmed resource, when the alert points at AWS and they ran. */
+  aws?: AwsContext;
 }
 
 export type ContextSource = 'alerts' | 'recentIncidents' | 'resolutionNotes' | 'changeEvents' | 'oncalls';
@@ -35,8 +40,17 @@ export interface Evidence {
 /** What the agent does with the incident after noting it. `resolve` only where a rule allows it. */
 export type Decision = 'escalate' | 'hold' | 'resolve';
 
+/**
+ * What kind of cause a finding names: a change before the trigger, a metric's behaviour (a step, a climb to
+ * exhaustion), an error surge in logs, the same problem seen before, an alert that keeps clearing by itself, only what
+ * the alert itself says, or nothing.
+ */
+export type CauseKind = 'change' | 'metric' | 'logs' | 'recurrence' | 'flapping' | 'alert-detail' | 'none';
+
 export interface Hypothesis {
   summary: string;
+  /** The kind of cause the summary names (`none` when nothing explains the incident); absent for a rule's hypothesis. */
+  cause?: CauseKind;
   /** 0..1 */
   confidence: number;
   evidence: Evidence[];
@@ -59,4 +73,6 @@ export interface Finding {
   weight: number;
   evidence: Evidence[];
   nextSteps: string[];
+  /** The kind of cause this finding names, when it names one. */
+  cause?: CauseKind;
 }

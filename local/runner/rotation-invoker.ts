@@ -23,6 +23,8 @@ export interface RotationInvokerOptions {
   timeoutMs?: number;
   /** Called once per rotation when it ends; the default writes failures to stderr. */
   onOutcome?: (outcome: RotationOutcome) => void;
+  /** Awaited before the first step: holds a rotation between staging and promotion, as a slow one would be. */
+  beforeSteps?: (request: RotationRequest) => Promise<void>;
 }
 
 export interface RotationInvoker {
@@ -59,6 +61,7 @@ export function createRotationInvoker(options: RotationInvokerOptions): Rotation
 
   async function rotate(request: RotationRequest): Promise<RotationOutcome> {
     const completedSteps: RotationStep[] = [];
+    await options.beforeSteps?.(request);
     for (const step of ROTATION_STEPS) {
       const event: RotationEvent = { SecretId: request.arn, ClientRequestToken: request.clientRequestToken, Step: step };
       const context = createLambdaContext({ functionName: 'rotate-secret', timeoutMs, region: options.region });

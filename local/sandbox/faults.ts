@@ -18,6 +18,9 @@ export interface Fault {
 /** A route is `METHOD /path/{param}` as in the OpenAPI document (e.g. `PUT /incidents/{id}`), or `*` for all. */
 export type RouteKey = string;
 
+/** An empty fault lets a scripted call through untouched (e.g. `[{}, { drop: 'after' }]`: the second call loses its answer). */
+export const NO_FAULT: Fault = {};
+
 interface ProbabilityRule {
   route: RouteKey;
   probability: number;
@@ -33,9 +36,13 @@ export class FaultInjector {
     this.random = seededRandom(seed);
   }
 
-  /** The next `faults.length` calls of `route` get these faults, in order; later calls are answered normally. */
-  script(route: RouteKey, faults: Fault[]): void {
-    this.scripts.set(route, [...(this.scripts.get(route) ?? []), ...faults]);
+  /**
+   * The next `faults.length` calls of `route` get these faults, in order; later calls are answered normally. With an
+   * incident id, only that incident's calls of `route` (e.g. a read failing for one incident while others go on).
+   */
+  script(route: RouteKey, faults: Fault[], incidentId?: string): void {
+    const key = incidentId === undefined ? route : `${route}#${incidentId}`;
+    this.scripts.set(key, [...(this.scripts.get(key) ?? []), ...faults]);
   }
 
   /** Every call of `route` gets `fault` with this probability (seeded, so a run repeats). */
@@ -48,9 +55,9 @@ export class FaultInjector {
     this.probabilityRules = [];
   }
 
-  /** Scripted faults win over probabilistic ones; a specific route wins over `*`. */
-  next(route: RouteKey): Fault | null {
-    for (const key of [route, '*']) {
+  /** Scripted faults win over probabilistic ones; an incident's script over its route's, a specific route over `*`. */
+  next(route: RouteKey, incidentId?: string): Fault | null {
+    for (const key of [...(incidentId === undefined ? [] : [`${route}#${incidentId}`]), route, '*']) {
       const queue = this.scripts.get(key);
       if (queue !== undefined && queue.length > 0) return queue.shift() ?? null;
     }

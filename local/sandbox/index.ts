@@ -23,7 +23,7 @@ import { WebhookSubscriptions } from './webhook-subscriptions';
 import { text } from 'node:stream/consumers';
 
 export * from './default-account';
-export type { Fault } from './faults';
+export { NO_FAULT, type Fault } from './faults';
 export type { DeliveryRecord, WebhookEnvelope } from './webhook-delivery';
 export type { ReceivedEvent } from './events-api';
 export type { SandboxSeed, StoredIncident, TriggerIncidentInput, IncidentChange } from './account-state';
@@ -105,7 +105,8 @@ export interface Sandbox {
   /** OAuth token endpoint for `authFromSecret(…, { tokenUrl })`. */
   readonly tokenUrl: string;
   readonly faults: {
-    script(route: string, faults: Fault[]): void;
+    /** With `incidentId`, only that incident's calls of the route get the scripted faults. */
+    script(route: string, faults: Fault[], incidentId?: string): void;
     probability(route: string, probability: number, fault: Fault): void;
     clear(): void;
   };
@@ -300,7 +301,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
     /** Latency first, then a drop before handling or an error answer; returns true when the fault answered. */
     const applyFault = async (fault: Fault | null): Promise<boolean> => {
-      if (fault === null) return false;
+      if (fault === null || Object.keys(fault).length === 0) return false;
       entry.fault = true;
       if (fault.latencyMs !== undefined) await pauseUnlessAborted(fault.latencyMs, response);
       if (response.destroyed) {
@@ -357,7 +358,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (auth.scopes !== null && !auth.scopes.has(match.route.scope)) {
       return answer(403, errorBody(2010, 'Access Denied', [`The OAuth token lacks the ${match.route.scope} scope`]));
     }
-    const fault = faults.next(entry.route);
+    const fault = faults.next(entry.route, entry.incidentId ?? undefined);
     if (await applyFault(fault)) return;
 
     let body: unknown = null;
@@ -413,7 +414,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     eventsUrl: baseUrl,
     tokenUrl: `${baseUrl}/oauth/token`,
     faults: {
-      script: (route, list) => faults.script(route, list),
+      script: (route, list, incidentId) => faults.script(route, list, incidentId),
       probability: (route, probability, fault) => faults.probability(route, probability, fault),
       clear: () => faults.clear(),
     },

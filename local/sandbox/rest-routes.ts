@@ -275,6 +275,12 @@ export function restRoutes(deps: RouteDependencies): Route[] {
       handle: ({ params }) => ({ status: 200, body: { webhook_subscription: subscriptions.get(params.id) } }),
     },
     {
+      method: 'PUT',
+      pattern: '/webhook_subscriptions/{id}',
+      scope: 'webhook_subscriptions.write',
+      handle: ({ params, body }) => ({ status: 200, body: { webhook_subscription: subscriptions.update(params.id, body) } }),
+    },
+    {
       method: 'DELETE',
       pattern: '/webhook_subscriptions/{id}',
       scope: 'webhook_subscriptions.write',

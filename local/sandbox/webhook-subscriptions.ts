@@ -83,6 +83,29 @@ export class WebhookSubscriptions {
     return this.render(this.require(id).subscription, null);
   }
 
+  /**
+   * `PUT /webhook_subscriptions/{id}`: `active`, `events`, `description` and `filter` may change; `delivery_method`
+   * (URL, secret) cannot, as PagerDuty documents. An inactive subscription gets no deliveries.
+   */
+  update(id: string, input: unknown): WebhookSubscription {
+    const item = this.require(id);
+    const request = (input as { webhook_subscription?: Record<string, unknown> } | null)?.webhook_subscription;
+    const problems: string[] = [];
+    if (request === undefined || request === null || typeof request !== 'object') problems.push('webhook_subscription is required');
+    if (request?.delivery_method !== undefined) problems.push('delivery_method cannot be updated');
+    if (request?.active !== undefined && typeof request.active !== 'boolean') problems.push('active must be a boolean');
+    const events = request?.events;
+    if (events !== undefined && (!Array.isArray(events) || events.length === 0 || !events.every((event) => typeof event === 'string')))
+      problems.push('events must list at least one event type');
+    if (problems.length > 0) throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', problems);
+    const subscription = item.subscription;
+    if (typeof request?.active === 'boolean') subscription.active = request.active;
+    if (events !== undefined) subscription.events = events as string[];
+    if (typeof request?.description === 'string') subscription.description = request.description;
+    if (request?.filter !== undefined) subscription.filter = request.filter as WebhookSubscription['filter'];
+    return this.get(id);
+  }
+
   delete(id: string): void {
     const item = this.require(id);
     // Deliveries already queued for it are discarded.

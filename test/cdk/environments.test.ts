@@ -1,6 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { buildApp } from '../../cdk/app';
-import { EnvironmentConfigError, loadEnvironment, MAX_AGENT_CONFIG_BYTES } from '../../cdk/environments';
+import { DEFAULT_WEBHOOK_INGRESS, EnvironmentConfigError, loadEnvironment, MAX_AGENT_CONFIG_BYTES } from '../../cdk/environments';
 import { parseAgentConfig } from '../../lib/config/agent-config';
 import { cdkJsonContext } from '../support/cdk-app';
 
@@ -22,6 +22,29 @@ describe('loadEnvironment', () => {
     const config = loadEnvironment(environments, name);
     expect(config.name).toBe(name);
     expect(parseAgentConfig(config.agentConfigJson).audit.retentionDays).toBe(environments[name]!.auditRetentionDays);
+  });
+
+  it('reads the webhook ingress capacity and the secret layout, with defaults for a block that gives neither', () => {
+    expect(loadEnvironment(environments, 'prod')).toMatchObject({
+      webhookIngress: environments.prod!.webhookIngress,
+      webhookSecretLayout: 'split',
+    });
+    const bare = { fresh: { removalPolicy: 'destroy' } };
+    expect(loadEnvironment(bare, 'fresh')).toMatchObject({ webhookIngress: DEFAULT_WEBHOOK_INGRESS, webhookSecretLayout: 'split' });
+    expect(loadEnvironment(withDev({ webhookSecretLayout: 'migrating' }), 'dev').webhookSecretLayout).toBe('migrating');
+  });
+
+  it.each([
+    [{ reservedConcurrency: 5, rateLimit: 30, burstLimit: 20 }, 'burstLimit (20) is below rateLimit (30)'],
+    [{ reservedConcurrency: 0, rateLimit: 10, burstLimit: 20 }, 'reservedConcurrency'],
+    [{ reservedConcurrency: 5, rateLimit: 10, burstLimit: 20, burstLimt: 40 }, 'burstLimt'],
+    [{ reservedConcurrency: 5, rateLimit: 10 }, 'burstLimit'],
+  ])('refuses webhookIngress %j, naming the field', (webhookIngress, named) => {
+    expect(loadError(withDev({ webhookIngress }), 'dev').message).toContain(named);
+  });
+
+  it('refuses an unknown secret layout', () => {
+    expect(loadError(withDev({ webhookSecretLayout: 'single' }), 'dev').message).toContain('webhookSecretLayout');
   });
 
   it('lists the known environments when -c env is unknown', () => {
@@ -74,15 +97,17 @@ describe('loadEnvironment', () => {
     expect(error.message).toContain(field);
   });
 
-  it('checks agentConfig with the same validation the functions use', () => {
-    const error = loadError(
-      withDev({
-        agentConfig: { triage: { rules: [{ id: 'r1', match: { title: '(' }, hypothesis: 'h', confidence: 0.9, action: 'hold' }] } },
-      }),
-      'dev',
-    );
+  it('checks agentConfig, rule patterns on the RE2 engine the worker runs them on', () => {
+    const rules = [
+      { id: 'r1', match: { title: '(' }, hypothesis: 'h', confidence: 0.9, action: 'hold' },
+      { id: 'r2', match: { alertFields: { host: '(db)-\\1' } }, hypothesis: 'h', confidence: 0.9, action: 'hold' },
+    ];
+    const error = loadError(withDev({ agentConfig: { triage: { rules } } }), 'dev');
     expect(error.message).toContain('cdk.json environments.dev.agentConfig');
-    expect(error.message).toContain('rule "r1" has an invalid regular expression');
+    expect(error.message).toContain('rule "r1" match.title /(/ cannot run on RE2: missing closing )');
+    expect(error.message).toContain(
+      'rule "r2" match.alertFields.host /(db)-\\1/ cannot run on RE2: backreferences (\\1, \\k<name>) are not supported',
+    );
   });
 
   it('refuses an agentConfig too large for Lambda environment variables', () => {

@@ -61,15 +61,24 @@ describe('environment isolation: two environments in one app', () => {
     expect(json).not.toContain('Fn::ImportValue');
     expect(json).not.toContain(`pd-agent/${other}`);
     expect(json).not.toContain(stackNameFor(other));
-    const otherSecretName = templates[other].findResources('AWS::SecretsManager::Secret');
-    expect(Object.values(otherSecretName)[0]!.Properties.Name).toBe(`pd-agent/${other}`);
+    const otherSecretNames = Object.values(templates[other].findResources('AWS::SecretsManager::Secret')).map(
+      (secret) => secret.Properties.Name,
+    );
+    expect(otherSecretNames.sort()).toEqual([`pd-agent/${other}`, `pd-agent/${other}/webhook-signing`]);
     const policies = JSON.stringify(identityStatements(templates[env]));
     expect(policies).not.toContain(`pd-agent/${other}`);
     expect(policies).not.toMatch(/"Resource":"\*"/);
   });
 
-  it('gives each environment its own secret name', () => {
-    const names = environments.map((env) => Object.values(templates[env].findResources('AWS::SecretsManager::Secret'))[0]!.Properties.Name);
-    expect(names).toEqual(['pd-agent/dev', 'pd-agent/prod']);
+  it('gives each environment its own two secrets', () => {
+    const names = environments.map((env) =>
+      Object.values(templates[env].findResources('AWS::SecretsManager::Secret'))
+        .map((secret) => secret.Properties.Name)
+        .sort(),
+    );
+    expect(names).toEqual([
+      ['pd-agent/dev', 'pd-agent/dev/webhook-signing'],
+      ['pd-agent/prod', 'pd-agent/prod/webhook-signing'],
+    ]);
   });
 });

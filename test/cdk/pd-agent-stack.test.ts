@@ -1,6 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { HANDBACK_TIMEOUT_SECONDS, ROTATION_INTERVAL_DAYS, WEBHOOK_BURST_LIMIT, WEBHOOK_RATE_LIMIT } from '../../cdk/pd-agent-stack';
-import { THROTTLING_PERIODS, THROTTLING_THRESHOLD } from '../../cdk/constructs/agent-alarms';
+import { HANDBACK_TIMEOUT_SECONDS, INGRESS_STATE_ACTIONS, ROTATION_INTERVAL_DAYS } from '../../cdk/pd-agent-stack';
+import { THROTTLING_PERIODS, THROTTLING_THRESHOLD, WEBHOOK_THROTTLED_METRIC } from '../../cdk/constructs/agent-alarms';
 import { parseAgentConfig } from '../../lib/config/agent-config';
 import { AUDIT_TIME_INDEX, DEAD_LETTER_QUEUE, EVENT_QUEUE, WORKER_TIMEOUT_SECONDS } from '../../lib/infra/resource-definitions';
 import { METRICS_NAMESPACE, MetricName } from '../../lib/observability/telemetry';
@@ -8,8 +8,9 @@ import { cdkJsonContext, synthEnvironment } from '../support/cdk-app';
 
 type Resource = { Type: string; Properties: Record<string, any>; DeletionPolicy?: string; UpdateReplacePolicy?: string };
 
-const dev = cdkJsonContext().environments.dev as Record<string, number | string>;
-const prod = cdkJsonContext().environments.prod as Record<string, number | string>;
+type IngressCapacity = { reservedConcurrency: number; rateLimit: number; burstLimit: number };
+const dev = cdkJsonContext().environments.dev as Record<string, number | string> & { webhookIngress: IngressCapacity };
+const prod = cdkJsonContext().environments.prod as Record<string, number | string> & { webhookIngress: IngressCapacity };
 
 let devTemplate: Template;
 let prodTemplate: Template;
@@ -76,7 +77,7 @@ describe('functions', () => {
   });
 
   it.each([
-    ['ingress', ['AGENT_ENV', 'STATE_TABLE', 'QUEUE_URL', 'SECRET_ID', 'AGENT_CONFIG']],
+    ['ingress', ['AGENT_ENV', 'STATE_TABLE', 'QUEUE_URL', 'WEBHOOK_SECRET_ID', 'AGENT_CONFIG']],
     [
       'worker',
       ['AGENT_ENV', 'STATE_TABLE', 'AUDIT_TABLE', 'QUEUE_URL', 'SECRET_ID', 'AGENT_CONFIG', 'PAGERDUTY_API_URL', 'PAGERDUTY_EVENTS_URL'],
@@ -233,16 +234,19 @@ describe('tables', () => {
 });
 
 describe('secret and rotation', () => {
-  it('names the secret pd-agent/<env> and never puts a value in the template', () => {
+  it.each(['pd-agent/dev', 'pd-agent/dev/webhook-signing'])('creates %s with a placeholder, never a value in the template', (name) => {
     devTemplate.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Name: 'pd-agent/dev',
+      Name: name,
       SecretString: Match.absent(),
       GenerateSecretString: Match.objectLike({ GenerateStringKey: 'placeholder' }),
     });
-    const [secret] = Object.values(resources(devTemplate, 'AWS::SecretsManager::Secret'));
+    const secret = Object.values(resources(devTemplate, 'AWS::SecretsManager::Secret')).find(
+      (candidate) => candidate.Properties.Name === name,
+    );
     const template = JSON.parse(secret!.Properties.GenerateSecretString.SecretStringTemplate);
+    // No webhookSecrets key: the ingress and the CLI read that as "not written yet" (migration pending or no subscription).
     expect(Object.keys(template)).toEqual(['notSet']);
-    expect(Object.values(resources(prodTemplate, 'AWS::SecretsManager::Secret'))[0]!.DeletionPolicy).toBe('Retain');
+    for (const kept of Object.values(resources(prodTemplate, 'AWS::SecretsManager::Secret'))) expect(kept.DeletionPolicy).toBe('Retain');
   });
 
   it('rotates with the rotate-secret function every 90 days, never on deploy', () => {
@@ -271,7 +275,52 @@ describe('least privilege', () => {
       .flatMap((statement) => [statement.Resource].flat())
       .map((resource) => JSON.stringify(resource));
 
-  it('lets the ingress write state, send to the queue and read the secret, nothing more', () => {
+  const secretId = (template: Template, name: string): string =>
+    logicalIdOf(template, 'AWS::SecretsManager::Secret', (secret) => secret.Properties.Name === name);
+  const secretResources = (template: Template, service: string): string[] =>
+    statementsOf(template, service)
+      .filter((statement) => [statement.Action].flat().some((action) => action.startsWith('secretsmanager:')))
+      .flatMap((statement) => [statement.Resource].flat())
+      .map((resource) => JSON.stringify(resource));
+
+  it('lets the internet-facing ingress read the signing secrets and nothing of the PagerDuty credentials', () => {
+    const credentials = secretId(devTemplate, 'pd-agent/dev');
+    const signing = secretId(devTemplate, 'pd-agent/dev/webhook-signing');
+    expect(secretResources(devTemplate, 'ingress')).toEqual([JSON.stringify({ Ref: signing })]);
+    expect(JSON.stringify(statementsOf(devTemplate, 'ingress'))).not.toContain(credentials);
+    expect(actionsOf(devTemplate, 'ingress').filter((action) => action.startsWith('secretsmanager:'))).toEqual([
+      'secretsmanager:GetSecretValue',
+    ]);
+    const [, ingress] = lambdaFunction(devTemplate, 'ingress');
+    expect(ingress.Properties.Environment.Variables.WEBHOOK_SECRET_ID).toEqual({ Ref: signing });
+    expect(ingress.Properties.Environment.Variables.SECRET_ID).toBeUndefined();
+  });
+
+  it('gives the worker, handback and rotation the credentials secret only', () => {
+    const credentials = JSON.stringify({ Ref: secretId(devTemplate, 'pd-agent/dev') });
+    for (const service of ['worker', 'handback', 'rotate-secret']) {
+      expect(new Set(secretResources(devTemplate, service))).toEqual(new Set([credentials]));
+    }
+  });
+
+  it('while migrating, lets the ingress also read the credentials secret, which still holds the signing secrets', () => {
+    const { template } = synthEnvironment('dev', { webhookSecretLayout: 'migrating' });
+    const credentials = secretId(template, 'pd-agent/dev');
+    expect(new Set(secretResources(template, 'ingress'))).toEqual(
+      new Set([JSON.stringify({ Ref: secretId(template, 'pd-agent/dev/webhook-signing') }), JSON.stringify({ Ref: credentials })]),
+    );
+    const [, ingress] = lambdaFunction(template, 'ingress');
+    expect(ingress.Properties.Environment.Variables.SECRET_ID).toEqual({ Ref: credentials });
+    expect((template.toJSON().Outputs as Record<string, { Value: unknown }>).WebhookSecretLayout!.Value).toBe('migrating');
+  });
+
+  it('lets the ingress call only the state-table actions it uses: no Scan, no DeleteItem, no batch writes', () => {
+    const dynamo = actionsOf(devTemplate, 'ingress').filter((action) => action.startsWith('dynamodb:'));
+    expect(dynamo.sort()).toEqual([...INGRESS_STATE_ACTIONS].sort());
+    expect(dynamo.some((action) => /Scan|DeleteItem|Batch/.test(action))).toBe(false);
+  });
+
+  it('lets the ingress write state, send to the queue and read the signing secrets, nothing more', () => {
     const actions = actionsOf(devTemplate, 'ingress');
     expect(actions).toEqual(expect.arrayContaining(['sqs:SendMessage', 'secretsmanager:GetSecretValue', 'dynamodb:PutItem']));
     expect(actions).not.toContain('sqs:ReceiveMessage');
@@ -349,7 +398,7 @@ describe('HTTP API', () => {
     devTemplate.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       StageName: '$default',
       AutoDeploy: true,
-      DefaultRouteSettings: { ThrottlingRateLimit: WEBHOOK_RATE_LIMIT, ThrottlingBurstLimit: WEBHOOK_BURST_LIMIT },
+      DefaultRouteSettings: { ThrottlingRateLimit: dev.webhookIngress.rateLimit, ThrottlingBurstLimit: dev.webhookIngress.burstLimit },
       AccessLogSettings: {
         DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WebhookApiAccessLogs'), 'Arn'] },
         Format: Match.anyValue(),
@@ -362,6 +411,68 @@ describe('HTTP API', () => {
       status: '$context.status',
       integrationError: '$context.integrationErrorMessage',
     });
+  });
+});
+
+describe('webhook ingress capacity (cdk.json webhookIngress)', () => {
+  it.each([
+    ['dev', () => devTemplate, () => dev.webhookIngress],
+    ['prod', () => prodTemplate, () => prod.webhookIngress],
+  ] as const)(
+    '%s: reserves the ingress concurrency and throttles the stage and the webhook route from cdk.json',
+    (_env, template, capacity) => {
+      const { reservedConcurrency, rateLimit, burstLimit } = capacity();
+      const [, ingress] = lambdaFunction(template(), 'ingress');
+      expect(ingress.Properties.ReservedConcurrentExecutions).toBe(reservedConcurrency);
+      template().hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+        DefaultRouteSettings: { ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit },
+        RouteSettings: { 'POST /webhooks/pagerduty': { ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit } },
+      });
+    },
+  );
+
+  it('sizes prod above dev and keeps every burst at least the steady rate', () => {
+    expect(prod.webhookIngress.rateLimit).toBeGreaterThan(dev.webhookIngress.rateLimit);
+    for (const capacity of [dev.webhookIngress, prod.webhookIngress])
+      expect(capacity.burstLimit).toBeGreaterThanOrEqual(capacity.rateLimit);
+  });
+
+  it('reserves concurrency for the ingress only', () => {
+    for (const service of ['worker', 'handback', 'rotate-secret']) {
+      expect(lambdaFunction(devTemplate, service)[1].Properties.ReservedConcurrentExecutions).toBeUndefined();
+    }
+  });
+
+  it('counts 429s from the access log, per environment, and alarms on the first one or on a Lambda throttle', () => {
+    devTemplate.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: Match.stringLikeRegexp('^WebhookApiAccessLogs') },
+      FilterPattern: '{ $.status = "429" }',
+      MetricTransformations: [
+        Match.objectLike({
+          MetricNamespace: METRICS_NAMESPACE,
+          MetricName: WEBHOOK_THROTTLED_METRIC,
+          MetricValue: '1',
+          Dimensions: [{ Key: 'environment', Value: '$.environment' }],
+        }),
+      ],
+    });
+    const [stage] = Object.values(resources(devTemplate, 'AWS::ApiGatewayV2::Stage'));
+    expect(JSON.parse(stage!.Properties.AccessLogSettings.Format).environment).toBe('dev');
+    const alarm = Object.values(resources(devTemplate, 'AWS::CloudWatch::Alarm')).find(
+      (candidate) => candidate.Properties.AlarmName === 'pd-agent-dev-IngressThrottling',
+    );
+    expect(alarm?.Properties).toMatchObject({ Threshold: 1, EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    const stats = (
+      alarm!.Properties.Metrics as { MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: unknown } } }[]
+    )
+      .filter((query) => query.MetricStat !== undefined)
+      .map((query) => [query.MetricStat!.Metric.Namespace, query.MetricStat!.Metric.MetricName]);
+    expect(stats.sort()).toEqual(
+      [
+        [METRICS_NAMESPACE, WEBHOOK_THROTTLED_METRIC],
+        ['AWS/Lambda', 'Throttles'],
+      ].sort(),
+    );
   });
 });
 
@@ -387,7 +498,7 @@ describe('alarms', () => {
     devTemplate.resourceCountIs('AWS::SNS::Topic', 1);
     devTemplate.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
     devTemplate.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
-    expect(alarms(devTemplate).length).toBe(10);
+    expect(alarms(devTemplate).length).toBe(11);
     for (const alarm of alarms(devTemplate)) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: topicId }]);
@@ -546,11 +657,16 @@ describe('stack', () => {
         'SecretArn',
         'SecretName',
         'StateTableName',
+        'WebhookSecretArn',
+        'WebhookSecretLayout',
+        'WebhookSecretName',
         'WebhookUrl',
         'WorkerFunctionName',
       ].sort(),
     );
     expect(outputs.SecretName!.Value).toBe('pd-agent/dev');
+    expect(outputs.WebhookSecretName!.Value).toBe('pd-agent/dev/webhook-signing');
+    expect(outputs.WebhookSecretLayout!.Value).toBe('split');
     expect(outputs.AuditTimeIndexName!.Value).toBe(AUDIT_TIME_INDEX);
     expect(JSON.stringify(outputs.WebhookUrl!.Value)).toContain('/webhooks/pagerduty');
   });

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { SANDBOX_BOT_USER, SANDBOX_PRIMARY_USER, SANDBOX_SERVICE_ID } from '../../local/sandbox';
+import { NO_FAULT, SANDBOX_BOT_USER, SANDBOX_PRIMARY_USER, SANDBOX_SERVICE_ID, type Sandbox } from '../../local/sandbox';
+import { MAX_RETRIES_PER_EVENT } from '../../lib/state/work-ledger';
 import { FaultDice, faultSeed } from '../support/fault-injection/dice';
 import {
   RECOVERED_TITLE,
@@ -21,7 +22,9 @@ import { judge, type TriggeredIncident, type Verdict } from '../support/fault-in
  * killed at random points of its steps. Every secret is a canary that must appear nowhere. `FAULT_SEED=<n>` replays.
  * A tenth of the incidents have cleared alerts and a rule that lets the agent resolve them; a fifth of those are first
  * handed back (the worker dies on them), then resolved and reopened by a human: the agent triages them again with a
- * rule that would resolve them, and must not, because it escalated them.
+ * rule that would resolve them, and must not, because it escalated them. A fifth of the others have an acknowledgement
+ * or an escalation that PagerDuty applies while the answer is lost, after 0 to 6 failed reads of the incident (at 5 and
+ * more the retry budget is spent before the mutation): the agent must find out, never leave one silenced.
  */
 const INCIDENTS = 200;
 const RATES: FaultRates = {
@@ -35,6 +38,8 @@ const REPLAY_ATTEMPTS = 8;
 const DOOMED_SHARE = 0.02;
 /** Every n-th cleared incident the worker can never finish at first, so that it is handed back before the reopen. */
 const CLEARED_HANDED_BACK_EVERY = 5;
+/** Share of the other incidents whose acknowledgement or escalation is applied with its answer lost. */
+const LOST_ANSWER_SHARE = 0.2;
 
 jest.setTimeout(240_000);
 
@@ -45,6 +50,38 @@ const titleFor = (dice: FaultDice, index: number): string => {
   if (kind < 0.55) return `${RECOVERED_TITLE} on cache-${index}`;
   return `checkout latency high (${index})`;
 };
+
+/**
+ * Whether this incident gets a lost answer, on which call (escalations only where triage escalates), and after how many
+ * failed reads: each call takes 0, 1, … 6 failed reads in turn, so every point of the budget is covered.
+ */
+function lostAnswerFor(
+  dice: FaultDice,
+  index: number,
+  title: string,
+  taken: Record<'acknowledge' | 'escalate', number>,
+): TriggeredIncident['lostAnswer'] {
+  if (dice.fraction(`lost|${index}`) >= LOST_ANSWER_SHARE) return undefined;
+  const call = title.startsWith('checkout latency') && taken.escalate <= taken.acknowledge ? 'escalate' : 'acknowledge';
+  const readFailures = taken[call] % (MAX_RETRIES_PER_EVENT + 2);
+  taken[call] += 1;
+  return { call, readFailures };
+}
+
+/** Failed reads of the incident first, then its first (acknowledge) or second (escalate) PUT applied and the answer lost. */
+function scriptLostAnswer(sandbox: Sandbox, incidentId: string, lost: NonNullable<TriggeredIncident['lostAnswer']>): void {
+  if (lost.readFailures > 0)
+    sandbox.faults.script(
+      'GET /incidents/{id}',
+      Array.from({ length: lost.readFailures }, () => ({ status: 500 })),
+      incidentId,
+    );
+  sandbox.faults.script(
+    'PUT /incidents/{id}',
+    lost.call === 'acknowledge' ? [{ drop: 'after' }] : [NO_FAULT, { drop: 'after' }],
+    incidentId,
+  );
+}
 
 /** PagerDuty's own retry of a delivery answered non-2xx, bounded like the sandbox's. */
 async function deliverAgain(url: string, answer: IngressAnswer): Promise<number> {
@@ -99,6 +136,7 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
       });
       const { sandbox, runner } = stack;
       const incidents: TriggeredIncident[] = [];
+      const lostAnswersTaken = { acknowledge: 0, escalate: 0 };
       let clearedTriageable = 0;
       for (let index = 0; index < INCIDENTS; index += 1) {
         const serviceId = dice.fraction(`service|${index}`) < 0.3 ? SECOND_SERVICE_ID : SANDBOX_SERVICE_ID;
@@ -115,7 +153,9 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
             : dice.fraction(`doomed|${index}`) < DOOMED_SHARE;
         if (humanFirst) sandbox.acknowledgeAs(incident.id, SANDBOX_PRIMARY_USER.id);
         if (isDoomed) doomed.add(incident.id);
-        incidents.push({ id: incident.id, humanFirst, doomed: isDoomed, alertsCleared });
+        const lostAnswer = humanFirst || isDoomed || alertsCleared ? undefined : lostAnswerFor(dice, index, title, lostAnswersTaken);
+        if (lostAnswer !== undefined) scriptLostAnswer(sandbox, incident.id, lostAnswer);
+        incidents.push({ id: incident.id, humanFirst, doomed: isDoomed, alertsCleared, lostAnswer });
         // At-least-once: some triggers are delivered again, after later events of other incidents (out of order).
         if (index >= 10 && dice.fraction(`redeliver|${index}`) < 0.4) {
           const earlier = incidents[index - dice.between(`redeliver-which|${index}`, 1, 10)];

@@ -291,6 +291,38 @@ describe('PagerDuty sandbox through the REST client', () => {
     expect((await client.listWebhookSubscriptions()).value).toEqual([]);
   });
 
+  it('delivers nothing to a subscription created inactive until it is activated, and refuses to change its delivery method', async () => {
+    const created = await client.createWebhookSubscription({
+      url: receiver.url,
+      events: ['incident.triggered'],
+      filter: { type: 'service_reference', id: SANDBOX_SERVICE_ID },
+      active: false,
+    });
+    const id = created.value.id;
+    expect(created.value.active).toBe(false);
+    const fromIt = () => receiver.received.filter((delivery) => delivery.headers['x-webhook-subscription'] === id);
+    sandbox.triggerIncident({ serviceId: SANDBOX_SERVICE_ID, title: 'While inactive', urgency: 'high' });
+    await sandbox.settled();
+    expect(fromIt()).toEqual([]);
+    expect((await client.setWebhookSubscriptionActive(id, true)).value.active).toBe(true);
+    const incident = sandbox.triggerIncident({ serviceId: SANDBOX_SERVICE_ID, title: 'Once active', urgency: 'high' });
+    await sandbox.settled();
+    expect(fromIt().map((delivery) => parse(delivery.body).event.data.id)).toEqual([incident.id]);
+    const refused = await fetch(`${sandbox.apiUrl}/webhook_subscriptions/${id}`, {
+      method: 'PUT',
+      headers: {
+        authorization: `Token token=${SANDBOX_API_TOKEN}`,
+        'content-type': 'application/json',
+        accept: 'application/vnd.pagerduty+json;version=2',
+      },
+      body: JSON.stringify({
+        webhook_subscription: { delivery_method: { type: 'http_delivery_method', url: 'https://elsewhere.example' } },
+      }),
+    });
+    expect(refused.status).toBe(400);
+    await client.deleteWebhookSubscription(id);
+  });
+
   it('accepts Events API v2 alerts (202) and opens one incident per open dedup key', async () => {
     const events = createEventsClient({ eventsUrl: sandbox.eventsUrl });
     const event = {

@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { parseAgentSecret } from '../../lib/secrets/agent-secret';
+import { parseAgentSecret, parseSigningSecrets } from '../../lib/secrets/agent-secret';
 import { start, type StartResult } from '../../local/start';
 import { captureOutput, findCanaries } from '../support/fault-injection/output-capture';
 
@@ -42,8 +42,14 @@ describe('secrets never leak: npm start -- --once at DEBUG level', () => {
         (await secrets.send(new GetSecretValueCommand({ SecretId: stack.secretId }))).SecretString ?? '',
         stack.secretId,
       );
+      const signing =
+        parseSigningSecrets(
+          (await secrets.send(new GetSecretValueCommand({ SecretId: stack.webhookSecretId }))).SecretString ?? '',
+          stack.webhookSecretId,
+        ) ?? [];
       secrets.destroy();
-      canaries = [secret.apiToken ?? '', ...secret.webhookSecrets.map((entry) => entry.secret), secret.eventsRoutingKey ?? ''].filter(
+      expect(signing.length).toBeGreaterThan(0);
+      canaries = [secret.apiToken ?? '', ...signing.map((entry) => entry.secret), secret.eventsRoutingKey ?? ''].filter(
         (value) => value !== '',
       );
       const documents = DynamoDBDocumentClient.from(

@@ -29,14 +29,19 @@ describe('work ledger on dynalite', () => {
   it("claims an event once; a crashed attempt's lease expires; a finished event is never claimed again", async () => {
     const ledger = new DynamoWorkLedger(documents, aws.stateTable);
     const t0 = new Date('2026-03-01T10:00:00Z');
-    expect(await ledger.claim({ eventId: 'E1', leaseMs: 60_000, now: t0 })).toEqual({ claimed: true, attempt: 1, retriesUsed: 0 });
+    expect(await ledger.claim({ eventId: 'E1', leaseMs: 60_000, now: t0 })).toEqual({
+      claimed: true,
+      attempt: 1,
+      retriesUsed: 0,
+      failedCalls: [],
+    });
     expect(await ledger.claim({ eventId: 'E1', leaseMs: 60_000, now: new Date(t0.getTime() + 30_000) })).toEqual({
       claimed: false,
       reason: 'leased',
       leaseUntil: t0.getTime() + 60_000,
     });
     const afterExpiry = await ledger.claim({ eventId: 'E1', leaseMs: 60_000, now: new Date(t0.getTime() + 61_000) });
-    expect(afterExpiry).toEqual({ claimed: true, attempt: 2, retriesUsed: 0 });
+    expect(afterExpiry).toEqual({ claimed: true, attempt: 2, retriesUsed: 0, failedCalls: [] });
     // The crashed attempt 1 wakes up late: it can neither finish nor release.
     expect(await ledger.finish('E1', 1, 'done', 'late')).toBe(false);
     expect(await ledger.finish('E1', 2, 'done', 'triaged')).toBe(true);
@@ -66,9 +71,32 @@ describe('work ledger on dynalite', () => {
     const item = (await documents.send(new GetCommand({ TableName: aws.stateTable, Key: { pk: 'event#E3' } }))).Item;
     expect(item).toMatchObject({ ingressStatus: 'enqueued', incidentId: 'P1', expiresAt: 123, retriesUsed: 5, workStatus: 'processing' });
   });
+
+  it('remembers the calls that failed, for the next delivery to count their first attempt as a retry', async () => {
+    const ledger = new DynamoWorkLedger(documents, aws.stateTable);
+    const first = await ledger.claim({ eventId: 'E4', leaseMs: 60_000 });
+    await ledger.recordFailedCall('E4', 'acknowledge');
+    await ledger.recordFailedCall('E4', 'acknowledge');
+    await ledger.recordFailedCall('E4', 'read incident');
+    expect(first.claimed && (await ledger.release('E4', first.attempt, 'failed'))).toBe(true);
+    const next = await ledger.claim({ eventId: 'E4', leaseMs: 60_000 });
+    expect(next.claimed && [...next.failedCalls].sort()).toEqual(['acknowledge', 'read incident']);
+  });
 });
 
 describe('incident ledger on dynalite', () => {
+  it('keeps an unconfirmed acknowledgement unfinished until one is confirmed', async () => {
+    const ledger = new DynamoIncidentLedger(documents, aws.stateTable);
+    await ledger.markAcknowledged('P5', 'E1', new Date());
+    await ledger.markFinished('P5');
+    await ledger.markAcknowledgementUnconfirmed('P5', 'E2', new Date());
+    expect(await ledger.get('P5')).toMatchObject({ triggerEventId: 'E1', acknowledgementUnconfirmedBy: 'E2', finished: false });
+    await ledger.markAcknowledged('P5', 'E2', new Date());
+    const progress = await ledger.get('P5');
+    expect(progress).toMatchObject({ triggerEventId: 'E2', finished: false });
+    expect(progress?.acknowledgementUnconfirmedBy).toBeUndefined();
+  });
+
   it('reserves a note token once and remembers the note id', async () => {
     const ledger = new DynamoIncidentLedger(documents, aws.stateTable);
     expect(await ledger.reserveNote('P1', 'E1', 'pda-1')).toEqual({ state: 'reserved' });

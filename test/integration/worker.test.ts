@@ -97,6 +97,42 @@ describe('worker through ingress and queue against the sandbox', () => {
     expect(audit.some((item) => item.action === 'resolve')).toBe(false);
   });
 
+  it('attempts the acknowledgement at most 1 + 5 times when every PagerDuty write fails, however often the event is delivered', async () => {
+    const failing = Array.from({ length: 20 }, () => ({ status: 500 }));
+    stack.sandbox.faults.script('PUT /incidents/{id}', failing);
+    stack.sandbox.faults.script('POST /incidents/{id}/notes', failing);
+    const incident = trigger();
+    await settle(stack);
+    expect(stack.sandbox.requests({ incidentId: incident.id, route: 'PUT /incidents/{id}' })).toHaveLength(6);
+    const triggered = stack.sandbox.deliveries({ incidentId: incident.id, eventType: 'incident.triggered' })[0];
+    expect(await stack.workLedger.get(triggered?.eventId as string)).toMatchObject({ retriesUsed: 5, workStatus: 'ignored' });
+    // Never acknowledged: PagerDuty keeps paging the humans on call.
+    expect(stack.sandbox.incident(incident.id).status).toBe('triggered');
+  });
+
+  it('hands back an incident whose acknowledgement landed but whose answer was lost after reads spent the budget', async () => {
+    stack.sandbox.faults.script(
+      'GET /incidents/{id}',
+      Array.from({ length: 5 }, () => ({ status: 500 })),
+    );
+    stack.sandbox.faults.script('PUT /incidents/{id}', [{ drop: 'after' }]);
+    const incident = trigger();
+    await settle(stack);
+    const triggered = stack.sandbox.deliveries({ incidentId: incident.id, eventType: 'incident.triggered' })[0];
+    expect(await stack.workLedger.get(triggered?.eventId as string)).toMatchObject({ retriesUsed: 5, workStatus: 'handed-back' });
+    const byAgent = stack.sandbox
+      .history({ incidentId: incident.id })
+      .filter((change) => change.agentId === SANDBOX_BOT_USER.id)
+      .map((change) => change.eventType);
+    // Its acknowledgement, then the handback: reassigned to the escalation policy, and the handback note.
+    expect(byAgent).toEqual(['incident.acknowledged', 'incident.delegated', 'incident.annotated']);
+    expect(stack.sandbox.incident(incident.id).status).toBe('triggered');
+    expect(await stack.incidentLedger.get(incident.id)).toMatchObject({ handedBackAt: expect.any(String), finished: true });
+    const audit = (await stack.audit.byIncident(incident.id, { limit: 200 })).items;
+    expect(audit.some((item) => item.action === 'handback')).toBe(true);
+    expect(audit.some((item) => item.detail?.startsWith('gave up') === true)).toBe(false);
+  });
+
   it("does not take over a human's acknowledgement, and leaves a resolved incident alone", async () => {
     const humanAcked = trigger();
     stack.sandbox.acknowledgeAs(humanAcked.id, SANDBOX_PRIMARY_USER.id);

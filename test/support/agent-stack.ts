@@ -89,7 +89,7 @@ export async function startAgentStack(options: AgentStackOptions = {}): Promise<
     created.metrics.publishStoredMetrics = () => created.metrics;
     return created;
   };
-  const notes = createNoteRenderer(config.escalation.mode);
+  const notes = createNoteRenderer(config);
   const workerTelemetry = telemetry('worker');
   const processor = new EventProcessor({
     env: agentEnv,

@@ -37,7 +37,7 @@ export class MemoryWorkLedger implements WorkLedger {
       retriesUsed: item.retriesUsed ?? 0,
     };
     this.items.set(eventId, next);
-    return { claimed: true, attempt: next.attempt ?? 1, retriesUsed: next.retriesUsed ?? 0 };
+    return { claimed: true, attempt: next.attempt ?? 1, retriesUsed: next.retriesUsed ?? 0, failedCalls: [...(next.failedCalls ?? [])] };
   }
 
   async finish(eventId: string, attempt: number, status: FinishedStatus, detail: string): Promise<boolean> {
@@ -53,6 +53,11 @@ export class MemoryWorkLedger implements WorkLedger {
     if ((item.retriesUsed ?? 0) >= max) return false;
     this.items.set(eventId, { ...item, retriesUsed: (item.retriesUsed ?? 0) + 1 });
     return true;
+  }
+
+  async recordFailedCall(eventId: string, operation: string): Promise<void> {
+    const item = this.items.get(eventId) ?? {};
+    this.items.set(eventId, { ...item, failedCalls: new Set([...(item.failedCalls ?? []), operation]) });
   }
 
   async markHandedBack(eventId: string, detail: string): Promise<void> {
@@ -81,7 +86,17 @@ export class MemoryIncidentLedger implements IncidentLedger {
   }
 
   async markAcknowledged(incidentId: string, triggerEventId: string, at: Date): Promise<void> {
-    this.set(incidentId, { acknowledgedByAgentAt: at.toISOString(), triggerEventId, finished: false });
+    this.set(incidentId, {
+      acknowledgedByAgentAt: at.toISOString(),
+      triggerEventId,
+      finished: false,
+      acknowledgementUnconfirmedBy: undefined,
+      acknowledgementUnconfirmedAt: undefined,
+    });
+  }
+
+  async markAcknowledgementUnconfirmed(incidentId: string, triggerEventId: string, at: Date): Promise<void> {
+    this.set(incidentId, { acknowledgementUnconfirmedBy: triggerEventId, acknowledgementUnconfirmedAt: at.toISOString(), finished: false });
   }
 
   async recordDecision(incidentId: string, decision: string): Promise<void> {

@@ -59,6 +59,7 @@ export class FakePagerDuty implements PagerDutyApi {
   readonly calls: { operation: Operation; incidentId?: string; detail?: unknown }[] = [];
   readonly events: EventsApiEvent[] = [];
   private readonly faults = new Map<Operation, Fault[]>();
+  private readonly lostAnswers = new Map<Operation, number>();
   private noteSequence = 0;
   /** Runs after a note is stored and before the answer returns: a test can simulate a crash there. */
   afterCreateNote: (() => void) | undefined;
@@ -90,6 +91,12 @@ export class FakePagerDuty implements PagerDutyApi {
   drop(operation: Operation, times = 1): this {
     for (let i = 0; i < times; i += 1)
       this.push(operation, (op) => new PagerDutyNetworkError(op, 'connection', new Error('socket hang up')));
+    return this;
+  }
+
+  /** The next `times` calls of `operation` are applied, then their answer is lost (a timeout): the caller cannot know. */
+  loseAnswer(operation: Operation, times = 1): this {
+    this.lostAnswers.set(operation, (this.lostAnswers.get(operation) ?? 0) + times);
     return this;
   }
 
@@ -196,6 +203,10 @@ export class FakePagerDuty implements PagerDutyApi {
     return Promise.reject(new Error('the fake does not manage webhook subscriptions'));
   }
 
+  setWebhookSubscriptionActive(): Promise<never> {
+    return Promise.reject(new Error('the fake does not manage webhook subscriptions'));
+  }
+
   deleteWebhookSubscription(): Promise<PagerDutyResponse<null>> {
     return this.answer('deleteWebhookSubscription', undefined, () => null);
   }
@@ -230,6 +241,11 @@ export class FakePagerDuty implements PagerDutyApi {
     const fault = this.faults.get(operation)?.shift();
     if (fault !== undefined) throw fault(operation);
     const value = produce();
+    const lost = this.lostAnswers.get(operation) ?? 0;
+    if (lost > 0) {
+      this.lostAnswers.set(operation, lost - 1);
+      throw new PagerDutyNetworkError(operation, 'timeout', new Error('no answer within 5000 ms'));
+    }
     return { value, status: 200, requestId: `req-${this.calls.length}`, rateLimit, durationMs: 1 };
   }
 }

@@ -1,13 +1,15 @@
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { AuditItem } from '../../audit/audit-record';
-import { AgentSecretError, type AgentSecret } from '../../secrets/agent-secret';
+import { AgentSecretError, type AgentSecret, type WebhookSigningSecret } from '../../secrets/agent-secret';
 import type { PagerDutyApi } from '../../pagerduty/types';
 import { AgentSecretStore } from '../agent-secret-store';
+import { CliError } from '../cli-error';
+import { SigningSecretStore } from '../signing-secret-store';
 import { clientsFor, type TargetClients } from '../aws-clients';
 import { coloursFor, startProgress, writeJson, writeLine, type CliIo } from '../output';
 import { pagerDutyFor } from '../pagerduty-access';
-import { resolveTarget, type StackTarget, type TargetOptions } from '../stack-target';
+import { resolveTarget, targetFlag, type StackTarget, type TargetOptions } from '../stack-target';
 
 export interface DoctorCheck {
   name: string;
@@ -24,6 +26,8 @@ interface DoctorContext {
   target: StackTarget;
   clients: TargetClients;
   secret?: AgentSecret;
+  /** The signing secrets the ingress trusts, wherever the layout keeps them. */
+  signingSecrets?: WebhookSigningSecret[];
   pagerDuty?: PagerDutyApi;
 }
 
@@ -34,11 +38,65 @@ async function checkSecret(context: DoctorContext): Promise<DoctorCheck> {
     return {
       name: 'secret shape',
       ok: true,
-      detail: `${context.target.secretId}: ${context.secret.apiToken !== undefined ? 'API key' : 'OAuth client'}, ${context.secret.webhookSecrets.length} signing secret(s)`,
+      detail: `${context.target.secretId}: ${context.secret.apiToken !== undefined ? 'API key' : 'OAuth client'}, from ${context.secret.fromEmail}`,
     };
   } catch (error) {
     const detail = error instanceof AgentSecretError ? error.problems : (error as Error).message;
     return { name: 'secret shape', ok: false, detail, fix: 'Write it with `pd-agent secret set` (prompt or stdin).' };
+  }
+}
+
+/**
+ * Where the signing secrets live: their own secret (split), still in the credentials secret of a stack deployed before
+ * the split (migration pending, or the stack itself predates it), and whether the ingress may still read the credentials.
+ */
+async function checkLayout(context: DoctorContext): Promise<DoctorCheck> {
+  const { target } = context;
+  const flag = targetFlag(target);
+  const name = 'secret layout';
+  try {
+    const signing = new SigningSecretStore(
+      context.clients.secrets,
+      new AgentSecretStore(context.clients.secrets, target.secretId),
+      target.webhookSecretId,
+      flag,
+    );
+    const layout = await signing.layout();
+    // Before the split the signing secrets are the credentials document's (read by checkSecret just before).
+    if (layout !== 'split') context.signingSecrets = context.secret?.webhookSecrets ?? [];
+    if (layout === 'single-document') {
+      return {
+        name,
+        ok: false,
+        detail: `single document: the signing secrets are in ${target.secretId}, which the internet-facing ingress can read`,
+        fix: `Deploy the stack with this version (set "webhookSecretLayout": "migrating" in cdk.json first), then run \`pd-agent secret split ${flag}\` (README "Upgrading a stack deployed before the split").`,
+      };
+    }
+    if (layout === 'migration-pending') {
+      return {
+        name,
+        ok: false,
+        detail: `migration pending: ${target.webhookSecretId} exists, but the signing secrets are still in ${target.secretId}`,
+        fix: `Run \`pd-agent secret split ${flag}\`.`,
+      };
+    }
+    context.signingSecrets = await signing.entries();
+    if (target.webhookSecretLayout === 'migrating') {
+      return {
+        name,
+        ok: false,
+        detail: `split: ${context.signingSecrets.length} signing secret(s) in ${target.webhookSecretId}, but the stack still lets the ingress read ${target.secretId}`,
+        fix: 'Remove "webhookSecretLayout": "migrating" from this environment in cdk.json and run `npx cdk deploy`.',
+      };
+    }
+    return {
+      name,
+      ok: true,
+      detail: `split: ${context.signingSecrets.length} signing secret(s) in ${target.webhookSecretId}; the ingress cannot read ${target.secretId}`,
+    };
+  } catch (error) {
+    const detail = error instanceof CliError ? `${error.message} ${error.hint}` : (error as Error).message;
+    return { name, ok: false, detail, fix: 'Check your AWS credentials may read both secrets.' };
   }
 }
 
@@ -121,11 +179,16 @@ async function checkIdentity(context: DoctorContext): Promise<DoctorCheck> {
 }
 
 async function checkSubscriptions(context: DoctorContext): Promise<DoctorCheck> {
-  if (context.pagerDuty === undefined || context.secret === undefined)
-    return { name: 'webhook subscriptions', ok: false, detail: 'not checked: the secret is unreadable', fix: 'Fix the secret first.' };
+  if (context.pagerDuty === undefined || context.signingSecrets === undefined)
+    return {
+      name: 'webhook subscriptions',
+      ok: false,
+      detail: 'not checked: the credentials or the signing secrets are unreadable',
+      fix: 'Fix the secret layout and shape first.',
+    };
   try {
     const subscriptions = (await context.pagerDuty.listWebhookSubscriptions()).value;
-    const ids = new Set(context.secret.webhookSecrets.map((entry) => entry.subscriptionId));
+    const ids = new Set(context.signingSecrets.map((entry) => entry.subscriptionId));
     const ours = subscriptions.filter((subscription) => ids.has(subscription.id));
     const missing = [...ids].filter((id) => !subscriptions.some((subscription) => subscription.id === id));
     const disabled = ours.filter((subscription) => subscription.delivery_method.temporarily_disabled || !subscription.active);
@@ -209,7 +272,7 @@ export async function runDoctorChecks(target: StackTarget): Promise<DoctorCheck[
   const clients = clientsFor(target);
   const context: DoctorContext = { target, clients };
   try {
-    const checks = [await checkSecret(context), await checkRotation(context)];
+    const checks = [await checkSecret(context), await checkLayout(context), await checkRotation(context)];
     checks.push(await checkKey(context), await checkIdentity(context), await checkSubscriptions(context));
     checks.push(...(await Promise.all([checkDeadLetters(context), checkHandbacks(context)])));
     return checks;

@@ -3,10 +3,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { CliError } from '../cli-error';
 import { AgentSecretStore } from '../agent-secret-store';
+import { SigningSecretStore } from '../signing-secret-store';
 import { clientsFor } from '../aws-clients';
 import { coloursFor, writeJson, writeLine, type CliIo } from '../output';
 import { readAllStdin } from '../prompt';
-import { REPO_ROOT, resolveTarget, type TargetOptions } from '../stack-target';
+import { REPO_ROOT, resolveTarget, targetFlag, type TargetOptions } from '../stack-target';
 
 export interface SendTestOptions extends TargetOptions {
   url?: string;
@@ -69,14 +70,15 @@ export async function sendTestCommand(payload: string, options: SendTestOptions,
     url ??= target.webhookUrl;
     const clients = clientsFor(target);
     try {
-      const secret = await new AgentSecretStore(clients.secrets, target.secretId).read();
-      secrets = secret.webhookSecrets.map((entry) => entry.secret);
+      const credentials = new AgentSecretStore(clients.secrets, target.secretId);
+      const signing = new SigningSecretStore(clients.secrets, credentials, target.webhookSecretId, targetFlag(target));
+      secrets = (await signing.entries()).map((entry) => entry.secret);
     } finally {
       clients.destroy();
     }
     if (secrets.length === 0)
       throw new CliError(
-        `Secret ${target.secretId} has no webhookSecrets.`,
+        `The environment has no webhook signing secret stored.`,
         'Create a subscription with `pd-agent webhook subscribe`, which stores its signing secret.',
       );
   }

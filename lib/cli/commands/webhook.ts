@@ -2,12 +2,13 @@ import { PagerDutyApiError } from '../../pagerduty/errors';
 import type { PagerDutyApi, WebhookSubscription } from '../../pagerduty/types';
 import type { AgentSecret } from '../../secrets/agent-secret';
 import { AgentSecretStore } from '../agent-secret-store';
+import { SigningSecretStore } from '../signing-secret-store';
 import { clientsFor } from '../aws-clients';
 import { CliError } from '../cli-error';
 import { coloursFor, renderTable, writeJson, writeLine, type CliIo } from '../output';
 import { pagerDutyFor } from '../pagerduty-access';
 import { confirm } from '../prompt';
-import { resolveTarget, type StackTarget, type TargetOptions } from '../stack-target';
+import { resolveTarget, targetFlag, type StackTarget, type TargetOptions } from '../stack-target';
 
 /** The event types the agent needs: triggers and reopens to triage, the rest recorded in the audit trail. */
 export const DEFAULT_EVENTS = [
@@ -30,7 +31,7 @@ export interface SubscribeOptions extends TargetOptions {
 
 interface Session {
   target: StackTarget;
-  store: AgentSecretStore;
+  signing: SigningSecretStore;
   secret: AgentSecret;
   pagerDuty: PagerDutyApi;
   close(): void;
@@ -42,7 +43,8 @@ async function openSession(options: TargetOptions, io: CliIo): Promise<Session> 
   try {
     const store = new AgentSecretStore(clients.secrets, target.secretId);
     const secret = await store.read();
-    return { target, store, secret, pagerDuty: pagerDutyFor(target, secret), close: () => clients.destroy() };
+    const signing = new SigningSecretStore(clients.secrets, store, target.webhookSecretId, targetFlag(target));
+    return { target, signing, secret, pagerDuty: pagerDutyFor(target, secret), close: () => clients.destroy() };
   } catch (error) {
     clients.destroy();
     throw error;
@@ -79,7 +81,11 @@ function pagerDutyFailure(action: string, error: unknown): CliError {
   );
 }
 
-/** Creates a subscription to the stack's URL and puts its signing secret into the environment's secret. */
+/**
+ * Creates a subscription to the stack's URL inactive, stores its signing secret, then activates it: no delivery can
+ * be signed with a secret the ingress does not have yet. If the secret cannot be stored, the inactive subscription is
+ * deleted again.
+ */
 async function createAndStore(session: Session, filter: WebhookSubscription['filter'], events: string[]): Promise<WebhookSubscription> {
   let created: WebhookSubscription;
   try {
@@ -89,24 +95,42 @@ async function createAndStore(session: Session, filter: WebhookSubscription['fil
         events,
         filter,
         description: `pd-agent ${session.target.name}`,
+        active: false,
       })
     ).value;
   } catch (error) {
     throw pagerDutyFailure('Creating the webhook subscription', error);
   }
   const signingSecret = created.delivery_method.secret;
-  if (signingSecret === null || signingSecret === '') {
+  try {
+    if (signingSecret === null || signingSecret === '') {
+      throw new CliError(
+        `PagerDuty created subscription ${created.id} but returned no signing secret.`,
+        'Run this again; the agent cannot verify deliveries without the secret.',
+      );
+    }
+    await session.signing.add({ subscriptionId: created.id, secret: signingSecret });
+  } catch (error) {
+    // Inactive, it has delivered nothing; deleting it leaves no subscription whose secret the ingress lacks.
+    try {
+      await session.pagerDuty.deleteWebhookSubscription(created.id);
+    } catch {
+      throw new CliError(
+        `${(error as Error).message} Deleting the inactive subscription ${created.id} failed too.`,
+        `Delete ${created.id} in PagerDuty (Integrations → Generic Webhooks (v3)); it delivers nothing while inactive.`,
+      );
+    }
+    throw error;
+  }
+  try {
+    return (await session.pagerDuty.setWebhookSubscriptionActive(created.id, true)).value;
+  } catch (error) {
+    const failure = pagerDutyFailure(`Activating subscription ${created.id}`, error);
     throw new CliError(
-      `PagerDuty created subscription ${created.id} but returned no signing secret.`,
-      `Delete it (PagerDuty UI or API) and run this again; the agent cannot verify its deliveries without the secret.`,
+      `${failure.message} Its signing secret is stored, but PagerDuty sends it nothing while it is inactive.`,
+      `Activate it in PagerDuty (Integrations → Generic Webhooks (v3)), or \`pd-agent webhook revoke ${created.id} ${targetFlag(session.target)} --yes\` and subscribe again.`,
     );
   }
-  const latest = await session.store.read();
-  await session.store.write({
-    ...latest,
-    webhookSecrets: [...latest.webhookSecrets, { subscriptionId: created.id, secret: signingSecret }],
-  });
-  return created;
 }
 
 interface SubscriptionSummary {
@@ -148,7 +172,7 @@ export async function webhookSubscribeCommand(options: SubscribeOptions, io: Cli
       );
       writeLine(
         io.stdout,
-        `  Its signing secret is stored in ${session.target.secretId} (not shown). The ingress picks it up on its next secret refresh.`,
+        `  Its signing secret is stored in ${session.signing.location} (not shown) before the subscription was activated.`,
       );
     }
     return created;
@@ -167,7 +191,7 @@ export async function webhookRotateCommand(options: RotateOptions, io: CliIo): P
   const session = await openSession(options, io);
   const colours = coloursFor(io.stdout, io.env);
   try {
-    const known = new Set(session.secret.webhookSecrets.map((entry) => entry.subscriptionId));
+    const known = new Set((await session.signing.entries()).map((entry) => entry.subscriptionId));
     let subscriptions: WebhookSubscription[];
     try {
       subscriptions = (await session.pagerDuty.listWebhookSubscriptions()).value;
@@ -205,9 +229,66 @@ export async function webhookRotateCommand(options: RotateOptions, io: CliIo): P
     } catch (error) {
       if (!(error instanceof PagerDutyApiError && error.status === 404)) throw pagerDutyFailure(`Deleting subscription ${old.id}`, error);
     }
-    const latest = await session.store.read();
-    await session.store.write({ ...latest, webhookSecrets: latest.webhookSecrets.filter((entry) => entry.subscriptionId !== old.id) });
-    writeLine(io.stdout, `${colours.green('✔')} Deleted ${old.id} and removed its signing secret from ${session.target.secretId}.`);
+    await session.signing.remove(old.id);
+    writeLine(io.stdout, `${colours.green('✔')} Deleted ${old.id} and removed its signing secret from ${session.signing.location}.`);
+  } finally {
+    session.close();
+  }
+}
+
+export interface RevokeOptions extends TargetOptions {
+  yes?: boolean;
+}
+
+/**
+ * Stops trusting one subscription's signing secret at once (a leaked secret, a subscription no longer wanted): writes
+ * a new AWSCURRENT without it, which a warm ingress reads within SIGNING_SECRETS_MAX_AGE_MS, then deletes the
+ * subscription in PagerDuty so it stops delivering deliveries that would now be refused.
+ */
+export async function webhookRevokeCommand(subscriptionId: string, options: RevokeOptions, io: CliIo): Promise<void> {
+  const session = await openSession(options, io);
+  const colours = coloursFor(io.stdout, io.env);
+  try {
+    const entries = await session.signing.entries();
+    if (!entries.some((entry) => entry.subscriptionId === subscriptionId)) {
+      throw new CliError(
+        `No signing secret of subscription ${subscriptionId} is stored in ${session.signing.location}.`,
+        `List the environment's subscriptions with \`pd-agent webhook status ${targetFlag(session.target)}\`.`,
+      );
+    }
+    const last = entries.length === 1;
+    const question = last
+      ? `${subscriptionId} is the only subscription whose deliveries the ingress can verify: revoke it and delete it in PagerDuty?`
+      : `Revoke the signing secret of ${subscriptionId} and delete the subscription in PagerDuty?`;
+    if (!(await confirm(io, question, options.yes === true))) {
+      writeLine(io.stdout, `Nothing changed; ${subscriptionId} stays trusted.`);
+      return;
+    }
+    await session.signing.remove(subscriptionId);
+    writeLine(
+      io.stdout,
+      `${colours.green('✔')} Removed the signing secret of ${subscriptionId} from ${session.signing.location}: the ingress refuses it within a minute.`,
+    );
+    try {
+      await session.pagerDuty.deleteWebhookSubscription(subscriptionId);
+    } catch (error) {
+      if (!(error instanceof PagerDutyApiError && error.status === 404)) {
+        const failure = pagerDutyFailure(`Deleting subscription ${subscriptionId}`, error);
+        throw new CliError(
+          `${failure.message} Its secret is already revoked, so its deliveries are refused (401) until it is deleted.`,
+          `Delete it in PagerDuty (Integrations → Generic Webhooks (v3)) or run this command again. ${failure.hint}`,
+        );
+      }
+    }
+    writeLine(io.stdout, `${colours.green('✔')} Deleted subscription ${subscriptionId} in PagerDuty.`);
+    if (last) {
+      writeLine(
+        io.stdout,
+        colours.yellow(
+          `No subscription delivers to the agent now: create one with \`pd-agent webhook subscribe ${targetFlag(session.target)}\`.`,
+        ),
+      );
+    }
   } finally {
     session.close();
   }
@@ -227,7 +308,7 @@ export async function webhookStatusCommand(options: StatusOptions, io: CliIo): P
     } catch (error) {
       throw pagerDutyFailure('Listing webhook subscriptions', error);
     }
-    const withSecret = new Set(session.secret.webhookSecrets.map((entry) => entry.subscriptionId));
+    const withSecret = new Set((await session.signing.entries()).map((entry) => entry.subscriptionId));
     const ours = subscriptions.filter(
       (subscription) => withSecret.has(subscription.id) || subscription.delivery_method.url === session.target.webhookUrl,
     );

@@ -1,90 +1,36 @@
+import { normaliseAlert, understandAlerts } from '../../context/alert';
+import type { NormalisedAlert } from '../../context/evidence';
 import type { Alert } from '../../pagerduty/types';
 import type { Evidence, Finding, IncidentContext } from '../types';
-import { oneLine, shortValue, truncate } from '../text';
+import { oneLine, truncate } from '../text';
 import { describeNotRead, type Analyser } from './analyser';
-
-type AlertDetails = NonNullable<Alert['body']>['details'];
 
 const ANALYSER = 'alert-details';
 const MAX_ALERTS_DESCRIBED = 3;
 const MAX_FIELDS_PER_ALERT = 8;
 const MAX_VALUE_LENGTH = 160;
-const MAX_FLATTEN_DEPTH = 6;
-const MAX_FLATTENED_FIELDS = 500;
+/** Details scored below this (timestamps, ids, signatures, empty values) are not worth a line in the note. */
+const MIN_SHOWN_SCORE = 0.3;
+/** A detail this telling (a value near its limit with the resource, a state reason with an error) names the problem. */
+const TELLING_SCORE = 0.8;
+/** What the alert itself says explains the page only weakly: it is the symptom, not the cause. */
+const ALERT_DETAIL_WEIGHT = 0.2;
 
-/**
- * Custom-details keys an on-call engineer looks for first, by the last segment of the flattened key, in the order
- * they are shown.
- */
-const SALIENT_KEYS = [
-  'error',
-  'error_message',
-  'exception',
-  'message',
-  'reason',
-  'host',
-  'hostname',
-  'instance',
-  'instance_id',
-  'node',
-  'pod',
-  'container',
-  'namespace',
-  'cluster',
-  'service',
-  'component',
-  'job',
-  'region',
-  'availability_zone',
-  'az',
-  'environment',
-  'env',
-  'metric',
-  'metric_name',
-  'query',
-  'threshold',
-  'value',
-  'current_value',
-  'status_code',
-  'url',
-  'endpoint',
-];
+const MONITOR_LABELS: Record<NormalisedAlert['monitor'], string> = {
+  cloudwatch: 'CloudWatch alarm',
+  datadog: 'Datadog monitor',
+  prometheus: 'Prometheus alert',
+  grafana: 'Grafana alert',
+  newrelic: 'New Relic condition',
+  generic: 'Alert',
+};
 
-/**
- * Alert `body.details` flattened to `a.b.c` keys with leaf values (arrays by index). A string `details` (monitoring
- * tools that send plain text) becomes the single key `details`. Depth and size are bounded.
- */
-export function flattenDetails(details: AlertDetails): Map<string, unknown> {
-  const flat = new Map<string, unknown>();
-  if (details === undefined || details === null) return flat;
-  if (typeof details === 'string') {
-    flat.set('details', details);
-    return flat;
-  }
-  const walk = (value: unknown, prefix: string, depth: number): void => {
-    if (flat.size >= MAX_FLATTENED_FIELDS) return;
-    if (value !== null && typeof value === 'object' && depth < MAX_FLATTEN_DEPTH) {
-      const entries = Array.isArray(value) ? value.map((item, index) => [String(index), item] as const) : Object.entries(value);
-      for (const [key, child] of entries) walk(child, prefix === '' ? key : `${prefix}.${key}`, depth + 1);
-      return;
-    }
-    flat.set(prefix, value);
-  };
-  walk(details, '', 0);
-  return flat;
-}
-
-/** The alert's details to show, most useful first: salient keys, bounded in count and length. */
+/** The alert's details to show, most telling first (every detail is ranked, not only known keys), bounded. */
 export function salientFields(alert: Alert): [string, string][] {
-  const flat = flattenDetails(alert.body?.details);
-  const ranked: { key: string; rank: number }[] = [];
-  for (const key of flat.keys()) {
-    const last = key.split('.').pop()?.toLowerCase() ?? key;
-    const rank = SALIENT_KEYS.indexOf(last);
-    if (rank >= 0) ranked.push({ key, rank });
-  }
-  ranked.sort((a, b) => a.rank - b.rank);
-  return ranked.slice(0, MAX_FIELDS_PER_ALERT).map(({ key }) => [truncate(key, 60), shortValue(flat.get(key), MAX_VALUE_LENGTH)]);
+  return normaliseAlert(alert)
+    .details.filter((detail) => detail.score >= MIN_SHOWN_SCORE)
+    .slice(0, MAX_FIELDS_PER_ALERT)
+    .map(({ key, value }) => [truncate(key, 60), truncate(oneLine(value), MAX_VALUE_LENGTH)]);
 }
 
 function countBy(values: string[]): string {
@@ -101,9 +47,54 @@ function describe(alert: Alert): Evidence {
   return evidence;
 }
 
+function formatNumber(value: number): string {
+  return Number.isInteger(value) ? String(value) : String(Math.round(value * 1000) / 1000);
+}
+
+/** "CloudWatch alarm `cpu-high` (ALARM): CPUUtilization 99.5 > 50 on InstanceId=i-0abc, us-east-1", or undefined. */
+export function describeNormalised(alert: NormalisedAlert): string | undefined {
+  const parts: string[] = [];
+  const metric = alert.metric?.name;
+  const observed = alert.observed === undefined ? undefined : formatNumber(alert.observed.value);
+  const threshold = alert.threshold === undefined ? undefined : `${alert.threshold.comparison} ${formatNumber(alert.threshold.value)}`;
+  const condition = [metric, observed, threshold].filter((part): part is string => part !== undefined).join(' ');
+  if (condition !== '') parts.push(condition);
+  const dimensions = Object.entries(alert.resource?.dimensions ?? {})
+    .slice(0, 3)
+    .map(([name, value]) => `${name}=${truncate(oneLine(value), 80)}`);
+  if (alert.resource?.arn !== undefined) parts.push(`on ${truncate(alert.resource.arn, 160)}`);
+  else if (dimensions.length > 0) parts.push(`on ${dimensions.join(', ')}`);
+  if (alert.region !== undefined) parts.push(`in ${alert.region}${alert.accountId ? ` (account ${alert.accountId})` : ''}`);
+  if (parts.length === 0) return undefined;
+  const name = alert.name === undefined ? '' : ` \`${truncate(oneLine(alert.name).replace(/`/g, "'"), 100)}\``;
+  const state = alert.state === undefined ? '' : ` (${truncate(oneLine(alert.state), 30)})`;
+  return `${MONITOR_LABELS[alert.monitor]}${name}${state}: ${parts.join(' ')}`;
+}
+
+/** The threshold is crossed in the direction the monitor watches. */
+function crossed(alert: NormalisedAlert): boolean {
+  if (alert.observed === undefined || alert.threshold === undefined) return false;
+  const { value } = alert.observed;
+  const limit = alert.threshold.value;
+  switch (alert.threshold.comparison) {
+    case '>':
+      return value > limit;
+    case '>=':
+      return value >= limit;
+    case '<':
+      return value < limit;
+    case '<=':
+      return value <= limit;
+    default:
+      return true;
+  }
+}
+
 /**
- * What the alerts say: how many, how severe, still firing or cleared, and the details an engineer reads first. It is
- * context for the other findings, not an explanation, so its weight is 0.
+ * What the alerts say: how many, how severe, still firing or cleared, what the monitor measured against which
+ * threshold on which resource, and every detail ranked by how telling it is. When the alert itself names the problem
+ * (a threshold crossed, a detail such as a mount point 97% full) that is a weak explanation of its own, so the note
+ * leads with it when nothing better is found.
  */
 export const alertDetails: Analyser = (context: IncidentContext): Finding | null => {
   const { alerts } = context;
@@ -113,9 +104,15 @@ export const alertDetails: Analyser = (context: IncidentContext): Finding | null
     .map((alert) => alert.severity)
     .filter((severity): severity is string => typeof severity === 'string' && severity !== '');
   const plural = alerts.length === 1 ? 'alert' : 'alerts';
-  let summary = `${alerts.length} ${plural} (${triggered} triggered, ${alerts.length - triggered} resolved)`;
-  if (severities.length > 0) summary += `; severities: ${countBy(severities)}`;
-  const evidence = [{ source: ANALYSER, text: summary }, ...alerts.slice(0, MAX_ALERTS_DESCRIBED).map(describe)];
+  let counts = `${alerts.length} ${plural} (${triggered} triggered, ${alerts.length - triggered} resolved)`;
+  if (severities.length > 0) counts += `; severities: ${countBy(severities)}`;
+  const evidence: Evidence[] = [{ source: ANALYSER, text: counts }];
+
+  const normalised = context.alert ?? understandAlerts(alerts);
+  const condition = normalised === undefined ? undefined : describeNormalised(normalised);
+  if (condition !== undefined)
+    evidence.push({ source: ANALYSER, text: condition, ...(normalised?.sourceUrl ? { link: normalised.sourceUrl } : {}) });
+  evidence.push(...alerts.slice(0, MAX_ALERTS_DESCRIBED).map(describe));
   if (alerts.length > MAX_ALERTS_DESCRIBED)
     evidence.push({ source: ANALYSER, text: `and ${alerts.length - MAX_ALERTS_DESCRIBED} more alerts` });
   if (context.alertsNotRead !== undefined && context.alertsNotRead !== 0)
@@ -123,5 +120,18 @@ export const alertDetails: Analyser = (context: IncidentContext): Finding | null
       source: ANALYSER,
       text: `The agent read the first ${alerts.length} alerts only: ${describeNotRead(context.alertsNotRead)}`,
     });
-  return { analyser: ANALYSER, summary, weight: 0, evidence, nextSteps: [] };
+
+  const top = normalised?.details[0];
+  const telling = top !== undefined && top.score >= TELLING_SCORE;
+  if (normalised === undefined || !(telling || crossed(normalised)))
+    return { analyser: ANALYSER, summary: counts, weight: 0, evidence, nextSteps: [] };
+  const says = telling ? `The alert says ${truncate(top.key, 60)}=${truncate(oneLine(top.value), 120)}` : (condition ?? counts);
+  return {
+    analyser: ANALYSER,
+    summary: `${says}; nothing else found explains it yet`,
+    weight: ALERT_DETAIL_WEIGHT,
+    evidence,
+    nextSteps: ['Start from what the alert names and look for what changed on that resource'],
+    cause: 'alert-detail',
+  };
 };

@@ -17,10 +17,21 @@ function resolvedQuickly(incident: Incident): boolean {
   return duration >= 0 && duration <= QUICK_RESOLUTION_MS;
 }
 
+function lastedMs(incident: Incident): number {
+  return timeOf(incident.resolved_at ?? incident.last_status_change_at) - timeOf(incident.created_at);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
 /**
  * At least `flappingThreshold` earlier incidents with a similar title on the same service within
- * `flappingWindowHours`: the alert opens and clears repeatedly, which points at a noisy threshold or an intermittent
- * fault rather than a new outage.
+ * `flappingWindowHours`. When most of them cleared by themselves within minutes, the incident is a recurring one
+ * that clears by itself (a noisy threshold, or an intermittent fault worth fixing once): the headline says how often
+ * it comes back and how fast it clears. Otherwise the alert keeps reopening: flapping.
  */
 export const flapping: Analyser = (context: IncidentContext, policy: TriagePolicy): Finding | null => {
   const similar = similarPastIncidents(context, policy.flappingWindowHours * HOUR_MS);
@@ -28,13 +39,25 @@ export const flapping: Analyser = (context: IncidentContext, policy: TriagePolic
 
   const quick = similar.filter(resolvedQuickly);
   const mostlyQuick = quick.length * 2 >= similar.length;
-  let summary = `Flapping: ${similar.length} similar incidents on ${serviceName(context.incident)} in the last ${policy.flappingWindowHours} h`;
-  if (quick.length > 0) summary += `, ${quick.length} of them resolved within ${humanDuration(QUICK_RESOLUTION_MS)}`;
+  const service = serviceName(context.incident);
+  let summary: string;
+  if (mostlyQuick) {
+    const oldest = similar[similar.length - 1];
+    const span = oldest === undefined ? 0 : timeOf(context.incident.created_at) - timeOf(oldest.created_at);
+    const every = humanDuration(span / similar.length);
+    summary =
+      `Recurring, clears by itself: ${similar.length} similar incidents on ${service} in the last ${policy.flappingWindowHours} h ` +
+      `(about every ${every}); ${quick.length} of them cleared within ${humanDuration(Math.max(...quick.map(lastedMs)))} ` +
+      `(median ${humanDuration(median(quick.map(lastedMs)))})`;
+  } else {
+    summary = `Flapping: ${similar.length} similar incidents on ${service} in the last ${policy.flappingWindowHours} h`;
+    if (quick.length > 0) summary += `, ${quick.length} of them resolved within ${humanDuration(QUICK_RESOLUTION_MS)}`;
+  }
 
   const evidence: Evidence[] = similar.slice(0, MAX_EVIDENCE).map((past) => {
     const lasted =
       past.status === 'resolved'
-        ? `resolved after ${humanDuration(timeOf(past.resolved_at ?? past.last_status_change_at) - timeOf(past.created_at))}${statusChangedBy(past) ? ` by ${statusChangedBy(past)}` : ''}`
+        ? `resolved after ${humanDuration(lastedMs(past))}${statusChangedBy(past) ? ` by ${statusChangedBy(past)}` : ''}`
         : `still ${past.status}`;
     return {
       source: ANALYSER,
@@ -50,7 +73,8 @@ export const flapping: Analyser = (context: IncidentContext, policy: TriagePolic
         "Review the monitor's threshold, evaluation window and recovery (hysteresis) settings",
       ]
     : ['The same alert keeps reopening: look for an intermittent fault (restarts, retries, capacity) rather than a new outage'];
-  // Flapping explains the page (noise or an intermittent fault) more strongly when the earlier ones cleared quickly.
-  const weight = mostlyQuick ? 0.55 : 0.4;
-  return { analyser: ANALYSER, summary, weight, evidence, nextSteps };
+  // Repetition explains the page (noise or an intermittent fault) more strongly when the earlier ones cleared quickly:
+  // then it outweighs a recurrence without a known fix (at most 0.59), not one a person left a fix for.
+  const weight = mostlyQuick ? 0.62 : 0.4;
+  return { analyser: ANALYSER, summary, weight, evidence, nextSteps, cause: 'flapping' };
 };

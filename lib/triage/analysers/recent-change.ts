@@ -74,5 +74,5 @@ export const recentChange: Analyser = (context: IncidentContext, policy: TriageP
   const evidence = changes.slice(0, MAX_EVIDENCE).map(describe);
   if (changes.length > MAX_EVIDENCE)
     evidence.push({ source: ANALYSER, text: `and ${changes.length - MAX_EVIDENCE} more changes in the window` });
-  return { analyser: ANALYSER, summary, weight, evidence, nextSteps };
+  return { analyser: ANALYSER, summary, weight, evidence, nextSteps, cause: 'change' };
 };

@@ -2,6 +2,7 @@ import type { TriagePolicy } from '../../config/agent-config';
 import type { Incident } from '../../pagerduty/types';
 import type { Evidence, Finding, IncidentContext } from '../types';
 import { humanDuration, oneLine, timeOf, truncate } from '../text';
+import { isAgentNote } from '../agent-notes';
 import { serviceName, statusChangedBy, type Analyser } from './analyser';
 import { jaccard, titleTokens, TITLE_SIMILARITY_THRESHOLD } from './title-similarity';
 
@@ -25,9 +26,12 @@ export function similarPastIncidents(context: IncidentContext, windowMs: number)
     .sort((a, b) => timeOf(b.created_at) - timeOf(a.created_at));
 }
 
-/** The first resolution note of an incident, on one line, or undefined when nobody wrote one. */
+/** The first note a person wrote on an incident, on one line, or undefined when nobody did (the agent's own notes excluded). */
 export function resolutionOf(context: IncidentContext, incidentId: string): string | undefined {
-  const note = (context.resolutionNotes[incidentId] ?? []).map(oneLine).find((text) => text !== '');
+  const note = (context.resolutionNotes[incidentId] ?? [])
+    .filter((content) => !isAgentNote(content))
+    .map(oneLine)
+    .find((text) => text !== '');
   return note === undefined ? undefined : truncate(note, 200);
 }
 
@@ -74,5 +78,5 @@ export const recurrence: Analyser = (context: IncidentContext, policy: TriagePol
   const weight = Math.min(0.65, 0.35 + 0.08 * (Math.min(count, 4) - 1) + (lastFix !== undefined ? 0.1 : 0));
   const evidence = similar.slice(0, MAX_EVIDENCE).map((past) => describe(context, past));
   if (count > MAX_EVIDENCE) evidence.push({ source: ANALYSER, text: `and ${count - MAX_EVIDENCE} more similar incidents in the window` });
-  return { analyser: ANALYSER, summary, weight, evidence, nextSteps };
+  return { analyser: ANALYSER, summary, weight, evidence, nextSteps, cause: 'recurrence' };
 };

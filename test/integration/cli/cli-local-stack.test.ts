@@ -32,9 +32,11 @@ describe('pd-agent CLI against the local stack and the PagerDuty sandbox', () =>
 
   const secretValue = async (): Promise<{
     apiToken?: string;
-    webhookSecrets: { subscriptionId: string; secret: string }[];
+    webhookSecrets?: { subscriptionId: string; secret: string }[];
     fromEmail: string;
   }> => JSON.parse((await secrets.send(new GetSecretValueCommand({ SecretId: stack.secretId }))).SecretString as string);
+  const signingSecrets = async (): Promise<{ subscriptionId: string; secret: string }[]> =>
+    JSON.parse((await secrets.send(new GetSecretValueCommand({ SecretId: stack.webhookSecretId }))).SecretString as string).webhookSecrets;
 
   it('refuses to run without --env or --local, saying what to do', async () => {
     const run = await runCliCaptured(['audit', '--since', '1h']);
@@ -53,7 +55,7 @@ describe('pd-agent CLI against the local stack and the PagerDuty sandbox', () =>
   });
 
   it('send-test signs with a secret from stdin and delivers to --url', async () => {
-    const { webhookSecrets } = await secretValue();
+    const webhookSecrets = await signingSecrets();
     const run = await runCliCaptured(['send-test', 'pagey_ping', '--url', stack.webhookUrl, '--secret-stdin', '--json'], {
       stdin: webhookSecrets[0].secret,
     });
@@ -78,8 +80,9 @@ describe('pd-agent CLI against the local stack and the PagerDuty sandbox', () =>
     expect(wrong.stderr).toContain('neither a duration nor a date');
   });
 
-  it('secret set reads the document from stdin, keeps the signing secrets, never echoes values, and refuses a bad shape', async () => {
+  it('secret set reads the document from stdin, leaves the signing secrets alone, never echoes values, and refuses a bad shape', async () => {
     const before = await secretValue();
+    const signingBefore = await signingSecrets();
     const bad = await runCliCaptured(['secret', 'set', '--local'], {
       stdin: JSON.stringify({ apiToken: 'new-key-123', fromEmail: 'not-an-email', botUserId: 'PBOT001' }),
     });
@@ -92,7 +95,13 @@ describe('pd-agent CLI against the local stack and the PagerDuty sandbox', () =>
     });
     expect(good.code).toBe(0);
     expect(good.stdout).not.toContain(before.apiToken as string);
-    expect((await secretValue()).webhookSecrets).toEqual(before.webhookSecrets);
+    expect((await secretValue()).webhookSecrets).toBeUndefined();
+    expect(await signingSecrets()).toEqual(signingBefore);
+    const misplaced = await runCliCaptured(['secret', 'set', '--local'], {
+      stdin: JSON.stringify({ apiToken: before.apiToken, fromEmail: before.fromEmail, botUserId: 'PBOT001', webhookSecrets: [] }),
+    });
+    expect(misplaced.code).toBe(1);
+    expect(misplaced.stderr).toContain('pd-agent webhook subscribe');
   });
 
   it('webhook subscribe creates the subscription and stores its secret without printing it; rotate swaps it', async () => {
@@ -100,17 +109,17 @@ describe('pd-agent CLI against the local stack and the PagerDuty sandbox', () =>
     expect(subscribe.code).toBe(0);
     const created = JSON.parse(subscribe.stdout) as { id: string; url: string };
     expect(created.url).toBe(stack.webhookUrl);
-    const stored = (await secretValue()).webhookSecrets.find((entry) => entry.subscriptionId === created.id);
+    const stored = (await signingSecrets()).find((entry) => entry.subscriptionId === created.id);
     expect(stored?.secret).toBeTruthy();
     expect(subscribe.stdout).not.toContain(stored?.secret as string);
 
     const rotate = await runCliCaptured(['webhook', 'rotate', '--local', '--subscription', created.id, '--yes']);
     expect(rotate.code).toBe(0);
-    const after = await secretValue();
-    expect(after.webhookSecrets.some((entry) => entry.subscriptionId === created.id)).toBe(false);
+    const after = await signingSecrets();
+    expect(after.some((entry) => entry.subscriptionId === created.id)).toBe(false);
     const live = stack.sandbox?.subscriptions().map((subscription) => subscription.id) ?? [];
     expect(live).not.toContain(created.id);
-    const replacement = after.webhookSecrets.find((entry) => live.includes(entry.subscriptionId));
+    const replacement = after.find((entry) => live.includes(entry.subscriptionId));
     expect(replacement).toBeDefined();
 
     const status = await runCliCaptured(['webhook', 'status', '--local', '--json']);

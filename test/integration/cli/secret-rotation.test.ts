@@ -72,10 +72,11 @@ describe('secret stage and the rotation function against the local stack', () =>
   let rotatedVersionId: string | undefined;
   let newKeyId: string;
 
-  it('promotes a new key the sandbox accepts: AWSCURRENT new, AWSPREVIOUS old, no rotation pending, signing secrets kept', async () => {
+  it('promotes a new key the sandbox accepts: AWSCURRENT new, AWSPREVIOUS old, no rotation pending, signing secrets untouched', async () => {
     // A warm worker: it has read the secret and holds the old key in its cache.
     await agentHandlesAnIncident('Checkout answers 503 before the key rotation');
     const before = await secretAt('AWSCURRENT');
+    const signingBefore = await secrets.send(new GetSecretValueCommand({ SecretId: stack.webhookSecretId }));
     const oldVersionId = versionWith(await versionStages(), 'AWSCURRENT');
     // The runbook's first step: an admin creates the new key in PagerDuty.
     newKeyId = sandbox.addApiToken(NEW_KEY);
@@ -103,7 +104,10 @@ describe('secret stage and the rotation function against the local stack', () =>
     expect(noRotationInProgress(stages)).toBe(true);
     const current = await secretAt('AWSCURRENT');
     expect(current).toEqual({ ...before, apiToken: NEW_KEY });
-    expect(current.webhookSecrets).toHaveLength(1);
+    // The credentials rotation has no part in the signing secrets: their document keeps its version.
+    expect(current.webhookSecrets).toBeUndefined();
+    const signingAfter = await secrets.send(new GetSecretValueCommand({ SecretId: stack.webhookSecretId }));
+    expect(signingAfter.VersionId).toBe(signingBefore.VersionId);
     expect((await secretAt('AWSPREVIOUS')).apiToken).toBe(SANDBOX_API_TOKEN);
     rotatedVersionId = run.versionId;
   });

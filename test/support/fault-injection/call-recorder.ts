@@ -14,9 +14,9 @@ export interface RecordedCall {
 }
 
 /**
- * Records every PagerDuty call with the invocation and event it was made for. A call whose previous identical call in
- * the same invocation failed is a retry: counted per event across redeliveries, this measures the retry budget
- * independently of the ledger that enforces it.
+ * Records every PagerDuty call with the invocation and event it was made for. A call repeating an identical call that
+ * failed for the same event, in any delivery, is a retry: this measures the retry budget independently of the ledger
+ * that enforces it.
  */
 export function recordCalls(api: PagerDutyApi, calls: RecordedCall[]): PagerDutyApi {
   return new Proxy(api, {
@@ -48,15 +48,18 @@ export function recordCalls(api: PagerDutyApi, calls: RecordedCall[]): PagerDuty
   });
 }
 
-/** Retries per event: calls whose previous identical call in the same worker invocation failed. */
+/**
+ * Retries per event, across deliveries: worker calls repeating an identical call (same method and arguments) that
+ * failed before for the same event, in the same invocation or an earlier one.
+ */
 export function retriesPerEvent(calls: readonly RecordedCall[]): Map<string, number> {
-  const lastOutcome = new Map<string, boolean>();
+  const failedBefore = new Set<string>();
   const retries = new Map<string, number>();
   for (const call of calls) {
     if (call.role !== 'worker' || call.eventId === undefined) continue;
-    const id = `${call.invocationId}|${call.eventId}|${call.method}|${call.key}`;
-    if (lastOutcome.get(id) === false) retries.set(call.eventId, (retries.get(call.eventId) ?? 0) + 1);
-    lastOutcome.set(id, call.ok);
+    const id = `${call.eventId}|${call.method}|${call.key}`;
+    if (failedBefore.has(id)) retries.set(call.eventId, (retries.get(call.eventId) ?? 0) + 1);
+    if (!call.ok) failedBefore.add(id);
   }
   return retries;
 }

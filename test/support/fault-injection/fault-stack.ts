@@ -5,7 +5,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DeadLetterHandback, createHandbackHandler } from '../../../lib/agent/handback';
 import type { AgentConnection } from '../../../lib/agent/agent-ports';
-import { EventProcessor } from '../../../lib/agent/process-event';
+import { EventProcessor, NoTimeToStartError } from '../../../lib/agent/process-event';
 import { createNoteRenderer } from '../../../lib/agent/triage-notes';
 import { createWorkerHandler } from '../../../lib/agent/worker-handler';
 import { AuditLog } from '../../../lib/audit/audit-log';
@@ -90,6 +90,8 @@ export interface FaultObservations {
   /** Every error a handler invocation ended with. */
   invocationErrors: unknown[];
   invocations: Invocation[];
+  /** Events the worker returned unstarted for lack of time. */
+  deferredForLackOfTime: number;
 }
 
 export interface FaultStack {
@@ -170,6 +172,7 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
     queueBodies: [],
     invocationErrors: [],
     invocations: [],
+    deferredForLackOfTime: 0,
   };
   const { crashes } = observations;
   const aws = await startLocalAws({ agentEnv: AGENT_ENV, maxReceiveCount: options.maxReceiveCount });
@@ -248,7 +251,7 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
     }
     return cached.connection;
   };
-  const notes = createNoteRenderer(config.escalation.mode);
+  const notes = createNoteRenderer(config);
   const fast = { settings: { baseDelayMs: 20, maxDelayMs: 200, minRemainingMs: 1000 } };
   const workerTelemetry = createTelemetry('worker');
   const processor = new EventProcessor({
@@ -307,7 +310,13 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
 
   const workerSqs = stopWhenDead(new SQSClient({}), crashes);
   const worker = createWorkerHandler({
-    processor: { process: (queued, invocation) => inEventScope(queued.eventId, () => processor.process(queued, invocation)) },
+    processor: {
+      process: (queued, invocation) =>
+        inEventScope(queued.eventId, () => processor.process(queued, invocation)).catch((error: unknown) => {
+          if (error instanceof NoTimeToStartError) observations.deferredForLackOfTime += 1;
+          throw error;
+        }),
+    },
     sqs: workerSqs,
     queueUrl: aws.queueUrl,
     logger: workerTelemetry.logger,

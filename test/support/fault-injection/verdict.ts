@@ -16,6 +16,11 @@ export interface TriggeredIncident {
   doomed: boolean;
   /** Its alerts cleared while it stayed open: the `resolve-if-cleared` rule lets the agent resolve it, unless the agent escalated it. */
   alertsCleared: boolean;
+  /**
+   * PagerDuty applies this mutation of the agent's and the answer is lost (the connection drops), after `readFailures`
+   * failed reads of the incident spent that much of the retry budget (5 or more: all of it).
+   */
+  lostAnswer?: { call: 'acknowledge' | 'escalate'; readFailures: number };
 }
 
 export interface Verdict {
@@ -24,6 +29,11 @@ export interface Verdict {
 }
 
 const HYPOTHESIS_MARK = '**Confidence:**';
+/**
+ * Calls the worker makes outside the retry budget, one attempt each, when it must stop: the read that learns whether a
+ * lost acknowledgement landed, and the handback's escalation and its note's dedup check.
+ */
+const LAST_CHANCE_CALLS = 3;
 const HANDBACK_MARK = 'could not finish triage';
 
 async function scanAll<T>(client: DynamoDBDocumentClient, table: string): Promise<T[]> {
@@ -148,6 +158,13 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
       );
     if (resolves.length > 0 && !incident.alertsCleared)
       violations.push(`incident ${incident.id}: the agent resolved it while its alerts were still triggered`);
+    const decidedEscalation = auditBy(incident.id, 'triage').some((item) => item.decision === 'escalate');
+    const heldByAgentAlone =
+      sandbox.incident(incident.id).status === 'acknowledged' &&
+      sandbox.incident(incident.id).acknowledgements.every((ack) => ack.acknowledger.id === bot);
+    if (decidedEscalation && escalations.length === 0 && heldByAgentAlone) {
+      violations.push(`incident ${incident.id}: the agent decided to escalate it, never did, and still holds it (silenced)`);
+    }
     if (acks > 0 && hypotheses === 0 && escalations.length === 0) {
       violations.push(
         `incident ${incident.id}: acknowledged by the agent, but neither its note nor an escalation followed (silenced; status ${sandbox.incident(incident.id).status})`,
@@ -164,11 +181,15 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
       violations.push(`incident ${incident.id}: resolved by the agent without an audit item`);
   }
 
-  // 4. At most 5 retries per webhook: measured from the calls PagerDuty received, and as the ledger counted them.
+  // 4. At most 5 retries per webhook across deliveries: measured from the calls PagerDuty received (with the last-chance
+  // calls made outside the budget), and as the ledger counted them.
   const retries = retriesPerEvent(observations.calls);
   const maxRetries = Math.max(0, ...retries.values());
   for (const [eventId, count] of retries)
-    if (count > MAX_RETRIES_PER_EVENT) violations.push(`event ${eventId}: ${count} retries (limit ${MAX_RETRIES_PER_EVENT})`);
+    if (count > MAX_RETRIES_PER_EVENT + LAST_CHANCE_CALLS)
+      violations.push(
+        `event ${eventId}: ${count} retries across deliveries (limit ${MAX_RETRIES_PER_EVENT} + ${LAST_CHANCE_CALLS} last-chance calls)`,
+      );
   const maxLedgerRetries = Math.max(0, ...[...work.values()].map((item) => item.retriesUsed ?? 0));
   if (maxLedgerRetries > MAX_RETRIES_PER_EVENT) violations.push(`the state table counts ${maxLedgerRetries} retries for an event`);
 
@@ -199,6 +220,8 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
       'incidents the worker can never finish': incidents.filter((incident) => incident.doomed).length,
       'incidents whose alerts cleared': incidents.filter((incident) => incident.alertsCleared).length,
       'incidents reopened': reopened,
+      'acknowledgements applied with their answer lost (failed reads before: count)': lostAnswerSummary(incidents, 'acknowledge'),
+      'escalations applied with their answer lost (failed reads before: count)': lostAnswerSummary(incidents, 'escalate'),
       'events emitted': new Set(deliveries.map((record) => record.eventId)).size,
       'deliveries to the ingress': answers.length,
       'answered 2xx': answers.filter((answer) => answer.status < 300).length,
@@ -220,14 +243,30 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
       'PagerDuty 429s': requests.filter((request) => request.status === 429).length,
       'DynamoDB throttles injected': observations.awsFaults.filter((fault) => fault.service === 'dynamodb').length,
       'SQS sends refused': observations.awsFaults.filter((fault) => fault.service === 'sqs').length,
+      'events deferred for lack of time (returned unstarted)': observations.deferredForLackOfTime,
       'worker invocations': observations.invocations.filter((invocation) => invocation.role === 'worker').length,
       'handback invocations': observations.invocations.filter((invocation) => invocation.role === 'handback').length,
       'worker kills': observations.crashes.crashes.length,
       'kill points': [...crashPoints.entries()].map(([point, count]) => `${point}: ${count}`).join('; '),
-      'max retries for one webhook (PagerDuty calls)': maxRetries,
+      'max retries for one webhook across deliveries (PagerDuty calls)': maxRetries,
       'max retries for one webhook (ledger)': maxLedgerRetries,
       'audit items': auditItems.length,
       'audit intents left unfinished': unfinished.length,
     },
   };
+}
+
+/** How many incidents got a lost answer of this call, by how many failed reads came first ("0: 3; 5: 2"). */
+function lostAnswerSummary(incidents: readonly TriggeredIncident[], call: 'acknowledge' | 'escalate'): string {
+  const byReads = new Map<number, number>();
+  for (const incident of incidents) {
+    if (incident.lostAnswer?.call !== call) continue;
+    byReads.set(incident.lostAnswer.readFailures, (byReads.get(incident.lostAnswer.readFailures) ?? 0) + 1);
+  }
+  const total = [...byReads.values()].reduce((sum, count) => sum + count, 0);
+  const detail = [...byReads.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([reads, count]) => `${reads}: ${count}`)
+    .join('; ');
+  return `${total} (${detail})`;
 }

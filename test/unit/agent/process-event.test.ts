@@ -1,9 +1,21 @@
-import { EventProcessor, LeaseHeldError, RetryLaterError, type ProcessEventDeps } from '../../../lib/agent/process-event';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSRecord } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DeadLetterHandback } from '../../../lib/agent/handback';
+import {
+  AcknowledgementUnknownError,
+  EventProcessor,
+  LeaseHeldError,
+  NoTimeToStartError,
+  RetryLaterError,
+  type ProcessEventDeps,
+} from '../../../lib/agent/process-event';
+import { createWorkerHandler } from '../../../lib/agent/worker-handler';
 import { ThrottledError } from '../../../lib/agent/retry-policy';
 import { parseAgentConfig, type AgentConfig } from '../../../lib/config/agent-config';
 import { MetricName } from '../../../lib/observability/telemetry';
 import { PagerDutyNetworkError } from '../../../lib/pagerduty/errors';
-import type { QueuedEvent } from '../../../lib/queue/queued-event';
+import { encodeQueuedEvent, type QueuedEvent } from '../../../lib/queue/queued-event';
 import { triageIncident } from '../../../lib/triage/triage';
 import type { Hypothesis } from '../../../lib/triage/types';
 import { MemoryAuditTrail, MemoryIncidentLedger, MemoryWorkLedger, RecordingMetrics, testNotes } from '../../support/fake-agent-state';
@@ -438,5 +450,187 @@ describe('EventProcessor: claims', () => {
     const crashedThenRedelivered = await processor.process(queued('incident.triggered', { eventId: 'EVT002' }), plenty);
     expect(crashedThenRedelivered).toMatchObject({ status: 'triaged' });
     expect((await work.get('EVT002'))?.attempt).toBe(2);
+  });
+});
+
+describe('EventProcessor: an acknowledgement whose answer was lost is never silenced', () => {
+  const spendBudget = async (work: MemoryWorkLedger, eventId = 'EVT001') => {
+    await work.claim({ eventId, leaseMs: -1 });
+    for (let i = 0; i < 5; i += 1) await work.consumeRetry(eventId);
+  };
+
+  it('reads the incident once outside the spent budget and hands it back: PagerDuty shows the agent holding it', async () => {
+    const pd = new FakePagerDuty().loseAnswer('acknowledgeIncident');
+    const { processor, work, incidents, audit, metrics } = setup({ pd });
+    await spendBudget(work);
+
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+
+    expect(outcome).toMatchObject({ status: 'handed-back', reason: expect.stringContaining('retry budget is spent') });
+    expect(pd.count('acknowledgeIncident')).toBe(1);
+    expect(pd.count('getIncident')).toBe(2);
+    expect(pd.count('escalateIncident')).toBe(1);
+    expect(pd.incident().status).toBe('triggered');
+    expect(pd.notes.get(INCIDENT)?.[0]?.content).toContain('Handing PINC001 back');
+    expect(await incidents.get(INCIDENT)).toMatchObject({ acknowledgedByAgentAt: expect.any(String), handedBackAt: expect.any(String) });
+    expect((await work.get('EVT001'))?.workStatus).toBe('handed-back');
+    expect(audit.items.some((item) => item.detail?.startsWith('gave up') === true)).toBe(false);
+    expect(metrics.total(MetricName.gaveUp)).toBe(0);
+    expect(metrics.total(MetricName.acknowledgementUnconfirmed)).toBe(1);
+  });
+
+  it('gives up only when the read shows the acknowledgement did not land (PagerDuty keeps paging)', async () => {
+    const pd = new FakePagerDuty().drop('acknowledgeIncident');
+    const { processor, work, metrics } = setup({ pd });
+    await spendBudget(work);
+    expect(await processor.process(queued('incident.triggered'), plenty)).toEqual({ status: 'gave-up' });
+    expect(pd.incident().status).toBe('triggered');
+    expect(pd.count('getIncident')).toBe(2);
+    expect(pd.count('escalateIncident')).toBe(0);
+    expect(metrics.total(MetricName.gaveUp)).toBe(1);
+  });
+
+  it('without time to read, fails the event instead of giving up; the next delivery or the dead-letter handback hands it back', async () => {
+    const pd = new FakePagerDuty();
+    const { processor, work, incidents, audit, deps } = setup({ pd });
+    let remaining = 50_000;
+    const acknowledge = pd.acknowledgeIncident.bind(pd);
+    pd.acknowledgeIncident = async (id) => {
+      remaining = 1_000;
+      await acknowledge(id);
+      throw new PagerDutyNetworkError('acknowledgeIncident', 'timeout', new Error('no answer within 5000 ms'));
+    };
+
+    const error = await processor
+      .process(queued('incident.triggered'), { remainingTimeMs: () => remaining })
+      .catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(AcknowledgementUnknownError);
+    expect((error as AcknowledgementUnknownError).retryAfterSeconds).toBeGreaterThan(0);
+    expect((await work.get('EVT001'))?.workStatus).toBe('released');
+    expect(await incidents.get(INCIDENT)).toMatchObject({ acknowledgementUnconfirmedBy: 'EVT001', finished: false });
+    expect(pd.incident().status).toBe('acknowledged');
+
+    // Dead-lettered from here: the handback reads PagerDuty's state and hands the incident back.
+    const handback = new DeadLetterHandback({ ...deps, retry: { sleep: async () => undefined } });
+    expect(await handback.handle(queued('incident.triggered'), plenty)).toBe('handed-back');
+    expect(pd.incident().status).toBe('triggered');
+    expect(audit.of('handback')).toHaveLength(1);
+  });
+
+  it('hands back when the budget runs out on an escalation whose answer was lost, escalating again on its last chance', async () => {
+    const pd = new FakePagerDuty().loseAnswer('escalateIncident');
+    const { processor, work, incidents } = setup({ pd, triage: () => hypothesis('escalate') });
+    await spendBudget(work);
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+    expect(outcome).toMatchObject({ status: 'handed-back' });
+    expect(pd.count('escalateIncident')).toBe(2);
+    expect(pd.incident().status).toBe('triggered');
+    expect(await incidents.get(INCIDENT)).toMatchObject({ handedBackAt: expect.any(String), finished: true });
+  });
+});
+
+describe('EventProcessor: the retry cap counts across deliveries', () => {
+  it('attempts the acknowledgement at most 1 + 5 times when every PagerDuty write fails through 8 receives', async () => {
+    const pd = new FakePagerDuty().fail('acknowledgeIncident', 500, 50).fail('createNote', 500, 50).fail('escalateIncident', 500, 50);
+    const { processor, work, metrics } = setup({ pd });
+    const outcomes: unknown[] = [];
+    for (let receive = 1; receive <= 8; receive += 1) {
+      outcomes.push(await processor.process(queued('incident.triggered'), plenty).catch((caught: unknown) => caught));
+    }
+    expect(pd.count('acknowledgeIncident')).toBe(6);
+    expect((await work.get('EVT001'))?.retriesUsed).toBe(5);
+    expect(metrics.total(MetricName.retriesUsed)).toBe(5);
+    expect(outcomes[0]).toBeInstanceOf(RetryLaterError);
+    expect(outcomes[1]).toEqual({ status: 'gave-up' });
+    expect(outcomes.slice(2)).toEqual(Array.from({ length: 6 }, () => ({ status: 'already-finished' })));
+    expect(pd.incident().status).toBe('triggered');
+  });
+
+  it('charges the first attempt of a read that failed in an earlier delivery, but not one that never failed', async () => {
+    const pd = new FakePagerDuty().fail('getIncident', 500, 4);
+    const { processor, work } = setup({ pd });
+    await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toBeInstanceOf(RetryLaterError);
+    expect((await work.get('EVT001'))?.retriesUsed).toBe(3);
+    expect(await processor.process(queued('incident.triggered'), plenty)).toMatchObject({ status: 'triaged' });
+    expect((await work.get('EVT001'))?.retriesUsed).toBe(4);
+  });
+});
+
+describe("the worker's batch handler: an event it has no time for", () => {
+  const sqsMock = mockClient(SQSClient);
+  afterAll(() => sqsMock.restore());
+
+  const sqsRecord = (event: QueuedEvent): SQSRecord => ({
+    messageId: `m-${event.eventId}`,
+    receiptHandle: `rh-${event.eventId}`,
+    body: encodeQueuedEvent(event),
+    attributes: {
+      ApproximateReceiveCount: '1',
+      SentTimestamp: '0',
+      SenderId: 's',
+      ApproximateFirstReceiveTimestamp: '0',
+      MessageGroupId: event.incidentId ?? event.eventId,
+      MessageDeduplicationId: event.eventId,
+    },
+    messageAttributes: {},
+    md5OfBody: '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:local-events.fifo',
+    awsRegion: 'us-east-1',
+  });
+
+  it('goes back to the queue untouched, keeping its place, and is triaged on the next delivery', async () => {
+    sqsMock.reset();
+    const pd = new FakePagerDuty([makeIncident(), makeIncident({ id: 'PINC002' })]);
+    const { deps, work, metrics } = setup({ pd });
+    let remainingMs = 50_000;
+    // The first event's escalation ends its work: the batch's last record is reached with 7.5 s left.
+    const escalate = pd.escalateIncident.bind(pd);
+    pd.escalateIncident = async (...args) => {
+      remainingMs = 7_500;
+      return escalate(...args);
+    };
+    const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
+    const handler = createWorkerHandler({
+      processor: new EventProcessor(deps),
+      sqs: new SQSClient({}),
+      queueUrl: 'http://127.0.0.1:1/000000000000/local-events.fifo',
+      logger,
+      metrics,
+    });
+    const first = queued('incident.triggered', { eventId: 'EVT-A', incidentId: INCIDENT });
+    const last = queued('incident.triggered', { eventId: 'EVT-B', incidentId: 'PINC002' });
+    const context = { getRemainingTimeInMillis: () => remainingMs } as Context;
+
+    const response = await handler({ Records: [sqsRecord(first), sqsRecord(last)] }, context);
+
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-EVT-B' }]);
+    expect(pd.calls.filter((call) => call.incidentId === 'PINC002')).toHaveLength(0);
+    expect(await work.get('EVT-B')).toBeUndefined();
+    expect(metrics.total(MetricName.deferredForLackOfTime)).toBe(1);
+    expect(metrics.total(MetricName.gaveUp)).toBe(0);
+    expect(metrics.total(MetricName.workerError)).toBe(0);
+    expect(sqsMock.calls().map((call) => call.args[0].input)).toEqual([
+      expect.objectContaining({ ReceiptHandle: 'rh-EVT-B', VisibilityTimeout: 0 }),
+    ]);
+
+    remainingMs = 50_000;
+    const next = await handler({ Records: [sqsRecord(last)] }, context);
+    expect(next.batchItemFailures).toEqual([]);
+    expect(pd.count('acknowledgeIncident', 'PINC002')).toBe(1);
+    expect(pd.notes.get('PINC002')).toHaveLength(1);
+    expect((await work.get('EVT-B'))?.workStatus).toBe('done');
+  });
+
+  it('is deferred before it is claimed or any budget is spent', async () => {
+    const { processor, work, pd } = setup();
+    const error = await processor
+      .process(queued('incident.triggered'), { remainingTimeMs: () => 7_500 })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(NoTimeToStartError);
+    expect(error).toMatchObject({ retryAfterSeconds: 0, remainingMs: 7_500, minRemainingMs: 8_000 });
+    expect(await work.get('EVT001')).toBeUndefined();
+    expect(pd.calls).toHaveLength(0);
   });
 });

@@ -104,6 +104,51 @@ describe('RetryPolicy', () => {
     expect(call).toHaveBeenCalledTimes(1);
   });
 
+  describe('across deliveries', () => {
+    it('takes a retry before the first attempt of a call that failed in an earlier delivery, and remembers new failures', async () => {
+      const recorded: string[] = [];
+      const budget = { ...localBudget(1), recordFailedCall: async (operation: string) => void recorded.push(operation) };
+      const retry = new RetryPolicy({ budget, remainingTimeMs: () => 60_000, sleep: async () => undefined, failedCalls: ['acknowledge'] });
+
+      const ack = scripted<string>(apiError(500), 'never');
+      const error = await retry.idempotent('acknowledge', ack).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(RetryBudgetExhaustedError);
+      expect(ack).toHaveBeenCalledTimes(1);
+
+      const read = scripted<string>(apiError(503), 'done');
+      await expect(retry.idempotent('read', read).catch((caught: unknown) => caught)).resolves.toBeInstanceOf(RetryBudgetExhaustedError);
+      expect(read).toHaveBeenCalledTimes(1);
+      expect(recorded).toEqual(['read']);
+    });
+
+    it('refuses the first attempt of a repeated call when the budget is spent', async () => {
+      const retry = new RetryPolicy({ budget: localBudget(0), remainingTimeMs: () => 60_000, failedCalls: ['acknowledge'] });
+      const call = scripted<string>('never');
+      const error = await retry.idempotent('acknowledge', call).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(RetryBudgetExhaustedError);
+      expect((error as RetryBudgetExhaustedError).message).toContain('failed in an earlier delivery');
+      expect(call).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('an answer that never came', () => {
+    it('keeps the outcome unknown after a lost answer, even when a later attempt gets an error answer', async () => {
+      const { retry } = policy({ budget: 1 });
+      const call = scripted<string>(new PagerDutyNetworkError('op', 'timeout', new Error('t')), apiError(500), 'never');
+      await retry.idempotent('acknowledge', call).catch(() => undefined);
+      expect(retry.outcomeUnknown('acknowledge')).toBe(true);
+      expect(retry.outcomeUnknown('escalate')).toBe(false);
+    });
+
+    it('knows the outcome once an attempt succeeds, and never counts an error answer as unknown', async () => {
+      const { retry } = policy();
+      await retry.idempotent('acknowledge', scripted<string>(new PagerDutyNetworkError('op', 'connection', new Error('reset')), 'done'));
+      expect(retry.outcomeUnknown('acknowledge')).toBe(false);
+      await retry.idempotent('escalate', scripted<string>(apiError(400))).catch(() => undefined);
+      expect(retry.outcomeUnknown('escalate')).toBe(false);
+    });
+  });
+
   describe('with a rate-limit pacer', () => {
     const spentWindow = (): RateLimitPacer => {
       const pacer = new RateLimitPacer({ now: () => 1_000 });

@@ -29,18 +29,6 @@ describe('parseAgentConfig', () => {
     ['a wrong type', JSON.stringify({ filters: { services: 'PSVC' } }), /filters\.services/],
     ['an unknown priority', JSON.stringify({ filters: { minPriority: 'SEV1' } }), /minPriority "SEV1"/],
     [
-      'an invalid regular expression',
-      JSON.stringify({ triage: { rules: [{ id: 'r', hypothesis: 'h', confidence: 1, action: 'hold', match: { title: '(' } }] } }),
-      /rule "r" has an invalid regular expression/,
-    ],
-    [
-      'a regular expression that can backtrack exponentially',
-      JSON.stringify({
-        triage: { rules: [{ id: 'r', hypothesis: 'h', confidence: 1, action: 'hold', match: { alertFields: { error: '(a+)+$' } } }] },
-      }),
-      /rule "r" has a regular expression \/\(a\+\)\+\$\/ that can take exponential time/,
-    ],
-    [
       'a confidence above 1',
       JSON.stringify({ triage: { rules: [{ id: 'r', hypothesis: 'h', confidence: 2, action: 'hold' }] } }),
       /confidence/,

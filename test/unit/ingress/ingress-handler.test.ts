@@ -14,7 +14,8 @@ import {
 import { createTelemetry, MetricName } from '../../../lib/observability/telemetry';
 import { EventQueue } from '../../../lib/queue/event-queue';
 import { decodeQueuedEvent } from '../../../lib/queue/queued-event';
-import { SecretSource } from '../../../lib/secrets/secret-source';
+import { SecretSource, type WebhookSecretProvider } from '../../../lib/secrets/secret-source';
+import { SIGNING_SECRETS_MAX_AGE_MS, SigningSecretSource } from '../../../lib/secrets/signing-secret-source';
 import { EventLedger } from '../../../lib/state/event-ledger';
 import { apiGatewayEvent, fixtureEventId, loadFixture, TEST_WEBHOOK_SECRET, type DeliveryOptions } from '../../support/webhooks';
 
@@ -39,12 +40,10 @@ const notFound = () => new ResourceNotFoundException({ message: 'not found', $me
 const conditionalFailure = () => new ConditionalCheckFailedException({ message: 'exists', $metadata: {} });
 
 function stageSecrets(stages: { current: string[]; currentCreated?: Date; pending?: string[]; previous?: string[] }): void {
-  secretsManager
-    .on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' })
-    .resolves({
-      SecretString: agentSecret(stages.current),
-      CreatedDate: stages.currentCreated ?? new Date(NOW.getTime() - 30 * 86400_000),
-    });
+  secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' }).resolves({
+    SecretString: agentSecret(stages.current),
+    CreatedDate: stages.currentCreated ?? new Date(NOW.getTime() - 30 * 86400_000),
+  });
   for (const [stage, secrets] of [
     ['AWSPENDING', stages.pending],
     ['AWSPREVIOUS', stages.previous],
@@ -61,7 +60,11 @@ interface Harness {
   clock: { now: number };
 }
 
-function harness(filters: EventFilters = parseAgentConfig(undefined).filters): Harness {
+function harness(
+  filters: EventFilters = parseAgentConfig(undefined).filters,
+  secretsFor: (now: () => number) => WebhookSecretProvider = (now) =>
+    new SecretSource({ client: new SecretsManagerClient({}), secretId: SECRET_ID, now }),
+): Harness {
   const telemetry = createTelemetry('ingress', { AGENT_ENV: 'test' });
   const metrics: string[] = [];
   const logs: string[] = [];
@@ -77,7 +80,7 @@ function harness(filters: EventFilters = parseAgentConfig(undefined).filters): H
     });
   }
   const clock = { now: NOW.getTime() };
-  const secrets = new SecretSource({ client: new SecretsManagerClient({}), secretId: SECRET_ID, now: () => clock.now });
+  const secrets = secretsFor(() => clock.now);
   const handler = createIngressHandler({
     secrets,
     ledger: new EventLedger(DynamoDBDocumentClient.from(new DynamoDBClient({})), 'state'),
@@ -252,20 +255,20 @@ describe('401: missing or bad signature', () => {
   it('re-reads the secret once on a mismatch, then no more than once per interval', async () => {
     const { deliver, clock } = harness();
     await deliver(triggered, { secrets: ['forged-1'] });
-    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(6);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(4);
     clock.now += 1000;
     await deliver(triggered, { secrets: ['forged-2'] });
-    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(6);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(4);
     clock.now += 10_000;
     await deliver(triggered, { secrets: ['forged-3'] });
-    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(9);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(6);
   });
 
   it('does not re-read the secret for a missing or malformed header', async () => {
     const { deliver } = harness();
     await deliver(triggered, { signature: null });
     await deliver(triggered, { signature: 'v1=' });
-    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(3);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
   });
 
   it('never logs the signature, the secret or the body', async () => {
@@ -281,7 +284,7 @@ describe('401: missing or bad signature', () => {
   });
 });
 
-describe('signing secrets during a rotation', () => {
+describe('signing secrets in a single document (a stack deployed before the split)', () => {
   it('accepts a secret added since the last read at once', async () => {
     const { deliver } = harness();
     expect((await deliver(triggered)).statusCode).toBe(202);
@@ -290,10 +293,11 @@ describe('signing secrets during a rotation', () => {
     expect(response.statusCode).toBe(202);
   });
 
-  it("accepts AWSPENDING's secrets while a rotation is in progress", async () => {
-    stageSecrets({ current: [TEST_WEBHOOK_SECRET], pending: ['pending-secret'] });
+  it("never trusts AWSPENDING's secrets: a staged copy can add only a secret revoked since, and a failed rotation leaves it for good", async () => {
+    stageSecrets({ current: [TEST_WEBHOOK_SECRET], pending: ['revoked-after-staging'] });
     const { deliver } = harness();
-    expect((await deliver(triggered, { secrets: ['pending-secret'] })).statusCode).toBe(202);
+    expect((await deliver(triggered, { secrets: ['revoked-after-staging'] })).statusCode).toBe(401);
+    expect(secretsManager.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input.VersionStage)).not.toContain('AWSPENDING');
   });
 
   it("accepts AWSPREVIOUS's secrets for 48 hours after the rotation, then no more", async () => {
@@ -304,6 +308,69 @@ describe('signing secrets during a rotation', () => {
     stageSecrets({ current: ['new-secret'], previous: ['old-secret'], currentCreated: new Date(NOW.getTime() - 49 * 3600_000) });
     const old = harness();
     expect((await old.deliver(triggered, { secrets: ['old-secret'] })).statusCode).toBe(401);
+  });
+});
+
+describe('signing secrets in their own document (split layout)', () => {
+  const SIGNING_ID = 'pd-agent/test/webhook-signing';
+  const signingDocument = (secrets: string[]) =>
+    JSON.stringify({ webhookSecrets: secrets.map((secret, index) => ({ subscriptionId: `PSUB${index}`, secret })) });
+  const signingStage = (stage: 'AWSCURRENT' | 'AWSPENDING' | 'AWSPREVIOUS', value: string) =>
+    secretsManager.on(GetSecretValueCommand, { SecretId: SIGNING_ID, VersionStage: stage }).resolves({ SecretString: value });
+  const split = (options: { fallback?: boolean } = {}) =>
+    harness(
+      parseAgentConfig(undefined).filters,
+      (now) =>
+        new SigningSecretSource({
+          client: new SecretsManagerClient({}),
+          secretId: SIGNING_ID,
+          now,
+          ...(options.fallback === true
+            ? { fallback: new SecretSource({ client: new SecretsManagerClient({}), secretId: SECRET_ID, now }) }
+            : {}),
+        }),
+    );
+
+  it('verifies against AWSCURRENT of the signing document and never reads the credentials secret', async () => {
+    signingStage('AWSCURRENT', signingDocument(['signing-secret']));
+    const { deliver } = split();
+    expect((await deliver(triggered, { secrets: ['signing-secret'] })).statusCode).toBe(202);
+    const read = secretsManager.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input);
+    expect(read).toEqual([{ SecretId: SIGNING_ID, VersionStage: 'AWSCURRENT' }]);
+  });
+
+  it('does not trust AWSPENDING or AWSPREVIOUS of the signing document: no rotation stages it, and AWSPREVIOUS holds what was revoked', async () => {
+    signingStage('AWSCURRENT', signingDocument(['live-secret']));
+    signingStage('AWSPENDING', signingDocument(['pending-secret']));
+    signingStage('AWSPREVIOUS', signingDocument(['revoked-secret']));
+    const { deliver } = split();
+    expect((await deliver(triggered, { secrets: ['pending-secret'] })).statusCode).toBe(401);
+    expect((await deliver(triggered, { secrets: ['revoked-secret'] })).statusCode).toBe(401);
+    expect((await deliver(triggered, { secrets: ['live-secret'] })).statusCode).toBe(202);
+  });
+
+  it('accepts a just-added secret at once, and refuses a revoked one once its short cache has expired', async () => {
+    signingStage('AWSCURRENT', signingDocument(['old-secret']));
+    const { deliver, clock } = split();
+    expect((await deliver(triggered, { secrets: ['old-secret'] })).statusCode).toBe(202);
+    signingStage('AWSCURRENT', signingDocument(['old-secret', 'new-secret']));
+    expect((await deliver(loadFixture('acknowledged_v3.json'), { secrets: ['new-secret'] })).statusCode).toBe(202);
+    signingStage('AWSCURRENT', signingDocument(['new-secret']));
+    clock.now += SIGNING_SECRETS_MAX_AGE_MS;
+    expect((await deliver(loadFixture('resolved_v3.json'), { secrets: ['old-secret'] })).statusCode).toBe(401);
+  });
+
+  it("while migrating, reads SECRET_ID's signing secrets as long as the signing document holds its placeholder", async () => {
+    signingStage('AWSCURRENT', JSON.stringify({ notSet: 'run pd-agent webhook subscribe', placeholder: 'abc' }));
+    const { deliver } = split({ fallback: true });
+    expect((await deliver(triggered)).statusCode).toBe(202);
+  });
+
+  it('answers 503, naming the command to run, when the document holds its placeholder and there is nothing to fall back to', async () => {
+    signingStage('AWSCURRENT', JSON.stringify({ notSet: 'run pd-agent webhook subscribe', placeholder: 'abc' }));
+    const { deliver, logs } = split();
+    expect((await deliver(triggered)).statusCode).toBe(503);
+    expect(logs.join('\n')).toContain('pd-agent secret split');
   });
 });
 

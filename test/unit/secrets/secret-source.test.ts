@@ -30,12 +30,22 @@ beforeEach(() => {
 });
 
 describe('SecretSource', () => {
-  it('reads each stage by VersionStage, not just AWSCURRENT twice', async () => {
+  it('reads each stage by VersionStage, not just AWSCURRENT twice, and never AWSPENDING', async () => {
     secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSPREVIOUS' }).resolves({ SecretString: value(['previous', 'current']) });
+    secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSPENDING' }).resolves({ SecretString: value(['staged-then-revoked']) });
     const secrets = await source({ now: T0 }).getWebhookSecrets();
     expect(secrets).toEqual(['current', 'previous']);
     const stages = secretsManager.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input.VersionStage);
-    expect(stages.sort()).toEqual(['AWSCURRENT', 'AWSPENDING', 'AWSPREVIOUS']);
+    expect(stages.sort()).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
+  });
+
+  it('reads a split credentials document, which holds no signing secrets', async () => {
+    secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' }).resolves({
+      SecretString: JSON.stringify({ apiToken: 'canary-api-token', fromEmail: 'sre-agent@acme.example', botUserId: 'PBOT123' }),
+    });
+    const subject = source({ now: T0 });
+    expect((await subject.getAgentSecret()).botUserId).toBe('PBOT123');
+    expect(await subject.getWebhookSecrets()).toEqual([]);
   });
 
   it('returns the parsed AWSCURRENT secret and caches it for five minutes', async () => {
@@ -44,16 +54,16 @@ describe('SecretSource', () => {
     expect((await subject.getAgentSecret()).botUserId).toBe('PBOT123');
     clock.now += 4 * 60_000;
     await subject.getAgentSecret();
-    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(3);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
     clock.now += 60_000;
     await subject.getAgentSecret();
-    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(6);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(4);
   });
 
   it('shares one read between concurrent callers', async () => {
     const subject = source({ now: T0 });
     await Promise.all([subject.getWebhookSecrets(), subject.getWebhookSecrets(), subject.getAgentSecret()]);
-    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(3);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
   });
 
   it('keeps a still-valid read when an early refresh fails, and fails once the read has expired', async () => {
@@ -67,8 +77,8 @@ describe('SecretSource', () => {
     await expect(subject.getWebhookSecrets()).rejects.toThrow(SecretUnavailableError);
   });
 
-  it('ignores a pending version that does not parse, and reports a bad AWSCURRENT by field, never by value', async () => {
-    secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSPENDING' }).resolves({ SecretString: 'not json' });
+  it('ignores a previous version that does not parse, and reports a bad AWSCURRENT by field, never by value', async () => {
+    secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSPREVIOUS' }).resolves({ SecretString: 'not json' });
     expect(await source({ now: T0 }).getWebhookSecrets()).toEqual(['current']);
 
     secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' }).resolves({ SecretString: '{"apiToken":"canary-api-token"}' });

@@ -12,9 +12,9 @@ beforeEach(() => ddb.reset());
 
 describe('DynamoWorkLedger (command shapes; behaviour is tested on dynalite)', () => {
   it('claims with a lease and never writes ingress-owned attributes', async () => {
-    ddb.on(UpdateCommand).resolves({ Attributes: { attempt: 1, retriesUsed: 0 } });
+    ddb.on(UpdateCommand).resolves({ Attributes: { attempt: 1, retriesUsed: 0, failedCalls: new Set(['read incident']) } });
     const result = await new DynamoWorkLedger(documents(), 'state').claim({ eventId: 'E1', leaseMs: 1000, now: new Date(5000) });
-    expect(result).toEqual({ claimed: true, attempt: 1, retriesUsed: 0 });
+    expect(result).toEqual({ claimed: true, attempt: 1, retriesUsed: 0, failedCalls: ['read incident'] });
     const input = ddb.commandCalls(UpdateCommand)[0]?.args[0].input;
     expect(input?.Key).toEqual({ pk: 'event#E1' });
     expect(input?.ExpressionAttributeValues?.[':leaseUntil']).toBe(6000);

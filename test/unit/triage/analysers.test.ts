@@ -1,4 +1,5 @@
-import { alertDetails, flattenDetails, salientFields } from '../../../lib/triage/analysers/alert-details';
+import { flattenDetails } from '../../../lib/context/alert';
+import { alertDetails, salientFields } from '../../../lib/triage/analysers/alert-details';
 import { flapping } from '../../../lib/triage/analysers/flapping';
 import { looksLikeDeploy, recentChange } from '../../../lib/triage/analysers/recent-change';
 import { recurrence } from '../../../lib/triage/analysers/recurrence';
@@ -130,8 +131,11 @@ describe('flapping analyser', () => {
   it('reports flapping when enough similar incidents opened and quickly cleared within the window', () => {
     const past = [1, 2, 3].map((hours) => makePastIncident(hoursBefore(hours), { title, resolvedAfterMinutes: 4 }));
     const finding = flapping(makeIncidentContext({ incident: makeIncident({ title }), recentIncidents: past }), policy);
-    expect(finding?.summary).toBe('Flapping: 3 similar incidents on Checkout API in the last 6 h, 3 of them resolved within 15 min');
-    expect(finding?.weight).toBe(0.55);
+    expect(finding?.summary).toBe(
+      'Recurring, clears by itself: 3 similar incidents on Checkout API in the last 6 h (about every 1 h); 3 of them cleared within 4 min (median 4 min)',
+    );
+    expect(finding?.cause).toBe('flapping');
+    expect(finding?.weight).toBe(0.62);
     expect(finding?.evidence.every((evidence) => evidence.link !== undefined)).toBe(true);
   });
 
@@ -157,11 +161,14 @@ describe('alert-details analyser', () => {
       makeAlert({ severity: 'warning' }),
     ];
     const finding = alertDetails(makeIncidentContext({ alerts }), policy);
-    expect(finding?.summary).toBe('3 alerts (2 triggered, 1 resolved); severities: critical ×2, warning');
-    expect(finding?.weight).toBe(0);
-    expect(finding?.evidence[1]?.text).toContain('error=connection refused; nested.host=db-1');
-    expect(finding?.evidence[1]?.text).not.toContain('noise');
-    expect(finding?.evidence[1]?.link).toBe(alerts[0]?.html_url);
+    // The alert with a threshold crossed on a named resource is the most relevant: it leads, as a weak explanation.
+    expect(finding?.summary).toBe('Alert: http_5xx_rate 12.4 > 5 on host=checkout-api-1 in eu-west-1; nothing else found explains it yet');
+    expect(finding?.weight).toBe(0.2);
+    expect(finding?.cause).toBe('alert-detail');
+    expect(finding?.evidence[0]?.text).toBe('3 alerts (2 triggered, 1 resolved); severities: critical ×2, warning');
+    const first = finding?.evidence.find((evidence) => evidence.link === alerts[0]?.html_url);
+    expect(first?.text).toContain('error=connection refused; nested.host=db-1');
+    expect(first?.text).not.toContain('noise');
   });
 
   it('truncates huge values and never dumps them', () => {

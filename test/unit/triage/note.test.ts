@@ -1,11 +1,9 @@
 import {
-  inlineMarkdown,
   MAX_NOTE_LENGTH,
   noteContainsRef,
   noteDedupRef,
   renderHandbackNote,
   renderHypothesisNote,
-  safeLink,
   type HypothesisNoteInput,
 } from '../../../lib/triage/note';
 import { triageIncident } from '../../../lib/triage/triage';
@@ -38,6 +36,7 @@ function input(overrides: Partial<HypothesisNoteInput> = {}): HypothesisNoteInpu
     env: 'prod',
     dedupRef: ref,
     pagedIfEscalated: { level: 1 },
+    runbooks: ['https://runbooks.acme.example/checkout'],
     ...overrides,
   };
 }
@@ -69,14 +68,18 @@ describe('renderHypothesisNote', () => {
     const lines = note.split('\n');
     expect(lines[0]).toBe('**A bad checkout-api release; it has happened after every unflagged deploy.**');
     expect(lines[2]).toBe(
-      '**Confidence:** 90% · **Decision:** hold (the agent keeps it acknowledged). Rule `checkout-errors` allows the agent to hold it (confidence 90%, 70% required).',
+      '**Confidence:** 90% · **Decision:** hold (the agent keeps it acknowledged). Rule \\`checkout-errors\\` allows the agent to hold it (confidence 90%, 70% required).',
     );
     expect(note).toContain(
-      '**Evidence**\n- Matched rule `checkout-errors` on every incident (the rule has no conditions) ([link](https://runbooks.acme.example/checkout))',
+      '**Evidence**\n- Matched rule \\`checkout-errors\\` on every incident (the rule has no conditions) ([link](https://runbooks.acme.example/checkout))',
     );
-    expect(note).toMatch(/- Deploy `api v2\.3\.1` from github-actions 4 min before the trigger .*\(\[link\]\(https:\/\/github\.example\//);
+    expect(note).toContain('- Deploy \\`api v2\\.3\\.1\\` from github-actions 4 min before the trigger');
+    expect(note).toMatch(/\(unverified link: https\\:\\\/\/github\\\.example\/acme\/checkout\/releases\/PCHG\d+\)\n/);
+    expect(note).toMatch(
+      /\(triggered, critical\): threshold=5%; host=checkout-api-1;.* \(\[link\]\(https:\/\/acme\.pagerduty\.com\/alerts\/PALR\d+\)\)/,
+    );
     expect(note).toContain('**Next steps**\n1. Roll back the release\n2. Check whether');
-    expect(note).toContain('**Runbook:** https://runbooks.acme.example/checkout');
+    expect(note).toContain('**Runbook:** [https\\:\\//runbooks\\.acme\\.example/checkout](https://runbooks.acme.example/checkout)');
     expect(note).toContain('**Paged if it escalates:** Alice Example (level 1 of Checkout on-call)');
     expect(note).not.toContain('Bob Second');
     expect(note).not.toContain('Unavailable sources');
@@ -147,7 +150,7 @@ describe('renderHypothesisNote', () => {
     expect(note.match(/^\d+\. /gm)).toHaveLength(10);
   });
 
-  it('keeps untrusted text from forming links, images, HTML or extra lines', () => {
+  it('keeps untrusted text from forming links, images, HTML or extra lines, and drops links that are not http(s)', () => {
     const base = input();
     const context = { ...base.context, incident: makeIncident() };
     const hypothesis: Hypothesis = {
@@ -158,10 +161,10 @@ describe('renderHypothesisNote', () => {
     };
     const note = renderHypothesisNote({ ...base, hypothesis, context });
     expect(note.split('\n')[0]).toBe(
-      '**Click \\[here\\](https://evil.example) !\\[x\\](https://evil.example/i.png) \\<script\\>alert(1)\\</script\\> # heading**',
+      '**Click \\[here\\](https\\:\\//evil\\.example) !\\[x\\](https\\:\\//evil\\.example/i\\.png) \\<script\\>alert(1)\\</script\\> # heading**',
     );
     expect(note).toContain('- see \\<img src=x\\>\n');
-    expect(note).not.toContain('javascript:');
+    expect(note).not.toContain('javascript');
     expect(note).not.toContain('Runbook');
   });
 
@@ -169,20 +172,6 @@ describe('renderHypothesisNote', () => {
     const base = input();
     const note = renderHypothesisNote({ ...base, hypothesis: { ...base.hypothesis, producedBy: 'bedrock' } });
     expect(note.endsWith(`ref \`${ref}\` · refined by Amazon Bedrock_`)).toBe(true);
-  });
-});
-
-describe('markdown helpers', () => {
-  it('keeps code spans and escapes outside them; an unbalanced backtick is neutralised', () => {
-    expect(inlineMarkdown('deploy `api [v2]` done [x]')).toBe('deploy `api [v2]` done \\[x\\]');
-    expect(inlineMarkdown('odd ` tick *bold*')).toBe("odd ' tick \\*bold\\*");
-  });
-
-  it('accepts only http(s) links and encodes characters that would end a markdown link', () => {
-    expect(safeLink('https://acme.example/a (b)')).toBe('https://acme.example/a%20%28b%29');
-    expect(safeLink('data:text/html,x')).toBeUndefined();
-    expect(safeLink('not a url')).toBeUndefined();
-    expect(safeLink(undefined)).toBeUndefined();
   });
 });
 

@@ -56,13 +56,29 @@ describe('matchRules', () => {
     expect(matchRules([rule], makeIncidentContext({ alerts: [makeAlert({ body: null })] })).match).toBeUndefined();
   });
 
-  it('skips a rule with an invalid pattern instead of crashing, and reports it', () => {
-    const broken = makeRule({ id: 'broken', match: { title: '(unclosed' } });
+  it('stops at a rule whose pattern RE2 cannot run, so a later, more general rule does not decide instead', () => {
+    const escalates = makeRule({ id: 'backreference', match: { title: '(disk).*\\1' }, action: 'escalate' });
+    const holds = makeRule({ id: 'catch-all', action: 'hold' });
+    const result = matchRules([escalates, holds], context);
+    expect(result.match).toBeUndefined();
+    expect(result.skipped).toEqual([
+      {
+        ruleId: 'backreference',
+        reason:
+          '/(disk).*\\1/ cannot run on RE2: backreferences (\\1, \\k<name>) are not supported; match the repeated text explicitly or drop the repetition: fix the rule in AGENT_CONFIG',
+      },
+    ]);
     const brokenField = makeRule({ id: 'broken-field', match: { alertFields: { host: '[' } } });
-    const result = matchRules([broken, brokenField, makeRule({ id: 'ok' })], context);
-    expect(result.match?.rule.id).toBe('ok');
-    expect(result.skipped.map((skip) => skip.ruleId)).toEqual(['broken', 'broken-field']);
-    expect(result.skipped[0]?.reason).toContain('fix the rule in AGENT_CONFIG');
+    expect(matchRules([brokenField, holds], context).skipped.map((skip) => skip.ruleId)).toEqual(['broken-field']);
+  });
+
+  it('matches a pattern that backtracks exponentially in JavaScript against a long title, and answers', () => {
+    // `(\d|\w)+$` took 5 s on a 29-character title with JavaScript's engine, doubling per character.
+    const rule = makeRule({ id: 'overlapping', match: { title: '(\\d|\\w)+$' } });
+    const noMatch = makeIncidentContext({ incident: makeIncident({ title: `${'1'.repeat(200)}!` }) });
+    const matches = makeIncidentContext({ incident: makeIncident({ title: '1'.repeat(200) }) });
+    expect(matchRules([rule], noMatch).match).toBeUndefined();
+    expect(matchRules([rule], matches).match?.matchedOn).toEqual(['title /(\\d|\\w)+$/']);
   });
 
   it('tests patterns against bounded input, so a very long title cannot match beyond the cap', () => {

@@ -30,9 +30,11 @@ function strongContext(): IncidentContext {
 
 describe('triageIncident without a matching rule', () => {
   it('says honestly that nothing was found and escalates', () => {
-    const hypothesis = triageIncident(makeIncidentContext(), makeTriagePolicy());
+    const quietAlert = makeAlert({ body: { details: { note: 'see the dashboard' } } });
+    const hypothesis = triageIncident(makeIncidentContext({ alerts: [quietAlert] }), makeTriagePolicy());
     expect(hypothesis).toMatchObject({
       summary: 'No matching rule or prior pattern; handing to on-call',
+      cause: 'none',
       confidence: 0,
       decision: 'escalate',
       producedBy: 'rules',
@@ -48,9 +50,13 @@ describe('triageIncident without a matching rule', () => {
     expect(hypothesis.summary).toBe('Likely caused by deploy `api v2.3.1` 1 min before the trigger');
     expect(hypothesis.confidence).toBeGreaterThan(0.5);
     expect(hypothesis.confidence).toBeLessThan(0.7);
+    // Recurrence and flapping both cite the four past incidents: the note lists each once, under the stronger finding.
     expect(new Set(hypothesis.evidence.map((evidence) => evidence.source))).toEqual(
-      new Set(['recent-change', 'recurrence', 'flapping', 'alert-details']),
+      new Set(['recent-change', 'flapping', 'alert-details']),
     );
+    const pastLinks = hypothesis.evidence.filter((evidence) => evidence.link?.includes('/incidents/')).map((evidence) => evidence.link);
+    expect(pastLinks).toHaveLength(4);
+    expect(new Set(pastLinks).size).toBe(4);
   });
 
   it('keeps the confidence below a low hold threshold too', () => {
@@ -263,6 +269,6 @@ describe('triage safety property', () => {
       incident: makeIncident({ title }),
       recentIncidents: [makePastIncident(daysBefore(20), { title })],
     });
-    expect(triageIncident(context, makeTriagePolicy()).summary).toBe('No matching rule or prior pattern; handing to on-call');
+    expect(triageIncident(context, makeTriagePolicy()).cause).not.toBe('recurrence');
   });
 });

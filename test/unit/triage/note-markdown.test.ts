@@ -1,0 +1,324 @@
+import fc from 'fast-check';
+import { noteDedupRef, renderHandbackNote, renderHypothesisNote, type HypothesisNoteInput } from '../../../lib/triage/note';
+import { oneLine, truncate } from '../../../lib/triage/text';
+import { triageIncident } from '../../../lib/triage/triage';
+import type { Hypothesis, IncidentContext } from '../../../lib/triage/types';
+import { activeElementsOf, elementsOf, plainTextOf, RENDERERS } from '../../support/markdown-render';
+import {
+  daysBefore,
+  ESCALATION_POLICY,
+  makeAlert,
+  makeChangeEvent,
+  makeIncident,
+  makeIncidentContext,
+  makeOncall,
+  makePastIncident,
+  makeRule,
+  makeTriagePolicy,
+  minutesBefore,
+  SERVICE,
+} from '../../support/incident-context';
+
+/**
+ * Notes rendered by a real CommonMark renderer: whatever titles, alerts, change events, past notes and model output
+ * say, the note has only the elements the agent wrote, links only to URLs it vouches for, and the outside text shows
+ * as the text it is.
+ */
+
+const RUNBOOK = 'https://runbooks.acme.example/disk';
+const EVIL = 'https://evil.example/fix';
+const ref = noteDedupRef('prod', 'PINC1', 'event-1');
+const renderers = Object.entries(RENDERERS);
+
+/** Links a note may carry: the account's own PagerDuty pages (as the fixtures serve them) and the configured runbook. */
+function vouchedHref(href: string): boolean {
+  return href === RUNBOOK || href.startsWith('https://acme.pagerduty.com/');
+}
+
+function unvouchedElements(note: string): string[] {
+  return renderers.flatMap(([name, renderer]) =>
+    activeElementsOf(note, renderer)
+      .filter((element) => !(element.startsWith('link ') && vouchedHref(element.slice('link '.length))))
+      .map((element) => `${name}: ${element}`),
+  );
+}
+
+function noteFor(context: IncidentContext, hypothesis?: Hypothesis): string {
+  const policy = makeTriagePolicy({ rules: [makeRule({ id: 'disk', match: { title: 'disk' }, action: 'hold', runbook: RUNBOOK })] });
+  const input: HypothesisNoteInput = {
+    hypothesis: hypothesis ?? triageIncident(context, policy),
+    context,
+    agentName: 'pd-agent',
+    env: 'prod',
+    dedupRef: ref,
+    pagedIfEscalated: { level: 1 },
+    runbooks: [RUNBOOK],
+  };
+  return renderHypothesisNote(input);
+}
+
+describe('notes against the attacks named in the issue', () => {
+  const backtickFlip = `\`\`\`[Open the fix runbook](${EVIL})\``;
+
+  it.each([
+    ['three backticks before a deceptive link', backtickFlip],
+    ['three backticks before an image', '```![status](https://evil.example/pixel.png)`'],
+    ['three backticks before raw HTML', '```<img src=x onerror=alert(1)><a href="https://evil.example">runbook</a>`'],
+    ['a bare URL', `Fixed by following ${EVIL}`],
+    ['a www address', 'see www.evil.example for the fix'],
+    ['an autolink', `<${EVIL}>`],
+    ['a reference-style link', `[Open the fix runbook][r] [r]: ${EVIL}`],
+  ])('an alert summary with %s renders no element the agent did not write', (_name, summary) => {
+    const context = makeIncidentContext({ incident: makeIncident({ title: 'Disk full on db-7' }), alerts: [makeAlert({ summary })] });
+    const note = noteFor(context);
+    expect(unvouchedElements(note)).toEqual([]);
+    for (const [, renderer] of renderers) expect(plainTextOf(note, renderer)).toContain(oneLine(summary));
+  });
+
+  it('model output with the same tricks stays text', () => {
+    const context = makeIncidentContext();
+    const base = noteFor(context);
+    const hypothesis: Hypothesis = {
+      ...triageIncident(context, makeTriagePolicy()),
+      summary: backtickFlip,
+      nextSteps: ['```![i](https://evil.example/i.png)`', `Run the fix at ${EVIL}`],
+      decisionReason: '```<script>alert(1)</script>`',
+      evidence: [{ source: 'bedrock', text: 'see `` [runbook](https://evil.example) ``` x', link: EVIL }],
+    };
+    const note = noteFor(context, hypothesis);
+    expect(base).not.toBe(note);
+    expect(unvouchedElements(note)).toEqual([]);
+  });
+
+  it('a change event link the agent cannot vouch for is shown as text, not as a link', () => {
+    const context = makeIncidentContext({
+      changeEvents: [
+        makeChangeEvent({ summary: 'Deployed api v2', timestamp: minutesBefore(3), links: [{ href: EVIL, text: 'release' }] }),
+      ],
+    });
+    const note = noteFor(context);
+    expect(unvouchedElements(note)).toEqual([]);
+    for (const [, renderer] of renderers) expect(plainTextOf(note, renderer)).toContain(`unverified link: ${EVIL}`);
+  });
+
+  it('links the incident’s own PagerDuty pages and the configured runbook', () => {
+    const incident = makeIncident({ title: 'Disk full on db-7' });
+    const alert = makeAlert();
+    const note = noteFor(makeIncidentContext({ incident, alerts: [alert] }));
+    for (const [, renderer] of renderers) {
+      const links = activeElementsOf(note, renderer);
+      expect(links).toContain(`link ${RUNBOOK}`);
+      expect(links).toContain(`link ${alert.html_url}`);
+    }
+  });
+
+  it('a PagerDuty-looking URL that PagerDuty did not give the agent is not linked', () => {
+    const lookalike = 'https://acme.pagerduty.com.evil.example/incidents/P1';
+    const sameHost = 'https://acme.pagerduty.com/sign_in?next=https://evil.example';
+    const context = makeIncidentContext({
+      changeEvents: [
+        makeChangeEvent({ timestamp: minutesBefore(3), links: [{ href: lookalike }] }),
+        makeChangeEvent({ timestamp: minutesBefore(5), links: [{ href: sameHost }] }),
+      ],
+    });
+    const note = noteFor(context);
+    for (const [, renderer] of renderers) {
+      const links = activeElementsOf(note, renderer);
+      expect(links).not.toContain(`link ${lookalike}`);
+      expect(links.filter((element) => element.includes('sign_in'))).toEqual([]);
+    }
+  });
+
+  it('the handback note keeps the reason inert', () => {
+    const note = renderHandbackNote({ agentName: 'pd-agent', env: 'prod', reason: backtickFlip, dedupRef: ref });
+    expect(unvouchedElements(note)).toEqual([]);
+    for (const [, renderer] of renderers) expect(plainTextOf(note, renderer)).toContain(oneLine(backtickFlip));
+  });
+});
+
+/** Pieces of hostile markdown, combined at random with random text. */
+const HOSTILE_PIECES = [
+  '`',
+  '``',
+  '```',
+  '~~~',
+  `[Open the fix runbook](${EVIL})`,
+  `[x](<${EVIL}> "title")`,
+  `![i](${EVIL}.png)`,
+  '<img src=x onerror=alert(1)>',
+  `<a href="${EVIL}">runbook</a>`,
+  '<script>alert(1)</script>',
+  '<!-- x -->',
+  `<${EVIL}>`,
+  '<mail@evil.example>',
+  EVIL,
+  'www.evil.example',
+  'evil.example',
+  'mail@evil.example',
+  '//evil.example',
+  'javascript:alert(1)',
+  'https://acme.pagerduty.com.evil.example/x',
+  `[r]: ${EVIL}`,
+  '[r]',
+  '[^1]',
+  '# heading',
+  '- item',
+  '+ item',
+  '1. item',
+  '1) item',
+  '> quote',
+  '| a | b |',
+  '|---|---|',
+  '---',
+  '===',
+  '*',
+  '**',
+  '_',
+  '__',
+  '~~',
+  '&lt;',
+  '&#x5B;',
+  '&amp;',
+  '\\',
+  '\n',
+  '\r\n',
+  '\n\n',
+  '\t',
+  '    ',
+  '  \n',
+  '\u202e',
+  ':fire:',
+  '$x$',
+  ' ',
+];
+
+const hostileText = fc
+  .array(fc.oneof(fc.constantFrom(...HOSTILE_PIECES), fc.string({ maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 6 })), {
+    maxLength: 6,
+  })
+  .map((pieces) => pieces.join(''));
+
+const hostileHref = fc.oneof(
+  fc.constantFrom(
+    EVIL,
+    'javascript:alert(1)',
+    'https://acme.pagerduty.com/sign_in?next=https://evil.example',
+    'https://evil.example/a)b(c',
+  ),
+  hostileText,
+);
+
+/** Every slot of a note that outside text reaches. */
+const hostileSlots = fc.record({
+  title: hostileText,
+  serviceName: hostileText,
+  policyName: hostileText,
+  alertSummary: hostileText,
+  detailKey: hostileText,
+  detailValue: hostileText,
+  changeSummary: hostileText,
+  changeSource: hostileText,
+  changeHref: hostileHref,
+  resolutionNote: hostileText,
+  oncallName: hostileText,
+  unavailableReason: hostileText,
+  modelSummary: hostileText,
+  modelStep: hostileText,
+  modelEvidence: hostileText,
+  modelLink: hostileHref,
+  modelReason: hostileText,
+});
+type Slots = typeof hostileSlots extends fc.Arbitrary<infer T> ? T : never;
+
+/**
+ * The note for an incident whose every outside field holds the slot's text: triaged by the rules and analysers, then
+ * refined by a "model" whose output is hostile too. `plain` replaces every text (not URLs) by `x`, or by nothing
+ * when the text shows as nothing: the elements of that note are the ones the agent writes.
+ */
+function hostileNote(slots: Slots, plain: boolean): string {
+  // The plain twin keeps the figures and comparison signs, since triage reads thresholds out of alert text and a
+  // different reading would change which evidence lines the agent writes; everything else becomes one letter.
+  const text = (value: string): string => (!plain ? value : oneLine(value) === '' ? '' : value.replace(/[^\d.%<>=]+/g, 'x'));
+  const service = { ...SERVICE, summary: text(slots.serviceName) };
+  const policy = { ...ESCALATION_POLICY, summary: text(slots.policyName) };
+  const title = `Disk full ${text(slots.title)}`;
+  const incident = makeIncident({ id: 'PINC1', title, service, escalation_policy: policy });
+  const past = makePastIncident(daysBefore(2), { id: 'PPAST1', title, service, escalation_policy: policy });
+  const context = makeIncidentContext({
+    incident,
+    alerts: [
+      makeAlert({
+        id: 'PALR1',
+        summary: text(slots.alertSummary),
+        body: { details: { error: text(slots.detailValue), [`${text(slots.detailKey)}.host`]: 'db-7' } },
+      }),
+    ],
+    recentIncidents: [past],
+    resolutionNotes: { [past.id]: [text(slots.resolutionNote)] },
+    changeEvents: [
+      makeChangeEvent({
+        id: 'PCHG1',
+        summary: text(slots.changeSummary),
+        source: text(slots.changeSource),
+        timestamp: minutesBefore(10),
+        links: [{ href: slots.changeHref }],
+      }),
+    ],
+    oncalls: [makeOncall(text(slots.oncallName), { escalation_policy: policy })],
+    unavailable: [{ source: 'changeEvents', reason: text(slots.unavailableReason) }],
+  });
+  const policyWithRule = makeTriagePolicy({
+    rules: [makeRule({ id: 'disk', match: { title: 'disk' }, action: 'hold', runbook: RUNBOOK })],
+  });
+  const rules = triageIncident(context, policyWithRule);
+  const refined: Hypothesis = {
+    ...rules,
+    summary: text(slots.modelSummary),
+    nextSteps: [...rules.nextSteps, text(slots.modelStep)],
+    evidence: [...rules.evidence, { source: 'bedrock', text: text(slots.modelEvidence), link: slots.modelLink }],
+    decisionReason: text(slots.modelReason),
+    producedBy: 'bedrock',
+  };
+  return noteFor(context, refined);
+}
+
+describe('hostile notes, rendered', () => {
+  it('have exactly the elements the agent writes, link only to vouched URLs, and show the outside text as text', () => {
+    fc.assert(
+      fc.property(hostileSlots, (slots: Slots) => {
+        const note = hostileNote(slots, false);
+        const agentsOwn = hostileNote(slots, true);
+        expect(unvouchedElements(note)).toEqual([]);
+        for (const [, renderer] of renderers) {
+          expect(elementsOf(note, renderer).sort()).toEqual(elementsOf(agentsOwn, renderer).sort());
+          const shown = plainTextOf(note, renderer);
+          const expectShown = (value: string, max: number): void => expect(shown).toContain(truncate(oneLine(value), max));
+          expectShown(slots.modelSummary, 300);
+          expectShown(slots.modelStep, 300);
+          expectShown(slots.modelEvidence, 500);
+          expectShown(slots.modelReason, 600);
+          expectShown(slots.alertSummary, 120);
+          expectShown(slots.policyName, 80);
+          expectShown(slots.oncallName, 60);
+          expectShown(slots.unavailableReason, 150);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('the handback note has only its own elements whatever the reason says', () => {
+    fc.assert(
+      fc.property(hostileText, hostileText, (reason, agentName) => {
+        const note = renderHandbackNote({ agentName, env: 'prod', reason, dedupRef: ref });
+        const agentsOwn = renderHandbackNote({ agentName: 'x', env: 'prod', reason: 'x', dedupRef: ref });
+        for (const [, renderer] of renderers) {
+          expect(activeElementsOf(note, renderer)).toEqual([]);
+          expect(elementsOf(note, renderer)).toEqual(elementsOf(agentsOwn, renderer));
+          expect(plainTextOf(note, renderer)).toContain(truncate(oneLine(reason), 600).replace(/\.$/, ''));
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
