@@ -2,7 +2,13 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { MetricName, type FunctionService, type MetricNameValue } from '../../lib/observability/telemetry';
+import {
+  METRICS_NAMESPACE,
+  MetricName,
+  RULE_DIMENSION,
+  type FunctionService,
+  type MetricNameValue,
+} from '../../lib/observability/telemetry';
 import { AgentMetrics } from './agent-metrics';
 
 export interface AgentDashboardProps {
@@ -93,6 +99,33 @@ export class AgentDashboard extends Construct {
         metrics.metric(MetricName.throttled, 'handback', { label: '429s (handback)' }),
         metrics.metric(MetricName.retriesUsed, 'worker', { label: 'retries used' }),
       ]),
+    );
+    // Per-rule series are found by SEARCH: the rules live in AGENT_CONFIG and change without a dashboard deploy.
+    const perRule = (name: MetricNameValue, statistic: string, label: string): cloudwatch.MathExpression =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{${METRICS_NAMESPACE},environment,${RULE_DIMENSION},service} MetricName="${name}" environment="${props.environment}"', '${statistic}', 86400)`,
+        label,
+        period: Duration.days(1),
+        usingMetrics: {},
+      });
+    this.dashboard.addWidgets(
+      graph('Outcomes per day (pd-agent report has the precision per rule)', [
+        metrics.metric(MetricName.outcomeConfirmed, 'worker', { period: Duration.days(1), label: 'confirmed' }),
+        metrics.metric(MetricName.outcomeContradicted, 'worker', { period: Duration.days(1), label: 'contradicted' }),
+        metrics.metric(MetricName.outcomeUnknown, 'worker', { period: Duration.days(1), label: 'unknown' }),
+        metrics.metric(MetricName.humanTookOver, 'worker', { period: Duration.days(1), label: 'taken back by a human' }),
+        metrics.metric(MetricName.feedbackRight, 'worker', { period: Duration.days(1), label: 'feedback: right' }),
+        metrics.metric(MetricName.feedbackWrong, 'worker', { period: Duration.days(1), label: 'feedback: wrong' }),
+      ]),
+      graph('Head start: first note to first human action (ms)', [
+        metrics.metric(MetricName.headStart, 'worker', { statistic: 'p50', period: Duration.days(1), label: 'p50' }),
+        metrics.metric(MetricName.headStart, 'worker', { statistic: 'p90', period: Duration.days(1), label: 'p90' }),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph('Confirmed per rule per day', [perRule(MetricName.outcomeConfirmed, 'Sum', 'confirmed')], 8),
+      graph('Contradicted per rule per day', [perRule(MetricName.outcomeContradicted, 'Sum', 'contradicted')], 8),
+      graph('Median head start per rule (ms)', [perRule(MetricName.headStart, 'p50', 'head start p50')], 8),
     );
     this.dashboard.addWidgets(
       graph(

@@ -9,6 +9,7 @@ import { authFollowingSecret } from '../pagerduty/auth';
 import { createEventsClient } from '../pagerduty/events-client';
 import { RateLimitPacer } from '../pagerduty/rate-limit-pacer';
 import { createPagerDutyClient } from '../pagerduty/rest-client';
+import { OutcomeStore } from '../outcomes/outcome-store';
 import { SecretSource } from '../secrets/secret-source';
 import { DynamoIncidentLedger } from '../state/incident-ledger';
 import { DynamoWorkLedger } from '../state/work-ledger';
@@ -30,6 +31,8 @@ export interface AgentRuntime {
   workLedger: DynamoWorkLedger;
   incidentLedger: DynamoIncidentLedger;
   audit: AuditLog;
+  /** Outcome and feedback items, in the audit table beside the audit trail. */
+  outcomes: OutcomeStore;
   connect: () => Promise<AgentConnection>;
   refine?: (hypothesis: Hypothesis, context: IncidentContext) => Promise<RefinementResult>;
 }
@@ -89,6 +92,7 @@ export function buildAgentRuntime(env: NodeJS.ProcessEnv = process.env): AgentRu
     workLedger: new DynamoWorkLedger(documents, requireEnv('STATE_TABLE', env)),
     incidentLedger: new DynamoIncidentLedger(documents, requireEnv('STATE_TABLE', env)),
     audit: new AuditLog(documents, requireEnv('AUDIT_TABLE', env), agentEnv, config.audit.retentionDays),
+    outcomes: new OutcomeStore(documents, requireEnv('AUDIT_TABLE', env), agentEnv, config.audit.retentionDays),
     connect,
     refine: refiner === undefined ? undefined : (hypothesis, context) => refiner.refine(context, hypothesis),
   };

@@ -1,6 +1,8 @@
 import type { AuditSubject, AuditTrail } from '../audit/audit-log';
 import type { EventFilters } from '../config/agent-config';
 import { MetricName } from '../observability/telemetry';
+import { hypothesisCause } from '../outcomes/hypothesis-cause';
+import type { OutcomeRecorder } from '../outcomes/outcome-recorder';
 import { isPagerDutyError } from '../pagerduty/errors';
 import type { Incident } from '../pagerduty/types';
 import type { QueuedEvent } from '../queue/queued-event';
@@ -55,6 +57,8 @@ export interface ProcessEventDeps {
   leaseMarginMs?: number;
   /** Seconds before an event whose operation used its own retries is delivered again (default 20). */
   retryLaterSeconds?: number;
+  /** Records what became of triaged incidents (resolves, reopens, feedback notes); absent, they are only audited. */
+  outcomes?: Pick<OutcomeRecorder, 'observe'>;
 }
 
 export type ProcessOutcome =
@@ -216,11 +220,28 @@ export class EventProcessor {
       await audit.record({ ...subject, action: 'record', outcome: 'recorded', detail: 'caused by the agent itself; not triaged' });
       return { status: 'recorded' };
     }
+    if (this.deps.outcomes !== undefined) {
+      const retry = this.retryPolicy(event.eventId, invocation, connection);
+      await this.deps.outcomes.observe({ event, rawBody: Buffer.from(queued.rawBodyBase64, 'base64'), connection, retry });
+    }
     if (!TRIGGERING_EVENT_TYPES.includes(event.eventType) || event.incidentId === null) {
       await audit.record({ ...subject, action: 'record', outcome: 'recorded', detail: `${event.eventType}: recorded, nothing to triage` });
       return { status: 'recorded' };
     }
     return this.triageIncident(event, { ...subject, incidentId: event.incidentId }, connection, invocation, failedCalls);
+  }
+
+  /** The event's retry policy: its retries count against the event's budget in the work ledger. */
+  private retryPolicy(eventId: string, invocation: Invocation, connection: AgentConnection): RetryPolicy {
+    return new RetryPolicy({
+      budget: { tryConsume: () => this.deps.workLedger.consumeRetry(eventId, MAX_RETRIES_PER_EVENT) },
+      remainingTimeMs: () => invocation.remainingTimeMs(),
+      pacer: connection.pacer,
+      sleep: this.deps.retry?.sleep,
+      random: this.deps.retry?.random,
+      settings: this.deps.retry?.settings,
+      onRetry: () => this.deps.metrics.addMetric(MetricName.retriesUsed, 'Count', 1),
+    });
   }
 
   private async triageIncident(
@@ -312,7 +333,9 @@ export class EventProcessor {
       if (note.postedNow) metrics.addMetric(MetricName.notePosted, 'Count', 1);
 
       if (human !== null) {
-        await incidentLedger.recordDecision(subject.incidentId, 'left-with-human');
+        await incidentLedger.recordDecision(subject.incidentId, 'left-with-human', {
+          cause: hypothesisCause(hypothesis, context, settings.triage),
+        });
         await audit.record({
           ...subject,
           action: 'triage',
@@ -445,7 +468,9 @@ export class EventProcessor {
         ? 'The agent escalated this incident before: it never resolves it; the humans on call own it.'
         : 'Only a rule may let the agent resolve; none did, so on-call takes it.';
     }
-    await incidentLedger.recordDecision(subject.incidentId, decision);
+    await incidentLedger.recordDecision(subject.incidentId, decision, {
+      cause: hypothesisCause(hypothesis, context, this.deps.settings.triage),
+    });
     await audit.record({
       ...subject,
       action: 'triage',

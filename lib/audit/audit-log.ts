@@ -130,7 +130,8 @@ export function redactSecrets(text: string): string {
 
 export const utcDay = (at: Date): string => at.toISOString().slice(0, 10);
 
-function daysBetween(since: Date, until: Date): string[] {
+/** The UTC days from `since` to `until`, both included: the `byTime` partitions of that range. */
+export function daysBetween(since: Date, until: Date): string[] {
   const days: string[] = [];
   const cursor = new Date(Date.UTC(since.getUTCFullYear(), since.getUTCMonth(), since.getUTCDate()));
   while (cursor.getTime() <= until.getTime()) {

@@ -3,6 +3,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AuditLog } from '../audit/audit-log';
+import { OutcomeStore } from '../outcomes/outcome-store';
 import type { StackTarget } from './stack-target';
 
 /** SDK clients for a target: the local emulators' endpoints, or AWS with the default credential chain. */
@@ -11,6 +12,8 @@ export interface TargetClients {
   sqs: SQSClient;
   dynamo: DynamoDBDocumentClient;
   audit: AuditLog;
+  /** Outcome and feedback items, in the audit table. */
+  outcomes: OutcomeStore;
   destroy(): void;
 }
 
@@ -31,6 +34,7 @@ export function clientsFor(target: StackTarget): TargetClients {
     sqs,
     dynamo,
     audit: new AuditLog(dynamo, target.auditTable, target.name),
+    outcomes: new OutcomeStore(dynamo, target.auditTable, target.name),
     destroy() {
       secrets.destroy();
       sqs.destroy();

@@ -4,6 +4,7 @@ import { CliError } from './cli-error';
 import { auditCommand, AUDIT_ACTIONS, AUDIT_OUTCOMES } from './commands/audit';
 import { doctorCommand } from './commands/doctor';
 import { redriveCommand } from './commands/redrive';
+import { reportCommand } from './commands/report';
 import { secretSetCommand, secretSplitCommand, secretStageCommand } from './commands/secret';
 import { fixtureNames, sendTestCommand } from './commands/send-test';
 import { webhookRevokeCommand, webhookRotateCommand, webhookStatusCommand, webhookSubscribeCommand } from './commands/webhook';
@@ -124,6 +125,17 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       .option('--json', 'checks as JSON'),
   ).action(async (options) => {
     if (!(await doctorCommand(options, io))) setExitCode(1);
+  });
+
+  withTarget(
+    program
+      .command('report')
+      .description('Was the agent right? Per rule and per kind of finding: incidents, mode, decisions, verdicts, precision, head start.')
+      .option('--since <when>', 'start of the range: a duration ago (30d, 24h) or an ISO time (default 30d)')
+      .option('--service <id>', 'only incidents of this PagerDuty service')
+      .option('--json', 'the figures as JSON'),
+  ).action(async (options) => {
+    await reportCommand(options, io);
   });
 
   withTarget(

@@ -91,6 +91,25 @@ const auditSchema = z.object({
   retentionDays: z._default(z.number().check(z.int(), z.positive()), 400),
 });
 
+/**
+ * How far the agent may act (docs/rollout-and-outcomes.md), per environment with per-service overrides. A service
+ * entry replaces the environment's setting as a whole (its `sampleRate` defaults to 1, not to the environment's), so
+ * a service promoted to `act` is never silently sampled by the environment's observation rate.
+ */
+export const ROLLOUT_MODES = ['observe', 'note', 'act'] as const;
+const rolloutMode = z.enum(ROLLOUT_MODES);
+const sampleRate = z.number().check(z.gte(0), z.lte(1));
+const rolloutStageSchema = z.object({
+  mode: rolloutMode,
+  /** Fraction of incidents the agent takes on (chosen from a hash of the incident id); the rest it leaves alone. */
+  sampleRate: z._default(sampleRate, 1),
+});
+const rolloutSchema = z.object({
+  ...rolloutStageSchema.shape,
+  /** PagerDuty service id to that service's own mode and sample rate. */
+  services: z._default(z.record(z.string().check(z.minLength(1)), rolloutStageSchema), {}),
+});
+
 export const agentConfigSchema = z.object({
   agentName: z._default(z.string().check(z.minLength(1)), 'pd-agent'),
   filters: z._default(filtersSchema, {
@@ -113,6 +132,8 @@ export const agentConfigSchema = z.object({
   }),
   escalation: z._default(escalationSchema, { mode: 'escalation_policy' }),
   audit: z._default(auditSchema, { retentionDays: 400 }),
+  /** Absent: the agent acts fully, as before rollout modes existed. */
+  rollout: z.optional(rolloutSchema),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
@@ -120,6 +141,8 @@ export type EventFilters = AgentConfig['filters'];
 export type TriageRule = AgentConfig['triage']['rules'][number];
 export type TriagePolicy = AgentConfig['triage'];
 export type RuleAction = TriageRule['action'];
+export type RolloutConfig = NonNullable<AgentConfig['rollout']>;
+export type RolloutMode = RolloutConfig['mode'];
 
 export class AgentConfigError extends Error {
   override readonly name = 'AgentConfigError';

@@ -39,6 +39,17 @@ export const MetricName = {
   handbackFailed: 'HandbackFailed',
   rotationFailed: 'RotationFailed',
   rotationSucceeded: 'RotationSucceeded',
+  /** Outcomes of triaged incidents by inferred verdict (docs/rollout-and-outcomes.md); also per rule (RuleMetricsSink). */
+  outcomeConfirmed: 'OutcomeConfirmed',
+  outcomeContradicted: 'OutcomeContradicted',
+  outcomeUnknown: 'OutcomeUnknown',
+  /** `pd-agent: right|wrong` notes recorded. */
+  feedbackRight: 'FeedbackRight',
+  feedbackWrong: 'FeedbackWrong',
+  /** From the agent's first note to the first human action on the incident. */
+  headStart: 'HeadStart',
+  /** Incidents the agent held or resolved that a person then took over. */
+  humanTookOver: 'HumanTookOver',
 } as const;
 
 export type MetricNameValue = (typeof MetricName)[keyof typeof MetricName];
@@ -60,4 +71,24 @@ export function createTelemetry(service: FunctionService, env: NodeJS.ProcessEnv
     defaultDimensions: { environment },
   });
   return { logger, metrics };
+}
+
+/** The dimension of per-rule outcome metrics; `none` when no rule matched. */
+export const RULE_DIMENSION = 'rule';
+export const NO_RULE_DIMENSION_VALUE = 'none';
+
+/** Metrics with a `rule` dimension besides the function's own: outcome verdicts and head start per rule. */
+export interface RuleMetricsSink {
+  addRuleMetric(ruleId: string | undefined, name: MetricNameValue, unit: 'Count' | 'Milliseconds', value: number): void;
+}
+
+/** Each per-rule value goes out as its own EMF record, so the batch's metrics keep only the function's dimensions. */
+export function ruleMetrics(metrics: Metrics): RuleMetricsSink {
+  return {
+    addRuleMetric(ruleId, name, unit, value) {
+      const single = metrics.singleMetric();
+      single.addDimension(RULE_DIMENSION, ruleId ?? NO_RULE_DIMENSION_VALUE);
+      single.addMetric(name, unit, value);
+    },
+  };
 }

@@ -1,6 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EVENT_RECORD_TTL_SECONDS } from '../infra/resource-definitions';
+import type { RolloutMode } from '../config/agent-config';
+import type { HypothesisCause } from '../outcomes/hypothesis-cause';
 import { epochSeconds, stateKeys } from './state-keys';
 
 /**
@@ -22,12 +24,22 @@ export interface IncidentProgress {
   acknowledgementUnconfirmedAt?: string;
   noteId?: string;
   decision?: string;
+  /** What the hypothesis named as the cause, compared with the outcome when the incident resolves. */
+  cause?: HypothesisCause;
+  /** The rollout stage the decision was made in (absent: `act`, as before rollout modes). */
+  rolloutMode?: RolloutMode;
   /** Set before the escalation call: from then on the agent never resolves this incident. */
   escalatedAt?: string;
   resolvedAt?: string;
   handedBackAt?: string;
   handbackReason?: string;
   finished?: boolean;
+}
+
+/** Kept with the decision so the outcome, days later, can be compared with what the agent said and how far it acted. */
+export interface DecisionFacts {
+  cause?: HypothesisCause;
+  rolloutMode?: RolloutMode;
 }
 
 export type NoteReservation =
@@ -70,7 +82,7 @@ export interface IncidentLedger {
   markAcknowledged(incidentId: string, triggerEventId: string, at: Date): Promise<void>;
   /** The acknowledgement for this triggering event got no answer: it may have landed; clears `finished`. */
   markAcknowledgementUnconfirmed(incidentId: string, triggerEventId: string, at: Date): Promise<void>;
-  recordDecision(incidentId: string, decision: string): Promise<void>;
+  recordDecision(incidentId: string, decision: string, facts?: DecisionFacts): Promise<void>;
   /** Written before the escalation call, so that a crash mid-call still forbids a later resolve. */
   beginEscalation(incidentId: string, at: Date): Promise<void>;
   /** The agent holds the incident with its note, or left it with the human who acknowledged it. */
@@ -123,8 +135,18 @@ export class DynamoIncidentLedger implements IncidentLedger {
     );
   }
 
-  async recordDecision(incidentId: string, decision: string): Promise<void> {
-    await this.update(incidentId, 'SET decision = :decision, expiresAt = :ttl', { ':decision': decision, ':ttl': ttl() });
+  async recordDecision(incidentId: string, decision: string, facts: DecisionFacts = {}): Promise<void> {
+    const sets = ['decision = :decision', 'expiresAt = :ttl'];
+    const values: Record<string, unknown> = { ':decision': decision, ':ttl': ttl() };
+    if (facts.cause !== undefined) {
+      sets.push('cause = :cause');
+      values[':cause'] = facts.cause;
+    }
+    if (facts.rolloutMode !== undefined) {
+      sets.push('rolloutMode = :mode');
+      values[':mode'] = facts.rolloutMode;
+    }
+    await this.update(incidentId, `SET ${sets.join(', ')}`, values);
   }
 
   async beginEscalation(incidentId: string, at: Date): Promise<void> {

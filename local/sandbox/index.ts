@@ -114,7 +114,11 @@ export interface Sandbox {
   triggerIncident(input: TriggerIncidentInput): StoredIncident;
   /** A human acts in the web UI: the webhook's agent is that user. */
   acknowledgeAs(incidentId: string, userId: string): StoredIncident;
-  resolveAs(incidentId: string, userId: string): StoredIncident;
+  /**
+   * A human resolves; with `resolutionNote`, as the web UI's "Resolve" with a note does: the note is added first
+   * (webhook `incident.annotated`), then the incident resolves (`incident.resolved`).
+   */
+  resolveAs(incidentId: string, userId: string, options?: { resolutionNote?: string }): StoredIncident;
   /** A human reopens a resolved incident (status back to triggered: webhook `incident.reopened`). */
   reopenAs(incidentId: string, userId: string): StoredIncident;
   /** Every alert of the incident resolves and the incident stays open (no webhook: alert changes emit none). */
@@ -421,7 +425,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     seed: (seed) => state.seed(seed),
     triggerIncident: (input) => structuredClone(state.triggerIncident(input)),
     acknowledgeAs: (incidentId, userId) => structuredClone(state.acknowledge(incidentId, userId).incident),
-    resolveAs: (incidentId, userId) => structuredClone(state.resolve(incidentId, userId).incident),
+    resolveAs: (incidentId, userId, resolveOptions = {}) => {
+      if (resolveOptions.resolutionNote !== undefined && state.requireIncident(incidentId).status !== 'resolved')
+        state.addNote(incidentId, userId, resolveOptions.resolutionNote);
+      return structuredClone(state.resolve(incidentId, userId).incident);
+    },
     reopenAs: (incidentId, userId) => {
       const { status } = state.requireIncident(incidentId);
       if (status !== 'resolved') throw new NotResolvedError(incidentId, status);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { WebhookSubscription } from '../../lib/pagerduty/types';
-import { randomId, SandboxRefusal, type StoredIncident } from './account-state';
+import { randomId, SandboxRefusal, type IncidentEventType, type StoredIncident } from './account-state';
 import type { WebhookDestination } from './webhook-delivery';
 
 interface StoredSubscription {
@@ -16,10 +16,23 @@ export interface ConfiguredTarget {
   subscriptionId: string;
 }
 
+/** What the configured target receives: every incident event the sandbox emits. */
+const TARGET_EVENTS: IncidentEventType[] = [
+  'incident.triggered',
+  'incident.acknowledged',
+  'incident.unacknowledged',
+  'incident.annotated',
+  'incident.delegated',
+  'incident.escalated',
+  'incident.resolved',
+  'incident.reopened',
+];
+
 /**
  * V3 webhook subscriptions as the OpenAPI document describes them. The signing secret is generated on create and
  * returned in that answer only (`delivery_method.secret` is null ever after). A configured target (the local stack's
- * ingress URL and the secret it was given) receives every incident event like an account-wide subscription.
+ * ingress URL and the secret it was given) is an account-wide subscription to every incident event, listed like any
+ * other, so `pd-agent doctor --local` finds the local stack's subscription on a fresh start.
  */
 export class WebhookSubscriptions {
   private readonly stored = new Map<string, StoredSubscription>();
@@ -30,6 +43,26 @@ export class WebhookSubscriptions {
       target === null
         ? null
         : { subscriptionId: target.subscriptionId, url: target.url, secrets: target.secrets, temporarilyDisabled: false };
+    if (this.target !== null) {
+      this.stored.set(this.target.subscriptionId, {
+        subscription: {
+          id: this.target.subscriptionId,
+          type: 'webhook_subscription',
+          active: true,
+          description: 'the local stack (configured target)',
+          events: TARGET_EVENTS,
+          filter: { type: 'account_reference' },
+          delivery_method: {
+            id: randomId('P', 6),
+            type: 'http_delivery_method',
+            url: this.target.url,
+            temporarily_disabled: false,
+            custom_headers: [],
+          },
+        },
+        destination: this.target,
+      });
+    }
   }
 
   create(input: unknown): WebhookSubscription {
@@ -143,7 +176,7 @@ export class WebhookSubscriptions {
         return incident.teams.some((team) => team.id === filter.id);
       })
       .map(({ destination }) => destination);
-    return this.target === null || this.target.temporarilyDisabled ? matching : [this.target, ...matching];
+    return matching;
   }
 
   targetDestination(): WebhookDestination | null {

@@ -620,6 +620,10 @@ describe('dashboard', () => {
       'Queue and dead-letter depth',
       'PagerDuty throttling',
       'Signature failures per minute',
+      'Outcomes per day',
+      'Head start: first note to first human action',
+      'Confirmed per rule per day',
+      'Contradicted per rule per day',
     ]) {
       expect(body).toContain(title);
     }
@@ -627,6 +631,8 @@ describe('dashboard', () => {
     expect(body).toContain('p50');
     expect(body).toContain('p99');
     expect(body).toContain('ApproximateNumberOfMessagesVisible');
+    // Per-rule series come from a SEARCH on the rule dimension, scoped to the environment.
+    expect(body).toMatch(/SEARCH\('\{PdAgent,environment,rule,service\} MetricName=\\+"OutcomeContradicted\\+" environment=\\+"dev\\+"'/);
   });
 });
 

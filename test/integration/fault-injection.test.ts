@@ -41,7 +41,7 @@ const CLEARED_HANDED_BACK_EVERY = 5;
 /** Share of the other incidents whose acknowledgement or escalation is applied with its answer lost. */
 const LOST_ANSWER_SHARE = 0.2;
 
-jest.setTimeout(240_000);
+jest.setTimeout(420_000);
 
 const titleFor = (dice: FaultDice, index: number): string => {
   const kind = dice.fraction(`title|${index}`);
@@ -163,7 +163,7 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
           if (trigger !== undefined) sandbox.redeliver(trigger.eventId);
         }
       }
-      await stack.quiesce(150_000);
+      await stack.quiesce(240_000);
       const firstQuiet = Date.now();
 
       // What the agent handed back with its alerts cleared, a human resolves and reopens (the worker no longer dies on
@@ -195,7 +195,7 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
       for (let start = 0; start < replays.length; start += 20) {
         await Promise.all(replays.slice(start, start + 20).map((answer) => deliverAgain(runner.webhookUrl, answer)));
       }
-      await stack.quiesce(90_000);
+      await stack.quiesce(150_000);
       verdict = await judge(stack, incidents);
       verdict.counts['late replays'] = replays.length;
       const seconds = (from: number, to: number) => Math.round((to - from) / 100) / 10;

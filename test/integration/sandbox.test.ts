@@ -280,7 +280,11 @@ describe('PagerDuty sandbox through the REST client', () => {
     const secret = created.value.delivery_method.secret as string;
     expect(secret.length).toBeGreaterThan(20);
     const listed = await client.listWebhookSubscriptions();
-    expect(listed.value.map((item) => [item.id, item.delivery_method.secret])).toEqual([[created.value.id, null]]);
+    // The configured target (the local stack's own subscription) is listed first, like any account-wide subscription.
+    expect(listed.value.map((item) => [item.id, item.delivery_method.secret])).toEqual([
+      ['PTARGET', null],
+      [created.value.id, null],
+    ]);
     expect((await client.pingWebhookSubscription(created.value.id)).status).toBe(202);
     await sandbox.settled();
     const ping = receiver.received.find((delivery) => delivery.headers['x-webhook-subscription'] === created.value.id);
@@ -288,7 +292,7 @@ describe('PagerDuty sandbox through the REST client', () => {
     expect(ping?.headers['x-pagerduty-signature']).toBe(hmac(secret, ping?.body ?? ''));
     expect((await client.enableWebhookSubscription(created.value.id)).value.delivery_method.temporarily_disabled).toBe(false);
     expect((await client.deleteWebhookSubscription(created.value.id)).status).toBe(204);
-    expect((await client.listWebhookSubscriptions()).value).toEqual([]);
+    expect((await client.listWebhookSubscriptions()).value.map((item) => item.id)).toEqual(['PTARGET']);
   });
 
   it('delivers nothing to a subscription created inactive until it is activated, and refuses to change its delivery method', async () => {

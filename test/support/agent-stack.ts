@@ -13,6 +13,8 @@ import { createTelemetry } from '../../lib/observability/telemetry';
 import { apiKeyAuth } from '../../lib/pagerduty/auth';
 import { createEventsClient } from '../../lib/pagerduty/events-client';
 import { createPagerDutyClient } from '../../lib/pagerduty/rest-client';
+import { OutcomeRecorder } from '../../lib/outcomes/outcome-recorder';
+import { OutcomeStore } from '../../lib/outcomes/outcome-store';
 import { EventQueue } from '../../lib/queue/event-queue';
 import { EventLedger } from '../../lib/state/event-ledger';
 import { DynamoIncidentLedger } from '../../lib/state/incident-ledger';
@@ -37,6 +39,7 @@ export interface AgentStack {
   workLedger: DynamoWorkLedger;
   incidentLedger: DynamoIncidentLedger;
   audit: AuditLog;
+  outcomes: OutcomeStore;
   /** Replaces a worker dependency for the next events (crash simulation). */
   hooks: { beforeRecordNote?: () => void };
   stop(): Promise<void>;
@@ -64,6 +67,7 @@ export async function startAgentStack(options: AgentStackOptions = {}): Promise<
   const workLedger = new DynamoWorkLedger(documents, aws.stateTable);
   const incidentLedger = new DynamoIncidentLedger(documents, aws.stateTable);
   const audit = new AuditLog(documents, aws.auditTable, agentEnv, config.audit.retentionDays);
+  const outcomes = new OutcomeStore(documents, aws.auditTable, agentEnv, config.audit.retentionDays);
   const hooks: AgentStack['hooks'] = {};
   const recordNote = incidentLedger.recordNote.bind(incidentLedger);
   incidentLedger.recordNote = async (...args) => {
@@ -103,6 +107,7 @@ export async function startAgentStack(options: AgentStackOptions = {}): Promise<
     metrics: workerTelemetry.metrics,
     retry: { settings: { baseDelayMs: 20, maxDelayMs: 100 } },
     retryLaterSeconds: 1,
+    outcomes: new OutcomeRecorder({ incidentLedger, audit, store: outcomes, metrics: workerTelemetry.metrics }),
   });
   const worker = createWorkerHandler({
     processor,
@@ -158,6 +163,7 @@ export async function startAgentStack(options: AgentStackOptions = {}): Promise<
     workLedger,
     incidentLedger,
     audit,
+    outcomes,
     hooks,
     async stop() {
       await started.stop();

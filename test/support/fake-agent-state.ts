@@ -1,7 +1,14 @@
-import type { AuditCompletion, AuditEntry, AuditHandle, AuditIntent, AuditTrail } from '../../lib/audit/audit-log';
+import type { AuditCompletion, AuditEntry, AuditHandle, AuditIntent, AuditPage, AuditTrail } from '../../lib/audit/audit-log';
+import type { NewFeedback, NewOutcome, OutcomeWriter } from '../../lib/outcomes/outcome-store';
 import type { AuditItem } from '../../lib/audit/audit-record';
 import type { NoteFooter, NoteRenderer } from '../../lib/agent/agent-ports';
-import { ResolveRefusedError, type IncidentLedger, type IncidentProgress, type NoteReservation } from '../../lib/state/incident-ledger';
+import {
+  ResolveRefusedError,
+  type DecisionFacts,
+  type IncidentLedger,
+  type IncidentProgress,
+  type NoteReservation,
+} from '../../lib/state/incident-ledger';
 import {
   FINISHED_STATUSES,
   MAX_RETRIES_PER_EVENT,
@@ -99,8 +106,8 @@ export class MemoryIncidentLedger implements IncidentLedger {
     this.set(incidentId, { acknowledgementUnconfirmedBy: triggerEventId, acknowledgementUnconfirmedAt: at.toISOString(), finished: false });
   }
 
-  async recordDecision(incidentId: string, decision: string): Promise<void> {
-    this.set(incidentId, { decision });
+  async recordDecision(incidentId: string, decision: string, facts: DecisionFacts = {}): Promise<void> {
+    this.set(incidentId, { decision, ...facts });
   }
 
   async beginEscalation(incidentId: string, at: Date): Promise<void> {
@@ -196,6 +203,21 @@ export class MemoryAuditTrail implements AuditTrail {
 
   of(action: AuditItem['action']): AuditItem[] {
     return this.items.filter((item) => item.action === action);
+  }
+
+  async byIncident(incidentId: string): Promise<AuditPage> {
+    return { items: this.items.filter((item) => item.incidentId === incidentId) };
+  }
+}
+
+/** Outcome items kept in memory, append-only like the conditional put of OutcomeStore. */
+export class MemoryOutcomeStore implements OutcomeWriter {
+  readonly items: (NewOutcome | NewFeedback)[] = [];
+
+  async append(item: NewOutcome | NewFeedback): Promise<boolean> {
+    if (this.items.some((existing) => existing.kind === item.kind && existing.eventId === item.eventId)) return false;
+    this.items.push(item);
+    return true;
   }
 }
 

@@ -10,6 +10,7 @@ import { clientsFor, type TargetClients } from '../aws-clients';
 import { coloursFor, startProgress, writeJson, writeLine, type CliIo } from '../output';
 import { pagerDutyFor } from '../pagerduty-access';
 import { resolveTarget, targetFlag, type StackTarget, type TargetOptions } from '../stack-target';
+import { outcomeChecks } from './doctor-outcomes';
 
 export interface DoctorCheck {
   name: string;
@@ -275,6 +276,7 @@ export async function runDoctorChecks(target: StackTarget): Promise<DoctorCheck[
     const checks = [await checkSecret(context), await checkLayout(context), await checkRotation(context)];
     checks.push(await checkKey(context), await checkIdentity(context), await checkSubscriptions(context));
     checks.push(...(await Promise.all([checkDeadLetters(context), checkHandbacks(context)])));
+    checks.push(...(await outcomeChecks(clients)));
     return checks;
   } finally {
     clients.destroy();

@@ -236,9 +236,12 @@ type Slots = typeof hostileSlots extends fc.Arbitrary<infer T> ? T : never;
  * when the text shows as nothing: the elements of that note are the ones the agent writes.
  */
 function hostileNote(slots: Slots, plain: boolean): string {
-  // The plain twin keeps the figures and comparison signs, since triage reads thresholds out of alert text and a
+  // The plain twin keeps figures, comparison signs and spaces, since triage reads thresholds out of alert text and a
   // different reading would change which evidence lines the agent writes; everything else becomes one letter.
-  const text = (value: string): string => (!plain ? value : oneLine(value) === '' ? '' : value.replace(/[^\d.%<>=]+/g, 'x'));
+  const text = (value: string): string => (!plain ? value : oneLine(value) === '' ? '' : value.replace(/[^\d.%<>= ]+/g, 'x'));
+  // The alert's details are what triage reads most closely (thresholds, units, resources): the twin keeps them as they
+  // are, so both notes carry the same analysis; their inertness is still checked by the unvouched-element and
+  // shown-as-text assertions below.
   const service = { ...SERVICE, summary: text(slots.serviceName) };
   const policy = { ...ESCALATION_POLICY, summary: text(slots.policyName) };
   const title = `Disk full ${text(slots.title)}`;
@@ -250,7 +253,7 @@ function hostileNote(slots: Slots, plain: boolean): string {
       makeAlert({
         id: 'PALR1',
         summary: text(slots.alertSummary),
-        body: { details: { error: text(slots.detailValue), [`${text(slots.detailKey)}.host`]: 'db-7' } },
+        body: { details: { error: slots.detailValue, [`${slots.detailKey}.host`]: 'db-7' } },
       }),
     ],
     recentIncidents: [past],
