@@ -7,8 +7,11 @@ import { settle, startAgentStack } from '../test/support/agent-stack';
  * sandbox, state in dynalite): time from the trigger to the agent's acknowledgement and to its note, p50/p99 over
  * INCIDENTS incidents in waves, and PagerDuty REST requests per triggered incident (target ≤ 8 incl. ack and note).
  * The sandbox's rate limit is raised so the figures measure the agent, not the 960/min budget.
+ * `BENCH_ALERTS=5000 BENCH_INCIDENTS=40 npx tsx bench/run.ts worker`: the same with thousands of alerts per incident
+ * (the request count must not grow with them).
  */
-const INCIDENTS = 240;
+const INCIDENTS = Number(process.env.BENCH_INCIDENTS ?? 240);
+const ALERTS_PER_INCIDENT = Number(process.env.BENCH_ALERTS ?? 1);
 const WAVE = 20;
 const TITLES = [
   'Disk full on db-1',
@@ -42,7 +45,11 @@ export async function run(): Promise<void> {
     for (let wave = 0; wave < INCIDENTS / WAVE; wave += 1) {
       for (let i = 0; i < WAVE; i += 1) {
         const title = TITLES[(wave * WAVE + i) % TITLES.length] as string;
-        const incident = stack.sandbox.triggerIncident({ serviceId: SANDBOX_SERVICE_ID, title });
+        const alerts = Array.from({ length: ALERTS_PER_INCIDENT }, (_, index) => ({
+          summary: `${title} (${index})`,
+          severity: 'critical' as const,
+        }));
+        const incident = stack.sandbox.triggerIncident({ serviceId: SANDBOX_SERVICE_ID, title, alerts });
         triggeredAt.set(incident.id, Date.now());
       }
       await settle(stack, 120_000);
@@ -69,7 +76,7 @@ export async function run(): Promise<void> {
     const perIncident = restRequests.length / triggeredAt.size;
     const attributed = requestsPerIncident.reduce((sum, value) => sum + value, 0) / Math.max(1, requestsPerIncident.length);
     console.log(
-      `incidents: ${triggeredAt.size} in waves of ${WAVE}, wall ${(wallMs / 1000).toFixed(1)} s, missing ack or note: ${missing}`,
+      `incidents: ${triggeredAt.size} in waves of ${WAVE}, ${ALERTS_PER_INCIDENT} alert(s) each, wall ${(wallMs / 1000).toFixed(1)} s, missing ack or note: ${missing}`,
     );
     console.log(`trigger → acknowledgement: p50 ${percentile(toAck, 50)} ms, p99 ${percentile(toAck, 99)} ms`);
     console.log(`trigger → note:            p50 ${percentile(toNote, 50)} ms, p99 ${percentile(toNote, 99)} ms`);

@@ -138,6 +138,22 @@ export class AgentAlarms extends Construct {
         'is throttled, raise webhookIngress in cdk.json (README "Webhook ingress capacity").',
     );
     alarm(
+      'QuarantinedWebhooks',
+      AgentMetrics.sum('Quarantined webhooks', [metrics.metric(MetricName.webhookQuarantined, 'ingress')]),
+      'a signed webhook was not a usable PagerDuty V3 event, so it was answered 200 and kept aside instead of processed: ' +
+        'the agent did not act on it (PagerDuty still pages people). Take quarantineKey from the ingress log and read the ' +
+        'quarantine#<sha256> item in the state table within 7 days (body, headers, reason); if PagerDuty changed its ' +
+        'payload, fix the parser and send the event again with pd-agent send-test.',
+    );
+    alarm(
+      'EventsGivenUp',
+      AgentMetrics.sum('Events given up', [metrics.metric(MetricName.gaveUp, 'worker')]),
+      'the agent gave up on incidents it had not acknowledged (retry budget or Lambda time spent, or PagerDuty refused a ' +
+        'call for good): PagerDuty keeps paging the on-call, but those incidents got no note. Read why with ' +
+        'pd-agent audit --action record --outcome failed and in the worker logs; repeated give-ups point at PagerDuty ' +
+        'errors, throttling or a worker timeout that is too short.',
+    );
+    alarm(
       'DeadLetterMessages',
       props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
       'events wait in the dead-letter queue, so the handback function is not draining it: check its logs; incidents may be acknowledged by the agent with nobody behind them.',

@@ -3,7 +3,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { MetricNameValue } from '../observability/telemetry';
-import { decodeQueuedEvent, type QueuedEvent } from '../queue/queued-event';
+import type { QueuedEventHeader } from '../queue/queued-event';
 import type { Invocation, MetricsSink } from './agent-ports';
 
 /**
@@ -75,9 +75,11 @@ export async function processFifoBatch(
 
 export type BatchLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
 
-export interface QueuedEventBatchHandlerOptions {
+export interface QueuedEventBatchHandlerOptions<E extends QueuedEventHeader> {
+  /** Reads one message (the worker needs the whole event, the handback only which event and incident it is). */
+  decode: (record: SQSRecord) => E;
   /** Handles one queued webhook event; its result is logged as the outcome. */
-  handle: (queued: QueuedEvent, invocation: Invocation) => Promise<unknown>;
+  handle: (queued: E, invocation: Invocation) => Promise<unknown>;
   sqs: SQSClient;
   /** The queue whose failed messages get a visibility delay; undefined: they come back after the queue's own. */
   queueUrl: string | undefined;
@@ -97,8 +99,8 @@ export interface QueuedEventBatchHandlerOptions {
  * dead-letter queue): each message decoded and handled in order, a failure logged, counted and reported as a batch
  * item failure so the message comes back (never dropped), metrics published once per invocation.
  */
-export function createQueuedEventBatchHandler(
-  options: QueuedEventBatchHandlerOptions,
+export function createQueuedEventBatchHandler<E extends QueuedEventHeader>(
+  options: QueuedEventBatchHandlerOptions<E>,
 ): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
   const { logger, metrics } = options;
   return async (event, context) => {
@@ -107,9 +109,9 @@ export function createQueuedEventBatchHandler(
         event,
         context,
         async (record) => {
-          let queued: QueuedEvent | undefined;
+          let queued: E | undefined;
           try {
-            queued = decodeQueuedEvent(record.body, record.messageId);
+            queued = options.decode(record);
             const outcome = await options.handle(queued, { remainingTimeMs: () => context.getRemainingTimeInMillis() });
             logger.info(options.messages.handled, { eventId: queued.eventId, incidentId: queued.incidentId, outcome });
           } catch (error) {

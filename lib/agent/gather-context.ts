@@ -112,7 +112,7 @@ export async function gatherContext(incident: Incident, deps: GatherDeps): Promi
 
   const alertsRead = runProviders({ alerts: providers.alerts }, input, pagerDutyInputHas);
   const evidenceFromAlerts = alertsRead.then(async ({ results }) => {
-    const alert = understandAlert(results.alerts ?? []);
+    const alert = understandAlert(results.alerts?.alerts ?? []);
     const aws = deps.aws === undefined ? undefined : await awsContextFor(incident, alert, deps.aws, now());
     return { alert, aws };
   });
@@ -146,7 +146,9 @@ export async function gatherContext(incident: Incident, deps: GatherDeps): Promi
   const changeEvents = others.results.changeEvents ?? [];
   return {
     incident,
-    alerts: alerts.results.alerts ?? [],
+    alerts: alerts.results.alerts?.alerts ?? [],
+    // Absent when the alerts could not be read at all (their absence is in `unavailable`).
+    alertsNotRead: alerts.results.alerts?.notRead,
     recentIncidents,
     resolutionNotes: Object.fromEntries(
       Object.entries(notes.results).filter((entry): entry is [string, string[]] => entry[1] !== undefined),

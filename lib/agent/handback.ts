@@ -2,7 +2,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { AuditSubject, AuditTrail } from '../audit/audit-log';
 import { MetricName } from '../observability/telemetry';
-import type { QueuedEvent } from '../queue/queued-event';
+import { readQueuedEventHeader, type QueuedEventHeader } from '../queue/queued-event';
 import type { IncidentLedger } from '../state/incident-ledger';
 import type { WorkLedger } from '../state/work-ledger';
 import { AgentActions } from './agent-actions';
@@ -45,7 +45,8 @@ export class DeadLetterHandback {
     this.clock = deps.clock ?? (() => new Date());
   }
 
-  async handle(queued: QueuedEvent, invocation: Invocation): Promise<HandbackOutcome> {
+  /** Needs only which event and incident a message is about, so it works on a message from any release. */
+  async handle(queued: QueuedEventHeader, invocation: Invocation): Promise<HandbackOutcome> {
     const { audit, incidentLedger } = this.deps;
     const subject: AuditSubject = { incidentId: queued.incidentId, eventId: queued.eventId, eventType: queued.eventType };
     if (queued.incidentId === null) {
@@ -148,7 +149,7 @@ export class DeadLetterHandback {
 }
 
 export interface HandbackHandlerDeps {
-  handback: { handle(queued: QueuedEvent, invocation: Invocation): Promise<HandbackOutcome> };
+  handback: { handle(queued: QueuedEventHeader, invocation: Invocation): Promise<HandbackOutcome> };
   sqs: SQSClient;
   logger: WorkerLogger;
   metrics: MetricsSink & { publishStoredMetrics(): void; hasStoredMetrics(): boolean };
@@ -157,6 +158,8 @@ export interface HandbackHandlerDeps {
 /** The handback Lambda on the dead-letter queue: a message it could not handle is reported failed, never dropped. */
 export function createHandbackHandler(deps: HandbackHandlerDeps): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
   return createQueuedEventBatchHandler({
+    // A message this release cannot fully read (a newer release's) still names its incident, so it is handed back.
+    decode: readQueuedEventHeader,
     handle: (queued, invocation) => deps.handback.handle(queued, invocation),
     sqs: deps.sqs,
     // Dead-lettered messages are retried after the DLQ's own visibility timeout; none is deferred further.

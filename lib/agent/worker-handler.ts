@@ -1,7 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { MetricName } from '../observability/telemetry';
-import type { QueuedEvent } from '../queue/queued-event';
+import { decodeQueuedEvent, type QueuedEvent } from '../queue/queued-event';
 import type { Invocation, MetricsSink } from './agent-ports';
 import { createQueuedEventBatchHandler, type BatchLogger } from './fifo-batch';
 import { NoTimeToStartError, type ProcessOutcome } from './process-event';
@@ -20,6 +20,7 @@ export interface WorkerHandlerDeps {
 /** The worker Lambda: one SQS FIFO batch of queued webhook events, partial batch failures reported. */
 export function createWorkerHandler(deps: WorkerHandlerDeps): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
   return createQueuedEventBatchHandler({
+    decode: (record) => decodeQueuedEvent(record.body, record.messageId),
     handle: (queued, invocation) => deps.processor.process(queued, invocation),
     sqs: deps.sqs,
     queueUrl: deps.queueUrl,

@@ -1,11 +1,16 @@
 import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AUDIT_TIME_INDEX } from '../infra/resource-definitions';
+import { isConditionalCheckFailure } from '../state/event-ledger';
 import type { AuditAction, AuditItem, AuditOutcome } from './audit-record';
 
 /**
  * The audit trail in AUDIT_TABLE. A PagerDuty mutation is written as an `intent` before the call and completed with
  * its outcome after it, so a crash in between leaves a visible intent. Reads: by incident (the table's key) and by
  * time range (the `byTime` GSI, one partition per UTC day).
+ *
+ * Append-only: every put is conditional on its key being new, and the only update fills an existing intent's outcome
+ * once (conditional on the item being an intent still). No write here can replace or remove an item; the functions'
+ * IAM grants hold no delete or batch action either (`cdk/pd-agent-stack.ts`).
  */
 export const DEFAULT_AUDIT_RETENTION_DAYS = 90;
 
@@ -83,6 +88,24 @@ export class AuditWriteError extends Error {
       `Audit ${operation} for incident ${incidentId} failed: ${(cause as Error)?.message ?? String(cause)}. ` +
         'No PagerDuty change is made without its audit intent; check the AUDIT_TABLE permissions and throttling.',
       { cause },
+    );
+  }
+}
+
+/** Why a conditional audit write was refused: the trail never overwrites an item or a completed outcome. */
+export class AuditAppendOnlyError extends Error {
+  override readonly name = 'AuditAppendOnlyError';
+  constructor(
+    readonly operation: 'intent' | 'record' | 'completion',
+    readonly incidentId: string,
+    readonly sk: string,
+  ) {
+    super(
+      operation === 'completion'
+        ? `Audit item ${sk} of incident ${incidentId} is not an open intent (missing, or its outcome is already recorded); ` +
+            'the audit trail is append-only, so the recorded outcome stands. Look at the item with pd-agent audit.'
+        : `Audit item ${sk} of incident ${incidentId} already exists; the audit trail is append-only, so it was not ` +
+            'overwritten. Repeat the write: a new item gets a new time in its key.',
     );
   }
 }
@@ -173,18 +196,23 @@ export class AuditLog implements AuditTrail {
       values[`:v${index}`] = value;
       return `#f${index} = :v${index}`;
     });
+    names['#outcome'] = 'outcome';
+    values[':intent'] = 'intent';
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { incidentId: handle.incidentId, sk: handle.sk },
           UpdateExpression: `SET ${sets.join(', ')}`,
+          // Only an existing intent, once: never creates an item, never rewrites a recorded outcome.
+          ConditionExpression: 'attribute_exists(sk) AND #outcome = :intent',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
       );
     } catch (error) {
-      throw new AuditWriteError('completion', handle.incidentId, error);
+      const refused = isConditionalCheckFailure(error) ? new AuditAppendOnlyError('completion', handle.incidentId, handle.sk) : error;
+      throw new AuditWriteError('completion', handle.incidentId, refused);
     }
   }
 
@@ -297,10 +325,12 @@ export class AuditLog implements AuditTrail {
   }
 
   private async put(item: AuditItem): Promise<void> {
+    const operation = item.outcome === 'intent' ? 'intent' : 'record';
     try {
-      await this.client.send(new PutCommand({ TableName: this.tableName, Item: item }));
+      await this.client.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(sk)' }));
     } catch (error) {
-      throw new AuditWriteError(item.outcome === 'intent' ? 'intent' : 'record', item.incidentId, error);
+      const refused = isConditionalCheckFailure(error) ? new AuditAppendOnlyError(operation, item.incidentId, item.sk) : error;
+      throw new AuditWriteError(operation, item.incidentId, refused);
     }
   }
 }

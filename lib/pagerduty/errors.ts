@@ -48,6 +48,21 @@ export class PagerDutyNetworkError extends Error {
   }
 }
 
+/**
+ * The caller's deadline passed (its `AbortSignal` aborted) before or during the request. Not retryable: the caller
+ * has given up, so repeating the request would only spend rate limit in the background.
+ */
+export class PagerDutyRequestAbortedError extends Error {
+  override readonly name = 'PagerDutyRequestAbortedError';
+  readonly retryable = false;
+  constructor(
+    readonly operation: string,
+    cause: unknown,
+  ) {
+    super(`PagerDuty ${operation} was abandoned: the caller's deadline passed, so no further request is sent.`, { cause });
+  }
+}
+
 export type PagerDutyError = PagerDutyApiError | PagerDutyNetworkError;
 
 export const isPagerDutyError = (error: unknown): error is PagerDutyError =>

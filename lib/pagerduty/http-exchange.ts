@@ -1,4 +1,4 @@
-import { PagerDutyApiError, PagerDutyNetworkError } from './errors';
+import { PagerDutyApiError, PagerDutyNetworkError, PagerDutyRequestAbortedError } from './errors';
 import type { RateLimit } from './types';
 
 /** One HTTP answer from PagerDuty, read whole; shared by the REST and Events API clients. */
@@ -26,7 +26,9 @@ export function readRateLimit(headers: Headers): RateLimit {
 }
 
 /**
- * Sends one request and reads its whole body. No answer (timeout, refused or dropped connection, a body cut short)
+ * Sends one request and reads its whole body, bounded by its own timeout and by the caller's `signal` (its overall
+ * deadline), whichever comes first. A caller that already gave up sends nothing; one that gives up mid-request aborts
+ * it (`PagerDutyRequestAbortedError`). No answer otherwise (timeout, refused or dropped connection, a body cut short)
  * becomes a `PagerDutyNetworkError`; the request's headers (and so any credential) never reach the error.
  */
 export async function exchange(
@@ -35,9 +37,14 @@ export async function exchange(
   url: string,
   init: RequestInit,
   timeoutMs: number,
+  callerSignal?: AbortSignal,
 ): Promise<RawAnswer> {
+  const callerGaveUp = (): boolean => callerSignal?.aborted === true;
+  if (callerGaveUp()) throw new PagerDutyRequestAbortedError(operation, callerSignal?.reason);
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = callerSignal === undefined ? timeout : AbortSignal.any([timeout, callerSignal]);
   try {
-    const response = await doFetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    const response = await doFetch(url, { ...init, signal });
     const text = await response.text();
     return {
       status: response.status,
@@ -47,6 +54,7 @@ export async function exchange(
       rateLimit: readRateLimit(response.headers),
     };
   } catch (error) {
+    if (callerGaveUp() && !timeout.aborted) throw new PagerDutyRequestAbortedError(operation, callerSignal?.reason);
     // DOMException (the abort reason) is not an `Error` of every realm: look at its name only.
     const name = (error as { name?: unknown } | null)?.name;
     const timedOut = name === 'TimeoutError' || name === 'AbortError';

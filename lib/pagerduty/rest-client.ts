@@ -9,8 +9,10 @@ import type {
   IncidentListQuery,
   Note,
   Oncall,
+  PagedResponse,
   PagerDutyApi,
   PagerDutyResponse,
+  ReadOptions,
   User,
   WebhookSubscription,
   WebhookSubscriptionRequest,
@@ -31,6 +33,14 @@ const DEFAULT_TIMEOUT_MS = 5_000;
 const PAGE_LIMIT = 100;
 /** PagerDuty refuses offset + limit above 10,000 (400); stop paging before that. */
 const MAX_OFFSET = 10_000;
+/**
+ * Pages one list read may take. Alerts and on-calls: the first page (100) is enough to triage, and one request per
+ * read keeps the worker's requests per incident fixed however many alerts an incident holds (an incident with
+ * thousands of alerts would otherwise cost up to 100 requests for one read). Other lists stop at DEFAULT_MAX_PAGES.
+ */
+export const ALERT_PAGES = 1;
+export const ONCALL_PAGES = 1;
+export const DEFAULT_MAX_PAGES = 10;
 
 /** DD-ERR codes meaning "the incident is already in the state you asked for". */
 const ALREADY_RESOLVED = 1001;
@@ -46,10 +56,20 @@ interface RequestSpec {
   body?: unknown;
   /** Incident writes carry `From: fromEmail` (PagerDuty answers 400 without it for account-level keys). */
   from?: boolean;
+  /** The caller's deadline: once aborted, the request is abandoned and no further one is sent. */
+  signal?: AbortSignal;
 }
 
 interface Page {
   more?: boolean;
+  total?: number | null;
+}
+
+interface PageBounds {
+  /** Stop after this many items. */
+  maxItems?: number;
+  /** Stop after this many pages (default DEFAULT_MAX_PAGES). */
+  maxPages?: number;
 }
 
 /** Raw incident as the REST API returns it: `incident_number`, and nullable fields sometimes omitted. */
@@ -88,7 +108,8 @@ const normaliseOncall = (raw: RawOncall): Oncall => ({
 const normaliseAlert = (raw: Alert): Alert => ({ ...raw, body: raw.body ?? null });
 
 /**
- * PagerDuty REST API v2 client. One call is one HTTP request (lists: one per page), with one exception each:
+ * PagerDuty REST API v2 client. One call is one HTTP request (lists: one per page, up to the read's page cap), with
+ * one exception each:
  * a 401 with a renewable credential (OAuth) is repeated once with a fresh token, and an "already acknowledged /
  * already resolved" refusal is followed by one read of the incident (see `acknowledgeIncident`). No other retries:
  * the worker's retry policy decides.
@@ -124,6 +145,7 @@ export function createPagerDutyClient(options: PagerDutyClientOptions): PagerDut
         buildUrl(spec.path, spec.query),
         { method: spec.method, headers, body: spec.body === undefined ? undefined : JSON.stringify(spec.body) },
         timeoutMs,
+        spec.signal,
       );
     };
     let answer = await attempt();
@@ -155,31 +177,44 @@ export function createPagerDutyClient(options: PagerDutyClientOptions): PagerDut
     return respond(answer, startedAt, null);
   };
 
-  /** Classic offset pagination: pages of 100 until `more` is false or `max` items were read. */
-  const paginate = async <T>(spec: RequestSpec, key: string, max: number = Number.POSITIVE_INFINITY): Promise<PagerDutyResponse<T[]>> => {
+  /**
+   * Classic offset pagination: pages of 100 until `more` is false, `maxItems` items or `maxPages` pages were read.
+   * The first page asks for PagerDuty's `total`, so a capped read can say how many items it left unread.
+   */
+  const paginate = async <T>(spec: RequestSpec, key: string, bounds: PageBounds = {}): Promise<PagedResponse<T>> => {
+    const maxItems = bounds.maxItems ?? Number.POSITIVE_INFINITY;
+    const maxPages = bounds.maxPages ?? DEFAULT_MAX_PAGES;
     const items: T[] = [];
     let offset = 0;
+    let pages = 0;
+    let more = false;
+    let total: number | null = null;
     let last: PagerDutyResponse<T[]> | null = null;
     const startedAt = Date.now();
     for (;;) {
-      const limit = Math.min(PAGE_LIMIT, max - items.length);
-      let more = false;
-      last = await call({ ...spec, query: { ...spec.query, limit, offset } }, (body: Page & Partial<Record<string, T[]>>) => {
+      const limit = Math.min(PAGE_LIMIT, maxItems - items.length);
+      const query = { ...spec.query, limit, offset, total: pages === 0 ? true : undefined };
+      last = await call({ ...spec, query }, (body: Page & Partial<Record<string, T[]>>) => {
         more = body.more === true;
+        if (typeof body.total === 'number') total = body.total;
         return body[key] ?? [];
       });
-      items.push(...last.value.slice(0, max - items.length));
+      pages += 1;
+      items.push(...last.value.slice(0, maxItems - items.length));
       offset += last.value.length;
-      if (!more || last.value.length === 0 || items.length >= max || offset + PAGE_LIMIT > MAX_OFFSET) break;
+      if (!more || last.value.length === 0 || items.length >= maxItems || pages >= maxPages || offset + PAGE_LIMIT > MAX_OFFSET) break;
     }
-    return { ...last, value: items, durationMs: Date.now() - startedAt };
+    const counted: number | null = total;
+    const notRead = !more ? 0 : counted === null ? null : Math.max(0, counted - items.length);
+    return { ...last, value: items, durationMs: Date.now() - startedAt, notRead };
   };
 
   const incidentPath = (incidentId: string) => `/incidents/${encodeURIComponent(incidentId)}`;
 
-  const getIncident = (incidentId: string) =>
-    call({ operation: 'getIncident', method: 'GET', path: incidentPath(incidentId) }, (body: { incident: RawIncident }) =>
-      normaliseIncident(body.incident),
+  const getIncident = (incidentId: string, options: ReadOptions = {}) =>
+    call(
+      { operation: 'getIncident', method: 'GET', path: incidentPath(incidentId), signal: options.signal },
+      (body: { incident: RawIncident }) => normaliseIncident(body.incident),
     );
 
   const updateIncident = (operation: string, incidentId: string, fields: Record<string, unknown>) =>
@@ -212,12 +247,13 @@ export function createPagerDutyClient(options: PagerDutyClientOptions): PagerDut
   return {
     getIncident,
 
-    listIncidents: (query: IncidentListQuery) =>
+    listIncidents: (query: IncidentListQuery, options: ReadOptions = {}) =>
       paginate<RawIncident>(
         {
           operation: 'listIncidents',
           method: 'GET',
           path: '/incidents',
+          signal: options.signal,
           // Newest first, so that `max` keeps the most recent incidents.
           query: {
             'service_ids[]': query.serviceIds,
@@ -228,7 +264,7 @@ export function createPagerDutyClient(options: PagerDutyClientOptions): PagerDut
           },
         },
         'incidents',
-        query.max,
+        { maxItems: query.max },
       ).then((response) => ({ ...response, value: response.value.map(normaliseIncident) })),
 
     acknowledgeIncident: (incidentId: string) =>
@@ -246,8 +282,11 @@ export function createPagerDutyClient(options: PagerDutyClientOptions): PagerDut
     resolveIncident: (incidentId: string, resolution: string) =>
       updateStatus('resolveIncident', incidentId, { status: 'resolved', resolution }, ALREADY_RESOLVED),
 
-    listNotes: (incidentId: string) =>
-      call({ operation: 'listNotes', method: 'GET', path: `${incidentPath(incidentId)}/notes` }, (body: { notes: Note[] }) => body.notes),
+    listNotes: (incidentId: string, options: ReadOptions = {}) =>
+      call(
+        { operation: 'listNotes', method: 'GET', path: `${incidentPath(incidentId)}/notes`, signal: options.signal },
+        (body: { notes: Note[] }) => body.notes,
+      ),
 
     createNote: (incidentId: string, content: string) =>
       call(
@@ -255,24 +294,35 @@ export function createPagerDutyClient(options: PagerDutyClientOptions): PagerDut
         (body: { note: Note }) => body.note,
       ),
 
-    listAlerts: (incidentId: string) =>
-      paginate<Alert>({ operation: 'listAlerts', method: 'GET', path: `${incidentPath(incidentId)}/alerts` }, 'alerts').then(
-        (response) => ({
-          ...response,
-          value: response.value.map(normaliseAlert),
-        }),
-      ),
+    listAlerts: (incidentId: string, options: ReadOptions = {}) =>
+      paginate<Alert>(
+        { operation: 'listAlerts', method: 'GET', path: `${incidentPath(incidentId)}/alerts`, signal: options.signal },
+        'alerts',
+        { maxPages: ALERT_PAGES },
+      ).then((response) => ({ ...response, value: response.value.map(normaliseAlert) })),
 
-    listRelatedChangeEvents: (incidentId: string) =>
+    listRelatedChangeEvents: (incidentId: string, options: ReadOptions = {}) =>
       call(
-        { operation: 'listRelatedChangeEvents', method: 'GET', path: `${incidentPath(incidentId)}/related_change_events` },
+        {
+          operation: 'listRelatedChangeEvents',
+          method: 'GET',
+          path: `${incidentPath(incidentId)}/related_change_events`,
+          signal: options.signal,
+        },
         (body: { change_events?: ChangeEvent[] }) => body.change_events ?? [],
       ),
 
-    listOncalls: (escalationPolicyIds: string[]) =>
+    listOncalls: (escalationPolicyIds: string[], options: ReadOptions = {}) =>
       paginate<RawOncall>(
-        { operation: 'listOncalls', method: 'GET', path: '/oncalls', query: { 'escalation_policy_ids[]': escalationPolicyIds } },
+        {
+          operation: 'listOncalls',
+          method: 'GET',
+          path: '/oncalls',
+          query: { 'escalation_policy_ids[]': escalationPolicyIds },
+          signal: options.signal,
+        },
         'oncalls',
+        { maxPages: ONCALL_PAGES },
       ).then((response) => ({ ...response, value: response.value.map(normaliseOncall) })),
 
     findUsersByEmail: (email: string) =>

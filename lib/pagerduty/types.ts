@@ -119,6 +119,20 @@ export interface PagerDutyResponse<T> {
   alreadyDone?: boolean;
 }
 
+/** A list read with a page cap: what was read, and how much PagerDuty holds beyond it. */
+export interface PagedResponse<T> extends PagerDutyResponse<T[]> {
+  /**
+   * Items left unread because the read's page cap was reached: 0 when the list was read whole, the count when
+   * PagerDuty reported its total (`total=true`), null when more exist and PagerDuty did not say how many.
+   */
+  notRead: number | null;
+}
+
+/** What the caller of a read can bound: its own deadline. Once `signal` aborts, no further request is sent. */
+export interface ReadOptions {
+  signal?: AbortSignal;
+}
+
 export type EscalationTarget = { mode: 'escalation_policy'; escalationPolicyId: string } | { mode: 'next_level'; level: number };
 
 export interface IncidentListQuery {
@@ -141,18 +155,20 @@ export interface WebhookSubscriptionRequest {
 
 /** Every call is one HTTP request (no retries inside): the caller's retry policy decides what to repeat. */
 export interface PagerDutyApi {
-  getIncident(incidentId: string): Promise<PagerDutyResponse<Incident>>;
-  listIncidents(query: IncidentListQuery): Promise<PagerDutyResponse<Incident[]>>;
+  getIncident(incidentId: string, options?: ReadOptions): Promise<PagerDutyResponse<Incident>>;
+  listIncidents(query: IncidentListQuery, options?: ReadOptions): Promise<PagerDutyResponse<Incident[]>>;
   /** `PUT /incidents/{id}` status acknowledged, `From: fromEmail`. */
   acknowledgeIncident(incidentId: string): Promise<PagerDutyResponse<Incident>>;
   /** Hands the incident to humans: reassign to its escalation policy, or raise the escalation level. */
   escalateIncident(incidentId: string, target: EscalationTarget): Promise<PagerDutyResponse<Incident>>;
   resolveIncident(incidentId: string, resolution: string): Promise<PagerDutyResponse<Incident>>;
-  listNotes(incidentId: string): Promise<PagerDutyResponse<Note[]>>;
+  listNotes(incidentId: string, options?: ReadOptions): Promise<PagerDutyResponse<Note[]>>;
   createNote(incidentId: string, content: string): Promise<PagerDutyResponse<Note>>;
-  listAlerts(incidentId: string): Promise<PagerDutyResponse<Alert[]>>;
-  listRelatedChangeEvents(incidentId: string): Promise<PagerDutyResponse<ChangeEvent[]>>;
-  listOncalls(escalationPolicyIds: string[]): Promise<PagerDutyResponse<Oncall[]>>;
+  /** The first ALERT_PAGES pages only: enough to triage, and the request count stays fixed whatever the incident holds. */
+  listAlerts(incidentId: string, options?: ReadOptions): Promise<PagedResponse<Alert>>;
+  listRelatedChangeEvents(incidentId: string, options?: ReadOptions): Promise<PagerDutyResponse<ChangeEvent[]>>;
+  /** The first ONCALL_PAGES pages only. */
+  listOncalls(escalationPolicyIds: string[], options?: ReadOptions): Promise<PagedResponse<Oncall>>;
   /** `GET /users?query=<email>`: exact-email matches only. */
   findUsersByEmail(email: string): Promise<PagerDutyResponse<User[]>>;
   listAbilities(): Promise<PagerDutyResponse<string[]>>;

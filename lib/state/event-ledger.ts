@@ -119,6 +119,7 @@ export class EventLedger implements EventLedgerPort {
   }
 }
 
-function isConditionalCheckFailure(error: unknown): boolean {
+/** DynamoDB refused a conditional write (by class, or by name when the error crossed an SDK copy). */
+export function isConditionalCheckFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as Error | null)?.name === 'ConditionalCheckFailedException';
 }

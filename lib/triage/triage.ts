@@ -1,5 +1,5 @@
 import type { TriagePolicy } from '../config/agent-config';
-import { alertIsCleared, type Analyser, type IncidentAsRead } from './analysers/analyser';
+import { alertIsCleared, describeNotRead, type Analyser, type IncidentAsRead } from './analysers/analyser';
 import { BUILT_IN_ANALYSERS } from './analysers';
 import { isSurging } from './analysers/likely-cause';
 import { matchRules, type RuleMatch } from './rules-engine';
@@ -27,14 +27,17 @@ export interface AlertsClearance {
 
 /**
  * An incident is cleared only when the agent can see that every one of its alerts resolved: at least one alert, the
- * alert read succeeded, and PagerDuty's own `alert_counts` (when present) agree that none is still triggered and
- * that no alert was left out of the read.
+ * alert read succeeded and took in every alert (none left beyond its page cap), and PagerDuty's own `alert_counts`
+ * (when present) agree that none is still triggered and that no alert was left out of the read.
  */
 export function alertsClearance(context: IncidentContext): AlertsClearance {
   const { alerts } = context;
   const unavailable = context.unavailable.find((entry) => entry.source === 'alerts');
   if (unavailable) return { cleared: false, detail: `the alerts could not be read (${unavailable.reason})` };
   if (alerts.length === 0) return { cleared: false, detail: 'no alerts were found to confirm it cleared' };
+  if (context.alertsNotRead !== undefined && context.alertsNotRead !== 0) {
+    return { cleared: false, detail: `only the first ${alerts.length} alerts were read (${describeNotRead(context.alertsNotRead)})` };
+  }
   const open = alerts.filter((alert) => !alertIsCleared(alert)).length;
   if (open > 0) return { cleared: false, detail: `${open} of ${alerts.length} alerts are still triggered` };
   const counts = (context.incident as IncidentAsRead).alert_counts;

@@ -8,6 +8,11 @@ import type { Alert, ChangeEvent, Incident, Oncall } from '../pagerduty/types';
 export interface IncidentContext {
   incident: Incident;
   alerts: Alert[];
+  /**
+   * Alerts beyond those read (the alert read takes one page): absent or 0 when every alert was read, a count, or null
+   * when PagerDuty said more exist without saying how many.
+   */
+  alertsNotRead?: number | null;
   /** Recent incidents on the same service (the incident itself excluded), newest first. */
   recentIncidents: Incident[];
   /** Notes on those recent incidents that say how they were resolved, keyed by incident id (may be empty). */

@@ -148,6 +148,11 @@ export interface Sandbox {
   oauthTokensIssued(): number;
   /** Resolves once every queued webhook delivery, retries included, has finished. */
   settled(): Promise<void>;
+  /**
+   * Resolves once no API request is being handled. A request whose client hung up (an aborted request) ends at once,
+   * even inside injected latency, so after `idle()` the request log holds every request a client got to send.
+   */
+  idle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -165,7 +170,17 @@ const compile = (route: Route): CompiledRoute => {
   return { ...route, regex: new RegExp(`^${source}$`), names };
 };
 
-const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less if the client hangs up first (as PagerDuty's servers stop working on an aborted request). */
+const pauseUnlessAborted = (ms: number, response: ServerResponse) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    response.once('close', done);
+    function done() {
+      clearTimeout(timer);
+      response.off('close', done);
+      resolve();
+    }
+  });
 
 const errorBody = (code: number, message: string, details: string[] = []) => ({
   error: { message, code, ...(details.length > 0 ? { errors: details } : {}) },
@@ -292,7 +307,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const applyFault = async (fault: Fault | null): Promise<boolean> => {
       if (fault === null || Object.keys(fault).length === 0) return false;
       entry.fault = true;
-      if (fault.latencyMs !== undefined) await pause(fault.latencyMs);
+      if (fault.latencyMs !== undefined) await pauseUnlessAborted(fault.latencyMs, response);
+      if (response.destroyed) {
+        drop();
+        return true;
+      }
       if (fault.drop === 'before') {
         drop();
         return true;
@@ -379,13 +398,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     }
   };
 
+  const inFlight = new Set<Promise<void>>();
   server.on('request', (request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      if (!response.headersSent)
-        response
-          .writeHead(500, { 'content-type': 'application/json' })
-          .end(JSON.stringify(errorBody(2000, `Sandbox error: ${(error as Error).message}`)));
-    });
+    const handled = handle(request, response)
+      .catch((error: unknown) => {
+        if (!response.headersSent)
+          response
+            .writeHead(500, { 'content-type': 'application/json' })
+            .end(JSON.stringify(errorBody(2000, `Sandbox error: ${(error as Error).message}`)));
+      })
+      .finally(() => inFlight.delete(handled));
+    inFlight.add(handled);
   });
 
   const requireIncident = (incidentId: string) => structuredClone(state.requireIncident(incidentId));
@@ -463,6 +486,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     revokeOAuthTokens: () => oauth.revokeAll(),
     oauthTokensIssued: () => oauth.issuedCount,
     settled: () => delivery.settled(),
+    idle: async () => {
+      while (inFlight.size > 0) await Promise.all(inFlight);
+    },
     stop: async () => {
       await delivery.settled();
       await new Promise<void>((resolve) => {

@@ -8,6 +8,7 @@ import type {
   Incident,
   Note,
   Oncall,
+  PagedResponse,
   PagerDutyApi,
   PagerDutyResponse,
 } from '../../lib/pagerduty/types';
@@ -22,6 +23,9 @@ export const BOT = { id: 'PBOT001', type: 'user_reference', summary: 'SRE Agent'
 export const HUMAN = { id: 'PUSR001', type: 'user_reference', summary: 'Ada Oncall' };
 
 const rateLimit = { limit: 960, remaining: 900, resetSeconds: 30 };
+
+/** The fake's lists always fit in one read. */
+const readWhole = <T>(response: PagerDutyResponse<T[]>): PagedResponse<T> => ({ ...response, notRead: 0 });
 
 export function makeIncident(overrides: Partial<Incident> = {}): Incident {
   return {
@@ -171,16 +175,16 @@ export class FakePagerDuty implements PagerDutyApi {
     });
   }
 
-  listAlerts(incidentId: string): Promise<PagerDutyResponse<Alert[]>> {
-    return this.answer('listAlerts', incidentId, () => structuredClone(this.alerts.get(incidentId) ?? []));
+  listAlerts(incidentId: string): Promise<PagedResponse<Alert>> {
+    return this.answer('listAlerts', incidentId, () => structuredClone(this.alerts.get(incidentId) ?? [])).then(readWhole);
   }
 
   listRelatedChangeEvents(incidentId: string): Promise<PagerDutyResponse<ChangeEvent[]>> {
     return this.answer('listRelatedChangeEvents', incidentId, () => structuredClone(this.changeEvents.get(incidentId) ?? []));
   }
 
-  listOncalls(): Promise<PagerDutyResponse<Oncall[]>> {
-    return this.answer('listOncalls', undefined, () => structuredClone(this.oncalls));
+  listOncalls(): Promise<PagedResponse<Oncall>> {
+    return this.answer('listOncalls', undefined, () => structuredClone(this.oncalls)).then(readWhole);
   }
 
   findUsersByEmail(): Promise<PagerDutyResponse<never[]>> {

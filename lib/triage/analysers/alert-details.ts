@@ -3,7 +3,7 @@ import type { NormalisedAlert } from '../../context/evidence';
 import type { Alert } from '../../pagerduty/types';
 import type { Evidence, Finding, IncidentContext } from '../types';
 import { oneLine, truncate } from '../text';
-import type { Analyser } from './analyser';
+import { describeNotRead, type Analyser } from './analyser';
 
 const ANALYSER = 'alert-details';
 const MAX_ALERTS_DESCRIBED = 3;
@@ -115,6 +115,11 @@ export const alertDetails: Analyser = (context: IncidentContext): Finding | null
   evidence.push(...alerts.slice(0, MAX_ALERTS_DESCRIBED).map(describe));
   if (alerts.length > MAX_ALERTS_DESCRIBED)
     evidence.push({ source: ANALYSER, text: `and ${alerts.length - MAX_ALERTS_DESCRIBED} more alerts` });
+  if (context.alertsNotRead !== undefined && context.alertsNotRead !== 0)
+    evidence.push({
+      source: ANALYSER,
+      text: `The agent read the first ${alerts.length} alerts only: ${describeNotRead(context.alertsNotRead)}`,
+    });
 
   const top = normalised?.details[0];
   const telling = top !== undefined && top.score >= TELLING_SCORE;

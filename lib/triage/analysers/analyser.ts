@@ -31,3 +31,9 @@ export function serviceName(incident: Incident): string {
 export function alertIsCleared(alert: Alert): boolean {
   return alert.status === 'resolved';
 }
+
+/** `IncidentContext.alertsNotRead` in words, for the note and for a refused resolve. */
+export function describeNotRead(notRead: number | null): string {
+  if (notRead === null) return 'PagerDuty holds more alerts than were read';
+  return `${notRead} more alert${notRead === 1 ? '' : 's'} not read`;
+}

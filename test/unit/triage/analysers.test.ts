@@ -190,4 +190,14 @@ describe('alert-details analyser', () => {
   it('reports nothing without alerts', () => {
     expect(alertDetails(makeIncidentContext({ alerts: [] }), policy)).toBeNull();
   });
+
+  it('says how many alerts the read left unread, so the note does not pass a first page off as the whole incident', () => {
+    const alerts = [makeAlert(), makeAlert()];
+    const texts = (alertsNotRead: number | null | undefined) =>
+      alertDetails(makeIncidentContext({ alerts, alertsNotRead }), policy)?.evidence.map((item) => item.text) ?? [];
+
+    expect(texts(4_998)).toContain('The agent read the first 2 alerts only: 4998 more alerts not read');
+    expect(texts(null)).toContain('The agent read the first 2 alerts only: PagerDuty holds more alerts than were read');
+    expect(texts(0).join('\n')).not.toContain('read the first');
+  });
 });

@@ -141,6 +141,16 @@ describe('triageIncident with a matching rule', () => {
       }),
       'only 2 of 40 alerts were read',
     ],
+    [
+      'the alert read stopped at its page cap',
+      makeIncidentContext({ alerts: cleared(), alertsNotRead: 4_900 }),
+      'only the first 2 alerts were read (4900 more alerts not read)',
+    ],
+    [
+      'the alert read stopped at its page cap and PagerDuty gave no total',
+      makeIncidentContext({ alerts: cleared(), alertsNotRead: null }),
+      'PagerDuty holds more alerts than were read',
+    ],
   ])('never resolves when %s (holds instead)', (_name, context, detail) => {
     const hypothesis = triageIncident(context, policy({ action: 'resolve-if-cleared', confidence: 0.9 }));
     expect(hypothesis.decision).toBe('hold');
