@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import { agentMd, code, inert, joinMarkdown, linkOrText, VouchedLinks, type Markdown } from './markdown';
+import { alertSection } from './note-alert';
+import { alarmHistoryLine, awsUnavailable, changesSection, logsSection, metricSection } from './note-aws';
+import { shown, unavailableEntry } from './note-text';
 import { oneLine, truncate } from './text';
+import { triggerTime } from './trigger-time';
 import type { ContextSource, Decision, Hypothesis, IncidentContext } from './types';
 
 /**
@@ -18,7 +22,6 @@ const MAX_EVIDENCE_TEXT = 500;
 const MAX_STEPS = 10;
 const MAX_STEP = 300;
 const MAX_NAMES = 10;
-const MAX_UNAVAILABLE_REASON = 150;
 
 export interface HypothesisNoteInput {
   hypothesis: Hypothesis;
@@ -53,11 +56,6 @@ export function noteContainsRef(content: string, ref: string): boolean {
   return ref !== '' && content.includes(ref);
 }
 
-/** Outside text as it appears in a note: one line, at most `max` characters, inert. */
-function shown(text: string, max: number): Markdown {
-  return inert(truncate(oneLine(text), max));
-}
-
 const SOURCE_LABELS: Record<ContextSource, Markdown> = {
   alerts: agentMd`alerts`,
   recentIncidents: agentMd`recent incidents`,
@@ -81,7 +79,7 @@ export function whoIsPagedOnEscalation(context: IncidentContext, level: number):
   const policy = context.incident.escalation_policy;
   const policyName = shown(policy.summary ?? policy.id, 80);
   const failed = context.unavailable.find((entry) => entry.source === 'oncalls');
-  if (failed) return agentMd`unknown: the on-call lookup failed (${shown(failed.reason, MAX_UNAVAILABLE_REASON)})`;
+  if (failed) return agentMd`unknown: ${unavailableEntry(agentMd`the on-call lookup failed`, failed.reason)}`;
   const names = new Map<string, string>();
   for (const oncall of context.oncalls) {
     if (oncall.escalation_policy.id !== policy.id || oncall.escalation_level !== level) continue;
@@ -104,54 +102,129 @@ function footer(agentName: string, env: string, dedupRef: string, extra: Markdow
   return agentMd`---\n_${nameOf(agentName)} · env ${code(env)} · ref ${code(dedupRef)}${extra}_`;
 }
 
-/** Bounded by construction; the final cap only guards against surprises, and always keeps the footer. */
+/** What the body may take so that the note, footer included, stays under MAX_NOTE_LENGTH. */
+function roomFor(foot: Markdown): number {
+  return MAX_NOTE_LENGTH - foot.length - 2;
+}
+
+/** Sections drop to fit first (see `fitted`); this final cut only guards against surprises, and always keeps the footer. */
 function capped(body: Markdown, foot: Markdown): string {
-  const room = MAX_NOTE_LENGTH - foot.length - 2;
-  return `${truncate(body.trimEnd(), room)}\n\n${foot}`;
+  return `${truncate(body.trimEnd(), roomFor(foot))}\n\n${foot}`;
+}
+
+/** A part of the note; `dropOrder` says how early it goes when the note is too long (never, when absent). */
+interface NoteSection {
+  title: Markdown;
+  lines: Markdown[];
+  dropOrder?: number;
+}
+
+/**
+ * Least telling first: the alarm's history and the analysers' evidence repeat or add least to the sections above
+ * them; what changed, the next steps and the runbook are what the on-call acts on.
+ */
+const DROP_ORDER = {
+  alarmHistory: 1,
+  evidence: 2,
+  metric: 3,
+  alert: 4,
+  logs: 5,
+  unavailable: 6,
+  nextSteps: 7,
+  changes: 8,
+  runbook: 9,
+} as const;
+
+function section(title: Markdown, lines: Markdown[], dropOrder?: number, heading = true): NoteSection {
+  if (lines.length === 0) return { title, lines: [] };
+  const body = heading ? [agentMd`**${title}**`, ...lines] : lines;
+  return { title, lines: [...body, agentMd``], ...(dropOrder === undefined ? {} : { dropOrder }) };
+}
+
+/** The sections joined; when they do not fit `room`, the least telling go first, and the note says which. */
+function fitted(sections: readonly NoteSection[], room: number): Markdown {
+  const dropped = new Set<NoteSection>();
+  const build = (): Markdown => {
+    const kept = sections.filter((part) => !dropped.has(part)).flatMap((part) => part.lines);
+    const leftOut = sections.filter((part) => dropped.has(part)).map((part) => part.title);
+    if (leftOut.length > 0) kept.push(agentMd`_Left out to fit the note size: ${joinMarkdown(leftOut, agentMd`, `)}._`);
+    return joinMarkdown(kept, agentMd`\n`);
+  };
+  const droppable = sections
+    .filter((part) => part.dropOrder !== undefined && part.lines.length > 0)
+    .sort((a, b) => (a.dropOrder ?? 0) - (b.dropOrder ?? 0));
+  for (const next of droppable) {
+    if (build().trimEnd().length <= room) break;
+    dropped.add(next);
+  }
+  return build();
+}
+
+function evidenceLines(hypothesis: Hypothesis, links: VouchedLinks): Markdown[] {
+  const lines = hypothesis.evidence.slice(0, MAX_EVIDENCE_ITEMS).map((evidence) => {
+    const target = linkOrText(evidence.link, links, agentMd`link`, agentMd`unverified link: `);
+    return agentMd`- ${shown(evidence.text, MAX_EVIDENCE_TEXT)}${target === undefined ? agentMd`` : agentMd` (${target})`}`;
+  });
+  if (hypothesis.evidence.length > MAX_EVIDENCE_ITEMS) lines.push(agentMd`- …and ${hypothesis.evidence.length - MAX_EVIDENCE_ITEMS} more`);
+  return lines;
+}
+
+function unavailableLines(context: IncidentContext): Markdown[] {
+  const sources = [
+    ...context.unavailable.map((entry) => unavailableEntry(SOURCE_LABELS[entry.source] ?? inert(entry.source), entry.reason)),
+    ...awsUnavailable(context.aws),
+  ];
+  return sources.length === 0 ? [] : [agentMd`**Unavailable sources:** ${joinMarkdown(sources, agentMd`; `)}`];
 }
 
 export function renderHypothesisNote(input: HypothesisNoteInput): string {
   const { hypothesis, context, agentName, env, dedupRef, pagedIfEscalated } = input;
   const links = VouchedLinks.forIncident(context, input.runbooks);
-  const lines: Markdown[] = [];
   const summary = shown(hypothesis.summary, MAX_SUMMARY);
-  lines.push(agentMd`**${summary === '' ? agentMd`No hypothesis` : summary}**`, agentMd``);
-  lines.push(
-    agentMd`**Confidence:** ${percent(hypothesis.confidence)} · **Decision:** ${DECISION_LABELS[hypothesis.decision]}. ${shown(hypothesis.decisionReason, MAX_REASON)}`,
-    agentMd``,
-  );
-
-  if (hypothesis.evidence.length > 0) {
-    lines.push(agentMd`**Evidence**`);
-    for (const evidence of hypothesis.evidence.slice(0, MAX_EVIDENCE_ITEMS)) {
-      const target = linkOrText(evidence.link, links, agentMd`link`, agentMd`unverified link: `);
-      lines.push(agentMd`- ${shown(evidence.text, MAX_EVIDENCE_TEXT)}${target === undefined ? agentMd`` : agentMd` (${target})`}`);
-    }
-    if (hypothesis.evidence.length > MAX_EVIDENCE_ITEMS)
-      lines.push(agentMd`- …and ${hypothesis.evidence.length - MAX_EVIDENCE_ITEMS} more`);
-    lines.push(agentMd``);
-  }
-
-  if (hypothesis.nextSteps.length > 0) {
-    lines.push(agentMd`**Next steps**`);
-    hypothesis.nextSteps.slice(0, MAX_STEPS).forEach((step, index) => lines.push(agentMd`${index + 1}. ${shown(step, MAX_STEP)}`));
-    lines.push(agentMd``);
-  }
-
-  if (hypothesis.runbook !== undefined) {
-    const runbook = linkOrText(hypothesis.runbook, links, inert(hypothesis.runbook), agentMd`unverified: `);
-    if (runbook !== undefined) lines.push(agentMd`**Runbook:** ${runbook}`, agentMd``);
-  }
-  lines.push(agentMd`**Paged if it escalates:** ${whoIsPagedOnEscalation(context, pagedIfEscalated.level)}`, agentMd``);
-  if (context.unavailable.length > 0) {
-    const sources = context.unavailable.map(
-      (entry) => agentMd`${SOURCE_LABELS[entry.source] ?? inert(entry.source)} (${shown(entry.reason, MAX_UNAVAILABLE_REASON)})`,
-    );
-    lines.push(agentMd`**Unavailable sources:** ${joinMarkdown(sources, agentMd`; `)}`, agentMd``);
-  }
+  const header: NoteSection = {
+    title: agentMd`summary`,
+    lines: [
+      agentMd`**${summary === '' ? agentMd`No hypothesis` : summary}**`,
+      agentMd``,
+      agentMd`**Confidence:** ${percent(hypothesis.confidence)} · **Decision:** ${DECISION_LABELS[hypothesis.decision]}. ${shown(hypothesis.decisionReason, MAX_REASON)}`,
+      agentMd``,
+    ],
+  };
+  const aws = context.aws;
+  const alarmHistory = alarmHistoryLine(aws?.alarm, links);
+  const runbook =
+    hypothesis.runbook === undefined ? undefined : linkOrText(hypothesis.runbook, links, inert(hypothesis.runbook), agentMd`unverified: `);
+  const sections: NoteSection[] = [
+    header,
+    section(agentMd`What the alert says`, alertSection(context.alert), DROP_ORDER.alert),
+    section(agentMd`What the metric did`, metricSection(aws?.metric, links), DROP_ORDER.metric),
+    section(agentMd`What changed`, changesSection(aws?.changes ?? [], triggerTime(context), links), DROP_ORDER.changes),
+    section(agentMd`New errors in logs`, logsSection(aws?.logSurges ?? [], links), DROP_ORDER.logs),
+    section(
+      agentMd`alarm history`,
+      alarmHistory === undefined ? [] : [agentMd`**Alarm history:** ${alarmHistory}`],
+      DROP_ORDER.alarmHistory,
+      false,
+    ),
+    section(agentMd`Evidence`, evidenceLines(hypothesis, links), DROP_ORDER.evidence),
+    section(
+      agentMd`Next steps`,
+      hypothesis.nextSteps.slice(0, MAX_STEPS).map((step, index) => agentMd`${index + 1}. ${shown(step, MAX_STEP)}`),
+      DROP_ORDER.nextSteps,
+    ),
+    section(agentMd`runbook`, runbook === undefined ? [] : [agentMd`**Runbook:** ${runbook}`], DROP_ORDER.runbook, false),
+    section(
+      agentMd`who is paged`,
+      [agentMd`**Paged if it escalates:** ${whoIsPagedOnEscalation(context, pagedIfEscalated.level)}`],
+      undefined,
+      false,
+    ),
+    section(agentMd`unavailable sources`, unavailableLines(context), DROP_ORDER.unavailable, false),
+  ];
 
   const refinedBy = hypothesis.producedBy === 'bedrock' ? agentMd` · refined by Amazon Bedrock` : agentMd``;
-  return capped(joinMarkdown(lines, agentMd`\n`), footer(agentName, env, dedupRef, refinedBy));
+  const foot = footer(agentName, env, dedupRef, refinedBy);
+  return capped(fitted(sections, roomFor(foot)), foot);
 }
 
 /** The note the handback function adds when the agent could not finish: short, and clear about who has it now. */

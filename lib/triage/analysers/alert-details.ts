@@ -16,7 +16,7 @@ const TELLING_SCORE = 0.8;
 /** What the alert itself says explains the page only weakly: it is the symptom, not the cause. */
 const ALERT_DETAIL_WEIGHT = 0.2;
 
-const MONITOR_LABELS: Record<NormalisedAlert['monitor'], string> = {
+export const MONITOR_LABELS: Record<NormalisedAlert['monitor'], string> = {
   cloudwatch: 'CloudWatch alarm',
   datadog: 'Datadog monitor',
   prometheus: 'Prometheus alert',

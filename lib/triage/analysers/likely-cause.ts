@@ -1,7 +1,7 @@
 import type { TriagePolicy } from '../../config/agent-config';
 import type { ChangeRecord, LogSurge, MetricBehaviour } from '../../context/evidence';
 import type { Evidence, Finding, IncidentContext } from '../types';
-import { humanDuration, oneLine, timeOf, truncate } from '../text';
+import { humanDuration, oneLine, roundedForReading, timeOf, truncate } from '../text';
 import { triggerTime } from '../trigger-time';
 import type { Analyser } from './analyser';
 
@@ -77,8 +77,7 @@ function freshChange(context: IncidentContext, trigger: number, windowMs: number
 
 function number(value: number | undefined, unit: string | undefined): string {
   if (value === undefined) return '?';
-  const rounded = Math.abs(value) >= 100 ? Math.round(value) : Math.round(value * 100) / 100;
-  return `${rounded}${unit === undefined || unit === 'None' ? '' : unit === 'Percent' ? '%' : ` ${unit}`}`;
+  return `${roundedForReading(value)}${unit === undefined || unit === 'None' ? '' : unit === 'Percent' ? '%' : ` ${unit}`}`;
 }
 
 function metricCandidate(metric: MetricBehaviour): Candidate | undefined {
