@@ -13,7 +13,7 @@ import { oneLine } from './text';
 const MAX_NAME = 120;
 const MAX_RESOURCE = 200;
 const MAX_DIMENSIONS = 5;
-const MAX_DETAILS = 4;
+const MAX_DETAILS = 3;
 /** Below this a detail only identifies the notification (times, ids, signatures, empty values): not worth a line. */
 const MIN_DETAIL_SCORE = 0.25;
 const MAX_DETAIL_KEY = 60;
@@ -77,7 +77,7 @@ function valuesShown(alert: NormalisedAlert): Set<string> {
     alert.metric?.statistic,
     alert.metric?.expression,
     alert.resource?.arn,
-    ...Object.values(alert.resource?.dimensions ?? {}),
+    ...Object.entries(alert.resource?.dimensions ?? {}).flat(),
     alert.region,
     alert.accountId,
     alert.alarmArn,
@@ -90,11 +90,26 @@ function valuesShown(alert: NormalisedAlert): Set<string> {
   return new Set(values.filter((value): value is string => value !== undefined).map(oneLine));
 }
 
+/** Keys of details that the metric and resource lines already say in words (`GreaterThanThreshold`, `EU (Ireland)`). */
+function keysShown(alert: NormalisedAlert): RegExp | undefined {
+  const words = [
+    ...(alert.metric !== undefined || alert.threshold !== undefined
+      ? ['comparison', 'operator', 'statistic', 'period', 'threshold', 'unit']
+      : []),
+    ...(alert.region !== undefined ? ['region'] : []),
+  ];
+  return words.length === 0 ? undefined : new RegExp(`(${words.join('|')})[^.]*$`, 'i');
+}
+
 function tellingDetails(alert: NormalisedAlert): Markdown[] {
   const already = valuesShown(alert);
+  const shownKey = keysShown(alert);
   return [...alert.details]
     .sort((a, b) => b.score - a.score)
-    .filter((detail) => detail.score >= MIN_DETAIL_SCORE && !already.has(oneLine(detail.value)))
+    .filter(
+      (detail) =>
+        detail.score >= MIN_DETAIL_SCORE && !already.has(oneLine(detail.value)) && (shownKey === undefined || !shownKey.test(detail.key)),
+    )
     .slice(0, MAX_DETAILS)
     .map((detail) => agentMd`- ${shown(detail.key, MAX_DETAIL_KEY)}: ${shown(detail.value, MAX_DETAIL_VALUE)}`);
 }

@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { ANALYSER as ALERT_DETAILS } from './analysers/alert-details';
+import { ANALYSER as LIKELY_CAUSE } from './analysers/likely-cause';
 import { agentMd, code, inert, joinMarkdown, linkOrText, VouchedLinks, type Markdown } from './markdown';
 import { alertSection } from './note-alert';
 import { alarmHistoryLine, awsUnavailable, changesSection, logsSection, metricSection } from './note-aws';
@@ -160,12 +162,17 @@ function fitted(sections: readonly NoteSection[], room: number): Markdown {
   return build();
 }
 
-function evidenceLines(hypothesis: Hypothesis, links: VouchedLinks): Markdown[] {
-  const lines = hypothesis.evidence.slice(0, MAX_EVIDENCE_ITEMS).map((evidence) => {
+/**
+ * The evidence the sections above do not already show: the likely-cause analyser's lines repeat the AWS sections, and
+ * the alert-details analyser's the alert section when the incident has that one alert.
+ */
+function evidenceLines(hypothesis: Hypothesis, links: VouchedLinks, shownAbove: ReadonlySet<string>): Markdown[] {
+  const evidence = hypothesis.evidence.filter((item) => !shownAbove.has(item.source));
+  const lines = evidence.slice(0, MAX_EVIDENCE_ITEMS).map((evidence) => {
     const target = linkOrText(evidence.link, links, agentMd`link`, agentMd`unverified link: `);
     return agentMd`- ${shown(evidence.text, MAX_EVIDENCE_TEXT)}${target === undefined ? agentMd`` : agentMd` (${target})`}`;
   });
-  if (hypothesis.evidence.length > MAX_EVIDENCE_ITEMS) lines.push(agentMd`- …and ${hypothesis.evidence.length - MAX_EVIDENCE_ITEMS} more`);
+  if (evidence.length > MAX_EVIDENCE_ITEMS) lines.push(agentMd`- …and ${evidence.length - MAX_EVIDENCE_ITEMS} more`);
   return lines;
 }
 
@@ -194,19 +201,26 @@ export function renderHypothesisNote(input: HypothesisNoteInput): string {
   const alarmHistory = alarmHistoryLine(aws?.alarm, links);
   const runbook =
     hypothesis.runbook === undefined ? undefined : linkOrText(hypothesis.runbook, links, inert(hypothesis.runbook), agentMd`unverified: `);
+  const alert = alertSection(context.alert);
+  const metric = metricSection(aws?.metric, links);
+  const changes = changesSection(aws?.changes ?? [], triggerTime(context), links);
+  const logs = logsSection(aws?.logSurges ?? [], links);
+  const shownAbove = new Set<string>();
+  if (metric.length + changes.length + logs.length > 0) shownAbove.add(LIKELY_CAUSE);
+  if (alert.length > 0 && context.alerts.length === 1) shownAbove.add(ALERT_DETAILS);
   const sections: NoteSection[] = [
     header,
-    section(agentMd`What the alert says`, alertSection(context.alert), DROP_ORDER.alert),
-    section(agentMd`What the metric did`, metricSection(aws?.metric, links), DROP_ORDER.metric),
-    section(agentMd`What changed`, changesSection(aws?.changes ?? [], triggerTime(context), links), DROP_ORDER.changes),
-    section(agentMd`New errors in logs`, logsSection(aws?.logSurges ?? [], links), DROP_ORDER.logs),
+    section(agentMd`What the alert says`, alert, DROP_ORDER.alert),
+    section(agentMd`What the metric did`, metric, DROP_ORDER.metric),
+    section(agentMd`What changed`, changes, DROP_ORDER.changes),
+    section(agentMd`New errors in logs`, logs, DROP_ORDER.logs),
     section(
       agentMd`alarm history`,
       alarmHistory === undefined ? [] : [agentMd`**Alarm history:** ${alarmHistory}`],
       DROP_ORDER.alarmHistory,
       false,
     ),
-    section(agentMd`Evidence`, evidenceLines(hypothesis, links), DROP_ORDER.evidence),
+    section(agentMd`Evidence`, evidenceLines(hypothesis, links, shownAbove), DROP_ORDER.evidence),
     section(
       agentMd`Next steps`,
       hypothesis.nextSteps.slice(0, MAX_STEPS).map((step, index) => agentMd`${index + 1}. ${shown(step, MAX_STEP)}`),

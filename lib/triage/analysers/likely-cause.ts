@@ -13,7 +13,7 @@ import type { Analyser } from './analyser';
  * agrees in time and drops when they contradict each other (a change that came after the errors had begun).
  */
 
-const ANALYSER = 'likely-cause';
+export const ANALYSER = 'likely-cause';
 const MINUTE_MS = 60_000;
 /** A metric step or the first new error this close after a change (or just before: clocks and periods) agrees with it. */
 const AGREEMENT_AFTER_MS = 15 * MINUTE_MS;
