@@ -4,6 +4,7 @@ import { ANALYSER as LIKELY_CAUSE } from './analysers/likely-cause';
 import { agentMd, code, inert, joinMarkdown, linkOrText, VouchedLinks, type Markdown } from './markdown';
 import { alertSection } from './note-alert';
 import { alarmHistoryLine, awsUnavailable, changesSection, logsSection, metricSection } from './note-aws';
+import { fitted, section, type NoteSection } from './note-fit';
 import { shown, unavailableEntry } from './note-text';
 import { oneLine, truncate } from './text';
 import { triggerTime } from './trigger-time';
@@ -114,13 +115,6 @@ function capped(body: Markdown, foot: Markdown): string {
   return `${truncate(body.trimEnd(), roomFor(foot))}\n\n${foot}`;
 }
 
-/** A part of the note; `dropOrder` says how early it goes when the note is too long (never, when absent). */
-interface NoteSection {
-  title: Markdown;
-  lines: Markdown[];
-  dropOrder?: number;
-}
-
 /**
  * Least telling first: the alarm's history and the analysers' evidence repeat or add least to the sections above
  * them; what changed, the next steps and the runbook are what the on-call acts on.
@@ -136,31 +130,6 @@ const DROP_ORDER = {
   changes: 8,
   runbook: 9,
 } as const;
-
-function section(title: Markdown, lines: Markdown[], dropOrder?: number, heading = true): NoteSection {
-  if (lines.length === 0) return { title, lines: [] };
-  const body = heading ? [agentMd`**${title}**`, ...lines] : lines;
-  return { title, lines: [...body, agentMd``], ...(dropOrder === undefined ? {} : { dropOrder }) };
-}
-
-/** The sections joined; when they do not fit `room`, the least telling go first, and the note says which. */
-function fitted(sections: readonly NoteSection[], room: number): Markdown {
-  const dropped = new Set<NoteSection>();
-  const build = (): Markdown => {
-    const kept = sections.filter((part) => !dropped.has(part)).flatMap((part) => part.lines);
-    const leftOut = sections.filter((part) => dropped.has(part)).map((part) => part.title);
-    if (leftOut.length > 0) kept.push(agentMd`_Left out to fit the note size: ${joinMarkdown(leftOut, agentMd`, `)}._`);
-    return joinMarkdown(kept, agentMd`\n`);
-  };
-  const droppable = sections
-    .filter((part) => part.dropOrder !== undefined && part.lines.length > 0)
-    .sort((a, b) => (a.dropOrder ?? 0) - (b.dropOrder ?? 0));
-  for (const next of droppable) {
-    if (build().trimEnd().length <= room) break;
-    dropped.add(next);
-  }
-  return build();
-}
 
 /**
  * The evidence the sections above do not already show: the likely-cause analyser's lines repeat the AWS sections, and
@@ -189,7 +158,7 @@ export function renderHypothesisNote(input: HypothesisNoteInput): string {
   const links = VouchedLinks.forIncident(context, input.runbooks);
   const summary = shown(hypothesis.summary, MAX_SUMMARY);
   const header: NoteSection = {
-    title: agentMd`summary`,
+    title: agentMd`Summary`,
     lines: [
       agentMd`**${summary === '' ? agentMd`No hypothesis` : summary}**`,
       agentMd``,
@@ -215,7 +184,7 @@ export function renderHypothesisNote(input: HypothesisNoteInput): string {
     section(agentMd`What changed`, changes, DROP_ORDER.changes),
     section(agentMd`New errors in logs`, logs, DROP_ORDER.logs),
     section(
-      agentMd`alarm history`,
+      agentMd`Alarm history`,
       alarmHistory === undefined ? [] : [agentMd`**Alarm history:** ${alarmHistory}`],
       DROP_ORDER.alarmHistory,
       false,
@@ -226,14 +195,14 @@ export function renderHypothesisNote(input: HypothesisNoteInput): string {
       hypothesis.nextSteps.slice(0, MAX_STEPS).map((step, index) => agentMd`${index + 1}. ${shown(step, MAX_STEP)}`),
       DROP_ORDER.nextSteps,
     ),
-    section(agentMd`runbook`, runbook === undefined ? [] : [agentMd`**Runbook:** ${runbook}`], DROP_ORDER.runbook, false),
+    section(agentMd`Runbook`, runbook === undefined ? [] : [agentMd`**Runbook:** ${runbook}`], DROP_ORDER.runbook, false),
     section(
-      agentMd`who is paged`,
+      agentMd`Paged if it escalates`,
       [agentMd`**Paged if it escalates:** ${whoIsPagedOnEscalation(context, pagedIfEscalated.level)}`],
       undefined,
       false,
     ),
-    section(agentMd`unavailable sources`, unavailableLines(context), DROP_ORDER.unavailable, false),
+    section(agentMd`Unavailable sources`, unavailableLines(context), DROP_ORDER.unavailable, false),
   ];
 
   const refinedBy = hypothesis.producedBy === 'bedrock' ? agentMd` · refined by Amazon Bedrock` : agentMd``;
