@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { ANALYSER as ALERT_DETAILS } from './analysers/alert-details';
 import { ANALYSER as LIKELY_CAUSE } from './analysers/likely-cause';
 import { agentMd, code, inert, joinMarkdown, linkOrText, VouchedLinks, type Markdown } from './markdown';
 import { alertSection } from './note-alert';
@@ -132,8 +131,8 @@ const DROP_ORDER = {
 } as const;
 
 /**
- * The evidence the sections above do not already show: the likely-cause analyser's lines repeat the AWS sections, and
- * the alert-details analyser's the alert section when the incident has that one alert.
+ * The evidence the sections above do not already show: the likely-cause analyser's lines repeat the AWS sections.
+ * The alert-details analyser's stay: they carry the PagerDuty alert's own summary and link, and every alert's.
  */
 function evidenceLines(hypothesis: Hypothesis, links: VouchedLinks, shownAbove: ReadonlySet<string>): Markdown[] {
   const evidence = hypothesis.evidence.filter((item) => !shownAbove.has(item.source));
@@ -176,7 +175,6 @@ export function renderHypothesisNote(input: HypothesisNoteInput): string {
   const logs = logsSection(aws?.logSurges ?? [], links);
   const shownAbove = new Set<string>();
   if (metric.length + changes.length + logs.length > 0) shownAbove.add(LIKELY_CAUSE);
-  if (alert.length > 0 && context.alerts.length === 1) shownAbove.add(ALERT_DETAILS);
   const sections: NoteSection[] = [
     header,
     section(agentMd`What the alert says`, alert, DROP_ORDER.alert),

@@ -5,7 +5,7 @@ import type { Evidence, Finding, IncidentContext } from '../types';
 import { oneLine, truncate } from '../text';
 import type { Analyser } from './analyser';
 
-export const ANALYSER = 'alert-details';
+const ANALYSER = 'alert-details';
 const MAX_ALERTS_DESCRIBED = 3;
 const MAX_FIELDS_PER_ALERT = 8;
 const MAX_VALUE_LENGTH = 160;

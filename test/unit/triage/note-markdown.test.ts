@@ -30,9 +30,15 @@ const EVIL = 'https://evil.example/fix';
 const ref = noteDedupRef('prod', 'PINC1', 'event-1');
 const renderers = Object.entries(RENDERERS);
 
-/** Links a note may carry: the account's own PagerDuty pages (as the fixtures serve them) and the configured runbook. */
+/** Where the property's AWS console links point: the regional console, with outside text in the fragment. */
+const CONSOLE = 'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/';
+
+/**
+ * Links a note may carry: the account's own PagerDuty pages (as the fixtures serve them), the configured runbook, and
+ * the AWS console pages of the incident's AWS context.
+ */
 function vouchedHref(href: string): boolean {
-  return href === RUNBOOK || href.startsWith('https://acme.pagerduty.com/');
+  return href === RUNBOOK || href.startsWith('https://acme.pagerduty.com/') || href.startsWith(CONSOLE);
 }
 
 function unvouchedElements(note: string): string[] {
@@ -204,8 +210,19 @@ const hostileHref = fc.oneof(
     'javascript:alert(1)',
     'https://acme.pagerduty.com/sign_in?next=https://evil.example',
     'https://evil.example/a)b(c',
+    'https://console.aws.amazon.com.evil.example/cloudwatch',
+    'https://evil.example/console.aws.amazon.com/cloudwatch',
+    'https://console.aws.amazon.com@evil.example/cloudwatch',
+    'https://user:pass@console.aws.amazon.com/cloudwatch',
+    'http://eu-west-1.console.aws.amazon.com/cloudwatch',
   ),
   hostileText,
+);
+
+/** A console URL the providers built, with outside text (an alarm or log group name) in it, or a hostile URL. */
+const consoleHref = fc.oneof(
+  hostileText.map((name) => `${CONSOLE}${name}`),
+  hostileHref,
 );
 
 /** Every slot of a note that outside text reaches. */
@@ -227,6 +244,30 @@ const hostileSlots = fc.record({
   modelEvidence: hostileText,
   modelLink: hostileHref,
   modelReason: hostileText,
+  alarmName: hostileText,
+  alarmState: hostileText,
+  metricNamespace: hostileText,
+  metricName: hostileText,
+  metricStatistic: hostileText,
+  metricUnit: hostileText,
+  dimensionName: hostileText,
+  dimensionValue: hostileText,
+  normalisedDetailKey: hostileText,
+  normalisedDetailValue: hostileText,
+  metricLabel: hostileText,
+  sparkline: hostileText,
+  metricUrl: consoleHref,
+  changeWho: hostileText,
+  changeTarget: hostileText,
+  changeAction: hostileText,
+  awsChangeSummary: hostileText,
+  changeLink: consoleHref,
+  logGroup: hostileText,
+  logExample: hostileText,
+  logSignature: hostileText,
+  logUrl: consoleHref,
+  alarmUrl: consoleHref,
+  awsUnavailableReason: hostileText,
 });
 type Slots = typeof hostileSlots extends fc.Arbitrary<infer T> ? T : never;
 
@@ -266,6 +307,61 @@ function hostileNote(slots: Slots, plain: boolean): string {
     ],
     oncalls: [makeOncall(text(slots.oncallName), { escalation_policy: policy })],
     unavailable: [{ source: 'changeEvents', reason: text(slots.unavailableReason) }],
+    alert: {
+      monitor: 'cloudwatch',
+      name: text(slots.alarmName),
+      state: text(slots.alarmState),
+      metric: {
+        namespace: text(slots.metricNamespace),
+        name: text(slots.metricName),
+        statistic: text(slots.metricStatistic),
+        unit: text(slots.metricUnit),
+      },
+      threshold: { comparison: '>', value: 5 },
+      observed: { value: 14, at: minutesBefore(1) },
+      resource: { dimensions: { [text(slots.dimensionName)]: text(slots.dimensionValue) } },
+      region: 'eu-west-1',
+      // Prefixed so that no detail repeats another slot's value in one note and not in its plain twin.
+      details: [{ key: `k.${text(slots.normalisedDetailKey)}`, value: `detail ${text(slots.normalisedDetailValue)}`, score: 0.9 }],
+    },
+    aws: {
+      region: 'eu-west-1',
+      alarm: { alarmName: text(slots.alarmName), alarmsLast24h: 3, flipsLast24h: 6, consoleUrl: slots.alarmUrl },
+      metric: {
+        metricLabel: text(slots.metricLabel),
+        shape: 'climb',
+        ratePerMinute: 1.3,
+        minutesToExhaustion: 38,
+        latest: 50,
+        unit: text(slots.metricUnit),
+        sparkline: text(slots.sparkline),
+        consoleUrl: slots.metricUrl,
+      },
+      changes: [
+        {
+          at: minutesBefore(6),
+          source: 'cloudtrail',
+          action: text(slots.changeAction),
+          who: text(slots.changeWho),
+          target: text(slots.changeTarget),
+          summary: text(slots.awsChangeSummary),
+          onAlarmedResource: true,
+          link: slots.changeLink,
+        },
+      ],
+      logSurges: [
+        {
+          logGroup: text(slots.logGroup),
+          signature: text(slots.logSignature),
+          example: text(slots.logExample),
+          countRecent: 57,
+          countBefore: 0,
+          isNew: true,
+          consoleUrl: slots.logUrl,
+        },
+      ],
+      unavailable: [{ source: 'logs', reason: text(slots.awsUnavailableReason) }],
+    },
   });
   const policyWithRule = makeTriagePolicy({
     rules: [makeRule({ id: 'disk', match: { title: 'disk' }, action: 'hold', runbook: RUNBOOK })],
@@ -301,6 +397,19 @@ describe('hostile notes, rendered', () => {
           expectShown(slots.policyName, 80);
           expectShown(slots.oncallName, 60);
           expectShown(slots.unavailableReason, 150);
+          expectShown(slots.alarmName, 120);
+          expectShown(slots.metricName, 100);
+          expectShown(slots.dimensionValue, 80);
+          expectShown(`detail ${slots.normalisedDetailValue}`, 200);
+          expectShown(slots.metricLabel, 100);
+          expectShown(slots.sparkline, 60);
+          expectShown(slots.changeAction, 60);
+          expectShown(slots.changeWho, 80);
+          expectShown(slots.changeTarget, 80);
+          expectShown(slots.awsChangeSummary, 160);
+          expectShown(slots.logGroup, 100);
+          expectShown(oneLine(slots.logExample) === '' ? slots.logSignature : slots.logExample, 240);
+          expectShown(slots.awsUnavailableReason, 150);
         }
       }),
       { numRuns: 200 },

@@ -190,7 +190,7 @@ describe('Alarm history', () => {
 });
 
 describe('the scenario note', () => {
-  it('orders the sections after the decision, and does not repeat the likely-cause evidence', () => {
+  it('orders the sections after the decision, and does not repeat the likely-cause evidence they show', () => {
     const aws = { ...SCENARIO_AWS, alarm: { ...SCENARIO_AWS.alarm!, alarmsLast24h: 3 } };
     const note = noteFor(scenarioContext({ aws }));
     const headings = [
@@ -206,8 +206,9 @@ describe('the scenario note', () => {
     const positions = headings.map((heading) => note.indexOf(heading));
     expect(positions.every((position) => position >= 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
-    expect(note).not.toContain('**Evidence**');
     expect(note).not.toContain('Log surge:');
+    expect(note).not.toContain('Change on the alarmed resource:');
+    expect(note).toMatch(/\*\*Evidence\*\*\n- 1 alert \(1 triggered, 0 resolved\)/);
   });
 
   it('lists the AWS sources the providers could not read with the PagerDuty ones', () => {
