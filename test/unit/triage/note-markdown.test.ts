@@ -5,6 +5,15 @@ import { triageIncident } from '../../../lib/triage/triage';
 import type { Hypothesis, IncidentContext } from '../../../lib/triage/types';
 import { activeElementsOf, elementsOf, plainTextOf, RENDERERS } from '../../support/markdown-render';
 import {
+  SCENARIO_CLOUDTRAIL_URL,
+  SCENARIO_FUNCTION_ARN,
+  SCENARIO_LOG_GROUP,
+  SCENARIO_LOGS_URL,
+  SCENARIO_METRIC_URL,
+  SCENARIO_TYPE_ERROR,
+  scenarioContext,
+} from '../../support/aws-scenario';
+import {
   daysBefore,
   ESCALATION_POLICY,
   makeAlert,
@@ -38,7 +47,7 @@ const CONSOLE = 'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region
  * the AWS console pages of the incident's AWS context.
  */
 function vouchedHref(href: string): boolean {
-  return href === RUNBOOK || href.startsWith('https://acme.pagerduty.com/') || href.startsWith(CONSOLE);
+  return href === RUNBOOK || href.startsWith('https://acme.pagerduty.com/') || href.startsWith('https://eu-west-1.console.aws.amazon.com/');
 }
 
 function unvouchedElements(note: string): string[] {
@@ -132,6 +141,26 @@ describe('notes against the attacks named in the issue', () => {
       const links = activeElementsOf(note, renderer);
       expect(links).not.toContain(`link ${lookalike}`);
       expect(links.filter((element) => element.includes('sign_in'))).toEqual([]);
+    }
+  });
+
+  it('the checkout-api scenario shows the alarm, the code update 6 min before and the new TypeError as text, with console links', () => {
+    const note = noteFor(scenarioContext());
+    expect(unvouchedElements(note)).toEqual([]);
+    for (const [, renderer] of renderers) {
+      const shown = plainTextOf(note, renderer);
+      expect(shown).toContain('CloudWatch alarm checkout-api-errors is ALARM');
+      expect(shown).toContain(`On ${SCENARIO_FUNCTION_ARN} · region eu-west-1`);
+      expect(shown).toContain('Errors stepped up from 0.2 to 14 at 03:11 UTC');
+      expect(shown).toContain(
+        '03:06 UTC, 6 min before the trigger: lambda:UpdateFunctionCode on checkout-api by deploy-role/github-actions (CloudTrail)',
+      );
+      expect(shown).toContain(
+        `new 2026-03-10T03:10:12.345Z 9f0c1e2a ERROR Uncaught Exception ${SCENARIO_TYPE_ERROR} in ${SCENARIO_LOG_GROUP}`,
+      );
+      const links = activeElementsOf(note, renderer);
+      for (const url of [SCENARIO_METRIC_URL, SCENARIO_CLOUDTRAIL_URL, SCENARIO_LOGS_URL])
+        expect(links).toContain(`link ${renderer.normalizeLink(url)}`);
     }
   });
 
