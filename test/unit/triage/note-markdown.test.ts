@@ -417,28 +417,30 @@ describe('hostile notes, rendered', () => {
         for (const [, renderer] of renderers) {
           expect(elementsOf(note, renderer).sort()).toEqual(elementsOf(agentsOwn, renderer).sort());
           const shown = plainTextOf(note, renderer);
-          const expectShown = (value: string, max: number): void => expect(shown).toContain(truncate(oneLine(value), max));
-          expectShown(slots.modelSummary, 300);
-          expectShown(slots.modelStep, 300);
-          expectShown(slots.modelEvidence, 500);
-          expectShown(slots.modelReason, 600);
-          expectShown(slots.alertSummary, 120);
-          expectShown(slots.policyName, 80);
-          expectShown(slots.oncallName, 60);
-          expectShown(slots.unavailableReason, 150);
-          expectShown(slots.alarmName, 120);
-          expectShown(slots.metricName, 100);
-          expectShown(slots.dimensionValue, 80);
-          expectShown(`detail ${slots.normalisedDetailValue}`, 200);
-          expectShown(slots.metricLabel, 100);
-          expectShown(slots.sparkline, 60);
-          expectShown(slots.changeAction, 60);
-          expectShown(slots.changeWho, 80);
-          expectShown(slots.changeTarget, 80);
-          expectShown(slots.awsChangeSummary, 160);
-          expectShown(slots.logGroup, 100);
-          expectShown(oneLine(slots.logExample) === '' ? slots.logSignature : slots.logExample, 240);
-          expectShown(slots.awsUnavailableReason, 150);
+          const shownSlots: [string, number][] = [
+            [slots.modelSummary, 300],
+            [slots.modelStep, 300],
+            [slots.modelEvidence, 500],
+            [slots.modelReason, 600],
+            [slots.alertSummary, 120],
+            [slots.policyName, 80],
+            [slots.oncallName, 60],
+            [slots.unavailableReason, 150],
+            [slots.alarmName, 120],
+            [slots.metricName, 100],
+            [slots.dimensionValue, 80],
+            [`detail ${slots.normalisedDetailValue}`, 200],
+            [slots.metricLabel, 100],
+            [slots.sparkline, 60],
+            [slots.changeAction, 60],
+            [slots.changeWho, 80],
+            [slots.changeTarget, 80],
+            [slots.awsChangeSummary, 160],
+            [slots.logGroup, 100],
+            [oneLine(slots.logExample) === '' ? slots.logSignature : slots.logExample, 240],
+            [slots.awsUnavailableReason, 150],
+          ];
+          for (const [value, max] of shownSlots) expect(shown).toContain(truncate(oneLine(value), max));
         }
       }),
       { numRuns: 200 },
