@@ -126,7 +126,7 @@ describe('What changed', () => {
   it('is a timeline, newest last, with the trigger as the reference and the alarmed resource marked', () => {
     const lines = changesSection(
       [
-        SCENARIO_AWS.changes[0]!,
+        SCENARIO_AWS.changes[0],
         change(25, { source: 'pagerduty', action: 'github-actions', who: undefined, target: undefined, summary: 'Deployed web v9' }),
         change(-2),
       ],
@@ -151,7 +151,7 @@ describe('What changed', () => {
 
 describe('New errors in logs', () => {
   function surge(overrides: Partial<LogSurge>): LogSurge {
-    return { ...SCENARIO_AWS.logSurges[0]!, ...overrides };
+    return { ...SCENARIO_AWS.logSurges[0], ...overrides };
   }
 
   it('shows the top three, new first, with counts, the example in a code span, the log group and the console link', () => {
@@ -159,7 +159,7 @@ describe('New errors in logs', () => {
       [
         surge({ isNew: false, countRecent: 400, countBefore: 12, example: 'Task timed out after 3.00 seconds', firstSeenAt: undefined }),
         surge({ isNew: false, countRecent: 20, countBefore: 2, example: 'ECONNRESET' }),
-        SCENARIO_AWS.logSurges[0]!,
+        SCENARIO_AWS.logSurges[0],
         surge({ isNew: false, countRecent: 10, countBefore: 2, example: 'least' }),
       ],
       links,
@@ -233,7 +233,7 @@ describe('the scenario note', () => {
       alarm: { ...SCENARIO_AWS.alarm!, alarmsLast24h: 3, consoleUrl: longUrl('cloudwatch/alarm') },
       metric: { ...SCENARIO_AWS.metric!, metricLabel: long, consoleUrl: longUrl('cloudwatch/metric') },
       changes: [1, 2, 3, 4, 5].map((minutes) => ({
-        ...SCENARIO_AWS.changes[0]!,
+        ...SCENARIO_AWS.changes[0],
         at: minutesBefore(minutes),
         who: long,
         target: long,
@@ -242,7 +242,7 @@ describe('the scenario note', () => {
       })),
       unavailable: (['alarm', 'metric', 'changes', 'logs'] as const).map((source) => ({ source, reason: long })),
       logSurges: [1, 2, 3].map((index) => ({
-        ...SCENARIO_AWS.logSurges[0]!,
+        ...SCENARIO_AWS.logSurges[0],
         example: `${index} ${long}`,
         logGroup: long,
         consoleUrl: longUrl(`logs/${index}`),
