@@ -10,7 +10,8 @@ import type { IncidentContext } from './types';
  * - `inert` renders any string as plain text on one line;
  * - `code` renders a value as a code span that no backtick inside it can close;
  * - `link` renders a link, and only to a URL that `VouchedLinks` vouches for (the account's PagerDuty pages the agent
- *   read from PagerDuty itself, and the runbooks configured in AGENT_CONFIG). Any other URL is shown as inert text.
+ *   read from PagerDuty itself, the runbooks configured in AGENT_CONFIG, and the AWS console pages the agent's own
+ *   providers built). Any other URL is shown as inert text.
  */
 
 declare const markdownBrand: unique symbol;
@@ -72,10 +73,12 @@ export function link(label: Markdown, url: VouchedUrl): Markdown {
 }
 
 const MAX_URL_LENGTH = 500;
+/** CloudWatch console URLs carry the metric or query in their fragment; longer ones are left out rather than linked. */
+const MAX_AWS_CONSOLE_URL_LENGTH = 1000;
 
 /** An http(s) URL, normalised, or undefined. */
-function parseHttpUrl(url: string | null | undefined): URL | undefined {
-  if (url === undefined || url === null || url.length > MAX_URL_LENGTH) return undefined;
+function parseHttpUrl(url: string | null | undefined, maxLength = MAX_URL_LENGTH): URL | undefined {
+  if (url === undefined || url === null || url.length > maxLength) return undefined;
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -93,15 +96,36 @@ function asDestination(url: URL): VouchedUrl {
   ) as VouchedUrl;
 }
 
+/** The AWS console's own hosts: `console.aws.amazon.com` and `<region>.console.aws.amazon.com`, nothing around them. */
+const AWS_CONSOLE_HOST = /^(?:[a-z]{2}(?:-[a-z]+)+-\d\.)?console\.aws\.amazon\.com$/;
+
+/**
+ * An https URL on the AWS console itself, normalised, or undefined: no credentials, no port, no other host. The agent's
+ * providers build these, but their paths and queries carry outside text (alarm and log group names), so the host is
+ * checked on the parsed URL rather than trusted.
+ */
+export function awsConsoleUrl(url: string | null | undefined): URL | undefined {
+  const parsed = parseHttpUrl(url, MAX_AWS_CONSOLE_URL_LENGTH);
+  if (parsed === undefined || parsed.protocol !== 'https:' || parsed.username !== '' || parsed.password !== '' || parsed.port !== '')
+    return undefined;
+  return AWS_CONSOLE_HOST.test(parsed.hostname) ? parsed : undefined;
+}
+
 /**
  * The URLs a note may link to: PagerDuty pages of the incident's own account that the agent read from PagerDuty's
- * REST API (the incident, its service and escalation policy, its alerts, recent incidents), and the runbooks of
- * AGENT_CONFIG's rules. Exact URLs, not whole domains, so an attacker-chosen path on a trusted host is not vouched for.
+ * REST API (the incident, its service and escalation policy, its alerts, recent incidents), the runbooks of
+ * AGENT_CONFIG's rules, and the AWS console pages the agent's AWS providers built for this incident. Exact URLs, not
+ * whole domains, so an attacker-chosen path on a trusted host is not vouched for (a console URL a model writes is not).
  */
 export class VouchedLinks {
   private readonly vouched: Set<string>;
 
-  constructor(pagerDutyUrls: Iterable<string | null | undefined>, accountUrl: string, runbooks: Iterable<string>) {
+  constructor(
+    pagerDutyUrls: Iterable<string | null | undefined>,
+    accountUrl: string,
+    runbooks: Iterable<string>,
+    awsConsoleUrls: Iterable<string | undefined> = [],
+  ) {
     this.vouched = new Set();
     const account = parseHttpUrl(accountUrl);
     for (const candidate of pagerDutyUrls) {
@@ -112,11 +136,18 @@ export class VouchedLinks {
       const parsed = parseHttpUrl(runbook);
       if (parsed !== undefined) this.vouched.add(parsed.href);
     }
+    for (const candidate of awsConsoleUrls) {
+      const parsed = awsConsoleUrl(candidate);
+      if (parsed !== undefined) this.vouched.add(parsed.href);
+    }
   }
 
-  /** The PagerDuty URLs of one incident's context, on the incident's own account, and the configured runbooks. */
+  /**
+   * The PagerDuty URLs of one incident's context, on the incident's own account, the configured runbooks, and the AWS
+   * console pages of its AWS context.
+   */
   static forIncident(context: IncidentContext, runbooks: Iterable<string>): VouchedLinks {
-    const { incident } = context;
+    const { incident, aws } = context;
     const pagerDutyUrls = [
       incident.html_url,
       incident.service.html_url,
@@ -124,12 +155,18 @@ export class VouchedLinks {
       ...context.alerts.map((alert) => alert.html_url),
       ...context.recentIncidents.map((past) => past.html_url),
     ];
-    return new VouchedLinks(pagerDutyUrls, incident.html_url, runbooks);
+    const awsConsoleUrls = [
+      aws?.alarm?.consoleUrl,
+      aws?.metric?.consoleUrl,
+      ...(aws?.changes ?? []).map((change) => change.link),
+      ...(aws?.logSurges ?? []).map((surge) => surge.consoleUrl),
+    ];
+    return new VouchedLinks(pagerDutyUrls, incident.html_url, runbooks, awsConsoleUrls);
   }
 
   /** The URL as a link destination when the agent vouches for it, otherwise undefined. */
   vouch(url: string | undefined): VouchedUrl | undefined {
-    const parsed = parseHttpUrl(url);
+    const parsed = parseHttpUrl(url, MAX_AWS_CONSOLE_URL_LENGTH);
     return parsed !== undefined && this.vouched.has(parsed.href) ? asDestination(parsed) : undefined;
   }
 }

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
+import { ANALYSER as LIKELY_CAUSE } from './analysers/likely-cause';
 import { agentMd, code, inert, joinMarkdown, linkOrText, VouchedLinks, type Markdown } from './markdown';
+import { alertSection } from './note-alert';
+import { alarmHistoryLine, awsUnavailable, changesSection, logsSection, metricSection } from './note-aws';
+import { fitted, section, type NoteSection } from './note-fit';
+import { shown, unavailableEntry } from './note-text';
 import { oneLine, truncate } from './text';
+import { triggerTime } from './trigger-time';
 import type { ContextSource, Decision, Hypothesis, IncidentContext } from './types';
 
 /**
@@ -18,7 +24,6 @@ const MAX_EVIDENCE_TEXT = 500;
 const MAX_STEPS = 10;
 const MAX_STEP = 300;
 const MAX_NAMES = 10;
-const MAX_UNAVAILABLE_REASON = 150;
 
 export interface HypothesisNoteInput {
   hypothesis: Hypothesis;
@@ -53,11 +58,6 @@ export function noteContainsRef(content: string, ref: string): boolean {
   return ref !== '' && content.includes(ref);
 }
 
-/** Outside text as it appears in a note: one line, at most `max` characters, inert. */
-function shown(text: string, max: number): Markdown {
-  return inert(truncate(oneLine(text), max));
-}
-
 const SOURCE_LABELS: Record<ContextSource, Markdown> = {
   alerts: agentMd`alerts`,
   recentIncidents: agentMd`recent incidents`,
@@ -81,7 +81,7 @@ export function whoIsPagedOnEscalation(context: IncidentContext, level: number):
   const policy = context.incident.escalation_policy;
   const policyName = shown(policy.summary ?? policy.id, 80);
   const failed = context.unavailable.find((entry) => entry.source === 'oncalls');
-  if (failed) return agentMd`unknown: the on-call lookup failed (${shown(failed.reason, MAX_UNAVAILABLE_REASON)})`;
+  if (failed) return agentMd`unknown: ${unavailableEntry(agentMd`the on-call lookup failed`, failed.reason)}`;
   const names = new Map<string, string>();
   for (const oncall of context.oncalls) {
     if (oncall.escalation_policy.id !== policy.id || oncall.escalation_level !== level) continue;
@@ -104,54 +104,108 @@ function footer(agentName: string, env: string, dedupRef: string, extra: Markdow
   return agentMd`---\n_${nameOf(agentName)} · env ${code(env)} · ref ${code(dedupRef)}${extra}_`;
 }
 
-/** Bounded by construction; the final cap only guards against surprises, and always keeps the footer. */
+/** What the body may take so that the note, footer included, stays under MAX_NOTE_LENGTH. */
+function roomFor(foot: Markdown): number {
+  return MAX_NOTE_LENGTH - foot.length - 2;
+}
+
+/** Sections drop to fit first (see `fitted`); this final cut only guards against surprises, and always keeps the footer. */
 function capped(body: Markdown, foot: Markdown): string {
-  const room = MAX_NOTE_LENGTH - foot.length - 2;
-  return `${truncate(body.trimEnd(), room)}\n\n${foot}`;
+  return `${truncate(body.trimEnd(), roomFor(foot))}\n\n${foot}`;
+}
+
+/**
+ * Least telling first: the alarm's history and the analysers' evidence repeat or add least to the sections above
+ * them; what changed, the next steps and the runbook are what the on-call acts on.
+ */
+const DROP_ORDER = {
+  alarmHistory: 1,
+  evidence: 2,
+  metric: 3,
+  alert: 4,
+  logs: 5,
+  unavailable: 6,
+  nextSteps: 7,
+  changes: 8,
+  runbook: 9,
+} as const;
+
+/**
+ * The evidence the sections above do not already show: the likely-cause analyser's lines repeat the AWS sections.
+ * The alert-details analyser's stay: they carry the PagerDuty alert's own summary and link, and every alert's.
+ */
+function evidenceLines(hypothesis: Hypothesis, links: VouchedLinks, shownAbove: ReadonlySet<string>): Markdown[] {
+  const evidence = hypothesis.evidence.filter((item) => !shownAbove.has(item.source));
+  const lines = evidence.slice(0, MAX_EVIDENCE_ITEMS).map((evidence) => {
+    const target = linkOrText(evidence.link, links, agentMd`link`, agentMd`unverified link: `);
+    return agentMd`- ${shown(evidence.text, MAX_EVIDENCE_TEXT)}${target === undefined ? agentMd`` : agentMd` (${target})`}`;
+  });
+  if (evidence.length > MAX_EVIDENCE_ITEMS) lines.push(agentMd`- …and ${evidence.length - MAX_EVIDENCE_ITEMS} more`);
+  return lines;
+}
+
+function unavailableLines(context: IncidentContext): Markdown[] {
+  const sources = [
+    ...context.unavailable.map((entry) => unavailableEntry(SOURCE_LABELS[entry.source] ?? inert(entry.source), entry.reason)),
+    ...awsUnavailable(context.aws),
+  ];
+  return sources.length === 0 ? [] : [agentMd`**Unavailable sources:** ${joinMarkdown(sources, agentMd`; `)}`];
 }
 
 export function renderHypothesisNote(input: HypothesisNoteInput): string {
   const { hypothesis, context, agentName, env, dedupRef, pagedIfEscalated } = input;
   const links = VouchedLinks.forIncident(context, input.runbooks);
-  const lines: Markdown[] = [];
   const summary = shown(hypothesis.summary, MAX_SUMMARY);
-  lines.push(agentMd`**${summary === '' ? agentMd`No hypothesis` : summary}**`, agentMd``);
-  lines.push(
-    agentMd`**Confidence:** ${percent(hypothesis.confidence)} · **Decision:** ${DECISION_LABELS[hypothesis.decision]}. ${shown(hypothesis.decisionReason, MAX_REASON)}`,
-    agentMd``,
-  );
-
-  if (hypothesis.evidence.length > 0) {
-    lines.push(agentMd`**Evidence**`);
-    for (const evidence of hypothesis.evidence.slice(0, MAX_EVIDENCE_ITEMS)) {
-      const target = linkOrText(evidence.link, links, agentMd`link`, agentMd`unverified link: `);
-      lines.push(agentMd`- ${shown(evidence.text, MAX_EVIDENCE_TEXT)}${target === undefined ? agentMd`` : agentMd` (${target})`}`);
-    }
-    if (hypothesis.evidence.length > MAX_EVIDENCE_ITEMS)
-      lines.push(agentMd`- …and ${hypothesis.evidence.length - MAX_EVIDENCE_ITEMS} more`);
-    lines.push(agentMd``);
-  }
-
-  if (hypothesis.nextSteps.length > 0) {
-    lines.push(agentMd`**Next steps**`);
-    hypothesis.nextSteps.slice(0, MAX_STEPS).forEach((step, index) => lines.push(agentMd`${index + 1}. ${shown(step, MAX_STEP)}`));
-    lines.push(agentMd``);
-  }
-
-  if (hypothesis.runbook !== undefined) {
-    const runbook = linkOrText(hypothesis.runbook, links, inert(hypothesis.runbook), agentMd`unverified: `);
-    if (runbook !== undefined) lines.push(agentMd`**Runbook:** ${runbook}`, agentMd``);
-  }
-  lines.push(agentMd`**Paged if it escalates:** ${whoIsPagedOnEscalation(context, pagedIfEscalated.level)}`, agentMd``);
-  if (context.unavailable.length > 0) {
-    const sources = context.unavailable.map(
-      (entry) => agentMd`${SOURCE_LABELS[entry.source] ?? inert(entry.source)} (${shown(entry.reason, MAX_UNAVAILABLE_REASON)})`,
-    );
-    lines.push(agentMd`**Unavailable sources:** ${joinMarkdown(sources, agentMd`; `)}`, agentMd``);
-  }
+  const header: NoteSection = {
+    title: agentMd`Summary`,
+    lines: [
+      agentMd`**${summary === '' ? agentMd`No hypothesis` : summary}**`,
+      agentMd``,
+      agentMd`**Confidence:** ${percent(hypothesis.confidence)} · **Decision:** ${DECISION_LABELS[hypothesis.decision]}. ${shown(hypothesis.decisionReason, MAX_REASON)}`,
+      agentMd``,
+    ],
+  };
+  const aws = context.aws;
+  const alarmHistory = alarmHistoryLine(aws?.alarm, links);
+  const runbook =
+    hypothesis.runbook === undefined ? undefined : linkOrText(hypothesis.runbook, links, inert(hypothesis.runbook), agentMd`unverified: `);
+  const alert = alertSection(context.alert);
+  const metric = metricSection(aws?.metric, links);
+  const changes = changesSection(aws?.changes ?? [], triggerTime(context), links);
+  const logs = logsSection(aws?.logSurges ?? [], links);
+  const shownAbove = new Set<string>();
+  if (metric.length + changes.length + logs.length > 0) shownAbove.add(LIKELY_CAUSE);
+  const sections: NoteSection[] = [
+    header,
+    section(agentMd`What the alert says`, alert, DROP_ORDER.alert),
+    section(agentMd`What the metric did`, metric, DROP_ORDER.metric),
+    section(agentMd`What changed`, changes, DROP_ORDER.changes),
+    section(agentMd`New errors in logs`, logs, DROP_ORDER.logs),
+    section(
+      agentMd`Alarm history`,
+      alarmHistory === undefined ? [] : [agentMd`**Alarm history:** ${alarmHistory}`],
+      DROP_ORDER.alarmHistory,
+      false,
+    ),
+    section(agentMd`Evidence`, evidenceLines(hypothesis, links, shownAbove), DROP_ORDER.evidence),
+    section(
+      agentMd`Next steps`,
+      hypothesis.nextSteps.slice(0, MAX_STEPS).map((step, index) => agentMd`${index + 1}. ${shown(step, MAX_STEP)}`),
+      DROP_ORDER.nextSteps,
+    ),
+    section(agentMd`Runbook`, runbook === undefined ? [] : [agentMd`**Runbook:** ${runbook}`], DROP_ORDER.runbook, false),
+    section(
+      agentMd`Paged if it escalates`,
+      [agentMd`**Paged if it escalates:** ${whoIsPagedOnEscalation(context, pagedIfEscalated.level)}`],
+      undefined,
+      false,
+    ),
+    section(agentMd`Unavailable sources`, unavailableLines(context), DROP_ORDER.unavailable, false),
+  ];
 
   const refinedBy = hypothesis.producedBy === 'bedrock' ? agentMd` · refined by Amazon Bedrock` : agentMd``;
-  return capped(joinMarkdown(lines, agentMd`\n`), footer(agentName, env, dedupRef, refinedBy));
+  const foot = footer(agentName, env, dedupRef, refinedBy);
+  return capped(fitted(sections, roomFor(foot)), foot);
 }
 
 /** The note the handback function adds when the agent could not finish: short, and clear about who has it now. */

@@ -52,3 +52,8 @@ export function humanDuration(milliseconds: number): string {
 export function timeOf(iso: string | null | undefined): number {
   return iso ? Date.parse(iso) : Number.NaN;
 }
+
+/** A measurement rounded for reading: whole numbers from 100 up, two decimals below. */
+export function roundedForReading(value: number): number {
+  return Math.abs(value) >= 100 ? Math.round(value) : Math.round(value * 100) / 100;
+}

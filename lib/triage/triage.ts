@@ -70,11 +70,11 @@ export function freshContradiction(context: IncidentContext): string | undefined
     .filter(({ before }) => before >= 0 && before <= windowMs)
     .sort((a, b) => a.before - b.before)[0];
   if (freshAws !== undefined) {
-    const target = freshAws.change.target === undefined ? '' : ` on \`${truncate(oneLine(freshAws.change.target), 80)}\``;
-    return `\`${truncate(oneLine(freshAws.change.action), 60)}\`${target} ${humanDuration(freshAws.before)} before the trigger`;
+    const target = freshAws.change.target === undefined ? '' : ` on ${truncate(oneLine(freshAws.change.target), 80)}`;
+    return `${truncate(oneLine(freshAws.change.action), 60)}${target} ${humanDuration(freshAws.before)} before the trigger`;
   }
   const newError = (context.aws?.logSurges ?? []).find((surge) => surge.isNew && isSurging(surge));
-  if (newError !== undefined) return `a new error in \`${truncate(oneLine(newError.logGroup), 80)}\``;
+  if (newError !== undefined) return `a new error in ${truncate(oneLine(newError.logGroup), 80)}`;
   return undefined;
 }
 
@@ -85,7 +85,7 @@ function decideForRule(match: RuleMatch, context: IncidentContext, policy: Triag
   if (contradiction === undefined) return decided;
   return {
     decision: 'escalate',
-    reason: `Rule \`${match.rule.id}\` would hold it, but fresh evidence contradicts the known pattern: ${contradiction}; handing to on-call.`,
+    reason: `Rule ${match.rule.id} would hold it, but fresh evidence contradicts the known pattern: ${contradiction}; handing to on-call.`,
   };
 }
 
@@ -96,30 +96,30 @@ function decideByRule(match: RuleMatch, context: IncidentContext, policy: Triage
   const required = `${percent(policy.holdMinConfidence)} required`;
   switch (rule.action) {
     case 'escalate':
-      return { decision: 'escalate', reason: `Rule \`${rule.id}\` hands this kind of incident to on-call.` };
+      return { decision: 'escalate', reason: `Rule ${rule.id} hands this kind of incident to on-call.` };
     case 'hold':
       return confident
-        ? { decision: 'hold', reason: `Rule \`${rule.id}\` allows the agent to hold it (${confidence}, ${required}).` }
+        ? { decision: 'hold', reason: `Rule ${rule.id} allows the agent to hold it (${confidence}, ${required}).` }
         : {
             decision: 'escalate',
-            reason: `Rule \`${rule.id}\` would hold it, but its ${confidence} is below the ${required}; handing to on-call.`,
+            reason: `Rule ${rule.id} would hold it, but its ${confidence} is below the ${required}; handing to on-call.`,
           };
     case 'resolve-if-cleared': {
       if (!confident) {
         return {
           decision: 'escalate',
-          reason: `Rule \`${rule.id}\` would resolve it once cleared, but its ${confidence} is below the ${required}; handing to on-call.`,
+          reason: `Rule ${rule.id} would resolve it once cleared, but its ${confidence} is below the ${required}; handing to on-call.`,
         };
       }
       const clearance = alertsClearance(context);
       return clearance.cleared
         ? {
             decision: 'resolve',
-            reason: `Rule \`${rule.id}\` allows resolving once cleared and ${clearance.detail} (${confidence}, ${required}).`,
+            reason: `Rule ${rule.id} allows resolving once cleared and ${clearance.detail} (${confidence}, ${required}).`,
           }
         : {
             decision: 'hold',
-            reason: `Rule \`${rule.id}\` allows resolving once cleared, but ${clearance.detail}; holding (${confidence}, ${required}).`,
+            reason: `Rule ${rule.id} allows resolving once cleared, but ${clearance.detail}; holding (${confidence}, ${required}).`,
           };
     }
   }
@@ -179,7 +179,7 @@ export function triageIncident(context: IncidentContext, policy: TriagePolicy, o
       evidence: [
         {
           source: `rule:${rule.id}`,
-          text: `Matched rule \`${rule.id}\` on ${match.matchedOn.join(', ')}`,
+          text: `Matched rule ${rule.id} on ${match.matchedOn.join(', ')}`,
           ...(rule.runbook ? { link: rule.runbook } : {}),
         },
         ...findingEvidence,

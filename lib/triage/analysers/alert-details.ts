@@ -16,7 +16,7 @@ const TELLING_SCORE = 0.8;
 /** What the alert itself says explains the page only weakly: it is the symptom, not the cause. */
 const ALERT_DETAIL_WEIGHT = 0.2;
 
-const MONITOR_LABELS: Record<NormalisedAlert['monitor'], string> = {
+export const MONITOR_LABELS: Record<NormalisedAlert['monitor'], string> = {
   cloudwatch: 'CloudWatch alarm',
   datadog: 'Datadog monitor',
   prometheus: 'Prometheus alert',
@@ -51,7 +51,7 @@ function formatNumber(value: number): string {
   return Number.isInteger(value) ? String(value) : String(Math.round(value * 1000) / 1000);
 }
 
-/** "CloudWatch alarm `cpu-high` (ALARM): CPUUtilization 99.5 > 50 on InstanceId=i-0abc, us-east-1", or undefined. */
+/** "CloudWatch alarm cpu-high (ALARM): CPUUtilization 99.5 > 50 on InstanceId=i-0abc, us-east-1", or undefined. */
 export function describeNormalised(alert: NormalisedAlert): string | undefined {
   const parts: string[] = [];
   const metric = alert.metric?.name;
@@ -66,7 +66,7 @@ export function describeNormalised(alert: NormalisedAlert): string | undefined {
   else if (dimensions.length > 0) parts.push(`on ${dimensions.join(', ')}`);
   if (alert.region !== undefined) parts.push(`in ${alert.region}${alert.accountId ? ` (account ${alert.accountId})` : ''}`);
   if (parts.length === 0) return undefined;
-  const name = alert.name === undefined ? '' : ` \`${truncate(oneLine(alert.name).replace(/`/g, "'"), 100)}\``;
+  const name = alert.name === undefined ? '' : ` ${truncate(oneLine(alert.name), 100)}`;
   const state = alert.state === undefined ? '' : ` (${truncate(oneLine(alert.state), 30)})`;
   return `${MONITOR_LABELS[alert.monitor]}${name}${state}: ${parts.join(' ')}`;
 }

@@ -1,7 +1,7 @@
 import type { TriagePolicy } from '../../config/agent-config';
 import type { ChangeRecord, LogSurge, MetricBehaviour } from '../../context/evidence';
 import type { Evidence, Finding, IncidentContext } from '../types';
-import { humanDuration, oneLine, timeOf, truncate } from '../text';
+import { humanDuration, oneLine, roundedForReading, timeOf, truncate } from '../text';
 import { triggerTime } from '../trigger-time';
 import type { Analyser } from './analyser';
 
@@ -13,7 +13,7 @@ import type { Analyser } from './analyser';
  * agrees in time and drops when they contradict each other (a change that came after the errors had begun).
  */
 
-const ANALYSER = 'likely-cause';
+export const ANALYSER = 'likely-cause';
 const MINUTE_MS = 60_000;
 /** A metric step or the first new error this close after a change (or just before: clocks and periods) agrees with it. */
 const AGREEMENT_AFTER_MS = 15 * MINUTE_MS;
@@ -41,23 +41,24 @@ export function isSurging(surge: LogSurge): boolean {
   return surge.isNew || (surge.countRecent >= SURGE_MIN_COUNT && surge.countRecent >= SURGE_FACTOR * Math.max(1, surge.countBefore));
 }
 
-function code(text: string, max: number): string {
-  return `\`${truncate(oneLine(text).replace(/`/g, "'"), max)}\``;
+/** A name from outside (action, resource, log group) as one bounded line; the note renders it inert. */
+function named(text: string, max: number): string {
+  return truncate(oneLine(text), max);
 }
 
 function changeCandidate(change: ChangeRecord, trigger: number, weak: boolean): Candidate {
   const at = timeOf(change.at);
-  const target = change.target === undefined ? '' : ` on ${code(change.target, 80)}`;
+  const target = change.target === undefined ? '' : ` on ${named(change.target, 80)}`;
   const who = change.who === undefined ? '' : ` by ${truncate(oneLine(change.who), 80)}`;
   const when = `${humanDuration(trigger - at)} before the trigger`;
-  const text = `${weak ? 'Nearby change' : 'Change on the alarmed resource'}: ${code(change.action, 60)}${target}${who} ${when} (${change.at}): ${truncate(oneLine(change.summary), 160)}`;
+  const text = `${weak ? 'Nearby change' : 'Change on the alarmed resource'}: ${named(change.action, 60)}${target}${who} ${when} (${change.at}): ${truncate(oneLine(change.summary), 160)}`;
   return {
     kind: 'change',
     at,
     weak,
-    headline: `${code(change.action, 60)}${target}${who} ${when}`,
+    headline: `${named(change.action, 60)}${target}${who} ${when}`,
     evidence: { source: ANALYSER, text, ...(change.link ? { link: change.link } : {}) },
-    nextStep: `Check whether ${code(change.action, 60)}${target} caused this; roll it back or revert it if the timing and symptoms match`,
+    nextStep: `Check whether ${named(change.action, 60)}${target} caused this; roll it back or revert it if the timing and symptoms match`,
   };
 }
 
@@ -76,13 +77,12 @@ function freshChange(context: IncidentContext, trigger: number, windowMs: number
 
 function number(value: number | undefined, unit: string | undefined): string {
   if (value === undefined) return '?';
-  const rounded = Math.abs(value) >= 100 ? Math.round(value) : Math.round(value * 100) / 100;
-  return `${rounded}${unit === undefined || unit === 'None' ? '' : unit === 'Percent' ? '%' : ` ${unit}`}`;
+  return `${roundedForReading(value)}${unit === undefined || unit === 'None' ? '' : unit === 'Percent' ? '%' : ` ${unit}`}`;
 }
 
 function metricCandidate(metric: MetricBehaviour): Candidate | undefined {
   const link = { link: metric.consoleUrl };
-  const label = code(metric.metricLabel, 80);
+  const label = named(metric.metricLabel, 80);
   if ((metric.shape === 'climb' || metric.shape === 'drop') && metric.minutesToExhaustion !== undefined) {
     const direction = metric.shape === 'climb' ? 'climbing' : 'dropping';
     const rate = metric.ratePerMinute === undefined ? '' : ` ${direction} ${number(Math.abs(metric.ratePerMinute), metric.unit)}/min`;
@@ -112,13 +112,13 @@ function logCandidate(surge: LogSurge): Candidate {
   const counts = surge.isNew
     ? `${surge.countRecent} recently, never in the baseline`
     : `${surge.countRecent} recently vs ${surge.countBefore} before`;
-  const headline = `${surge.isNew ? 'new' : 'surging'} errors in ${code(surge.logGroup, 100)}: ${code(surge.signature, 140)} (${counts})`;
+  const headline = `${surge.isNew ? 'new' : 'surging'} errors in ${named(surge.logGroup, 100)}: ${named(surge.signature, 140)} (${counts})`;
   return {
     kind: 'logs',
     ...(surge.firstSeenAt ? { at: timeOf(surge.firstSeenAt) } : {}),
     headline,
-    evidence: { source: ANALYSER, text: `Log surge: ${headline}; e.g. ${code(surge.example, 200)}`, link: surge.consoleUrl },
-    nextStep: `Read the new errors in ${code(surge.logGroup, 100)}: they name the failing call or dependency`,
+    evidence: { source: ANALYSER, text: `Log surge: ${headline}; e.g. ${named(surge.example, 200)}`, link: surge.consoleUrl },
+    nextStep: `Read the new errors in ${named(surge.logGroup, 100)}: they name the failing call or dependency`,
   };
 }
 

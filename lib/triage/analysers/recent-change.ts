@@ -32,9 +32,9 @@ export function changesBeforeTrigger(context: IncidentContext, windowMinutes: nu
     .sort((a, b) => a.beforeMs - b.beforeMs);
 }
 
-/** The change's summary for a code span; "Deployed api v2.3.1" reads as deploy `api v2.3.1`. */
+/** The change's summary as a name; "Deployed api v2.3.1" reads as deploy api v2.3.1. */
 function label(change: ChangeEvent, isDeploy = false): string {
-  const text = oneLine(change.summary).replace(/`/g, "'");
+  const text = oneLine(change.summary);
   const stripped = isDeploy ? text.replace(/^deploy(ed|ing|ment)?(\s+of)?\s*:?\s+/i, '') : text;
   return truncate(stripped === '' ? text : stripped, 80);
 }
@@ -44,7 +44,7 @@ function describe({ change, beforeMs, isDeploy }: RecentChange): Evidence {
   const kind = isDeploy ? 'Deploy' : 'Change';
   const evidence: Evidence = {
     source: ANALYSER,
-    text: `${kind} \`${label(change, isDeploy)}\`${source} ${humanDuration(beforeMs)} before the trigger (${change.timestamp})`,
+    text: `${kind} ${label(change, isDeploy)}${source} ${humanDuration(beforeMs)} before the trigger (${change.timestamp})`,
   };
   const link = change.links?.find((candidate) => /^https?:\/\//i.test(candidate.href));
   if (link) evidence.link = link.href;
@@ -59,15 +59,15 @@ export const recentChange: Analyser = (context: IncidentContext, policy: TriageP
 
   const minutes = humanDuration(closest.beforeMs);
   const summary = closest.isDeploy
-    ? `Likely caused by deploy \`${label(closest.change, true)}\` ${minutes} before the trigger`
-    : `Possibly related to change \`${label(closest.change)}\` ${minutes} before the trigger`;
+    ? `Likely caused by deploy ${label(closest.change, true)} ${minutes} before the trigger`
+    : `Possibly related to change ${label(closest.change)} ${minutes} before the trigger`;
   // The closer to the trigger, the stronger; a deploy explains more than another kind of change.
   const closeness = 1 - closest.beforeMs / (policy.changeWindowMinutes * MINUTE_MS);
   const weight = (closest.isDeploy ? 0.45 : 0.3) + 0.2 * closeness;
   const nextSteps = [
     closest.isDeploy
-      ? `Check whether deploy \`${label(closest.change, true)}\` caused this; roll it back if the timing and symptoms match`
-      : `Check whether \`${label(closest.change)}\` caused this; revert it if the timing and symptoms match`,
+      ? `Check whether deploy ${label(closest.change, true)} caused this; roll it back if the timing and symptoms match`
+      : `Check whether ${label(closest.change)} caused this; revert it if the timing and symptoms match`,
   ];
   if (changes.length > 1)
     nextSteps.push(`Review the other ${changes.length - 1} change(s) in the ${policy.changeWindowMinutes} min before the trigger`);

@@ -98,7 +98,7 @@ describe('recent-change analyser', () => {
     const flag = makeChangeEvent({ summary: 'Feature flag new-cart enabled', timestamp: minutesBefore(30), custom_details: null });
     const context = makeIncidentContext({ changeEvents: [flag, deploy] });
     const finding = recentChange(context, policy);
-    expect(finding?.summary).toBe('Likely caused by deploy `api v2.3.1` 4 min before the trigger');
+    expect(finding?.summary).toBe('Likely caused by deploy api v2.3.1 4 min before the trigger');
     expect(finding?.evidence.map((evidence) => evidence.link)).toEqual([deploy.links?.[0]?.href, flag.links?.[0]?.href]);
     expect(finding?.weight).toBeGreaterThan(0.6);
     expect(finding?.nextSteps).toHaveLength(2);

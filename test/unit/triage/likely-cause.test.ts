@@ -55,7 +55,7 @@ describe('likely-cause: weighing independent sources', () => {
     const finding = likelyCause(makeIncidentContext({ aws: aws({ changes: [change()] }) }), policy);
     expect(finding).toMatchObject({ cause: 'change', weight: 0.5 });
     expect(finding?.summary).toBe(
-      'Likely cause: `lambda:UpdateFunctionCode` on `checkout-fn` by deploy-role/github-actions 2 min before the trigger',
+      'Likely cause: lambda:UpdateFunctionCode on checkout-fn by deploy-role/github-actions 2 min before the trigger',
     );
   });
 
@@ -76,7 +76,7 @@ describe('likely-cause: weighing independent sources', () => {
     expect(finding?.cause).toBe('logs');
     expect(finding?.weight).toBe(0.35);
     expect(finding?.summary).toContain(
-      '; the change `lambda:UpdateFunctionCode` on `checkout-fn` by deploy-role/github-actions 2 min before the trigger came after it began, so it is unlikely to be the cause',
+      '; the change lambda:UpdateFunctionCode on checkout-fn by deploy-role/github-actions 2 min before the trigger came after it began, so it is unlikely to be the cause',
     );
   });
 
@@ -102,7 +102,7 @@ describe('likely-cause: weighing independent sources', () => {
     expect(capacity?.summary).toContain('exhausted in about 9 min');
     const logs = likelyCause(makeIncidentContext({ aws: aws({ logSurges: [surge()] }) }), policy);
     expect(logs?.cause).toBe('logs');
-    expect(logs?.summary).toContain('new errors in `/aws/lambda/checkout-fn`');
+    expect(logs?.summary).toContain('new errors in /aws/lambda/checkout-fn');
   });
 
   it('finds nothing without AWS context, a steady metric or a log line that is not surging', () => {
@@ -119,14 +119,14 @@ describe('a hold rule against fresh evidence', () => {
     const hypothesis = triageIncident(makeIncidentContext({ aws: aws({ changes: [change()] }) }), holdPolicy);
     expect(hypothesis.decision).toBe('escalate');
     expect(hypothesis.decisionReason).toBe(
-      'Rule `checkout-errors` would hold it, but fresh evidence contradicts the known pattern: `lambda:UpdateFunctionCode` on `checkout-fn` 2 min before the trigger; handing to on-call.',
+      'Rule checkout-errors would hold it, but fresh evidence contradicts the known pattern: lambda:UpdateFunctionCode on checkout-fn 2 min before the trigger; handing to on-call.',
     );
   });
 
   it('escalates on an error the logs never showed before', () => {
     const hypothesis = triageIncident(makeIncidentContext({ aws: aws({ logSurges: [surge()] }) }), holdPolicy);
     expect(hypothesis.decision).toBe('escalate');
-    expect(hypothesis.decisionReason).toContain('a new error in `/aws/lambda/checkout-fn`');
+    expect(hypothesis.decisionReason).toContain('a new error in /aws/lambda/checkout-fn');
   });
 
   it('still holds when the change is old or elsewhere', () => {

@@ -1,5 +1,6 @@
-import { agentMd, code, inert, link, linkOrText, VouchedLinks } from '../../../lib/triage/markdown';
+import { agentMd, awsConsoleUrl, code, inert, link, linkOrText, VouchedLinks } from '../../../lib/triage/markdown';
 import { plainTextOf, RENDERERS } from '../../support/markdown-render';
+import { SCENARIO_AWS, SCENARIO_CLOUDTRAIL_URL, SCENARIO_LOGS_URL, SCENARIO_METRIC_URL } from '../../support/aws-scenario';
 import { makeAlert, makeIncident, makeIncidentContext } from '../../support/incident-context';
 
 const permissive = RENDERERS['markdown-it (html, linkify)']!;
@@ -80,5 +81,51 @@ describe('VouchedLinks', () => {
     expect(linkOrText(incident.html_url, links, label, unverified)).toBe(link(label, links.vouch(incident.html_url)!));
     expect(linkOrText('https://evil.example/x', links, label, unverified)).toBe('unverified: https\\:\\//evil\\.example/x');
     expect(linkOrText('data:text/html,x', links, label, unverified)).toBeUndefined();
+  });
+});
+
+describe('AWS console links', () => {
+  it('accepts the AWS console on its global and regional hosts, over https only', () => {
+    for (const url of [
+      'https://console.aws.amazon.com/cloudwatch/home',
+      'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/x',
+      'https://us-gov-west-1.console.aws.amazon.com/cloudtrailv2/home',
+      'https://ap-southeast-2.console.aws.amazon.com/lambda/home',
+      'https://EU-WEST-1.Console.AWS.Amazon.com/cloudwatch/home',
+    ])
+      expect(awsConsoleUrl(url)?.href).toBe(new URL(url).href);
+  });
+
+  it.each([
+    ['a lookalike host', 'https://console.aws.amazon.com.evil.example/cloudwatch'],
+    ['a lookalike regional host', 'https://eu-west-1.console.aws.amazon.com.evil.example/x'],
+    ['the console in the path of another host', 'https://evil.example/console.aws.amazon.com/cloudwatch'],
+    ['the console as userinfo before another host', 'https://console.aws.amazon.com@evil.example/cloudwatch'],
+    ['userinfo on the console host', 'https://user:pass@console.aws.amazon.com/cloudwatch'],
+    ['a username only', 'https://evil@eu-west-1.console.aws.amazon.com/cloudwatch'],
+    ['a backslash trick', 'https://evil.example\\@console.aws.amazon.com/'],
+    ['plain http', 'http://console.aws.amazon.com/cloudwatch'],
+    ['a port', 'https://console.aws.amazon.com:8443/cloudwatch'],
+    ['a subdomain that is not a region', 'https://evil.console.aws.amazon.com/cloudwatch'],
+    ['a nested region', 'https://a.eu-west-1.console.aws.amazon.com/cloudwatch'],
+    ['another AWS host', 'https://signin.aws.amazon.com/oauth?redirect_uri=https://evil.example'],
+    ['a trailing-dot host', 'https://console.aws.amazon.com./cloudwatch'],
+    ['javascript', 'javascript:alert(1)//console.aws.amazon.com'],
+    ['an over-long URL', `https://console.aws.amazon.com/${'a'.repeat(1200)}`],
+  ])('refuses %s', (_name, url) => {
+    expect(awsConsoleUrl(url)).toBeUndefined();
+  });
+
+  it('links the console pages of the incident’s AWS context, and no console URL it did not build', () => {
+    const links = VouchedLinks.forIncident(makeIncidentContext({ aws: SCENARIO_AWS }), []);
+    for (const url of [SCENARIO_METRIC_URL, SCENARIO_LOGS_URL, SCENARIO_CLOUDTRAIL_URL]) expect(links.vouch(url)).toBe(new URL(url).href);
+    expect(links.vouch('https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#other')).toBeUndefined();
+    expect(VouchedLinks.forIncident(makeIncidentContext(), []).vouch(SCENARIO_METRIC_URL)).toBeUndefined();
+  });
+
+  it('does not vouch for a lookalike the providers were handed', () => {
+    const lookalike = 'https://console.aws.amazon.com.evil.example/cloudwatch';
+    const aws = { ...SCENARIO_AWS, metric: { ...SCENARIO_AWS.metric!, consoleUrl: lookalike } };
+    expect(VouchedLinks.forIncident(makeIncidentContext({ aws }), []).vouch(lookalike)).toBeUndefined();
   });
 });

@@ -5,6 +5,15 @@ import { triageIncident } from '../../../lib/triage/triage';
 import type { Hypothesis, IncidentContext } from '../../../lib/triage/types';
 import { activeElementsOf, elementsOf, plainTextOf, RENDERERS } from '../../support/markdown-render';
 import {
+  SCENARIO_CLOUDTRAIL_URL,
+  SCENARIO_FUNCTION_ARN,
+  SCENARIO_LOG_GROUP,
+  SCENARIO_LOGS_URL,
+  SCENARIO_METRIC_URL,
+  SCENARIO_TYPE_ERROR,
+  scenarioContext,
+} from '../../support/aws-scenario';
+import {
   daysBefore,
   ESCALATION_POLICY,
   makeAlert,
@@ -30,9 +39,15 @@ const EVIL = 'https://evil.example/fix';
 const ref = noteDedupRef('prod', 'PINC1', 'event-1');
 const renderers = Object.entries(RENDERERS);
 
-/** Links a note may carry: the account's own PagerDuty pages (as the fixtures serve them) and the configured runbook. */
+/** Where the property's AWS console links point: the regional console, with outside text in the fragment. */
+const CONSOLE = 'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/';
+
+/**
+ * Links a note may carry: the account's own PagerDuty pages (as the fixtures serve them), the configured runbook, and
+ * the AWS console pages of the incident's AWS context.
+ */
 function vouchedHref(href: string): boolean {
-  return href === RUNBOOK || href.startsWith('https://acme.pagerduty.com/');
+  return href === RUNBOOK || href.startsWith('https://acme.pagerduty.com/') || href.startsWith('https://eu-west-1.console.aws.amazon.com/');
 }
 
 function unvouchedElements(note: string): string[] {
@@ -129,6 +144,26 @@ describe('notes against the attacks named in the issue', () => {
     }
   });
 
+  it('the checkout-api scenario shows the alarm, the code update 6 min before and the new TypeError as text, with console links', () => {
+    const note = noteFor(scenarioContext());
+    expect(unvouchedElements(note)).toEqual([]);
+    for (const [, renderer] of renderers) {
+      const shown = plainTextOf(note, renderer);
+      expect(shown).toContain('CloudWatch alarm checkout-api-errors is ALARM');
+      expect(shown).toContain(`On ${SCENARIO_FUNCTION_ARN} · region eu-west-1`);
+      expect(shown).toContain('Errors stepped up from 0.2 to 14 at 03:11 UTC');
+      expect(shown).toContain(
+        '03:06 UTC, 6 min before the trigger: lambda:UpdateFunctionCode on checkout-api by deploy-role/github-actions (CloudTrail)',
+      );
+      expect(shown).toContain(
+        `new 2026-03-10T03:10:12.345Z 9f0c1e2a ERROR Uncaught Exception ${SCENARIO_TYPE_ERROR} in ${SCENARIO_LOG_GROUP}`,
+      );
+      const links = activeElementsOf(note, renderer);
+      for (const url of [SCENARIO_METRIC_URL, SCENARIO_CLOUDTRAIL_URL, SCENARIO_LOGS_URL])
+        expect(links).toContain(`link ${renderer.normalizeLink(url)}`);
+    }
+  });
+
   it('the handback note keeps the reason inert', () => {
     const note = renderHandbackNote({ agentName: 'pd-agent', env: 'prod', reason: backtickFlip, dedupRef: ref });
     expect(unvouchedElements(note)).toEqual([]);
@@ -204,8 +239,19 @@ const hostileHref = fc.oneof(
     'javascript:alert(1)',
     'https://acme.pagerduty.com/sign_in?next=https://evil.example',
     'https://evil.example/a)b(c',
+    'https://console.aws.amazon.com.evil.example/cloudwatch',
+    'https://evil.example/console.aws.amazon.com/cloudwatch',
+    'https://console.aws.amazon.com@evil.example/cloudwatch',
+    'https://user:pass@console.aws.amazon.com/cloudwatch',
+    'http://eu-west-1.console.aws.amazon.com/cloudwatch',
   ),
   hostileText,
+);
+
+/** A console URL the providers built, with outside text (an alarm or log group name) in it, or a hostile URL. */
+const consoleHref = fc.oneof(
+  hostileText.map((name) => `${CONSOLE}${name}`),
+  hostileHref,
 );
 
 /** Every slot of a note that outside text reaches. */
@@ -227,6 +273,30 @@ const hostileSlots = fc.record({
   modelEvidence: hostileText,
   modelLink: hostileHref,
   modelReason: hostileText,
+  alarmName: hostileText,
+  alarmState: hostileText,
+  metricNamespace: hostileText,
+  metricName: hostileText,
+  metricStatistic: hostileText,
+  metricUnit: hostileText,
+  dimensionName: hostileText,
+  dimensionValue: hostileText,
+  normalisedDetailKey: hostileText,
+  normalisedDetailValue: hostileText,
+  metricLabel: hostileText,
+  sparkline: hostileText,
+  metricUrl: consoleHref,
+  changeWho: hostileText,
+  changeTarget: hostileText,
+  changeAction: hostileText,
+  awsChangeSummary: hostileText,
+  changeLink: consoleHref,
+  logGroup: hostileText,
+  logExample: hostileText,
+  logSignature: hostileText,
+  logUrl: consoleHref,
+  alarmUrl: consoleHref,
+  awsUnavailableReason: hostileText,
 });
 type Slots = typeof hostileSlots extends fc.Arbitrary<infer T> ? T : never;
 
@@ -269,6 +339,61 @@ function hostileNote(slots: Slots, plain: boolean): string {
     ],
     oncalls: [makeOncall(text(slots.oncallName), { escalation_policy: policy })],
     unavailable: [{ source: 'changeEvents', reason: text(slots.unavailableReason) }],
+    alert: {
+      monitor: 'cloudwatch',
+      name: text(slots.alarmName),
+      state: text(slots.alarmState),
+      metric: {
+        namespace: text(slots.metricNamespace),
+        name: text(slots.metricName),
+        statistic: text(slots.metricStatistic),
+        unit: text(slots.metricUnit),
+      },
+      threshold: { comparison: '>', value: 5 },
+      observed: { value: 14, at: minutesBefore(1) },
+      resource: { dimensions: { [text(slots.dimensionName)]: text(slots.dimensionValue) } },
+      region: 'eu-west-1',
+      // Prefixed so that no detail repeats another slot's value in one note and not in its plain twin.
+      details: [{ key: `k.${text(slots.normalisedDetailKey)}`, value: `detail ${text(slots.normalisedDetailValue)}`, score: 0.9 }],
+    },
+    aws: {
+      region: 'eu-west-1',
+      alarm: { alarmName: text(slots.alarmName), alarmsLast24h: 3, flipsLast24h: 6, consoleUrl: slots.alarmUrl },
+      metric: {
+        metricLabel: text(slots.metricLabel),
+        shape: 'climb',
+        ratePerMinute: 1.3,
+        minutesToExhaustion: 38,
+        latest: 50,
+        unit: text(slots.metricUnit),
+        sparkline: text(slots.sparkline),
+        consoleUrl: slots.metricUrl,
+      },
+      changes: [
+        {
+          at: minutesBefore(6),
+          source: 'cloudtrail',
+          action: text(slots.changeAction),
+          who: text(slots.changeWho),
+          target: text(slots.changeTarget),
+          summary: text(slots.awsChangeSummary),
+          onAlarmedResource: true,
+          link: slots.changeLink,
+        },
+      ],
+      logSurges: [
+        {
+          logGroup: text(slots.logGroup),
+          signature: text(slots.logSignature),
+          example: text(slots.logExample),
+          countRecent: 57,
+          countBefore: 0,
+          isNew: true,
+          consoleUrl: slots.logUrl,
+        },
+      ],
+      unavailable: [{ source: 'logs', reason: text(slots.awsUnavailableReason) }],
+    },
   });
   const policyWithRule = makeTriagePolicy({
     rules: [makeRule({ id: 'disk', match: { title: 'disk' }, action: 'hold', runbook: RUNBOOK })],
@@ -295,15 +420,30 @@ describe('hostile notes, rendered', () => {
         for (const [, renderer] of renderers) {
           expect(elementsOf(note, renderer).sort()).toEqual(elementsOf(agentsOwn, renderer).sort());
           const shown = plainTextOf(note, renderer);
-          const expectShown = (value: string, max: number): void => expect(shown).toContain(truncate(oneLine(value), max));
-          expectShown(slots.modelSummary, 300);
-          expectShown(slots.modelStep, 300);
-          expectShown(slots.modelEvidence, 500);
-          expectShown(slots.modelReason, 600);
-          expectShown(slots.alertSummary, 120);
-          expectShown(slots.policyName, 80);
-          expectShown(slots.oncallName, 60);
-          expectShown(slots.unavailableReason, 150);
+          const shownSlots: [string, number][] = [
+            [slots.modelSummary, 300],
+            [slots.modelStep, 300],
+            [slots.modelEvidence, 500],
+            [slots.modelReason, 600],
+            [slots.alertSummary, 120],
+            [slots.policyName, 80],
+            [slots.oncallName, 60],
+            [slots.unavailableReason, 150],
+            [slots.alarmName, 120],
+            [slots.metricName, 100],
+            [slots.dimensionValue, 80],
+            [`detail ${slots.normalisedDetailValue}`, 200],
+            [slots.metricLabel, 100],
+            [slots.sparkline, 60],
+            [slots.changeAction, 60],
+            [slots.changeWho, 80],
+            [slots.changeTarget, 80],
+            [slots.awsChangeSummary, 160],
+            [slots.logGroup, 100],
+            [oneLine(slots.logExample) === '' ? slots.logSignature : slots.logExample, 240],
+            [slots.awsUnavailableReason, 150],
+          ];
+          for (const [value, max] of shownSlots) expect(shown).toContain(truncate(oneLine(value), max));
         }
       }),
       { numRuns: 200 },

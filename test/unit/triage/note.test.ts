@@ -68,12 +68,12 @@ describe('renderHypothesisNote', () => {
     const lines = note.split('\n');
     expect(lines[0]).toBe('**A bad checkout-api release; it has happened after every unflagged deploy.**');
     expect(lines[2]).toBe(
-      '**Confidence:** 90% · **Decision:** hold (the agent keeps it acknowledged). Rule \\`checkout-errors\\` allows the agent to hold it (confidence 90%, 70% required).',
+      '**Confidence:** 90% · **Decision:** hold (the agent keeps it acknowledged). Rule checkout-errors allows the agent to hold it (confidence 90%, 70% required).',
     );
     expect(note).toContain(
-      '**Evidence**\n- Matched rule \\`checkout-errors\\` on every incident (the rule has no conditions) ([link](https://runbooks.acme.example/checkout))',
+      '**Evidence**\n- Matched rule checkout-errors on every incident (the rule has no conditions) ([link](https://runbooks.acme.example/checkout))',
     );
-    expect(note).toContain('- Deploy \\`api v2\\.3\\.1\\` from github-actions 4 min before the trigger');
+    expect(note).toContain('- Deploy api v2\\.3\\.1 from github-actions 4 min before the trigger');
     expect(note).toMatch(/\(unverified link: https\\:\\\/\/github\\\.example\/acme\/checkout\/releases\/PCHG\d+\)\n/);
     expect(note).toMatch(
       /\(triggered, critical\): threshold=5%; host=checkout-api-1;.* \(\[link\]\(https:\/\/acme\.pagerduty\.com\/alerts\/PALR\d+\)\)/,

@@ -47,7 +47,7 @@ describe('triageIncident without a matching rule', () => {
   it('escalates with the best finding as the summary and a confidence below holdMinConfidence', () => {
     const hypothesis = triageIncident(strongContext(), makeTriagePolicy());
     expect(hypothesis.decision).toBe('escalate');
-    expect(hypothesis.summary).toBe('Likely caused by deploy `api v2.3.1` 1 min before the trigger');
+    expect(hypothesis.summary).toBe('Likely caused by deploy api v2.3.1 1 min before the trigger');
     expect(hypothesis.confidence).toBeGreaterThan(0.5);
     expect(hypothesis.confidence).toBeLessThan(0.7);
     // Recurrence and flapping both cite the four past incidents: the note lists each once, under the stronger finding.
@@ -80,13 +80,13 @@ describe('triageIncident with a matching rule', () => {
   it('escalates when the rule says escalate, whatever its confidence', () => {
     const hypothesis = triageIncident(makeIncidentContext(), policy({ action: 'escalate', confidence: 1 }));
     expect(hypothesis).toMatchObject({ decision: 'escalate', ruleId: 'checkout-errors', confidence: 1 });
-    expect(hypothesis.decisionReason).toBe('Rule `checkout-errors` hands this kind of incident to on-call.');
+    expect(hypothesis.decisionReason).toBe('Rule checkout-errors hands this kind of incident to on-call.');
   });
 
   it('holds when the rule says hold and its confidence reaches holdMinConfidence (inclusive)', () => {
     const hypothesis = triageIncident(makeIncidentContext(), policy({ action: 'hold', confidence: 0.7 }));
     expect(hypothesis.decision).toBe('hold');
-    expect(hypothesis.decisionReason).toBe('Rule `checkout-errors` allows the agent to hold it (confidence 70%, 70% required).');
+    expect(hypothesis.decisionReason).toBe('Rule checkout-errors allows the agent to hold it (confidence 70%, 70% required).');
   });
 
   it('escalates a hold rule whose confidence is below holdMinConfidence', () => {
@@ -172,7 +172,7 @@ describe('triageIncident with a matching rule', () => {
     expect(hypothesis.nextSteps.length).toBeGreaterThan(1);
     expect(hypothesis.evidence[0]).toEqual({
       source: 'rule:checkout-errors',
-      text: 'Matched rule `checkout-errors` on service Checkout API',
+      text: 'Matched rule checkout-errors on service Checkout API',
       link: 'https://runbooks.acme.example/checkout',
     });
     expect(hypothesis.evidence[1]?.source).toBe('recent-change');

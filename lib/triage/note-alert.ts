@@ -1,0 +1,129 @@
+import type { Comparison, NormalisedAlert } from '../context/evidence';
+import { MONITOR_LABELS } from './analysers/alert-details';
+import { agentMd, inert, joinMarkdown, type Markdown } from './markdown';
+import { clockTime, measure, shown, shownAsCode } from './note-text';
+import { oneLine } from './text';
+
+/**
+ * "What the alert says": the monitor's own account of the condition (which alarm, which metric against which
+ * threshold, on which resource, where), then the details it carried that tell the on-call the most and are not
+ * already shown.
+ */
+
+const MAX_NAME = 120;
+const MAX_RESOURCE = 200;
+const MAX_DIMENSIONS = 5;
+const MAX_DETAILS = 3;
+/** Below this a detail only identifies the notification (times, ids, signatures, empty values): not worth a line. */
+const MIN_DETAIL_SCORE = 0.25;
+const MAX_DETAIL_KEY = 60;
+const MAX_DETAIL_VALUE = 200;
+
+const COMPARISON_WORDS: Record<Comparison, Markdown> = {
+  '>': agentMd`\\>`,
+  '>=': agentMd`≥`,
+  '<': agentMd`\\<`,
+  '<=': agentMd`≤`,
+  'outside-band': agentMd`outside the band of`,
+  other: agentMd`at`,
+};
+
+function headline(alert: NormalisedAlert): Markdown {
+  const name = alert.name === undefined ? agentMd`` : agentMd` ${shownAsCode(alert.name, MAX_NAME)}`;
+  const state = alert.state === undefined || oneLine(alert.state) === '' ? agentMd`` : agentMd` is ${shown(alert.state, 30)}`;
+  return agentMd`${inert(MONITOR_LABELS[alert.monitor])}${name}${state}`;
+}
+
+function condition(alert: NormalisedAlert): Markdown | undefined {
+  const parts: Markdown[] = [];
+  const { metric, threshold, observed } = alert;
+  if (metric !== undefined) {
+    const namespace = metric.namespace === undefined ? agentMd`` : agentMd`${shown(metric.namespace, 60)} `;
+    const statistic = metric.statistic === undefined ? agentMd`` : agentMd`, ${shown(metric.statistic, 30)}`;
+    const period = metric.periodSeconds === undefined ? agentMd`` : agentMd` over ${metric.periodSeconds} s`;
+    const expression = metric.expression === undefined ? agentMd`` : agentMd` (${shownAsCode(metric.expression, MAX_RESOURCE)})`;
+    parts.push(agentMd`${namespace}${shown(metric.name, 100)}${expression}${statistic}${period}`);
+  }
+  if (threshold !== undefined)
+    parts.push(agentMd`threshold ${COMPARISON_WORDS[threshold.comparison]} ${measure(threshold.value, metric?.unit)}`);
+  if (observed !== undefined) {
+    const at = clockTime(observed.at);
+    parts.push(agentMd`observed ${measure(observed.value, metric?.unit)}${at === undefined ? agentMd`` : agentMd` at ${at}`}`);
+  }
+  return parts.length === 0 ? undefined : joinMarkdown(parts, agentMd`; `);
+}
+
+function resource(alert: NormalisedAlert): Markdown | undefined {
+  const parts: Markdown[] = [];
+  const dimensions = Object.entries(alert.resource?.dimensions ?? {});
+  if (alert.resource?.arn !== undefined) parts.push(shownAsCode(alert.resource.arn, MAX_RESOURCE));
+  else if (dimensions.length > 0) {
+    const shownDimensions = dimensions.slice(0, MAX_DIMENSIONS).map(([name, value]) => agentMd`${shown(name, 40)}=${shown(value, 80)}`);
+    const more = dimensions.length > MAX_DIMENSIONS ? agentMd` and ${dimensions.length - MAX_DIMENSIONS} more` : agentMd``;
+    parts.push(agentMd`${joinMarkdown(shownDimensions, agentMd`, `)}${more}`);
+  }
+  if (alert.region !== undefined) parts.push(agentMd`region ${shown(alert.region, 30)}`);
+  if (alert.accountId !== undefined) parts.push(agentMd`account ${shown(alert.accountId, 30)}`);
+  return parts.length === 0 ? undefined : joinMarkdown(parts, agentMd` · `);
+}
+
+/** The values the lines above already show, so a detail repeating one of them is not shown twice. */
+function valuesShown(alert: NormalisedAlert): Set<string> {
+  const values = [
+    alert.name,
+    alert.state,
+    alert.metric?.namespace,
+    alert.metric?.name,
+    alert.metric?.statistic,
+    alert.metric?.expression,
+    alert.resource?.arn,
+    ...Object.entries(alert.resource?.dimensions ?? {}).flat(),
+    alert.region,
+    alert.accountId,
+    alert.alarmArn,
+    alert.triggeredAt,
+    alert.observed?.at,
+    alert.sourceUrl,
+    alert.threshold === undefined ? undefined : String(alert.threshold.value),
+    alert.observed === undefined ? undefined : String(alert.observed.value),
+  ];
+  return new Set(values.filter((value): value is string => value !== undefined).map(oneLine));
+}
+
+/** Keys of details that the metric and resource lines already say in words (`GreaterThanThreshold`, `EU (Ireland)`). */
+function keysShown(alert: NormalisedAlert): RegExp | undefined {
+  const words = [
+    ...(alert.metric !== undefined || alert.threshold !== undefined
+      ? ['comparison', 'operator', 'statistic', 'period', 'threshold', 'unit']
+      : []),
+    ...(alert.region !== undefined ? ['region'] : []),
+  ];
+  return words.length === 0 ? undefined : new RegExp(`(${words.join('|')})[^.]*$`, 'i');
+}
+
+function tellingDetails(alert: NormalisedAlert): Markdown[] {
+  const already = valuesShown(alert);
+  const shownKey = keysShown(alert);
+  return [...alert.details]
+    .sort((a, b) => b.score - a.score)
+    .filter(
+      (detail) =>
+        detail.score >= MIN_DETAIL_SCORE && !already.has(oneLine(detail.value)) && (shownKey === undefined || !shownKey.test(detail.key)),
+    )
+    .slice(0, MAX_DETAILS)
+    .map((detail) => agentMd`- ${shown(detail.key, MAX_DETAIL_KEY)}: ${shown(detail.value, MAX_DETAIL_VALUE)}`);
+}
+
+/** The section's lines, or none when the alert says nothing beyond which monitor sent it. */
+export function alertSection(alert: NormalisedAlert | undefined): Markdown[] {
+  if (alert === undefined) return [];
+  const lines: Markdown[] = [];
+  const what = condition(alert);
+  const where = resource(alert);
+  const details = tellingDetails(alert);
+  if (what === undefined && where === undefined && details.length === 0 && alert.name === undefined) return [];
+  lines.push(agentMd`- ${headline(alert)}`);
+  if (what !== undefined) lines.push(agentMd`- Metric: ${what}`);
+  if (where !== undefined) lines.push(agentMd`- On ${where}`);
+  return [...lines, ...details];
+}
