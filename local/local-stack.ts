@@ -176,6 +176,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         region: aws.region,
         webhookUrl: runner.webhookUrl,
         pagerDutyApiUrl,
+        pagerDutySandbox: sandbox !== undefined,
         endpoints: { dynamodb: aws.dynamodbEndpoint, sqs: aws.sqsEndpoint, secretsManager: secretsManager.endpoint },
         stateTable: aws.stateTable,
         auditTable: aws.auditTable,
