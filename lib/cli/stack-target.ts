@@ -76,7 +76,8 @@ export async function resolveTarget(options: TargetOptions, processEnv: NodeJS.P
       deadLetterQueueUrl: state.deadLetterQueueUrl,
       webhookUrl: state.webhookUrl,
       pagerDutyApiUrl: apiUrlOverride ?? state.pagerDutyApiUrl,
-      pagerDutySandbox: apiUrlOverride === undefined && state.pagerDutySandbox === true,
+      // An override that points elsewhere (real PagerDuty) turns the sandbox-only routes off.
+      pagerDutySandbox: state.pagerDutySandbox === true && (apiUrlOverride ?? state.pagerDutyApiUrl) === state.pagerDutyApiUrl,
       endpoints: state.endpoints,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     };

@@ -79,7 +79,7 @@ function preparationLines(preparation: IncidentPreparation): string[] {
   if (preparation.kind === 'none') return [];
   if (preparation.kind === 'not-triggering')
     return [
-      `sandbox: ${preparation.eventType} is not a triggering event: delivered as it is; the agent records it in the audit trail and triages only incident.triggered and incident.reopened (incident ${preparation.incidentId} is not created).`,
+      `sandbox: ${preparation.eventType} is not a triggering event: delivered as it is, nothing created in the sandbox; the agent records it in the audit trail (it triages only ${TRIGGERING_EVENT_TYPES.join(' and ')})`,
     ];
   const { placed, title } = preparation;
   const lines = [
@@ -187,7 +187,7 @@ export async function sendTestCommand(payload: string, options: SendTestOptions,
   if (next !== undefined)
     writeLine(
       io.stdout,
-      `Next: ${colours.bold(next)}  (within seconds: the agent's acknowledgement, its note and its decision${preparation.kind === 'placed' ? '' : ', or what it recorded'})`,
+      `Next: ${colours.bold(next)}  (within seconds: ${preparation.kind === 'placed' ? "the agent's acknowledgement, its note and its decision" : 'what the agent recorded'})`,
     );
   return results;
 }
@@ -195,7 +195,11 @@ export async function sendTestCommand(payload: string, options: SendTestOptions,
 /** What an answer means for someone trying the stack, so an expected 200 or 401 does not read as a failure. */
 function deliveryMeaning(result: DeliveryResult, options: SendTestOptions): string {
   if (result.status === 202) return '  → accepted and queued for the agent';
-  if (result.status === 200 && result.attempt > 1) return '  → a duplicate, answered 200 and not queued again, as expected';
+  if (result.status === 200 && result.body.includes('"duplicate"'))
+    return result.attempt > 1
+      ? '  → a duplicate, answered 200 and not queued again, as expected'
+      : '  → this event id was delivered before (a fixture keeps its id), so it is a duplicate and not queued again';
+  if (result.status === 200 && result.body.includes('"ping"')) return '  → a ping, answered 200 (nothing to queue)';
   if (result.status === 401 && options.badSignature === true) return '  → refused, as expected for a forged signature';
   return '';
 }
