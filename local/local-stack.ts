@@ -80,8 +80,6 @@ const freePort = (): Promise<number> =>
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   if (options.skipBuild !== true) await buildFunctions();
-  const port = options.port === 0 ? await freePort() : (options.port ?? 3000);
-  const webhookUrl = `http://127.0.0.1:${port}${WEBHOOK_PATH}`;
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) await stop();
@@ -99,6 +97,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     const secretsManager = await startSecretsManagerEmulator({ onRotate });
     stops.push(() => secretsManager.stop());
+    // The sandbox needs the webhook URL before the runner can listen on it: a free port picked only after the other
+    // emulators have taken theirs, so none of them can land on it in between.
+    const port = options.port === 0 ? await freePort() : (options.port ?? 3000);
+    const webhookUrl = `http://127.0.0.1:${port}${WEBHOOK_PATH}`;
 
     let sandbox: Sandbox | undefined;
     let secret: AgentSecret;
@@ -176,6 +178,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         region: aws.region,
         webhookUrl: runner.webhookUrl,
         pagerDutyApiUrl,
+        pagerDutySandbox: sandbox !== undefined,
         endpoints: { dynamodb: aws.dynamodbEndpoint, sqs: aws.sqsEndpoint, secretsManager: secretsManager.endpoint },
         stateTable: aws.stateTable,
         auditTable: aws.auditTable,

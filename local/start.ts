@@ -112,9 +112,16 @@ function printServing(stack: LocalStack, log: (line: string) => void, colours: R
   log('');
   log(`Webhook endpoint: ${colours.bold(stack.webhookUrl)}`);
   if (real) log('Point a PagerDuty V3 webhook at it through a tunnel (README "Running locally and the pd-agent CLI").');
-  log(`Send your own:    npx pd-agent send-test --local triggered_v3`);
+  if (real) log('Try it:           trigger a test incident on a service the webhook subscription covers');
+  else {
+    log(`Try it:           npx pd-agent send-test --local triggered_v3`);
+    log(
+      colours.dim("                  (creates the fixture's incident in the sandbox, delivers its trigger → 202, prints the audit command"),
+    );
+    log(colours.dim("                  that shows the agent's acknowledgement, note and decision)"));
+  }
   log(`Audit trail:      npx pd-agent audit --local --since 1h`);
-  log(`Health:           npx pd-agent doctor --local`);
+  log(`Health:           npx pd-agent doctor --local   ${colours.dim('(every check PASS on a fresh start)')}`);
   log(colours.dim('Ctrl-C stops everything.'));
 }
 

@@ -7,6 +7,8 @@ export interface LocalStackState {
   region: string;
   webhookUrl: string;
   pagerDutyApiUrl: string;
+  /** True when `pagerDutyApiUrl` is the project's sandbox (false when `npm start` runs against real PagerDuty). */
+  pagerDutySandbox: boolean;
   endpoints: { dynamodb: string; sqs: string; secretsManager: string };
   stateTable: string;
   auditTable: string;

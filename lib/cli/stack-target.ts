@@ -22,6 +22,8 @@ export interface StackTarget {
   deadLetterQueueUrl: string;
   webhookUrl: string;
   pagerDutyApiUrl: string;
+  /** The local stack's PagerDuty sandbox is what `pagerDutyApiUrl` reaches: sandbox-only routes may be used. */
+  pagerDutySandbox: boolean;
   /** Endpoint overrides for the local emulators; empty for AWS (the SDK's own configuration applies). */
   endpoints: { dynamodb?: string; sqs?: string; secretsManager?: string };
   /** Credentials for the local emulators (they accept any); undefined for AWS (the default provider chain). */
@@ -74,6 +76,8 @@ export async function resolveTarget(options: TargetOptions, processEnv: NodeJS.P
       deadLetterQueueUrl: state.deadLetterQueueUrl,
       webhookUrl: state.webhookUrl,
       pagerDutyApiUrl: apiUrlOverride ?? state.pagerDutyApiUrl,
+      // An override that points elsewhere (real PagerDuty) turns the sandbox-only routes off.
+      pagerDutySandbox: state.pagerDutySandbox === true && (apiUrlOverride ?? state.pagerDutyApiUrl) === state.pagerDutyApiUrl,
       endpoints: state.endpoints,
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     };
@@ -119,6 +123,7 @@ export async function resolveTarget(options: TargetOptions, processEnv: NodeJS.P
     deadLetterQueueUrl: outputs.DeadLetterQueueUrl,
     webhookUrl: outputs.WebhookUrl,
     pagerDutyApiUrl: apiUrlOverride ?? DEFAULT_PAGERDUTY_API_URL,
+    pagerDutySandbox: false,
     endpoints: {},
   };
 }

@@ -73,6 +73,15 @@ export interface SandboxSeed {
   changeEvents?: SeedChangeEvent[];
 }
 
+/** An incident placed in the account as it already is, e.g. the one a webhook fixture describes. */
+export interface PlacedIncidentInput {
+  id: string;
+  serviceId: string;
+  title: string;
+  urgency?: Urgency;
+  alerts?: SeedAlert[];
+}
+
 export interface TriggerIncidentInput {
   serviceId: string;
   title: string;
@@ -269,6 +278,24 @@ export class AccountState {
     return incident;
   }
 
+  /**
+   * Makes a triggered incident with the given id exist, emitting no webhook (whoever places it delivers its trigger
+   * themselves); an incident that already has the id is left as it is.
+   */
+  placeIncident(input: PlacedIncidentInput): { incident: StoredIncident; created: boolean } {
+    const existing = this.incidents.get(input.id);
+    if (existing !== undefined) return { incident: existing, created: false };
+    const incident = this.createIncident({
+      id: input.id,
+      serviceId: input.serviceId,
+      title: input.title,
+      urgency: input.urgency ?? 'high',
+      createdAt: this.now().toISOString(),
+    });
+    this.addAlerts(incident, input.alerts ?? [{ summary: input.title, severity: 'critical' }], 'triggered');
+    return { incident, created: true };
+  }
+
   acknowledge(incidentId: string, userId: string): { incident: StoredIncident; changed: boolean } {
     const incident = this.requireIncident(incidentId);
     if (incident.status === 'acknowledged') return { incident, changed: false };
@@ -414,6 +441,7 @@ export class AccountState {
   }
 
   private createIncident(input: {
+    id?: string;
     serviceId: string;
     title: string;
     urgency: Urgency;
@@ -422,7 +450,7 @@ export class AccountState {
     priority?: string;
   }): StoredIncident {
     const service = this.requireService(input.serviceId);
-    const id = randomId('Q', 13);
+    const id = input.id ?? randomId('Q', 13);
     const number = this.nextNumber++;
     const incident: StoredIncident = {
       id,

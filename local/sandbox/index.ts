@@ -17,6 +17,7 @@ import { FaultInjector, type Fault } from './faults';
 import { OAuthTokens, type SandboxOAuthClient } from './oauth-tokens';
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimitDecision, type RateLimitOptions } from './rate-limiter';
 import { restRoutes, type Route } from './rest-routes';
+import { sandboxRoutes } from './sandbox-routes';
 import { DEFAULT_DELIVERY_OPTIONS, WebhookDelivery, type DeliveryOptions, type DeliveryRecord } from './webhook-delivery';
 import { incidentEnvelope, pingEnvelope } from './webhook-events';
 import { WebhookSubscriptions } from './webhook-subscriptions';
@@ -190,6 +191,7 @@ const errorBody = (code: number, message: string, details: string[] = []) => ({
  * Starts a stateful PagerDuty on 127.0.0.1: the REST API v2 parts the agent uses (OpenAPI shapes), the OAuth token
  * endpoint, the Events API v2, webhook subscriptions, and signed V3 webhooks for every incident change, including
  * the changes API clients make. Rate limits, `From` and auth are enforced as PagerDuty does; faults can be injected.
+ * Routes under `/sandbox/` (`sandbox-routes.ts`) exist only here.
  */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const server = createServer();
@@ -245,14 +247,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const state = new AccountState(baseUrl, `https://${subdomain}.pagerduty.com`, emit);
   state.seed(options.seed ?? DEFAULT_SANDBOX_SEED);
 
-  const routes = restRoutes({
-    state,
-    subscriptions,
-    abilities: options.abilities ?? ['teams', 'read_only_users', 'coordinated_responding', 'event_intelligence'],
-    repeatedStatusAnswer: options.repeatedStatusAnswer ?? 'ok',
-    ping: (subscriptionId) =>
-      delivery.enqueue(pingEnvelope(new Date().toISOString()), null, [subscriptions.pingDestination(subscriptionId)]),
-  }).map(compile);
+  const routes = [
+    ...restRoutes({
+      state,
+      subscriptions,
+      abilities: options.abilities ?? ['teams', 'read_only_users', 'coordinated_responding', 'event_intelligence'],
+      repeatedStatusAnswer: options.repeatedStatusAnswer ?? 'ok',
+      ping: (subscriptionId) =>
+        delivery.enqueue(pingEnvelope(new Date().toISOString()), null, [subscriptions.pingDestination(subscriptionId)]),
+    }),
+    ...sandboxRoutes(state),
+  ].map(compile);
 
   const authenticate = (
     header: string | undefined,

@@ -342,4 +342,37 @@ describe('PagerDuty sandbox through the REST client', () => {
     expect(sandbox.incidents().filter((incident) => incident.incident_key === 'pd-agent/dev/health')).toHaveLength(1);
     await expect(events.send({ ...event, routingKey: 'short' })).rejects.toMatchObject({ status: 400 });
   });
+
+  it('places an incident with a given id through the sandbox-only route, once, on a sandbox service, emitting no webhook', async () => {
+    const place = (id: string, incident: unknown) =>
+      fetch(`${sandbox.apiUrl}/sandbox/incidents/${id}`, {
+        method: 'PUT',
+        headers: { authorization: `Token token=${SANDBOX_API_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ incident }),
+      });
+    const first = await place('PFIXT01', { title: 'Fixture incident', service: { id: 'PNOSUCH' }, urgency: 'low' });
+    expect(first.status).toBe(201);
+    expect(await first.json()).toMatchObject({
+      created: true,
+      service_substituted: { requested: 'PNOSUCH', used: SANDBOX_SERVICE_ID },
+      incident: { id: 'PFIXT01', title: 'Fixture incident', status: 'triggered', urgency: 'low' },
+    });
+    const again = await place('PFIXT01', { title: 'Another title', service: { id: SANDBOX_SERVICE_ID } });
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ created: false, incident: { title: 'Fixture incident' } });
+    expect(sandbox.incidents().filter((incident) => incident.id === 'PFIXT01')).toHaveLength(1);
+    expect((await client.getIncident('PFIXT01')).value.service.id).toBe(SANDBOX_SERVICE_ID);
+    expect((await client.listAlerts('PFIXT01')).value.map((alert) => alert.summary)).toEqual(['Fixture incident']);
+    await sandbox.settled();
+    expect(sandbox.history({ incidentId: 'PFIXT01' })).toEqual([]);
+    expect(receiver.received).toHaveLength(0);
+
+    const bad = await place('not-an-id!', { service: {} });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { errors: string[] } }).error.errors).toEqual([
+      'the incident id must be 1-32 letters and digits',
+      'incident.title is required',
+      'incident.service.id is required',
+    ]);
+  });
 });

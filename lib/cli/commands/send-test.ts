@@ -7,7 +7,12 @@ import { SigningSecretStore } from '../signing-secret-store';
 import { clientsFor } from '../aws-clients';
 import { coloursFor, writeJson, writeLine, type CliIo } from '../output';
 import { readAllStdin } from '../prompt';
-import { REPO_ROOT, resolveTarget, targetFlag, type TargetOptions } from '../stack-target';
+import { placeSandboxIncident, type PlacedIncident } from '../sandbox-incident';
+import { REPO_ROOT, resolveTarget, targetFlag, type StackTarget, type TargetOptions } from '../stack-target';
+import { TRIGGERING_EVENT_TYPES } from '../../agent/process-event';
+import { authFromSecret } from '../../pagerduty/auth';
+import type { AgentSecret } from '../../secrets/agent-secret';
+import { parseWebhookEvent } from '../../webhook/parse-event';
 
 export interface SendTestOptions extends TargetOptions {
   url?: string;
@@ -47,10 +52,53 @@ export interface DeliveryResult {
   webhookId: string;
 }
 
+/**
+ * What `--local` does about the incident before delivering: a triggering event's incident is made to exist in the
+ * sandbox (a fixture's incident does not exist there, and the agent would give up on a 404); other events are
+ * delivered as they are.
+ */
+type IncidentPreparation =
+  | { kind: 'placed'; placed: PlacedIncident; title: string }
+  | { kind: 'not-triggering'; eventType: string; incidentId: string }
+  | { kind: 'none' };
+
+async function prepareSandboxIncident(body: Buffer, secret: AgentSecret, target: StackTarget): Promise<IncidentPreparation> {
+  const parsed = parseWebhookEvent(body);
+  if (!parsed.ok) return { kind: 'none' };
+  const { event } = parsed;
+  const incidentId = event.incidentId;
+  if (incidentId === null) return { kind: 'none' };
+  if (!TRIGGERING_EVENT_TYPES.includes(event.eventType) || event.incident === null)
+    return { kind: 'not-triggering', eventType: event.eventType, incidentId };
+  const authorization = await authFromSecret(secret, { apiUrl: target.pagerDutyApiUrl, secretId: target.secretId }).authorization();
+  const placed = await placeSandboxIncident(target.pagerDutyApiUrl, authorization, event.incident);
+  return { kind: 'placed', placed, title: event.incident.title ?? incidentId };
+}
+
+function preparationLines(preparation: IncidentPreparation): string[] {
+  if (preparation.kind === 'none') return [];
+  if (preparation.kind === 'not-triggering')
+    return [
+      `sandbox: ${preparation.eventType} is not a triggering event: delivered as it is, nothing created in the sandbox; the agent records it in the audit trail (it triages only ${TRIGGERING_EVENT_TYPES.join(' and ')})`,
+    ];
+  const { placed, title } = preparation;
+  const lines = [
+    placed.created
+      ? `sandbox: created incident ${placed.id} "${title}" (no webhook of its own: the delivery below is its trigger)`
+      : `sandbox: incident ${placed.id} already exists; delivering its trigger again`,
+  ];
+  if (placed.serviceSubstituted !== undefined)
+    lines.push(
+      `sandbox: the webhook's service ${placed.serviceSubstituted.requested} is not in the sandbox; the incident is on service ${placed.serviceSubstituted.used} instead`,
+    );
+  return lines;
+}
+
 export async function sendTestCommand(payload: string, options: SendTestOptions, io: CliIo): Promise<DeliveryResult[]> {
   const body = loadPayload(payload);
   let url = options.url;
   let secrets: string[];
+  let preparation: IncidentPreparation = { kind: 'none' };
   if (options.secretStdin === true) {
     const secret = (await readAllStdin(io)).replace(/\r?\n$/, '');
     if (secret === '')
@@ -73,6 +121,9 @@ export async function sendTestCommand(payload: string, options: SendTestOptions,
       const credentials = new AgentSecretStore(clients.secrets, target.secretId);
       const signing = new SigningSecretStore(clients.secrets, credentials, target.webhookSecretId, targetFlag(target));
       secrets = (await signing.entries()).map((entry) => entry.secret);
+      // A forged delivery must be refused, so there is no incident to prepare for it.
+      if (target.pagerDutySandbox && options.badSignature !== true)
+        preparation = await prepareSandboxIncident(body, await credentials.read(), target);
     } finally {
       clients.destroy();
     }
@@ -112,14 +163,43 @@ export async function sendTestCommand(payload: string, options: SendTestOptions,
     }
     results.push({ attempt, status: response.status, body: await response.text(), webhookId });
   }
+  const accepted = results.some((result) => result.status === 202);
+  const next =
+    preparation.kind !== 'none' && accepted
+      ? `npx pd-agent audit --local --incident ${preparation.kind === 'placed' ? preparation.placed.id : preparation.incidentId}`
+      : undefined;
   if (options.json === true) {
-    writeJson(io, { url, bytes: body.length, results });
+    writeJson(io, {
+      url,
+      bytes: body.length,
+      results,
+      ...(preparation.kind === 'placed' ? { sandboxIncident: preparation.placed } : {}),
+      ...(next === undefined ? {} : { next }),
+    });
     return results;
   }
   const colours = coloursFor(io.stdout, io.env);
+  for (const line of preparationLines(preparation)) writeLine(io.stdout, colours.dim(line));
   for (const result of results) {
     const status = result.status < 300 ? colours.green(String(result.status)) : colours.red(String(result.status));
-    writeLine(io.stdout, `delivery ${result.attempt}: ${status} ${result.body}`);
+    writeLine(io.stdout, `delivery ${result.attempt}: ${status} ${result.body}${deliveryMeaning(result, options)}`);
   }
+  if (next !== undefined)
+    writeLine(
+      io.stdout,
+      `Next: ${colours.bold(next)}  (within seconds: ${preparation.kind === 'placed' ? "the agent's acknowledgement, its note and its decision" : 'what the agent recorded'})`,
+    );
   return results;
+}
+
+/** What an answer means for someone trying the stack, so an expected 200 or 401 does not read as a failure. */
+function deliveryMeaning(result: DeliveryResult, options: SendTestOptions): string {
+  if (result.status === 202) return '  → accepted and queued for the agent';
+  if (result.status === 200 && result.body.includes('"duplicate"'))
+    return result.attempt > 1
+      ? '  → a duplicate, answered 200 and not queued again, as expected'
+      : '  → this event id was delivered before (a fixture keeps its id), so it is a duplicate and not queued again';
+  if (result.status === 200 && result.body.includes('"ping"')) return '  → a ping, answered 200 (nothing to queue)';
+  if (result.status === 401 && options.badSignature === true) return '  → refused, as expected for a forged signature';
+  return '';
 }
