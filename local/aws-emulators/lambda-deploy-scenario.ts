@@ -21,12 +21,6 @@ export const LAMBDA_DEPLOY_EXPECTED_PHRASES = {
   newError: "Cannot read properties of undefined (reading 'amount')",
 } as const;
 
-/**
- * Whether `npm start -- --once` fails when the note leaves a phrase out. `report` prints what the note names without
- * failing, until the worker's AWS context providers are merged; then this becomes `require`.
- */
-export const AWS_CONTEXT_NOTE_CHECK: 'report' | 'require' = 'report';
-
 export interface LambdaDeployIncident {
   seed: ParsedAwsSeed;
   alert: { summary: string; severity: 'critical'; alertKey: string; details: Record<string, unknown> };
