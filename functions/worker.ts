@@ -1,17 +1,3 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { buildAgentRuntime, sharedAgentDeps } from '../lib/agent/agent-runtime';
-import { EventProcessor } from '../lib/agent/process-event';
-import { createWorkerHandler } from '../lib/agent/worker-handler';
-import { createTelemetry } from '../lib/observability/telemetry';
-import { triageIncident } from '../lib/triage/triage';
+import { buildWorker } from '../lib/wiring/worker';
 
-const { logger, metrics } = createTelemetry('worker');
-const runtime = buildAgentRuntime();
-
-const processor = new EventProcessor({
-  ...sharedAgentDeps(runtime, metrics),
-  triage: (context) => triageIncident(context, runtime.config.triage),
-  refine: runtime.refine,
-});
-
-export const handler = createWorkerHandler({ processor, sqs: new SQSClient({}), queueUrl: process.env.QUEUE_URL, logger, metrics });
+export const { handler } = buildWorker();

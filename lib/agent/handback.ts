@@ -147,8 +147,12 @@ export class DeadLetterHandback {
   }
 }
 
+export interface QueuedEventHandback {
+  handle(queued: QueuedEvent, invocation: Invocation): Promise<HandbackOutcome>;
+}
+
 export interface HandbackHandlerDeps {
-  handback: { handle(queued: QueuedEvent, invocation: Invocation): Promise<HandbackOutcome> };
+  handback: QueuedEventHandback;
   sqs: SQSClient;
   logger: WorkerLogger;
   metrics: MetricsSink & { publishStoredMetrics(): void; hasStoredMetrics(): boolean };

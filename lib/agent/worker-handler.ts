@@ -8,8 +8,12 @@ import { NoTimeToStartError, type ProcessOutcome } from './process-event';
 
 export type WorkerLogger = BatchLogger;
 
+export interface QueuedEventProcessor {
+  process(queued: QueuedEvent, invocation: Invocation): Promise<ProcessOutcome>;
+}
+
 export interface WorkerHandlerDeps {
-  processor: { process(queued: QueuedEvent, invocation: Invocation): Promise<ProcessOutcome> };
+  processor: QueuedEventProcessor;
   sqs: SQSClient;
   /** The event queue, for visibility changes of deferred messages. */
   queueUrl: string | undefined;

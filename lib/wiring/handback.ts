@@ -1,0 +1,33 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { DeadLetterHandback, createHandbackHandler, type HandbackDeps, type QueuedEventHandback } from '../agent/handback';
+import { createTelemetry, type Telemetry } from '../observability/telemetry';
+import { buildAgentRuntime, sharedAgentDeps, type AgentClients, type AgentRuntime, type AgentRuntimeOptions } from './agent-runtime';
+
+/** The handback function's wiring (the dead-letter queue's consumer), built once per execution environment. */
+export interface HandbackWiringOptions extends AgentRuntimeOptions {
+  clients?: AgentClients & { sqs?: SQSClient };
+  telemetry?: Telemetry;
+  tuning?: Pick<HandbackDeps, 'clock' | 'retry'>;
+  /** Wraps the handback between the batch handler and its work (tests scope each event for their crash points). */
+  decorateHandback?: (handback: QueuedEventHandback) => QueuedEventHandback;
+}
+
+export interface HandbackWiring {
+  handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+  handback: DeadLetterHandback;
+  runtime: AgentRuntime;
+}
+
+export function buildHandback(options: HandbackWiringOptions = {}): HandbackWiring {
+  const { logger, metrics } = options.telemetry ?? createTelemetry('handback', options.env);
+  const runtime = buildAgentRuntime(options);
+  const handback = new DeadLetterHandback({ ...sharedAgentDeps(runtime, metrics), ...options.tuning });
+  const handler = createHandbackHandler({
+    handback: options.decorateHandback?.(handback) ?? handback,
+    sqs: options.clients?.sqs ?? new SQSClient({}),
+    logger,
+    metrics,
+  });
+  return { handler, handback, runtime };
+}

@@ -1,0 +1,50 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { EventProcessor, type ProcessEventDeps } from '../agent/process-event';
+import { createWorkerHandler, type QueuedEventProcessor } from '../agent/worker-handler';
+import { createTelemetry, type Telemetry } from '../observability/telemetry';
+import { triageIncident } from '../triage/triage';
+import { buildAgentRuntime, sharedAgentDeps, type AgentClients, type AgentRuntime, type AgentRuntimeOptions } from './agent-runtime';
+
+/**
+ * The worker function's wiring, built once per execution environment. The AWS clients it builds (DynamoDB, Secrets
+ * Manager, SQS, Bedrock) are injectable through `clients`; clients for the context gatherer join them here and reach
+ * the processor's gather step.
+ */
+export interface WorkerClients extends AgentClients {
+  sqs?: SQSClient;
+}
+
+export interface WorkerWiringOptions extends AgentRuntimeOptions {
+  clients?: WorkerClients;
+  telemetry?: Telemetry;
+  /** Timing of the processor (clock, retry pacing, lease margin); production uses the defaults. */
+  tuning?: Pick<ProcessEventDeps, 'clock' | 'retry' | 'leaseMarginMs' | 'retryLaterSeconds' | 'gather'>;
+  /** Wraps the processor between the batch handler and the steps (tests scope each event for their crash points). */
+  decorateProcessor?: (processor: QueuedEventProcessor) => QueuedEventProcessor;
+}
+
+export interface WorkerWiring {
+  handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+  processor: EventProcessor;
+  runtime: AgentRuntime;
+}
+
+export function buildWorker(options: WorkerWiringOptions = {}): WorkerWiring {
+  const { logger, metrics } = options.telemetry ?? createTelemetry('worker', options.env);
+  const runtime = buildAgentRuntime(options);
+  const processor = new EventProcessor({
+    ...sharedAgentDeps(runtime, metrics),
+    triage: (context) => triageIncident(context, runtime.config.triage),
+    refine: runtime.refine,
+    ...options.tuning,
+  });
+  const handler = createWorkerHandler({
+    processor: options.decorateProcessor?.(processor) ?? processor,
+    sqs: options.clients?.sqs ?? new SQSClient({}),
+    queueUrl: (options.env ?? process.env).QUEUE_URL,
+    logger,
+    metrics,
+  });
+  return { handler, processor, runtime };
+}
