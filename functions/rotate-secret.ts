@@ -1,4 +1,4 @@
-import type { RotationEvent } from '../lib/secrets/rotation';
+import type { RotationEvent } from '../lib/rotation/rotate-credentials';
 import { buildRotation } from '../lib/wiring/rotation';
 
 const rotate = buildRotation();

@@ -6,7 +6,7 @@ import { REPO_ROOT } from '../lib/cli/stack-target';
 import type { AgentSecret, WebhookSigningSecret } from '../lib/secrets/agent-secret';
 import { buildFunctions } from './build';
 import { startLocalAws, type LocalAws } from './emulators';
-import type { RotationEvent } from '../lib/secrets/rotation';
+import type { RotationEvent } from '../lib/rotation/rotate-credentials';
 import { loadBundledHandler } from './runner/handler-loader';
 import { createRotationInvoker, type RotationInvoker, type RotationOutcome } from './runner/rotation-invoker';
 import { WEBHOOK_PATH, loadRunnerHandlers, startRunner, type Runner, type RunnerOptions } from './runner/runner';

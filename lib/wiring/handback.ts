@@ -1,6 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { DeadLetterHandback, createHandbackHandler, type HandbackDeps, type QueuedEventHandback } from '../agent/handback';
+import { createHandbackHandler, type QueuedEventHandback } from '../adapters/queue-handlers';
+import { DeadLetterHandback, type HandbackDeps } from '../agent/handback';
 import { createTelemetry, type Telemetry } from '../observability/telemetry';
 import { buildAgentRuntime, sharedAgentDeps, type AgentClients, type AgentRuntime, type AgentRuntimeOptions } from './agent-runtime';
 

@@ -4,7 +4,7 @@ import { createTelemetry, type Telemetry } from '../observability/telemetry';
 import { authFromSecret } from '../pagerduty/auth';
 import { createEventsClient } from '../pagerduty/events-client';
 import { createPagerDutyClient } from '../pagerduty/rest-client';
-import { createRotationHandler, type RotationEvent } from '../secrets/rotation';
+import { createRotationHandler, type RotationEvent } from '../rotation/rotate-credentials';
 
 /** The rotation function's wiring: Secrets Manager calls it once per step with the secret and the pending version. */
 export interface RotationWiringOptions {

@@ -1,7 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { EventProcessor, type ProcessEventDeps } from '../agent/process-event';
-import { createWorkerHandler, type QueuedEventProcessor } from '../agent/worker-handler';
+import { createWorkerHandler, type QueuedEventProcessor } from '../adapters/queue-handlers';
 import { createTelemetry, type Telemetry } from '../observability/telemetry';
 import { triageIncident } from '../triage/triage';
 import { buildAgentRuntime, sharedAgentDeps, type AgentClients, type AgentRuntime, type AgentRuntimeOptions } from './agent-runtime';

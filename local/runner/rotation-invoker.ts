@@ -1,5 +1,5 @@
-import type { RotationEvent, RotationStep } from '../../lib/secrets/rotation';
-import { ROTATION_STEPS } from '../../lib/secrets/rotation';
+import type { RotationEvent, RotationStep } from '../../lib/rotation/rotate-credentials';
+import { ROTATION_STEPS } from '../../lib/rotation/rotate-credentials';
 import type { RotationCallback, RotationRequest } from '../secrets-manager-emulator';
 import type { LambdaHandler } from './handler-loader';
 import { invokeWithTimeout } from './invoke';

@@ -1,0 +1,73 @@
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Invocation, MetricsSink } from '../agent/agent-ports';
+import type { HandbackOutcome } from '../agent/handback';
+import { NoTimeToStartError, type ProcessOutcome } from '../agent/process-event';
+import { MetricName } from '../observability/telemetry';
+import type { QueuedEvent } from '../queue/queued-event';
+import { createQueuedEventBatchHandler, type BatchLogger } from './sqs-batch';
+
+/**
+ * The worker's and the handback's Lambda handlers: the SQS batch plumbing of sqs-batch.ts, configured for each queue
+ * (what a failure logs and counts, which failures are deferrals).
+ */
+
+export interface QueuedEventProcessor {
+  process(queued: QueuedEvent, invocation: Invocation): Promise<ProcessOutcome>;
+}
+
+export interface WorkerHandlerDeps {
+  processor: QueuedEventProcessor;
+  sqs: SQSClient;
+  /** The event queue, for visibility changes of deferred messages. */
+  queueUrl: string | undefined;
+  logger: BatchLogger;
+  metrics: MetricsSink & { publishStoredMetrics(): void; hasStoredMetrics(): boolean };
+}
+
+/** The worker Lambda: one SQS FIFO batch of queued webhook events, partial batch failures reported. */
+export function createWorkerHandler(deps: WorkerHandlerDeps): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+  return createQueuedEventBatchHandler({
+    handle: (queued, invocation) => deps.processor.process(queued, invocation),
+    sqs: deps.sqs,
+    queueUrl: deps.queueUrl,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    failureMetric: MetricName.workerError,
+    messages: { handled: 'event processed', failed: 'event not processed; it goes back to the queue' },
+    failureLogLevel: 'warn',
+    deferral: {
+      is: (error) => error instanceof NoTimeToStartError,
+      message: 'event not started for lack of time; it goes back to the queue in its place',
+    },
+  });
+}
+
+export interface QueuedEventHandback {
+  handle(queued: QueuedEvent, invocation: Invocation): Promise<HandbackOutcome>;
+}
+
+export interface HandbackHandlerDeps {
+  handback: QueuedEventHandback;
+  sqs: SQSClient;
+  logger: BatchLogger;
+  metrics: MetricsSink & { publishStoredMetrics(): void; hasStoredMetrics(): boolean };
+}
+
+/** The handback Lambda on the dead-letter queue: a message it could not handle is reported failed, never dropped. */
+export function createHandbackHandler(deps: HandbackHandlerDeps): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+  return createQueuedEventBatchHandler({
+    handle: (queued, invocation) => deps.handback.handle(queued, invocation),
+    sqs: deps.sqs,
+    // Dead-lettered messages are retried after the DLQ's own visibility timeout; none is deferred further.
+    queueUrl: undefined,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    failureMetric: MetricName.handbackFailed,
+    messages: {
+      handled: 'dead-lettered event handled',
+      failed: 'could not hand a dead-lettered event back; it stays on the dead-letter queue',
+    },
+    failureLogLevel: 'error',
+  });
+}
