@@ -1,4 +1,4 @@
-import type { IngressHandler } from '../lib/ingress/ingress-handler';
+import type { IngressHandler } from '../lib/adapters/api-gateway';
 import { buildIngress } from '../lib/wiring/ingress';
 
 export const handler: IngressHandler = buildIngress();

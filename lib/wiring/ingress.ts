@@ -4,7 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseAgentConfig } from '../config/agent-config';
 import { requireEnv } from '../config/runtime-env';
-import { createIngressHandler, createMisconfiguredIngressHandler, type IngressHandler } from '../ingress/ingress-handler';
+import { createIngressHandler, createMisconfiguredIngressHandler, type IngressHandler } from '../adapters/api-gateway';
 import { createTelemetry, type Telemetry } from '../observability/telemetry';
 import { EventQueue } from '../queue/event-queue';
 import type { WebhookSecretProvider } from '../secrets/secret-source';

@@ -4,7 +4,8 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aw
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { parseAgentConfig } from '../../lib/config/agent-config';
-import { MAX_BODY_BYTES, createIngressHandler, type IngressHandler } from '../../lib/ingress/ingress-handler';
+import { createIngressHandler, type IngressHandler } from '../../lib/adapters/api-gateway';
+import { MAX_BODY_BYTES } from '../../lib/ingress/receive-delivery';
 import { createTelemetry } from '../../lib/observability/telemetry';
 import { EventQueue } from '../../lib/queue/event-queue';
 import { SecretSource } from '../../lib/secrets/secret-source';

@@ -9,7 +9,7 @@ import type { AgentSecretReader } from '../../lib/wiring/agent-runtime';
 import { buildHandback, type HandbackWiring } from '../../lib/wiring/handback';
 import { buildIngress } from '../../lib/wiring/ingress';
 import { buildWorker, type WorkerWiring } from '../../lib/wiring/worker';
-import type { IngressHandler } from '../../lib/ingress/ingress-handler';
+import type { IngressHandler } from '../../lib/adapters/api-gateway';
 import { startLocalAws, type LocalAws } from '../../local/emulators';
 import { startRunner, type Runner } from '../../local/runner/runner';
 import { SANDBOX_API_TOKEN, SANDBOX_BOT_USER, startSandbox, type Sandbox, type SandboxOptions } from '../../local/sandbox';
