@@ -1,4 +1,4 @@
-/** The environment variables of DESIGN.md's runtime contract. Each handler reads only the ones it uses. */
+/** The environment variables of the runtime contract (README.md, "Configuration"). Each handler reads only the ones it uses. */
 export type RuntimeVariable =
   | 'AGENT_ENV'
   | 'STATE_TABLE'
