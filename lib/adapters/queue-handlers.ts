@@ -1,32 +1,30 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { Invocation, MetricsSink } from '../agent/agent-ports';
+import type { Invocation } from '../agent/agent-ports';
 import type { HandbackOutcome } from '../agent/handback';
 import { NoTimeToStartError, type ProcessOutcome } from '../agent/process-event';
 import { MetricName } from '../observability/telemetry';
 import type { QueuedEvent } from '../queue/queued-event';
-import { createQueuedEventBatchHandler, type BatchLogger } from './sqs-batch';
+import { createQueuedEventBatchHandler, type QueuedEventBatchHandlerOptions } from './sqs-batch';
 
 /**
  * The worker's and the handback's Lambda handlers: the SQS batch plumbing of sqs-batch.ts, configured for each queue
  * (what a failure logs and counts, which failures are deferrals).
  */
+type BatchHandlerDeps = Pick<QueuedEventBatchHandlerOptions, 'sqs' | 'logger' | 'metrics'>;
+type BatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
 export interface QueuedEventProcessor {
   process(queued: QueuedEvent, invocation: Invocation): Promise<ProcessOutcome>;
 }
 
-export interface WorkerHandlerDeps {
+export interface WorkerHandlerDeps extends BatchHandlerDeps {
   processor: QueuedEventProcessor;
-  sqs: SQSClient;
   /** The event queue, for visibility changes of deferred messages. */
   queueUrl: string | undefined;
-  logger: BatchLogger;
-  metrics: MetricsSink & { publishStoredMetrics(): void; hasStoredMetrics(): boolean };
 }
 
 /** The worker Lambda: one SQS FIFO batch of queued webhook events, partial batch failures reported. */
-export function createWorkerHandler(deps: WorkerHandlerDeps): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+export function createWorkerHandler(deps: WorkerHandlerDeps): BatchHandler {
   return createQueuedEventBatchHandler({
     handle: (queued, invocation) => deps.processor.process(queued, invocation),
     sqs: deps.sqs,
@@ -47,15 +45,12 @@ export interface QueuedEventHandback {
   handle(queued: QueuedEvent, invocation: Invocation): Promise<HandbackOutcome>;
 }
 
-export interface HandbackHandlerDeps {
+export interface HandbackHandlerDeps extends BatchHandlerDeps {
   handback: QueuedEventHandback;
-  sqs: SQSClient;
-  logger: BatchLogger;
-  metrics: MetricsSink & { publishStoredMetrics(): void; hasStoredMetrics(): boolean };
 }
 
 /** The handback Lambda on the dead-letter queue: a message it could not handle is reported failed, never dropped. */
-export function createHandbackHandler(deps: HandbackHandlerDeps): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
+export function createHandbackHandler(deps: HandbackHandlerDeps): BatchHandler {
   return createQueuedEventBatchHandler({
     handle: (queued, invocation) => deps.handback.handle(queued, invocation),
     sqs: deps.sqs,

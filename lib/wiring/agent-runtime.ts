@@ -1,12 +1,14 @@
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AgentConnection, MetricsSink } from '../agent/agent-ports';
 import type { HandbackDeps } from '../agent/handback';
 import { createNoteRenderer } from '../agent/triage-notes';
 import { AuditLog } from '../audit/audit-log';
 import { parseAgentConfig, type AgentConfig } from '../config/agent-config';
+import type { Telemetry } from '../observability/telemetry';
 import { DEFAULT_PAGERDUTY_API_URL, DEFAULT_PAGERDUTY_EVENTS_URL, optionalEnv, requireEnv } from '../config/runtime-env';
 import { authFollowingSecret } from '../pagerduty/auth';
 import { createEventsClient } from '../pagerduty/events-client';
@@ -36,11 +38,16 @@ export interface AgentRuntime {
   refine?: (hypothesis: Hypothesis, context: IncidentContext) => Promise<RefinementResult>;
 }
 
-/** The AWS clients the runtime uses; each defaults to one built from the Lambda's own environment. */
+/**
+ * The AWS clients the worker and the handback use; each defaults to one built from the Lambda's own environment. AWS
+ * context clients (CloudWatch, CloudTrail, Logs) for the gather step join here.
+ */
 export interface AgentClients {
   dynamodb?: DynamoDBClient;
   secretsManager?: SecretsManagerClient;
   bedrock?: BedrockRuntimeClient;
+  /** The batch handler's, for visibility changes of deferred messages. */
+  sqs?: SQSClient;
 }
 
 /** Where the agent's credentials come from: by default SECRET_ID, read through Secrets Manager and its cache. */
@@ -62,6 +69,11 @@ export interface AgentRuntimeOptions {
   clients?: AgentClients;
   agentSecrets?: AgentSecretReader;
   decorate?: AgentDecorators;
+}
+
+/** What the worker's and the handback's builders take besides their own tuning. */
+export interface AgentFunctionOptions extends AgentRuntimeOptions {
+  telemetry?: Telemetry;
 }
 
 /** What the worker's EventProcessor and the handback's DeadLetterHandback both take from the runtime. */

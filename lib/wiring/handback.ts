@@ -2,13 +2,11 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createHandbackHandler, type QueuedEventHandback } from '../adapters/queue-handlers';
 import { DeadLetterHandback, type HandbackDeps } from '../agent/handback';
-import { createTelemetry, type Telemetry } from '../observability/telemetry';
-import { buildAgentRuntime, sharedAgentDeps, type AgentClients, type AgentRuntime, type AgentRuntimeOptions } from './agent-runtime';
+import { createTelemetry } from '../observability/telemetry';
+import { buildAgentRuntime, sharedAgentDeps, type AgentFunctionOptions, type AgentRuntime } from './agent-runtime';
 
 /** The handback function's wiring (the dead-letter queue's consumer), built once per execution environment. */
-export interface HandbackWiringOptions extends AgentRuntimeOptions {
-  clients?: AgentClients & { sqs?: SQSClient };
-  telemetry?: Telemetry;
+export interface HandbackWiringOptions extends AgentFunctionOptions {
   tuning?: Pick<HandbackDeps, 'clock' | 'retry'>;
   /** Wraps the handback between the batch handler and its work (tests scope each event for their crash points). */
   decorateHandback?: (handback: QueuedEventHandback) => QueuedEventHandback;

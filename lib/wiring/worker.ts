@@ -2,22 +2,16 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { EventProcessor, type ProcessEventDeps } from '../agent/process-event';
 import { createWorkerHandler, type QueuedEventProcessor } from '../adapters/queue-handlers';
-import { createTelemetry, type Telemetry } from '../observability/telemetry';
+import { createTelemetry } from '../observability/telemetry';
 import { triageIncident } from '../triage/triage';
-import { buildAgentRuntime, sharedAgentDeps, type AgentClients, type AgentRuntime, type AgentRuntimeOptions } from './agent-runtime';
+import { buildAgentRuntime, sharedAgentDeps, type AgentFunctionOptions, type AgentRuntime } from './agent-runtime';
 
 /**
  * The worker function's wiring, built once per execution environment. The AWS clients it builds (DynamoDB, Secrets
- * Manager, SQS, Bedrock) are injectable through `clients`; clients for the context gatherer join them here and reach
- * the processor's gather step.
+ * Manager, SQS, Bedrock) are injectable through `clients` (AgentClients); clients for the context gatherer join them
+ * there and reach the processor's gather step.
  */
-export interface WorkerClients extends AgentClients {
-  sqs?: SQSClient;
-}
-
-export interface WorkerWiringOptions extends AgentRuntimeOptions {
-  clients?: WorkerClients;
-  telemetry?: Telemetry;
+export interface WorkerWiringOptions extends AgentFunctionOptions {
   /** Timing of the processor (clock, retry pacing, lease margin); production uses the defaults. */
   tuning?: Pick<ProcessEventDeps, 'clock' | 'retry' | 'leaseMarginMs' | 'retryLaterSeconds' | 'gather'>;
   /** Wraps the processor between the batch handler and the steps (tests scope each event for their crash points). */
