@@ -29,7 +29,7 @@ import {
 } from './retry-policy';
 
 /**
- * What the worker does with one queued webhook event (DESIGN.md "Worker"): claim it, parse, filter, and for
+ * What the worker does with one queued webhook event (README.md, "The agent: what it does to an incident"): claim it, parse, filter, and for
  * `incident.triggered` / `incident.reopened`: read, acknowledge as the agent, gather, triage, post one note, act.
  * When the retry budget or the Lambda's time runs out after the agent acknowledged: audit, hand back, stop. When it
  * runs out and the agent cannot know whether its acknowledgement landed (the answer was lost), PagerDuty's state
@@ -133,6 +133,34 @@ export class AcknowledgementUnknownError extends Error {
   }
 }
 
+type IncidentSubject = AuditSubject & { incidentId: string };
+
+/** How far ownership got, kept up to date by the steps, so that a step that stops the agent knows what to hand back. */
+interface Holding {
+  /** The incident as last read (or gathered); undefined until the first read answered. */
+  incident?: Incident;
+  /** True once the acknowledgement as the agent is known to have landed (now or on an earlier delivery). */
+  acknowledgedByAgent: boolean;
+}
+
+/** One triggering event's pass through the steps: what each step needs, built once. */
+interface IncidentRun {
+  event: WebhookEvent;
+  subject: IncidentSubject;
+  connection: AgentConnection;
+  invocation: Invocation;
+  retry: RetryPolicy;
+  actions: AgentActions;
+  holding: Holding;
+}
+
+interface Ownership {
+  incident: Incident;
+  /** Who acknowledged it before the agent; null when the agent holds it. */
+  humanAcknowledger: string | null;
+  everEscalated: boolean;
+}
+
 const DEFAULT_LEASE_MARGIN_MS = 10_000;
 const RETRY_LATER_SECONDS = 20;
 /** Enough for the escalation and the handback note (one request each, 5 s timeout) to start. */
@@ -206,6 +234,8 @@ export class EventProcessor {
 
   private async handle(queued: QueuedEvent, subject: AuditSubject, invocation: Invocation, failedCalls: string[]): Promise<ProcessOutcome> {
     const { audit } = this.deps;
+    // Parsed again from the bytes the ingress verified (it parsed them too, but the queue carries only the signed
+    // bytes and a few routing fields), so the worker acts on nothing the signature did not cover.
     const parsed = parseWebhookEvent(Buffer.from(queued.rawBodyBase64, 'base64'));
     if (!parsed.ok) {
       await audit.record({ ...subject, action: 'record', outcome: 'failed', detail: `unparseable (${parsed.reason}): ${parsed.detail}` });
@@ -223,7 +253,7 @@ export class EventProcessor {
       return { status: 'recorded' };
     }
     if (this.deps.outcomes !== undefined) {
-      const retry = this.retryPolicy(event.eventId, invocation, connection);
+      const retry = this.eventRetryPolicy(event.eventId, invocation, connection, failedCalls);
       await this.deps.outcomes.observe({ event, rawBody: Buffer.from(queued.rawBodyBase64, 'base64'), connection, retry });
     }
     if (!TRIGGERING_EVENT_TYPES.includes(event.eventType) || event.incidentId === null) {
@@ -233,10 +263,52 @@ export class EventProcessor {
     return this.triageIncident(event, { ...subject, incidentId: event.incidentId }, connection, invocation, failedCalls);
   }
 
-  /** The event's retry policy: its retries count against the event's budget in the work ledger. */
-  private retryPolicy(eventId: string, invocation: Invocation, connection: AgentConnection): RetryPolicy {
+  /**
+   * The steps of one triggering event, in order: take ownership (read, acknowledge), gather, decide, post the note,
+   * act. Any step that stops the agent lands in `handBackOnStop`, which reads from `run.holding` how far ownership got.
+   */
+  private async triageIncident(
+    event: WebhookEvent,
+    subject: IncidentSubject,
+    connection: AgentConnection,
+    invocation: Invocation,
+    failedCalls: string[],
+  ): Promise<ProcessOutcome> {
+    const run = this.startRun(event, subject, connection, invocation, failedCalls);
+    try {
+      const ownership = await this.takeOwnership(run);
+      if (ownership === 'resolved-already') return { status: 'resolved-already' };
+      const context = await this.gather(run, ownership.incident);
+      const hypothesis = await this.decide(run, context, ownership.humanAcknowledger);
+      const noteId = await this.postNote(run, context, hypothesis);
+      if (ownership.humanAcknowledger !== null) return await this.leaveWithHuman(run, context, hypothesis, noteId);
+      const decision = await this.act(run, context, hypothesis, ownership.everEscalated);
+      return { status: 'triaged', decision, noteId };
+    } catch (error) {
+      return this.handBackOnStop(run, error);
+    }
+  }
+
+  private startRun(
+    event: WebhookEvent,
+    subject: IncidentSubject,
+    connection: AgentConnection,
+    invocation: Invocation,
+    failedCalls: string[],
+  ): IncidentRun {
+    const retry = this.eventRetryPolicy(event.eventId, invocation, connection, failedCalls);
+    const run = { event, subject, connection, invocation, retry, holding: { acknowledgedByAgent: false } };
+    return { ...run, actions: this.actionsFor(run, retry) };
+  }
+
+  /** The event's retry policy: every repeat of a failed call, in this delivery or an earlier one, spends its budget. */
+  private eventRetryPolicy(eventId: string, invocation: Invocation, connection: AgentConnection, failedCalls: string[]): RetryPolicy {
     return new RetryPolicy({
-      budget: { tryConsume: () => this.deps.workLedger.consumeRetry(eventId, MAX_RETRIES_PER_EVENT) },
+      budget: {
+        tryConsume: () => this.deps.workLedger.consumeRetry(eventId, MAX_RETRIES_PER_EVENT),
+        recordFailedCall: (operation) => this.deps.workLedger.recordFailedCall(eventId, operation),
+      },
+      failedCalls,
       remainingTimeMs: () => invocation.remainingTimeMs(),
       pacer: connection.pacer,
       sleep: this.deps.retry?.sleep,
@@ -246,171 +318,170 @@ export class EventProcessor {
     });
   }
 
-  private async triageIncident(
-    event: WebhookEvent,
-    subject: AuditSubject & { incidentId: string },
-    connection: AgentConnection,
-    invocation: Invocation,
-    failedCalls: string[],
-  ): Promise<ProcessOutcome> {
-    const { audit, incidentLedger, metrics, settings } = this.deps;
-    const { api, botUserId } = connection;
-    const retry = new RetryPolicy({
-      budget: {
-        tryConsume: () => this.deps.workLedger.consumeRetry(event.eventId, MAX_RETRIES_PER_EVENT),
-        recordFailedCall: (operation) => this.deps.workLedger.recordFailedCall(event.eventId, operation),
-      },
-      failedCalls,
-      remainingTimeMs: () => invocation.remainingTimeMs(),
-      pacer: connection.pacer,
-      sleep: this.deps.retry?.sleep,
-      random: this.deps.retry?.random,
-      settings: this.deps.retry?.settings,
-      onRetry: () => metrics.addMetric(MetricName.retriesUsed, 'Count', 1),
-    });
-    const actions = new AgentActions({
-      api,
+  /** The PagerDuty mutations of this run, under the given retry policy (the run's own, or the last chance's). */
+  private actionsFor(run: Pick<IncidentRun, 'subject' | 'connection'>, retry: RetryPolicy): AgentActions {
+    const { audit, incidentLedger, notes, env, settings } = this.deps;
+    return new AgentActions({
+      api: run.connection.api,
       audit,
       incidentLedger,
       retry,
-      notes: this.deps.notes,
-      env: this.deps.env,
+      notes,
+      env,
       settings,
-      subject,
+      subject: run.subject,
       clock: this.clock,
     });
+  }
 
-    let incident: Incident | undefined;
-    let acknowledgedByAgent = false;
-    try {
-      incident = (await retry.idempotent('read incident', () => api.getIncident(subject.incidentId))).response.value;
-      if (incident.status === 'resolved') {
-        await audit.record({ ...subject, action: 'record', outcome: 'skipped', detail: 'the incident is already resolved; left alone' });
-        return { status: 'resolved-already' };
-      }
-      const progress = await incidentLedger.get(subject.incidentId);
-      const ackedForThisEvent = progress?.triggerEventId === event.eventId && progress.acknowledgedByAgentAt !== undefined;
-      // After the agent's own acknowledgement only an explicit human acknowledger counts as a takeover.
-      const human =
-        ackedForThisEvent && incident.acknowledgements.every((ack) => ack.acknowledger.id === botUserId)
-          ? null
-          : humanAcknowledger(incident, botUserId);
-      acknowledgedByAgent = ackedForThisEvent || (incident.status === 'acknowledged' && human === null);
-      if (human === null && !ackedForThisEvent) {
-        const ack = await actions.acknowledge();
-        await incidentLedger.markAcknowledged(subject.incidentId, event.eventId, this.clock());
-        acknowledgedByAgent = true;
-        if (ack.response.alreadyDone !== true) {
-          metrics.addMetric(MetricName.incidentAcknowledged, 'Count', 1);
-          if (event.occurredAt !== null) {
-            metrics.addMetric(
-              MetricName.timeToAcknowledge,
-              'Milliseconds',
-              Math.max(0, this.clock().getTime() - Date.parse(event.occurredAt)),
-            );
-          }
-        }
-      } else if (human === null && progress?.acknowledgedByAgentAt === undefined) {
-        await incidentLedger.markAcknowledged(subject.incidentId, event.eventId, this.clock());
-      }
+  /**
+   * Reads the incident and makes it the agent's: acknowledges it unless a human already did (or the agent did, for this
+   * event, on an earlier delivery). `'resolved-already'` when there is nothing left to own.
+   */
+  private async takeOwnership(run: IncidentRun): Promise<Ownership | 'resolved-already'> {
+    const { audit, incidentLedger } = this.deps;
+    const { event, subject, holding } = run;
+    const { api, botUserId } = run.connection;
+    const incident = (await run.retry.idempotent('read incident', () => api.getIncident(subject.incidentId))).response.value;
+    holding.incident = incident;
+    if (incident.status === 'resolved') {
+      await audit.record({ ...subject, action: 'record', outcome: 'skipped', detail: 'the incident is already resolved; left alone' });
+      return 'resolved-already';
+    }
+    const progress = await incidentLedger.get(subject.incidentId);
+    const ackedForThisEvent = progress?.triggerEventId === event.eventId && progress.acknowledgedByAgentAt !== undefined;
+    // After the agent's own acknowledgement only an explicit human acknowledger counts as a takeover.
+    const human =
+      ackedForThisEvent && incident.acknowledgements.every((ack) => ack.acknowledger.id === botUserId)
+        ? null
+        : humanAcknowledger(incident, botUserId);
+    holding.acknowledgedByAgent = ackedForThisEvent || (incident.status === 'acknowledged' && human === null);
+    if (human === null && !ackedForThisEvent) {
+      await this.acknowledge(run);
+    } else if (human === null && progress?.acknowledgedByAgentAt === undefined) {
+      await incidentLedger.markAcknowledged(subject.incidentId, event.eventId, this.clock());
+    }
+    return {
+      incident,
+      humanAcknowledger: human,
+      everEscalated: progress?.escalatedAt !== undefined || progress?.handedBackAt !== undefined,
+    };
+  }
 
-      const context = await gatherContext(incident, {
-        ...this.deps.context,
-        api,
-        retry,
-        policy: settings.triage,
-        settings: this.deps.gather,
-        now: this.clock,
-      });
-      let hypothesis = await this.runTriage(context, subject);
-      if (human !== null) {
-        hypothesis = {
-          ...hypothesis,
-          decision: 'hold',
-          decisionReason: `${human} acknowledged it before the agent: the agent leaves it with them, pages nobody and changes nothing.`,
-        };
-      }
+  /** The acknowledgement as the agent, and the ledger's record of it; from here on the agent must finish or hand back. */
+  private async acknowledge(run: IncidentRun): Promise<void> {
+    const { incidentLedger, metrics } = this.deps;
+    const { event, subject } = run;
+    const ack = await run.actions.acknowledge();
+    await incidentLedger.markAcknowledged(subject.incidentId, event.eventId, this.clock());
+    run.holding.acknowledgedByAgent = true;
+    if (ack.response.alreadyDone === true) return;
+    metrics.addMetric(MetricName.incidentAcknowledged, 'Count', 1);
+    if (event.occurredAt !== null) {
+      metrics.addMetric(MetricName.timeToAcknowledge, 'Milliseconds', Math.max(0, this.clock().getTime() - Date.parse(event.occurredAt)));
+    }
+  }
 
-      const footer = actions.footer(event.eventId);
-      const note = await actions.postNote(
-        event.eventId,
-        this.deps.notes.hypothesisNote(hypothesis, context, footer),
-        footer.ref,
-        hypothesis.summary,
-        true,
-      );
-      if (note.postedNow) metrics.addMetric(MetricName.notePosted, 'Count', 1);
+  private gather(run: IncidentRun, incident: Incident): Promise<IncidentContext> {
+    return gatherContext(incident, {
+      ...this.deps.context,
+      api: run.connection.api,
+      retry: run.retry,
+      policy: this.deps.settings.triage,
+      settings: this.deps.gather,
+      now: this.clock,
+    });
+  }
 
-      if (human !== null) {
-        await incidentLedger.recordDecision(subject.incidentId, 'left-with-human', {
-          cause: hypothesisCause(hypothesis, context, settings.triage),
-        });
+  /** The rules' hypothesis (refined when Bedrock is on); a human who acknowledged first turns any decision into a hold. */
+  private async decide(run: IncidentRun, context: IncidentContext, human: string | null): Promise<Hypothesis> {
+    const hypothesis = await this.runTriage(context, run.subject);
+    if (human === null) return hypothesis;
+    return {
+      ...hypothesis,
+      decision: 'hold',
+      decisionReason: `${human} acknowledged it before the agent: the agent leaves it with them, pages nobody and changes nothing.`,
+    };
+  }
+
+  /** Posts the hypothesis note exactly once per trigger event; returns its id. */
+  private async postNote(run: IncidentRun, context: IncidentContext, hypothesis: Hypothesis): Promise<string> {
+    const { eventId } = run.event;
+    const footer = run.actions.footer(eventId);
+    const note = await run.actions.postNote(
+      eventId,
+      this.deps.notes.hypothesisNote(hypothesis, context, footer),
+      footer.ref,
+      hypothesis.summary,
+      true,
+    );
+    if (note.postedNow) this.deps.metrics.addMetric(MetricName.notePosted, 'Count', 1);
+    return note.noteId;
+  }
+
+  private async leaveWithHuman(
+    run: IncidentRun,
+    context: IncidentContext,
+    hypothesis: Hypothesis,
+    noteId: string,
+  ): Promise<ProcessOutcome> {
+    await this.deps.incidentLedger.recordDecision(run.subject.incidentId, 'left-with-human', {
+      cause: hypothesisCause(hypothesis, context, this.deps.settings.triage),
+    });
+    await this.deps.audit.record({
+      ...run.subject,
+      action: 'triage',
+      outcome: 'recorded',
+      decision: 'left-with-human',
+      hypothesisSummary: hypothesis.summary,
+      detail: hypothesis.decisionReason,
+    });
+    return { status: 'triaged', decision: 'left-with-human', noteId };
+  }
+
+  /**
+   * The agent had to stop (budget or time spent, or PagerDuty refused for good). Acknowledged by the agent: hand back
+   * with one attempt per call. Not acknowledged: give up (PagerDuty keeps paging), unless the acknowledgement's answer
+   * was lost, when PagerDuty's state decides. Any other error goes up for another delivery.
+   */
+  private async handBackOnStop(run: IncidentRun, error: unknown): Promise<ProcessOutcome> {
+    const { audit, incidentLedger, metrics } = this.deps;
+    const { event, subject, holding } = run;
+    // An acknowledgement without an answer may have landed: until PagerDuty says otherwise the incident is not
+    // finished, whatever happens to this delivery (the dead-letter handback reads that).
+    const acknowledgementLost = !holding.acknowledgedByAgent && run.retry.outcomeUnknown('acknowledge');
+    if (acknowledgementLost) await incidentLedger.markAcknowledgementUnconfirmed(subject.incidentId, event.eventId, this.clock());
+    const stop = error instanceof RetryStopError && (error.kind === 'budget-exhausted' || error.kind === 'out-of-time');
+    const hopeless = error instanceof OperationFailedError && isPagerDutyError(error.cause) && !error.retryable;
+    if (!stop && !hopeless) throw error;
+    const reason = (error as Error).message;
+    // The last chance: no retries left to spend, one attempt per call while any time is left.
+    const lastChance = new RetryPolicy({
+      budget: localBudget(0),
+      remainingTimeMs: () => run.invocation.remainingTimeMs(),
+      pacer: run.connection.pacer,
+      settings: { minRemainingMs: HANDBACK_MIN_REMAINING_MS },
+    });
+    let incident = holding.incident;
+    if (!holding.acknowledgedByAgent || incident === undefined) {
+      const mayHaveLanded =
+        acknowledgementLost || (await incidentLedger.get(subject.incidentId))?.acknowledgementUnconfirmedBy === event.eventId;
+      const held = mayHaveLanded ? await this.heldByAgent(event, subject, run.connection, lastChance, error) : undefined;
+      if (held === undefined) {
+        metrics.addMetric(MetricName.gaveUp, 'Count', 1);
         await audit.record({
           ...subject,
-          action: 'triage',
-          outcome: 'recorded',
-          decision: 'left-with-human',
-          hypothesisSummary: hypothesis.summary,
-          detail: hypothesis.decisionReason,
+          action: 'record',
+          outcome: 'failed',
+          detail: `gave up (${mayHaveLanded ? 'PagerDuty does not show it held by the agent alone' : 'the agent had not acknowledged it'}, PagerDuty keeps paging): ${reason}`,
         });
-        return { status: 'triaged', decision: 'left-with-human', noteId: note.noteId };
+        return { status: 'gave-up' };
       }
-      incident = context.incident;
-      const decision = await this.act(
-        actions,
-        incident,
-        context,
-        hypothesis,
-        progress?.escalatedAt !== undefined || progress?.handedBackAt !== undefined,
-        subject,
-      );
-      return { status: 'triaged', decision, noteId: note.noteId };
-    } catch (error) {
-      // An acknowledgement without an answer may have landed: until PagerDuty says otherwise the incident is not
-      // finished, whatever happens to this delivery (the dead-letter handback reads that).
-      const acknowledgementLost = !acknowledgedByAgent && retry.outcomeUnknown('acknowledge');
-      if (acknowledgementLost) await incidentLedger.markAcknowledgementUnconfirmed(subject.incidentId, event.eventId, this.clock());
-      const stop = error instanceof RetryStopError && (error.kind === 'budget-exhausted' || error.kind === 'out-of-time');
-      const hopeless = error instanceof OperationFailedError && isPagerDutyError(error.cause) && !error.retryable;
-      if (!stop && !hopeless) throw error;
-      const reason = (error as Error).message;
-      // The last chance: no retries left to spend, one attempt per call while any time is left.
-      const lastChance = new RetryPolicy({
-        budget: localBudget(0),
-        remainingTimeMs: () => invocation.remainingTimeMs(),
-        pacer: connection.pacer,
-        settings: { minRemainingMs: HANDBACK_MIN_REMAINING_MS },
-      });
-      if (!acknowledgedByAgent || incident === undefined) {
-        const mayHaveLanded =
-          acknowledgementLost || (await incidentLedger.get(subject.incidentId))?.acknowledgementUnconfirmedBy === event.eventId;
-        const held = mayHaveLanded ? await this.heldByAgent(event, subject, connection, lastChance, error) : undefined;
-        if (held === undefined) {
-          metrics.addMetric(MetricName.gaveUp, 'Count', 1);
-          await audit.record({
-            ...subject,
-            action: 'record',
-            outcome: 'failed',
-            detail: `gave up (${mayHaveLanded ? 'PagerDuty does not show it held by the agent alone' : 'the agent had not acknowledged it'}, PagerDuty keeps paging): ${reason}`,
-          });
-          return { status: 'gave-up' };
-        }
-        incident = held;
-      }
-      await new AgentActions({
-        api,
-        audit,
-        incidentLedger,
-        retry: lastChance,
-        notes: this.deps.notes,
-        env: this.deps.env,
-        settings,
-        subject,
-        clock: this.clock,
-      }).handBack(incident, reason);
-      metrics.addMetric(MetricName.handedBack, 'Count', 1);
-      return { status: 'handed-back', reason };
+      incident = held;
     }
+    await this.actionsFor(run, lastChance).handBack(incident, reason);
+    metrics.addMetric(MetricName.handedBack, 'Count', 1);
+    return { status: 'handed-back', reason };
   }
 
   /**
@@ -420,7 +491,7 @@ export class EventProcessor {
    */
   private async heldByAgent(
     event: WebhookEvent,
-    subject: AuditSubject & { incidentId: string },
+    subject: IncidentSubject,
     connection: AgentConnection,
     lastChance: RetryPolicy,
     stopped: unknown,
@@ -439,7 +510,7 @@ export class EventProcessor {
     return current;
   }
 
-  private async runTriage(context: IncidentContext, subject: AuditSubject & { incidentId: string }): Promise<Hypothesis> {
+  private async runTriage(context: IncidentContext, subject: IncidentSubject): Promise<Hypothesis> {
     const startedAt = Date.now();
     const rules = this.deps.triage(context);
     let hypothesis = rules;
@@ -460,14 +531,19 @@ export class EventProcessor {
     return hypothesis;
   }
 
+  /**
+   * Records the decision and carries it out: escalate, resolve (only on a rule's word and never after an escalation),
+   * or hold. Acts on the incident as gathered, which is also what a hand-back from here on starts from.
+   */
   private async act(
-    actions: AgentActions,
-    incident: Incident,
+    run: IncidentRun,
     context: IncidentContext,
     hypothesis: Hypothesis,
     everEscalated: boolean,
-    subject: AuditSubject & { incidentId: string },
   ): Promise<Hypothesis['decision']> {
+    const { subject, actions } = run;
+    const incident = context.incident;
+    run.holding.incident = incident;
     const { audit, incidentLedger, metrics } = this.deps;
     let decision = hypothesis.decision;
     let reason = hypothesis.decisionReason;

@@ -1,5 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { HANDBACK_TIMEOUT_SECONDS, INGRESS_STATE_ACTIONS, ROTATION_INTERVAL_DAYS } from '../../cdk/pd-agent-stack';
+import { INGRESS_STATE_ACTIONS, ROTATION_INTERVAL_DAYS } from '../../cdk/pd-agent-stack';
+import { FUNCTION_LIMITS } from '../../lib/infra/deployment-contract';
 import { THROTTLING_PERIODS, THROTTLING_THRESHOLD, WEBHOOK_THROTTLED_METRIC } from '../../cdk/constructs/agent-alarms';
 import { CONTEXT_READ_ACTIONS } from '../../cdk/constructs/context-reads';
 import { parseAgentConfig } from '../../lib/config/agent-config';
@@ -121,8 +122,8 @@ describe('functions', () => {
     const [, worker] = lambdaFunction(devTemplate, 'worker');
     expect(worker.Properties.Timeout).toBe(WORKER_TIMEOUT_SECONDS);
     const [, handback] = lambdaFunction(devTemplate, 'handback');
-    expect(handback.Properties.Timeout).toBe(HANDBACK_TIMEOUT_SECONDS);
-    expect(DEAD_LETTER_QUEUE.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(6 * HANDBACK_TIMEOUT_SECONDS);
+    expect(handback.Properties.Timeout).toBe(FUNCTION_LIMITS.handback.timeoutSeconds);
+    expect(DEAD_LETTER_QUEUE.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(6 * FUNCTION_LIMITS.handback.timeoutSeconds);
   });
 });
 
