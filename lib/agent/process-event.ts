@@ -2,11 +2,12 @@ import type { AuditSubject, AuditTrail } from '../audit/audit-log';
 import type { EventFilters } from '../config/agent-config';
 import { MetricName } from '../observability/telemetry';
 import { hypothesisCause } from '../outcomes/hypothesis-cause';
+import { allowedWrites, resolveRollout, type PagerDutyWrites, type RolloutDecision } from '../rollout/rollout';
 import type { OutcomeRecorder } from '../outcomes/outcome-recorder';
 import { isPagerDutyError } from '../pagerduty/errors';
 import type { Incident } from '../pagerduty/types';
 import type { QueuedEvent } from '../queue/queued-event';
-import type { IncidentLedger } from '../state/incident-ledger';
+import type { DecisionFacts, IncidentLedger } from '../state/incident-ledger';
 import { ResolveRefusedError } from '../state/incident-ledger';
 import type { FinishedStatus, WorkLedger } from '../state/work-ledger';
 import { MAX_RETRIES_PER_EVENT } from '../state/work-ledger';
@@ -65,7 +66,8 @@ export interface ProcessEventDeps {
 
 export type ProcessOutcome =
   | { status: 'already-finished' | 'ignored' | 'recorded' | 'resolved-already' | 'gave-up' }
-  | { status: 'triaged'; decision: Hypothesis['decision'] | 'left-with-human'; noteId: string }
+  /** `noteId` is null when the rollout mode kept the note out of PagerDuty (observe). */
+  | { status: 'triaged'; decision: Hypothesis['decision'] | 'left-with-human'; noteId: string | null }
   | { status: 'handed-back'; reason: string };
 
 /** The claim is held by another attempt; the message comes back when its lease ends. */
@@ -152,6 +154,9 @@ interface IncidentRun {
   retry: RetryPolicy;
   actions: AgentActions;
   holding: Holding;
+  /** The rollout stage of this incident (AGENT_CONFIG.rollout) and the PagerDuty writes it allows. */
+  rollout: RolloutDecision;
+  writes: PagerDutyWrites;
 }
 
 interface Ownership {
@@ -275,6 +280,7 @@ export class EventProcessor {
     failedCalls: string[],
   ): Promise<ProcessOutcome> {
     const run = this.startRun(event, subject, connection, invocation, failedCalls);
+    if (!run.rollout.sampled) return this.leaveUnsampled(run);
     try {
       const ownership = await this.takeOwnership(run);
       if (ownership === 'resolved-already') return { status: 'resolved-already' };
@@ -297,8 +303,9 @@ export class EventProcessor {
     failedCalls: string[],
   ): IncidentRun {
     const retry = this.eventRetryPolicy(event.eventId, invocation, connection, failedCalls);
+    const rollout = resolveRollout(this.deps.settings, event.incident?.serviceId ?? null, subject.incidentId);
     const run = { event, subject, connection, invocation, retry, holding: { acknowledgedByAgent: false } };
-    return { ...run, actions: this.actionsFor(run, retry) };
+    return { ...run, actions: this.actionsFor(run, retry), rollout, writes: allowedWrites(rollout) };
   }
 
   /** The event's retry policy: every repeat of a failed call, in this delivery or an earlier one, spends its budget. */
@@ -356,7 +363,8 @@ export class EventProcessor {
         ? null
         : humanAcknowledger(incident, botUserId);
     holding.acknowledgedByAgent = ackedForThisEvent || (incident.status === 'acknowledged' && human === null);
-    if (human === null && !ackedForThisEvent) {
+    // Only `act` acknowledges: in `observe` and `note` PagerDuty keeps paging the humans as if the agent were absent.
+    if (human === null && !ackedForThisEvent && run.writes.acknowledge) {
       await this.acknowledge(run);
     } else if (human === null && progress?.acknowledgedByAgentAt === undefined) {
       await incidentLedger.markAcknowledged(subject.incidentId, event.eventId, this.clock());
@@ -405,16 +413,22 @@ export class EventProcessor {
   }
 
   /** Posts the hypothesis note exactly once per trigger event; returns its id. */
-  private async postNote(run: IncidentRun, context: IncidentContext, hypothesis: Hypothesis): Promise<string> {
+  private async postNote(run: IncidentRun, context: IncidentContext, hypothesis: Hypothesis): Promise<string | null> {
     const { eventId } = run.event;
     const footer = run.actions.footer(eventId);
-    const note = await run.actions.postNote(
-      eventId,
-      this.deps.notes.hypothesisNote(hypothesis, context, footer),
-      footer.ref,
-      hypothesis.summary,
-      true,
-    );
+    const markdown = this.deps.notes.hypothesisNote(hypothesis, context, footer);
+    if (!run.writes.note) {
+      // Observe mode: the note goes to the audit trail, where the team reads what the agent would have said.
+      await this.deps.audit.record({
+        ...run.subject,
+        action: 'note',
+        outcome: 'skipped',
+        hypothesisSummary: hypothesis.summary,
+        detail: `${run.rollout.mode} mode (${run.rollout.reason}): not posted to PagerDuty. The note would have been:\n${markdown}`,
+      });
+      return null;
+    }
+    const note = await run.actions.postNote(eventId, markdown, footer.ref, hypothesis.summary, true);
     if (note.postedNow) this.deps.metrics.addMetric(MetricName.notePosted, 'Count', 1);
     return note.noteId;
   }
@@ -423,11 +437,9 @@ export class EventProcessor {
     run: IncidentRun,
     context: IncidentContext,
     hypothesis: Hypothesis,
-    noteId: string,
+    noteId: string | null,
   ): Promise<ProcessOutcome> {
-    await this.deps.incidentLedger.recordDecision(run.subject.incidentId, 'left-with-human', {
-      cause: hypothesisCause(hypothesis, context, this.deps.settings.triage),
-    });
+    await this.deps.incidentLedger.recordDecision(run.subject.incidentId, 'left-with-human', this.decisionFacts(run, context, hypothesis));
     await this.deps.audit.record({
       ...run.subject,
       action: 'triage',
@@ -437,6 +449,22 @@ export class EventProcessor {
       detail: hypothesis.decisionReason,
     });
     return { status: 'triaged', decision: 'left-with-human', noteId };
+  }
+
+  /** What the outcome is later compared with: the named cause, and the rollout stage the decision was made in. */
+  private decisionFacts(run: IncidentRun, context: IncidentContext, hypothesis: Hypothesis): DecisionFacts {
+    return { cause: hypothesisCause(hypothesis, context, this.deps.settings.triage), rolloutMode: run.rollout.mode };
+  }
+
+  /** Outside the rollout sample the agent leaves the incident alone entirely: no triage, no writes, one audit row. */
+  private async leaveUnsampled(run: IncidentRun): Promise<ProcessOutcome> {
+    await this.deps.audit.record({
+      ...run.subject,
+      action: 'record',
+      outcome: 'skipped',
+      detail: `not in the rollout sample; the agent leaves it to the humans (${run.rollout.reason})`,
+    });
+    return { status: 'ignored' };
   }
 
   /**
@@ -553,17 +581,21 @@ export class EventProcessor {
         ? 'The agent escalated this incident before: it never resolves it; the humans on call own it.'
         : 'Only a rule may let the agent resolve; none did, so on-call takes it.';
     }
-    await incidentLedger.recordDecision(subject.incidentId, decision, {
-      cause: hypothesisCause(hypothesis, context, this.deps.settings.triage),
-    });
+    await incidentLedger.recordDecision(subject.incidentId, decision, this.decisionFacts(run, context, hypothesis));
+    const carriedOut = run.rollout.mode === 'act';
     await audit.record({
       ...subject,
       action: 'triage',
       outcome: 'recorded',
       decision,
       hypothesisSummary: hypothesis.summary,
-      detail: reason,
+      detail: carriedOut ? reason : `${reason} Not carried out: ${run.rollout.mode} mode (${run.rollout.reason}).`,
     });
+    if (!carriedOut) {
+      // The agent never acknowledged, so there is nothing to hand back: PagerDuty pages the humans as it would without it.
+      await incidentLedger.markFinished(subject.incidentId);
+      return decision;
+    }
 
     if (decision === 'escalate') {
       await actions.escalate(incident, context.oncalls, reason);
