@@ -36,7 +36,7 @@ function lambdaFunction(template: Template, service: string): [string, Resource]
     String(fn.Properties.Description).includes(`: ${descriptionOf[service]}`),
   );
   expect(matches).toHaveLength(1);
-  return matches[0]!;
+  return matches[0];
 }
 const descriptionOf: Record<string, string> = {
   ingress: 'verifies PagerDuty webhooks',
@@ -59,7 +59,7 @@ const actionsOf = (template: Template, service: string): string[] =>
 const logicalIdOf = (template: Template, type: string, predicate: (resource: Resource) => boolean): string => {
   const found = Object.entries(resources(template, type)).filter(([, resource]) => predicate(resource));
   expect(found).toHaveLength(1);
-  return found[0]![0];
+  return found[0][0];
 };
 
 describe('functions', () => {
@@ -313,7 +313,7 @@ describe('least privilege', () => {
     );
     const [, ingress] = lambdaFunction(template, 'ingress');
     expect(ingress.Properties.Environment.Variables.SECRET_ID).toEqual({ Ref: credentials });
-    expect((template.toJSON().Outputs as Record<string, { Value: unknown }>).WebhookSecretLayout!.Value).toBe('migrating');
+    expect((template.toJSON().Outputs as Record<string, { Value: unknown }>).WebhookSecretLayout.Value).toBe('migrating');
   });
 
   it('lets the ingress call only the state-table actions it uses: no Scan, no DeleteItem, no batch writes', () => {
@@ -338,10 +338,10 @@ describe('least privilege', () => {
         JSON.stringify(statement.Resource).includes(auditTableId()),
       );
       expect(auditStatements).toHaveLength(1);
-      expect(auditStatements[0]!.Resource).toEqual({ 'Fn::GetAtt': [auditTableId(), 'Arn'] });
-      expect(auditStatements[0]!.Action).toEqual(['dynamodb:PutItem', 'dynamodb:UpdateItem']);
-      expect(auditStatements[0]!.Action).not.toContain('dynamodb:DeleteItem');
-      expect(auditStatements[0]!.Action).not.toContain('dynamodb:Scan');
+      expect(auditStatements[0].Resource).toEqual({ 'Fn::GetAtt': [auditTableId(), 'Arn'] });
+      expect(auditStatements[0].Action).toEqual(['dynamodb:PutItem', 'dynamodb:UpdateItem']);
+      expect(auditStatements[0].Action).not.toContain('dynamodb:DeleteItem');
+      expect(auditStatements[0].Action).not.toContain('dynamodb:Scan');
     }
   });
 
@@ -357,7 +357,7 @@ describe('least privilege', () => {
       [statement.Action].flat().includes('bedrock:InvokeModel'),
     );
     expect(bedrock).toHaveLength(1);
-    expect(JSON.stringify(bedrock[0]!.Resource)).toContain(':bedrock:eu-west-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0');
+    expect(JSON.stringify(bedrock[0].Resource)).toContain(':bedrock:eu-west-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0');
   });
 
   it('gives the worker the AWS context reads, scoped to alarms and log groups of its account, and no other function any', () => {
@@ -425,7 +425,7 @@ describe('HTTP API', () => {
       },
     });
     const [stage] = Object.values(resources(devTemplate, 'AWS::ApiGatewayV2::Stage'));
-    const format = JSON.parse(stage!.Properties.AccessLogSettings.Format);
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
     expect(format).toMatchObject({
       requestId: '$context.requestId',
       status: '$context.status',
@@ -477,7 +477,7 @@ describe('webhook ingress capacity (cdk.json webhookIngress)', () => {
       ],
     });
     const [stage] = Object.values(resources(devTemplate, 'AWS::ApiGatewayV2::Stage'));
-    expect(JSON.parse(stage!.Properties.AccessLogSettings.Format).environment).toBe('dev');
+    expect(JSON.parse(stage.Properties.AccessLogSettings.Format).environment).toBe('dev');
     const alarm = Object.values(resources(devTemplate, 'AWS::CloudWatch::Alarm')).find(
       (candidate) => candidate.Properties.AlarmName === 'pd-agent-dev-IngressThrottling',
     );
@@ -630,7 +630,7 @@ describe('alarms', () => {
 describe('dashboard', () => {
   it('shows webhooks by outcome, acknowledgement and triage percentiles, actions, handbacks, DLQ depth, throttling and signatures', () => {
     const [dashboard] = Object.values(resources(devTemplate, 'AWS::CloudWatch::Dashboard'));
-    const body = JSON.stringify(dashboard!.Properties.DashboardBody);
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
     for (const title of [
       'Webhooks per minute by outcome',
       'Time to acknowledge',
@@ -691,10 +691,10 @@ describe('stack', () => {
         'WorkerRoleArn',
       ].sort(),
     );
-    expect(outputs.SecretName!.Value).toBe('pd-agent/dev');
-    expect(outputs.WebhookSecretName!.Value).toBe('pd-agent/dev/webhook-signing');
-    expect(outputs.WebhookSecretLayout!.Value).toBe('split');
-    expect(outputs.AuditTimeIndexName!.Value).toBe(AUDIT_TIME_INDEX);
-    expect(JSON.stringify(outputs.WebhookUrl!.Value)).toContain('/webhooks/pagerduty');
+    expect(outputs.SecretName.Value).toBe('pd-agent/dev');
+    expect(outputs.WebhookSecretName.Value).toBe('pd-agent/dev/webhook-signing');
+    expect(outputs.WebhookSecretLayout.Value).toBe('split');
+    expect(outputs.AuditTimeIndexName.Value).toBe(AUDIT_TIME_INDEX);
+    expect(JSON.stringify(outputs.WebhookUrl.Value)).toContain('/webhooks/pagerduty');
   });
 });
