@@ -5,6 +5,7 @@ import { createWorkerHandler } from '../lib/agent/worker-handler';
 import { createTelemetry, ruleMetrics } from '../lib/observability/telemetry';
 import { OutcomeRecorder } from '../lib/outcomes/outcome-recorder';
 import { AwsClientCache } from '../lib/context/aws/clients';
+import { sharedContextReader } from '../lib/context/shared-service-context';
 import { triageIncident } from '../lib/triage/triage';
 
 const { logger, metrics } = createTelemetry('worker');
@@ -25,6 +26,9 @@ const processor = new EventProcessor({
   }),
   context: {
     aws: { config: runtime.config.context.aws, clientsFor: (target) => awsClients.get(target), workerRegion: process.env.AWS_REGION },
+    shared: sharedContextReader(runtime.config.context.sharedSeconds, runtime.serviceContextCache, (error) =>
+      logger.warn('The shared service context could not be used; the incident read its own', { error }),
+    ),
   },
 });
 

@@ -19,6 +19,7 @@ import type { AgentConnection } from './agent-ports';
 import type { MetricsSink } from './agent-ports';
 import type { HandbackDeps } from './handback';
 import { createNoteRenderer } from './triage-notes';
+import { DynamoServiceContextCache } from '../state/service-context-cache';
 
 /**
  * What the worker and the handback function build from the runtime contract's environment variables, once per
@@ -34,6 +35,8 @@ export interface AgentRuntime {
   /** Outcome and feedback items, in the audit table beside the audit trail. */
   outcomes: OutcomeStore;
   connect: () => Promise<AgentConnection>;
+  /** Service context shared by the incidents of a burst (worker only). */
+  serviceContextCache: DynamoServiceContextCache;
   refine?: (hypothesis: Hypothesis, context: IncidentContext) => Promise<RefinementResult>;
 }
 
@@ -94,6 +97,7 @@ export function buildAgentRuntime(env: NodeJS.ProcessEnv = process.env): AgentRu
     audit: new AuditLog(documents, requireEnv('AUDIT_TABLE', env), agentEnv, config.audit.retentionDays),
     outcomes: new OutcomeStore(documents, requireEnv('AUDIT_TABLE', env), agentEnv, config.audit.retentionDays),
     connect,
+    serviceContextCache: new DynamoServiceContextCache(documents, requireEnv('STATE_TABLE', env)),
     refine: refiner === undefined ? undefined : (hypothesis, context) => refiner.refine(context, hypothesis),
   };
 }

@@ -119,6 +119,6 @@ export class EventLedger implements EventLedgerPort {
   }
 }
 
-function isConditionalCheckFailure(error: unknown): boolean {
+export function isConditionalCheckFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as Error | null)?.name === 'ConditionalCheckFailedException';
 }

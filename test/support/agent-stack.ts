@@ -19,6 +19,8 @@ import { EventQueue } from '../../lib/queue/event-queue';
 import { EventLedger } from '../../lib/state/event-ledger';
 import { DynamoIncidentLedger } from '../../lib/state/incident-ledger';
 import { DynamoWorkLedger } from '../../lib/state/work-ledger';
+import { DynamoServiceContextCache } from '../../lib/state/service-context-cache';
+import { sharedContextReader } from '../../lib/context/shared-service-context';
 import { triageIncident } from '../../lib/triage/triage';
 import { startLocalAws, type LocalAws } from '../../local/emulators';
 import { startRunner, type Runner } from '../../local/runner/runner';
@@ -110,7 +112,11 @@ export async function startAgentStack(options: AgentStackOptions = {}): Promise<
     retry: { settings: { baseDelayMs: 20, maxDelayMs: 100 } },
     retryLaterSeconds: 1,
     outcomes: new OutcomeRecorder({ incidentLedger, audit, store: outcomes, metrics: workerTelemetry.metrics }),
-    context: options.context,
+    // Sharing on, as in the worker (functions/worker.ts), unless the config turns it off.
+    context: {
+      shared: sharedContextReader(config.context.sharedSeconds, new DynamoServiceContextCache(documents, aws.stateTable)),
+      ...options.context,
+    },
   });
   const worker = createWorkerHandler({
     processor,
