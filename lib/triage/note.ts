@@ -110,6 +110,13 @@ function capped(body: Markdown, foot: Markdown): string {
   return `${truncate(body.trimEnd(), room)}\n\n${foot}`;
 }
 
+/** Storms: the incident is one of many on its service within minutes (lib/context/shared-service-context.ts). */
+function burstLine(burst: NonNullable<IncidentContext['burst']>): Markdown {
+  const since = new Date(burst.since);
+  const at = Number.isNaN(since.getTime()) ? agentMd`` : agentMd` since ${inert(since.toISOString().slice(11, 16))} UTC`;
+  return agentMd`**Storm:** part of a burst of ${burst.count} incidents on this service${at}.`;
+}
+
 export function renderHypothesisNote(input: HypothesisNoteInput): string {
   const { hypothesis, context, agentName, env, dedupRef, pagedIfEscalated } = input;
   const links = VouchedLinks.forIncident(context, input.runbooks);
@@ -120,6 +127,7 @@ export function renderHypothesisNote(input: HypothesisNoteInput): string {
     agentMd`**Confidence:** ${percent(hypothesis.confidence)} · **Decision:** ${DECISION_LABELS[hypothesis.decision]}. ${shown(hypothesis.decisionReason, MAX_REASON)}`,
     agentMd``,
   );
+  if (context.burst !== undefined) lines.push(burstLine(context.burst), agentMd``);
 
   if (hypothesis.evidence.length > 0) {
     lines.push(agentMd`**Evidence**`);
