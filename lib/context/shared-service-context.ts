@@ -86,14 +86,19 @@ export class SharedServiceContextReader {
     return burst === undefined || burst.count < 2 ? run : { ...run, burst };
   }
 
-  /** The notes of a resolved past incident, from the cache or read (and then shared) by `read`. */
+  /** The notes of a resolved past incident: shared by another incident, or read by `read` (and then shared). */
   async pastNotes(incidentId: string, now: () => Date, read: () => Promise<string[]>): Promise<string[]> {
-    const cached = await this.cacheOrUndefined(() => this.deps.cache.readPastNotes(incidentId, now()));
-    if (cached !== undefined) return cached;
-    const notes = await read();
-    await this.cacheOrUndefined(() =>
-      this.deps.cache.writePastNotes(incidentId, notes, new Date(now().getTime() + this.settings.windowMs)),
+    const { cache } = this.deps;
+    const found = await this.findOrClaim(
+      () => cache.readPastNotes(incidentId, now()),
+      (leaseUntil) => cache.claimPastNotes(incidentId, now(), leaseUntil),
+      now,
     );
+    if (Array.isArray(found)) return found;
+    const notes = await read();
+    if (found === 'claimed') {
+      await this.cacheOrUndefined(() => cache.writePastNotes(incidentId, notes, new Date(now().getTime() + this.settings.windowMs)));
+    }
     return notes;
   }
 
@@ -121,21 +126,30 @@ export class SharedServiceContextReader {
   }
 
   private async readOrShare(incident: Incident, now: () => Date, read: ReadServiceSources): Promise<SharedServiceRun> {
-    const found = await this.findOrClaim(incident.service.id, now);
+    const { cache } = this.deps;
+    const serviceId = incident.service.id;
+    const found = await this.findOrClaim(
+      () => cache.read(serviceId, now()),
+      (leaseUntil) => cache.claimRead(serviceId, now(), leaseUntil),
+      now,
+    );
     if (found === 'claimed') return { ...(await this.readAndShare(incident, now, read)), origin: 'read-and-shared' };
     if (found === 'alone') return { ...(await read(SERVICE_SOURCES)), origin: 'read' };
     return { ...(await completeFromShared(found, incident, read)), origin: 'shared' };
   }
 
-  /** The fresh shared context, the lease to read it, or (after `waitMs`, or when the cache fails) reading alone. */
-  private async findOrClaim(serviceId: string, now: () => Date): Promise<SharedServiceContext | 'claimed' | 'alone'> {
-    const { cache } = this.deps;
+  /** The fresh shared value, the lease to read it, or (after `waitMs`, or when the cache fails) reading alone. */
+  private async findOrClaim<Shared>(
+    readShared: () => Promise<Shared | undefined>,
+    claim: (leaseUntil: Date) => Promise<boolean>,
+    now: () => Date,
+  ): Promise<Shared | 'claimed' | 'alone'> {
     const giveUpAt = now().getTime() + this.settings.waitMs;
     try {
       for (;;) {
-        const shared = await cache.read(serviceId, now());
+        const shared = await readShared();
         if (shared !== undefined) return shared;
-        if (await cache.claimRead(serviceId, now(), new Date(now().getTime() + this.settings.leaseMs))) return 'claimed';
+        if (await claim(new Date(now().getTime() + this.settings.leaseMs))) return 'claimed';
         if (now().getTime() >= giveUpAt) return 'alone';
         await this.sleep(this.settings.pollMs);
       }

@@ -39,13 +39,17 @@ export interface ServiceContextCachePort {
   claimRead(serviceId: string, now: Date, leaseUntil: Date): Promise<boolean>;
   /** Stores the context, fresh until `freshUntil`; false when it does not fit in an item even trimmed (the others then read themselves). */
   write(serviceId: string, context: SharedServiceContext, freshUntil: Date): Promise<boolean>;
+  /** The same three steps for the notes of one past incident, shared by every incident whose title resembles it. */
   readPastNotes(incidentId: string, now: Date): Promise<string[] | undefined>;
-  writePastNotes(incidentId: string, notes: string[], expiresAt: Date): Promise<boolean>;
+  claimPastNotes(incidentId: string, now: Date, leaseUntil: Date): Promise<boolean>;
+  writePastNotes(incidentId: string, notes: string[], freshUntil: Date): Promise<boolean>;
 }
 
 /** Well under DynamoDB's 400 KB item limit, leaving room for the key and the other attributes. */
 export const MAX_SHARED_ITEM_BYTES = 300_000;
 const MAX_TITLE_CHARS = 512;
+/** TTL deletes late and readers check `freshUntil` themselves: the margin only keeps the table tidy. */
+const TTL_MARGIN_SECONDS = 60;
 
 /** Only what triage reads of a past incident: no assignments, acknowledgements or teams. */
 function trimIncident(incident: Incident): Incident {
@@ -126,32 +130,65 @@ export class DynamoServiceContextCache implements ServiceContextCachePort {
   }
 
   async read(serviceId: string, now: Date): Promise<SharedServiceContext | undefined> {
+    return parseContext(await this.readFresh(stateKeys.serviceContext(serviceId), 'sharedContext', now));
+  }
+
+  claimRead(serviceId: string, now: Date, leaseUntil: Date): Promise<boolean> {
+    return this.claim(stateKeys.serviceContext(serviceId), now, leaseUntil);
+  }
+
+  async write(serviceId: string, context: SharedServiceContext, freshUntil: Date): Promise<boolean> {
+    const stored = trimForStorage(context);
+    if (stored === undefined) return false;
+    await this.writeFresh(stateKeys.serviceContext(serviceId), { sharedContext: JSON.stringify(stored) }, freshUntil);
+    return true;
+  }
+
+  async readPastNotes(incidentId: string, now: Date): Promise<string[] | undefined> {
+    const notes = await this.readFresh(stateKeys.pastNotes(incidentId), 'notes', now);
+    return Array.isArray(notes) && notes.every((note) => typeof note === 'string') ? notes : undefined;
+  }
+
+  claimPastNotes(incidentId: string, now: Date, leaseUntil: Date): Promise<boolean> {
+    return this.claim(stateKeys.pastNotes(incidentId), now, leaseUntil);
+  }
+
+  async writePastNotes(incidentId: string, notes: string[], freshUntil: Date): Promise<boolean> {
+    // Whole notes: the agent's own are recognised by the reference in their footer, which a cut would drop.
+    if (byteLength(notes) > MAX_SHARED_ITEM_BYTES) return false;
+    await this.writeFresh(stateKeys.pastNotes(incidentId), { notes }, freshUntil);
+    return true;
+  }
+
+  /** The attribute while the item is fresh; undefined when it is stale, only leased, or absent. */
+  private async readFresh(pk: string, attribute: string, now: Date): Promise<unknown> {
     const result = await this.client.send(
       new GetCommand({
         TableName: this.tableName,
-        Key: { pk: stateKeys.serviceContext(serviceId) },
+        Key: { pk },
         ConsistentRead: true,
-        ProjectionExpression: 'sharedContext, freshUntil',
+        ProjectionExpression: '#value, freshUntil',
+        ExpressionAttributeNames: { '#value': attribute },
       }),
     );
     const freshUntil: unknown = result.Item?.freshUntil;
-    if (typeof freshUntil !== 'number' || freshUntil <= now.getTime()) return undefined;
-    return parseContext(result.Item?.sharedContext);
+    return typeof freshUntil === 'number' && freshUntil > now.getTime() ? result.Item?.[attribute] : undefined;
   }
 
-  async claimRead(serviceId: string, now: Date, leaseUntil: Date): Promise<boolean> {
+  /** The reader's lease, granted when nothing fresh is stored and no other lease runs. */
+  private async claim(pk: string, now: Date, leaseUntil: Date): Promise<boolean> {
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { pk: stateKeys.serviceContext(serviceId) },
+          Key: { pk },
           UpdateExpression: 'SET readerLeaseUntil = :leaseUntil, expiresAt = :expiresAt',
           ConditionExpression:
             '(attribute_not_exists(freshUntil) OR freshUntil <= :now) AND (attribute_not_exists(readerLeaseUntil) OR readerLeaseUntil <= :now)',
           ExpressionAttributeValues: {
             ':leaseUntil': leaseUntil.getTime(),
             ':now': now.getTime(),
-            ':expiresAt': epochSeconds(leaseUntil) + 60,
+            ':expiresAt': epochSeconds(leaseUntil) + TTL_MARGIN_SECONDS,
           },
         }),
       );
@@ -162,43 +199,13 @@ export class DynamoServiceContextCache implements ServiceContextCachePort {
     }
   }
 
-  async write(serviceId: string, context: SharedServiceContext, freshUntil: Date): Promise<boolean> {
-    const stored = trimForStorage(context);
-    if (stored === undefined) return false;
-    // A Put replaces the lease with the context: the next reader after `freshUntil` takes a new lease.
+  /** A Put replaces the lease with the value: the next reader after `freshUntil` takes a new lease. */
+  private async writeFresh(pk: string, value: Record<string, unknown>, freshUntil: Date): Promise<void> {
     await this.client.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: {
-          pk: stateKeys.serviceContext(serviceId),
-          sharedContext: JSON.stringify(stored),
-          freshUntil: freshUntil.getTime(),
-          expiresAt: epochSeconds(freshUntil) + 60,
-        },
+        Item: { pk, ...value, freshUntil: freshUntil.getTime(), expiresAt: epochSeconds(freshUntil) + TTL_MARGIN_SECONDS },
       }),
     );
-    return true;
-  }
-
-  async readPastNotes(incidentId: string, now: Date): Promise<string[] | undefined> {
-    const result = await this.client.send(
-      new GetCommand({ TableName: this.tableName, Key: { pk: stateKeys.pastNotes(incidentId) }, ProjectionExpression: 'notes, expiresAt' }),
-    );
-    const expiresAt: unknown = result.Item?.expiresAt;
-    const notes: unknown = result.Item?.notes;
-    if (typeof expiresAt !== 'number' || expiresAt <= epochSeconds(now)) return undefined;
-    return Array.isArray(notes) && notes.every((note) => typeof note === 'string') ? notes : undefined;
-  }
-
-  async writePastNotes(incidentId: string, notes: string[], expiresAt: Date): Promise<boolean> {
-    // Whole notes: the agent's own are recognised by the reference in their footer, which a cut would drop.
-    if (byteLength(notes) > MAX_SHARED_ITEM_BYTES) return false;
-    await this.client.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { pk: stateKeys.pastNotes(incidentId), notes, expiresAt: epochSeconds(expiresAt) },
-      }),
-    );
-    return true;
   }
 }

@@ -7,13 +7,29 @@ const T0 = new Date('2026-03-01T10:00:30Z');
 
 /** An in-memory cache with the DynamoDB one's semantics: freshness, one lease at a time, an atomic burst count. */
 class MemoryCache implements ServiceContextCachePort {
-  readonly contexts = new Map<string, { context?: SharedServiceContext; freshUntil?: number; leaseUntil?: number }>();
+  readonly items = new Map<string, { value?: unknown; freshUntil?: number; leaseUntil?: number }>();
   readonly bursts = new Map<string, BurstMark>();
-  readonly pastNotes = new Map<string, string[]>();
   failing = false;
 
   private check(): void {
     if (this.failing) throw new Error('ProvisionedThroughputExceededException: the table is throttled');
+  }
+  private readFresh<T>(key: string, now: Date): T | undefined {
+    this.check();
+    const item = this.items.get(key);
+    return item?.freshUntil !== undefined && item.freshUntil > now.getTime() ? (item.value as T) : undefined;
+  }
+  private claim(key: string, now: Date, leaseUntil: Date): boolean {
+    this.check();
+    const item = this.items.get(key) ?? {};
+    if ((item.freshUntil ?? 0) > now.getTime() || (item.leaseUntil ?? 0) > now.getTime()) return false;
+    this.items.set(key, { ...item, leaseUntil: leaseUntil.getTime() });
+    return true;
+  }
+  private writeFresh(key: string, value: unknown, freshUntil: Date): boolean {
+    this.check();
+    this.items.set(key, { value, freshUntil: freshUntil.getTime() });
+    return true;
   }
 
   async joinBurst(serviceId: string, windowStart: Date, seenAt: Date): Promise<BurstMark> {
@@ -24,32 +40,14 @@ class MemoryCache implements ServiceContextCachePort {
     this.bursts.set(key, next);
     return next;
   }
-  async read(serviceId: string, now: Date): Promise<SharedServiceContext | undefined> {
-    this.check();
-    const item = this.contexts.get(serviceId);
-    return item?.freshUntil !== undefined && item.freshUntil > now.getTime() ? item.context : undefined;
-  }
-  async claimRead(serviceId: string, now: Date, leaseUntil: Date): Promise<boolean> {
-    this.check();
-    const item = this.contexts.get(serviceId) ?? {};
-    if ((item.freshUntil ?? 0) > now.getTime() || (item.leaseUntil ?? 0) > now.getTime()) return false;
-    this.contexts.set(serviceId, { ...item, leaseUntil: leaseUntil.getTime() });
-    return true;
-  }
-  async write(serviceId: string, context: SharedServiceContext, freshUntil: Date): Promise<boolean> {
-    this.check();
-    this.contexts.set(serviceId, { context, freshUntil: freshUntil.getTime() });
-    return true;
-  }
-  async readPastNotes(incidentId: string): Promise<string[] | undefined> {
-    this.check();
-    return this.pastNotes.get(incidentId);
-  }
-  async writePastNotes(incidentId: string, notes: string[]): Promise<boolean> {
-    this.check();
-    this.pastNotes.set(incidentId, notes);
-    return true;
-  }
+  read = async (serviceId: string, now: Date) => this.readFresh<SharedServiceContext>(`service:${serviceId}`, now);
+  claimRead = async (serviceId: string, now: Date, leaseUntil: Date) => this.claim(`service:${serviceId}`, now, leaseUntil);
+  write = async (serviceId: string, context: SharedServiceContext, freshUntil: Date) =>
+    this.writeFresh(`service:${serviceId}`, context, freshUntil);
+  readPastNotes = async (incidentId: string, now: Date) => this.readFresh<string[]>(`notes:${incidentId}`, now);
+  claimPastNotes = async (incidentId: string, now: Date, leaseUntil: Date) => this.claim(`notes:${incidentId}`, now, leaseUntil);
+  writePastNotes = async (incidentId: string, notes: string[], freshUntil: Date) =>
+    this.writeFresh(`notes:${incidentId}`, notes, freshUntil);
 }
 
 /** Records which sources each incident read from PagerDuty, and answers fixed values. */
@@ -188,6 +186,25 @@ describe('SharedServiceContextReader', () => {
     expect(await reader.pastNotes('POLD', () => T0, notes)).toEqual(['Restarted the consumer']);
     expect(await reader.pastNotes('POLD', () => T0, notes)).toEqual(['Restarted the consumer']);
     expect(read).toBe(1);
+  });
+
+  it('lets one incident read a past incident’s notes while the others wait for them', async () => {
+    const cache = new MemoryCache();
+    let clock = T0.getTime();
+    await cache.claimPastNotes('POLD', T0, new Date(T0.getTime() + 4_500));
+    const sleep = async (ms: number) => {
+      clock += ms;
+      await cache.writePastNotes('POLD', ['Restarted the consumer'], new Date(clock + 60_000));
+    };
+    const reader = new SharedServiceContextReader({ cache, sleep });
+    const notes = await reader.pastNotes(
+      'POLD',
+      () => new Date(clock),
+      async () => {
+        throw new Error('must not read: another incident is reading them');
+      },
+    );
+    expect(notes).toEqual(['Restarted the consumer']);
   });
 
   it('is off when the configured window is 0 seconds', () => {
