@@ -31,6 +31,8 @@ import { titlesAreSimilar } from '../triage/analysers/title-similarity';
  *   5..6 notes of the most recent resolved incidents with a similar title (how they were resolved).
  * As soon as the alerts are read, the AWS providers (alarm history, metric, CloudTrail changes, log surges) start
  * beside the remaining PagerDuty reads; they never go through PagerDuty's RetryPolicy or pacer.
+ * With `shared`, reads 2–6 are the service's: the first incident of a burst makes them and the others use its copy
+ * from the state table (lib/context/shared-service-context.ts).
  * A source that is plan-gated (402/403/404), too slow, denied or keeps failing becomes an `unavailable` entry: it
  * degrades the evidence, never the run. PagerDuty throttling, a spent budget and the Lambda running out of time do
  * stop the run.
