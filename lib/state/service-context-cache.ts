@@ -85,7 +85,7 @@ const byteLength = (value: unknown): number => Buffer.byteLength(JSON.stringify(
 export function trimForStorage(context: SharedServiceContext, maxBytes = MAX_SHARED_ITEM_BYTES): SharedServiceContext | undefined {
   let trimmed: SharedServiceContext = { ...context, recentIncidents: context.recentIncidents?.map(trimIncident) };
   if (byteLength(trimmed) <= maxBytes) return trimmed;
-  trimmed = { ...trimmed, changeEvents: trimmed.changeEvents?.map(({ custom_details: _dropped, ...event }) => event) };
+  trimmed = { ...trimmed, changeEvents: trimmed.changeEvents?.map((event) => ({ ...event, custom_details: undefined })) };
   // Halving keeps the newest (the list is newest first) and ends in a few steps.
   while (byteLength(trimmed) > maxBytes && (trimmed.recentIncidents?.length ?? 0) > 0) {
     const recent = trimmed.recentIncidents ?? [];
