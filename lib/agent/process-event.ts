@@ -55,7 +55,7 @@ export interface ProcessEventDeps {
   retry?: { sleep?: (ms: number) => Promise<void>; random?: () => number; settings?: Partial<RetrySettings> };
   gather?: Partial<GatherSettings>;
   /** The AWS context providers and the alert reader (worker only; without `aws` no AWS context is gathered). */
-  context?: Pick<GatherDeps, 'aws' | 'understandAlert'>;
+  context?: Pick<GatherDeps, 'aws' | 'understandAlert' | 'shared'>;
   /** Added to the Lambda's remaining time to form the claim's lease. */
   leaseMarginMs?: number;
   /** Seconds before an event whose operation used its own retries is delivered again (default 20). */

@@ -22,6 +22,7 @@ import { DynamoIncidentLedger } from '../state/incident-ledger';
 import { DynamoWorkLedger } from '../state/work-ledger';
 import { createBedrockRefiner, type RefinementResult } from '../triage/bedrock-refiner';
 import type { Hypothesis, IncidentContext } from '../triage/types';
+import { DynamoServiceContextCache } from '../state/service-context-cache';
 
 /**
  * What the worker and the handback function build from the runtime contract's environment variables, once per
@@ -38,6 +39,8 @@ export interface AgentRuntime {
   /** Outcome and feedback items, in the audit table beside the audit trail. */
   outcomes: OutcomeStore;
   connect: () => Promise<AgentConnection>;
+  /** Service context shared by the incidents of a burst (worker only). */
+  serviceContextCache: DynamoServiceContextCache;
   refine?: (hypothesis: Hypothesis, context: IncidentContext) => Promise<RefinementResult>;
 }
 
@@ -145,6 +148,7 @@ export function buildAgentRuntime(options: AgentRuntimeOptions = {}): AgentRunti
     audit: (decorate.audit ?? same)(new AuditLog(documents, requireEnv('AUDIT_TABLE', env), agentEnv, config.audit.retentionDays)),
     outcomes: new OutcomeStore(documents, requireEnv('AUDIT_TABLE', env), agentEnv, config.audit.retentionDays),
     connect,
+    serviceContextCache: new DynamoServiceContextCache(documents, requireEnv('STATE_TABLE', env)),
     refine: refiner === undefined ? undefined : (hypothesis, context) => refiner.refine(context, hypothesis),
   };
 }

@@ -3,6 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { EventProcessor, type ProcessEventDeps } from '../agent/process-event';
 import { createWorkerHandler, type QueuedEventProcessor } from '../adapters/queue-handlers';
 import { AwsClientCache } from '../context/aws/clients';
+import { sharedContextReader } from '../context/shared-service-context';
 import { createTelemetry, ruleMetrics } from '../observability/telemetry';
 import { OutcomeRecorder } from '../outcomes/outcome-recorder';
 import { triageIncident } from '../triage/triage';
@@ -16,7 +17,10 @@ import { buildAgentRuntime, sharedAgentDeps, type AgentFunctionOptions, type Age
 export interface WorkerWiringOptions extends AgentFunctionOptions {
   /** Timing of the processor (clock, retry pacing, lease margin); production uses the defaults. */
   tuning?: Pick<ProcessEventDeps, 'clock' | 'retry' | 'leaseMarginMs' | 'retryLaterSeconds' | 'gather'>;
-  /** Where the AWS context comes from; default: clients per region and role, created on first use. */
+  /**
+   * Where the AWS context comes from (default: clients per region and role, created on first use); `shared` replaces
+   * the runtime's shared service context.
+   */
   context?: ProcessEventDeps['context'];
   /** Wraps the processor between the batch handler and the steps (tests scope each event for their crash points). */
   decorateProcessor?: (processor: QueuedEventProcessor) => QueuedEventProcessor;
@@ -48,7 +52,13 @@ export function buildWorker(options: WorkerWiringOptions = {}): WorkerWiring {
       metrics,
       ruleMetrics: ruleMetrics(metrics),
     }),
-    context: options.context ?? defaultAwsContext(runtime, options.env ?? process.env),
+    context: {
+      // Incidents of one service within minutes share its service-level reads (storms): the runtime's cache.
+      shared: sharedContextReader(runtime.config.context.sharedSeconds, runtime.serviceContextCache, (error) =>
+        logger.warn('The shared service context could not be used; the incident read its own', { error }),
+      ),
+      ...(options.context ?? defaultAwsContext(runtime, options.env ?? process.env)),
+    },
     ...options.tuning,
   });
   const handler = createWorkerHandler({

@@ -285,6 +285,14 @@ describe('least privilege', () => {
       .flatMap((statement) => [statement.Resource].flat())
       .map((resource) => JSON.stringify(resource));
 
+  it('lets the worker read, lease and write the shared service context and burst counts in the state table', () => {
+    const onStateTable = statementsOf(devTemplate, 'worker').filter((statement) =>
+      JSON.stringify(statement.Resource).includes(stateTableId()),
+    );
+    const actions = onStateTable.flatMap((statement) => [statement.Action].flat());
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']));
+  });
+
   it('lets the internet-facing ingress read the signing secrets and nothing of the PagerDuty credentials', () => {
     const credentials = secretId(devTemplate, 'pd-agent/dev');
     const signing = secretId(devTemplate, 'pd-agent/dev/webhook-signing');
