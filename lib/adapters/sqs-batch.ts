@@ -5,6 +5,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import type { MetricNameValue } from '../observability/telemetry';
 import type { QueuedEventHeader } from '../queue/queued-event';
 import type { Invocation, MetricsSink } from '../agent/agent-ports';
+import { messageOf } from '../errors/message-of';
 
 /**
  * An SQS FIFO batch processed in order with partial failure reporting: a failed message fails every later message of
@@ -119,7 +120,7 @@ export function createQueuedEventBatchHandler<E extends QueuedEventHeader>(
               messageId: record.messageId,
               eventId: queued?.eventId,
               incidentId: queued?.incidentId,
-              error: (error as Error)?.message ?? String(error),
+              error: messageOf(error),
             };
             if (options.deferral?.is(error) === true) {
               logger.info(options.deferral.message, fields);

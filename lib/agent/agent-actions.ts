@@ -4,6 +4,7 @@ import type { EscalationTarget, Incident, Note, Oncall, PagerDutyApi, PagerDutyR
 import type { IncidentLedger } from '../state/incident-ledger';
 import type { AgentSettings, NoteFooter, NoteRenderer } from './agent-ports';
 import { OperationFailedError, RetryStopError, type Attempted, type RetryPolicy } from './retry-policy';
+import { messageOf } from '../errors/message-of';
 
 /**
  * The PagerDuty mutations of one event, each wrapped in its audit intent and outcome, shared by the worker and the
@@ -33,7 +34,7 @@ function failureCompletion(error: unknown): AuditCompletion {
   if (error instanceof RetryStopError) {
     return { outcome: 'failed', detail: error.message, httpStatus: error.httpStatus, requestId: error.requestId, attempts: error.attempts };
   }
-  return { outcome: 'failed', detail: (error as Error)?.message ?? String(error) };
+  return { outcome: 'failed', detail: messageOf(error) };
 }
 
 /** The level above the one currently paged, read from who was assigned before the agent acknowledged. */
@@ -199,7 +200,7 @@ export class AgentActions {
       );
     } catch (error) {
       // The escalation already paged people; a missing explanation must not undo the handback.
-      noteProblem = `; the handback note could not be posted: ${(error as Error)?.message ?? String(error)}`;
+      noteProblem = `; the handback note could not be posted: ${messageOf(error)}`;
     }
     await this.deps.incidentLedger.markHandedBack(this.incidentId, reason, this.clock());
     await this.deps.audit.record({ ...this.deps.subject, action: 'handback', outcome: 'succeeded', detail: `${reason}${noteProblem}` });

@@ -23,6 +23,7 @@ import type { Alert, Incident, PagerDutyApi } from '../pagerduty/types';
 import type { IncidentContext } from '../triage/types';
 import type { RetryPolicy } from './retry-policy';
 import { titlesAreSimilar } from '../triage/analysers/title-similarity';
+import { messageOf } from '../errors/message-of';
 
 /**
  * Gathers what triage needs from context providers (lib/context/provider.ts), in at most MAX_CONTEXT_READS PagerDuty
@@ -99,7 +100,7 @@ async function awsContextFor(
   try {
     clients = await aws.clientsFor({ region: scope.region, roleArn: scope.roleArn, externalId: scope.externalId });
   } catch (error) {
-    const reason = `the AWS clients could not be created (${(error as Error)?.message ?? String(error)})`;
+    const reason = `the AWS clients could not be created (${messageOf(error)})`;
     const unavailable = AWS_CONTEXT_SOURCES.map((source) => ({ source, reason }));
     return { region: scope.region, accountId: scope.accountId, changes: [], logSurges: [], unavailable };
   }

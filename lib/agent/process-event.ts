@@ -28,6 +28,7 @@ import {
   localBudget,
   type RetrySettings,
 } from './retry-policy';
+import { messageOf } from '../errors/message-of';
 
 /**
  * What the worker does with one queued webhook event (README.md, "The agent: what it does to an incident"): claim it, parse, filter, and for
@@ -91,7 +92,7 @@ export class RetryLaterError extends Error {
     readonly retryAfterSeconds: number,
     cause: unknown,
   ) {
-    super(`Event ${eventId} failed (${(cause as Error)?.message ?? String(cause)}); it is delivered again in ${retryAfterSeconds} s.`, {
+    super(`Event ${eventId} failed (${messageOf(cause)}); it is delivered again in ${retryAfterSeconds} s.`, {
       cause,
     });
   }
@@ -127,8 +128,8 @@ export class AcknowledgementUnknownError extends Error {
     cause: unknown,
   ) {
     super(
-      `Event ${eventId}: the agent stopped (${(stopped as Error)?.message ?? String(stopped)}) without knowing whether its ` +
-        `acknowledgement of ${incidentId} landed, and could not read the incident (${(cause as Error)?.message ?? String(cause)}). ` +
+      `Event ${eventId}: the agent stopped (${messageOf(stopped)}) without knowing whether its ` +
+        `acknowledgement of ${incidentId} landed, and could not read the incident (${messageOf(cause)}). ` +
         `The event is delivered again in ${retryAfterSeconds} s (or handed back from the dead-letter queue), so that PagerDuty's state decides.`,
       { cause },
     );
@@ -226,7 +227,7 @@ export class EventProcessor {
       await finish(status, outcome.status);
       return outcome;
     } catch (error) {
-      await workLedger.release(queued.eventId, claim.attempt, (error as Error)?.message ?? String(error));
+      await workLedger.release(queued.eventId, claim.attempt, messageOf(error));
       if (error instanceof ThrottledError) {
         this.deps.metrics.addMetric(MetricName.throttled, 'Count', 1);
         throw error;

@@ -1,6 +1,7 @@
 import { PagerDutyApiError, PagerDutyNetworkError, isPagerDutyError } from '../pagerduty/errors';
 import type { RateLimitPacer } from '../pagerduty/rate-limit-pacer';
 import type { PagerDutyResponse } from '../pagerduty/types';
+import { messageOf } from '../errors/message-of';
 
 /**
  * How the agent repeats PagerDuty calls (README.md, "Retries and budget"):
@@ -118,7 +119,7 @@ export class RetryBudgetExhaustedError extends RetryStopError {
   constructor(operation: string, attempts: number, cause: unknown) {
     super(
       `${operation} failed${attempts === 0 ? ' in an earlier delivery' : ''} and the event's retry budget is spent` +
-        `${cause === undefined ? '' : `: ${(cause as Error)?.message ?? String(cause)}`}. ` +
+        `${cause === undefined ? '' : `: ${messageOf(cause)}`}. ` +
         'The agent hands the incident back to the humans on call.',
       operation,
       attempts,
@@ -133,7 +134,7 @@ export class OutOfTimeError extends RetryStopError {
   constructor(operation: string, attempts: number, remainingMs: number, cause: unknown) {
     super(
       `Not starting ${operation}: only ${remainingMs} ms of Lambda time left` +
-        `${cause === undefined ? '' : ` (last error: ${(cause as Error)?.message ?? String(cause)})`}. ` +
+        `${cause === undefined ? '' : ` (last error: ${messageOf(cause)})`}. ` +
         'The agent hands the incident back; raise the worker timeout if this repeats.',
       operation,
       attempts,
@@ -153,7 +154,7 @@ export class OperationFailedError extends RetryStopError {
     cause: unknown,
   ) {
     super(
-      `${operation} failed after ${attempts} attempt(s): ${(cause as Error)?.message ?? String(cause)}` +
+      `${operation} failed after ${attempts} attempt(s): ${messageOf(cause)}` +
         (retryable ? ". A later delivery may retry it within the event's budget." : '. Repeating the same request would not help.'),
       operation,
       attempts,

@@ -2,6 +2,7 @@ import { PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } 
 import { AUDIT_TIME_INDEX } from '../infra/resource-definitions';
 import { isConditionalCheckFailure } from '../state/event-ledger';
 import type { AuditAction, AuditItem, AuditOutcome } from './audit-record';
+import { messageOf } from '../errors/message-of';
 
 /**
  * The audit trail in AUDIT_TABLE. A PagerDuty mutation is written as an `intent` before the call and completed with
@@ -85,7 +86,7 @@ export class AuditWriteError extends Error {
     cause: unknown,
   ) {
     super(
-      `Audit ${operation} for incident ${incidentId} failed: ${(cause as Error)?.message ?? String(cause)}. ` +
+      `Audit ${operation} for incident ${incidentId} failed: ${messageOf(cause)}. ` +
         'No PagerDuty change is made without its audit intent; check the AUDIT_TABLE permissions and throttling.',
       { cause },
     );

@@ -1,3 +1,4 @@
+import { messageOf } from '../errors/message-of';
 /**
  * One interface for every source of evidence (PagerDuty's own reads and AWS): a provider says what it needs, runs
  * under its own time and request budget, and never fails the run by accident: whatever goes wrong becomes an
@@ -81,7 +82,7 @@ export function describeFailure(error: unknown): string {
   if (error instanceof SourceUnavailableError) return error.reason;
   if (error instanceof ProviderTimeoutError) return `timed out after ${error.timeoutMs} ms`;
   if (error instanceof RequestBudgetSpentError) return `stopped: its ${error.limit}-request budget is spent`;
-  return `failed: ${(error as Error)?.message ?? String(error)}`;
+  return `failed: ${messageOf(error)}`;
 }
 
 export interface ProviderRun<Results> {

@@ -9,6 +9,7 @@ import type { WebhookEvent } from '../webhook/webhook-event';
 import type { TriageFacts } from './outcome-record';
 import type { NewFeedback, NewOutcome, OutcomeWriter } from './outcome-store';
 import { inferVerdict, parseFeedback, type Resolver } from './verdict';
+import { messageOf } from '../errors/message-of';
 
 /**
  * Records what became of an incident the agent triaged (docs/rollout-and-outcomes.md): on `incident.resolved`, on
@@ -105,7 +106,7 @@ export class OutcomeRecorder {
     try {
       return await this.record(observation, event.incidentId);
     } catch (error) {
-      const reason = (error as Error)?.message ?? String(error);
+      const reason = messageOf(error);
       await this.deps.audit.record({
         incidentId: event.incidentId,
         eventId: event.eventId,

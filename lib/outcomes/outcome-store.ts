@@ -3,6 +3,7 @@ import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/
 import { DEFAULT_AUDIT_RETENTION_DAYS, daysBetween, redactSecrets, utcDay } from '../audit/audit-log';
 import { AUDIT_TIME_INDEX } from '../infra/resource-definitions';
 import { FEEDBACK_SK_PREFIX, OUTCOME_SK_PREFIX, type FeedbackItem, type OutcomeItem, type OutcomeRecordItem } from './outcome-record';
+import { messageOf } from '../errors/message-of';
 
 /** An outcome or feedback item as the recorder builds it; the store adds the keys, day, environment and TTL. */
 export type NewOutcome = Omit<OutcomeItem, 'sk' | 'day' | 'at' | 'env' | 'action' | 'outcome' | 'expiresAt'>;
@@ -20,7 +21,7 @@ export class OutcomeStoreError extends Error {
     cause: unknown,
   ) {
     super(
-      `Outcome ${operation} in the audit table failed: ${(cause as Error)?.message ?? String(cause)}. ` +
+      `Outcome ${operation} in the audit table failed: ${messageOf(cause)}. ` +
         'The webhook event is delivered again; check the AUDIT_TABLE permissions and throttling if this repeats.',
       { cause },
     );

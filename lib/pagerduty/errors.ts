@@ -1,4 +1,5 @@
 import type { RateLimit } from './types';
+import { messageOf } from '../errors/message-of';
 
 /** PagerDuty answered with a non-2xx status. Keeps PagerDuty's error code, message and request id for the audit. */
 export class PagerDutyApiError extends Error {
@@ -42,7 +43,7 @@ export class PagerDutyNetworkError extends Error {
     readonly reason: 'timeout' | 'connection',
     cause: unknown,
   ) {
-    super(`PagerDuty ${operation} got no answer (${reason}): ${(cause as Error)?.message ?? String(cause)}. It will be retried.`, {
+    super(`PagerDuty ${operation} got no answer (${reason}): ${messageOf(cause)}. It will be retried.`, {
       cause,
     });
   }

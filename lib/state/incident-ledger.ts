@@ -4,6 +4,7 @@ import { EVENT_RECORD_TTL_SECONDS } from '../infra/resource-definitions';
 import type { RolloutMode } from '../config/agent-config';
 import type { HypothesisCause } from '../outcomes/hypothesis-cause';
 import { epochSeconds, stateKeys } from './state-keys';
+import { messageOf } from '../errors/message-of';
 
 /**
  * What the agent has done to one incident (`incident#<id>`), and the note tokens (`note#<incidentId>#<triggerEventId>`)
@@ -69,7 +70,7 @@ export class IncidentLedgerError extends Error {
     cause: unknown,
   ) {
     super(
-      `State table ${operation} of ${key} failed: ${(cause as Error)?.message ?? String(cause)}. ` +
+      `State table ${operation} of ${key} failed: ${messageOf(cause)}. ` +
         'The message goes back to the queue; check the STATE_TABLE permissions and throttling if this repeats.',
       { cause },
     );

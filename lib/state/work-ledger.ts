@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EVENT_RECORD_TTL_SECONDS } from '../infra/resource-definitions';
 import { epochSeconds, stateKeys } from './state-keys';
+import { messageOf } from '../errors/message-of';
 
 /**
  * The worker's attributes on the `event#<id>` item of STATE_TABLE. The ingress owns the other attributes of the same
@@ -68,7 +69,7 @@ export class WorkLedgerError extends Error {
     cause: unknown,
   ) {
     super(
-      `State table ${operation} for event ${eventId} failed: ${(cause as Error)?.message ?? String(cause)}. ` +
+      `State table ${operation} for event ${eventId} failed: ${messageOf(cause)}. ` +
         'The message goes back to the queue; check the STATE_TABLE permissions and throttling if this repeats.',
       { cause },
     );

@@ -3,6 +3,7 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { messageOf } from '../../errors/message-of';
 
 /**
  * The AWS clients the context providers read with: one CloudWatch, CloudTrail and Logs client per region and role,
@@ -34,7 +35,7 @@ export class AssumeRoleFailedError extends Error {
     readonly roleArn: string,
     cause: unknown,
   ) {
-    super(`Assuming ${roleArn} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    super(`Assuming ${roleArn} failed: ${messageOf(cause)}`, { cause });
   }
 }
 

@@ -12,6 +12,7 @@ import type {
 } from '../../pagerduty/types';
 import type { ContextSource } from '../../triage/types';
 import { describeFailure, ProviderTimeoutError, type ContextProvider, type NeedsCheck } from '../provider';
+import { messageOf } from '../../errors/message-of';
 
 /**
  * PagerDuty's own reads as context providers. Each is one request through the worker's RetryPolicy (so the pacer
@@ -39,7 +40,7 @@ export function explainPagerDutyFailure(error: unknown): string | null {
     if (cause instanceof PagerDutyApiError && cause.featureUnavailable) {
       return `PagerDuty answered ${cause.status} (${cause.pagerDutyMessage}): not available to this account or key`;
     }
-    return `failed after ${error.attempts} attempt(s): ${(cause as Error)?.message ?? String(cause)}`;
+    return `failed after ${error.attempts} attempt(s): ${messageOf(cause)}`;
   }
   if (error instanceof ProviderTimeoutError) return describeFailure(error);
   return null;
