@@ -6,7 +6,7 @@ import type { OutcomeRecorder } from '../outcomes/outcome-recorder';
 import { isPagerDutyError } from '../pagerduty/errors';
 import type { Incident } from '../pagerduty/types';
 import type { QueuedEvent } from '../queue/queued-event';
-import type { IncidentLedger } from '../state/incident-ledger';
+import type { IncidentLedger, IncidentProgress } from '../state/incident-ledger';
 import { ResolveRefusedError } from '../state/incident-ledger';
 import type { FinishedStatus, WorkLedger } from '../state/work-ledger';
 import { MAX_RETRIES_PER_EVENT } from '../state/work-ledger';
@@ -141,6 +141,11 @@ const HANDBACK_MIN_REMAINING_MS = 1500;
 /** Acknowledged, and by nobody but the agent as far as PagerDuty lists: silenced unless the agent finishes the job. */
 export function acknowledgedByAgentAlone(incident: Incident, botUserId: string): boolean {
   return incident.status === 'acknowledged' && incident.acknowledgements.every((ack) => ack.acknowledger.id === botUserId);
+}
+
+/** The ledger records the agent's acknowledgement for this triggering event (an earlier delivery's, possibly). */
+function acknowledgedForEvent(progress: IncidentProgress | undefined, triggerEventId: string): boolean {
+  return progress?.triggerEventId === triggerEventId && progress.acknowledgedByAgentAt !== undefined;
 }
 
 /** The acknowledger, when someone other than the agent acknowledged the incident. */
@@ -289,7 +294,7 @@ export class EventProcessor {
         return { status: 'resolved-already' };
       }
       const progress = await incidentLedger.get(subject.incidentId);
-      const ackedForThisEvent = progress?.triggerEventId === event.eventId && progress.acknowledgedByAgentAt !== undefined;
+      const ackedForThisEvent = acknowledgedForEvent(progress, event.eventId);
       // After the agent's own acknowledgement only an explicit human acknowledger counts as a takeover.
       const human =
         ackedForThisEvent && incident.acknowledgements.every((ack) => ack.acknowledger.id === botUserId)
@@ -297,6 +302,10 @@ export class EventProcessor {
           : humanAcknowledger(incident, botUserId);
       acknowledgedByAgent = ackedForThisEvent || (incident.status === 'acknowledged' && human === null);
       if (human === null && !ackedForThisEvent) {
+        // Written before the call: a delivery that dies between PagerDuty's answer and markAcknowledged (or loses the
+        // answer) leaves this mark, so a later delivery that must stop before it can read the incident asks PagerDuty
+        // who holds it instead of giving up on an incident the agent silenced.
+        await incidentLedger.markAcknowledgementUnconfirmed(subject.incidentId, event.eventId, this.clock());
         const ack = await actions.acknowledge();
         await incidentLedger.markAcknowledged(subject.incidentId, event.eventId, this.clock());
         acknowledgedByAgent = true;
@@ -366,10 +375,8 @@ export class EventProcessor {
       );
       return { status: 'triaged', decision, noteId: note.noteId };
     } catch (error) {
-      // An acknowledgement without an answer may have landed: until PagerDuty says otherwise the incident is not
-      // finished, whatever happens to this delivery (the dead-letter handback reads that).
+      // An acknowledgement without an answer may have landed (its mark was written before the call).
       const acknowledgementLost = !acknowledgedByAgent && retry.outcomeUnknown('acknowledge');
-      if (acknowledgementLost) await incidentLedger.markAcknowledgementUnconfirmed(subject.incidentId, event.eventId, this.clock());
       const stop = error instanceof RetryStopError && (error.kind === 'budget-exhausted' || error.kind === 'out-of-time');
       const hopeless = error instanceof OperationFailedError && isPagerDutyError(error.cause) && !error.retryable;
       if (!stop && !hopeless) throw error;
@@ -382,8 +389,10 @@ export class EventProcessor {
         settings: { minRemainingMs: HANDBACK_MIN_REMAINING_MS },
       });
       if (!acknowledgedByAgent || incident === undefined) {
+        // Whether this delivery got to acknowledge says nothing about earlier ones: the ledger does, and PagerDuty decides.
+        const progress = acknowledgementLost ? undefined : await incidentLedger.get(subject.incidentId);
         const mayHaveLanded =
-          acknowledgementLost || (await incidentLedger.get(subject.incidentId))?.acknowledgementUnconfirmedBy === event.eventId;
+          acknowledgementLost || progress?.acknowledgementUnconfirmedBy === event.eventId || acknowledgedForEvent(progress, event.eventId);
         const held = mayHaveLanded ? await this.heldByAgent(event, subject, connection, lastChance, error) : undefined;
         if (held === undefined) {
           metrics.addMetric(MetricName.gaveUp, 'Count', 1);
