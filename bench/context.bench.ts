@@ -45,7 +45,7 @@ function mockAws(): { requests: () => number } {
       return { MetricDataResults: [{ Id: 'm1', Timestamps: timestamps, Values: timestamps.map((_, i) => (i < 50 ? 1 : 20)) }] };
     }),
   );
-  const record = awsFixture<Parameters<typeof lookupEventFrom>[0][]>('cloudtrail-lambda-updatefunctioncode.json')[0]!;
+  const record = awsFixture<Parameters<typeof lookupEventFrom>[0][]>('cloudtrail-lambda-updatefunctioncode.json')[0];
   mockClient(CloudTrailClient)
     .on(LookupEventsCommand)
     .callsFake(later(() => ({ Events: [lookupEventFrom({ ...record, eventTime: new Date(Date.now() - 10 * minute).toISOString() })] })));

@@ -4,19 +4,14 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { build } from 'esbuild';
 import { bundleOptions } from '../local/build';
-import { parseAgentConfig } from '../lib/config/agent-config';
-import { createIngressHandler } from '../lib/ingress/ingress-handler';
-import { createTelemetry } from '../lib/observability/telemetry';
-import { EventQueue } from '../lib/queue/event-queue';
 import { SigningSecretSource } from '../lib/secrets/signing-secret-source';
-import { EventLedger } from '../lib/state/event-ledger';
 import { signatureHeaderFor } from '../lib/webhook/signature';
+import { buildIngress } from '../lib/wiring/ingress';
 
 /**
  * The ingress sits on PagerDuty's 5-second clock, cold start included. Three figures, each against a floor:
@@ -89,8 +84,30 @@ export function delivery(body: Buffer): APIGatewayProxyEventV2 {
  * A client whose `send` answers at once with `output`: the AWS call is mocked at the same boundary as aws-sdk-client-mock
  * (the client's `send`), without that library's own per-call matching and call history, which would dwarf the handler.
  */
-function answering<T extends { send: unknown }>(client: T, output: (command: unknown) => object): T {
-  (client as { send: (command: unknown) => Promise<object> }).send = async (command) => output(command);
+interface AnsweringStack {
+  add(
+    middleware: (
+      next: unknown,
+      context: { commandName?: string },
+    ) => (args: { input: object }) => Promise<{ output: object; response: object }>,
+    options: { step: 'initialize'; priority: 'high'; name: string },
+  ): void;
+}
+
+/** Answers every command of the client in process, before it is serialised or sent: the bench's stand-in for AWS. */
+function answering<T extends { middlewareStack: object }>(
+  client: T,
+  output: (commandName: string | undefined, input: { VersionStage?: string }) => object,
+): T {
+  // Each client's stack is typed by its own commands; this middleware answers any of them.
+  (client.middlewareStack as AnsweringStack).add(
+    (_next, context) => async (args) => ({ output: output(context.commandName, args.input), response: {} }),
+    {
+      step: 'initialize',
+      priority: 'high',
+      name: 'benchAnswering',
+    },
+  );
   return client;
 }
 
@@ -99,30 +116,25 @@ export function ingressHandler() {
     SecretString: JSON.stringify({ webhookSecrets: [{ subscriptionId: 'PSUBBENCH', secret: SECRET }] }),
     CreatedDate: new Date(),
   };
-  return createIngressHandler({
+  return buildIngress({
+    env: { AGENT_ENV: 'bench', STATE_TABLE: 'state', QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/events.fifo' },
     secrets: new SigningSecretSource({
-      client: answering(new SecretsManagerClient({ region: 'us-east-1' }), (command) =>
-        command instanceof GetSecretValueCommand && command.input.VersionStage === 'AWSCURRENT' ? secretValue : {},
+      client: answering(new SecretsManagerClient({ region: 'us-east-1' }), (commandName, input) =>
+        commandName === 'GetSecretValueCommand' && input.VersionStage === 'AWSCURRENT' ? secretValue : {},
       ),
       secretId: 'bench',
     }),
-    ledger: new EventLedger(
-      answering(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' })), () => ({})),
-      'state',
-    ),
-    queue: new EventQueue(
-      answering(new SQSClient({ region: 'us-east-1' }), () => ({ MessageId: 'bench' })),
-      'https://sqs.us-east-1.amazonaws.com/1/events.fifo',
-    ),
-    filters: parseAgentConfig(undefined).filters,
-    telemetry: createTelemetry('ingress', { AGENT_ENV: 'bench' }),
+    clients: {
+      dynamodb: answering(new DynamoDBClient({ region: 'us-east-1' }), () => ({})),
+      sqs: answering(new SQSClient({ region: 'us-east-1' }), () => ({ MessageId: 'bench' })),
+    },
   });
 }
 
 async function handlerPerEvent(handler: ReturnType<typeof ingressHandler>, requests: APIGatewayProxyEventV2[]): Promise<number> {
   // Log lines and EMF metrics are formatted as in production; only the terminal write is skipped.
   const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = (() => true) as typeof process.stdout.write;
+  process.stdout.write = (() => true);
   try {
     const start = performance.now();
     for (const request of requests) {

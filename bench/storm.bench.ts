@@ -86,6 +86,10 @@ export async function run(): Promise<void> {
       `429s: ${throttled} of ${requests.length} requests (${(share * 100).toFixed(2)}%, target < 2%)${share < 0.02 ? '' : '  ** over target **'}`,
     );
     console.log(`REST requests per incident: ${(requests.length / INCIDENTS).toFixed(2)} (${(served / INCIDENTS).toFixed(2)} served)`);
+    const byRoute = new Map<string, number>();
+    for (const entry of requests) byRoute.set(entry.route, (byRoute.get(entry.route) ?? 0) + 1);
+    const perIncident = [...byRoute].sort((a, b) => b[1] - a[1]).map(([route, count]) => `${route} ${(count / INCIDENTS).toFixed(2)}`);
+    console.log(`  per incident by route: ${perIncident.join(' · ')}`);
     console.log(
       `trigger → acknowledgement: p50 ${percentile(toAck, 50)} ms, p99 ${percentile(toAck, 99)} ms; not acknowledged by the agent: ${unacknowledged}; handed back: ${handedBack}`,
     );

@@ -44,7 +44,7 @@ export async function run(): Promise<void> {
     const startedAt = performance.now();
     for (let wave = 0; wave < INCIDENTS / WAVE; wave += 1) {
       for (let i = 0; i < WAVE; i += 1) {
-        const title = TITLES[(wave * WAVE + i) % TITLES.length] as string;
+        const title = TITLES[(wave * WAVE + i) % TITLES.length];
         const alerts = Array.from({ length: ALERTS_PER_INCIDENT }, (_, index) => ({
           summary: `${title} (${index})`,
           severity: 'critical' as const,

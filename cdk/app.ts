@@ -1,7 +1,8 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { loadEnvironment } from './environments';
-import { PdAgentStack, stackNameFor } from './pd-agent-stack';
+import { stackNameFor } from '../lib/infra/deployment-contract';
+import { PdAgentStack } from './pd-agent-stack';
 
 /**
  * `npx cdk synth|deploy -c env=<name>`: one stack per environment, from the `environments` block of cdk.json.

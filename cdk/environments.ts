@@ -3,6 +3,7 @@ import { en } from 'zod/v4/locales';
 import { validateAgentConfig, AgentConfigError } from '../lib/config/agent-config';
 import { rulePatternProblems } from '../lib/config/rule-patterns';
 import { DEFAULT_MAX_RECEIVE_COUNT } from '../lib/infra/resource-definitions';
+import type { PagerDutyRegion } from '../lib/infra/deployment-contract';
 
 z.config(en());
 
@@ -74,8 +75,6 @@ const environmentSchema = z.object({
   webhookSecretLayout: z._default(z.enum(['split', 'migrating']), 'split'),
 });
 
-export type PagerDutyRegion = 'us' | 'eu';
-
 export interface EnvironmentConfig {
   name: string;
   account?: string;
@@ -101,11 +100,6 @@ export class EnvironmentConfigError extends Error {
 }
 
 const ENV_NAME = /^[a-z][a-z0-9-]{0,19}$/;
-
-export const PAGERDUTY_URLS: Record<PagerDutyRegion, { api: string; events: string }> = {
-  us: { api: 'https://api.pagerduty.com', events: 'https://events.pagerduty.com' },
-  eu: { api: 'https://api.eu.pagerduty.com', events: 'https://events.eu.pagerduty.com' },
-};
 
 /**
  * Picks `-c env=<name>` out of the `environments` context block and checks it.

@@ -10,31 +10,20 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import {
-  AUDIT_TABLE,
-  DEAD_LETTER_QUEUE,
-  EVENT_QUEUE,
-  STATE_TABLE,
-  WORKER_TIMEOUT_SECONDS,
-  type QueueDefinition,
-} from '../lib/infra/resource-definitions';
+import { AUDIT_TABLE, DEAD_LETTER_QUEUE, EVENT_QUEUE, STATE_TABLE, type QueueDefinition } from '../lib/infra/resource-definitions';
 import { parseAgentConfig } from '../lib/config/agent-config';
+import { FUNCTION_LIMITS, PAGERDUTY_URLS, WEBHOOK_PATH, secretNameFor, webhookSecretNameFor } from '../lib/infra/deployment-contract';
 import { AgentAlarms } from './constructs/agent-alarms';
 import { AgentDashboard } from './constructs/agent-dashboard';
 import { AgentFunction } from './constructs/agent-function';
 import { WorkerContextReads } from './constructs/context-reads';
 import { tableFromDefinition } from './constructs/table-from-definition';
-import { PAGERDUTY_URLS, type EnvironmentConfig } from './environments';
+import type { EnvironmentConfig } from './environments';
 
-export const WEBHOOK_PATH = '/webhooks/pagerduty';
 export const ROTATION_INTERVAL_DAYS = 90;
 
 /** The only actions the ingress calls on the state table (lib/state/event-ledger.ts): record, read status, mark enqueued, quarantine. */
 export const INGRESS_STATE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'];
-
-export const INGRESS_TIMEOUT_SECONDS = 10;
-export const HANDBACK_TIMEOUT_SECONDS = 50;
-export const ROTATION_TIMEOUT_SECONDS = 30;
 
 export interface PdAgentStackProps extends StackProps {
   config: EnvironmentConfig;
@@ -52,10 +41,6 @@ export const AUDIT_WRITER_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
 function grantAuditWriter(table: dynamodb.ITable, role: iam.IRole): void {
   role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: AUDIT_WRITER_ACTIONS, resources: [table.tableArn] }));
 }
-
-export const stackNameFor = (environment: string): string => `PdAgent-${environment}`;
-export const secretNameFor = (environment: string): string => `pd-agent/${environment}`;
-export const webhookSecretNameFor = (environment: string): string => `pd-agent/${environment}/webhook-signing`;
 
 /**
  * Everything one pd-agent environment runs on. Nothing in it is shared with another environment: its own secret,
@@ -135,8 +120,8 @@ export class PdAgentStack extends Stack {
       ...common,
       service: 'ingress',
       description: `pd-agent ${env}: verifies PagerDuty webhooks, records and enqueues them`,
-      timeout: Duration.seconds(INGRESS_TIMEOUT_SECONDS),
-      memorySize: 512,
+      timeout: Duration.seconds(FUNCTION_LIMITS.ingress.timeoutSeconds),
+      memorySize: FUNCTION_LIMITS.ingress.memoryMb,
       reservedConcurrentExecutions: config.webhookIngress.reservedConcurrency,
       environment: {
         AGENT_ENV: env,
@@ -152,8 +137,8 @@ export class PdAgentStack extends Stack {
       ...common,
       service: 'worker',
       description: `pd-agent ${env}: acknowledges, triages, notes and hands back incidents`,
-      timeout: Duration.seconds(WORKER_TIMEOUT_SECONDS),
-      memorySize: 1024,
+      timeout: Duration.seconds(FUNCTION_LIMITS.worker.timeoutSeconds),
+      memorySize: FUNCTION_LIMITS.worker.memoryMb,
       environment: {
         AGENT_ENV: env,
         STATE_TABLE: stateTable.tableName,
@@ -169,8 +154,8 @@ export class PdAgentStack extends Stack {
       ...common,
       service: 'handback',
       description: `pd-agent ${env}: hands dead-lettered incidents back to humans`,
-      timeout: Duration.seconds(HANDBACK_TIMEOUT_SECONDS),
-      memorySize: 512,
+      timeout: Duration.seconds(FUNCTION_LIMITS.handback.timeoutSeconds),
+      memorySize: FUNCTION_LIMITS.handback.memoryMb,
       environment: {
         AGENT_ENV: env,
         STATE_TABLE: stateTable.tableName,
@@ -185,8 +170,8 @@ export class PdAgentStack extends Stack {
       ...common,
       service: 'rotate-secret',
       description: `pd-agent ${env}: tests and promotes an operator-staged PagerDuty key`,
-      timeout: Duration.seconds(ROTATION_TIMEOUT_SECONDS),
-      memorySize: 256,
+      timeout: Duration.seconds(FUNCTION_LIMITS.rotateSecret.timeoutSeconds),
+      memorySize: FUNCTION_LIMITS.rotateSecret.memoryMb,
       environment: {
         AGENT_ENV: env,
         PAGERDUTY_API_URL: pagerduty.api,

@@ -1,9 +1,3 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { buildAgentRuntime, sharedAgentDeps } from '../lib/agent/agent-runtime';
-import { DeadLetterHandback, createHandbackHandler } from '../lib/agent/handback';
-import { createTelemetry } from '../lib/observability/telemetry';
+import { buildHandback } from '../lib/wiring/handback';
 
-const { logger, metrics } = createTelemetry('handback');
-const handback = new DeadLetterHandback(sharedAgentDeps(buildAgentRuntime(), metrics));
-
-export const handler = createHandbackHandler({ handback, sqs: new SQSClient({}), logger, metrics });
+export const { handler } = buildHandback();

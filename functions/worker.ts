@@ -1,31 +1,3 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { buildAgentRuntime, sharedAgentDeps } from '../lib/agent/agent-runtime';
-import { EventProcessor } from '../lib/agent/process-event';
-import { createWorkerHandler } from '../lib/agent/worker-handler';
-import { createTelemetry, ruleMetrics } from '../lib/observability/telemetry';
-import { OutcomeRecorder } from '../lib/outcomes/outcome-recorder';
-import { AwsClientCache } from '../lib/context/aws/clients';
-import { triageIncident } from '../lib/triage/triage';
+import { buildWorker } from '../lib/wiring/worker';
 
-const { logger, metrics } = createTelemetry('worker');
-const runtime = buildAgentRuntime();
-// AWS context clients exist only in the worker, one set per region and role, created on first use.
-const awsClients = new AwsClientCache();
-
-const processor = new EventProcessor({
-  ...sharedAgentDeps(runtime, metrics),
-  triage: (context) => triageIncident(context, runtime.config.triage),
-  refine: runtime.refine,
-  outcomes: new OutcomeRecorder({
-    incidentLedger: runtime.incidentLedger,
-    audit: runtime.audit,
-    store: runtime.outcomes,
-    metrics,
-    ruleMetrics: ruleMetrics(metrics),
-  }),
-  context: {
-    aws: { config: runtime.config.context.aws, clientsFor: (target) => awsClients.get(target), workerRegion: process.env.AWS_REGION },
-  },
-});
-
-export const handler = createWorkerHandler({ processor, sqs: new SQSClient({}), queueUrl: process.env.QUEUE_URL, logger, metrics });
+export const { handler } = buildWorker();

@@ -146,7 +146,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     port: options.sqsPort ?? 0,
     hostname: '127.0.0.1',
     emulateQueueCreationLifecycle: false,
-  })) as Server;
+  }));
   const sqsPort = (sqsServer.address() as AddressInfo).port;
   const awsContext = await startAwsContextEmulator();
 

@@ -6,10 +6,11 @@ import { REPO_ROOT } from '../lib/cli/stack-target';
 import type { AgentSecret, WebhookSigningSecret } from '../lib/secrets/agent-secret';
 import { buildFunctions } from './build';
 import { startLocalAws, type LocalAws } from './emulators';
-import type { RotationEvent } from '../lib/secrets/rotation';
+import type { RotationEvent } from '../lib/rotation/rotate-credentials';
 import { loadBundledHandler } from './runner/handler-loader';
 import { createRotationInvoker, type RotationInvoker, type RotationOutcome } from './runner/rotation-invoker';
-import { WEBHOOK_PATH, loadRunnerHandlers, startRunner, type Runner, type RunnerOptions } from './runner/runner';
+import { WEBHOOK_PATH, secretNameFor, webhookSecretNameFor } from '../lib/infra/deployment-contract';
+import { loadRunnerHandlers, startRunner, type Runner, type RunnerOptions } from './runner/runner';
 import { startSandbox, SANDBOX_API_TOKEN, SANDBOX_BOT_USER, type Sandbox, type SandboxSeed } from './sandbox';
 import { startSecretsManagerEmulator, type RotationRequest, type SecretsManagerEmulator } from './secrets-manager-emulator';
 
@@ -58,8 +59,8 @@ export interface LocalStack {
 }
 
 export const LOCAL_ENV = 'local';
-export const LOCAL_SECRET_ID = 'pd-agent/local';
-export const LOCAL_WEBHOOK_SECRET_ID = 'pd-agent/local/webhook-signing';
+export const LOCAL_SECRET_ID = secretNameFor(LOCAL_ENV);
+export const LOCAL_WEBHOOK_SECRET_ID = webhookSecretNameFor(LOCAL_ENV);
 export const LOCAL_SUBSCRIPTION_ID = 'PSUBLOCAL';
 
 const freePort = (): Promise<number> =>

@@ -11,7 +11,14 @@ import {
   resolutionNotesProvider,
   type PagerDutyProviderInput,
 } from '../context/pagerduty/pagerduty-providers';
-import { runProviders } from '../context/provider';
+import { runProviders, type ContextProvider } from '../context/provider';
+import {
+  SERVICE_SOURCES,
+  type ServiceRun,
+  type ServiceSource,
+  type SharedServiceContextReader,
+  type SharedServiceRun,
+} from '../context/shared-service-context';
 import type { Alert, Incident, PagerDutyApi } from '../pagerduty/types';
 import type { IncidentContext } from '../triage/types';
 import type { RetryPolicy } from './retry-policy';
@@ -24,6 +31,8 @@ import { titlesAreSimilar } from '../triage/analysers/title-similarity';
  *   5..6 notes of the most recent resolved incidents with a similar title (how they were resolved).
  * As soon as the alerts are read, the AWS providers (alarm history, metric, CloudTrail changes, log surges) start
  * beside the remaining PagerDuty reads; they never go through PagerDuty's RetryPolicy or pacer.
+ * With `shared`, reads 2–6 are the service's: the first incident of a burst makes them and the others use its copy
+ * from the state table (lib/context/shared-service-context.ts).
  * A source that is plan-gated (402/403/404), too slow, denied or keeps failing becomes an `unavailable` entry: it
  * degrades the evidence, never the run. PagerDuty throttling, a spent budget and the Lambda running out of time do
  * stop the run.
@@ -71,6 +80,8 @@ export interface GatherDeps {
   understandAlert?: UnderstandAlert;
   /** Without it no AWS context is gathered. */
   aws?: AwsGatherDeps;
+  /** Shares the service-level reads between the incidents of a burst (state table); without it each incident reads its own. */
+  shared?: SharedServiceContextReader;
 }
 
 async function awsContextFor(
@@ -116,11 +127,20 @@ export async function gatherContext(incident: Incident, deps: GatherDeps): Promi
     const aws = deps.aws === undefined ? undefined : await awsContextFor(incident, alert, deps.aws, now());
     return { alert, aws };
   });
-  const othersRead = runProviders(
-    { recentIncidents: providers.recentIncidents, changeEvents: providers.changeEvents, oncalls: providers.oncalls },
-    input,
-    pagerDutyInputHas,
-  );
+  const readServiceSources = (sources: readonly ServiceSource[]): Promise<ServiceRun> =>
+    runProviders(
+      Object.fromEntries(sources.map((source) => [source, providers[source]])) as Pick<typeof providers, ServiceSource>,
+      input,
+      pagerDutyInputHas,
+    );
+  const othersRead: Promise<ServiceRun & Pick<SharedServiceRun, 'burst'>> =
+    deps.shared === undefined ? readServiceSources(SERVICE_SOURCES) : deps.shared.gather(incident, now, readServiceSources);
+  const sharedNotes = (pastIncidentId: string): ContextProvider<PagerDutyProviderInput, string[]> => {
+    const provider = resolutionNotesProvider(settings.readTimeoutMs, pastIncidentId);
+    const { shared } = deps;
+    if (shared === undefined) return provider;
+    return { ...provider, run: (runInput, options) => shared.pastNotes(pastIncidentId, now, () => provider.run(runInput, options)) };
+  };
   const notesRead = othersRead.then(({ results }) => {
     const recentIncidents = (results.recentIncidents ?? [])
       .filter((other) => other.id !== incident.id)
@@ -128,9 +148,7 @@ export async function gatherContext(incident: Incident, deps: GatherDeps): Promi
     const similarResolved = recentIncidents
       .filter((other) => other.status === 'resolved' && titlesAreSimilar(other.title, incident.title))
       .slice(0, Math.min(settings.resolutionNoteReads, MAX_CONTEXT_READS - FIRST_READS));
-    const noteProviders = Object.fromEntries(
-      similarResolved.map((other) => [other.id, resolutionNotesProvider(settings.readTimeoutMs, other.id)]),
-    );
+    const noteProviders = Object.fromEntries(similarResolved.map((other) => [other.id, sharedNotes(other.id)]));
     return runProviders<PagerDutyProviderInput, Record<string, string[]>>(noteProviders, input, pagerDutyInputHas).then((notes) => ({
       recentIncidents,
       notes,
@@ -161,6 +179,7 @@ export async function gatherContext(incident: Incident, deps: GatherDeps): Promi
       ...notes.unavailable.map(({ reason }) => ({ source: 'resolutionNotes' as const, reason })),
     ],
     gatheredAt: now().toISOString(),
+    ...(others.burst === undefined ? {} : { burst: others.burst }),
     alert,
     aws: aws === undefined ? undefined : { ...aws, changes: mergeChangeTimeline(aws.changes, changeEvents) },
   };

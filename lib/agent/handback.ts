@@ -1,16 +1,12 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { AuditSubject, AuditTrail } from '../audit/audit-log';
 import { MetricName } from '../observability/telemetry';
-import { readQueuedEventHeader, type QueuedEventHeader } from '../queue/queued-event';
+import type { QueuedEventHeader } from '../queue/queued-event';
 import type { IncidentLedger } from '../state/incident-ledger';
 import type { WorkLedger } from '../state/work-ledger';
 import { AgentActions } from './agent-actions';
 import type { AgentConnection, AgentSettings, Invocation, MetricsSink, NoteRenderer } from './agent-ports';
-import { createQueuedEventBatchHandler } from './fifo-batch';
 import { TRIGGERING_EVENT_TYPES, acknowledgedByAgentAlone } from './process-event';
 import { RetryPolicy, localBudget, type RetrySettings } from './retry-policy';
-import type { WorkerLogger } from './worker-handler';
 
 /**
  * The safety net on the dead-letter queue: an event the worker could not finish. If the agent acknowledged its
@@ -146,31 +142,4 @@ export class DeadLetterHandback {
     }
     return 'handed-back';
   }
-}
-
-export interface HandbackHandlerDeps {
-  handback: { handle(queued: QueuedEventHeader, invocation: Invocation): Promise<HandbackOutcome> };
-  sqs: SQSClient;
-  logger: WorkerLogger;
-  metrics: MetricsSink & { publishStoredMetrics(): void; hasStoredMetrics(): boolean };
-}
-
-/** The handback Lambda on the dead-letter queue: a message it could not handle is reported failed, never dropped. */
-export function createHandbackHandler(deps: HandbackHandlerDeps): (event: SQSEvent, context: Context) => Promise<SQSBatchResponse> {
-  return createQueuedEventBatchHandler({
-    // A message this release cannot fully read (a newer release's) still names its incident, so it is handed back.
-    decode: readQueuedEventHeader,
-    handle: (queued, invocation) => deps.handback.handle(queued, invocation),
-    sqs: deps.sqs,
-    // Dead-lettered messages are retried after the DLQ's own visibility timeout; none is deferred further.
-    queueUrl: undefined,
-    logger: deps.logger,
-    metrics: deps.metrics,
-    failureMetric: MetricName.handbackFailed,
-    messages: {
-      handled: 'dead-lettered event handled',
-      failed: 'could not hand a dead-lettered event back; it stays on the dead-letter queue',
-    },
-    failureLogLevel: 'error',
-  });
 }

@@ -2,11 +2,12 @@ import type { AuditSubject, AuditTrail } from '../audit/audit-log';
 import type { EventFilters } from '../config/agent-config';
 import { MetricName } from '../observability/telemetry';
 import { hypothesisCause } from '../outcomes/hypothesis-cause';
+import { allowedWrites, resolveRollout, type PagerDutyWrites, type RolloutDecision } from '../rollout/rollout';
 import type { OutcomeRecorder } from '../outcomes/outcome-recorder';
 import { isPagerDutyError } from '../pagerduty/errors';
 import type { Incident } from '../pagerduty/types';
 import type { QueuedEvent } from '../queue/queued-event';
-import type { IncidentLedger, IncidentProgress } from '../state/incident-ledger';
+import type { DecisionFacts, IncidentLedger, IncidentProgress } from '../state/incident-ledger';
 import { ResolveRefusedError } from '../state/incident-ledger';
 import type { FinishedStatus, WorkLedger } from '../state/work-ledger';
 import { MAX_RETRIES_PER_EVENT } from '../state/work-ledger';
@@ -29,7 +30,7 @@ import {
 } from './retry-policy';
 
 /**
- * What the worker does with one queued webhook event (DESIGN.md "Worker"): claim it, parse, filter, and for
+ * What the worker does with one queued webhook event (README.md, "The agent: what it does to an incident"): claim it, parse, filter, and for
  * `incident.triggered` / `incident.reopened`: read, acknowledge as the agent, gather, triage, post one note, act.
  * When the retry budget or the Lambda's time runs out after the agent acknowledged: audit, hand back, stop. When it
  * runs out and the agent cannot know whether its acknowledgement landed (the answer was lost), PagerDuty's state
@@ -54,7 +55,7 @@ export interface ProcessEventDeps {
   retry?: { sleep?: (ms: number) => Promise<void>; random?: () => number; settings?: Partial<RetrySettings> };
   gather?: Partial<GatherSettings>;
   /** The AWS context providers and the alert reader (worker only; without `aws` no AWS context is gathered). */
-  context?: Pick<GatherDeps, 'aws' | 'understandAlert'>;
+  context?: Pick<GatherDeps, 'aws' | 'understandAlert' | 'shared'>;
   /** Added to the Lambda's remaining time to form the claim's lease. */
   leaseMarginMs?: number;
   /** Seconds before an event whose operation used its own retries is delivered again (default 20). */
@@ -65,7 +66,8 @@ export interface ProcessEventDeps {
 
 export type ProcessOutcome =
   | { status: 'already-finished' | 'ignored' | 'recorded' | 'resolved-already' | 'gave-up' }
-  | { status: 'triaged'; decision: Hypothesis['decision'] | 'left-with-human'; noteId: string }
+  /** `noteId` is null when the rollout mode kept the note out of PagerDuty (observe). */
+  | { status: 'triaged'; decision: Hypothesis['decision'] | 'left-with-human'; noteId: string | null }
   | { status: 'handed-back'; reason: string };
 
 /** The claim is held by another attempt; the message comes back when its lease ends. */
@@ -131,6 +133,37 @@ export class AcknowledgementUnknownError extends Error {
       { cause },
     );
   }
+}
+
+type IncidentSubject = AuditSubject & { incidentId: string };
+
+/** How far ownership got, kept up to date by the steps, so that a step that stops the agent knows what to hand back. */
+interface Holding {
+  /** The incident as last read (or gathered); undefined until the first read answered. */
+  incident?: Incident;
+  /** True once the acknowledgement as the agent is known to have landed (now or on an earlier delivery). */
+  acknowledgedByAgent: boolean;
+}
+
+/** One triggering event's pass through the steps: what each step needs, built once. */
+interface IncidentRun {
+  event: WebhookEvent;
+  subject: IncidentSubject;
+  connection: AgentConnection;
+  invocation: Invocation;
+  retry: RetryPolicy;
+  actions: AgentActions;
+  holding: Holding;
+  /** The rollout stage of this incident (AGENT_CONFIG.rollout) and the PagerDuty writes it allows. */
+  rollout: RolloutDecision;
+  writes: PagerDutyWrites;
+}
+
+interface Ownership {
+  incident: Incident;
+  /** Who acknowledged it before the agent; null when the agent holds it. */
+  humanAcknowledger: string | null;
+  everEscalated: boolean;
 }
 
 const DEFAULT_LEASE_MARGIN_MS = 10_000;
@@ -211,6 +244,8 @@ export class EventProcessor {
 
   private async handle(queued: QueuedEvent, subject: AuditSubject, invocation: Invocation, failedCalls: string[]): Promise<ProcessOutcome> {
     const { audit } = this.deps;
+    // Parsed again from the bytes the ingress verified (it parsed them too, but the queue carries only the signed
+    // bytes and a few routing fields), so the worker acts on nothing the signature did not cover.
     const parsed = parseWebhookEvent(Buffer.from(queued.rawBodyBase64, 'base64'));
     if (!parsed.ok) {
       await audit.record({ ...subject, action: 'record', outcome: 'failed', detail: `unparseable (${parsed.reason}): ${parsed.detail}` });
@@ -228,7 +263,7 @@ export class EventProcessor {
       return { status: 'recorded' };
     }
     if (this.deps.outcomes !== undefined) {
-      const retry = this.retryPolicy(event.eventId, invocation, connection);
+      const retry = this.eventRetryPolicy(event.eventId, invocation, connection, failedCalls);
       await this.deps.outcomes.observe({ event, rawBody: Buffer.from(queued.rawBodyBase64, 'base64'), connection, retry });
     }
     if (!TRIGGERING_EVENT_TYPES.includes(event.eventType) || event.incidentId === null) {
@@ -238,10 +273,54 @@ export class EventProcessor {
     return this.triageIncident(event, { ...subject, incidentId: event.incidentId }, connection, invocation, failedCalls);
   }
 
-  /** The event's retry policy: its retries count against the event's budget in the work ledger. */
-  private retryPolicy(eventId: string, invocation: Invocation, connection: AgentConnection): RetryPolicy {
+  /**
+   * The steps of one triggering event, in order: take ownership (read, acknowledge), gather, decide, post the note,
+   * act. Any step that stops the agent lands in `handBackOnStop`, which reads from `run.holding` how far ownership got.
+   */
+  private async triageIncident(
+    event: WebhookEvent,
+    subject: IncidentSubject,
+    connection: AgentConnection,
+    invocation: Invocation,
+    failedCalls: string[],
+  ): Promise<ProcessOutcome> {
+    const run = this.startRun(event, subject, connection, invocation, failedCalls);
+    if (!run.rollout.sampled) return this.leaveUnsampled(run);
+    try {
+      const ownership = await this.takeOwnership(run);
+      if (ownership === 'resolved-already') return { status: 'resolved-already' };
+      const context = await this.gather(run, ownership.incident);
+      const hypothesis = await this.decide(run, context, ownership.humanAcknowledger);
+      const noteId = await this.postNote(run, context, hypothesis);
+      if (ownership.humanAcknowledger !== null) return await this.leaveWithHuman(run, context, hypothesis, noteId);
+      const decision = await this.act(run, context, hypothesis, ownership.everEscalated);
+      return { status: 'triaged', decision, noteId };
+    } catch (error) {
+      return this.handBackOnStop(run, error);
+    }
+  }
+
+  private startRun(
+    event: WebhookEvent,
+    subject: IncidentSubject,
+    connection: AgentConnection,
+    invocation: Invocation,
+    failedCalls: string[],
+  ): IncidentRun {
+    const retry = this.eventRetryPolicy(event.eventId, invocation, connection, failedCalls);
+    const rollout = resolveRollout(this.deps.settings, event.incident?.serviceId ?? null, subject.incidentId);
+    const run = { event, subject, connection, invocation, retry, holding: { acknowledgedByAgent: false } };
+    return { ...run, actions: this.actionsFor(run, retry), rollout, writes: allowedWrites(rollout) };
+  }
+
+  /** The event's retry policy: every repeat of a failed call, in this delivery or an earlier one, spends its budget. */
+  private eventRetryPolicy(eventId: string, invocation: Invocation, connection: AgentConnection, failedCalls: string[]): RetryPolicy {
     return new RetryPolicy({
-      budget: { tryConsume: () => this.deps.workLedger.consumeRetry(eventId, MAX_RETRIES_PER_EVENT) },
+      budget: {
+        tryConsume: () => this.deps.workLedger.consumeRetry(eventId, MAX_RETRIES_PER_EVENT),
+        recordFailedCall: (operation) => this.deps.workLedger.recordFailedCall(eventId, operation),
+      },
+      failedCalls,
       remainingTimeMs: () => invocation.remainingTimeMs(),
       pacer: connection.pacer,
       sleep: this.deps.retry?.sleep,
@@ -251,175 +330,196 @@ export class EventProcessor {
     });
   }
 
-  private async triageIncident(
-    event: WebhookEvent,
-    subject: AuditSubject & { incidentId: string },
-    connection: AgentConnection,
-    invocation: Invocation,
-    failedCalls: string[],
-  ): Promise<ProcessOutcome> {
-    const { audit, incidentLedger, metrics, settings } = this.deps;
-    const { api, botUserId } = connection;
-    const retry = new RetryPolicy({
-      budget: {
-        tryConsume: () => this.deps.workLedger.consumeRetry(event.eventId, MAX_RETRIES_PER_EVENT),
-        recordFailedCall: (operation) => this.deps.workLedger.recordFailedCall(event.eventId, operation),
-      },
-      failedCalls,
-      remainingTimeMs: () => invocation.remainingTimeMs(),
-      pacer: connection.pacer,
-      sleep: this.deps.retry?.sleep,
-      random: this.deps.retry?.random,
-      settings: this.deps.retry?.settings,
-      onRetry: () => metrics.addMetric(MetricName.retriesUsed, 'Count', 1),
-    });
-    const actions = new AgentActions({
-      api,
+  /** The PagerDuty mutations of this run, under the given retry policy (the run's own, or the last chance's). */
+  private actionsFor(run: Pick<IncidentRun, 'subject' | 'connection'>, retry: RetryPolicy): AgentActions {
+    const { audit, incidentLedger, notes, env, settings } = this.deps;
+    return new AgentActions({
+      api: run.connection.api,
       audit,
       incidentLedger,
       retry,
-      notes: this.deps.notes,
-      env: this.deps.env,
+      notes,
+      env,
       settings,
-      subject,
+      subject: run.subject,
       clock: this.clock,
     });
+  }
 
-    let incident: Incident | undefined;
-    let acknowledgedByAgent = false;
-    try {
-      incident = (await retry.idempotent('read incident', () => api.getIncident(subject.incidentId))).response.value;
-      if (incident.status === 'resolved') {
-        await audit.record({ ...subject, action: 'record', outcome: 'skipped', detail: 'the incident is already resolved; left alone' });
-        return { status: 'resolved-already' };
-      }
-      const progress = await incidentLedger.get(subject.incidentId);
-      const ackedForThisEvent = acknowledgedForEvent(progress, event.eventId);
-      // After the agent's own acknowledgement only an explicit human acknowledger counts as a takeover.
-      const human =
-        ackedForThisEvent && incident.acknowledgements.every((ack) => ack.acknowledger.id === botUserId)
-          ? null
-          : humanAcknowledger(incident, botUserId);
-      acknowledgedByAgent = ackedForThisEvent || (incident.status === 'acknowledged' && human === null);
-      if (human === null && !ackedForThisEvent) {
-        // Written before the call: a delivery that dies between PagerDuty's answer and markAcknowledged (or loses the
-        // answer) leaves this mark, so a later delivery that must stop before it can read the incident asks PagerDuty
-        // who holds it instead of giving up on an incident the agent silenced.
-        await incidentLedger.markAcknowledgementUnconfirmed(subject.incidentId, event.eventId, this.clock());
-        const ack = await actions.acknowledge();
-        await incidentLedger.markAcknowledged(subject.incidentId, event.eventId, this.clock());
-        acknowledgedByAgent = true;
-        if (ack.response.alreadyDone !== true) {
-          metrics.addMetric(MetricName.incidentAcknowledged, 'Count', 1);
-          if (event.occurredAt !== null) {
-            metrics.addMetric(
-              MetricName.timeToAcknowledge,
-              'Milliseconds',
-              Math.max(0, this.clock().getTime() - Date.parse(event.occurredAt)),
-            );
-          }
-        }
-      } else if (human === null && progress?.acknowledgedByAgentAt === undefined) {
-        await incidentLedger.markAcknowledged(subject.incidentId, event.eventId, this.clock());
-      }
+  /**
+   * Reads the incident and makes it the agent's: acknowledges it unless a human already did (or the agent did, for this
+   * event, on an earlier delivery). `'resolved-already'` when there is nothing left to own.
+   */
+  private async takeOwnership(run: IncidentRun): Promise<Ownership | 'resolved-already'> {
+    const { audit, incidentLedger } = this.deps;
+    const { event, subject, holding } = run;
+    const { api, botUserId } = run.connection;
+    const incident = (await run.retry.idempotent('read incident', () => api.getIncident(subject.incidentId))).response.value;
+    holding.incident = incident;
+    if (incident.status === 'resolved') {
+      await audit.record({ ...subject, action: 'record', outcome: 'skipped', detail: 'the incident is already resolved; left alone' });
+      return 'resolved-already';
+    }
+    const progress = await incidentLedger.get(subject.incidentId);
+    const ackedForThisEvent = acknowledgedForEvent(progress, event.eventId);
+    // After the agent's own acknowledgement only an explicit human acknowledger counts as a takeover.
+    const human =
+      ackedForThisEvent && incident.acknowledgements.every((ack) => ack.acknowledger.id === botUserId)
+        ? null
+        : humanAcknowledger(incident, botUserId);
+    holding.acknowledgedByAgent = ackedForThisEvent || (incident.status === 'acknowledged' && human === null);
+    // Only `act` acknowledges: in `observe` and `note` PagerDuty keeps paging the humans as if the agent were absent.
+    if (human === null && !ackedForThisEvent && run.writes.acknowledge) {
+      await this.acknowledge(run);
+    } else if (human === null && progress?.acknowledgedByAgentAt === undefined) {
+      await incidentLedger.markAcknowledged(subject.incidentId, event.eventId, this.clock());
+    }
+    return {
+      incident,
+      humanAcknowledger: human,
+      everEscalated: progress?.escalatedAt !== undefined || progress?.handedBackAt !== undefined,
+    };
+  }
 
-      const context = await gatherContext(incident, {
-        ...this.deps.context,
-        api,
-        retry,
-        policy: settings.triage,
-        settings: this.deps.gather,
-        now: this.clock,
+  /** The acknowledgement as the agent, and the ledger's record of it; from here on the agent must finish or hand back. */
+  private async acknowledge(run: IncidentRun): Promise<void> {
+    const { incidentLedger, metrics } = this.deps;
+    const { event, subject } = run;
+    // Written before the call: a delivery that dies between PagerDuty's answer and markAcknowledged (or loses the
+    // answer) leaves this mark, so a later delivery that must stop before it can read the incident asks PagerDuty who
+    // holds it instead of giving up on an incident the agent silenced.
+    await incidentLedger.markAcknowledgementUnconfirmed(subject.incidentId, event.eventId, this.clock());
+    const ack = await run.actions.acknowledge();
+    await incidentLedger.markAcknowledged(subject.incidentId, event.eventId, this.clock());
+    run.holding.acknowledgedByAgent = true;
+    if (ack.response.alreadyDone === true) return;
+    metrics.addMetric(MetricName.incidentAcknowledged, 'Count', 1);
+    if (event.occurredAt !== null) {
+      metrics.addMetric(MetricName.timeToAcknowledge, 'Milliseconds', Math.max(0, this.clock().getTime() - Date.parse(event.occurredAt)));
+    }
+  }
+
+  private gather(run: IncidentRun, incident: Incident): Promise<IncidentContext> {
+    return gatherContext(incident, {
+      ...this.deps.context,
+      api: run.connection.api,
+      retry: run.retry,
+      policy: this.deps.settings.triage,
+      settings: this.deps.gather,
+      now: this.clock,
+    });
+  }
+
+  /** The rules' hypothesis (refined when Bedrock is on); a human who acknowledged first turns any decision into a hold. */
+  private async decide(run: IncidentRun, context: IncidentContext, human: string | null): Promise<Hypothesis> {
+    const hypothesis = await this.runTriage(context, run.subject);
+    if (human === null) return hypothesis;
+    return {
+      ...hypothesis,
+      decision: 'hold',
+      decisionReason: `${human} acknowledged it before the agent: the agent leaves it with them, pages nobody and changes nothing.`,
+    };
+  }
+
+  /** Posts the hypothesis note exactly once per trigger event; returns its id. */
+  private async postNote(run: IncidentRun, context: IncidentContext, hypothesis: Hypothesis): Promise<string | null> {
+    const { eventId } = run.event;
+    const footer = run.actions.footer(eventId);
+    const markdown = this.deps.notes.hypothesisNote(hypothesis, context, footer);
+    if (!run.writes.note) {
+      // Observe mode: the note goes to the audit trail, where the team reads what the agent would have said.
+      await this.deps.audit.record({
+        ...run.subject,
+        action: 'note',
+        outcome: 'skipped',
+        hypothesisSummary: hypothesis.summary,
+        detail: `${run.rollout.mode} mode (${run.rollout.reason}): not posted to PagerDuty. The note would have been:\n${markdown}`,
       });
-      let hypothesis = await this.runTriage(context, subject);
-      if (human !== null) {
-        hypothesis = {
-          ...hypothesis,
-          decision: 'hold',
-          decisionReason: `${human} acknowledged it before the agent: the agent leaves it with them, pages nobody and changes nothing.`,
-        };
-      }
+      return null;
+    }
+    const note = await run.actions.postNote(eventId, markdown, footer.ref, hypothesis.summary, true);
+    if (note.postedNow) this.deps.metrics.addMetric(MetricName.notePosted, 'Count', 1);
+    return note.noteId;
+  }
 
-      const footer = actions.footer(event.eventId);
-      const note = await actions.postNote(
-        event.eventId,
-        this.deps.notes.hypothesisNote(hypothesis, context, footer),
-        footer.ref,
-        hypothesis.summary,
-        true,
-      );
-      if (note.postedNow) metrics.addMetric(MetricName.notePosted, 'Count', 1);
+  private async leaveWithHuman(
+    run: IncidentRun,
+    context: IncidentContext,
+    hypothesis: Hypothesis,
+    noteId: string | null,
+  ): Promise<ProcessOutcome> {
+    await this.deps.incidentLedger.recordDecision(run.subject.incidentId, 'left-with-human', this.decisionFacts(run, context, hypothesis));
+    await this.deps.audit.record({
+      ...run.subject,
+      action: 'triage',
+      outcome: 'recorded',
+      decision: 'left-with-human',
+      hypothesisSummary: hypothesis.summary,
+      detail: hypothesis.decisionReason,
+    });
+    return { status: 'triaged', decision: 'left-with-human', noteId };
+  }
 
-      if (human !== null) {
-        await incidentLedger.recordDecision(subject.incidentId, 'left-with-human', {
-          cause: hypothesisCause(hypothesis, context, settings.triage),
-        });
+  /** What the outcome is later compared with: the named cause, and the rollout stage the decision was made in. */
+  private decisionFacts(run: IncidentRun, context: IncidentContext, hypothesis: Hypothesis): DecisionFacts {
+    return { cause: hypothesisCause(hypothesis, context, this.deps.settings.triage), rolloutMode: run.rollout.mode };
+  }
+
+  /** Outside the rollout sample the agent leaves the incident alone entirely: no triage, no writes, one audit row. */
+  private async leaveUnsampled(run: IncidentRun): Promise<ProcessOutcome> {
+    await this.deps.audit.record({
+      ...run.subject,
+      action: 'record',
+      outcome: 'skipped',
+      detail: `not in the rollout sample; the agent leaves it to the humans (${run.rollout.reason})`,
+    });
+    return { status: 'ignored' };
+  }
+
+  /**
+   * The agent had to stop (budget or time spent, or PagerDuty refused for good). Acknowledged by the agent: hand back
+   * with one attempt per call. Not acknowledged as far as this delivery knows: give up (PagerDuty keeps paging), unless
+   * this delivery's acknowledgement lost its answer or the ledger shows one for this event (an earlier delivery's,
+   * confirmed or not), when PagerDuty's state decides. Any other error goes up for another delivery.
+   */
+  private async handBackOnStop(run: IncidentRun, error: unknown): Promise<ProcessOutcome> {
+    const { audit, incidentLedger, metrics } = this.deps;
+    const { event, subject, holding } = run;
+    // An acknowledgement without an answer may have landed (its mark was written before the call).
+    const acknowledgementLost = !holding.acknowledgedByAgent && run.retry.outcomeUnknown('acknowledge');
+    const stop = error instanceof RetryStopError && (error.kind === 'budget-exhausted' || error.kind === 'out-of-time');
+    const hopeless = error instanceof OperationFailedError && isPagerDutyError(error.cause) && !error.retryable;
+    if (!stop && !hopeless) throw error;
+    const reason = (error as Error).message;
+    // The last chance: no retries left to spend, one attempt per call while any time is left.
+    const lastChance = new RetryPolicy({
+      budget: localBudget(0),
+      remainingTimeMs: () => run.invocation.remainingTimeMs(),
+      pacer: run.connection.pacer,
+      settings: { minRemainingMs: HANDBACK_MIN_REMAINING_MS },
+    });
+    let incident = holding.incident;
+    if (!holding.acknowledgedByAgent || incident === undefined) {
+      // Whether this delivery got to acknowledge says nothing about earlier ones: the ledger does, and PagerDuty decides.
+      const progress = acknowledgementLost ? undefined : await incidentLedger.get(subject.incidentId);
+      const mayHaveLanded =
+        acknowledgementLost || progress?.acknowledgementUnconfirmedBy === event.eventId || acknowledgedForEvent(progress, event.eventId);
+      const held = mayHaveLanded ? await this.heldByAgent(event, subject, run.connection, lastChance, error) : undefined;
+      if (held === undefined) {
+        metrics.addMetric(MetricName.gaveUp, 'Count', 1);
         await audit.record({
           ...subject,
-          action: 'triage',
-          outcome: 'recorded',
-          decision: 'left-with-human',
-          hypothesisSummary: hypothesis.summary,
-          detail: hypothesis.decisionReason,
+          action: 'record',
+          outcome: 'failed',
+          detail: `gave up (${mayHaveLanded ? 'PagerDuty does not show it held by the agent alone' : 'the agent had not acknowledged it'}, PagerDuty keeps paging): ${reason}`,
         });
-        return { status: 'triaged', decision: 'left-with-human', noteId: note.noteId };
+        return { status: 'gave-up' };
       }
-      incident = context.incident;
-      const decision = await this.act(
-        actions,
-        incident,
-        context,
-        hypothesis,
-        progress?.escalatedAt !== undefined || progress?.handedBackAt !== undefined,
-        subject,
-      );
-      return { status: 'triaged', decision, noteId: note.noteId };
-    } catch (error) {
-      // An acknowledgement without an answer may have landed (its mark was written before the call).
-      const acknowledgementLost = !acknowledgedByAgent && retry.outcomeUnknown('acknowledge');
-      const stop = error instanceof RetryStopError && (error.kind === 'budget-exhausted' || error.kind === 'out-of-time');
-      const hopeless = error instanceof OperationFailedError && isPagerDutyError(error.cause) && !error.retryable;
-      if (!stop && !hopeless) throw error;
-      const reason = (error as Error).message;
-      // The last chance: no retries left to spend, one attempt per call while any time is left.
-      const lastChance = new RetryPolicy({
-        budget: localBudget(0),
-        remainingTimeMs: () => invocation.remainingTimeMs(),
-        pacer: connection.pacer,
-        settings: { minRemainingMs: HANDBACK_MIN_REMAINING_MS },
-      });
-      if (!acknowledgedByAgent || incident === undefined) {
-        // Whether this delivery got to acknowledge says nothing about earlier ones: the ledger does, and PagerDuty decides.
-        const progress = acknowledgementLost ? undefined : await incidentLedger.get(subject.incidentId);
-        const mayHaveLanded =
-          acknowledgementLost || progress?.acknowledgementUnconfirmedBy === event.eventId || acknowledgedForEvent(progress, event.eventId);
-        const held = mayHaveLanded ? await this.heldByAgent(event, subject, connection, lastChance, error) : undefined;
-        if (held === undefined) {
-          metrics.addMetric(MetricName.gaveUp, 'Count', 1);
-          await audit.record({
-            ...subject,
-            action: 'record',
-            outcome: 'failed',
-            detail: `gave up (${mayHaveLanded ? 'PagerDuty does not show it held by the agent alone' : 'the agent had not acknowledged it'}, PagerDuty keeps paging): ${reason}`,
-          });
-          return { status: 'gave-up' };
-        }
-        incident = held;
-      }
-      await new AgentActions({
-        api,
-        audit,
-        incidentLedger,
-        retry: lastChance,
-        notes: this.deps.notes,
-        env: this.deps.env,
-        settings,
-        subject,
-        clock: this.clock,
-      }).handBack(incident, reason);
-      metrics.addMetric(MetricName.handedBack, 'Count', 1);
-      return { status: 'handed-back', reason };
+      incident = held;
     }
+    await this.actionsFor(run, lastChance).handBack(incident, reason);
+    metrics.addMetric(MetricName.handedBack, 'Count', 1);
+    return { status: 'handed-back', reason };
   }
 
   /**
@@ -429,7 +529,7 @@ export class EventProcessor {
    */
   private async heldByAgent(
     event: WebhookEvent,
-    subject: AuditSubject & { incidentId: string },
+    subject: IncidentSubject,
     connection: AgentConnection,
     lastChance: RetryPolicy,
     stopped: unknown,
@@ -448,7 +548,7 @@ export class EventProcessor {
     return current;
   }
 
-  private async runTriage(context: IncidentContext, subject: AuditSubject & { incidentId: string }): Promise<Hypothesis> {
+  private async runTriage(context: IncidentContext, subject: IncidentSubject): Promise<Hypothesis> {
     const startedAt = Date.now();
     const rules = this.deps.triage(context);
     let hypothesis = rules;
@@ -469,14 +569,19 @@ export class EventProcessor {
     return hypothesis;
   }
 
+  /**
+   * Records the decision and carries it out: escalate, resolve (only on a rule's word and never after an escalation),
+   * or hold. Acts on the incident as gathered, which is also what a hand-back from here on starts from.
+   */
   private async act(
-    actions: AgentActions,
-    incident: Incident,
+    run: IncidentRun,
     context: IncidentContext,
     hypothesis: Hypothesis,
     everEscalated: boolean,
-    subject: AuditSubject & { incidentId: string },
   ): Promise<Hypothesis['decision']> {
+    const { subject, actions } = run;
+    const incident = context.incident;
+    run.holding.incident = incident;
     const { audit, incidentLedger, metrics } = this.deps;
     let decision = hypothesis.decision;
     let reason = hypothesis.decisionReason;
@@ -486,17 +591,21 @@ export class EventProcessor {
         ? 'The agent escalated this incident before: it never resolves it; the humans on call own it.'
         : 'Only a rule may let the agent resolve; none did, so on-call takes it.';
     }
-    await incidentLedger.recordDecision(subject.incidentId, decision, {
-      cause: hypothesisCause(hypothesis, context, this.deps.settings.triage),
-    });
+    await incidentLedger.recordDecision(subject.incidentId, decision, this.decisionFacts(run, context, hypothesis));
+    const carriedOut = run.rollout.mode === 'act';
     await audit.record({
       ...subject,
       action: 'triage',
       outcome: 'recorded',
       decision,
       hypothesisSummary: hypothesis.summary,
-      detail: reason,
+      detail: carriedOut ? reason : `${reason} Not carried out: ${run.rollout.mode} mode (${run.rollout.reason}).`,
     });
+    if (!carriedOut) {
+      // The agent never acknowledged, so there is nothing to hand back: PagerDuty pages the humans as it would without it.
+      await incidentLedger.markFinished(subject.incidentId);
+      return decision;
+    }
 
     if (decision === 'escalate') {
       await actions.escalate(incident, context.oncalls, reason);

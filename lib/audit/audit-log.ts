@@ -254,7 +254,7 @@ export class AuditLog implements AuditTrail {
     let dayIndex = days.indexOf(start.day);
     let exclusiveStartKey = start.key;
     while (dayIndex >= 0 && dayIndex < days.length && items.length < limit) {
-      const day = days[dayIndex] as string;
+      const day = days[dayIndex];
       const filterParts: string[] = [];
       const values: Record<string, unknown> = { ':day': day, ':since': since.toISOString(), ':until': until.toISOString() };
       const names: Record<string, string> = { '#day': 'day', '#at': 'at' };
@@ -321,7 +321,7 @@ export class AuditLog implements AuditTrail {
       durationMs: extra.durationMs,
       completedAt: outcome === 'intent' ? undefined : at,
       expiresAt: Math.floor(now.getTime() / 1000) + this.retentionDays * 24 * 3600,
-    }) as AuditItem;
+    });
   }
 
   private async put(item: AuditItem): Promise<void> {

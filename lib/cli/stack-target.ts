@@ -1,6 +1,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { join } from 'node:path';
 import { DEFAULT_PAGERDUTY_API_URL } from '../config/runtime-env';
+import { stackNameFor } from '../infra/deployment-contract';
 import { CliError } from './cli-error';
 import { localStatePath, readLocalStackState } from './local-stack-state';
 
@@ -39,8 +40,6 @@ export interface TargetOptions {
 
 /** The repository root (where `npm start` writes its state), from this file's place in lib/cli. */
 export const REPO_ROOT = join(__dirname, '..', '..');
-
-export const stackName = (env: string): string => `PdAgent-${env}`;
 
 /** The flags that choose this target again, for the commands a hint suggests. */
 export const targetFlag = (target: StackTarget): string => (target.kind === 'local' ? '--local' : `--env ${target.name}`);
@@ -87,15 +86,15 @@ export async function resolveTarget(options: TargetOptions, processEnv: NodeJS.P
   const cloudFormation = new CloudFormationClient(region === undefined ? {} : { region });
   let outputs: Record<string, string>;
   try {
-    const answer = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName(env) }));
+    const answer = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackNameFor(env) }));
     const stack = answer.Stacks?.[0];
     outputs = Object.fromEntries((stack?.Outputs ?? []).map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']));
   } catch (error) {
     const message = (error as Error).message;
     throw new CliError(
-      `Could not read stack ${stackName(env)}: ${message}`,
+      `Could not read stack ${stackNameFor(env)}: ${message}`,
       /does not exist/i.test(message)
-        ? `Deploy it first (\`npx cdk deploy ${stackName(env)}\`), or check --env and the AWS region (--region or AWS_REGION).`
+        ? `Deploy it first (\`npx cdk deploy ${stackNameFor(env)}\`), or check --env and the AWS region (--region or AWS_REGION).`
         : 'Check your AWS credentials (AWS_PROFILE, `aws sts get-caller-identity`) and region.',
     );
   } finally {
@@ -104,7 +103,7 @@ export async function resolveTarget(options: TargetOptions, processEnv: NodeJS.P
   const missing = REQUIRED_OUTPUTS.filter((key) => outputs[key] === undefined || outputs[key] === '');
   if (missing.length > 0) {
     throw new CliError(
-      `Stack ${stackName(env)} has no output ${missing.join(', ')}.`,
+      `Stack ${stackNameFor(env)} has no output ${missing.join(', ')}.`,
       'Redeploy it with this version of pd-agent (`npx cdk deploy`).',
     );
   }

@@ -146,6 +146,11 @@ const awsContextSchema = z.object({
 
 const contextSchema = z.object({
   aws: z._default(awsContextSchema, { enabled: true, lookbackMinutes: 60, services: {} }),
+  /**
+   * Seconds a service's context (recent incidents, change events, on-calls, past notes) read for one incident is shared
+   * with the other incidents of a burst on that service, and the window bursts are counted in; 0: every incident reads its own.
+   */
+  sharedSeconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(900)), 180),
 });
 
 // ------------------------------------------------------------------------------------------------------------------
@@ -174,7 +179,7 @@ export const agentConfigSchema = z.object({
   audit: z._default(auditSchema, { retentionDays: 400 }),
   /** Absent: the agent acts fully, as before rollout modes existed. */
   rollout: z.optional(rolloutSchema),
-  context: z._default(contextSchema, { aws: { enabled: true, lookbackMinutes: 60, services: {} } }),
+  context: z._default(contextSchema, { aws: { enabled: true, lookbackMinutes: 60, services: {} }, sharedSeconds: 180 }),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

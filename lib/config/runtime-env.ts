@@ -1,4 +1,6 @@
-/** The environment variables of DESIGN.md's runtime contract. Each handler reads only the ones it uses. */
+import { PAGERDUTY_URLS } from '../infra/deployment-contract';
+
+/** The environment variables of the runtime contract (README.md, "Configuration"). Each handler reads only the ones it uses. */
 export type RuntimeVariable =
   | 'AGENT_ENV'
   | 'STATE_TABLE'
@@ -10,8 +12,9 @@ export type RuntimeVariable =
   | 'PAGERDUTY_API_URL'
   | 'PAGERDUTY_EVENTS_URL';
 
-export const DEFAULT_PAGERDUTY_API_URL = 'https://api.pagerduty.com';
-export const DEFAULT_PAGERDUTY_EVENTS_URL = 'https://events.pagerduty.com';
+/** PagerDuty's US service region, where an account lives unless the stack says otherwise. */
+export const DEFAULT_PAGERDUTY_API_URL = PAGERDUTY_URLS.us.api;
+export const DEFAULT_PAGERDUTY_EVENTS_URL = PAGERDUTY_URLS.us.events;
 
 export class MissingConfigurationError extends Error {
   override readonly name = 'MissingConfigurationError';

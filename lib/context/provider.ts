@@ -140,7 +140,7 @@ export async function runProviders<Input, Results extends object>(
   );
   settled.forEach((outcome, index) => {
     if (outcome.status === 'fulfilled') return;
-    const name = names[index] as keyof Results & string;
+    const name = names[index];
     const provider = providers[name];
     const reason = provider.explainFailure === undefined ? describeFailure(outcome.reason) : provider.explainFailure(outcome.reason);
     if (reason === null) throw outcome.reason;

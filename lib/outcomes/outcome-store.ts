@@ -60,7 +60,7 @@ export class OutcomeStore implements OutcomeWriter {
       action: 'record',
       outcome: 'recorded',
       expiresAt: Math.floor(now.getTime() / 1000) + this.retentionDays * 24 * 3600,
-    } as OutcomeRecordItem;
+    };
     try {
       await this.client.send(
         new PutCommand({

@@ -6,7 +6,7 @@ z.config(en());
 
 /**
  * The environment's credentials secret (`pd-agent/<env>`, SECRET_ID) and its signing-secrets document
- * (`pd-agent/<env>/webhook-signing`, WEBHOOK_SECRET_ID), as fixed by DESIGN.md "Runtime contract". A credentials
+ * (`pd-agent/<env>/webhook-signing`, WEBHOOK_SECRET_ID), as fixed by the runtime contract (README.md, "Configuration"). A credentials
  * document of a stack deployed before the split still holds `webhookSecrets`; a split one has none.
  */
 const webhookSecretSchema = z.object({

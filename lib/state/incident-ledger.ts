@@ -112,7 +112,7 @@ export class DynamoIncidentLedger implements IncidentLedger {
       const result = await this.client.send(new GetCommand({ TableName: this.tableName, Key: { pk: key }, ConsistentRead: true }));
       if (result.Item === undefined) return undefined;
       const { pk: _pk, expiresAt: _expiresAt, ...progress } = result.Item;
-      return { ...progress, incidentId } as IncidentProgress;
+      return { ...progress, incidentId };
     } catch (error) {
       throw new IncidentLedgerError('read', key, error);
     }

@@ -11,6 +11,12 @@ export const stateKeys = {
   note: (incidentId: string, triggerEventId: string): string => `note#${incidentId}#${triggerEventId}`,
   /** A signed body that could not be parsed, kept for inspection (the ingress answers 2xx and alarms). */
   quarantine: (bodySha256: string): string => `quarantine#${bodySha256}`,
+  /** The context of one service shared by the incidents of a burst while fresh (lib/state/service-context-cache.ts). */
+  serviceContext: (serviceId: string): string => `servicectx#${serviceId}`,
+  /** How many incidents of one service the agent saw in one window, and since when. */
+  burst: (serviceId: string, windowStart: Date): string => `burst#${serviceId}#${windowStart.toISOString()}`,
+  /** The notes of one past incident (how it was resolved), shared by the incidents whose title resembles it. */
+  pastNotes: (incidentId: string): string => `pastnotes#${incidentId}`,
 } as const;
 
 /** Epoch seconds, as DynamoDB TTL wants them. */

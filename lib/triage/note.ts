@@ -152,6 +152,13 @@ function unavailableLines(context: IncidentContext): Markdown[] {
   return sources.length === 0 ? [] : [agentMd`**Unavailable sources:** ${joinMarkdown(sources, agentMd`; `)}`];
 }
 
+/** Storms: the incident is one of many on its service within minutes (lib/context/shared-service-context.ts). */
+function burstLine(burst: NonNullable<IncidentContext['burst']>): Markdown {
+  const since = new Date(burst.since);
+  const at = Number.isNaN(since.getTime()) ? agentMd`` : agentMd` since ${inert(since.toISOString().slice(11, 16))} UTC`;
+  return agentMd`**Storm:** part of a burst of ${burst.count} incidents on this service${at}.`;
+}
+
 export function renderHypothesisNote(input: HypothesisNoteInput): string {
   const { hypothesis, context, agentName, env, dedupRef, pagedIfEscalated } = input;
   const links = VouchedLinks.forIncident(context, input.runbooks);
@@ -163,6 +170,7 @@ export function renderHypothesisNote(input: HypothesisNoteInput): string {
       agentMd``,
       agentMd`**Confidence:** ${percent(hypothesis.confidence)} · **Decision:** ${DECISION_LABELS[hypothesis.decision]}. ${shown(hypothesis.decisionReason, MAX_REASON)}`,
       agentMd``,
+      ...(context.burst === undefined ? [] : [burstLine(context.burst), agentMd``]),
     ],
   };
   const aws = context.aws;

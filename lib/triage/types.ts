@@ -26,6 +26,11 @@ export interface IncidentContext {
   alert?: NormalisedAlert;
   /** What the AWS providers found around the alarmed resource, when the alert points at AWS and they ran. */
   aws?: AwsContext;
+  /**
+   * Set when the incident is one of at least two the agent saw on its service within a few minutes (a storm):
+   * `count` includes this one, `since` is when the first was seen (ISO-8601). The burst's own incidents are not history.
+   */
+  burst?: { count: number; since: string };
 }
 
 export type ContextSource = 'alerts' | 'recentIncidents' | 'resolutionNotes' | 'changeEvents' | 'oncalls';

@@ -1,12 +1,13 @@
-import type { RotationEvent, RotationStep } from '../../lib/secrets/rotation';
-import { ROTATION_STEPS } from '../../lib/secrets/rotation';
+import type { RotationEvent, RotationStep } from '../../lib/rotation/rotate-credentials';
+import { ROTATION_STEPS } from '../../lib/rotation/rotate-credentials';
+import { FUNCTION_LIMITS } from '../../lib/infra/deployment-contract';
 import type { RotationCallback, RotationRequest } from '../secrets-manager-emulator';
 import type { LambdaHandler } from './handler-loader';
 import { invokeWithTimeout } from './invoke';
 import { createLambdaContext } from './lambda-context';
 
-/** The deployed rotation function's timeout (`ROTATION_TIMEOUT_SECONDS` in cdk/pd-agent-stack.ts, not imported: it pulls in aws-cdk-lib). */
-export const LOCAL_ROTATION_TIMEOUT_MS = 30_000;
+/** The deployed rotation function's timeout. */
+export const LOCAL_ROTATION_TIMEOUT_MS = FUNCTION_LIMITS.rotateSecret.timeoutSeconds * 1000;
 
 /** How one RotateSecret ended: every step done, or the step that failed and why (the function's own message). */
 export interface RotationOutcome {

@@ -1,11 +1,10 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, SQSEvent } from 'aws-lambda';
-import { WORKER_TIMEOUT_SECONDS } from '../../lib/infra/resource-definitions';
+import { FUNCTION_LIMITS, WEBHOOK_PATH } from '../../lib/infra/deployment-contract';
 import { DEFAULT_DIST_DIR, loadBundledHandler, type LambdaHandler } from './handler-loader';
 import { startApiGatewayServer, type ApiGatewayServer, type HttpRequestObservation } from './http-server';
 import { startSqsPoller, type BatchObservation, type SqsPoller } from './sqs-poller';
 
-export const WEBHOOK_PATH = '/webhooks/pagerduty';
 export const WEBHOOK_ROUTE = `POST ${WEBHOOK_PATH}`;
 
 export interface RunnerHandlers {
@@ -20,7 +19,12 @@ export interface RunnerTimeouts {
   handbackMs: number;
 }
 
-export const DEFAULT_TIMEOUTS: RunnerTimeouts = { ingressMs: 10_000, workerMs: WORKER_TIMEOUT_SECONDS * 1000, handbackMs: 60_000 };
+/** The deployed functions' timeouts, so a local invocation runs out of time when a deployed one would. */
+export const DEFAULT_TIMEOUTS: RunnerTimeouts = {
+  ingressMs: FUNCTION_LIMITS.ingress.timeoutSeconds * 1000,
+  workerMs: FUNCTION_LIMITS.worker.timeoutSeconds * 1000,
+  handbackMs: FUNCTION_LIMITS.handback.timeoutSeconds * 1000,
+};
 
 export interface RunnerOptions {
   handlers: RunnerHandlers;

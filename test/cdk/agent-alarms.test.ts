@@ -17,7 +17,7 @@ function alarmNamed(name: string): Resource {
     (alarm) => alarm.Properties.AlarmName === name,
   );
   expect(found).toHaveLength(1);
-  return found[0]!;
+  return found[0];
 }
 
 const metricsOf = (alarm: Resource) =>

@@ -40,7 +40,7 @@ beforeAll(() => {
     ([, resource]) => resource.Type === 'AWS::DynamoDB::Table' && resource.Properties.KeySchema[0].AttributeName === 'incidentId',
   );
   expect(tables).toHaveLength(1);
-  auditTableId = tables[0]![0];
+  auditTableId = tables[0][0];
 });
 
 /** Every statement of every identity policy in the stack (policies, managed policies, inline role policies), by role. */
@@ -74,7 +74,7 @@ function roleOf(service: string): string {
       String(resource.Properties.Description).includes(service === 'worker' ? 'acknowledges, triages' : 'hands dead-lettered incidents'),
   );
   expect(functions).toHaveLength(1);
-  return functions[0]!.Properties.Role['Fn::GetAtt'][0];
+  return functions[0].Properties.Role['Fn::GetAtt'][0];
 }
 
 describe('audit table: append-only in IAM', () => {

@@ -21,12 +21,12 @@ describe('loadEnvironment', () => {
   it.each(Object.keys(environments))('loads cdk.json environment %s', (name) => {
     const config = loadEnvironment(environments, name);
     expect(config.name).toBe(name);
-    expect(parseAgentConfig(config.agentConfigJson).audit.retentionDays).toBe(environments[name]!.auditRetentionDays);
+    expect(parseAgentConfig(config.agentConfigJson).audit.retentionDays).toBe(environments[name].auditRetentionDays);
   });
 
   it('reads the webhook ingress capacity and the secret layout, with defaults for a block that gives neither', () => {
     expect(loadEnvironment(environments, 'prod')).toMatchObject({
-      webhookIngress: environments.prod!.webhookIngress,
+      webhookIngress: environments.prod.webhookIngress,
       webhookSecretLayout: 'split',
     });
     const bare = { fresh: { removalPolicy: 'destroy' } };

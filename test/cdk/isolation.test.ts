@@ -2,7 +2,8 @@ import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { CONTEXT_READ_ACTIONS } from '../../cdk/constructs/context-reads';
 import { loadEnvironment } from '../../cdk/environments';
-import { PdAgentStack, stackNameFor } from '../../cdk/pd-agent-stack';
+import { PdAgentStack } from '../../cdk/pd-agent-stack';
+import { stackNameFor } from '../../lib/infra/deployment-contract';
 import { cdkJsonContext, requireBundles } from '../support/cdk-app';
 
 interface Statement {

@@ -1,5 +1,6 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { HANDBACK_TIMEOUT_SECONDS, INGRESS_STATE_ACTIONS, ROTATION_INTERVAL_DAYS } from '../../cdk/pd-agent-stack';
+import { INGRESS_STATE_ACTIONS, ROTATION_INTERVAL_DAYS } from '../../cdk/pd-agent-stack';
+import { FUNCTION_LIMITS } from '../../lib/infra/deployment-contract';
 import { THROTTLING_PERIODS, THROTTLING_THRESHOLD, WEBHOOK_THROTTLED_METRIC } from '../../cdk/constructs/agent-alarms';
 import { CONTEXT_READ_ACTIONS } from '../../cdk/constructs/context-reads';
 import { parseAgentConfig } from '../../lib/config/agent-config';
@@ -35,7 +36,7 @@ function lambdaFunction(template: Template, service: string): [string, Resource]
     String(fn.Properties.Description).includes(`: ${descriptionOf[service]}`),
   );
   expect(matches).toHaveLength(1);
-  return matches[0]!;
+  return matches[0];
 }
 const descriptionOf: Record<string, string> = {
   ingress: 'verifies PagerDuty webhooks',
@@ -58,7 +59,7 @@ const actionsOf = (template: Template, service: string): string[] =>
 const logicalIdOf = (template: Template, type: string, predicate: (resource: Resource) => boolean): string => {
   const found = Object.entries(resources(template, type)).filter(([, resource]) => predicate(resource));
   expect(found).toHaveLength(1);
-  return found[0]![0];
+  return found[0][0];
 };
 
 describe('functions', () => {
@@ -121,8 +122,8 @@ describe('functions', () => {
     const [, worker] = lambdaFunction(devTemplate, 'worker');
     expect(worker.Properties.Timeout).toBe(WORKER_TIMEOUT_SECONDS);
     const [, handback] = lambdaFunction(devTemplate, 'handback');
-    expect(handback.Properties.Timeout).toBe(HANDBACK_TIMEOUT_SECONDS);
-    expect(DEAD_LETTER_QUEUE.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(6 * HANDBACK_TIMEOUT_SECONDS);
+    expect(handback.Properties.Timeout).toBe(FUNCTION_LIMITS.handback.timeoutSeconds);
+    expect(DEAD_LETTER_QUEUE.visibilityTimeoutSeconds).toBeGreaterThanOrEqual(6 * FUNCTION_LIMITS.handback.timeoutSeconds);
   });
 });
 
@@ -284,6 +285,14 @@ describe('least privilege', () => {
       .flatMap((statement) => [statement.Resource].flat())
       .map((resource) => JSON.stringify(resource));
 
+  it('lets the worker read, lease and write the shared service context and burst counts in the state table', () => {
+    const onStateTable = statementsOf(devTemplate, 'worker').filter((statement) =>
+      JSON.stringify(statement.Resource).includes(stateTableId()),
+    );
+    const actions = onStateTable.flatMap((statement) => [statement.Action].flat());
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']));
+  });
+
   it('lets the internet-facing ingress read the signing secrets and nothing of the PagerDuty credentials', () => {
     const credentials = secretId(devTemplate, 'pd-agent/dev');
     const signing = secretId(devTemplate, 'pd-agent/dev/webhook-signing');
@@ -312,7 +321,7 @@ describe('least privilege', () => {
     );
     const [, ingress] = lambdaFunction(template, 'ingress');
     expect(ingress.Properties.Environment.Variables.SECRET_ID).toEqual({ Ref: credentials });
-    expect((template.toJSON().Outputs as Record<string, { Value: unknown }>).WebhookSecretLayout!.Value).toBe('migrating');
+    expect((template.toJSON().Outputs as Record<string, { Value: unknown }>).WebhookSecretLayout.Value).toBe('migrating');
   });
 
   it('lets the ingress call only the state-table actions it uses: no Scan, no DeleteItem, no batch writes', () => {
@@ -337,10 +346,10 @@ describe('least privilege', () => {
         JSON.stringify(statement.Resource).includes(auditTableId()),
       );
       expect(auditStatements).toHaveLength(1);
-      expect(auditStatements[0]!.Resource).toEqual({ 'Fn::GetAtt': [auditTableId(), 'Arn'] });
-      expect(auditStatements[0]!.Action).toEqual(['dynamodb:PutItem', 'dynamodb:UpdateItem']);
-      expect(auditStatements[0]!.Action).not.toContain('dynamodb:DeleteItem');
-      expect(auditStatements[0]!.Action).not.toContain('dynamodb:Scan');
+      expect(auditStatements[0].Resource).toEqual({ 'Fn::GetAtt': [auditTableId(), 'Arn'] });
+      expect(auditStatements[0].Action).toEqual(['dynamodb:PutItem', 'dynamodb:UpdateItem']);
+      expect(auditStatements[0].Action).not.toContain('dynamodb:DeleteItem');
+      expect(auditStatements[0].Action).not.toContain('dynamodb:Scan');
     }
   });
 
@@ -356,7 +365,7 @@ describe('least privilege', () => {
       [statement.Action].flat().includes('bedrock:InvokeModel'),
     );
     expect(bedrock).toHaveLength(1);
-    expect(JSON.stringify(bedrock[0]!.Resource)).toContain(':bedrock:eu-west-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0');
+    expect(JSON.stringify(bedrock[0].Resource)).toContain(':bedrock:eu-west-1::foundation-model/anthropic.claude-3-5-haiku-20241022-v1:0');
   });
 
   it('gives the worker the AWS context reads, scoped to alarms and log groups of its account, and no other function any', () => {
@@ -424,7 +433,7 @@ describe('HTTP API', () => {
       },
     });
     const [stage] = Object.values(resources(devTemplate, 'AWS::ApiGatewayV2::Stage'));
-    const format = JSON.parse(stage!.Properties.AccessLogSettings.Format);
+    const format = JSON.parse(stage.Properties.AccessLogSettings.Format);
     expect(format).toMatchObject({
       requestId: '$context.requestId',
       status: '$context.status',
@@ -476,7 +485,7 @@ describe('webhook ingress capacity (cdk.json webhookIngress)', () => {
       ],
     });
     const [stage] = Object.values(resources(devTemplate, 'AWS::ApiGatewayV2::Stage'));
-    expect(JSON.parse(stage!.Properties.AccessLogSettings.Format).environment).toBe('dev');
+    expect(JSON.parse(stage.Properties.AccessLogSettings.Format).environment).toBe('dev');
     const alarm = Object.values(resources(devTemplate, 'AWS::CloudWatch::Alarm')).find(
       (candidate) => candidate.Properties.AlarmName === 'pd-agent-dev-IngressThrottling',
     );
@@ -629,7 +638,7 @@ describe('alarms', () => {
 describe('dashboard', () => {
   it('shows webhooks by outcome, acknowledgement and triage percentiles, actions, handbacks, DLQ depth, throttling and signatures', () => {
     const [dashboard] = Object.values(resources(devTemplate, 'AWS::CloudWatch::Dashboard'));
-    const body = JSON.stringify(dashboard!.Properties.DashboardBody);
+    const body = JSON.stringify(dashboard.Properties.DashboardBody);
     for (const title of [
       'Webhooks per minute by outcome',
       'Time to acknowledge',
@@ -690,10 +699,10 @@ describe('stack', () => {
         'WorkerRoleArn',
       ].sort(),
     );
-    expect(outputs.SecretName!.Value).toBe('pd-agent/dev');
-    expect(outputs.WebhookSecretName!.Value).toBe('pd-agent/dev/webhook-signing');
-    expect(outputs.WebhookSecretLayout!.Value).toBe('split');
-    expect(outputs.AuditTimeIndexName!.Value).toBe(AUDIT_TIME_INDEX);
-    expect(JSON.stringify(outputs.WebhookUrl!.Value)).toContain('/webhooks/pagerduty');
+    expect(outputs.SecretName.Value).toBe('pd-agent/dev');
+    expect(outputs.WebhookSecretName.Value).toBe('pd-agent/dev/webhook-signing');
+    expect(outputs.WebhookSecretLayout.Value).toBe('split');
+    expect(outputs.AuditTimeIndexName.Value).toBe(AUDIT_TIME_INDEX);
+    expect(JSON.stringify(outputs.WebhookUrl.Value)).toContain('/webhooks/pagerduty');
   });
 });

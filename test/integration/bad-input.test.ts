@@ -4,13 +4,15 @@ import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aw
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { parseAgentConfig } from '../../lib/config/agent-config';
-import { MAX_BODY_BYTES, createIngressHandler, type IngressHandler } from '../../lib/ingress/ingress-handler';
+import { createIngressHandler, type IngressHandler } from '../../lib/adapters/api-gateway';
+import { MAX_BODY_BYTES } from '../../lib/ingress/receive-delivery';
 import { createTelemetry } from '../../lib/observability/telemetry';
 import { EventQueue } from '../../lib/queue/event-queue';
 import { SecretSource } from '../../lib/secrets/secret-source';
 import { EventLedger } from '../../lib/state/event-ledger';
 import { startLocalAws, type LocalAws } from '../../local/emulators';
-import { WEBHOOK_PATH, WEBHOOK_ROUTE } from '../../local/runner/runner';
+import { WEBHOOK_PATH } from '../../lib/infra/deployment-contract';
+import { WEBHOOK_ROUTE } from '../../local/runner/runner';
 import { startApiGatewayServer, type ApiGatewayServer } from '../../local/runner/http-server';
 import { startSecretsManagerEmulator, type SecretsManagerEmulator } from '../../local/secrets-manager-emulator';
 import { apiGatewayEvent, loadFixture, TEST_WEBHOOK_SECRET } from '../support/webhooks';

@@ -4,7 +4,7 @@ import { parseAgentConfig } from '../../lib/config/agent-config';
 import { apiKeyAuth } from '../../lib/pagerduty/auth';
 import { PagerDutyRequestAbortedError } from '../../lib/pagerduty/errors';
 import { ALERT_PAGES, createPagerDutyClient } from '../../lib/pagerduty/rest-client';
-import type { Incident, PagerDutyApi } from '../../lib/pagerduty/types';
+import type { PagerDutyApi } from '../../lib/pagerduty/types';
 import { SANDBOX_API_TOKEN, SANDBOX_BOT_USER, SANDBOX_SERVICE_ID, startSandbox, type Sandbox } from '../../local/sandbox';
 
 /**
@@ -95,12 +95,12 @@ describe('bounded PagerDuty reads (sandbox over HTTP)', () => {
     const idempotent = retry.idempotent.bind(retry);
     retry.idempotent = <T>(...args: Parameters<typeof idempotent<T>>) => {
       const run = idempotent<T>(...args);
-      runs.push(run as Promise<Attempted<unknown>>);
+      runs.push(run);
       return run;
     };
     const { value } = await client.getIncident(incident.id);
 
-    const context = await gatherContext(value as Incident, {
+    const context = await gatherContext(value, {
       api: clientWith({ timeoutMs: 1_000 }),
       retry,
       policy: parseAgentConfig(undefined).triage,

@@ -5,7 +5,7 @@ import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dy
 import { mockClient } from 'aws-sdk-client-mock';
 import { startLocalAws, type LocalAws } from '../../local/emulators';
 import { parseAgentConfig } from '../../lib/config/agent-config';
-import { createIngressHandler, type IngressHandler } from '../../lib/ingress/ingress-handler';
+import { createIngressHandler, type IngressHandler } from '../../lib/adapters/api-gateway';
 import { createTelemetry } from '../../lib/observability/telemetry';
 import { EventQueue } from '../../lib/queue/event-queue';
 import { decodeQueuedEvent, type QueuedEvent } from '../../lib/queue/queued-event';

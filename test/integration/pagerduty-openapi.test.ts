@@ -62,7 +62,7 @@ const recordingFetch = (exchanges: Exchange[]): typeof fetch =>
       responseBody,
     });
     return response;
-  }) as typeof fetch;
+  });
 
 if (!pagerDutyOpenApiAvailable()) {
   describe.skip(`PagerDuty OpenAPI conformance: skipped because ${PAGERDUTY_OPENAPI_PATH} is absent (put PagerDuty's rest-v2 OpenAPI document there to run it)`, () => {

@@ -32,8 +32,8 @@ describe('worker through ingress and queue against the sandbox', () => {
     await settle(stack);
     const triggered = stack.sandbox.deliveries({ incidentId: incident.id, eventType: 'incident.triggered' })[0];
     expect(triggered).toBeDefined();
-    stack.sandbox.redeliver(triggered?.eventId as string);
-    stack.sandbox.redeliver(triggered?.eventId as string, { sameWebhookId: true });
+    stack.sandbox.redeliver(triggered?.eventId);
+    stack.sandbox.redeliver(triggered?.eventId, { sameWebhookId: true });
     await settle(stack);
 
     expect(botAcks(incident.id)).toHaveLength(1);
@@ -67,7 +67,7 @@ describe('worker through ingress and queue against the sandbox', () => {
     await settle(stack);
     expect(stack.sandbox.notes(incident.id)).toHaveLength(1);
     const triggered = stack.sandbox.deliveries({ incidentId: incident.id, eventType: 'incident.triggered' })[0];
-    expect((await stack.workLedger.get(triggered?.eventId as string))?.retriesUsed).toBe(2);
+    expect((await stack.workLedger.get(triggered?.eventId))?.retriesUsed).toBe(2);
   });
 
   it('leaves one note when the worker dies between posting the note and recording it', async () => {
@@ -105,7 +105,7 @@ describe('worker through ingress and queue against the sandbox', () => {
     await settle(stack);
     expect(stack.sandbox.requests({ incidentId: incident.id, route: 'PUT /incidents/{id}' })).toHaveLength(6);
     const triggered = stack.sandbox.deliveries({ incidentId: incident.id, eventType: 'incident.triggered' })[0];
-    expect(await stack.workLedger.get(triggered?.eventId as string)).toMatchObject({ retriesUsed: 5, workStatus: 'ignored' });
+    expect(await stack.workLedger.get(triggered?.eventId)).toMatchObject({ retriesUsed: 5, workStatus: 'ignored' });
     // Never acknowledged: PagerDuty keeps paging the humans on call.
     expect(stack.sandbox.incident(incident.id).status).toBe('triggered');
   });
@@ -119,7 +119,7 @@ describe('worker through ingress and queue against the sandbox', () => {
     const incident = trigger();
     await settle(stack);
     const triggered = stack.sandbox.deliveries({ incidentId: incident.id, eventType: 'incident.triggered' })[0];
-    expect(await stack.workLedger.get(triggered?.eventId as string)).toMatchObject({ retriesUsed: 5, workStatus: 'handed-back' });
+    expect(await stack.workLedger.get(triggered?.eventId)).toMatchObject({ retriesUsed: 5, workStatus: 'handed-back' });
     const byAgent = stack.sandbox
       .history({ incidentId: incident.id })
       .filter((change) => change.agentId === SANDBOX_BOT_USER.id)

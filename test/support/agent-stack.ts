@@ -1,34 +1,26 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSEvent } from 'aws-lambda';
-import { DeadLetterHandback, createHandbackHandler } from '../../lib/agent/handback';
-import { EventProcessor, type ProcessEventDeps } from '../../lib/agent/process-event';
-import { createNoteRenderer } from '../../lib/agent/triage-notes';
-import { createWorkerHandler } from '../../lib/agent/worker-handler';
-import { AuditLog } from '../../lib/audit/audit-log';
-import { parseAgentConfig, type AgentConfig } from '../../lib/config/agent-config';
-import { createIngressHandler } from '../../lib/ingress/ingress-handler';
+import type { ProcessEventDeps } from '../../lib/agent/process-event';
+import type { AuditLog } from '../../lib/audit/audit-log';
+import type { OutcomeStore } from '../../lib/outcomes/outcome-store';
 import { createTelemetry } from '../../lib/observability/telemetry';
-import { apiKeyAuth } from '../../lib/pagerduty/auth';
-import { createEventsClient } from '../../lib/pagerduty/events-client';
-import { createPagerDutyClient } from '../../lib/pagerduty/rest-client';
-import { OutcomeRecorder } from '../../lib/outcomes/outcome-recorder';
-import { OutcomeStore } from '../../lib/outcomes/outcome-store';
-import { EventQueue } from '../../lib/queue/event-queue';
-import { EventLedger } from '../../lib/state/event-ledger';
-import { DynamoIncidentLedger } from '../../lib/state/incident-ledger';
-import { DynamoWorkLedger } from '../../lib/state/work-ledger';
-import { triageIncident } from '../../lib/triage/triage';
+import type { DynamoIncidentLedger } from '../../lib/state/incident-ledger';
+import type { DynamoWorkLedger } from '../../lib/state/work-ledger';
+import type { AgentSecretReader } from '../../lib/wiring/agent-runtime';
+import { buildHandback, type HandbackWiring } from '../../lib/wiring/handback';
+import { buildIngress } from '../../lib/wiring/ingress';
+import { buildWorker, type WorkerWiring } from '../../lib/wiring/worker';
+import type { IngressHandler } from '../../lib/adapters/api-gateway';
 import { startLocalAws, type LocalAws } from '../../local/emulators';
 import { startRunner, type Runner } from '../../local/runner/runner';
 import { SANDBOX_API_TOKEN, SANDBOX_BOT_USER, startSandbox, type Sandbox, type SandboxOptions } from '../../local/sandbox';
-import { RateLimitPacer } from '../../lib/pagerduty/rate-limit-pacer';
 
 /**
  * The whole path on one machine: the sandbox sends signed webhooks to the local API Gateway, the ingress handler
- * records and enqueues them in local-aws-sqs, the worker and handback handlers (built from their factories with real
- * SDK clients against dynalite and local-aws-sqs, and the real REST client against the sandbox) process them.
+ * records and enqueues them in local-aws-sqs, the worker and handback handlers (built by the functions' own wiring in
+ * lib/wiring/, with real SDK clients against dynalite and local-aws-sqs, and the real REST client against the sandbox)
+ * process them.
  */
 export const STACK_SIGNING_SECRET = 'stack-signing-secret';
 
@@ -57,98 +49,49 @@ export interface AgentStackOptions {
   context?: ProcessEventDeps['context'];
 }
 
+/** The sandbox's credentials, as the agent's secret would hold them. */
+const SANDBOX_AGENT_SECRETS: AgentSecretReader = {
+  getAgentSecret: async () => ({
+    apiToken: SANDBOX_API_TOKEN,
+    fromEmail: SANDBOX_BOT_USER.email,
+    botUserId: SANDBOX_BOT_USER.id,
+    eventsRoutingKey: 'stackroutingkey000000000000000001',
+  }),
+};
+
+interface StackFunctions {
+  ingress: IngressHandler;
+  worker: WorkerWiring;
+  handback: HandbackWiring;
+}
+
 export async function startAgentStack(options: AgentStackOptions = {}): Promise<AgentStack> {
   const agentEnv = options.agentEnv ?? 'stack';
-  const config: AgentConfig = parseAgentConfig(JSON.stringify(options.config ?? {}));
   const aws = await startLocalAws({ agentEnv, maxReceiveCount: options.maxReceiveCount ?? 5 });
   const clientConfig = { region: aws.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
-  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ ...clientConfig, endpoint: aws.dynamodbEndpoint }), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: aws.dynamodbEndpoint });
   const sqs = new SQSClient({ ...clientConfig, endpoint: aws.sqsEndpoint });
-  const workLedger = new DynamoWorkLedger(documents, aws.stateTable);
-  const incidentLedger = new DynamoIncidentLedger(documents, aws.stateTable);
-  const audit = new AuditLog(documents, aws.auditTable, agentEnv, config.audit.retentionDays);
-  const outcomes = new OutcomeStore(documents, aws.auditTable, agentEnv, config.audit.retentionDays);
   const hooks: AgentStack['hooks'] = {};
-  const recordNote = incidentLedger.recordNote.bind(incidentLedger);
-  incidentLedger.recordNote = async (...args) => {
-    hooks.beforeRecordNote?.();
-    return recordNote(...args);
-  };
-
-  let sandbox: Sandbox | undefined;
-  // One pacer for the one credential, as each execution environment has in AWS (lib/agent/agent-runtime.ts).
-  const pacer = new RateLimitPacer();
-  const connect = async () => {
-    if (sandbox === undefined) throw new Error('the sandbox is not started yet');
-    return {
-      api: createPagerDutyClient({ apiUrl: sandbox.apiUrl, auth: apiKeyAuth(SANDBOX_API_TOKEN), fromEmail: SANDBOX_BOT_USER.email }),
-      events: createEventsClient({ eventsUrl: sandbox.eventsUrl }),
-      botUserId: SANDBOX_BOT_USER.id,
-      eventsRoutingKey: 'stackroutingkey000000000000000001',
-      pacer,
-    };
-  };
   const telemetry = (service: 'ingress' | 'worker' | 'handback') => {
     const created = createTelemetry(service, { AGENT_ENV: agentEnv });
     created.metrics.publishStoredMetrics = () => created.metrics;
     return created;
   };
-  const notes = createNoteRenderer(config);
-  const workerTelemetry = telemetry('worker');
-  const processor = new EventProcessor({
-    env: agentEnv,
-    settings: config,
-    connect,
-    workLedger,
-    incidentLedger,
-    audit,
-    notes,
-    triage: (context) => triageIncident(context, config.triage),
-    metrics: workerTelemetry.metrics,
-    retry: { settings: { baseDelayMs: 20, maxDelayMs: 100 } },
-    retryLaterSeconds: 1,
-    outcomes: new OutcomeRecorder({ incidentLedger, audit, store: outcomes, metrics: workerTelemetry.metrics }),
-    context: options.context,
-  });
-  const worker = createWorkerHandler({
-    processor,
-    sqs,
-    queueUrl: aws.queueUrl,
-    logger: workerTelemetry.logger,
-    metrics: workerTelemetry.metrics,
-  });
-  const handbackTelemetry = telemetry('handback');
-  const handback = createHandbackHandler({
-    handback: new DeadLetterHandback({
-      env: agentEnv,
-      settings: config,
-      connect,
-      workLedger,
-      incidentLedger,
-      audit,
-      notes,
-      metrics: handbackTelemetry.metrics,
-    }),
-    sqs,
-    logger: handbackTelemetry.logger,
-    metrics: handbackTelemetry.metrics,
-  });
-  const ingress = createIngressHandler({
-    secrets: { getWebhookSecrets: async () => [STACK_SIGNING_SECRET] },
-    ledger: new EventLedger(documents, aws.stateTable),
-    queue: new EventQueue(sqs, aws.queueUrl),
-    filters: config.filters,
-    telemetry: telemetry('ingress'),
-  });
+
+  // The sandbox needs the runner's webhook URL and the functions need the sandbox's URLs: the runner starts with
+  // handlers that reach the functions built once the sandbox is up (no webhook arrives before).
+  let built: StackFunctions | undefined;
+  const functions = (): StackFunctions => {
+    if (built === undefined) throw new Error('the sandbox is not started yet');
+    return built;
+  };
   const remaining = options.workerRemainingMs;
   const runner = await startRunner({
     handlers: {
-      ingress,
+      ingress: (event, context) => functions().ingress(event, context),
       worker: (event: SQSEvent, context: Context) =>
-        worker(event, remaining === undefined ? context : { ...context, getRemainingTimeInMillis: remaining }),
-      handback,
+        functions().worker.handler(event, remaining === undefined ? context : { ...context, getRemainingTimeInMillis: remaining }),
+      handback: (event: SQSEvent, context: Context) => functions().handback.handler(event, context),
     },
     sqsEndpoint: aws.sqsEndpoint,
     region: aws.region,
@@ -157,21 +100,52 @@ export async function startAgentStack(options: AgentStackOptions = {}): Promise<
     port: 0,
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 1,
   });
-  sandbox = await startSandbox({ ...options.sandbox, webhookTarget: { url: runner.webhookUrl, secrets: [STACK_SIGNING_SECRET] } });
-  const started = sandbox;
+  const sandbox = await startSandbox({ ...options.sandbox, webhookTarget: { url: runner.webhookUrl, secrets: [STACK_SIGNING_SECRET] } });
+  const env: NodeJS.ProcessEnv = {
+    ...aws.env,
+    AGENT_ENV: agentEnv,
+    AGENT_CONFIG: JSON.stringify(options.config ?? {}),
+    SECRET_ID: `pd-agent/${agentEnv}`,
+    PAGERDUTY_API_URL: sandbox.apiUrl,
+    PAGERDUTY_EVENTS_URL: sandbox.eventsUrl,
+  };
+  const agent = { env, agentSecrets: SANDBOX_AGENT_SECRETS, clients: { dynamodb, sqs } };
+  const worker = buildWorker({
+    ...agent,
+    telemetry: telemetry('worker'),
+    tuning: { retry: { settings: { baseDelayMs: 20, maxDelayMs: 100 } }, retryLaterSeconds: 1 },
+    // No AWS context unless a test brings its emulators: the default clients would reach for real AWS.
+    context: options.context ?? {},
+  });
+  const { incidentLedger } = worker.runtime;
+  const recordNote = incidentLedger.recordNote.bind(incidentLedger);
+  incidentLedger.recordNote = async (...args) => {
+    hooks.beforeRecordNote?.();
+    return recordNote(...args);
+  };
+  built = {
+    ingress: buildIngress({
+      env,
+      clients: { dynamodb, sqs },
+      secrets: { getWebhookSecrets: async () => [STACK_SIGNING_SECRET] },
+      telemetry: telemetry('ingress'),
+    }),
+    worker,
+    handback: buildHandback({ ...agent, telemetry: telemetry('handback') }),
+  };
   return {
     aws,
-    sandbox: started,
+    sandbox,
     runner,
-    workLedger,
+    workLedger: worker.runtime.workLedger,
     incidentLedger,
-    audit,
-    outcomes,
+    audit: worker.runtime.audit,
+    outcomes: worker.runtime.outcomes,
     hooks,
     async stop() {
-      await started.stop();
+      await sandbox.stop();
       await runner.stop();
-      documents.destroy();
+      dynamodb.destroy();
       sqs.destroy();
       await aws.stop();
     },

@@ -37,7 +37,7 @@ export function loadPagerDutyOpenApi(): OpenApiValidator {
   ajv.addFormat('url', true);
   ajv.addFormat('tzinfo', true);
   ajv.addFormat('activesupport-time-zone', true);
-  ajv.addSchema(document as object, DOCUMENT_ID);
+  ajv.addSchema(document, DOCUMENT_ID);
   const compiled = new Map<string, ValidateFunction>();
   const resolve = (ref: string): Parameter =>
     ref

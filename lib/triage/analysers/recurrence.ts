@@ -11,16 +11,20 @@ const DAY_MS = 86_400_000;
 const MAX_EVIDENCE = 5;
 const MAX_PAST_FIXES = 3;
 
-/** Past incidents on the same service whose title is similar, created in `[created - windowMs, created]`, newest first. */
+/**
+ * Past incidents on the same service whose title is similar, created in `[created - windowMs, created]`, newest first.
+ * In a burst, the incidents opened since it began are the same storm, not history: they are left out.
+ */
 export function similarPastIncidents(context: IncidentContext, windowMs: number): Incident[] {
   const { incident } = context;
   const created = timeOf(incident.created_at);
+  const burstSince = context.burst === undefined ? Number.POSITIVE_INFINITY : timeOf(context.burst.since);
   const tokens = titleTokens(incident.title);
   return context.recentIncidents
     .filter((past) => past.id !== incident.id && past.service.id === incident.service.id)
     .filter((past) => {
       const at = timeOf(past.created_at);
-      return at <= created && created - at <= windowMs;
+      return at <= created && created - at <= windowMs && at < burstSince;
     })
     .filter((past) => jaccard(tokens, titleTokens(past.title)) >= TITLE_SIMILARITY_THRESHOLD)
     .sort((a, b) => timeOf(b.created_at) - timeOf(a.created_at));

@@ -59,7 +59,7 @@ describe('webhook signing secrets in their own secret', () => {
   };
   const sendSignedWith = async (secret: string): Promise<number> => {
     const run = await runCliCaptured(['send-test', 'pagey_ping', '--url', stack.webhookUrl, '--secret-stdin', '--json'], { stdin: secret });
-    return (JSON.parse(run.stdout) as { results: { status: number }[] }).results[0]!.status;
+    return (JSON.parse(run.stdout) as { results: { status: number }[] }).results[0].status;
   };
   /** A fresh ingress read (a cold start, or a warm one once its cache has expired) of the stack's signing secrets. */
   const ingressTrusts = async (): Promise<readonly string[]> =>
@@ -171,7 +171,7 @@ describe('webhook signing secrets in their own secret', () => {
     expect(stage.code).toBe(1);
     expect(stage.stderr).toContain('pd-agent secret split --local');
     // The ingress of a migrating stack (WEBHOOK_SECRET_ID and SECRET_ID) still verifies every delivery meanwhile.
-    expect(await sendSignedWith(live[0]!.secret)).toBe(200);
+    expect(await sendSignedWith(live[0].secret)).toBe(200);
 
     const split = await runCliCaptured(['secret', 'split', '--local']);
     expect(split.code).toBe(0);

@@ -1,28 +1,19 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { DeadLetterHandback, createHandbackHandler } from '../../../lib/agent/handback';
-import type { AgentConnection } from '../../../lib/agent/agent-ports';
-import { EventProcessor, NoTimeToStartError } from '../../../lib/agent/process-event';
-import { createNoteRenderer } from '../../../lib/agent/triage-notes';
-import { createWorkerHandler } from '../../../lib/agent/worker-handler';
-import { AuditLog } from '../../../lib/audit/audit-log';
+import { NoTimeToStartError } from '../../../lib/agent/process-event';
+import type { AuditLog } from '../../../lib/audit/audit-log';
 import { parseAgentConfig, type AgentConfig } from '../../../lib/config/agent-config';
-import { createIngressHandler } from '../../../lib/ingress/ingress-handler';
-import { createTelemetry } from '../../../lib/observability/telemetry';
-import { apiKeyAuth, authFromSecret } from '../../../lib/pagerduty/auth';
-import { createEventsClient } from '../../../lib/pagerduty/events-client';
+import { apiKeyAuth } from '../../../lib/pagerduty/auth';
 import { createPagerDutyClient } from '../../../lib/pagerduty/rest-client';
 import type { PagerDutyApi } from '../../../lib/pagerduty/types';
-import { EventQueue } from '../../../lib/queue/event-queue';
 import type { AgentSecret } from '../../../lib/secrets/agent-secret';
-import { SecretSource } from '../../../lib/secrets/secret-source';
-import { EventLedger } from '../../../lib/state/event-ledger';
-import { DynamoIncidentLedger } from '../../../lib/state/incident-ledger';
-import { DynamoWorkLedger } from '../../../lib/state/work-ledger';
-import { triageIncident } from '../../../lib/triage/triage';
+import type { DynamoIncidentLedger } from '../../../lib/state/incident-ledger';
+import type { DynamoWorkLedger } from '../../../lib/state/work-ledger';
+import { buildHandback } from '../../../lib/wiring/handback';
+import { buildIngress } from '../../../lib/wiring/ingress';
+import { buildWorker } from '../../../lib/wiring/worker';
 import { startLocalAws, type LocalAws } from '../../../local/emulators';
 import { startRunner, type Runner } from '../../../local/runner/runner';
 import { DEFAULT_SANDBOX_SEED, SANDBOX_BOT_USER, startSandbox, type Sandbox } from '../../../local/sandbox';
@@ -32,10 +23,9 @@ import { recordCalls, type RecordedCall } from './call-recorder';
 import { withCrashPoints } from './crash-points';
 import type { FaultDice } from './dice';
 import { CrashLog, SimulatedCrash, invocationScope, type Invocation } from './simulated-crash';
-import { RateLimitPacer } from '../../../lib/pagerduty/rate-limit-pacer';
 
 /**
- * The whole pipeline on one machine, built from the handlers' factories with real SDK clients: the ingress behind the
+ * The whole pipeline on one machine, built by the functions' own wiring (lib/wiring/) with real SDK clients: the ingress behind the
  * runner's API Gateway, the worker and the handback function behind its SQS pollers, dynalite, local-aws-sqs, the
  * Secrets Manager emulator and the PagerDuty sandbox, with faults injected at every boundary.
  */
@@ -193,91 +183,69 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
 
   const config = parseAgentConfig(JSON.stringify(FAULT_AGENT_CONFIG));
   const secretId = `pd-agent/${AGENT_ENV}`;
-  const secretSource = () => new SecretSource({ client: new SecretsManagerClient({}), secretId });
-
-  const ingress = createIngressHandler({
-    secrets: secretSource(),
-    ledger: new EventLedger(
-      DynamoDBDocumentClient.from(throttleDynamo(new DynamoDBClient({}), dice, rates.dynamoThrottle, observations.awsFaults)),
-      aws.stateTable,
-    ),
-    queue: new EventQueue(
-      recordingSends(refuseSqsSends(new SQSClient({}), dice, rates.sqsRefusal, observations.awsFaults), observations.queueBodies),
-      aws.queueUrl,
-    ),
-    filters: config.filters,
-    telemetry: createTelemetry('ingress'),
-  });
-
-  const documents = DynamoDBDocumentClient.from(
-    throttleDynamo(new DynamoDBClient({}), dice, rates.dynamoThrottle, observations.awsFaults, crashes),
-    {
-      marshallOptions: { removeUndefinedValues: true },
-    },
-  );
-  const crashOptions = { crashes, dice, rate: rates.crashAfterCall };
-  const workLedger = withCrashPoints('workLedger', new DynamoWorkLedger(documents, aws.stateTable), {
-    ...crashOptions,
-    points: ['claim', 'consumeRetry'],
-  });
-  const incidentLedger = withCrashPoints('incidentLedger', new DynamoIncidentLedger(documents, aws.stateTable), {
-    ...crashOptions,
-    points: ['markAcknowledged', 'reserveNote', 'recordNote', 'beginEscalation', 'recordDecision'],
-  });
-  const audit = withCrashPoints('audit', new AuditLog(documents, aws.auditTable, AGENT_ENV, config.audit.retentionDays), {
-    ...crashOptions,
-    points: ['begin', 'complete', 'record'],
-  });
-  const agentSecrets = secretSource();
-  const events = createEventsClient({ eventsUrl: sandbox.eventsUrl });
-  let cached: { secret: AgentSecret; connection: AgentConnection } | undefined;
-  const connect = async (): Promise<AgentConnection> => {
-    const secret = await agentSecrets.getAgentSecret();
-    if (cached?.secret !== secret) {
-      const client = createPagerDutyClient({
-        apiUrl: sandbox.apiUrl,
-        auth: authFromSecret(secret, { apiUrl: sandbox.apiUrl, secretId }),
-        fromEmail: secret.fromEmail,
-      });
-      const api: PagerDutyApi = withCrashPoints('pagerduty', recordCalls(client, observations.calls), {
-        ...crashOptions,
-        points: ['acknowledgeIncident', 'createNote', 'escalateIncident', 'resolveIncident'],
-        forced: (method, args) => method === 'acknowledgeIncident' && options.doomedIncidents.has(args[0] as string),
-      });
-      cached = {
-        secret,
-        connection: { api, events, botUserId: secret.botUserId, eventsRoutingKey: secret.eventsRoutingKey, pacer: new RateLimitPacer() },
-      };
-    }
-    return cached.connection;
+  // The functions' own wiring (lib/wiring/), configured like a deployed stack that keeps the signing secrets in the
+  // credentials secret, with faults injected into the clients it uses and the parts it builds.
+  const env: NodeJS.ProcessEnv = {
+    ...aws.env,
+    AGENT_ENV,
+    AGENT_CONFIG: JSON.stringify(FAULT_AGENT_CONFIG),
+    SECRET_ID: secretId,
+    PAGERDUTY_API_URL: sandbox.apiUrl,
+    PAGERDUTY_EVENTS_URL: sandbox.eventsUrl,
   };
-  const notes = createNoteRenderer(config);
-  const fast = { settings: { baseDelayMs: 20, maxDelayMs: 200, minRemainingMs: 1000 } };
-  const workerTelemetry = createTelemetry('worker');
-  const processor = new EventProcessor({
-    env: AGENT_ENV,
-    settings: config,
-    connect,
-    workLedger,
-    incidentLedger,
-    audit,
-    notes,
-    triage: (context) => triageIncident(context, config.triage),
-    metrics: workerTelemetry.metrics,
-    retry: fast,
-    leaseMarginMs: 500,
+
+  const ingress = buildIngress({
+    env,
+    clients: {
+      dynamodb: throttleDynamo(new DynamoDBClient({}), dice, rates.dynamoThrottle, observations.awsFaults),
+      sqs: recordingSends(refuseSqsSends(new SQSClient({}), dice, rates.sqsRefusal, observations.awsFaults), observations.queueBodies),
+    },
   });
-  const handbackTelemetry = createTelemetry('handback');
-  const handback = new DeadLetterHandback({
-    env: AGENT_ENV,
-    settings: config,
-    connect,
-    workLedger,
-    incidentLedger,
-    audit,
-    notes,
-    metrics: handbackTelemetry.metrics,
-    retry: fast,
+
+  const crashOptions = { crashes, dice, rate: rates.crashAfterCall };
+  const agent = {
+    env,
+    clients: { dynamodb: throttleDynamo(new DynamoDBClient({}), dice, rates.dynamoThrottle, observations.awsFaults, crashes) },
+    decorate: {
+      workLedger: (ledger: DynamoWorkLedger) =>
+        withCrashPoints('workLedger', ledger, { ...crashOptions, points: ['claim', 'consumeRetry'] }),
+      incidentLedger: (ledger: DynamoIncidentLedger) =>
+        withCrashPoints('incidentLedger', ledger, {
+          ...crashOptions,
+          points: ['markAcknowledged', 'reserveNote', 'recordNote', 'beginEscalation', 'recordDecision'],
+        }),
+      audit: (audit: AuditLog) => withCrashPoints('audit', audit, { ...crashOptions, points: ['begin', 'complete', 'record'] }),
+      pagerDuty: (client: PagerDutyApi) =>
+        withCrashPoints('pagerduty', recordCalls(client, observations.calls), {
+          ...crashOptions,
+          points: ['acknowledgeIncident', 'createNote', 'escalateIncident', 'resolveIncident'],
+          forced: (method, args) => method === 'acknowledgeIncident' && options.doomedIncidents.has(args[0] as string),
+        }),
+    },
+  };
+  const fast = { settings: { baseDelayMs: 20, maxDelayMs: 200, minRemainingMs: 1000 } };
+  const inEventScope = <T>(eventId: string, run: () => Promise<T>): Promise<T> => {
+    const scope = invocationScope.getStore();
+    if (scope === undefined) return run();
+    scope.invocation.currentEventId = eventId;
+    return invocationScope.run({ invocation: scope.invocation, eventId }, run);
+  };
+  const worker = buildWorker({
+    ...agent,
+    clients: { ...agent.clients, sqs: stopWhenDead(new SQSClient({}), crashes) },
+    tuning: { retry: fast, leaseMarginMs: 500 },
+    decorateProcessor: (processor) => ({
+      process: (queued, invocation) =>
+        inEventScope(queued.eventId, () => processor.process(queued, invocation)).catch((error: unknown) => {
+          if (error instanceof NoTimeToStartError) observations.deferredForLackOfTime += 1;
+          throw error;
+        }),
+    }),
+  });
+  const handback = buildHandback({
+    ...agent,
+    tuning: { retry: fast },
+    decorateHandback: (inner) => ({ handle: (queued, invocation) => inEventScope(queued.eventId, () => inner.handle(queued, invocation)) }),
   });
 
   /** Runs a handler as one Lambda invocation: a scope the crash points see, killed when its time is up. */
@@ -301,34 +269,6 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
         }
       });
     };
-  const inEventScope = <T>(eventId: string, run: () => Promise<T>): Promise<T> => {
-    const scope = invocationScope.getStore();
-    if (scope === undefined) return run();
-    scope.invocation.currentEventId = eventId;
-    return invocationScope.run({ invocation: scope.invocation, eventId }, run);
-  };
-
-  const workerSqs = stopWhenDead(new SQSClient({}), crashes);
-  const worker = createWorkerHandler({
-    processor: {
-      process: (queued, invocation) =>
-        inEventScope(queued.eventId, () => processor.process(queued, invocation)).catch((error: unknown) => {
-          if (error instanceof NoTimeToStartError) observations.deferredForLackOfTime += 1;
-          throw error;
-        }),
-    },
-    sqs: workerSqs,
-    queueUrl: aws.queueUrl,
-    logger: workerTelemetry.logger,
-    metrics: workerTelemetry.metrics,
-  });
-  const handbackHandler = createHandbackHandler({
-    handback: { handle: (queued, invocation) => inEventScope(queued.eventId, () => handback.handle(queued, invocation)) },
-    sqs: new SQSClient({}),
-    logger: handbackTelemetry.logger,
-    metrics: handbackTelemetry.metrics,
-  });
-
   const recordingIngress = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyResultV2> => {
     const answer = await ingress(event, context);
     const raw = Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8');
@@ -347,8 +287,8 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
   const runner = await startRunner({
     handlers: {
       ingress: recordingIngress,
-      worker: asInvocation('worker', worker, options.workerTimeoutMs - 50),
-      handback: asInvocation('handback', handbackHandler, options.workerTimeoutMs - 50),
+      worker: asInvocation('worker', worker.handler, options.workerTimeoutMs - 50),
+      handback: asInvocation('handback', handback.handler, options.workerTimeoutMs - 50),
     },
     sqsEndpoint: aws.sqsEndpoint,
     queueUrl: aws.queueUrl,

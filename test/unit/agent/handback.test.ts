@@ -1,6 +1,7 @@
 import type { Context, SQSRecord } from 'aws-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { DeadLetterHandback, createHandbackHandler, healthDedupKey } from '../../../lib/agent/handback';
+import { createHandbackHandler } from '../../../lib/adapters/queue-handlers';
+import { DeadLetterHandback, healthDedupKey } from '../../../lib/agent/handback';
 import { parseAgentConfig } from '../../../lib/config/agent-config';
 import { MetricName } from '../../../lib/observability/telemetry';
 import { encodeQueuedEvent, type QueuedEvent } from '../../../lib/queue/queued-event';

@@ -10,7 +10,7 @@ import {
   RetryLaterError,
   type ProcessEventDeps,
 } from '../../../lib/agent/process-event';
-import { createWorkerHandler } from '../../../lib/agent/worker-handler';
+import { createWorkerHandler } from '../../../lib/adapters/queue-handlers';
 import { ThrottledError } from '../../../lib/agent/retry-policy';
 import { parseAgentConfig, type AgentConfig } from '../../../lib/config/agent-config';
 import { MetricName } from '../../../lib/observability/telemetry';

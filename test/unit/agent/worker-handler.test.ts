@@ -3,7 +3,7 @@ import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { LeaseHeldError } from '../../../lib/agent/process-event';
 import { RateLimitWindowSpentError, ThrottledError } from '../../../lib/agent/retry-policy';
-import { createWorkerHandler } from '../../../lib/agent/worker-handler';
+import { createWorkerHandler } from '../../../lib/adapters/queue-handlers';
 import { encodeQueuedEvent, type QueuedEvent } from '../../../lib/queue/queued-event';
 import { RecordingMetrics } from '../../support/fake-agent-state';
 

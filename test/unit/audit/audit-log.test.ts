@@ -72,7 +72,7 @@ describe('AuditLog', () => {
     ddb
       .on(QueryCommand)
       .callsFake((input: { ExpressionAttributeValues: Record<string, string> }) =>
-        pages[input.ExpressionAttributeValues[':day'] as string]?.shift(),
+        pages[input.ExpressionAttributeValues[':day']]?.shift(),
       );
 
     const audit = log();

@@ -5,12 +5,8 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseAgentConfig, type EventFilters } from '../../../lib/config/agent-config';
-import {
-  createIngressHandler,
-  createMisconfiguredIngressHandler,
-  MAX_BODY_BYTES,
-  type IngressResponse,
-} from '../../../lib/ingress/ingress-handler';
+import { createIngressHandler, createMisconfiguredIngressHandler, type IngressResponse } from '../../../lib/adapters/api-gateway';
+import { MAX_BODY_BYTES } from '../../../lib/ingress/receive-delivery';
 import { createTelemetry, MetricName } from '../../../lib/observability/telemetry';
 import { EventQueue } from '../../../lib/queue/event-queue';
 import { decodeQueuedEvent } from '../../../lib/queue/queued-event';

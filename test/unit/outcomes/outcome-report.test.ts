@@ -130,16 +130,16 @@ describe('buildOutcomeReport', () => {
 
   it('a rule justifies hold with ≥ 10 confirmed, precision ≥ 95% and no contradicted hold', () => {
     const confirmed = Array.from({ length: 10 }, (_, index) => outcome(`Q${index}`, { rule: 'good', verdict: 'confirmed' }));
-    expect(justifiesHold(buildOutcomeReport(confirmed, range).byRule[0]!)).toBe(true);
-    expect(justifiesHold(buildOutcomeReport(confirmed.slice(1), range).byRule[0]!)).toBe(false);
+    expect(justifiesHold(buildOutcomeReport(confirmed, range).byRule[0])).toBe(true);
+    expect(justifiesHold(buildOutcomeReport(confirmed.slice(1), range).byRule[0])).toBe(false);
     const oneWrongHold = [
       ...confirmed,
       ...confirmed.map((entry) => ({ ...entry, incidentId: `${entry.incidentId}b` })),
       outcome('QX', { rule: 'good', verdict: 'contradicted' }),
     ];
-    expect(justifiesHold(buildOutcomeReport(oneWrongHold, range).byRule[0]!)).toBe(false);
+    expect(justifiesHold(buildOutcomeReport(oneWrongHold, range).byRule[0])).toBe(false);
     const noRule = Array.from({ length: 12 }, (_, index) => outcome(`Q${index}`, { verdict: 'confirmed' }));
-    expect(justifiesHold(buildOutcomeReport(noRule, range).byRule[0]!)).toBe(false);
+    expect(justifiesHold(buildOutcomeReport(noRule, range).byRule[0])).toBe(false);
   });
 
   it('median of an even count is the mean of the middle two', () => {
@@ -154,7 +154,7 @@ describe('report rendering', () => {
       [outcome('Q1', { rule: 'r' }), ...Array.from({ length: 30 }, (_, index) => outcome(`U${index}`, { rule: 'r', verdict: 'unknown' }))],
       range,
     );
-    const bar = verdictBar(report.byRule[0]!, plain);
+    const bar = verdictBar(report.byRule[0], plain);
     expect(bar).toHaveLength(20);
     expect(bar).toMatch(/^█░+$/);
   });

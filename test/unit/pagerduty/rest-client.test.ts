@@ -19,7 +19,7 @@ function fakeFetch(answers: Answer[]): { fetch: typeof fetch; calls: Call[] } {
     if (answer instanceof Error) throw answer;
     return new Response(answer.body === undefined ? null : JSON.stringify(answer.body), { status: answer.status, headers: answer.headers });
   };
-  return { fetch: fake as typeof fetch, calls };
+  return { fetch: fake, calls };
 }
 
 const TOKEN = 'u+secretApiKey123';

@@ -201,3 +201,34 @@ describe('alert-details analyser', () => {
     expect(texts(0).join('\n')).not.toContain('read the first');
   });
 });
+
+describe('analysers in a burst (a storm on one service)', () => {
+  const title = 'Queue backlog growing';
+  // Twelve identical titles opened in the last six minutes (the storm itself), two already cleared by themselves.
+  const storm = Array.from({ length: 12 }, (_, index) =>
+    index < 2
+      ? makePastIncident(minutesBefore(6 - index * 0.5), { title, resolvedAfterMinutes: 1 })
+      : makePastIncident(minutesBefore(6 - index * 0.5), { title, status: 'triggered', resolved_at: null }),
+  );
+  const burst = { count: 13, since: minutesBefore(6) };
+
+  it('without the burst, the storm reads as a recurrence and as flapping (what the burst mark corrects)', () => {
+    const context = makeIncidentContext({ incident: makeIncident({ title }), recentIncidents: storm });
+    expect(recurrence(context, policy)?.summary).toMatch(/^Recurring: 12 similar incidents/);
+    expect(flapping(context, policy)).not.toBeNull();
+  });
+
+  it("does not count the burst's own incidents as recurrence or flapping", () => {
+    const context = makeIncidentContext({ incident: makeIncident({ title }), recentIncidents: storm, burst });
+    expect(recurrence(context, policy)).toBeNull();
+    expect(flapping(context, policy)).toBeNull();
+  });
+
+  it('still finds the same problem before the burst began', () => {
+    const before = makePastIncident(daysBefore(2), { title, resolvedAfterMinutes: 30 });
+    const context = makeIncidentContext({ incident: makeIncident({ title }), recentIncidents: [...storm, before], burst });
+    const finding = recurrence(context, policy);
+    expect(finding?.summary).toMatch(/^Recurring: 1 similar incident on/);
+    expect(finding?.evidence.map((evidence) => evidence.link)).toEqual([before.html_url]);
+  });
+});

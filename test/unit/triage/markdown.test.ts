@@ -3,7 +3,7 @@ import { plainTextOf, RENDERERS } from '../../support/markdown-render';
 import { SCENARIO_AWS, SCENARIO_CLOUDTRAIL_URL, SCENARIO_LOGS_URL, SCENARIO_METRIC_URL } from '../../support/aws-scenario';
 import { makeAlert, makeIncident, makeIncidentContext } from '../../support/incident-context';
 
-const permissive = RENDERERS['markdown-it (html, linkify)']!;
+const permissive = RENDERERS['markdown-it (html, linkify)'];
 
 describe('inert', () => {
   it('escapes what makes markdown and leaves ordinary prose readable', () => {

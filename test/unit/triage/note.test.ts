@@ -194,3 +194,15 @@ describe('renderHandbackNote', () => {
     expect(noteContainsRef(note, ref)).toBe(true);
   });
 });
+
+describe('renderHypothesisNote in a burst', () => {
+  it('says the incident is part of a burst of N on its service since when, and nothing when it is alone', () => {
+    const base = input();
+    const context = { ...base.context, burst: { count: 37, since: '2026-03-10T03:07:41.000Z' } };
+    // The time goes through `inert` like any outside text: the colon is escaped in the Markdown and renders as 03:07.
+    expect(renderHypothesisNote({ ...base, context })).toContain(
+      '**Storm:** part of a burst of 37 incidents on this service since 03\\:07 UTC.',
+    );
+    expect(renderHypothesisNote(base)).not.toContain('Storm');
+  });
+});

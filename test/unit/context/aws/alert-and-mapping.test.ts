@@ -110,7 +110,12 @@ describe('AWS scope and mapping', () => {
     expect(() =>
       parseAgentConfig(JSON.stringify({ context: { aws: { services: { P1: { roleArn: 'not-an-arn', externalId: 'x1' } } } } })),
     ).toThrow(/context\.aws\.services\.P1\.roleArn/);
-    expect(parseAgentConfig(undefined).context).toEqual({ aws: { enabled: true, lookbackMinutes: 60, services: {} } });
+    expect(parseAgentConfig(undefined).context).toEqual({ aws: { enabled: true, lookbackMinutes: 60, services: {} }, sharedSeconds: 180 });
+  });
+
+  it('takes the shared-context window in whole seconds, 0 to turn sharing off, at most 15 minutes', () => {
+    expect(parseAgentConfig(JSON.stringify({ context: { sharedSeconds: 0 } })).context.sharedSeconds).toBe(0);
+    expect(() => parseAgentConfig(JSON.stringify({ context: { sharedSeconds: 3600 } }))).toThrow(/context\.sharedSeconds/);
   });
 });
 

@@ -118,11 +118,11 @@ describe('analyseMetric invariants', () => {
         if (crossedAt === undefined) return;
         const index = points.findIndex((point) => point.at === crossedAt);
         expect(index).toBeGreaterThan(0);
-        expect(breaches(values[index] as number, threshold)).toBe(true);
-        expect(breaches(values[index - 1] as number, threshold)).toBe(false);
+        expect(breaches(values[index], threshold)).toBe(true);
+        expect(breaches(values[index - 1], threshold)).toBe(false);
         // It is the latest entry into the breach: no later point enters it again.
         for (let later = index + 1; later < values.length; later += 1) {
-          expect(breaches(values[later] as number, threshold) === true && breaches(values[later - 1] as number, threshold) === false).toBe(
+          expect(breaches(values[later], threshold) === true && breaches(values[later - 1], threshold) === false).toBe(
             false,
           );
         }

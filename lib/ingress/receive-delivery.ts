@@ -1,4 +1,3 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { EventFilters } from '../config/agent-config';
 import { MetricName, type MetricNameValue, type Telemetry } from '../observability/telemetry';
@@ -29,15 +28,33 @@ export interface IngressDeps {
   now?: () => Date;
 }
 
-export type IngressResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
-export type IngressHandler = (request: APIGatewayProxyEventV2, context?: Context) => Promise<IngressResponse>;
-
 type AnswerBody = { status: string } & Record<string, string | boolean | undefined>;
 
-const answer = (statusCode: number, body: AnswerBody, headers: Record<string, string> = {}): IngressResponse => ({
+/** What the ingress answers PagerDuty: a status code (PagerDuty retries 5xx and 429), a JSON body, extra headers. */
+export interface IngressAnswer {
+  statusCode: number;
+  body: AnswerBody;
+  headers?: Record<string, string>;
+}
+
+/** One webhook delivery as the HTTP front door received it. */
+export interface Delivery {
+  method: string | undefined;
+  path: string | undefined;
+  sourceIp: string | undefined;
+  headers: HeaderMap | undefined;
+  /** The body's exact bytes, or 'too-large' when it is over MAX_BODY_BYTES (checked before decoding it). */
+  body: Buffer | 'too-large';
+  /** The body as text when it arrived as text: parsed as is, sparing a second UTF-8 decode of the same bytes. */
+  text: string | undefined;
+}
+
+export type DeliveryReceiver = (delivery: Delivery) => Promise<IngressAnswer>;
+
+const answer = (statusCode: number, body: AnswerBody, headers?: Record<string, string>): IngressAnswer => ({
   statusCode,
-  headers: { 'content-type': 'application/json', ...headers },
-  body: JSON.stringify(body),
+  body,
+  ...(headers === undefined ? {} : { headers }),
 });
 
 const SIGNATURE_REASON_METRIC: Record<SignatureFailureReason, MetricNameValue> = {
@@ -45,25 +62,6 @@ const SIGNATURE_REASON_METRIC: Record<SignatureFailureReason, MetricNameValue> =
   malformed: MetricName.signatureMalformed,
   mismatch: MetricName.signatureMismatch,
 };
-
-/** The decoded size of a base64 string, computed without decoding it. */
-function base64DecodedBytes(encoded: string): number {
-  const padding = encoded.endsWith('==') ? 2 : encoded.endsWith('=') ? 1 : 0;
-  return Math.floor((encoded.length * 3) / 4) - padding;
-}
-
-/**
- * Decodes the body exactly as API Gateway received it, or reports it too large. The size is checked before any
- * decoding or hashing, so an oversized request costs next to nothing.
- */
-function rawBody(request: APIGatewayProxyEventV2): Buffer | 'too-large' {
-  const body = request.body ?? '';
-  const base64 = request.isBase64Encoded === true;
-  // A UTF-8 string has at least as many bytes as characters, so a long string is too large without measuring it.
-  if (base64 ? base64DecodedBytes(body) > MAX_BODY_BYTES : body.length > MAX_BODY_BYTES) return 'too-large';
-  const raw = Buffer.from(body, base64 ? 'base64' : 'utf8');
-  return raw.length > MAX_BODY_BYTES ? 'too-large' : raw;
-}
 
 function keptHeaders(headers: HeaderMap | undefined): Record<string, string> {
   const kept: Record<string, string> = {};
@@ -75,12 +73,13 @@ function keptHeaders(headers: HeaderMap | undefined): Record<string, string> {
 }
 
 /**
- * The ingress Lambda for API Gateway HTTP API (payload 2.0): verifies a PagerDuty V3 delivery on its exact bytes,
- * records it once, enqueues it durably and answers as README "Ingress: what PagerDuty gets back" says. It answers 2xx
+ * The ingress use case (API Gateway's framing is in lib/adapters/api-gateway.ts): verifies a PagerDuty V3 delivery on
+ * its exact bytes, records it once, enqueues it durably and answers as README "Ingress: what PagerDuty gets back" says.
+ * It answers 2xx
  * only for a delivery that is queued, a duplicate of a queued one, or deliberately not taken on (ping, filtered,
  * quarantined); any failure of its dependencies is a 503, so PagerDuty retries.
  */
-export function createIngressHandler(deps: IngressDeps): IngressHandler {
+export function createDeliveryReceiver(deps: IngressDeps): DeliveryReceiver {
   const { logger, metrics } = deps.telemetry;
   const now = deps.now ?? (() => new Date());
   const count = (name: MetricNameValue): void => {
@@ -90,27 +89,27 @@ export function createIngressHandler(deps: IngressDeps): IngressHandler {
   // Delivery identifiers go into each log line rather than through logger.appendKeys: appending and resetting keys
   // per request cost the hot path more than building the few lines a delivery can log.
   type DeliveryKeys = Record<string, string | null>;
-  const unavailable = (message: string, keys: DeliveryKeys, error?: unknown): IngressResponse => {
+  const unavailable = (message: string, keys: DeliveryKeys, error?: unknown): IngressAnswer => {
     count(MetricName.ingressFailure);
     const line = `${message}; answered 503 so PagerDuty retries the delivery`;
     logger.error(line, error === undefined ? keys : { ...keys, error: error as Error });
     return answer(503, { status: 'unavailable' });
   };
 
-  async function handle(request: APIGatewayProxyEventV2): Promise<IngressResponse> {
-    const method = request.requestContext?.http?.method;
+  async function handle(delivery: Delivery): Promise<IngressAnswer> {
+    const { method } = delivery;
     // PagerDuty only ever POSTs; anything else is not a delivery and cannot be a genuine one answered 4xx.
     if (method !== undefined && method !== 'POST') {
-      logger.warn('Request is not a POST: answered 405', { method, path: request.rawPath });
+      logger.warn('Request is not a POST: answered 405', { method, path: delivery.path });
       return answer(405, { status: 'method-not-allowed' }, { allow: 'POST' });
     }
     count(MetricName.webhookReceived);
-    const headers = request.headers;
+    const { headers } = delivery;
     const webhookId = headerValue(headers, WEBHOOK_ID_HEADER) ?? null;
     const subscriptionId = headerValue(headers, SUBSCRIPTION_HEADER) ?? null;
     const keys: DeliveryKeys = { webhookId, subscriptionId };
 
-    const raw = rawBody(request);
+    const raw = delivery.body;
     if (raw === 'too-large') {
       count(MetricName.webhookTooLarge);
       logger.warn('Body over the size cap: answered 413', { ...keys, maxBytes: MAX_BODY_BYTES });
@@ -144,14 +143,13 @@ export function createIngressHandler(deps: IngressDeps): IngressHandler {
       logger.warn('Signature rejected: answered 401', {
         ...keys,
         reason: check.reason,
-        sourceIp: request.requestContext?.http?.sourceIp,
+        sourceIp: delivery.sourceIp,
         userAgent: headerValue(headers, 'user-agent'),
       });
       return answer(401, { status: 'unauthorized', reason: check.reason });
     }
 
-    // A text body is parsed from the string API Gateway gave, sparing a second UTF-8 decode of the same bytes.
-    const parsed = parseWebhookEvent(request.isBase64Encoded === true ? raw : (request.body ?? ''));
+    const parsed = parseWebhookEvent(delivery.text ?? raw);
     if (!parsed.ok) {
       try {
         const sha256 = await deps.ledger.quarantine({
@@ -234,29 +232,25 @@ export function createIngressHandler(deps: IngressDeps): IngressHandler {
     return answer(202, { status: 'enqueued', eventId: event.eventId });
   }
 
-  return async (request, context) => {
-    if (context !== undefined) logger.addContext(context);
+  return async (delivery) => {
     try {
-      return await handle(request);
+      return await handle(delivery);
     } catch (error) {
       return unavailable('Unexpected ingress failure', {}, error);
-    } finally {
-      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
     }
   };
 }
 
 /**
- * The handler used when the function's configuration (environment, AGENT_CONFIG) is invalid: every delivery gets a
+ * The receiver used when the function's configuration (environment, AGENT_CONFIG) is invalid: every delivery gets a
  * 503, so PagerDuty keeps retrying for up to 48 hours while the configuration is fixed, instead of dropping pages.
  */
-export function createMisconfiguredIngressHandler(problem: Error, telemetry: Telemetry): IngressHandler {
+export function misconfiguredReceiver(problem: Error, telemetry: Telemetry): DeliveryReceiver {
   return async () => {
     telemetry.metrics.addMetric(MetricName.ingressFailure, MetricUnit.Count, 1);
     telemetry.logger.error(
       `Ingress is misconfigured and answers 503 to every delivery (PagerDuty retries for 48 hours): ${problem.message}`,
     );
-    telemetry.metrics.publishStoredMetrics();
     return answer(503, { status: 'misconfigured' });
   };
 }

@@ -4,7 +4,7 @@ import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { MetricNameValue } from '../observability/telemetry';
 import type { QueuedEventHeader } from '../queue/queued-event';
-import type { Invocation, MetricsSink } from './agent-ports';
+import type { Invocation, MetricsSink } from '../agent/agent-ports';
 
 /**
  * An SQS FIFO batch processed in order with partial failure reporting: a failed message fails every later message of

@@ -10,7 +10,7 @@ import type { Telemetry } from '../observability/telemetry';
 import { MetricName } from '../observability/telemetry';
 import { PagerDutyApiError } from '../pagerduty/errors';
 import type { EventsApi, PagerDutyApi, User } from '../pagerduty/types';
-import { parseAgentSecret, type AgentSecret } from './agent-secret';
+import { parseAgentSecret, type AgentSecret } from '../secrets/agent-secret';
 
 /**
  * Secrets Manager rotation for keys PagerDuty does not let us mint. An operator creates the new key in PagerDuty and

@@ -11,7 +11,7 @@ import { createTelemetry, MetricName } from '../../../lib/observability/telemetr
 import { PagerDutyApiError } from '../../../lib/pagerduty/errors';
 import type { EventsApi, EventsApiEvent, PagerDutyApi, PagerDutyResponse, User } from '../../../lib/pagerduty/types';
 import type { AgentSecret } from '../../../lib/secrets/agent-secret';
-import { createRotationHandler, NothingStagedError, RotationError, rotationDedupKey } from '../../../lib/secrets/rotation';
+import { createRotationHandler, NothingStagedError, RotationError, rotationDedupKey } from '../../../lib/rotation/rotate-credentials';
 
 const SECRET_ID = 'arn:aws:secretsmanager:us-east-1:111111111111:secret:pd-agent/dev-AbCdEf';
 const TOKEN = 'version-new';

@@ -1,29 +1,34 @@
 import { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AgentConnection, MetricsSink } from '../agent/agent-ports';
+import type { HandbackDeps } from '../agent/handback';
+import { createNoteRenderer } from '../agent/triage-notes';
 import { AuditLog } from '../audit/audit-log';
 import { parseAgentConfig, type AgentConfig } from '../config/agent-config';
+import type { Telemetry } from '../observability/telemetry';
 import { DEFAULT_PAGERDUTY_API_URL, DEFAULT_PAGERDUTY_EVENTS_URL, optionalEnv, requireEnv } from '../config/runtime-env';
 import { authFollowingSecret } from '../pagerduty/auth';
 import { createEventsClient } from '../pagerduty/events-client';
 import { RateLimitPacer } from '../pagerduty/rate-limit-pacer';
 import { createPagerDutyClient } from '../pagerduty/rest-client';
 import { OutcomeStore } from '../outcomes/outcome-store';
+import type { PagerDutyApi } from '../pagerduty/types';
+import type { AgentSecret } from '../secrets/agent-secret';
 import { SecretSource } from '../secrets/secret-source';
 import { DynamoIncidentLedger } from '../state/incident-ledger';
 import { DynamoWorkLedger } from '../state/work-ledger';
 import { createBedrockRefiner, type RefinementResult } from '../triage/bedrock-refiner';
 import type { Hypothesis, IncidentContext } from '../triage/types';
-import type { AgentConnection } from './agent-ports';
-import type { MetricsSink } from './agent-ports';
-import type { HandbackDeps } from './handback';
-import { createNoteRenderer } from './triage-notes';
+import { DynamoServiceContextCache } from '../state/service-context-cache';
 
 /**
  * What the worker and the handback function build from the runtime contract's environment variables, once per
  * execution environment: tables, the audit log, the policy, and a PagerDuty connection rebuilt only when the secret
- * changes (rotation).
+ * changes (rotation). The Lambda entry points, the tests and the benchmarks all build it here; tests inject clients
+ * pointed at local emulators and wrap the built parts to inject faults.
  */
 export interface AgentRuntime {
   env: string;
@@ -34,7 +39,47 @@ export interface AgentRuntime {
   /** Outcome and feedback items, in the audit table beside the audit trail. */
   outcomes: OutcomeStore;
   connect: () => Promise<AgentConnection>;
+  /** Service context shared by the incidents of a burst (worker only). */
+  serviceContextCache: DynamoServiceContextCache;
   refine?: (hypothesis: Hypothesis, context: IncidentContext) => Promise<RefinementResult>;
+}
+
+/**
+ * The AWS clients the worker and the handback use; each defaults to one built from the Lambda's own environment. AWS
+ * context clients (CloudWatch, CloudTrail, Logs) for the gather step join here.
+ */
+export interface AgentClients {
+  dynamodb?: DynamoDBClient;
+  secretsManager?: SecretsManagerClient;
+  bedrock?: BedrockRuntimeClient;
+  /** The batch handler's, for visibility changes of deferred messages. */
+  sqs?: SQSClient;
+}
+
+/** Where the agent's credentials come from: by default SECRET_ID, read through Secrets Manager and its cache. */
+export interface AgentSecretReader {
+  getAgentSecret(options?: { refresh?: boolean }): Promise<AgentSecret>;
+}
+
+/** Wrappers around built parts (fault injection, call recording); production wraps nothing. */
+export interface AgentDecorators {
+  workLedger?: (ledger: DynamoWorkLedger) => DynamoWorkLedger;
+  incidentLedger?: (ledger: DynamoIncidentLedger) => DynamoIncidentLedger;
+  audit?: (audit: AuditLog) => AuditLog;
+  pagerDuty?: (api: PagerDutyApi) => PagerDutyApi;
+}
+
+export interface AgentRuntimeOptions {
+  /** The runtime contract's variables (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  clients?: AgentClients;
+  agentSecrets?: AgentSecretReader;
+  decorate?: AgentDecorators;
+}
+
+/** What the worker's and the handback's builders take besides their own tuning. */
+export interface AgentFunctionOptions extends AgentRuntimeOptions {
+  telemetry?: Telemetry;
 }
 
 /** What the worker's EventProcessor and the handback's DeadLetterHandback both take from the runtime. */
@@ -51,26 +96,35 @@ export function sharedAgentDeps(runtime: AgentRuntime, metrics: MetricsSink): Ha
   };
 }
 
-export function buildAgentRuntime(env: NodeJS.ProcessEnv = process.env): AgentRuntime {
+const same = <T>(value: T): T => value;
+
+export function buildAgentRuntime(options: AgentRuntimeOptions = {}): AgentRuntime {
+  const env = options.env ?? process.env;
+  const clients = options.clients ?? {};
+  const decorate = options.decorate ?? {};
   const agentEnv = requireEnv('AGENT_ENV', env);
   const config = parseAgentConfig(env.AGENT_CONFIG);
   const secretId = requireEnv('SECRET_ID', env);
+  const stateTable = requireEnv('STATE_TABLE', env);
   const apiUrl = optionalEnv('PAGERDUTY_API_URL', DEFAULT_PAGERDUTY_API_URL, env);
   const eventsUrl = optionalEnv('PAGERDUTY_EVENTS_URL', DEFAULT_PAGERDUTY_EVENTS_URL, env);
-  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
-  const secrets = new SecretSource({ client: new SecretsManagerClient({}), secretId });
+  const documents = DynamoDBDocumentClient.from(clients.dynamodb ?? new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const secrets = options.agentSecrets ?? new SecretSource({ client: clients.secretsManager ?? new SecretsManagerClient({}), secretId });
   const events = createEventsClient({ eventsUrl });
 
   // One credential that follows the secret through rotations, and one pacer for it, for the environment's lifetime;
   // the client is rebuilt only if the agent's identity changes.
   const auth = authFollowingSecret(secrets, { apiUrl, secretId });
   const pacer = new RateLimitPacer();
+  const decoratePagerDuty = decorate.pagerDuty ?? same;
   let cached: { identity: string; connection: AgentConnection } | undefined;
   const connect = async (): Promise<AgentConnection> => {
     const secret = await secrets.getAgentSecret();
     const identity = `${secret.fromEmail}|${secret.botUserId}|${secret.eventsRoutingKey ?? ''}`;
     if (cached?.identity !== identity) {
-      const api = createPagerDutyClient({ apiUrl, auth, fromEmail: secret.fromEmail });
+      const api = decoratePagerDuty(createPagerDutyClient({ apiUrl, auth, fromEmail: secret.fromEmail }));
       cached = { identity, connection: { api, events, botUserId: secret.botUserId, eventsRoutingKey: secret.eventsRoutingKey, pacer } };
     }
     return cached.connection;
@@ -79,7 +133,7 @@ export function buildAgentRuntime(env: NodeJS.ProcessEnv = process.env): AgentRu
   const bedrock = config.triage.bedrock;
   const refiner = bedrock.enabled
     ? createBedrockRefiner({
-        client: new BedrockRuntimeClient(bedrock.region === undefined ? {} : { region: bedrock.region }),
+        client: clients.bedrock ?? new BedrockRuntimeClient(bedrock.region === undefined ? {} : { region: bedrock.region }),
         modelId: bedrock.modelId,
         deadlineMs: bedrock.deadlineMs,
         holdMinConfidence: config.triage.holdMinConfidence,
@@ -89,11 +143,12 @@ export function buildAgentRuntime(env: NodeJS.ProcessEnv = process.env): AgentRu
   return {
     env: agentEnv,
     config,
-    workLedger: new DynamoWorkLedger(documents, requireEnv('STATE_TABLE', env)),
-    incidentLedger: new DynamoIncidentLedger(documents, requireEnv('STATE_TABLE', env)),
-    audit: new AuditLog(documents, requireEnv('AUDIT_TABLE', env), agentEnv, config.audit.retentionDays),
+    workLedger: (decorate.workLedger ?? same)(new DynamoWorkLedger(documents, stateTable)),
+    incidentLedger: (decorate.incidentLedger ?? same)(new DynamoIncidentLedger(documents, stateTable)),
+    audit: (decorate.audit ?? same)(new AuditLog(documents, requireEnv('AUDIT_TABLE', env), agentEnv, config.audit.retentionDays)),
     outcomes: new OutcomeStore(documents, requireEnv('AUDIT_TABLE', env), agentEnv, config.audit.retentionDays),
     connect,
+    serviceContextCache: new DynamoServiceContextCache(documents, requireEnv('STATE_TABLE', env)),
     refine: refiner === undefined ? undefined : (hypothesis, context) => refiner.refine(context, hypothesis),
   };
 }

@@ -1,0 +1,75 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import {
+  MAX_BODY_BYTES,
+  createDeliveryReceiver,
+  misconfiguredReceiver,
+  type Delivery,
+  type DeliveryReceiver,
+  type IngressAnswer,
+  type IngressDeps,
+} from '../ingress/receive-delivery';
+import type { Telemetry } from '../observability/telemetry';
+
+/**
+ * The ingress behind API Gateway HTTP API (payload 2.0): the request decoded into a delivery (the body's exact bytes,
+ * its size capped before decoding), the answer framed as JSON, metrics published once per invocation.
+ */
+export type IngressResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
+export type IngressHandler = (request: APIGatewayProxyEventV2, context?: Context) => Promise<IngressResponse>;
+
+/** The decoded size of a base64 string, computed without decoding it. */
+function base64DecodedBytes(encoded: string): number {
+  const padding = encoded.endsWith('==') ? 2 : encoded.endsWith('=') ? 1 : 0;
+  return Math.floor((encoded.length * 3) / 4) - padding;
+}
+
+/**
+ * Decodes the body exactly as API Gateway received it, or reports it too large. The size is checked before any
+ * decoding or hashing, so an oversized request costs next to nothing.
+ */
+function rawBody(request: APIGatewayProxyEventV2): Buffer | 'too-large' {
+  const body = request.body ?? '';
+  const base64 = request.isBase64Encoded === true;
+  // A UTF-8 string has at least as many bytes as characters, so a long string is too large without measuring it.
+  if (base64 ? base64DecodedBytes(body) > MAX_BODY_BYTES : body.length > MAX_BODY_BYTES) return 'too-large';
+  const raw = Buffer.from(body, base64 ? 'base64' : 'utf8');
+  return raw.length > MAX_BODY_BYTES ? 'too-large' : raw;
+}
+
+function deliveryOf(request: APIGatewayProxyEventV2): Delivery {
+  return {
+    method: request.requestContext?.http?.method,
+    path: request.rawPath,
+    sourceIp: request.requestContext?.http?.sourceIp,
+    headers: request.headers,
+    body: rawBody(request),
+    text: request.isBase64Encoded === true ? undefined : (request.body ?? ''),
+  };
+}
+
+const framed = (answer: IngressAnswer): IngressResponse => ({
+  statusCode: answer.statusCode,
+  headers: { 'content-type': 'application/json', ...answer.headers },
+  body: JSON.stringify(answer.body),
+});
+
+function apiGatewayHandler(receive: DeliveryReceiver, telemetry: Telemetry): IngressHandler {
+  const { logger, metrics } = telemetry;
+  return async (request, context) => {
+    if (context !== undefined) logger.addContext(context);
+    try {
+      return framed(await receive(deliveryOf(request)));
+    } finally {
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+    }
+  };
+}
+
+export function createIngressHandler(deps: IngressDeps): IngressHandler {
+  return apiGatewayHandler(createDeliveryReceiver(deps), deps.telemetry);
+}
+
+/** Every delivery answered 503 (PagerDuty retries) while the configuration cannot be read. */
+export function createMisconfiguredIngressHandler(problem: Error, telemetry: Telemetry): IngressHandler {
+  return apiGatewayHandler(misconfiguredReceiver(problem, telemetry), telemetry);
+}

@@ -1,0 +1,71 @@
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Invocation } from '../agent/agent-ports';
+import type { HandbackOutcome } from '../agent/handback';
+import { NoTimeToStartError, type ProcessOutcome } from '../agent/process-event';
+import { MetricName } from '../observability/telemetry';
+import { decodeQueuedEvent, readQueuedEventHeader, type QueuedEvent, type QueuedEventHeader } from '../queue/queued-event';
+import { createQueuedEventBatchHandler, type QueuedEventBatchHandlerOptions } from './sqs-batch';
+
+/**
+ * The worker's and the handback's Lambda handlers: the SQS batch plumbing of sqs-batch.ts, configured for each queue
+ * (what a failure logs and counts, which failures are deferrals).
+ */
+type BatchHandlerDeps = Pick<QueuedEventBatchHandlerOptions<QueuedEventHeader>, 'sqs' | 'logger' | 'metrics'>;
+type BatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+export interface QueuedEventProcessor {
+  process(queued: QueuedEvent, invocation: Invocation): Promise<ProcessOutcome>;
+}
+
+export interface WorkerHandlerDeps extends BatchHandlerDeps {
+  processor: QueuedEventProcessor;
+  /** The event queue, for visibility changes of deferred messages. */
+  queueUrl: string | undefined;
+}
+
+/** The worker Lambda: one SQS FIFO batch of queued webhook events, partial batch failures reported. */
+export function createWorkerHandler(deps: WorkerHandlerDeps): BatchHandler {
+  return createQueuedEventBatchHandler({
+    decode: (record) => decodeQueuedEvent(record.body, record.messageId),
+    handle: (queued, invocation) => deps.processor.process(queued, invocation),
+    sqs: deps.sqs,
+    queueUrl: deps.queueUrl,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    failureMetric: MetricName.workerError,
+    messages: { handled: 'event processed', failed: 'event not processed; it goes back to the queue' },
+    failureLogLevel: 'warn',
+    deferral: {
+      is: (error) => error instanceof NoTimeToStartError,
+      message: 'event not started for lack of time; it goes back to the queue in its place',
+    },
+  });
+}
+
+export interface QueuedEventHandback {
+  handle(queued: QueuedEventHeader, invocation: Invocation): Promise<HandbackOutcome>;
+}
+
+export interface HandbackHandlerDeps extends BatchHandlerDeps {
+  handback: QueuedEventHandback;
+}
+
+/** The handback Lambda on the dead-letter queue: a message it could not handle is reported failed, never dropped. */
+export function createHandbackHandler(deps: HandbackHandlerDeps): BatchHandler {
+  return createQueuedEventBatchHandler({
+    // A message this release cannot fully read (a newer release's) still names its incident, so it is handed back.
+    decode: readQueuedEventHeader,
+    handle: (queued, invocation) => deps.handback.handle(queued, invocation),
+    sqs: deps.sqs,
+    // Dead-lettered messages are retried after the DLQ's own visibility timeout; none is deferred further.
+    queueUrl: undefined,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    failureMetric: MetricName.handbackFailed,
+    messages: {
+      handled: 'dead-lettered event handled',
+      failed: 'could not hand a dead-lettered event back; it stays on the dead-letter queue',
+    },
+    failureLogLevel: 'error',
+  });
+}

@@ -1,0 +1,190 @@
+import type { ChangeEvent, Incident, Oncall } from '../pagerduty/types';
+import type { BurstMark, ServiceContextCachePort, SharedServiceContext } from '../state/service-context-cache';
+import type { ProviderRun } from './provider';
+
+/**
+ * Storms: when many incidents open on one service within minutes, the service-level sources (recent incidents on the
+ * service, related change events, on-calls of its escalation policy) are read from PagerDuty by the first incident
+ * and shared with the others through the state table while fresh. The alerts and the AWS providers stay per incident:
+ * they describe one alert's alarm, metric and resource, which differ between the incidents of a burst.
+ * The cache only saves requests: when it fails, is slow to fill or holds a source the first reader did not get, the
+ * incident reads for itself, exactly as without it.
+ */
+
+export interface ServiceSources {
+  recentIncidents: Incident[];
+  changeEvents: ChangeEvent[];
+  oncalls: Oncall[];
+}
+
+export type ServiceSource = keyof ServiceSources;
+export const SERVICE_SOURCES: readonly ServiceSource[] = ['recentIncidents', 'changeEvents', 'oncalls'];
+
+export interface SharedContextSettings {
+  /** How long a service's context is shared after it was read, and the length of the windows bursts are counted in. */
+  windowMs: number;
+  /** The first reader's lease: others wait for it at most this long before one of them may take over. */
+  leaseMs: number;
+  /** An incident waits at most this long for the first reader, then reads for itself. */
+  waitMs: number;
+  /** How often a waiting incident looks for the shared context. */
+  pollMs: number;
+}
+
+export const DEFAULT_SHARED_CONTEXT_SETTINGS: SharedContextSettings = { windowMs: 180_000, leaseMs: 4_500, waitMs: 5_000, pollMs: 150 };
+
+export interface SharedContextDeps {
+  cache: ServiceContextCachePort;
+  settings?: Partial<SharedContextSettings>;
+  sleep?: (ms: number) => Promise<void>;
+  /** Told when the cache failed and the incident read for itself (a log line; never a failure). */
+  onCacheError?: (error: unknown) => void;
+}
+
+export type ServiceRun = ProviderRun<ServiceSources>;
+/** Reads the named sources from PagerDuty (the providers of lib/context/pagerduty). */
+export type ReadServiceSources = (sources: readonly ServiceSource[]) => Promise<ServiceRun>;
+
+export interface SharedServiceRun extends ServiceRun {
+  /** Set when the incident is one of at least two on its service in the window. */
+  burst?: BurstMark;
+  /** Where the service-level context came from: shared by another incident, read and shared, or read alone. */
+  origin: 'shared' | 'read-and-shared' | 'read';
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The sources the shared context can answer for this incident (on-calls only for the same escalation policy). */
+function fromShared(shared: SharedServiceContext, incident: Incident): Partial<ServiceSources> {
+  const sameEscalationPolicy = shared.escalationPolicyId === incident.escalation_policy.id;
+  return {
+    ...(shared.recentIncidents === undefined ? {} : { recentIncidents: shared.recentIncidents }),
+    ...(shared.changeEvents === undefined ? {} : { changeEvents: shared.changeEvents }),
+    ...(shared.oncalls === undefined || !sameEscalationPolicy ? {} : { oncalls: shared.oncalls }),
+  };
+}
+
+async function completeFromShared(shared: SharedServiceContext, incident: Incident, read: ReadServiceSources): Promise<ServiceRun> {
+  const results = fromShared(shared, incident);
+  const missing = SERVICE_SOURCES.filter((source) => results[source] === undefined);
+  if (missing.length === 0) return { results, unavailable: [] };
+  const own = await read(missing);
+  return { results: { ...results, ...own.results }, unavailable: own.unavailable };
+}
+
+export class SharedServiceContextReader {
+  private readonly settings: SharedContextSettings;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(private readonly deps: SharedContextDeps) {
+    this.settings = { ...DEFAULT_SHARED_CONTEXT_SETTINGS, ...deps.settings };
+    this.sleep = deps.sleep ?? defaultSleep;
+  }
+
+  async gather(incident: Incident, now: () => Date, read: ReadServiceSources): Promise<SharedServiceRun> {
+    const [burst, run] = await Promise.all([this.joinBurst(incident), this.readOrShare(incident, now, read)]);
+    return burst === undefined || burst.count < 2 ? run : { ...run, burst };
+  }
+
+  /** The notes of a resolved past incident: shared by another incident, or read by `read` (and then shared). */
+  async pastNotes(incidentId: string, now: () => Date, read: () => Promise<string[]>): Promise<string[]> {
+    const { cache } = this.deps;
+    const found = await this.findOrClaim(
+      () => cache.readPastNotes(incidentId, now()),
+      (leaseUntil) => cache.claimPastNotes(incidentId, now(), leaseUntil),
+      now,
+    );
+    if (Array.isArray(found)) return found;
+    const notes = await read();
+    if (found === 'claimed') {
+      await this.cacheOrUndefined(() => cache.writePastNotes(incidentId, notes, new Date(now().getTime() + this.settings.windowMs)));
+    }
+    return notes;
+  }
+
+  private async cacheOrUndefined<T>(call: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await call();
+    } catch (error) {
+      this.deps.onCacheError?.(error);
+      return undefined;
+    }
+  }
+
+  /** Counts the incident into the burst of its service's window (by creation time, so a retry lands in the same one). */
+  private async joinBurst(incident: Incident): Promise<BurstMark | undefined> {
+    const created = Date.parse(incident.created_at);
+    const windowStart = Math.floor(created / this.settings.windowMs) * this.settings.windowMs;
+    return this.cacheOrUndefined(() =>
+      this.deps.cache.joinBurst(
+        incident.service.id,
+        new Date(windowStart),
+        new Date(created),
+        new Date(windowStart + 2 * this.settings.windowMs),
+      ),
+    );
+  }
+
+  private async readOrShare(incident: Incident, now: () => Date, read: ReadServiceSources): Promise<SharedServiceRun> {
+    const { cache } = this.deps;
+    const serviceId = incident.service.id;
+    const found = await this.findOrClaim(
+      () => cache.read(serviceId, now()),
+      (leaseUntil) => cache.claimRead(serviceId, now(), leaseUntil),
+      now,
+    );
+    if (found === 'claimed') return { ...(await this.readAndShare(incident, now, read)), origin: 'read-and-shared' };
+    if (found === 'alone') return { ...(await read(SERVICE_SOURCES)), origin: 'read' };
+    return { ...(await completeFromShared(found, incident, read)), origin: 'shared' };
+  }
+
+  /** The fresh shared value, the lease to read it, or (after `waitMs`, or when the cache fails) reading alone. */
+  private async findOrClaim<Shared>(
+    readShared: () => Promise<Shared | undefined>,
+    claim: (leaseUntil: Date) => Promise<boolean>,
+    now: () => Date,
+  ): Promise<Shared | 'claimed' | 'alone'> {
+    const giveUpAt = now().getTime() + this.settings.waitMs;
+    try {
+      for (;;) {
+        const shared = await readShared();
+        if (shared !== undefined) return shared;
+        if (await claim(new Date(now().getTime() + this.settings.leaseMs))) return 'claimed';
+        if (now().getTime() >= giveUpAt) return 'alone';
+        await this.sleep(this.settings.pollMs);
+      }
+    } catch (error) {
+      this.deps.onCacheError?.(error);
+      return 'alone';
+    }
+  }
+
+  private async readAndShare(incident: Incident, now: () => Date, read: ReadServiceSources): Promise<ServiceRun> {
+    const readAt = now();
+    // PagerDuty's own failure (throttling, budget) stops the run as without sharing; the lease then lapses.
+    const run = await read(SERVICE_SOURCES);
+    const { recentIncidents, changeEvents, oncalls } = run.results;
+    const shared: SharedServiceContext = {
+      readAt: readAt.toISOString(),
+      escalationPolicyId: incident.escalation_policy.id,
+      recentIncidents,
+      changeEvents,
+      oncalls,
+    };
+    await this.cacheOrUndefined(() =>
+      this.deps.cache.write(incident.service.id, shared, new Date(readAt.getTime() + this.settings.windowMs)),
+    );
+    return run;
+  }
+}
+
+/** The reader for `context.sharedSeconds` of AGENT_CONFIG; undefined when sharing is off (0). */
+export function sharedContextReader(
+  sharedSeconds: number,
+  cache: ServiceContextCachePort,
+  onCacheError?: (error: unknown) => void,
+): SharedServiceContextReader | undefined {
+  return sharedSeconds === 0
+    ? undefined
+    : new SharedServiceContextReader({ cache, settings: { windowMs: sharedSeconds * 1000 }, onCacheError });
+}

@@ -1,0 +1,72 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { EventProcessor, type ProcessEventDeps } from '../agent/process-event';
+import { createWorkerHandler, type QueuedEventProcessor } from '../adapters/queue-handlers';
+import { AwsClientCache } from '../context/aws/clients';
+import { sharedContextReader } from '../context/shared-service-context';
+import { createTelemetry, ruleMetrics } from '../observability/telemetry';
+import { OutcomeRecorder } from '../outcomes/outcome-recorder';
+import { triageIncident } from '../triage/triage';
+import { buildAgentRuntime, sharedAgentDeps, type AgentFunctionOptions, type AgentRuntime } from './agent-runtime';
+
+/**
+ * The worker function's wiring, built once per execution environment. The AWS clients it builds (DynamoDB, Secrets
+ * Manager, SQS, Bedrock) are injectable through `clients` (AgentClients); clients for the context gatherer join them
+ * there and reach the processor's gather step.
+ */
+export interface WorkerWiringOptions extends AgentFunctionOptions {
+  /** Timing of the processor (clock, retry pacing, lease margin); production uses the defaults. */
+  tuning?: Pick<ProcessEventDeps, 'clock' | 'retry' | 'leaseMarginMs' | 'retryLaterSeconds' | 'gather'>;
+  /**
+   * Where the AWS context comes from (default: clients per region and role, created on first use); `shared` replaces
+   * the runtime's shared service context.
+   */
+  context?: ProcessEventDeps['context'];
+  /** Wraps the processor between the batch handler and the steps (tests scope each event for their crash points). */
+  decorateProcessor?: (processor: QueuedEventProcessor) => QueuedEventProcessor;
+}
+
+export interface WorkerWiring {
+  handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+  processor: EventProcessor;
+  runtime: AgentRuntime;
+}
+
+/** AWS context clients exist only in the worker, one set per region and role, created on first use. */
+function defaultAwsContext(runtime: AgentRuntime, env: NodeJS.ProcessEnv): ProcessEventDeps['context'] {
+  const awsClients = new AwsClientCache();
+  return { aws: { config: runtime.config.context.aws, clientsFor: (target) => awsClients.get(target), workerRegion: env.AWS_REGION } };
+}
+
+export function buildWorker(options: WorkerWiringOptions = {}): WorkerWiring {
+  const { logger, metrics } = options.telemetry ?? createTelemetry('worker', options.env);
+  const runtime = buildAgentRuntime(options);
+  const processor = new EventProcessor({
+    ...sharedAgentDeps(runtime, metrics),
+    triage: (context) => triageIncident(context, runtime.config.triage),
+    refine: runtime.refine,
+    outcomes: new OutcomeRecorder({
+      incidentLedger: runtime.incidentLedger,
+      audit: runtime.audit,
+      store: runtime.outcomes,
+      metrics,
+      ruleMetrics: ruleMetrics(metrics),
+    }),
+    context: {
+      // Incidents of one service within minutes share its service-level reads (storms): the runtime's cache.
+      shared: sharedContextReader(runtime.config.context.sharedSeconds, runtime.serviceContextCache, (error) =>
+        logger.warn('The shared service context could not be used; the incident read its own', { error }),
+      ),
+      ...(options.context ?? defaultAwsContext(runtime, options.env ?? process.env)),
+    },
+    ...options.tuning,
+  });
+  const handler = createWorkerHandler({
+    processor: options.decorateProcessor?.(processor) ?? processor,
+    sqs: options.clients?.sqs ?? new SQSClient({}),
+    queueUrl: (options.env ?? process.env).QUEUE_URL,
+    logger,
+    metrics,
+  });
+  return { handler, processor, runtime };
+}

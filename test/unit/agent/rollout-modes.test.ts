@@ -1,0 +1,119 @@
+import { EventProcessor, type ProcessEventDeps } from '../../../lib/agent/process-event';
+import { parseAgentConfig, type AgentConfig } from '../../../lib/config/agent-config';
+import type { QueuedEvent } from '../../../lib/queue/queued-event';
+import { samplePoint } from '../../../lib/rollout/rollout';
+import { triageIncident } from '../../../lib/triage/triage';
+import { MemoryAuditTrail, MemoryIncidentLedger, MemoryWorkLedger, RecordingMetrics, testNotes } from '../../support/fake-agent-state';
+import { BOT, FakePagerDuty, makeIncident } from '../../support/fake-pagerduty';
+
+const SERVICE = 'PSVC001';
+const WRITES = ['acknowledgeIncident', 'createNote', 'escalateIncident', 'resolveIncident'] as const;
+const plenty = { remainingTimeMs: () => 50_000 };
+
+function triggered(incidentId: string, eventId = `EVT-${incidentId}`): QueuedEvent {
+  const body = {
+    event: {
+      id: eventId,
+      event_type: 'incident.triggered',
+      resource_type: 'incident',
+      occurred_at: new Date(Date.now() - 1000).toISOString(),
+      agent: { id: 'PMONITOR', type: 'service_reference' },
+      data: {
+        id: incidentId,
+        type: 'incident',
+        number: 1,
+        status: 'triggered',
+        title: 'High error rate on checkout',
+        urgency: 'high',
+        service: { id: SERVICE, type: 'service_reference', summary: 'checkout' },
+        escalation_policy: { id: 'PEP0001', type: 'escalation_policy_reference' },
+        html_url: `https://sandbox.pagerduty.com/incidents/${incidentId}`,
+      },
+    },
+  };
+  return {
+    version: 1,
+    eventId,
+    eventType: 'incident.triggered',
+    incidentId,
+    rawBodyBase64: Buffer.from(JSON.stringify(body)).toString('base64'),
+    webhookId: null,
+    subscriptionId: null,
+    receivedAt: new Date().toISOString(),
+  };
+}
+
+function setup(rollout: unknown, incidentId = 'PINC001') {
+  const pd = new FakePagerDuty();
+  pd.incidents.set(incidentId, makeIncident({ id: incidentId, service: { id: SERVICE, type: 'service_reference', summary: 'checkout' } }));
+  const config: AgentConfig = parseAgentConfig(JSON.stringify({ rollout }));
+  const audit = new MemoryAuditTrail();
+  const incidents = new MemoryIncidentLedger();
+  const deps: ProcessEventDeps = {
+    env: 'test',
+    settings: config,
+    connect: async () => ({ api: pd, events: pd.eventsApi, botUserId: BOT.id }),
+    workLedger: new MemoryWorkLedger(),
+    incidentLedger: incidents,
+    audit,
+    notes: testNotes,
+    triage: (context) => triageIncident(context, config.triage),
+    metrics: new RecordingMetrics(),
+    retry: { sleep: async () => undefined, random: () => 0.5 },
+  };
+  return { pd, audit, incidents, processor: new EventProcessor(deps) };
+}
+
+const writesOf = (pd: FakePagerDuty) => Object.fromEntries(WRITES.map((operation) => [operation, pd.count(operation)]));
+
+describe('rollout modes in the worker', () => {
+  it('observe: triages in full, writes the note and the decision to the audit trail, and nothing to PagerDuty', async () => {
+    const { pd, audit, incidents, processor } = setup({ mode: 'observe' });
+    const outcome = await processor.process(triggered('PINC001'), plenty);
+
+    expect(outcome).toEqual({ status: 'triaged', decision: 'escalate', noteId: null });
+    expect(writesOf(pd)).toEqual({ acknowledgeIncident: 0, createNote: 0, escalateIncident: 0, resolveIncident: 0 });
+    const observedNote = audit.of('note')[0];
+    expect(observedNote).toMatchObject({ outcome: 'skipped' });
+    expect(observedNote?.detail).toContain('observe mode');
+    expect(observedNote?.detail).toContain('ref pda:test:PINC001:EVT-PINC001');
+    expect(audit.of('triage')[0]?.detail).toContain('Not carried out: observe mode');
+    expect(await incidents.get('PINC001')).toMatchObject({ decision: 'escalate', rolloutMode: 'observe', finished: true });
+  });
+
+  it('note: posts the note once and nothing else: no acknowledgement, escalation, hold or resolve', async () => {
+    const { pd, incidents, processor } = setup({ mode: 'note' });
+    const outcome = await processor.process(triggered('PINC001'), plenty);
+
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate', noteId: 'PNOTE1' });
+    expect(writesOf(pd)).toEqual({ acknowledgeIncident: 0, createNote: 1, escalateIncident: 0, resolveIncident: 0 });
+    expect(await incidents.get('PINC001')).toMatchObject({ rolloutMode: 'note' });
+  });
+
+  it('act, or no rollout at all: acknowledges, notes and escalates as before', async () => {
+    for (const rollout of [{ mode: 'act' }, undefined]) {
+      const { pd, processor } = setup(rollout);
+      await processor.process(triggered('PINC001'), plenty);
+      expect(writesOf(pd)).toEqual({ acknowledgeIncident: 1, createNote: 1, escalateIncident: 1, resolveIncident: 0 });
+    }
+  });
+
+  it('a service stage overrides the environment: that service acts while the rest observes', async () => {
+    const { pd, processor } = setup({ mode: 'observe', services: { [SERVICE]: { mode: 'act' } } });
+    await processor.process(triggered('PINC001'), plenty);
+    expect(pd.count('acknowledgeIncident')).toBe(1);
+  });
+
+  it('outside the sample: no triage, no read, no write, one audit row saying why', async () => {
+    // An incident id whose sample point lies above 50%, so a 0.5 sample leaves it out.
+    const outside = ['PINC001', 'PINC002', 'PINC003', 'PINC004', 'PINC005'].find((id) => samplePoint(id) >= 0.5) ?? '';
+    expect(outside).not.toBe('');
+    const { pd, audit, processor } = setup({ mode: 'act', sampleRate: 0.5 }, outside);
+    const outcome = await processor.process(triggered(outside), plenty);
+
+    expect(outcome).toEqual({ status: 'ignored' });
+    expect(pd.calls).toEqual([]);
+    expect(audit.items.map((item) => [item.action, item.outcome])).toEqual([['record', 'skipped']]);
+    expect(audit.items[0]?.detail).toContain('not in the rollout sample');
+  });
+});
