@@ -7,7 +7,7 @@ import type { OutcomeRecorder } from '../outcomes/outcome-recorder';
 import { isPagerDutyError } from '../pagerduty/errors';
 import type { Incident } from '../pagerduty/types';
 import type { QueuedEvent } from '../queue/queued-event';
-import type { DecisionFacts, IncidentLedger } from '../state/incident-ledger';
+import type { DecisionFacts, IncidentLedger, IncidentProgress } from '../state/incident-ledger';
 import { ResolveRefusedError } from '../state/incident-ledger';
 import type { FinishedStatus, WorkLedger } from '../state/work-ledger';
 import { MAX_RETRIES_PER_EVENT } from '../state/work-ledger';
@@ -175,6 +175,11 @@ const HANDBACK_MIN_REMAINING_MS = 1500;
 /** Acknowledged, and by nobody but the agent as far as PagerDuty lists: silenced unless the agent finishes the job. */
 export function acknowledgedByAgentAlone(incident: Incident, botUserId: string): boolean {
   return incident.status === 'acknowledged' && incident.acknowledgements.every((ack) => ack.acknowledger.id === botUserId);
+}
+
+/** The ledger records the agent's acknowledgement for this triggering event (an earlier delivery's, possibly). */
+function acknowledgedForEvent(progress: IncidentProgress | undefined, triggerEventId: string): boolean {
+  return progress?.triggerEventId === triggerEventId && progress.acknowledgedByAgentAt !== undefined;
 }
 
 /** The acknowledger, when someone other than the agent acknowledged the incident. */
@@ -357,7 +362,7 @@ export class EventProcessor {
       return 'resolved-already';
     }
     const progress = await incidentLedger.get(subject.incidentId);
-    const ackedForThisEvent = progress?.triggerEventId === event.eventId && progress.acknowledgedByAgentAt !== undefined;
+    const ackedForThisEvent = acknowledgedForEvent(progress, event.eventId);
     // After the agent's own acknowledgement only an explicit human acknowledger counts as a takeover.
     const human =
       ackedForThisEvent && incident.acknowledgements.every((ack) => ack.acknowledger.id === botUserId)
@@ -381,6 +386,10 @@ export class EventProcessor {
   private async acknowledge(run: IncidentRun): Promise<void> {
     const { incidentLedger, metrics } = this.deps;
     const { event, subject } = run;
+    // Written before the call: a delivery that dies between PagerDuty's answer and markAcknowledged (or loses the
+    // answer) leaves this mark, so a later delivery that must stop before it can read the incident asks PagerDuty who
+    // holds it instead of giving up on an incident the agent silenced.
+    await incidentLedger.markAcknowledgementUnconfirmed(subject.incidentId, event.eventId, this.clock());
     const ack = await run.actions.acknowledge();
     await incidentLedger.markAcknowledged(subject.incidentId, event.eventId, this.clock());
     run.holding.acknowledgedByAgent = true;
@@ -470,16 +479,15 @@ export class EventProcessor {
 
   /**
    * The agent had to stop (budget or time spent, or PagerDuty refused for good). Acknowledged by the agent: hand back
-   * with one attempt per call. Not acknowledged: give up (PagerDuty keeps paging), unless the acknowledgement's answer
-   * was lost, when PagerDuty's state decides. Any other error goes up for another delivery.
+   * with one attempt per call. Not acknowledged as far as this delivery knows: give up (PagerDuty keeps paging), unless
+   * this delivery's acknowledgement lost its answer or the ledger shows one for this event (an earlier delivery's,
+   * confirmed or not), when PagerDuty's state decides. Any other error goes up for another delivery.
    */
   private async handBackOnStop(run: IncidentRun, error: unknown): Promise<ProcessOutcome> {
     const { audit, incidentLedger, metrics } = this.deps;
     const { event, subject, holding } = run;
-    // An acknowledgement without an answer may have landed: until PagerDuty says otherwise the incident is not
-    // finished, whatever happens to this delivery (the dead-letter handback reads that).
+    // An acknowledgement without an answer may have landed (its mark was written before the call).
     const acknowledgementLost = !holding.acknowledgedByAgent && run.retry.outcomeUnknown('acknowledge');
-    if (acknowledgementLost) await incidentLedger.markAcknowledgementUnconfirmed(subject.incidentId, event.eventId, this.clock());
     const stop = error instanceof RetryStopError && (error.kind === 'budget-exhausted' || error.kind === 'out-of-time');
     const hopeless = error instanceof OperationFailedError && isPagerDutyError(error.cause) && !error.retryable;
     if (!stop && !hopeless) throw error;
@@ -493,8 +501,10 @@ export class EventProcessor {
     });
     let incident = holding.incident;
     if (!holding.acknowledgedByAgent || incident === undefined) {
+      // Whether this delivery got to acknowledge says nothing about earlier ones: the ledger does, and PagerDuty decides.
+      const progress = acknowledgementLost ? undefined : await incidentLedger.get(subject.incidentId);
       const mayHaveLanded =
-        acknowledgementLost || (await incidentLedger.get(subject.incidentId))?.acknowledgementUnconfirmedBy === event.eventId;
+        acknowledgementLost || progress?.acknowledgementUnconfirmedBy === event.eventId || acknowledgedForEvent(progress, event.eventId);
       const held = mayHaveLanded ? await this.heldByAgent(event, subject, run.connection, lastChance, error) : undefined;
       if (held === undefined) {
         metrics.addMetric(MetricName.gaveUp, 'Count', 1);

@@ -12,15 +12,15 @@ import { messageOf } from '../errors/message-of';
  *
  * The handback function reads `acknowledgedByAgentAt` and `finished`: an incident the agent acknowledged and did
  * not finish is silenced with nobody behind it, and must be handed back. `acknowledgementUnconfirmedBy` marks an
- * acknowledgement whose answer was lost: it may have landed, so the incident is not finished until PagerDuty's own
- * state says who holds it.
+ * acknowledgement attempted and not confirmed (the worker died before recording the answer, or the answer was lost):
+ * it may have landed, so the incident is not finished until PagerDuty's own state says who holds it.
  */
 export interface IncidentProgress {
   incidentId: string;
   /** The triggering event the current progress belongs to (a reopened incident starts again). */
   triggerEventId?: string;
   acknowledgedByAgentAt?: string;
-  /** The triggering event whose acknowledgement got no answer (it may have landed), until one is confirmed. */
+  /** The triggering event whose acknowledgement was attempted (written before the call; it may have landed), until one is confirmed. */
   acknowledgementUnconfirmedBy?: string;
   acknowledgementUnconfirmedAt?: string;
   noteId?: string;
@@ -81,7 +81,7 @@ export interface IncidentLedger {
   get(incidentId: string): Promise<IncidentProgress | undefined>;
   /** Starts (or restarts, for a reopened incident) the progress of a triggering event; clears `finished`. */
   markAcknowledged(incidentId: string, triggerEventId: string, at: Date): Promise<void>;
-  /** The acknowledgement for this triggering event got no answer: it may have landed; clears `finished`. */
+  /** The acknowledgement for this triggering event is about to be attempted, or got no answer: it may land; clears `finished`. */
   markAcknowledgementUnconfirmed(incidentId: string, triggerEventId: string, at: Date): Promise<void>;
   recordDecision(incidentId: string, decision: string, facts?: DecisionFacts): Promise<void>;
   /** Written before the escalation call, so that a crash mid-call still forbids a later resolve. */

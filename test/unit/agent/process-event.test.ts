@@ -518,6 +518,52 @@ describe('EventProcessor: an acknowledgement whose answer was lost is never sile
     expect(audit.of('handback')).toHaveLength(1);
   });
 
+  it('hands back when an earlier delivery died between the acknowledgement and recording it, and the incident cannot be read now', async () => {
+    const pd = new FakePagerDuty();
+    const { processor, work, incidents, audit, metrics } = setup({ pd });
+    const markAcknowledged = incidents.markAcknowledged.bind(incidents);
+    let crashes = 1;
+    incidents.markAcknowledged = async (...args) => {
+      if (crashes-- > 0) throw new Error('Lambda died');
+      return markAcknowledged(...args);
+    };
+    await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toThrow('Lambda died');
+    expect(pd.incident().status).toBe('acknowledged');
+
+    // The next delivery's read of the incident fails with the budget spent: the ledger alone cannot say who holds it.
+    for (let i = 0; i < 5; i += 1) await work.consumeRetry('EVT001');
+    pd.fail('getIncident', 503, 1);
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+
+    expect(outcome).toMatchObject({ status: 'handed-back', reason: expect.stringContaining('retry budget is spent') });
+    expect(pd.count('acknowledgeIncident')).toBe(1);
+    expect(pd.count('escalateIncident')).toBe(1);
+    expect(pd.incident().status).toBe('triggered');
+    expect(pd.notes.get(INCIDENT)?.[0]?.content).toContain('Handing PINC001 back');
+    expect(await incidents.get(INCIDENT)).toMatchObject({ handedBackAt: expect.any(String), finished: true });
+    expect(audit.items.some((item) => item.detail?.startsWith('gave up') === true)).toBe(false);
+    expect(metrics.total(MetricName.gaveUp)).toBe(0);
+  });
+
+  it('hands back when an earlier delivery recorded its acknowledgement and died, and the incident cannot be read now', async () => {
+    const pd = new FakePagerDuty();
+    const { processor, work, incidents, metrics } = setup({ pd });
+    incidents.reserveNote = async () => {
+      throw new Error('Lambda died');
+    };
+    await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toThrow('Lambda died');
+    expect(await incidents.get(INCIDENT)).toMatchObject({ acknowledgedByAgentAt: expect.any(String), triggerEventId: 'EVT001' });
+
+    for (let i = 0; i < 5; i += 1) await work.consumeRetry('EVT001');
+    pd.fail('getIncident', 503, 1);
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+
+    expect(outcome).toMatchObject({ status: 'handed-back', reason: expect.stringContaining('retry budget is spent') });
+    expect(pd.count('escalateIncident')).toBe(1);
+    expect(pd.incident().status).toBe('triggered');
+    expect(metrics.total(MetricName.gaveUp)).toBe(0);
+  });
+
   it('hands back when the budget runs out on an escalation whose answer was lost, escalating again on its last chance', async () => {
     const pd = new FakePagerDuty().loseAnswer('escalateIncident');
     const { processor, work, incidents } = setup({ pd, triage: () => hypothesis('escalate') });
