@@ -134,7 +134,7 @@ export function ingressHandler() {
 async function handlerPerEvent(handler: ReturnType<typeof ingressHandler>, requests: APIGatewayProxyEventV2[]): Promise<number> {
   // Log lines and EMF metrics are formatted as in production; only the terminal write is skipped.
   const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = (() => true);
+  process.stdout.write = () => true;
   try {
     const start = performance.now();
     for (const request of requests) {

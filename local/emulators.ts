@@ -142,11 +142,11 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
   const agentEnv = options.agentEnv ?? 'local';
   const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const dynamoPort = await listen(dynamoServer, options.dynamodbPort ?? 0);
-  const sqsServer = (await createSqsServer({
+  const sqsServer = await createSqsServer({
     port: options.sqsPort ?? 0,
     hostname: '127.0.0.1',
     emulateQueueCreationLifecycle: false,
-  }));
+  });
   const sqsPort = (sqsServer.address() as AddressInfo).port;
   const awsContext = await startAwsContextEmulator();
 

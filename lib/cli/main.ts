@@ -40,7 +40,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       .addOption(new Option('--outcome <outcome>', 'only this outcome').choices(AUDIT_OUTCOMES))
       .option('--limit <n>', 'at most this many rows (default 500)')
       .option('--json', 'rows as JSON'),
-  ).action(async (options) => auditCommand(options, io));
+  ).action(async (options: Parameters<typeof auditCommand>[0]) => auditCommand(options, io));
 
   withTarget(
     program
@@ -52,7 +52,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       .option('--twice', 'deliver the same event twice (the second must be answered as a duplicate)')
       .option('--bad-signature', 'sign with a wrong secret (must be answered 401)')
       .option('--json', 'results as JSON'),
-  ).action(async (payload: string, options) => {
+  ).action(async (payload: string, options: Parameters<typeof sendTestCommand>[1]) => {
     const results = await sendTestCommand(payload, options, io);
     if (results.some((result) => result.status >= 500)) setExitCode(1);
   });
@@ -66,21 +66,21 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       .description(
         'Write the secret: answer the prompts, or pipe the JSON document in on stdin. Checked before writing; webhook signing secrets are kept.',
       ),
-  ).action(async (options) => secretSetCommand(options, io));
+  ).action(async (options: Parameters<typeof secretSetCommand>[0]) => secretSetCommand(options, io));
   withTarget(
     secret
       .command('stage')
       .description(
         'Stage a new PagerDuty key (prompt or stdin) as AWSPENDING with the rest of the credentials secret, then start rotation.',
       ),
-  ).action(async (options) => secretStageCommand(options, io));
+  ).action(async (options: Parameters<typeof secretStageCommand>[0]) => secretStageCommand(options, io));
   withTarget(
     secret
       .command('split')
       .description(
         'Move the webhook signing secrets of a stack deployed before the split out of the credentials secret into their own secret (run once).',
       ),
-  ).action(async (options) => secretSplitCommand(options, io));
+  ).action(async (options: Parameters<typeof secretSplitCommand>[0]) => secretSplitCommand(options, io));
 
   const webhook = program.command('webhook').description('PagerDuty V3 webhook subscriptions pointing at the environment.');
   withTarget(
@@ -93,7 +93,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       .option('--scope-id <id>', 'the service or team id (for --scope service|team)')
       .option('--events <list>', 'comma-separated event types (default: the incident events the agent uses)')
       .option('--json', 'the subscription as JSON (without its secret)'),
-  ).action(async (options) => {
+  ).action(async (options: Parameters<typeof webhookSubscribeCommand>[0]) => {
     await webhookSubscribeCommand(options, io);
   });
   withTarget(
@@ -102,28 +102,30 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       .description('Add a second subscription and its secret; after confirmation delete the old one and its secret.')
       .option('--subscription <id>', 'the subscription to replace, when the environment has several')
       .option('--yes', 'delete the old subscription without asking'),
-  ).action(async (options) => webhookRotateCommand(options, io));
+  ).action(async (options: Parameters<typeof webhookRotateCommand>[0]) => webhookRotateCommand(options, io));
   withTarget(
     webhook
       .command('revoke')
       .description("Stop trusting a subscription's signing secret at once (leaked, unwanted), then delete the subscription in PagerDuty.")
       .argument('<subscriptionId>', 'the subscription whose secret to revoke')
       .option('--yes', 'revoke without asking'),
-  ).action(async (subscriptionId: string, options) => webhookRevokeCommand(subscriptionId, options, io));
+  ).action(async (subscriptionId: string, options: Parameters<typeof webhookRevokeCommand>[1]) =>
+    webhookRevokeCommand(subscriptionId, options, io),
+  );
   withTarget(
     webhook
       .command('status')
       .description("The environment's subscriptions and whether PagerDuty temporarily disabled one.")
       .option('--enable', 're-enable temporarily disabled subscriptions')
       .option('--json', 'as JSON'),
-  ).action(async (options) => webhookStatusCommand(options, io));
+  ).action(async (options: Parameters<typeof webhookStatusCommand>[0]) => webhookStatusCommand(options, io));
 
   withTarget(
     program
       .command('doctor')
       .description('Check the secret, the PagerDuty key and identity, subscriptions, dead letters and recent handbacks.')
       .option('--json', 'checks as JSON'),
-  ).action(async (options) => {
+  ).action(async (options: Parameters<typeof doctorCommand>[0]) => {
     if (!(await doctorCommand(options, io))) setExitCode(1);
   });
 
@@ -134,7 +136,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       .option('--since <when>', 'start of the range: a duration ago (30d, 24h) or an ISO time (default 30d)')
       .option('--service <id>', 'only incidents of this PagerDuty service')
       .option('--json', 'the figures as JSON'),
-  ).action(async (options) => {
+  ).action(async (options: Parameters<typeof reportCommand>[0]) => {
     await reportCommand(options, io);
   });
 
@@ -144,7 +146,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       .description('Move dead-lettered messages back to the event queue (message groups and deduplication ids kept).')
       .option('--max <n>', 'move at most this many')
       .option('--json', 'counts as JSON'),
-  ).action(async (options) => {
+  ).action(async (options: Parameters<typeof redriveCommand>[0]) => {
     await redriveCommand(options, io);
   });
 
@@ -182,7 +184,7 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
 }
 
 if (require.main === module) {
-  runCli(process.argv.slice(2)).then((code) => {
+  void runCli(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
 }

@@ -5,7 +5,7 @@ import type { CliIo } from './output';
 /** Reads all of stdin (for values piped in: `… | pd-agent secret set --env dev`). */
 export async function readAllStdin(io: CliIo): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk));
+  for await (const chunk of io.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
   return Buffer.concat(chunks).toString('utf8');
 }
 

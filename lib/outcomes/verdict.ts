@@ -41,7 +41,7 @@ const MAX_COMMENT = 300;
 export function parseFeedback(content: string): Feedback | null {
   const match = FEEDBACK.exec(content);
   if (match === null) return null;
-  const word = (match[1]).toLowerCase();
+  const word = match[1].toLowerCase();
   return { verdict: word === 'right' ? 'confirmed' : 'contradicted', comment: truncate(oneLine(match[2] ?? ''), MAX_COMMENT) };
 }
 

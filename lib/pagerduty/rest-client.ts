@@ -189,7 +189,7 @@ export function createPagerDutyClient(options: PagerDutyClientOptions): PagerDut
     let pages = 0;
     let more = false;
     let total: number | null = null;
-    let last: PagerDutyResponse<T[]> | null = null;
+    let last: PagerDutyResponse<T[]>;
     const startedAt = Date.now();
     for (;;) {
       const limit = Math.min(PAGE_LIMIT, maxItems - items.length);

@@ -9,11 +9,15 @@
  * overrides and isolates (which can make text display in an order other than the one it has) are dropped.
  */
 export function oneLine(text: string): string {
-  return text
-    .replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '')
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return (
+    text
+      .replace(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '')
+      // Control characters are exactly what this strips: outside text must not break a note's lines.
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+  );
 }
 
 /** At most `max` characters, ending with an ellipsis when something was cut. */
@@ -28,13 +32,14 @@ export function shortValue(value: unknown, max: number): string {
   let text: string;
   if (typeof value === 'string') text = value;
   else if (value === null || value === undefined) text = String(value);
-  else if (typeof value === 'object') {
+  else if (typeof value === 'number' || typeof value === 'boolean') text = String(value);
+  else {
     try {
-      text = JSON.stringify(value);
+      text = JSON.stringify(value) ?? typeof value;
     } catch {
       text = '[unserialisable]';
     }
-  } else text = String(value);
+  }
   return truncate(oneLine(text), max);
 }
 

@@ -98,7 +98,7 @@ export class CloudTrailEmulator implements JsonService {
       fields: {
         EventId: String(record.eventID),
         EventName: record.eventName,
-        ReadOnly: String(record.readOnly ?? false),
+        ReadOnly: String(record.readOnly === true || record.readOnly === 'true'),
         Username: username(identity),
         EventSource: record.eventSource,
         AccessKeyId: typeof identity?.accessKeyId === 'string' ? identity.accessKeyId : undefined,

@@ -67,7 +67,7 @@ export class FieldReader {
     const value = this.input[field];
     if (value === undefined || value === null) return undefined;
     if (!Array.isArray(value)) throw this.bad(`${field} must be a list.`);
-    return value;
+    return value as unknown[];
   }
 
   stringList(field: string): string[] | undefined {

@@ -48,8 +48,9 @@ const templateOf = (path: string): string => {
   return template;
 };
 
-const recordingFetch = (exchanges: Exchange[]): typeof fetch =>
-  (async (input: string | URL | Request, init?: RequestInit) => {
+const recordingFetch =
+  (exchanges: Exchange[]): typeof fetch =>
+  async (input: string | URL | Request, init?: RequestInit) => {
     const response = await fetch(input, init);
     const responseBody = await response.clone().text();
     const url = new URL(String(input));
@@ -62,7 +63,7 @@ const recordingFetch = (exchanges: Exchange[]): typeof fetch =>
       responseBody,
     });
     return response;
-  });
+  };
 
 if (!pagerDutyOpenApiAvailable()) {
   describe.skip(`PagerDuty OpenAPI conformance: skipped because ${PAGERDUTY_OPENAPI_PATH} is absent (put PagerDuty's rest-v2 OpenAPI document there to run it)`, () => {

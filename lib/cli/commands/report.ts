@@ -41,7 +41,7 @@ export function verdictBar(row: ReportRow, colours: Colours, width = BAR_WIDTH):
   const excess = cells.reduce((sum, cell) => sum + cell, 0) - width;
   if (excess > 0) {
     const largest = cells.indexOf(Math.max(...cells));
-    cells[largest] = (cells[largest]) - excess;
+    cells[largest] = cells[largest] - excess;
   }
   const [confirmed, contradicted, unknown] = cells as [number, number, number];
   return `${colours.green('█'.repeat(confirmed))}${colours.red('▓'.repeat(contradicted))}${colours.dim('░'.repeat(unknown))}`;

@@ -87,8 +87,8 @@ export function alertPayload(alert: Alert): AlertPayload {
 export function leafText(value: unknown): string {
   if (value === null || value === undefined) return '';
   if (typeof value === 'string') return value;
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value) ?? typeof value;
 }
 
 /**

@@ -24,7 +24,7 @@ export const alarmNameOf = (alert: NormalisedAlert | undefined): string | undefi
 
 /** Resolves when `ms` passed, rejects with the signal's reason when it aborts first. */
 export function delay(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       signal.removeEventListener('abort', onAbort);
@@ -32,7 +32,7 @@ export function delay(ms: number, signal: AbortSignal): Promise<void> {
     }, ms);
     const onAbort = (): void => {
       clearTimeout(timer);
-      reject(signal.reason);
+      reject(signal.reason as Error);
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });

@@ -52,7 +52,7 @@ const SIGNIFICANT_SIGMAS = 3;
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[middle]) : ((sorted[middle - 1]) + (sorted[middle])) / 2;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 };
 
 /** Median absolute deviation scaled to a normal standard deviation: robust to the very outliers we look for. */
@@ -73,7 +73,7 @@ export function fitLine(points: readonly MetricPoint[]): LineFit {
   const n = points.length;
   if (n < 2) return { slope: 0, r2: 0 };
   // Centred on the first timestamp so epoch milliseconds do not swamp the arithmetic.
-  const origin = (points[0]).at;
+  const origin = points[0].at;
   const xs = points.map((point) => point.at - origin);
   const ys = points.map((point) => point.value);
   const meanX = xs.reduce((sum, x) => sum + x, 0) / n;
@@ -82,8 +82,8 @@ export function fitLine(points: readonly MetricPoint[]): LineFit {
   let sxy = 0;
   let syy = 0;
   for (let i = 0; i < n; i += 1) {
-    const dx = (xs[i]) - meanX;
-    const dy = (ys[i]) - meanY;
+    const dx = xs[i] - meanX;
+    const dy = ys[i] - meanY;
     sxx += dx * dx;
     sxy += dx * dy;
     syy += dy * dy;
@@ -113,10 +113,10 @@ export function breaches(value: number, threshold: { comparison: Comparison; val
 export function crossingTime(points: readonly MetricPoint[], threshold: ShapeInput['threshold']): number | undefined {
   if (threshold === undefined) return undefined;
   for (let i = points.length - 1; i >= 1; i -= 1) {
-    const now = breaches((points[i]).value, threshold);
-    const before = breaches((points[i - 1]).value, threshold);
+    const now = breaches(points[i].value, threshold);
+    const before = breaches(points[i - 1].value, threshold);
     if (now === undefined) return undefined;
-    if (now && !before) return (points[i]).at;
+    if (now && !before) return points[i].at;
   }
   return undefined;
 }
@@ -156,15 +156,15 @@ function classify(values: readonly number[], points: readonly MetricPoint[]): Me
   // The point furthest from the baseline, and how unusual it is against everything else.
   let peakIndex = 0;
   values.forEach((value, index) => {
-    if (Math.abs(value - baseLevel) > Math.abs((values[peakIndex]) - baseLevel)) peakIndex = index;
+    if (Math.abs(value - baseLevel) > Math.abs(values[peakIndex] - baseLevel)) peakIndex = index;
   });
-  const peakDeviation = Math.abs((values[peakIndex]) - baseLevel);
+  const peakDeviation = Math.abs(values[peakIndex] - baseLevel);
   const rest = values.filter((_, index) => index !== peakIndex);
   const cameBack = Math.abs(latest - baseLevel) < 0.5 * peakDeviation && peakIndex !== n - 1;
   if (cameBack && peakDeviation > SIGNIFICANT_SIGMAS * robustSd(rest) && peakDeviation >= 0.5 * range) return 'spike';
 
   let largestMove = 0;
-  for (let i = 1; i < n; i += 1) largestMove = Math.max(largestMove, Math.abs((values[i]) - (values[i - 1])));
+  for (let i = 1; i < n; i += 1) largestMove = Math.max(largestMove, Math.abs(values[i] - values[i - 1]));
   const fit = fitLine(points);
   if (n >= 4 && fit.r2 >= TREND_R2 && largestMove <= SUDDEN_FRACTION * range) return fit.slope > 0 ? 'climb' : 'drop';
 
@@ -192,7 +192,7 @@ export function analyseMetric(input: ShapeInput): ShapeAnalysis {
   if (crossedAt !== undefined) analysis.crossedAt = crossedAt;
 
   if (shape === 'climb' || shape === 'drop' || shape === 'step') {
-    const lastAt = (points[points.length - 1]).at;
+    const lastAt = points[points.length - 1].at;
     const windowStart = lastAt - (input.recentMinutes ?? DEFAULT_RECENT_MINUTES) * 60_000;
     const inWindow = points.filter((point) => point.at >= windowStart);
     const recent = inWindow.length >= 3 ? inWindow : points.slice(-3);

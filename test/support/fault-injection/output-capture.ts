@@ -19,8 +19,8 @@ export function captureOutput(): OutputCapture {
     chunks.push(typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : String(chunk));
     return true;
   };
-  process.stdout.write = ((chunk: unknown) => keep(chunk));
-  process.stderr.write = ((chunk: unknown) => keep(chunk));
+  process.stdout.write = (chunk: unknown) => keep(chunk);
+  process.stderr.write = (chunk: unknown) => keep(chunk);
   for (const name of consoleMethods) {
     console[name] = (...args: unknown[]) => {
       keep(

@@ -71,9 +71,7 @@ describe('AuditLog', () => {
     };
     ddb
       .on(QueryCommand)
-      .callsFake((input: { ExpressionAttributeValues: Record<string, string> }) =>
-        pages[input.ExpressionAttributeValues[':day']]?.shift(),
-      );
+      .callsFake((input: { ExpressionAttributeValues: Record<string, string> }) => pages[input.ExpressionAttributeValues[':day']]?.shift());
 
     const audit = log();
     const since = new Date('2026-03-01T20:00:00Z');

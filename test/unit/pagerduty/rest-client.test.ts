@@ -199,7 +199,7 @@ describe('PagerDuty REST client', () => {
   it('turns a timeout into a network error and a refused connection into one too', async () => {
     const hanging = (async (_input: string | URL | Request, init?: RequestInit) =>
       new Promise<Response>((_resolve, reject) =>
-        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
+        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason as Error)),
       )) as typeof fetch;
     await expect(client(hanging, apiKeyAuth(TOKEN), 20).getIncident('Q1')).rejects.toMatchObject({
       name: 'PagerDutyNetworkError',

@@ -99,7 +99,7 @@ function describeWith(versions: Record<string, string[]>, rotationEnabled = true
 
 const stagedVersions = { [CURRENT_VERSION]: ['AWSCURRENT'], [TOKEN]: ['AWSPENDING'] };
 
-function storeValues(current: unknown, pending: unknown | 'not-staged'): void {
+function storeValues(current: unknown, pending: unknown): void {
   secretsManager
     .on(GetSecretValueCommand, { SecretId: SECRET_ID, VersionStage: 'AWSCURRENT' })
     .resolves({ SecretString: JSON.stringify(current) });

@@ -8,7 +8,7 @@ const cloudTrail = mockClient(CloudTrailClient);
 const options = (requests = 8) => ({ signal: new AbortController().signal, requests: new RequestBudget(requests) });
 type RawRecord = Parameters<typeof lookupEventFrom>[0];
 const record = (name: string) => awsFixture<RawRecord | RawRecord[]>(name);
-const first = (value: RawRecord | RawRecord[]): RawRecord => (Array.isArray(value) ? (value[0]) : value);
+const first = (value: RawRecord | RawRecord[]): RawRecord => (Array.isArray(value) ? value[0] : value);
 
 beforeEach(() => cloudTrail.reset());
 

@@ -122,9 +122,7 @@ describe('analyseMetric invariants', () => {
         expect(breaches(values[index - 1], threshold)).toBe(false);
         // It is the latest entry into the breach: no later point enters it again.
         for (let later = index + 1; later < values.length; later += 1) {
-          expect(breaches(values[later], threshold) === true && breaches(values[later - 1], threshold) === false).toBe(
-            false,
-          );
+          expect(breaches(values[later], threshold) === true && breaches(values[later - 1], threshold) === false).toBe(false);
         }
       }),
     );
