@@ -73,7 +73,7 @@ beforeAll(async () => {
   });
 
   for (const serviceId of SERVICES) {
-    for (let index = 0; index < (PER_SERVICE[serviceId] as number); index += 1) {
+    for (let index = 0; index < PER_SERVICE[serviceId]; index += 1) {
       const latency = index % 2 === 0;
       const title = latency ? `Checkout latency above ${index + 2}s` : `Disk full on db-${index}`;
       const incident = stack.sandbox.triggerIncident({ serviceId, title });
@@ -150,7 +150,7 @@ describe('a month of incidents in each rollout mode, as the sandbox recorded it'
     let wrongIncidentId: string;
 
     beforeAll(async () => {
-      wrongIncidentId = (of(ACT, (entry) => entry.latency)[0] as MonthIncident).incident.id;
+      wrongIncidentId = of(ACT, (entry) => entry.latency)[0].incident.id;
       for (const { incident, latency } of month) {
         if (incident.id === wrongIncidentId) stack.sandbox.resolveAs(incident.id, SANDBOX_PRIMARY_USER.id, { resolutionNote: WRONG_NOTE });
         else if (latency) stack.sandbox.resolveAs(incident.id, SANDBOX_PRIMARY_USER.id, { resolutionNote: ROLLBACK_NOTE });
