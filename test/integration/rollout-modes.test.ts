@@ -2,7 +2,7 @@ import pc from 'picocolors';
 import { renderOutcomeReport } from '../../lib/cli/commands/report';
 import { buildOutcomeReport, type OutcomeReport } from '../../lib/outcomes/outcome-report';
 import type { IncidentOutcomes } from '../../lib/outcomes/outcome-store';
-import { samplePoint } from '../../lib/rollout/rollout';
+import { samplePoint, WOULD_BE_NOTE_LABEL } from '../../lib/rollout/rollout';
 import {
   SANDBOX_BOT_USER,
   SANDBOX_ESCALATION_POLICY_ID,
@@ -110,7 +110,7 @@ describe('a month of incidents in each rollout mode, as the sandbox recorded it'
       const audit = (await stack.audit.byIncident(incident.id, { limit: 200 })).items;
       const wouldBe = audit.filter((item) => item.action === 'note');
       expect(wouldBe).toHaveLength(1);
-      expect(wouldBe[0]).toMatchObject({ outcome: 'skipped', detail: expect.stringContaining('The note would have been:') });
+      expect(wouldBe[0]).toMatchObject({ outcome: 'skipped', detail: expect.stringContaining(WOULD_BE_NOTE_LABEL) });
       expect(audit.find((item) => item.action === 'triage')?.detail).toContain('Not carried out: observe mode');
     }
   });
