@@ -1,5 +1,14 @@
-import { DEFAULT_SANDBOX_SEED, SANDBOX_BOT_USER, SANDBOX_SERVICE_ID, signWebhookBody, type SandboxSeed } from './sandbox';
+import {
+  DEFAULT_SANDBOX_SEED,
+  SANDBOX_BOT_USER,
+  SANDBOX_ESCALATION_POLICY_ID,
+  SANDBOX_SERVICE_ID,
+  signWebhookBody,
+  type SandboxSeed,
+} from './sandbox';
 import type { AuditItem } from '../lib/audit/audit-record';
+import type { RolloutMode } from '../lib/config/agent-config';
+import { WOULD_BE_NOTE_LABEL } from '../lib/rollout/rollout';
 import { AuditLog } from '../lib/audit/audit-log';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -15,9 +24,21 @@ import {
 
 const HOUR_MS = 3_600_000;
 
-/** The local environment's policy for the demo: one rule the "known pattern" incident matches. */
+/** Demo services whose rollout stage is not `act` (docs/rollout-and-outcomes.md): one incident is paged on each. */
+export const DEMO_OBSERVE_SERVICE = { id: 'PSVCOBS', name: 'search-api', mode: 'observe' } as const;
+export const DEMO_NOTE_SERVICE = { id: 'PSVCNOT', name: 'inventory-api', mode: 'note' } as const;
+
+/**
+ * The local environment's policy for the demo: one rule the "known pattern" incident matches; the environment acts,
+ * one service is observed and one gets notes only.
+ */
 export const DEMO_AGENT_CONFIG = JSON.stringify({
   agentName: 'pd-agent (local)',
+  rollout: {
+    mode: 'act',
+    sampleRate: 1,
+    services: Object.fromEntries([DEMO_OBSERVE_SERVICE, DEMO_NOTE_SERVICE].map(({ id, mode }) => [id, { mode, sampleRate: 1 }])),
+  },
   triage: {
     rules: [
       {
@@ -46,6 +67,10 @@ export function demoSeed(now: Date = new Date()): SandboxSeed {
   });
   return {
     ...DEFAULT_SANDBOX_SEED,
+    services: [
+      ...(DEFAULT_SANDBOX_SEED.services ?? []),
+      ...[DEMO_OBSERVE_SERVICE, DEMO_NOTE_SERVICE].map(({ id, name }) => ({ id, name, escalationPolicyId: SANDBOX_ESCALATION_POLICY_ID })),
+    ],
     incidents: [
       past(72, 'Rotated the WAL archive and pruned old snapshots.'),
       past(30, 'Pruned old snapshots again; WAL archiving cron was stuck.'),
@@ -76,6 +101,8 @@ interface Scenario {
   name: string;
   title: string;
   urgency: 'high' | 'low';
+  /** Default: the sandbox's checkout service, where the agent acts. */
+  service?: typeof DEMO_OBSERVE_SERVICE | typeof DEMO_NOTE_SERVICE;
 }
 
 const LAMBDA_DEPLOY = 'bad deploy (AWS context)';
@@ -85,7 +112,13 @@ const SCENARIOS: Scenario[] = [
   { name: 'unknown, high urgency', title: 'Payment provider answers 503 for card payments', urgency: 'high' },
   { name: 'recurring', title: RECURRING_TITLE, urgency: 'low' },
   { name: LAMBDA_DEPLOY, title: LAMBDA_DEPLOY_TITLE, urgency: 'high' },
+  { name: 'observe mode', title: 'Search API p95 latency above 800ms', urgency: 'high', service: DEMO_OBSERVE_SERVICE },
+  { name: 'note mode', title: 'Inventory sync backlog above 10k messages', urgency: 'high', service: DEMO_NOTE_SERVICE },
 ];
+
+/** The scenario service's rollout stage: observe writes nothing to PagerDuty, note only its note. */
+const modeOf = (scenario: Scenario): RolloutMode => scenario.service?.mode ?? 'act';
+const isWouldBeNote = (row: AuditItem): boolean => row.action === 'note' && (row.detail ?? '').includes(WOULD_BE_NOTE_LABEL);
 
 /**
  * Runs the scripted demo against a started local stack (with the sandbox): every behaviour of the agent, one line per
@@ -118,7 +151,7 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
       const awsPage = scenario.name === LAMBDA_DEPLOY ? lambdaDeployIncident(new Date()) : undefined;
       if (awsPage !== undefined) stack.aws.awsContext.seedScenario(awsPage.seed, { source: LAMBDA_DEPLOY_SEED_FILE });
       const incident = sandbox.triggerIncident({
-        serviceId: SANDBOX_SERVICE_ID,
+        serviceId: scenario.service?.id ?? SANDBOX_SERVICE_ID,
         title: scenario.title,
         urgency: scenario.urgency,
         alerts: [
@@ -131,7 +164,7 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
       });
       incidents[scenario.name] = incident.id;
       log(
-        `${colours.cyan('▶')} ${scenario.name}: PagerDuty triggers ${colours.bold(incident.id)} "${scenario.title}" (${scenario.urgency} urgency)`,
+        `${colours.cyan('▶')} ${scenario.name}: PagerDuty triggers ${colours.bold(incident.id)} "${scenario.title}" (${scenario.urgency} urgency${scenario.service === undefined ? '' : `, service ${scenario.service.name}`})`,
       );
     }
     await stack.settled({ timeoutMs: 60_000 });
@@ -145,10 +178,20 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
       log(
         `${colours.cyan('●')} ${scenario.name} (${id}): ${incident.status}, assigned to ${incident.assignments.map((a) => a.assignee.summary ?? a.assignee.id).join(', ') || 'nobody'}`,
       );
-      expect(
-        acks.some((ack) => ack.acknowledger.id === SANDBOX_BOT_USER.id),
-        `${id} acknowledged by the agent`,
-      );
+      const agentAcknowledged = acks.some((ack) => ack.acknowledger.id === SANDBOX_BOT_USER.id);
+      const mode = modeOf(scenario);
+      if (mode === 'observe') {
+        expect(!agentAcknowledged && notes.length === 0, `${id} observe mode: no acknowledgement and no note in PagerDuty`);
+        const wouldBe = (await auditOf(id)).find(isWouldBeNote);
+        expect(wouldBe !== undefined, `${id} observe mode: the note it would have posted is in the audit trail`);
+        continue;
+      }
+      if (mode === 'note') {
+        expect(!agentAcknowledged && notes.length === 1, `${id} note mode: one note, no acknowledgement (notes: ${notes.length})`);
+        expect(incident.status === 'triggered', `${id} note mode: left triggered, the humans on call are paged as usual`);
+        continue;
+      }
+      expect(agentAcknowledged, `${id} acknowledged by the agent`);
       expect(notes.length === 1, `${id} has exactly one agent note (has ${notes.length})`);
       const humansAssigned = incident.assignments.some((assignment) => assignment.assignee.id !== SANDBOX_BOT_USER.id);
       if (scenario.name === 'known pattern') {
@@ -205,10 +248,13 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
         (row) => row.action === 'record' && (row.eventType === 'incident.acknowledged' || row.eventType === 'incident.annotated'),
       );
       const triages = rows.filter((row) => row.action === 'triage');
-      expect(recorded.length > 0, `${id}: the agent's own events recorded in the audit trail`);
+      // In observe mode the agent writes nothing, so none of its own events come back.
+      if (modeOf(scenario) !== 'observe') expect(recorded.length > 0, `${id}: the agent's own events recorded in the audit trail`);
       expect(triages.length === 1, `${id}: triaged once (${triages.length})`);
       const incident = sandbox.incident(id);
-      const note = sandbox.notes(id).find((candidate) => candidate.user.id === SANDBOX_BOT_USER.id);
+      const posted = sandbox.notes(id).find((candidate) => candidate.user.id === SANDBOX_BOT_USER.id)?.content;
+      const wouldBe = rows.find(isWouldBeNote)?.detail?.split(WOULD_BE_NOTE_LABEL)[1];
+      const noteText = posted ?? (wouldBe === undefined ? undefined : `(audit only) ${wouldBe.trim()}`);
       summaries.push({
         scenario: scenario.name,
         incidentId: id,
@@ -216,8 +262,8 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
           sandbox.acknowledgements(id)[0]?.acknowledger.id === SANDBOX_BOT_USER.id
             ? SANDBOX_BOT_USER.name
             : (sandbox.acknowledgements(id)[0]?.acknowledger.id ?? 'nobody'),
-        noteFirstLine: oneLine(note?.content.replace(/[#*_`]/g, '').trim(), 60),
-        decision: triages[0]?.decision ?? `${incident.status}`,
+        noteFirstLine: oneLine(noteText?.replace(/[#*_`]/g, '').trim(), 60),
+        decision: `${triages[0]?.decision ?? incident.status}${modeOf(scenario) === 'act' ? '' : ` (${modeOf(scenario)} mode: not carried out)`}`,
         auditRows: rows.length,
       });
     }

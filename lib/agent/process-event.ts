@@ -2,7 +2,7 @@ import type { AuditSubject, AuditTrail } from '../audit/audit-log';
 import type { EventFilters } from '../config/agent-config';
 import { MetricName } from '../observability/telemetry';
 import { hypothesisCause } from '../outcomes/hypothesis-cause';
-import { allowedWrites, resolveRollout, type PagerDutyWrites, type RolloutDecision } from '../rollout/rollout';
+import { allowedWrites, resolveRollout, WOULD_BE_NOTE_LABEL, type PagerDutyWrites, type RolloutDecision } from '../rollout/rollout';
 import type { OutcomeRecorder } from '../outcomes/outcome-recorder';
 import { isPagerDutyError } from '../pagerduty/errors';
 import type { Incident } from '../pagerduty/types';
@@ -434,7 +434,7 @@ export class EventProcessor {
         action: 'note',
         outcome: 'skipped',
         hypothesisSummary: hypothesis.summary,
-        detail: `${run.rollout.mode} mode (${run.rollout.reason}): not posted to PagerDuty. The note would have been:\n${markdown}`,
+        detail: `${run.rollout.mode} mode (${run.rollout.reason}): not posted to PagerDuty. ${WOULD_BE_NOTE_LABEL}\n${markdown}`,
       });
       return null;
     }

@@ -48,7 +48,7 @@ export interface OutcomeItem extends OutcomeItemBase {
   firstHumanActionAt?: string;
   /** `firstHumanActionAt - noteAt`: the head start the note gave the humans. */
   headStartMs?: number;
-  /** The agent held or resolved it, and a person acted on it anyway. */
+  /** The agent held or resolved it in act mode, and a person acted on it anyway. */
   humanTookOver: boolean;
   /** People's notes on the incident (bounded), what the verdict was inferred from. */
   humanNotes: string[];

@@ -141,7 +141,9 @@ export class OutcomeRecorder {
     const ending = event.eventType === 'incident.reopened' ? 'reopened' : 'resolved';
     const noteTexts = humanNotes.slice(0, MAX_NOTES).map((note) => truncate(note.content, MAX_NOTE_CHARS));
     const { verdict, reason } = inferVerdict({ cause: facts.cause, ending, resolver, agentResolved, humanNotes: noteTexts });
-    const humanTookOver = (facts.decision === 'hold' || facts.decision === 'resolve') && firstHumanActionAt !== undefined;
+    // Only in act mode did the agent carry out its hold or resolve; in observe and note mode the humans had it all along.
+    const agentKeptIt = facts.mode === 'act' && (facts.decision === 'hold' || facts.decision === 'resolve');
+    const humanTookOver = agentKeptIt && firstHumanActionAt !== undefined;
     const headStartMs =
       noteAt === undefined || firstHumanActionAt === undefined ? undefined : Date.parse(firstHumanActionAt) - Date.parse(noteAt);
 

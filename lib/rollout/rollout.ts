@@ -34,6 +34,9 @@ const WRITES: Record<RolloutMode, PagerDutyWrites> = {
 
 const NO_WRITES: PagerDutyWrites = WRITES.observe;
 
+/** Precedes the note observe mode kept out of PagerDuty in its audit row, where readers and tools find it. */
+export const WOULD_BE_NOTE_LABEL = 'The note would have been:';
+
 /** What the agent may write to PagerDuty for this incident; nothing at all outside the sample. */
 export function allowedWrites(decision: RolloutDecision): PagerDutyWrites {
   return decision.sampled ? WRITES[decision.mode] : NO_WRITES;

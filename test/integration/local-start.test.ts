@@ -16,7 +16,14 @@ describe('npm start -- --once: the README main command, end to end', () => {
     result = await start({ port: 0, demo: true, once: true, env, out, writeState: false });
     expect(result.demo?.failures).toEqual([]);
     expect(result.demo?.checks).toBeGreaterThanOrEqual(20);
-    expect(result.demo?.summaries.map((summary) => summary.decision)).toEqual(['hold', 'escalate', 'escalate', 'escalate']);
+    expect(result.demo?.summaries.map((summary) => summary.decision)).toEqual([
+      'hold',
+      'escalate',
+      'escalate',
+      'escalate',
+      'escalate (observe mode: not carried out)',
+      'escalate (note mode: not carried out)',
+    ]);
     const text = lines.join('');
     expect(text).toContain('All ');
     expect(text).toContain('acknowledged by');

@@ -84,7 +84,7 @@ const deployHypothesis = (decision: Hypothesis['decision']): Hypothesis => ({
   producedBy: 'rules',
 });
 
-function setup(decision: Hypothesis['decision'] = 'hold') {
+function setup(decision: Hypothesis['decision'] = 'hold', agentConfig?: string) {
   const pd = new FakePagerDuty();
   pd.changeEvents.set(INCIDENT, [{ id: 'CHG1', summary: 'Deployed checkout v2.3.1', timestamp: '2026-03-01T09:56:00Z' }]);
   const incidents = new MemoryIncidentLedger();
@@ -97,7 +97,7 @@ function setup(decision: Hypothesis['decision'] = 'hold') {
   };
   const deps: ProcessEventDeps = {
     env: 'test',
-    settings: parseAgentConfig(undefined),
+    settings: parseAgentConfig(agentConfig),
     connect: async () => ({ api: pd, events: pd.eventsApi, botUserId: BOT.id }),
     workLedger: new MemoryWorkLedger(),
     incidentLedger: incidents,
@@ -163,6 +163,15 @@ describe('outcomes of triaged incidents', () => {
       ['checkout-deploys', MetricName.outcomeConfirmed],
       ['checkout-deploys', MetricName.headStart],
     ]);
+  });
+
+  it('a hold decided in note mode was never carried out, so a human resolving it is no takeover', async () => {
+    const { processor, pd, store, metrics } = setup('hold', JSON.stringify({ rollout: { mode: 'note' } }));
+    await processor.process(queued('incident.triggered', MONITOR), plenty);
+    expect(pd.count('acknowledgeIncident')).toBe(0);
+    await processor.process(queued('incident.resolved', HUMAN), plenty);
+    expect(store.items[0]).toMatchObject({ decision: 'hold', mode: 'note', resolver: { kind: 'human' }, humanTookOver: false });
+    expect(metrics.total(MetricName.humanTookOver)).toBe(0);
   });
 
   it('an alert its monitor resolved after an escalation is not a takeover and stays unknown for a named deploy', async () => {

@@ -1,0 +1,228 @@
+import pc from 'picocolors';
+import { renderOutcomeReport } from '../../lib/cli/commands/report';
+import { buildOutcomeReport, type OutcomeReport } from '../../lib/outcomes/outcome-report';
+import type { IncidentOutcomes } from '../../lib/outcomes/outcome-store';
+import { samplePoint, WOULD_BE_NOTE_LABEL } from '../../lib/rollout/rollout';
+import {
+  SANDBOX_BOT_USER,
+  SANDBOX_ESCALATION_POLICY_ID,
+  SANDBOX_PRIMARY_USER,
+  type IncidentChange,
+  type StoredIncident,
+} from '../../local/sandbox';
+import { settle, startAgentStack, type AgentStack } from '../support/agent-stack';
+
+/**
+ * A month of incidents through the real local stack, one service per rollout stage, judged by the sandbox's own
+ * records (request log, notes, acknowledgement and incident history) rather than by what the agent says it did.
+ */
+jest.setTimeout(120_000);
+
+const OBSERVE = 'PSVCOBS';
+const NOTE = 'PSVCNOTE';
+const ACT = 'PSVCACT';
+const SAMPLED = 'PSVCHALF';
+const SERVICES = [OBSERVE, NOTE, ACT, SAMPLED];
+/** Incidents per service: 30 in the month. */
+const PER_SERVICE: Record<string, number> = { [OBSERVE]: 7, [NOTE]: 7, [ACT]: 8, [SAMPLED]: 8 };
+const ROLLBACK_NOTE = 'Rolled back checkout v2.3.1; latency is back to normal.';
+const WRONG_NOTE = 'pd-agent: wrong - the cache cluster failed over at the same time';
+
+let stack: AgentStack;
+const startedAt = new Date(Date.now() - 60_000);
+
+interface MonthIncident {
+  incident: StoredIncident;
+  serviceId: string;
+  latency: boolean;
+  sampled: boolean;
+}
+const month: MonthIncident[] = [];
+
+beforeAll(async () => {
+  stack = await startAgentStack({
+    agentEnv: 'month',
+    config: {
+      triage: {
+        rules: [
+          {
+            id: 'checkout-latency',
+            match: { title: 'Checkout latency' },
+            hypothesis: 'A checkout deploy slowed it',
+            confidence: 0.9,
+            action: 'hold',
+          },
+        ],
+      },
+      rollout: {
+        mode: 'act',
+        sampleRate: 1,
+        services: {
+          [OBSERVE]: { mode: 'observe', sampleRate: 1 },
+          [NOTE]: { mode: 'note', sampleRate: 1 },
+          [ACT]: { mode: 'act', sampleRate: 1 },
+          [SAMPLED]: { mode: 'act', sampleRate: 0.5 },
+        },
+      },
+    },
+  });
+  const deployedAt = new Date(Date.now() - 5 * 60_000).toISOString();
+  stack.sandbox.seed({
+    services: SERVICES.map((id) => ({ id, name: `rollout-${id.toLowerCase()}`, escalationPolicyId: SANDBOX_ESCALATION_POLICY_ID })),
+    changeEvents: SERVICES.map((serviceId) => ({ serviceId, summary: 'Deployed checkout v2.3.1', timestamp: deployedAt })),
+  });
+
+  for (const serviceId of SERVICES) {
+    for (let index = 0; index < PER_SERVICE[serviceId]; index += 1) {
+      const latency = index % 2 === 0;
+      const title = latency ? `Checkout latency above ${index + 2}s` : `Disk full on db-${index}`;
+      const incident = stack.sandbox.triggerIncident({ serviceId, title });
+      const sampled = serviceId !== SAMPLED || samplePoint(incident.id) < 0.5;
+      month.push({ incident, serviceId, latency, sampled });
+    }
+  }
+  await settle(stack, 60_000);
+});
+
+afterAll(async () => {
+  await stack.stop();
+});
+
+const of = (serviceId: string, filter: (entry: MonthIncident) => boolean = () => true) =>
+  month.filter((entry) => entry.serviceId === serviceId && filter(entry));
+/** Every request the agent made that changes the incident in PagerDuty. */
+const writesTo = (incidentId: string) => stack.sandbox.requests({ incidentId }).filter((entry) => entry.method !== 'GET');
+const botChanges = (incidentId: string, eventTypes: IncidentChange['eventType'][]) =>
+  stack.sandbox.history({ incidentId }).filter((entry) => entry.agentId === SANDBOX_BOT_USER.id && eventTypes.includes(entry.eventType));
+const botNotes = (incidentId: string) => stack.sandbox.notes(incidentId).filter((note) => note.user.id === SANDBOX_BOT_USER.id);
+const botAcknowledged = (incidentId: string) =>
+  stack.sandbox.acknowledgements(incidentId).some((entry) => entry.acknowledger.id === SANDBOX_BOT_USER.id);
+const escalatedByBot = (incidentId: string) => botChanges(incidentId, ['incident.escalated', 'incident.delegated']).length > 0;
+
+describe('a month of incidents in each rollout mode, as the sandbox recorded it', () => {
+  it('observe wrote nothing to PagerDuty; the would-be note and decision are in the audit trail', async () => {
+    for (const { incident } of of(OBSERVE)) {
+      expect(writesTo(incident.id)).toEqual([]);
+      expect(botChanges(incident.id, ['incident.acknowledged', 'incident.annotated', 'incident.escalated', 'incident.resolved'])).toEqual(
+        [],
+      );
+      expect(stack.sandbox.incident(incident.id).status).toBe('triggered');
+      const audit = (await stack.audit.byIncident(incident.id, { limit: 200 })).items;
+      const wouldBe = audit.filter((item) => item.action === 'note');
+      expect(wouldBe).toHaveLength(1);
+      expect(wouldBe[0]).toMatchObject({ outcome: 'skipped', detail: expect.stringContaining(WOULD_BE_NOTE_LABEL) });
+      expect(audit.find((item) => item.action === 'triage')?.detail).toContain('Not carried out: observe mode');
+    }
+  });
+
+  it('note wrote exactly one note per incident and nothing else', () => {
+    for (const { incident } of of(NOTE)) {
+      expect(writesTo(incident.id).map((entry) => entry.route)).toEqual(['POST /incidents/{id}/notes']);
+      expect(botNotes(incident.id)).toHaveLength(1);
+      expect(botAcknowledged(incident.id)).toBe(false);
+      expect(escalatedByBot(incident.id)).toBe(false);
+      expect(stack.sandbox.incident(incident.id).status).toBe('triggered');
+    }
+  });
+
+  it('act acknowledged and noted every incident, held the ones its rule explains and escalated the rest', () => {
+    for (const { incident, latency } of [...of(ACT), ...of(SAMPLED, (entry) => entry.sampled)]) {
+      expect(botAcknowledged(incident.id)).toBe(true);
+      expect(botNotes(incident.id)).toHaveLength(1);
+      expect(escalatedByBot(incident.id)).toBe(!latency);
+      expect(stack.sandbox.incident(incident.id).status).toBe(latency ? 'acknowledged' : 'triggered');
+    }
+  });
+
+  it('outside the sample the agent made no write at all', () => {
+    const unsampled = of(SAMPLED, (entry) => !entry.sampled);
+    for (const { incident } of unsampled) {
+      expect(writesTo(incident.id)).toEqual([]);
+      expect(stack.sandbox.history({ incidentId: incident.id }).filter((entry) => entry.agentId === SANDBOX_BOT_USER.id)).toEqual([]);
+    }
+  });
+
+  describe('after the humans resolved the month', () => {
+    let report: OutcomeReport;
+    let entries: IncidentOutcomes[];
+    const reportFor = (serviceId: string) =>
+      buildOutcomeReport(entries, { since: startedAt, until: new Date(Date.now() + 60_000), serviceId });
+    let wrongIncidentId: string;
+
+    beforeAll(async () => {
+      wrongIncidentId = of(ACT, (entry) => entry.latency)[0].incident.id;
+      for (const { incident, latency } of month) {
+        if (incident.id === wrongIncidentId) stack.sandbox.resolveAs(incident.id, SANDBOX_PRIMARY_USER.id, { resolutionNote: WRONG_NOTE });
+        else if (latency) stack.sandbox.resolveAs(incident.id, SANDBOX_PRIMARY_USER.id, { resolutionNote: ROLLBACK_NOTE });
+        else stack.sandbox.resolveAs(incident.id, SANDBOX_PRIMARY_USER.id);
+      }
+      await settle(stack, 60_000);
+      entries = await stack.outcomes.byTimeRange(startedAt, new Date(Date.now() + 60_000));
+      report = buildOutcomeReport(entries, { since: startedAt, until: new Date(Date.now() + 60_000) });
+    });
+
+    it('resolving and annotating made the agent write nothing more', () => {
+      for (const { incident } of month) expect(botNotes(incident.id).length).toBeLessThanOrEqual(1);
+      const botResolves = month.flatMap(({ incident }) => botChanges(incident.id, ['incident.resolved']));
+      expect(botResolves).toEqual([]);
+    });
+
+    it('counts every triaged incident once and none outside the sample', () => {
+      const triaged = month.filter((entry) => entry.sampled);
+      expect(report.total.incidents).toBe(triaged.length);
+      expect(new Set(entries.map((entry) => entry.incidentId))).toEqual(new Set(triaged.map((entry) => entry.incident.id)));
+    });
+
+    it('per mode, the report shows what the sandbox recorded', () => {
+      const observed = of(OBSERVE);
+      expect(reportFor(OBSERVE).total).toMatchObject({
+        incidents: observed.length,
+        modes: { observe: observed.length },
+        observed: observed.length,
+        noted: 0,
+        held: 0,
+        escalated: 0,
+        takenBack: 0,
+      });
+
+      const noted = of(NOTE);
+      const notesPosted = noted.reduce((sum, { incident }) => sum + botNotes(incident.id).length, 0);
+      expect(reportFor(NOTE).total).toMatchObject({
+        incidents: noted.length,
+        modes: { note: noted.length },
+        noted: notesPosted,
+        held: 0,
+        escalated: 0,
+      });
+
+      for (const serviceId of [ACT, SAMPLED]) {
+        const acted = of(serviceId, (entry) => entry.sampled);
+        const escalated = acted.filter(({ incident }) => escalatedByBot(incident.id)).length;
+        const held = acted.filter(({ incident }) => botAcknowledged(incident.id) && !escalatedByBot(incident.id)).length;
+        expect(reportFor(serviceId).total).toMatchObject({
+          incidents: acted.length,
+          modes: acted.length === 0 ? {} : { act: acted.length },
+          held,
+          escalated,
+          noted: 0,
+          observed: 0,
+          takenBack: held,
+        });
+      }
+    });
+
+    it('verdicts: rollbacks naming the deploy confirm, pd-agent: wrong contradicts, silent resolves stay unknown', () => {
+      for (const serviceId of SERVICES) {
+        const judged = of(serviceId, (entry) => entry.sampled);
+        const wrong = judged.filter(({ incident }) => incident.id === wrongIncidentId).length;
+        const confirmed = judged.filter((entry) => entry.latency).length - wrong;
+        expect(reportFor(serviceId).total).toMatchObject({ confirmed, contradicted: wrong, unknown: judged.length - confirmed - wrong });
+      }
+      const rule = report.byRule.find((row) => row.key === 'checkout-latency');
+      expect(rule).toMatchObject({ contradicted: 1, contradictedHolds: 1 });
+      const rendered = renderOutcomeReport(report, pc.createColors(false), false);
+      const { incidents, confirmed, contradicted, unknown } = report.total;
+      expect(rendered).toContain(`${incidents} incident(s): ${confirmed} confirmed, ${contradicted} contradicted, ${unknown} unknown`);
+    });
+  });
+});
