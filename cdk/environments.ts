@@ -22,7 +22,7 @@ export const LOG_RETENTION_DAYS = [
 export const MAX_AGENT_CONFIG_BYTES = 3_000;
 
 /**
- * The webhook endpoint's capacity (README "Webhook ingress capacity" gives the sizing). PagerDuty publishes no delivery
+ * The webhook endpoint's capacity (docs/operations.md "Webhook ingress capacity" gives the sizing). PagerDuty publishes no delivery
  * rate: it sends one event per request, in order per subscription and incident, holding later ones back while one is
  * retried, so the rate follows how many incidents change at once. A request over the throttle is answered 429, which
  * PagerDuty retries (never drops); the reserved concurrency is the ingress's own, so neither a flood nor the worker can
@@ -69,8 +69,8 @@ const environmentSchema = z.object({
   webhookIngress: z._default(webhookIngressSchema, DEFAULT_WEBHOOK_INGRESS),
   /**
    * `split` (default): the ingress reads only the signing-secrets secret. `migrating`: it may also read the credentials
-   * secret, for a stack deployed before the split until `pd-agent secret split` has run (README "Upgrading a stack
-   * deployed before the split").
+   * secret, for a stack deployed before the split until `pd-agent secret split` has run (docs/operations.md
+   * "Upgrading a stack deployed before the split").
    */
   webhookSecretLayout: z._default(z.enum(['split', 'migrating']), 'split'),
 });
@@ -109,7 +109,7 @@ const ENV_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 export function loadEnvironment(environments: unknown, selected: unknown): EnvironmentConfig {
   if (typeof environments !== 'object' || environments === null || Array.isArray(environments) || Object.keys(environments).length === 0) {
     throw new EnvironmentConfigError(
-      'cdk.json has no "environments" block in "context". Add one with at least one environment (see README "Deploy").',
+      'cdk.json has no "environments" block in "context". Add one with at least one environment (see docs/operations.md "Deploy").',
     );
   }
   const blocks = environments as Record<string, unknown>;

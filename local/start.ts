@@ -111,7 +111,7 @@ export async function start(options: StartOptions): Promise<StartResult> {
 function printServing(stack: LocalStack, log: (line: string) => void, colours: ReturnType<typeof coloursFor>, real: boolean): void {
   log('');
   log(`Webhook endpoint: ${colours.bold(stack.webhookUrl)}`);
-  if (real) log('Point a PagerDuty V3 webhook at it through a tunnel (README "Running locally and the pd-agent CLI").');
+  if (real) log('Point a PagerDuty V3 webhook at it through a tunnel (docs/running-locally.md "Running locally and the pd-agent CLI").');
   if (real) log('Try it:           trigger a test incident on a service the webhook subscription covers');
   else {
     log(`Try it:           npx pd-agent send-test --local triggered_v3`);

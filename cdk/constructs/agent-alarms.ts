@@ -32,7 +32,7 @@ export const THROTTLING_PERIODS = 3;
 export const WEBHOOK_THROTTLED_METRIC = 'WebhookThrottled';
 
 /**
- * The environment's alarms, all to one encrypted SNS topic (mailed to `alarmEmail` when set). README "Deploy"
+ * The environment's alarms, all to one encrypted SNS topic (mailed to `alarmEmail` when set). docs/operations.md "Deploy"
  * says what to do when each one fires; the alarm descriptions repeat it for whoever reads the notification.
  */
 export class AgentAlarms extends Construct {
@@ -135,7 +135,7 @@ export class AgentAlarms extends Construct {
       ]),
       'webhook requests were throttled (API Gateway 429 or the ingress out of reserved concurrency). PagerDuty retries them, ' +
         'but pages reach the agent late: if the access log shows a flood from elsewhere, it is being absorbed; if PagerDuty itself ' +
-        'is throttled, raise webhookIngress in cdk.json (README "Webhook ingress capacity").',
+        'is throttled, raise webhookIngress in cdk.json (docs/operations.md "Webhook ingress capacity").',
     );
     alarm(
       'QuarantinedWebhooks',

@@ -23,7 +23,7 @@ export interface AgentFunctionProps {
   description: string;
   timeout: Duration;
   memorySize: number;
-  /** Only the runtime-contract variables this function reads (README.md, "Configuration"). */
+  /** Only the runtime-contract variables this function reads (docs/configuration.md "Configuration"). */
   environment: Partial<Record<RuntimeVariable, string>>;
   logRetention: logs.RetentionDays;
   removalPolicy: RemovalPolicy;

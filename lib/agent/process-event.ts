@@ -31,7 +31,7 @@ import {
 import { messageOf } from '../errors/message-of';
 
 /**
- * What the worker does with one queued webhook event (README.md, "The agent: what it does to an incident"): claim it, parse, filter, and for
+ * What the worker does with one queued webhook event (docs/how-it-works.md "The agent: what it does to an incident"): claim it, parse, filter, and for
  * `incident.triggered` / `incident.reopened`: read, acknowledge as the agent, gather, triage, post one note, act.
  * When the retry budget or the Lambda's time runs out after the agent acknowledged: audit, hand back, stop. When it
  * runs out and the agent cannot know whether its acknowledgement landed (the answer was lost), PagerDuty's state

@@ -4,7 +4,7 @@ import type { PagerDutyResponse } from '../pagerduty/types';
 import { messageOf } from '../errors/message-of';
 
 /**
- * How the agent repeats PagerDuty calls (README.md, "Retries and budget"):
+ * How the agent repeats PagerDuty calls (docs/how-it-works.md "Retries and budget"):
  * - idempotent calls (reads, acknowledge, escalate, resolve): up to 3 retries, exponential backoff with full jitter;
  * - creating a note: 1 retry, and only after the caller's dedup check said the first attempt did not land;
  * - every retry takes one unit of the per-webhook budget (STATE_TABLE, at most 5 across redeliveries); the first

@@ -77,7 +77,7 @@ export class SigningSecretStore {
     if (this.webhookSecretId === undefined) {
       throw new CliError(
         `The stack has no webhook signing secret yet (its outputs have no WebhookSecretName).`,
-        'Deploy it with this version of pd-agent first (`npx cdk deploy`, README "Upgrading a stack deployed before the split"), then run this again.',
+        'Deploy it with this version of pd-agent first (`npx cdk deploy`, docs/operations.md "Upgrading a stack deployed before the split"), then run this again.',
       );
     }
     const signing = await this.readSigning(this.webhookSecretId);
@@ -137,7 +137,7 @@ export class SigningSecretStore {
   private migrationPending(): CliError {
     return new CliError(
       `The webhook signing secrets are still in ${this.credentials.secretId}, not in ${this.webhookSecretId}.`,
-      `Move them first with \`pd-agent secret split ${this.flag}\` (README "Upgrading a stack deployed before the split").`,
+      `Move them first with \`pd-agent secret split ${this.flag}\` (docs/operations.md "Upgrading a stack deployed before the split").`,
     );
   }
 }

@@ -198,7 +198,7 @@ export class AgentConfigError extends Error {
     readonly source: string,
     readonly problems: string,
   ) {
-    super(`${source} is not a valid pd-agent configuration: ${problems}. Fix it (see README "Configuration") and redeploy.`);
+    super(`${source} is not a valid pd-agent configuration: ${problems}. Fix it (see docs/configuration.md "Configuration") and redeploy.`);
   }
 }
 

@@ -1,6 +1,6 @@
 import { PAGERDUTY_URLS } from '../infra/deployment-contract';
 
-/** The environment variables of the runtime contract (README.md, "Configuration"). Each handler reads only the ones it uses. */
+/** The environment variables of the runtime contract (docs/configuration.md "Configuration"). Each handler reads only the ones it uses. */
 export type RuntimeVariable =
   | 'AGENT_ENV'
   | 'STATE_TABLE'
@@ -19,7 +19,7 @@ export const DEFAULT_PAGERDUTY_EVENTS_URL = PAGERDUTY_URLS.us.events;
 export class MissingConfigurationError extends Error {
   override readonly name = 'MissingConfigurationError';
   constructor(readonly variable: RuntimeVariable) {
-    super(`Environment variable ${variable} is not set. The CDK stack sets it; for local runs see README "Configuration".`);
+    super(`Environment variable ${variable} is not set. The CDK stack sets it; for local runs see docs/configuration.md "Configuration".`);
   }
 }
 

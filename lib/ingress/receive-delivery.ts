@@ -74,7 +74,7 @@ function keptHeaders(headers: HeaderMap | undefined): Record<string, string> {
 
 /**
  * The ingress use case (API Gateway's framing is in lib/adapters/api-gateway.ts): verifies a PagerDuty V3 delivery on
- * its exact bytes, records it once, enqueues it durably and answers as README "Ingress: what PagerDuty gets back" says.
+ * its exact bytes, records it once, enqueues it durably and answers as docs/how-it-works.md "Ingress: what PagerDuty gets back" says.
  * It answers 2xx
  * only for a delivery that is queued, a duplicate of a queued one, or deliberately not taken on (ping, filtered,
  * quarantined); any failure of its dependencies is a 503, so PagerDuty retries.

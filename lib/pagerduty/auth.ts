@@ -45,7 +45,7 @@ export class PagerDutyOAuthError extends Error {
   ) {
     super(
       `PagerDuty OAuth token request to ${tokenUrl} failed (${status === null ? 'no answer' : `HTTP ${status}`}): ${reason}. ` +
-        'Check the OAuth client id, secret, subdomain and scopes in the environment secret (README "PagerDuty credentials and least privilege").',
+        'Check the OAuth client id, secret, subdomain and scopes in the environment secret (docs/operations.md "PagerDuty credentials and least privilege").',
     );
   }
 }

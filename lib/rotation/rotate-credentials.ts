@@ -61,7 +61,7 @@ export class NothingStagedError extends RotationError {
       'createSecret',
       secretId,
       'no new key is staged as AWSPENDING. PagerDuty keys cannot be minted by API: create a new key in PagerDuty, ' +
-        `then run \`pd-agent secret stage --env ${environment}\` (README "Quarterly rotation"). The current key stays in use.`,
+        `then run \`pd-agent secret stage --env ${environment}\` (docs/operations.md "Quarterly key rotation"). The current key stays in use.`,
     );
   }
 }

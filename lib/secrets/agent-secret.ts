@@ -6,7 +6,7 @@ z.config(en());
 
 /**
  * The environment's credentials secret (`pd-agent/<env>`, SECRET_ID) and its signing-secrets document
- * (`pd-agent/<env>/webhook-signing`, WEBHOOK_SECRET_ID), as fixed by the runtime contract (README.md, "Configuration"). A credentials
+ * (`pd-agent/<env>/webhook-signing`, WEBHOOK_SECRET_ID), as fixed by the runtime contract (docs/configuration.md "Configuration"). A credentials
  * document of a stack deployed before the split still holds `webhookSecrets`; a split one has none.
  */
 const webhookSecretSchema = z.object({
@@ -41,7 +41,7 @@ export class AgentSecretError extends Error {
   constructor(
     readonly secretId: string,
     readonly problems: string,
-    fix = 'Write it again with `pd-agent secret set --env <name>` (README "Putting the keys in the secret").',
+    fix = 'Write it again with `pd-agent secret set --env <name>` (docs/operations.md "Putting the keys in the secret").',
   ) {
     super(`Secret ${secretId} does not have the shape pd-agent needs: ${problems}. ${fix}`);
   }
@@ -72,7 +72,7 @@ export function parseSigningSecrets(secretString: string, secretId: string): Web
     throw new AgentSecretError(
       secretId,
       `${problemsOf(result.error.issues)} (expected {"webhookSecrets":[{"subscriptionId","secret"}]})`,
-      'Only `pd-agent webhook subscribe|revoke|rotate` and `pd-agent secret split` write it (README "Creating the PagerDuty webhook subscription").',
+      'Only `pd-agent webhook subscribe|revoke|rotate` and `pd-agent secret split` write it (docs/operations.md "Creating the PagerDuty webhook subscription").',
     );
   }
   return result.data.webhookSecrets;

@@ -4,7 +4,7 @@ import { SecretSource, type WebhookSecretProvider } from './secret-source';
 import { SigningSecretSource } from './signing-secret-source';
 
 /**
- * The ingress's signing secrets by layout (README "Configuration"):
+ * The ingress's signing secrets by layout (docs/configuration.md "Configuration"):
  * - WEBHOOK_SECRET_ID only (split, the default): the signing-secrets document, nothing else; the role cannot read the
  *   credentials secret at all.
  * - WEBHOOK_SECRET_ID and SECRET_ID (`webhookSecretLayout: "migrating"`): the signing-secrets document, or SECRET_ID's

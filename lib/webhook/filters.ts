@@ -14,7 +14,7 @@ export function eventTypeMatches(eventType: string, pattern: string): boolean {
 }
 
 /**
- * Decides whether the agent takes an event on, following the README's "Filters" table. Events that carry only an
+ * Decides whether the agent takes an event on, following the docs/configuration.md "Filters" table. Events that carry only an
  * incident reference (a note, a responder, …) cannot be judged on service, team, priority or urgency here: they pass
  * those filters and the worker decides with what it knows about the incident.
  */

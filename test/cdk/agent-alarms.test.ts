@@ -2,7 +2,7 @@ import type { Template } from 'aws-cdk-lib/assertions';
 import { METRICS_NAMESPACE, MetricName } from '../../lib/observability/telemetry';
 import { synthEnvironment } from '../support/cdk-app';
 
-/** The two alarms README "Ingress" and "Retries and budget" imply: quarantined webhooks and events the agent gave up on. */
+/** The two alarms docs/how-it-works.md "Ingress" and "Retries and budget" imply: quarantined webhooks and events the agent gave up on. */
 type Resource = { Type: string; Properties: Record<string, any> };
 type MetricQuery = { MetricStat?: { Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: unknown }[] } } };
 

@@ -28,7 +28,7 @@ const TRIGGER = loadFixture('triggered_v3.json');
 interface Case {
   name: string;
   event: APIGatewayProxyEventV2;
-  /** The documented answer (README "Ingress: what PagerDuty gets back"). */
+  /** The documented answer (docs/how-it-works.md "Ingress: what PagerDuty gets back"). */
   status: number;
 }
 

@@ -16,7 +16,7 @@ import { captureOutput, findCanaries, type OutputCapture } from '../support/faul
 import { judge, type TriggeredIncident, type Verdict } from '../support/fault-injection/verdict';
 
 /**
- * The promises under fire (README "Guarantees and how they are tested"): 200 incidents through the whole pipeline,
+ * The promises under fire (docs/guarantees.md "Guarantees and how they are tested"): 200 incidents through the whole pipeline,
  * every webhook delivered 1-3 times (PagerDuty's own retries apart), some out of order, the second service's through a
  * second subscription with its own secret, while PagerDuty, DynamoDB and SQS fail now and then and the worker is
  * killed at random points of its steps. Every secret is a canary that must appear nowhere. `FAULT_SEED=<n>` replays.

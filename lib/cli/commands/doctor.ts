@@ -70,7 +70,7 @@ async function checkLayout(context: DoctorContext): Promise<DoctorCheck> {
         name,
         ok: false,
         detail: `single document: the signing secrets are in ${target.secretId}, which the internet-facing ingress can read`,
-        fix: `Deploy the stack with this version (set "webhookSecretLayout": "migrating" in cdk.json first), then run \`pd-agent secret split ${flag}\` (README "Upgrading a stack deployed before the split").`,
+        fix: `Deploy the stack with this version (set "webhookSecretLayout": "migrating" in cdk.json first), then run \`pd-agent secret split ${flag}\` (docs/operations.md "Upgrading a stack deployed before the split").`,
       };
     }
     if (layout === 'migration-pending') {

@@ -24,7 +24,7 @@ function mergeSecret(
     if (merged.webhookSecrets !== undefined) {
       throw new CliError(
         `The document for ${secretId} has webhookSecrets, but this environment keeps them in their own secret.`,
-        'Leave them out: `pd-agent webhook subscribe` stores each subscription\'s signing secret (README "Creating the PagerDuty webhook subscription").',
+        'Leave them out: `pd-agent webhook subscribe` stores each subscription\'s signing secret (docs/operations.md "Creating the PagerDuty webhook subscription").',
       );
     }
   } else if (merged.webhookSecrets === undefined) merged.webhookSecrets = current?.webhookSecrets ?? [];
@@ -66,7 +66,7 @@ function parseStdinDocument(text: string, secretId: string): Record<string, unkn
   } catch {
     throw new CliError(
       `stdin is not a JSON object for ${secretId}.`,
-      'Pipe the secret document in (README "Configuration" shows its fields); values are never taken from arguments.',
+      'Pipe the secret document in (docs/configuration.md "Configuration" shows its fields); values are never taken from arguments.',
     );
   }
 }

@@ -43,7 +43,7 @@ describe('rule patterns on RE2', () => {
   ])('reject %s, saying which rule, which pattern, what is unsupported and what to do', (_name, match, message) => {
     const error = validationError(withRules({ title: 'fine' }, match));
     expect(error).toContain(message.replace('"r1"', '"r2"'));
-    expect(error).toContain('Fix it (see README "Configuration") and redeploy.');
+    expect(error).toContain('Fix it (see docs/configuration.md "Configuration") and redeploy.');
   });
 
   it('report every problem at once', () => {
