@@ -2,7 +2,6 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, Tags, Validations, type Stac
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -38,9 +37,11 @@ export interface PdAgentStackProps extends StackProps {
  */
 export const AUDIT_WRITER_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
 
-function grantAuditWriter(table: dynamodb.ITable, role: iam.IRole): void {
-  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: AUDIT_WRITER_ACTIONS, resources: [table.tableArn] }));
-}
+/** Reading the audit trail by incident (never by the time index) is all the worker reads there. */
+export const AUDIT_READER_ACTIONS = ['dynamodb:Query'];
+
+/** What the worker and the handback call on the state table: ledgers, the note reservation and the storm cache. */
+export const AGENT_STATE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 
 /**
  * Everything one pd-agent environment runs on. Nothing in it is shared with another environment: its own secret,
@@ -123,15 +124,7 @@ export class PdAgentStack extends Stack {
       timeout: Duration.seconds(FUNCTION_LIMITS.ingress.timeoutSeconds),
       memorySize: FUNCTION_LIMITS.ingress.memoryMb,
       reservedConcurrentExecutions: config.webhookIngress.reservedConcurrency,
-      environment: {
-        AGENT_ENV: env,
-        STATE_TABLE: stateTable.tableName,
-        QUEUE_URL: queue.queueUrl,
-        WEBHOOK_SECRET_ID: signingSecret.secretArn,
-        // Only while migrating: the signing secrets are read from here until `pd-agent secret split` moves them.
-        ...(migrating ? { SECRET_ID: secret.secretArn } : {}),
-        AGENT_CONFIG: agentConfig,
-      },
+      environment: { AGENT_ENV: env, AGENT_CONFIG: agentConfig },
     });
     const worker = new AgentFunction(this, 'Worker', {
       ...common,
@@ -139,12 +132,10 @@ export class PdAgentStack extends Stack {
       description: `pd-agent ${env}: acknowledges, triages, notes and hands back incidents`,
       timeout: Duration.seconds(FUNCTION_LIMITS.worker.timeoutSeconds),
       memorySize: FUNCTION_LIMITS.worker.memoryMb,
+      // QUEUE_URL: deferred messages' visibility, which the queue's event source already grants.
       environment: {
         AGENT_ENV: env,
-        STATE_TABLE: stateTable.tableName,
-        AUDIT_TABLE: auditTable.tableName,
         QUEUE_URL: queue.queueUrl,
-        SECRET_ID: secret.secretArn,
         AGENT_CONFIG: agentConfig,
         PAGERDUTY_API_URL: pagerduty.api,
         PAGERDUTY_EVENTS_URL: pagerduty.events,
@@ -158,9 +149,6 @@ export class PdAgentStack extends Stack {
       memorySize: FUNCTION_LIMITS.handback.memoryMb,
       environment: {
         AGENT_ENV: env,
-        STATE_TABLE: stateTable.tableName,
-        AUDIT_TABLE: auditTable.tableName,
-        SECRET_ID: secret.secretArn,
         AGENT_CONFIG: agentConfig,
         PAGERDUTY_API_URL: pagerduty.api,
         PAGERDUTY_EVENTS_URL: pagerduty.events,
@@ -182,21 +170,25 @@ export class PdAgentStack extends Stack {
     // --- Least privilege: each function, only what it uses, only on this environment's resources -------------------
     // The internet-facing function: only the state-table calls it makes, and only the signing secrets (plus, while a
     // stack deployed before the split is migrating, the credentials secret that still holds them).
-    ingress.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: INGRESS_STATE_ACTIONS, resources: [stateTable.tableArn] }));
-    queue.grantSendMessages(ingress.role);
-    const ingressSecrets = migrating ? [signingSecret.secretArn, secret.secretArn] : [signingSecret.secretArn];
-    ingress.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: ingressSecrets }));
+    // Each variable that names a resource is bound together with exactly the access the function needs to it.
+    ingress.bindTable('STATE_TABLE', stateTable, INGRESS_STATE_ACTIONS);
+    ingress.bindQueueSender('QUEUE_URL', queue);
+    ingress.bindSecretReader('WEBHOOK_SECRET_ID', signingSecret);
+    // Only while migrating: the signing secrets are read from here until `pd-agent secret split` moves them.
+    if (migrating) ingress.bindSecretReader('SECRET_ID', secret);
 
-    stateTable.grantReadWriteData(worker.role);
-    grantAuditWriter(auditTable, worker.role);
-    secret.grantRead(worker.role);
+    worker.bindTable('STATE_TABLE', stateTable, AGENT_STATE_ACTIONS);
+    worker.bindTable('AUDIT_TABLE', auditTable, AUDIT_WRITER_ACTIONS);
+    // The outcome recorder reads when the incident's note was posted from the incident's own audit items.
+    worker.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: AUDIT_READER_ACTIONS, resources: [auditTable.tableArn] }));
+    worker.bindSecretReader('SECRET_ID', secret);
     if (config.bedrockEnabled) this.grantBedrock(worker.role);
     // AWS context providers: read-only, alarm- and log-group-scoped where IAM allows (docs/context-providers.md).
     new WorkerContextReads(this, 'WorkerContextReads', { role: worker.role, config: parseAgentConfig(agentConfig).context.aws });
 
-    stateTable.grantReadWriteData(handback.role);
-    grantAuditWriter(auditTable, handback.role);
-    secret.grantRead(handback.role);
+    handback.bindTable('STATE_TABLE', stateTable, AGENT_STATE_ACTIONS);
+    handback.bindTable('AUDIT_TABLE', auditTable, AUDIT_WRITER_ACTIONS);
+    handback.bindSecretReader('SECRET_ID', secret);
 
     worker.function.addEventSource(
       new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: config.workerMaxConcurrency }),

@@ -1,9 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { FunctionService } from '../../lib/observability/telemetry';
 import type { RuntimeVariable } from '../../lib/config/runtime-env';
@@ -23,7 +26,10 @@ export interface AgentFunctionProps {
   description: string;
   timeout: Duration;
   memorySize: number;
-  /** Only the runtime-contract variables this function reads (docs/configuration.md "Configuration"). */
+  /**
+   * Runtime-contract variables that name no AWS resource (docs/configuration.md "Configuration"); a variable that names
+   * a table, queue or secret is bound with its grant by `bindTable`, `bindQueueSender` or `bindSecretReader`.
+   */
   environment: Partial<Record<RuntimeVariable, string>>;
   logRetention: logs.RetentionDays;
   removalPolicy: RemovalPolicy;
@@ -76,5 +82,24 @@ export class AgentFunction extends Construct {
         'nodejs22.x on purpose: local/build.ts bundles for target node22 and the tests and benchmarks measure that bundle; ' +
         'nodejs22.x is supported until April 2027. Moving to nodejs24.x is a deliberate change of the build target and runtime together.',
     });
+  }
+
+  /** The table's name in `variable`, and exactly `actions` on it (its indexes included only when asked). */
+  bindTable(variable: RuntimeVariable, table: dynamodb.ITable, actions: readonly string[], options: { indexes?: boolean } = {}): void {
+    this.function.addEnvironment(variable, table.tableName);
+    const resources = options.indexes === true ? [table.tableArn, `${table.tableArn}/index/*`] : [table.tableArn];
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...actions], resources }));
+  }
+
+  /** The queue's URL in `variable`, and permission to send to it. */
+  bindQueueSender(variable: RuntimeVariable, queue: sqs.IQueue): void {
+    this.function.addEnvironment(variable, queue.queueUrl);
+    queue.grantSendMessages(this.role);
+  }
+
+  /** The secret's ARN in `variable`, and permission to read its value (nothing else). */
+  bindSecretReader(variable: RuntimeVariable, secret: secretsmanager.ISecret): void {
+    this.function.addEnvironment(variable, secret.secretArn);
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }));
   }
 }

@@ -13,7 +13,14 @@ import {
   type IngressAnswer,
 } from '../support/fault-injection/fault-stack';
 import { captureOutput, findCanaries, type OutputCapture } from '../support/fault-injection/output-capture';
-import { judge, type TriggeredIncident, type Verdict } from '../support/fault-injection/verdict';
+import {
+  agentNotes,
+  judge,
+  judgeFeedback,
+  type FeedbackVerdict,
+  type TriggeredIncident,
+  type Verdict,
+} from '../support/fault-injection/verdict';
 
 /**
  * The promises under fire (docs/guarantees.md "Guarantees and how they are tested"): 200 incidents through the whole pipeline,
@@ -116,6 +123,7 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
   let stack: FaultStack;
   let output: OutputCapture;
   let verdict: Verdict;
+  let feedback: FeedbackVerdict;
   let leaks: string[];
   const savedEnv = { ...process.env };
 
@@ -184,6 +192,17 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
         if (reopen !== undefined && dice.fraction(`redeliver-reopen|${index}`) < 0.4) sandbox.redeliver(reopen.eventId);
       }
 
+      // Responders' feedback on the agent's notes, some delivered twice: each is recorded once and never answered.
+      const feedbackNotes = new Map<string, number>();
+      for (const [index, incident] of incidents.entries()) {
+        if (dice.fraction(`feedback|${index}`) >= 0.1 || agentNotes(sandbox, incident.id) === 0) continue;
+        const verdictWord = dice.fraction(`feedback-word|${index}`) < 0.7 ? 'right' : 'wrong';
+        sandbox.addNoteAs(incident.id, SANDBOX_PRIMARY_USER.id, `pd-agent: ${verdictWord} (fault-injection feedback ${index})`);
+        feedbackNotes.set(incident.id, agentNotes(sandbox, incident.id));
+        const annotated = sandbox.deliveries({ incidentId: incident.id, eventType: 'incident.annotated' }).at(-1);
+        if (annotated !== undefined && dice.fraction(`redeliver-feedback|${index}`) < 0.4) sandbox.redeliver(annotated.eventId);
+      }
+
       // Late replays of accepted deliveries, shuffled: the ingress and the worker see events long after, out of order.
       const firstAnswers = new Map<string, IngressAnswer>();
       for (const answer of stack.observations.ingressAnswers) {
@@ -197,6 +216,9 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
       }
       await stack.quiesce(150_000);
       verdict = await judge(stack, incidents);
+      feedback = await judgeFeedback(stack, feedbackNotes);
+      verdict.counts['feedback notes written by responders'] = feedbackNotes.size;
+      verdict.counts['feedback items recorded'] = feedback.recorded;
       verdict.counts['late replays'] = replays.length;
       const seconds = (from: number, to: number) => Math.round((to - from) / 100) / 10;
       verdict.counts['seconds'] = seconds(started, Date.now());
@@ -242,6 +264,11 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
     expect(verdict.counts['SQS sends refused']).toBeGreaterThan(0);
     expect(verdict.counts['PagerDuty faults injected']).toBeGreaterThan(0);
     expect(verdict.counts['incidents handed back']).toBeGreaterThan(0);
+  });
+
+  it("records responders' feedback notes once each and never answers them", () => {
+    expect(feedback.violations).toEqual([]);
+    expect(feedback.recorded).toBeGreaterThan(0);
   });
 
   it("resolves cleared incidents, and never one it escalated or handed back (from PagerDuty's own history)", () => {

@@ -3,7 +3,8 @@ import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { AuditItem } from '../../../lib/audit/audit-record';
 import { FINISHED_STATUSES, MAX_RETRIES_PER_EVENT, type EventWork } from '../../../lib/state/work-ledger';
 import { TRIGGERING_EVENT_TYPES } from '../../../lib/agent/process-event';
-import { SANDBOX_BOT_USER, type IncidentHistoryEntry } from '../../../local/sandbox';
+import { FEEDBACK_SK_PREFIX } from '../../../lib/outcomes/outcome-record';
+import { SANDBOX_BOT_USER, type IncidentHistoryEntry, type Sandbox } from '../../../local/sandbox';
 import { retriesPerEvent } from './call-recorder';
 import type { FaultStack } from './fault-stack';
 
@@ -269,4 +270,39 @@ function lostAnswerSummary(incidents: readonly TriggeredIncident[], call: 'ackno
     .map(([reads, count]) => `${reads}: ${count}`)
     .join('; ');
   return `${total} (${detail})`;
+}
+
+/** How many notes the agent wrote on an incident (its hypothesis and handback notes). */
+export function agentNotes(sandbox: Sandbox, incidentId: string): number {
+  return sandbox.notes(incidentId).filter((note) => note.user.id === SANDBOX_BOT_USER.id).length;
+}
+
+export interface FeedbackVerdict {
+  /** Incidents whose responder's feedback note was recorded as a feedback item. */
+  recorded: number;
+  violations: string[];
+}
+
+/**
+ * Responders' `pd-agent: right|wrong` notes: never recorded twice (redeliveries included) and never answered by the
+ * agent (its note count on the incident is what it was when the feedback came). A feedback event whose every delivery
+ * failed under the injected faults is dead-lettered and only recorded there, so `recorded` may fall short of the notes.
+ */
+export async function judgeFeedback(stack: FaultStack, agentNotesAtFeedback: ReadonlyMap<string, number>): Promise<FeedbackVerdict> {
+  const { sandbox, aws } = stack;
+  const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: aws.dynamodbEndpoint, region: aws.region }));
+  const feedbackItems = (await scanAll<{ incidentId: string; sk: string }>(documents, aws.auditTable)).filter((item) =>
+    item.sk.startsWith(FEEDBACK_SK_PREFIX),
+  );
+  documents.destroy();
+  const violations: string[] = [];
+  for (const [incidentId, notesBefore] of agentNotesAtFeedback) {
+    const recorded = feedbackItems.filter((item) => item.incidentId === incidentId).length;
+    if (recorded > 1) violations.push(`incident ${incidentId}: one feedback note, ${recorded} feedback items recorded`);
+    const notesNow = agentNotes(sandbox, incidentId);
+    if (notesNow !== notesBefore)
+      violations.push(`incident ${incidentId}: the agent wrote ${notesNow - notesBefore} note(s) after the feedback`);
+  }
+  const recorded = new Set(feedbackItems.map((item) => item.incidentId)).size;
+  return { recorded, violations };
 }
