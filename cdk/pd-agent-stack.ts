@@ -11,7 +11,14 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { AUDIT_TABLE, DEAD_LETTER_QUEUE, EVENT_QUEUE, STATE_TABLE, type QueueDefinition } from '../lib/infra/resource-definitions';
 import { parseAgentConfig } from '../lib/config/agent-config';
-import { FUNCTION_LIMITS, PAGERDUTY_URLS, WEBHOOK_PATH, secretNameFor, webhookSecretNameFor } from '../lib/infra/deployment-contract';
+import {
+  FUNCTION_LIMITS,
+  PAGERDUTY_URLS,
+  WEBHOOK_PATH,
+  secretNameFor,
+  webhookSecretNameFor,
+  type StackOutputName,
+} from '../lib/infra/deployment-contract';
 import { AgentAlarms } from './constructs/agent-alarms';
 import { AgentDashboard } from './constructs/agent-dashboard';
 import { AgentFunction } from './constructs/agent-function';
@@ -266,7 +273,7 @@ export class PdAgentStack extends Stack {
     });
 
     // --- Outputs: the CLI finds a deployed environment's resources by these names ----------------------------------
-    const outputs: Record<string, { value: string; description: string }> = {
+    const outputs: Record<StackOutputName, { value: string; description: string }> = {
       Environment: { value: env, description: 'AGENT_ENV of this stack' },
       WebhookUrl: {
         value: `${stage.url}${WEBHOOK_PATH.slice(1)}`,

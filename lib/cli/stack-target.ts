@@ -1,7 +1,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { join } from 'node:path';
 import { DEFAULT_PAGERDUTY_API_URL } from '../config/runtime-env';
-import { stackNameFor } from '../infra/deployment-contract';
+import { stackNameFor, type StackOutputName } from '../infra/deployment-contract';
 import { CliError } from './cli-error';
 import { localStatePath, readLocalStackState } from './local-stack-state';
 
@@ -44,7 +44,14 @@ export const REPO_ROOT = join(__dirname, '..', '..');
 /** The flags that choose this target again, for the commands a hint suggests. */
 export const targetFlag = (target: StackTarget): string => (target.kind === 'local' ? '--local' : `--env ${target.name}`);
 
-const REQUIRED_OUTPUTS = ['WebhookUrl', 'StateTableName', 'AuditTableName', 'QueueUrl', 'DeadLetterQueueUrl', 'SecretName'] as const;
+const REQUIRED_OUTPUTS: readonly StackOutputName[] = [
+  'WebhookUrl',
+  'StateTableName',
+  'AuditTableName',
+  'QueueUrl',
+  'DeadLetterQueueUrl',
+  'SecretName',
+];
 
 export async function resolveTarget(options: TargetOptions, processEnv: NodeJS.ProcessEnv, root = REPO_ROOT): Promise<StackTarget> {
   if ((options.local === true) === (options.env !== undefined)) {
@@ -84,7 +91,7 @@ export async function resolveTarget(options: TargetOptions, processEnv: NodeJS.P
   const env = options.env as string;
   const region = options.region ?? processEnv.AWS_REGION ?? processEnv.AWS_DEFAULT_REGION;
   const cloudFormation = new CloudFormationClient(region === undefined ? {} : { region });
-  let outputs: Record<string, string>;
+  let outputs: Partial<Record<StackOutputName, string>>;
   try {
     const answer = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackNameFor(env) }));
     const stack = answer.Stacks?.[0];
@@ -100,27 +107,27 @@ export async function resolveTarget(options: TargetOptions, processEnv: NodeJS.P
   } finally {
     cloudFormation.destroy();
   }
-  const missing = REQUIRED_OUTPUTS.filter((key) => outputs[key] === undefined || outputs[key] === '');
+  const output = (name: StackOutputName): string => outputs[name] ?? '';
+  const missing = REQUIRED_OUTPUTS.filter((key) => output(key) === '');
   if (missing.length > 0) {
     throw new CliError(
       `Stack ${stackNameFor(env)} has no output ${missing.join(', ')}.`,
       'Redeploy it with this version of pd-agent (`npx cdk deploy`).',
     );
   }
+  const layout = output('WebhookSecretLayout');
   return {
     name: env,
     kind: 'aws',
     region: region ?? (await cloudFormation.config.region()),
-    secretId: outputs.SecretName,
-    ...(outputs.WebhookSecretName === undefined || outputs.WebhookSecretName === '' ? {} : { webhookSecretId: outputs.WebhookSecretName }),
-    ...(outputs.WebhookSecretLayout === 'migrating' || outputs.WebhookSecretLayout === 'split'
-      ? { webhookSecretLayout: outputs.WebhookSecretLayout }
-      : {}),
-    auditTable: outputs.AuditTableName,
-    stateTable: outputs.StateTableName,
-    queueUrl: outputs.QueueUrl,
-    deadLetterQueueUrl: outputs.DeadLetterQueueUrl,
-    webhookUrl: outputs.WebhookUrl,
+    secretId: output('SecretName'),
+    ...(output('WebhookSecretName') === '' ? {} : { webhookSecretId: output('WebhookSecretName') }),
+    ...(layout === 'migrating' || layout === 'split' ? { webhookSecretLayout: layout } : {}),
+    auditTable: output('AuditTableName'),
+    stateTable: output('StateTableName'),
+    queueUrl: output('QueueUrl'),
+    deadLetterQueueUrl: output('DeadLetterQueueUrl'),
+    webhookUrl: output('WebhookUrl'),
     pagerDutyApiUrl: apiUrlOverride ?? DEFAULT_PAGERDUTY_API_URL,
     pagerDutySandbox: false,
     endpoints: {},

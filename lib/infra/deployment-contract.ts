@@ -32,3 +32,29 @@ export const PAGERDUTY_URLS: Record<PagerDutyRegion, { api: string; events: stri
   us: { api: 'https://api.pagerduty.com', events: 'https://events.pagerduty.com' },
   eu: { api: 'https://api.eu.pagerduty.com', events: 'https://events.eu.pagerduty.com' },
 };
+
+/** The stack's outputs: the CDK stack defines each one, and the CLI finds a deployed environment by them. */
+export const STACK_OUTPUTS = [
+  'Environment',
+  'WebhookUrl',
+  'StateTableName',
+  'AuditTableName',
+  'AuditTimeIndexName',
+  'QueueUrl',
+  'DeadLetterQueueUrl',
+  'SecretName',
+  'SecretArn',
+  'WebhookSecretName',
+  'WebhookSecretArn',
+  'WebhookSecretLayout',
+  'IngressFunctionName',
+  'WorkerFunctionName',
+  'WorkerRoleArn',
+  'HandbackFunctionName',
+  'RotateSecretFunctionName',
+  'AlarmTopicArn',
+  'DashboardName',
+  'PagerDutyApiUrl',
+] as const;
+
+export type StackOutputName = (typeof STACK_OUTPUTS)[number];
