@@ -184,7 +184,9 @@ export async function startSqsPoller(options: SqsPollerOptions): Promise<SqsPoll
     nextEmptyReceive: () => new Promise((resolve) => emptyWaiters.push(resolve)),
     async stop() {
       running = false;
-      abort.abort();
+      // A short poll is let finish: aborted on the client, it could still take a message on the server after stop()
+      // returned, leaving it invisible with nobody to handle it. Only a long poll is worth cutting short.
+      if (options.waitTimeSeconds > 0) abort.abort();
       await done;
       for (const resolve of emptyWaiters) resolve();
       emptyWaiters = [];
