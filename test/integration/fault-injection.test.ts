@@ -193,12 +193,12 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
       }
 
       // Responders' feedback on the agent's notes, some delivered twice: each is recorded once and never answered.
-      const feedbackNotes = new Map<string, number>();
+      const feedbackNotes = new Set<string>();
       for (const [index, incident] of incidents.entries()) {
         if (dice.fraction(`feedback|${index}`) >= 0.1 || agentNotes(sandbox, incident.id) === 0) continue;
         const verdictWord = dice.fraction(`feedback-word|${index}`) < 0.7 ? 'right' : 'wrong';
         sandbox.addNoteAs(incident.id, SANDBOX_PRIMARY_USER.id, `pd-agent: ${verdictWord} (fault-injection feedback ${index})`);
-        feedbackNotes.set(incident.id, agentNotes(sandbox, incident.id));
+        feedbackNotes.add(incident.id);
         const annotated = sandbox.deliveries({ incidentId: incident.id, eventType: 'incident.annotated' }).at(-1);
         if (annotated !== undefined && dice.fraction(`redeliver-feedback|${index}`) < 0.4) sandbox.redeliver(annotated.eventId);
       }

@@ -277,6 +277,18 @@ export function agentNotes(sandbox: Sandbox, incidentId: string): number {
   return sandbox.notes(incidentId).filter((note) => note.user.id === SANDBOX_BOT_USER.id).length;
 }
 
+/**
+ * Agent notes that are neither a hypothesis nor a handback note: a reply. (A reopened incident's new hypothesis may
+ * land after a responder's note; `judge` already holds those to one per triggering event.)
+ */
+function agentReplies(sandbox: Sandbox, incidentId: string): number {
+  return sandbox
+    .notes(incidentId)
+    .filter(
+      (note) => note.user.id === SANDBOX_BOT_USER.id && !note.content.includes(HYPOTHESIS_MARK) && !note.content.includes(HANDBACK_MARK),
+    ).length;
+}
+
 export interface FeedbackVerdict {
   /** Incidents whose responder's feedback note was recorded as a feedback item. */
   recorded: number;
@@ -285,10 +297,10 @@ export interface FeedbackVerdict {
 
 /**
  * Responders' `pd-agent: right|wrong` notes: never recorded twice (redeliveries included) and never answered by the
- * agent (its note count on the incident is what it was when the feedback came). A feedback event whose every delivery
+ * agent (no agent note on the incident other than its hypothesis and handback notes). A feedback event whose every delivery
  * failed under the injected faults is dead-lettered and only recorded there, so `recorded` may fall short of the notes.
  */
-export async function judgeFeedback(stack: FaultStack, agentNotesAtFeedback: ReadonlyMap<string, number>): Promise<FeedbackVerdict> {
+export async function judgeFeedback(stack: FaultStack, feedbackIncidents: ReadonlySet<string>): Promise<FeedbackVerdict> {
   const { sandbox, aws } = stack;
   const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: aws.dynamodbEndpoint, region: aws.region }));
   const feedbackItems = (await scanAll<{ incidentId: string; sk: string }>(documents, aws.auditTable)).filter((item) =>
@@ -296,12 +308,11 @@ export async function judgeFeedback(stack: FaultStack, agentNotesAtFeedback: Rea
   );
   documents.destroy();
   const violations: string[] = [];
-  for (const [incidentId, notesBefore] of agentNotesAtFeedback) {
+  for (const incidentId of feedbackIncidents) {
     const recorded = feedbackItems.filter((item) => item.incidentId === incidentId).length;
     if (recorded > 1) violations.push(`incident ${incidentId}: one feedback note, ${recorded} feedback items recorded`);
-    const notesNow = agentNotes(sandbox, incidentId);
-    if (notesNow !== notesBefore)
-      violations.push(`incident ${incidentId}: the agent wrote ${notesNow - notesBefore} note(s) after the feedback`);
+    const replies = agentReplies(sandbox, incidentId);
+    if (replies > 0) violations.push(`incident ${incidentId}: the agent answered the feedback with ${replies} note(s)`);
   }
   const recorded = new Set(feedbackItems.map((item) => item.incidentId)).size;
   return { recorded, violations };
