@@ -95,9 +95,9 @@ export class DeadLetterHandback {
     // the answer was lost, so PagerDuty's own record decides too: acknowledged by the agent alone means silenced with
     // nobody behind it.
     const silencedByAgent = acknowledgedByAgentAlone(incident, connection.botUserId);
-    // The ledger's acknowledgement of an earlier trigger says nothing about this one.
-    const acknowledgedPerLedger = progress?.acknowledgedByAgentAt !== undefined && !laterTrigger;
-    if (!acknowledgedPerLedger && !silencedByAgent) {
+    // PagerDuty's state decides: triggered means it pages, a human acknowledger means someone is behind it. Escalating
+    // those would page over a human who has it, on the ledger's word alone.
+    if (!silencedByAgent) {
       await audit.record({
         ...subject,
         action: 'record',

@@ -286,7 +286,7 @@ export class EventProcessor {
     failedCalls: string[],
   ): Promise<ProcessOutcome> {
     const run = this.startRun(event, subject, connection, invocation, failedCalls);
-    if (!run.rollout.sampled) return this.leaveUnsampled(run);
+    if (!run.rollout.sampled && !(await this.mayHoldFromEarlierDelivery(run))) return this.leaveUnsampled(run);
     try {
       const ownership = await this.takeOwnership(run);
       if (ownership === 'resolved-already') return { status: 'resolved-already' };
@@ -370,11 +370,7 @@ export class EventProcessor {
         : humanAcknowledger(incident, botUserId);
     holding.acknowledgedByAgent = ackedForThisEvent || (incident.status === 'acknowledged' && human === null);
     // Only `act` acknowledges: in `observe` and `note` PagerDuty keeps paging the humans as if the agent were absent.
-    if (human === null && !ackedForThisEvent && run.writes.acknowledge) {
-      await this.acknowledge(run);
-    } else if (human === null && progress?.acknowledgedByAgentAt === undefined) {
-      await incidentLedger.markAcknowledged(subject.incidentId, event.eventId, this.clock());
-    }
+    if (human === null && !ackedForThisEvent && run.writes.acknowledge) await this.acknowledge(run);
     return {
       incident,
       humanAcknowledger: human,
@@ -464,6 +460,12 @@ export class EventProcessor {
   /** What the outcome is later compared with: the named cause, and the rollout stage the decision was made in. */
   private decisionFacts(run: IncidentRun, context: IncidentContext, hypothesis: Hypothesis): DecisionFacts {
     return { cause: hypothesisCause(hypothesis, context, this.deps.settings.triage), rolloutMode: run.rollout.mode };
+  }
+
+  /** An earlier delivery of this event acknowledged (or may have) before the rollout stage changed. */
+  private async mayHoldFromEarlierDelivery(run: IncidentRun): Promise<boolean> {
+    const progress = await this.deps.incidentLedger.get(run.subject.incidentId);
+    return acknowledgedForEvent(progress, run.event.eventId) || progress?.acknowledgementUnconfirmedBy === run.event.eventId;
   }
 
   /** Outside the rollout sample the agent leaves the incident alone entirely: no triage, no writes, one audit row. */
@@ -592,8 +594,15 @@ export class EventProcessor {
         ? 'The agent escalated this incident before: it never resolves it; the humans on call own it.'
         : 'Only a rule may let the agent resolve; none did, so on-call takes it.';
     }
+    // Outside `act` (or outside the sample) the agent only escalates what it already holds: an acknowledgement from an
+    // earlier delivery made in `act`, before a deploy changed the stage. Holding it without acting would silence it.
+    const mayAct = run.writes.escalate;
+    if (!mayAct && run.holding.acknowledgedByAgent) {
+      decision = 'escalate';
+      reason = `The agent held this incident when its rollout stage changed (${run.rollout.reason}): on-call takes it.`;
+    }
     await incidentLedger.recordDecision(subject.incidentId, decision, this.decisionFacts(run, context, hypothesis));
-    const carriedOut = run.rollout.mode === 'act';
+    const carriedOut = mayAct || run.holding.acknowledgedByAgent;
     await audit.record({
       ...subject,
       action: 'triage',

@@ -158,7 +158,9 @@ export class VouchedLinks {
     const awsConsoleUrls = [
       aws?.alarm?.consoleUrl,
       aws?.metric?.consoleUrl,
-      ...(aws?.changes ?? []).map((change) => change.link),
+      // A PagerDuty change event's link is written by whoever holds its integration key: only CloudTrail event links,
+      // which the agent builds itself, are vouched for.
+      ...(aws?.changes ?? []).filter((change) => change.source === 'cloudtrail').map((change) => change.link),
       ...(aws?.logSurges ?? []).map((surge) => surge.consoleUrl),
     ];
     return new VouchedLinks(pagerDutyUrls, incident.html_url, runbooks, awsConsoleUrls);

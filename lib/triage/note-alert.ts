@@ -98,8 +98,11 @@ function keysShown(alert: NormalisedAlert): RegExp | undefined {
       : []),
     ...(alert.region !== undefined ? ['region'] : []),
   ];
-  return words.length === 0 ? undefined : new RegExp(`(${words.join('|')})[^.]*$`, 'i');
+  return words.length === 0 ? undefined : new RegExp(`(${words.join('|')})`, 'i');
 }
+
+/** The last segment of a flattened key (`Trigger.Threshold` → `Threshold`), bounded: keys are outside text of any length. */
+const lastKeySegment = (key: string): string => key.slice(key.lastIndexOf('.') + 1).slice(0, 100);
 
 function tellingDetails(alert: NormalisedAlert): Markdown[] {
   const already = valuesShown(alert);
@@ -108,7 +111,9 @@ function tellingDetails(alert: NormalisedAlert): Markdown[] {
     .sort((a, b) => b.score - a.score)
     .filter(
       (detail) =>
-        detail.score >= MIN_DETAIL_SCORE && !already.has(oneLine(detail.value)) && (shownKey === undefined || !shownKey.test(detail.key)),
+        detail.score >= MIN_DETAIL_SCORE &&
+        !already.has(oneLine(detail.value)) &&
+        (shownKey === undefined || !shownKey.test(lastKeySegment(detail.key))),
     )
     .slice(0, MAX_DETAILS)
     .map((detail) => agentMd`- ${shown(detail.key, MAX_DETAIL_KEY)}: ${shown(detail.value, MAX_DETAIL_VALUE)}`);

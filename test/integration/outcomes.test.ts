@@ -44,6 +44,8 @@ describe('outcomes against the sandbox', () => {
     const incident = stack.sandbox.triggerIncident({ serviceId: SANDBOX_SERVICE_ID, title: 'Checkout latency above 2s' });
     await settle(stack);
     expect((await stack.incidentLedger.get(incident.id))?.cause).toMatchObject({ kind: 'recent-change', ruleId: 'checkout-latency' });
+    // Everything the agent wrote during triage; recording the outcome and the feedback must add nothing to it.
+    const writesAfterTriage = stack.sandbox.requests({ incidentId: incident.id }).filter((entry) => entry.method !== 'GET').length;
 
     stack.sandbox.resolveAs(incident.id, SANDBOX_PRIMARY_USER.id, {
       resolutionNote: 'Rolled back checkout v2.3.1; latency is back to normal.',
@@ -78,10 +80,7 @@ describe('outcomes against the sandbox', () => {
 
     // Recording outcomes reads the notes and never writes to PagerDuty: the agent's only note is its triage note.
     expect(stack.sandbox.notes(incident.id).filter((note) => note.user.id === SANDBOX_BOT_USER.id)).toHaveLength(1);
-    const botWritesAfterTriage = stack.sandbox
-      .requests({ incidentId: incident.id })
-      .filter((entry) => entry.method !== 'GET' && entry.route !== 'POST /incidents/{id}/notes' && entry.route !== 'PUT /incidents/{id}');
-    expect(botWritesAfterTriage).toEqual([]);
+    expect(stack.sandbox.requests({ incidentId: incident.id }).filter((entry) => entry.method !== 'GET')).toHaveLength(writesAfterTriage);
     expect(stack.sandbox.requests({ incidentId: incident.id, route: 'POST /incidents/{id}/notes' })).toHaveLength(1);
   });
 

@@ -79,6 +79,8 @@ describe('rollout modes in the worker', () => {
     expect(observedNote?.detail).toContain('ref pda:test:PINC001:EVT-PINC001');
     expect(audit.of('triage')[0]?.detail).toContain('Not carried out: observe mode');
     expect(await incidents.get('PINC001')).toMatchObject({ decision: 'escalate', rolloutMode: 'observe', finished: true });
+    // Nothing may claim the agent acknowledged: a later stop or the dead-letter handback would escalate on that word.
+    expect((await incidents.get('PINC001'))?.acknowledgedByAgentAt).toBeUndefined();
   });
 
   it('note: posts the note once and nothing else: no acknowledgement, escalation, hold or resolve', async () => {
@@ -102,6 +104,46 @@ describe('rollout modes in the worker', () => {
     const { pd, processor } = setup({ mode: 'observe', services: { [SERVICE]: { mode: 'act' } } });
     await processor.process(triggered('PINC001'), plenty);
     expect(pd.count('acknowledgeIncident')).toBe(1);
+  });
+
+  it('hands back an incident the agent acknowledged in act mode before a deploy switched it to observe', async () => {
+    const { pd, incidents, processor } = setup({ mode: 'observe' });
+    const earlier = new Date(Date.now() - 60_000);
+    pd.incidents.set(
+      'PINC001',
+      makeIncident({
+        id: 'PINC001',
+        status: 'acknowledged',
+        service: { id: SERVICE, type: 'service_reference', summary: 'checkout' },
+        acknowledgements: [{ at: earlier.toISOString(), acknowledger: { id: BOT.id, type: 'user_reference', summary: 'agent' } }],
+      }),
+    );
+    await incidents.markAcknowledged('PINC001', 'EVT-PINC001', earlier);
+
+    const outcome = await processor.process(triggered('PINC001'), plenty);
+
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate' });
+    expect(writesOf(pd)).toEqual({ acknowledgeIncident: 0, createNote: 0, escalateIncident: 1, resolveIncident: 0 });
+  });
+
+  it('hands back an incident the agent acknowledged before a deploy took its service out of the sample', async () => {
+    const outside = ['PINC001', 'PINC002', 'PINC003', 'PINC004', 'PINC005'].find((id) => samplePoint(id) >= 0.5) ?? '';
+    const { pd, incidents, processor } = setup({ mode: 'act', sampleRate: 0.5 }, outside);
+    const earlier = new Date(Date.now() - 60_000);
+    pd.incidents.set(
+      outside,
+      makeIncident({
+        id: outside,
+        status: 'acknowledged',
+        service: { id: SERVICE, type: 'service_reference', summary: 'checkout' },
+        acknowledgements: [{ at: earlier.toISOString(), acknowledger: { id: BOT.id, type: 'user_reference', summary: 'agent' } }],
+      }),
+    );
+    await incidents.markAcknowledged(outside, `EVT-${outside}`, earlier);
+
+    await processor.process(triggered(outside), plenty);
+
+    expect(writesOf(pd)).toMatchObject({ acknowledgeIncident: 0, escalateIncident: 1, resolveIncident: 0 });
   });
 
   it('outside the sample: no triage, no read, no write, one audit row saying why', async () => {

@@ -123,6 +123,21 @@ describe('AWS console links', () => {
     expect(VouchedLinks.forIncident(makeIncidentContext(), []).vouch(SCENARIO_METRIC_URL)).toBeUndefined();
   });
 
+  it('does not vouch for a console link a PagerDuty change event carried (its sender wrote it)', () => {
+    const planted =
+      'https://us-east-1.console.aws.amazon.com/cloudformation/home?region=us-east-1#/stacks/quickcreate?templateURL=https://evil.example/t.yaml';
+    const change = {
+      at: '2026-03-10T03:06:00Z',
+      source: 'pagerduty' as const,
+      action: 'deploy',
+      summary: 'fix',
+      onAlarmedResource: false,
+      link: planted,
+    };
+    const links = VouchedLinks.forIncident(makeIncidentContext({ aws: { ...SCENARIO_AWS, changes: [change] } }), []);
+    expect(links.vouch(planted)).toBeUndefined();
+  });
+
   it('does not vouch for a lookalike the providers were handed', () => {
     const lookalike = 'https://console.aws.amazon.com.evil.example/cloudwatch';
     const aws = { ...SCENARIO_AWS, metric: { ...SCENARIO_AWS.metric!, consoleUrl: lookalike } };
