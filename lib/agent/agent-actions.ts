@@ -143,31 +143,55 @@ export class AgentActions {
   /**
    * Hands the incident to people on call. `next_level` raises the escalation level when the current one is known;
    * when it is not, or PagerDuty refuses it (no such level), the incident is reassigned to its escalation policy.
-   * The ledger forbids any later resolve before the call is made.
+   * The ledger forbids any later resolve before the call is made. With `forEvent`, the ledger also keeps which
+   * triggering event escalated, to where, and whether PagerDuty confirmed it; `repeat` (the target kept for this event
+   * by an earlier delivery that got no confirmation) is sent again as it was: read after the first escalation landed,
+   * the assignees are the next level's, and working the level out again would page one level further.
    */
-  async escalate(incident: Incident, oncalls: Oncall[], detail: string): Promise<Attempted<Incident>> {
-    await this.deps.incidentLedger.beginEscalation(this.incidentId, this.clock());
+  async escalate(
+    incident: Incident,
+    oncalls: Oncall[],
+    detail: string,
+    options: { forEvent?: string; repeat?: EscalationTarget } = {},
+  ): Promise<Attempted<Incident>> {
     const policyTarget: EscalationTarget = { mode: 'escalation_policy', escalationPolicyId: incident.escalation_policy.id };
     const level = this.deps.settings.escalation.mode === 'next_level' ? nextEscalationLevel(incident, oncalls) : null;
-    const attempt = (target: EscalationTarget, why: string) =>
+    const target: EscalationTarget = options.repeat ?? (level === null ? policyTarget : { mode: 'next_level', level });
+    await this.deps.incidentLedger.beginEscalation(
+      this.incidentId,
+      this.clock(),
+      options.forEvent === undefined ? undefined : { triggerEventId: options.forEvent, target },
+    );
+    const attempt = (to: EscalationTarget, why: string) =>
       this.audited(
         'escalate',
         () =>
-          this.deps.retry.idempotent(target.mode === 'next_level' ? 'escalate to the next level' : 'escalate', () =>
-            this.deps.api.escalateIncident(this.incidentId, target),
+          this.deps.retry.idempotent(to.mode === 'next_level' ? 'escalate to the next level' : 'escalate', () =>
+            this.deps.api.escalateIncident(this.incidentId, to),
           ),
         {
-          detail: `${why}; ${target.mode === 'next_level' ? `escalation level ${target.level}` : `reassigned to escalation policy ${target.escalationPolicyId}`}`,
+          detail: `${why}; ${to.mode === 'next_level' ? `escalation level ${to.level}` : `reassigned to escalation policy ${to.escalationPolicyId}`}`,
         },
       );
-    if (level === null) return attempt(policyTarget, detail);
+    const escalated = await this.escalateOrFallBack(target, policyTarget, attempt, detail);
+    if (options.forEvent !== undefined) await this.deps.incidentLedger.confirmEscalation(this.incidentId, options.forEvent);
+    return escalated;
+  }
+
+  private async escalateOrFallBack(
+    target: EscalationTarget,
+    policyTarget: EscalationTarget,
+    attempt: (to: EscalationTarget, why: string) => Promise<Attempted<Incident>>,
+    detail: string,
+  ): Promise<Attempted<Incident>> {
+    if (target.mode !== 'next_level') return attempt(target, detail);
     try {
-      return await attempt({ mode: 'next_level', level }, detail);
+      return await attempt(target, detail);
     } catch (error) {
       const refused =
         error instanceof OperationFailedError && !error.retryable && error.cause instanceof PagerDutyApiError && error.cause.status === 400;
       if (!refused) throw error;
-      return attempt(policyTarget, `${detail}; PagerDuty refused level ${level}, reassigning to the escalation policy instead`);
+      return attempt(policyTarget, `${detail}; PagerDuty refused level ${target.level}, reassigning to the escalation policy instead`);
     }
   }
 

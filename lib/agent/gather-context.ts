@@ -19,7 +19,7 @@ import {
   type SharedServiceContextReader,
   type SharedServiceRun,
 } from '../context/shared-service-context';
-import type { Alert, Incident, PagerDutyApi } from '../pagerduty/types';
+import type { Alert, Incident, Oncall, PagerDutyApi } from '../pagerduty/types';
 import type { IncidentContext } from '../triage/types';
 import type { RetryPolicy } from './retry-policy';
 import { titlesAreSimilar } from '../triage/analysers/title-similarity';
@@ -107,7 +107,22 @@ async function awsContextFor(
   return gatherAwsContext({ alert, scope, clients, triggeredAt, now }, aws.providers);
 }
 
-export async function gatherContext(incident: Incident, deps: GatherDeps): Promise<IncidentContext> {
+/** A gathering under way: the whole context, and the on-calls on their own as soon as they are read. */
+export interface Gathering {
+  context: Promise<IncidentContext>;
+  /** The escalation policy's on-calls (undefined when they could not be read); asked for only by whoever needs them early. */
+  oncalls: () => Promise<Oncall[] | undefined>;
+}
+
+export function gatherContext(incident: Incident, deps: GatherDeps): Promise<IncidentContext> {
+  return startGathering(incident, deps).context;
+}
+
+/**
+ * Starts every read at once and hands out the on-calls as soon as they arrive: an incident the agent hands to on-call
+ * before triage needs them to know which level to page, and waiting for the whole context would delay the page.
+ */
+export function startGathering(incident: Incident, deps: GatherDeps): Gathering {
   const settings = { ...DEFAULT_GATHER_SETTINGS, ...deps.settings };
   const now = deps.now ?? (() => new Date());
   const understandAlert = deps.understandAlert ?? understandAlerts;
@@ -156,32 +171,31 @@ export async function gatherContext(incident: Incident, deps: GatherDeps): Promi
     }));
   });
 
-  const [alerts, others, { recentIncidents, notes }, { alert, aws }] = await Promise.all([
-    alertsRead,
-    othersRead,
-    notesRead,
-    evidenceFromAlerts,
-  ]);
-  const changeEvents = others.results.changeEvents ?? [];
-  return {
-    incident,
-    alerts: alerts.results.alerts?.alerts ?? [],
-    // Absent when the alerts could not be read at all (their absence is in `unavailable`).
-    alertsNotRead: alerts.results.alerts?.notRead,
-    recentIncidents,
-    resolutionNotes: Object.fromEntries(
-      Object.entries(notes.results).filter((entry): entry is [string, string[]] => entry[1] !== undefined),
-    ),
-    changeEvents,
-    oncalls: others.results.oncalls ?? [],
-    unavailable: [
-      ...alerts.unavailable,
-      ...others.unavailable,
-      ...notes.unavailable.map(({ reason }) => ({ source: 'resolutionNotes' as const, reason })),
-    ],
-    gatheredAt: now().toISOString(),
-    ...(others.burst === undefined ? {} : { burst: others.burst }),
-    alert,
-    aws: aws === undefined ? undefined : { ...aws, changes: mergeChangeTimeline(aws.changes, changeEvents) },
-  };
+  const context = Promise.all([alertsRead, othersRead, notesRead, evidenceFromAlerts]).then(
+    ([alerts, others, { recentIncidents, notes }, { alert, aws }]): IncidentContext => {
+      const changeEvents = others.results.changeEvents ?? [];
+      return {
+        incident,
+        alerts: alerts.results.alerts?.alerts ?? [],
+        // Absent when the alerts could not be read at all (their absence is in `unavailable`).
+        alertsNotRead: alerts.results.alerts?.notRead,
+        recentIncidents,
+        resolutionNotes: Object.fromEntries(
+          Object.entries(notes.results).filter((entry): entry is [string, string[]] => entry[1] !== undefined),
+        ),
+        changeEvents,
+        oncalls: others.results.oncalls ?? [],
+        unavailable: [
+          ...alerts.unavailable,
+          ...others.unavailable,
+          ...notes.unavailable.map(({ reason }) => ({ source: 'resolutionNotes' as const, reason })),
+        ],
+        gatheredAt: now().toISOString(),
+        ...(others.burst === undefined ? {} : { burst: others.burst }),
+        alert,
+        aws: aws === undefined ? undefined : { ...aws, changes: mergeChangeTimeline(aws.changes, changeEvents) },
+      };
+    },
+  );
+  return { context, oncalls: () => othersRead.then(({ results }) => results.oncalls) };
 }

@@ -5,7 +5,7 @@ import { hypothesisCause } from '../outcomes/hypothesis-cause';
 import { allowedWrites, resolveRollout, WOULD_BE_NOTE_LABEL, type PagerDutyWrites, type RolloutDecision } from '../rollout/rollout';
 import type { OutcomeRecorder } from '../outcomes/outcome-recorder';
 import { isPagerDutyError } from '../pagerduty/errors';
-import type { Incident } from '../pagerduty/types';
+import type { EscalationTarget, Incident, Oncall } from '../pagerduty/types';
 import type { QueuedEvent } from '../queue/queued-event';
 import type { DecisionFacts, IncidentLedger, IncidentProgress } from '../state/incident-ledger';
 import { ResolveRefusedError } from '../state/incident-ledger';
@@ -18,7 +18,7 @@ import { parseWebhookEvent } from '../webhook/parse-event';
 import type { WebhookEvent } from '../webhook/webhook-event';
 import { AgentActions } from './agent-actions';
 import type { AgentConnection, AgentSettings, Invocation, MetricsSink, NoteRenderer } from './agent-ports';
-import { gatherContext, type GatherDeps, type GatherSettings } from './gather-context';
+import { startGathering, type GatherDeps, type GatherSettings } from './gather-context';
 import {
   DEFAULT_RETRY_SETTINGS,
   OperationFailedError,
@@ -49,6 +49,12 @@ export interface ProcessEventDeps {
   audit: AuditTrail;
   notes: NoteRenderer;
   triage: (context: IncidentContext) => Hypothesis;
+  /**
+   * Whether `triage` could leave this incident with the agent, judged from the incident alone before anything else is
+   * read (lib/triage/rules-engine.ts rulesMayKeep). False: the agent hands it to on-call at once instead of
+   * acknowledging it first. Absent: it could, and the agent acknowledges first.
+   */
+  mayKeep?: (incident: Incident) => boolean;
   /** The optional Bedrock refinement, under its own deadline, with the rules' hypothesis as the fallback. */
   refine?: (hypothesis: Hypothesis, context: IncidentContext) => Promise<RefinementResult>;
   metrics: MetricsSink;
@@ -144,6 +150,8 @@ interface Holding {
   incident?: Incident;
   /** True once the acknowledgement as the agent is known to have landed (now or on an earlier delivery). */
   acknowledgedByAgent: boolean;
+  /** True once the agent handed the incident to on-call before triage, without acknowledging it: never silenced. */
+  handedToOnCall: boolean;
 }
 
 /** One triggering event's pass through the steps: what each step needs, built once. */
@@ -165,6 +173,10 @@ interface Ownership {
   /** Who acknowledged it before the agent; null when the agent holds it. */
   humanAcknowledger: string | null;
   everEscalated: boolean;
+  /** No rule could leave it with the agent: it goes to on-call at once, unacknowledged, and the note follows. */
+  handToOnCallFirst: boolean;
+  /** An escalation an earlier delivery of this event began: repeated as it was unless PagerDuty confirmed it. */
+  earlierEscalation?: { target: EscalationTarget; confirmed: boolean };
 }
 
 const DEFAULT_LEASE_MARGIN_MS = 10_000;
@@ -180,6 +192,13 @@ export function acknowledgedByAgentAlone(incident: Incident, botUserId: string):
 /** The ledger records the agent's acknowledgement for this triggering event (an earlier delivery's, possibly). */
 function acknowledgedForEvent(progress: IncidentProgress | undefined, triggerEventId: string): boolean {
   return progress?.triggerEventId === triggerEventId && progress.acknowledgedByAgentAt !== undefined;
+}
+
+/** Why stopping leaves nobody silenced, for the audit trail. */
+function givenUpBecause(acknowledgementMayHaveLanded: boolean, handedToOnCall: boolean): string {
+  if (handedToOnCall) return 'the agent had already handed it to on-call, unacknowledged';
+  if (acknowledgementMayHaveLanded) return 'PagerDuty does not show it held by the agent alone, PagerDuty keeps paging';
+  return 'the agent had not acknowledged it, PagerDuty keeps paging';
 }
 
 /** The acknowledger, when someone other than the agent acknowledged the incident. */
@@ -290,11 +309,11 @@ export class EventProcessor {
     try {
       const ownership = await this.takeOwnership(run);
       if (ownership === 'resolved-already') return { status: 'resolved-already' };
-      const context = await this.gather(run, ownership.incident);
+      const context = await this.gather(run, ownership);
       const hypothesis = await this.decide(run, context, ownership.humanAcknowledger);
       const noteId = await this.postNote(run, context, hypothesis);
       if (ownership.humanAcknowledger !== null) return await this.leaveWithHuman(run, context, hypothesis, noteId);
-      const decision = await this.act(run, context, hypothesis, ownership.everEscalated);
+      const decision = await this.act(run, context, hypothesis, ownership);
       return { status: 'triaged', decision, noteId };
     } catch (error) {
       return this.handBackOnStop(run, error);
@@ -310,7 +329,7 @@ export class EventProcessor {
   ): IncidentRun {
     const retry = this.eventRetryPolicy(event.eventId, invocation, connection, failedCalls);
     const rollout = resolveRollout(this.deps.settings, event.incident?.serviceId ?? null, subject.incidentId);
-    const run = { event, subject, connection, invocation, retry, holding: { acknowledgedByAgent: false } };
+    const run = { event, subject, connection, invocation, retry, holding: { acknowledgedByAgent: false, handedToOnCall: false } };
     return { ...run, actions: this.actionsFor(run, retry), rollout, writes: allowedWrites(rollout) };
   }
 
@@ -349,7 +368,10 @@ export class EventProcessor {
 
   /**
    * Reads the incident and makes it the agent's: acknowledges it unless a human already did (or the agent did, for this
-   * event, on an earlier delivery). `'resolved-already'` when there is nothing left to own.
+   * event, on an earlier delivery), or unless no rule could leave it with the agent: acknowledging an incident only to
+   * escalate it seconds later silences it for nothing, flips its state in front of the responders and costs a write,
+   * so such an incident is handed to on-call as the gathering starts (`handToOnCallFirst`). `'resolved-already'` when
+   * there is nothing left to own.
    */
   private async takeOwnership(run: IncidentRun): Promise<Ownership | 'resolved-already'> {
     const { audit, incidentLedger } = this.deps;
@@ -369,12 +391,22 @@ export class EventProcessor {
         ? null
         : humanAcknowledger(incident, botUserId);
     holding.acknowledgedByAgent = ackedForThisEvent || (incident.status === 'acknowledged' && human === null);
+    const earlierEscalation =
+      progress?.escalatedFor === event.eventId && progress.escalationTarget !== undefined
+        ? { target: progress.escalationTarget, confirmed: progress.escalationConfirmedFor === event.eventId }
+        : undefined;
     // Only `act` acknowledges: in `observe` and `note` PagerDuty keeps paging the humans as if the agent were absent.
-    if (human === null && !ackedForThisEvent && run.writes.acknowledge) await this.acknowledge(run);
+    const mayAcknowledge = human === null && !ackedForThisEvent && run.writes.acknowledge;
+    // An earlier delivery that escalated this event without acknowledging it had found no rule to keep it: never take it back.
+    const handToOnCallFirst =
+      mayAcknowledge && !holding.acknowledgedByAgent && (earlierEscalation !== undefined || this.deps.mayKeep?.(incident) === false);
+    if (mayAcknowledge && !handToOnCallFirst) await this.acknowledge(run);
     return {
       incident,
       humanAcknowledger: human,
       everEscalated: progress?.escalatedAt !== undefined || progress?.handedBackAt !== undefined,
+      handToOnCallFirst,
+      ...(earlierEscalation === undefined ? {} : { earlierEscalation }),
     };
   }
 
@@ -396,8 +428,13 @@ export class EventProcessor {
     }
   }
 
-  private gather(run: IncidentRun, incident: Incident): Promise<IncidentContext> {
-    return gatherContext(incident, {
+  /**
+   * Gathers the context. An incident handed to on-call first is escalated as soon as the on-calls are read (they say
+   * which level to page), while the other reads go on; both are waited for, and a failed escalation is the error that
+   * counts.
+   */
+  private async gather(run: IncidentRun, ownership: Ownership): Promise<IncidentContext> {
+    const gathering = startGathering(ownership.incident, {
       ...this.deps.context,
       api: run.connection.api,
       retry: run.retry,
@@ -405,6 +442,25 @@ export class EventProcessor {
       settings: this.deps.gather,
       now: this.clock,
     });
+    if (!ownership.handToOnCallFirst) return gathering.context;
+    const handing = gathering.oncalls().then((oncalls) => this.handToOnCall(run, ownership, oncalls ?? []));
+    const [handed, gathered] = await Promise.allSettled([handing, gathering.context]);
+    if (handed.status === 'rejected') throw handed.reason;
+    if (gathered.status === 'rejected') throw gathered.reason;
+    return gathered.value;
+  }
+
+  /** The escalation before triage, of an incident the agent never acknowledged. */
+  private async handToOnCall(run: IncidentRun, ownership: Ownership, oncalls: Oncall[]): Promise<void> {
+    if (ownership.earlierEscalation?.confirmed !== true) {
+      const reason = 'No rule lets the agent keep an incident like this: on-call takes it at once, and the hypothesis note follows.';
+      await run.actions.escalate(ownership.incident, oncalls, reason, {
+        forEvent: run.event.eventId,
+        repeat: ownership.earlierEscalation?.target,
+      });
+      this.deps.metrics.addMetric(MetricName.incidentEscalated, 'Count', 1);
+    }
+    run.holding.handedToOnCall = true;
   }
 
   /** The rules' hypothesis (refined when Bedrock is on); a human who acknowledged first turns any decision into a hold. */
@@ -514,7 +570,7 @@ export class EventProcessor {
           ...subject,
           action: 'record',
           outcome: 'failed',
-          detail: `gave up (${mayHaveLanded ? 'PagerDuty does not show it held by the agent alone' : 'the agent had not acknowledged it'}, PagerDuty keeps paging): ${reason}`,
+          detail: `gave up (${givenUpBecause(mayHaveLanded, holding.handedToOnCall)}): ${reason}`,
         });
         return { status: 'gave-up' };
       }
@@ -580,8 +636,9 @@ export class EventProcessor {
     run: IncidentRun,
     context: IncidentContext,
     hypothesis: Hypothesis,
-    everEscalated: boolean,
+    ownership: Ownership,
   ): Promise<Hypothesis['decision']> {
+    const { everEscalated } = ownership;
     const { subject, actions } = run;
     const incident = context.incident;
     run.holding.incident = incident;
@@ -601,6 +658,11 @@ export class EventProcessor {
       decision = 'escalate';
       reason = `The agent held this incident when its rollout stage changed (${run.rollout.reason}): on-call takes it.`;
     }
+    if (run.holding.handedToOnCall) {
+      // mayKeep said no rule could keep it, and evidence and the model only ever lower a decision.
+      decision = 'escalate';
+      reason = `${reason} On-call took it before triage finished: no rule could leave it with the agent.`;
+    }
     await incidentLedger.recordDecision(subject.incidentId, decision, this.decisionFacts(run, context, hypothesis));
     const carriedOut = mayAct || run.holding.acknowledgedByAgent;
     await audit.record({
@@ -618,9 +680,14 @@ export class EventProcessor {
     }
 
     if (decision === 'escalate') {
-      await actions.escalate(incident, context.oncalls, reason);
+      if (!run.holding.handedToOnCall && ownership.earlierEscalation?.confirmed !== true) {
+        await actions.escalate(incident, context.oncalls, reason, {
+          forEvent: run.event.eventId,
+          repeat: ownership.earlierEscalation?.target,
+        });
+        metrics.addMetric(MetricName.incidentEscalated, 'Count', 1);
+      }
       await incidentLedger.markFinished(subject.incidentId);
-      metrics.addMetric(MetricName.incidentEscalated, 'Count', 1);
       return 'escalate';
     }
     if (decision === 'resolve') {

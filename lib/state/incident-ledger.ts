@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EVENT_RECORD_TTL_SECONDS } from '../infra/resource-definitions';
 import type { RolloutMode } from '../config/agent-config';
+import type { EscalationTarget } from '../pagerduty/types';
 import type { HypothesisCause } from '../outcomes/hypothesis-cause';
 import { epochSeconds, stateKeys } from './state-keys';
 import { messageOf } from '../errors/message-of';
@@ -31,6 +32,11 @@ export interface IncidentProgress {
   rolloutMode?: RolloutMode;
   /** Set before the escalation call: from then on the agent never resolves this incident. */
   escalatedAt?: string;
+  /** The triggering event whose escalation was begun, and where it sent the incident: a redelivery repeats it, never goes a level further. */
+  escalatedFor?: string;
+  escalationTarget?: EscalationTarget;
+  /** The triggering event whose escalation PagerDuty confirmed: a redelivery of it does not page again. */
+  escalationConfirmedFor?: string;
   resolvedAt?: string;
   handedBackAt?: string;
   handbackReason?: string;
@@ -41,6 +47,11 @@ export interface IncidentProgress {
 export interface DecisionFacts {
   cause?: HypothesisCause;
   rolloutMode?: RolloutMode;
+}
+
+export interface EscalationIntent {
+  triggerEventId: string;
+  target: EscalationTarget;
 }
 
 export type NoteReservation =
@@ -84,8 +95,13 @@ export interface IncidentLedger {
   /** The acknowledgement for this triggering event is about to be attempted, or got no answer: it may land; clears `finished`. */
   markAcknowledgementUnconfirmed(incidentId: string, triggerEventId: string, at: Date): Promise<void>;
   recordDecision(incidentId: string, decision: string, facts?: DecisionFacts): Promise<void>;
-  /** Written before the escalation call, so that a crash mid-call still forbids a later resolve. */
-  beginEscalation(incidentId: string, at: Date): Promise<void>;
+  /**
+   * Written before the escalation call, so that a crash mid-call still forbids a later resolve; with `intent`, also
+   * which triggering event escalated and to where, so that a redelivery of that event repeats the same escalation.
+   */
+  beginEscalation(incidentId: string, at: Date, intent?: EscalationIntent): Promise<void>;
+  /** PagerDuty answered the escalation begun for this triggering event. */
+  confirmEscalation(incidentId: string, triggerEventId: string): Promise<void>;
   /** The agent holds the incident with its note, or left it with the human who acknowledged it. */
   markFinished(incidentId: string): Promise<void>;
   /** Conditional: throws ResolveRefusedError when the incident was ever escalated or handed back. */
@@ -150,11 +166,19 @@ export class DynamoIncidentLedger implements IncidentLedger {
     await this.update(incidentId, `SET ${sets.join(', ')}`, values);
   }
 
-  async beginEscalation(incidentId: string, at: Date): Promise<void> {
-    await this.update(incidentId, 'SET escalatedAt = if_not_exists(escalatedAt, :at), expiresAt = :ttl', {
-      ':at': at.toISOString(),
-      ':ttl': ttl(at),
-    });
+  async beginEscalation(incidentId: string, at: Date, intent?: EscalationIntent): Promise<void> {
+    const values: Record<string, unknown> = { ':at': at.toISOString(), ':ttl': ttl(at) };
+    let expression = 'SET escalatedAt = if_not_exists(escalatedAt, :at), expiresAt = :ttl';
+    if (intent !== undefined) {
+      expression += ', escalatedFor = :trigger, escalationTarget = :target';
+      values[':trigger'] = intent.triggerEventId;
+      values[':target'] = intent.target;
+    }
+    await this.update(incidentId, expression, values);
+  }
+
+  async confirmEscalation(incidentId: string, triggerEventId: string): Promise<void> {
+    await this.update(incidentId, 'SET escalationConfirmedFor = :trigger, expiresAt = :ttl', { ':trigger': triggerEventId, ':ttl': ttl() });
   }
 
   async markFinished(incidentId: string): Promise<void> {

@@ -1,7 +1,7 @@
 import type { RE2JS } from 're2js';
 import type { TriageRule } from '../config/agent-config';
 import { compileRulePattern, RulePatternError } from '../config/rule-patterns';
-import type { Alert } from '../pagerduty/types';
+import type { Alert, Incident } from '../pagerduty/types';
 import { flattenDetails } from '../context/alert';
 import { shortValue } from './text';
 import type { IncidentContext } from './types';
@@ -38,9 +38,8 @@ function alertSatisfies(alert: Alert, fields: [string, RE2JS][]): boolean {
   });
 }
 
-/** The reasons the rule holds for this incident, or null when one of its conditions does not. Throws RulePatternError. */
-function evaluate(rule: TriageRule, context: IncidentContext): string[] | null {
-  const { incident } = context;
+/** The reasons the rule's incident-level conditions hold (service, urgency, priority, title), or null. Throws RulePatternError. */
+function incidentConditions(rule: TriageRule, incident: Incident): string[] | null {
   const { match } = rule;
   const reasons: string[] = [];
   if (match.services !== undefined) {
@@ -60,16 +59,22 @@ function evaluate(rule: TriageRule, context: IncidentContext): string[] | null {
     if (!testBounded(compileRulePattern(match.title), incident.title)) return null;
     reasons.push(`title /${match.title}/`);
   }
-  if (match.alertFields !== undefined) {
-    const fields = Object.entries(match.alertFields).map(([field, pattern]): [string, RE2JS] => [field, compileRulePattern(pattern)]);
-    if (fields.length > 0) {
-      if (!context.alerts.some((alert) => alertSatisfies(alert, fields))) return null;
-      reasons.push(
-        `alert ${Object.entries(match.alertFields)
-          .map(([field, pattern]) => `${field}=/${pattern}/`)
-          .join(', ')}`,
-      );
-    }
+  return reasons;
+}
+
+/** The rule's alert conditions, compiled; empty when it has none. Throws RulePatternError. */
+function alertConditions(rule: TriageRule): [string, RE2JS][] {
+  return Object.entries(rule.match.alertFields ?? {}).map(([field, pattern]): [string, RE2JS] => [field, compileRulePattern(pattern)]);
+}
+
+/** The reasons the rule holds for this incident, or null when one of its conditions does not. Throws RulePatternError. */
+function evaluate(rule: TriageRule, context: IncidentContext): string[] | null {
+  const reasons = incidentConditions(rule, context.incident);
+  if (reasons === null) return null;
+  const fields = alertConditions(rule);
+  if (fields.length > 0) {
+    if (!context.alerts.some((alert) => alertSatisfies(alert, fields))) return null;
+    reasons.push(`alert ${fields.map(([field]) => `${field}=/${rule.match.alertFields?.[field] ?? ''}/`).join(', ')}`);
   }
   if (reasons.length === 0) reasons.push('every incident (the rule has no conditions)');
   return reasons;
@@ -92,4 +97,27 @@ export function matchRules(rules: readonly TriageRule[], context: IncidentContex
     }
   }
   return { skipped: [] };
+}
+
+/**
+ * Whether any outcome of triage could leave the incident with the agent (hold, or resolve once cleared), judged from
+ * the incident alone, before anything else is read. It walks the rules as `matchRules` does; a rule whose alert
+ * conditions cannot be judged yet counts as possibly matching, so the answer is false only when every way through the
+ * rules ends in an escalation: the agent then hands the incident to on-call at once instead of acknowledging it first.
+ * Evidence and the model only ever turn a hold into an escalation, never the reverse, so they cannot make it true.
+ */
+export function rulesMayKeep(rules: readonly TriageRule[], incident: Incident, holdMinConfidence: number): boolean {
+  for (const rule of rules) {
+    let fields: [string, RE2JS][];
+    try {
+      if (incidentConditions(rule, incident) === null) continue;
+      fields = alertConditions(rule);
+    } catch (error) {
+      if (!(error instanceof RulePatternError)) throw error;
+      return false;
+    }
+    const keeps = rule.action !== 'escalate' && rule.confidence >= holdMinConfidence;
+    if (fields.length === 0 || keeps) return keeps;
+  }
+  return false;
 }

@@ -6,6 +6,7 @@ import { AwsClientCache } from '../context/aws/clients';
 import { sharedContextReader } from '../context/shared-service-context';
 import { createTelemetry, ruleMetrics } from '../observability/telemetry';
 import { OutcomeRecorder } from '../outcomes/outcome-recorder';
+import { rulesMayKeep } from '../triage/rules-engine';
 import { triageIncident } from '../triage/triage';
 import { buildAgentRuntime, sharedAgentDeps, type AgentFunctionOptions, type AgentRuntime } from './agent-runtime';
 
@@ -44,6 +45,7 @@ export function buildWorker(options: WorkerWiringOptions = {}): WorkerWiring {
   const processor = new EventProcessor({
     ...sharedAgentDeps(runtime, metrics),
     triage: (context) => triageIncident(context, runtime.config.triage),
+    mayKeep: (incident) => rulesMayKeep(runtime.config.triage.rules, incident, runtime.config.triage.holdMinConfidence),
     refine: runtime.refine,
     outcomes: new OutcomeRecorder({
       incidentLedger: runtime.incidentLedger,

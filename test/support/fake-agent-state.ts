@@ -5,6 +5,7 @@ import type { NoteFooter, NoteRenderer } from '../../lib/agent/agent-ports';
 import {
   ResolveRefusedError,
   type DecisionFacts,
+  type EscalationIntent,
   type IncidentLedger,
   type IncidentProgress,
   type NoteReservation,
@@ -110,8 +111,15 @@ export class MemoryIncidentLedger implements IncidentLedger {
     this.set(incidentId, { decision, ...facts });
   }
 
-  async beginEscalation(incidentId: string, at: Date): Promise<void> {
-    this.set(incidentId, { escalatedAt: this.progress.get(incidentId)?.escalatedAt ?? at.toISOString() });
+  async beginEscalation(incidentId: string, at: Date, intent?: EscalationIntent): Promise<void> {
+    this.set(incidentId, {
+      escalatedAt: this.progress.get(incidentId)?.escalatedAt ?? at.toISOString(),
+      ...(intent === undefined ? {} : { escalatedFor: intent.triggerEventId, escalationTarget: intent.target }),
+    });
+  }
+
+  async confirmEscalation(incidentId: string, triggerEventId: string): Promise<void> {
+    this.set(incidentId, { escalationConfirmedFor: triggerEventId });
   }
 
   async markFinished(incidentId: string): Promise<void> {

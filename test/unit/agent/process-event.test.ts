@@ -16,6 +16,7 @@ import { parseAgentConfig, type AgentConfig } from '../../../lib/config/agent-co
 import { MetricName } from '../../../lib/observability/telemetry';
 import { PagerDutyNetworkError } from '../../../lib/pagerduty/errors';
 import { encodeQueuedEvent, type QueuedEvent } from '../../../lib/queue/queued-event';
+import { rulesMayKeep } from '../../../lib/triage/rules-engine';
 import { triageIncident } from '../../../lib/triage/triage';
 import type { Hypothesis } from '../../../lib/triage/types';
 import { MemoryAuditTrail, MemoryIncidentLedger, MemoryWorkLedger, RecordingMetrics, testNotes } from '../../support/fake-agent-state';
@@ -75,6 +76,18 @@ const hypothesis = (decision: Hypothesis['decision'], ruleId: string | undefined
 
 const plenty = { remainingTimeMs: () => 50_000 };
 
+/**
+ * A rule that could hold any incident whose alert shows a database host: before the alerts are read the agent cannot
+ * rule a hold out, so it acknowledges first. The fake's incidents have no such alert, so triage then escalates.
+ */
+const MAY_HOLD = parseAgentConfig(
+  JSON.stringify({
+    triage: { rules: [{ id: 'db-host', match: { alertFields: { host: '^db-' } }, hypothesis: 'db', confidence: 0.9, action: 'hold' }] },
+  }),
+);
+/** No rules: every incident goes to on-call, so the agent hands it over at once instead of acknowledging it. */
+const NO_RULES = parseAgentConfig(undefined);
+
 function setup(options: { pd?: FakePagerDuty; config?: AgentConfig; triage?: ProcessEventDeps['triage'] } = {}) {
   const pd = options.pd ?? new FakePagerDuty();
   const work = new MemoryWorkLedger();
@@ -82,7 +95,7 @@ function setup(options: { pd?: FakePagerDuty; config?: AgentConfig; triage?: Pro
   const audit = new MemoryAuditTrail();
   const metrics = new RecordingMetrics();
   const sleeps: number[] = [];
-  const config = options.config ?? parseAgentConfig(undefined);
+  const config = options.config ?? MAY_HOLD;
   const deps: ProcessEventDeps = {
     env: 'test',
     settings: config,
@@ -92,6 +105,10 @@ function setup(options: { pd?: FakePagerDuty; config?: AgentConfig; triage?: Pro
     audit,
     notes: testNotes,
     triage: options.triage ?? ((context) => triageIncident(context, config.triage)),
+    // An injected triage stands for rules this predicate cannot see: the agent then acknowledges first, as it must when unsure.
+    ...(options.triage === undefined
+      ? { mayKeep: (incident) => rulesMayKeep(config.triage.rules, incident, config.triage.holdMinConfidence) }
+      : {}),
     metrics,
     retry: { sleep: async (ms) => void sleeps.push(ms), random: () => 0.5 },
   };
@@ -186,6 +203,177 @@ describe('EventProcessor: a triggered incident', () => {
     await noRule.processor.process(queued('incident.triggered'), plenty);
     expect(noRule.pd.count('resolveIncident')).toBe(0);
     expect(noRule.pd.count('escalateIncident')).toBe(1);
+  });
+});
+
+describe('EventProcessor: an incident no rule could keep goes to on-call at once', () => {
+  const oncall = (user: typeof HUMAN, level: number) => ({
+    user,
+    escalation_level: level,
+    escalation_policy: { id: 'PEP0001', type: 'escalation_policy_reference' as const },
+    schedule: null,
+    start: null,
+    end: null,
+  });
+  const NEXT_LEVEL = parseAgentConfig(JSON.stringify({ escalation: { mode: 'next_level' } }));
+
+  it('is escalated before the note and never acknowledged: one write fewer, and nobody is silenced for a moment', async () => {
+    const { pd, processor, audit, incidents, metrics } = setup({ config: NO_RULES });
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+
+    expect(outcome).toEqual({ status: 'triaged', decision: 'escalate', noteId: 'PNOTE1' });
+    expect(pd.count('acknowledgeIncident')).toBe(0);
+    expect(pd.count('escalateIncident')).toBe(1);
+    expect(pd.count('createNote')).toBe(1);
+    const writes = pd.calls.map((call) => call.operation).filter((operation) => ['escalateIncident', 'createNote'].includes(operation));
+    expect(writes).toEqual(['escalateIncident', 'createNote']);
+    expect(audit.items.filter((item) => ['acknowledge', 'note', 'escalate'].includes(item.action)).map((item) => item.action)).toEqual([
+      'escalate',
+      'note',
+    ]);
+    expect(audit.of('triage')[0]).toMatchObject({ decision: 'escalate', detail: expect.stringContaining('On-call took it before triage') });
+    expect(await incidents.get(INCIDENT)).toMatchObject({ decision: 'escalate', finished: true, escalatedFor: 'EVT001' });
+    expect((await incidents.get(INCIDENT))?.acknowledgedByAgentAt).toBeUndefined();
+    expect(metrics.total(MetricName.incidentAcknowledged)).toBe(0);
+    expect(metrics.total(MetricName.incidentEscalated)).toBe(1);
+  });
+
+  it('pages the level above the one paged, read from the on-calls before the escalation', async () => {
+    const pd = new FakePagerDuty();
+    pd.oncalls = [oncall(HUMAN, 1), oncall(BOT, 2)];
+    const { processor } = setup({ pd, config: NEXT_LEVEL });
+    await processor.process(queued('incident.triggered'), plenty);
+    const escalateAt = pd.calls.findIndex((call) => call.operation === 'escalateIncident');
+    expect(pd.calls[escalateAt]?.detail).toEqual({ mode: 'next_level', level: 2 });
+    expect(pd.calls.findIndex((call) => call.operation === 'listOncalls')).toBeLessThan(escalateAt);
+  });
+
+  it('repeats an escalation PagerDuty never confirmed (a crash right after the call) as it was, never one level further', async () => {
+    const pd = new FakePagerDuty();
+    pd.oncalls = [oncall(HUMAN, 1), oncall(BOT, 2)];
+    const { processor, incidents } = setup({ pd, config: NEXT_LEVEL });
+    const confirmEscalation = incidents.confirmEscalation.bind(incidents);
+    let crashes = 1;
+    incidents.confirmEscalation = async (...args) => {
+      if (crashes-- > 0) throw new Error('Lambda died');
+      return confirmEscalation(...args);
+    };
+    await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toThrow('Lambda died');
+    // The escalation landed and changed the assignees; working the level out again from them would page level 3.
+    pd.oncalls = [oncall(HUMAN, 2)];
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate' });
+    expect(pd.calls.filter((call) => call.operation === 'escalateIncident').map((call) => call.detail)).toEqual([
+      { mode: 'next_level', level: 2 },
+      { mode: 'next_level', level: 2 },
+    ]);
+    expect(pd.count('createNote')).toBe(1);
+    expect(pd.count('acknowledgeIncident')).toBe(0);
+  });
+
+  it('does not page again on a redelivery once PagerDuty confirmed the escalation', async () => {
+    const { pd, processor, incidents } = setup({ config: NO_RULES });
+    const recordDecision = incidents.recordDecision.bind(incidents);
+    let crashes = 1;
+    incidents.recordDecision = async (...args) => {
+      if (crashes-- > 0) throw new Error('Lambda died');
+      return recordDecision(...args);
+    };
+    await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toThrow('Lambda died');
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate' });
+    expect(pd.count('escalateIncident')).toBe(1);
+    expect(pd.count('createNote')).toBe(1);
+  });
+
+  it('is never acknowledged on a redelivery, even when a changed configuration would now let a rule keep it', async () => {
+    const first = setup({ config: NO_RULES });
+    const recordDecision = first.incidents.recordDecision.bind(first.incidents);
+    let crashes = 1;
+    first.incidents.recordDecision = async (...args) => {
+      if (crashes-- > 0) throw new Error('Lambda died');
+      return recordDecision(...args);
+    };
+    await expect(first.processor.process(queued('incident.triggered'), plenty)).rejects.toThrow('Lambda died');
+    const holdAll = parseAgentConfig(
+      JSON.stringify({ triage: { rules: [{ id: 'all', match: {}, hypothesis: 'known', confidence: 0.9, action: 'hold' }] } }),
+    );
+    const redelivered = new EventProcessor({
+      ...first.deps,
+      settings: holdAll,
+      mayKeep: () => true,
+      triage: (context) => triageIncident(context, holdAll.triage),
+    });
+    await redelivered.process(queued('incident.triggered'), plenty);
+    expect(first.pd.count('acknowledgeIncident')).toBe(0);
+    expect(first.pd.count('escalateIncident')).toBe(1);
+    expect(first.audit.of('triage').at(-1)).toMatchObject({ decision: 'escalate' });
+  });
+
+  it('stops without a handback when the budget runs out after the escalation: on-call has it, nothing is silenced', async () => {
+    const pd = new FakePagerDuty().fail('createNote', 500, 50);
+    const { processor, audit, metrics } = setup({ pd, config: NO_RULES });
+    let outcome: Awaited<ReturnType<EventProcessor['process']>> | undefined;
+    for (let delivery = 0; delivery < 8 && outcome === undefined; delivery += 1) {
+      outcome = await processor.process(queued('incident.triggered'), plenty).catch((error: unknown) => {
+        if (error instanceof RetryLaterError) return undefined;
+        throw error;
+      });
+    }
+    expect(outcome).toEqual({ status: 'gave-up' });
+    expect(pd.count('escalateIncident')).toBe(1);
+    expect(pd.count('acknowledgeIncident')).toBe(0);
+    expect(audit.of('handback')).toHaveLength(0);
+    expect(audit.of('record').at(-1)?.detail).toContain('the agent had already handed it to on-call, unacknowledged');
+    expect(metrics.total(MetricName.handedBack)).toBe(0);
+  });
+
+  it('leaves an incident a human acknowledged first with them: no escalation', async () => {
+    const pd = new FakePagerDuty([
+      makeIncident({ status: 'acknowledged', acknowledgements: [{ at: '2026-03-01T10:01:00Z', acknowledger: HUMAN }] }),
+    ]);
+    const { processor } = setup({ pd, config: NO_RULES });
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'left-with-human' });
+    expect(pd.count('escalateIncident')).toBe(0);
+    expect(pd.count('acknowledgeIncident')).toBe(0);
+  });
+});
+
+describe('EventProcessor: an acknowledged incident escalated, then redelivered', () => {
+  it('repeats an unconfirmed escalation as it was instead of paging one level further', async () => {
+    const pd = new FakePagerDuty();
+    pd.oncalls = [
+      {
+        user: HUMAN,
+        escalation_level: 1,
+        escalation_policy: { id: 'PEP0001', type: 'escalation_policy_reference' },
+        schedule: null,
+        start: null,
+        end: null,
+      },
+    ];
+    const config = parseAgentConfig(
+      JSON.stringify({
+        escalation: { mode: 'next_level' },
+        triage: { rules: [{ id: 'db-host', match: { alertFields: { host: '^db-' } }, hypothesis: 'db', confidence: 0.9, action: 'hold' }] },
+      }),
+    );
+    const { processor, incidents } = setup({ pd, config });
+    const confirmEscalation = incidents.confirmEscalation.bind(incidents);
+    let crashes = 1;
+    incidents.confirmEscalation = async (...args) => {
+      if (crashes-- > 0) throw new Error('Lambda died');
+      return confirmEscalation(...args);
+    };
+    await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toThrow('Lambda died');
+    pd.oncalls = [{ ...pd.oncalls[0]!, escalation_level: 2 }];
+    await processor.process(queued('incident.triggered'), plenty);
+    expect(pd.calls.filter((call) => call.operation === 'escalateIncident').map((call) => call.detail)).toEqual([
+      { mode: 'next_level', level: 2 },
+      { mode: 'next_level', level: 2 },
+    ]);
+    expect(pd.count('acknowledgeIncident')).toBe(1);
   });
 });
 

@@ -1,5 +1,8 @@
-import { MAX_MATCHED_INPUT_LENGTH, matchRules } from '../../../lib/triage/rules-engine';
-import { makeAlert, makeIncident, makeIncidentContext, makeRule } from '../../support/incident-context';
+import fc from 'fast-check';
+import type { TriageRule } from '../../../lib/config/agent-config';
+import { MAX_MATCHED_INPUT_LENGTH, matchRules, rulesMayKeep } from '../../../lib/triage/rules-engine';
+import { triageIncident } from '../../../lib/triage/triage';
+import { makeAlert, makeIncident, makeIncidentContext, makeRule, makeTriagePolicy } from '../../support/incident-context';
 
 describe('matchRules', () => {
   const context = makeIncidentContext({
@@ -86,5 +89,81 @@ describe('matchRules', () => {
     expect(matchRules([makeRule({ match: { title: 'needle' } })], long).match).toBeUndefined();
     expect(matchRules([makeRule({ match: { title: '^a+$' } })], long).match?.matchedOn).toEqual(['title /^a+$/']);
     expect(MAX_MATCHED_INPUT_LENGTH).toBeLessThan(1000);
+  });
+});
+
+describe('rulesMayKeep: can triage leave the incident with the agent, judged before its alerts are read', () => {
+  const incident = makeIncident({ title: 'Disk 91% full on db-7', urgency: 'low' });
+
+  it('is false when no rule matches (the agent would escalate)', () => {
+    expect(rulesMayKeep([makeRule({ action: 'hold', match: { title: 'latency' } })], incident, 0.7)).toBe(false);
+    expect(rulesMayKeep([], incident, 0.7)).toBe(false);
+  });
+
+  it('follows the first rule that certainly matches: a hold keeps, an escalate or a hold below the threshold does not', () => {
+    const hold = makeRule({ id: 'hold', action: 'hold', confidence: 0.9, match: { title: 'disk' } });
+    const escalate = makeRule({ id: 'esc', action: 'escalate', match: { urgency: 'low' } });
+    expect(rulesMayKeep([hold, escalate], incident, 0.7)).toBe(true);
+    expect(rulesMayKeep([escalate, hold], incident, 0.7)).toBe(false);
+    expect(rulesMayKeep([{ ...hold, confidence: 0.5 }], incident, 0.7)).toBe(false);
+    expect(rulesMayKeep([makeRule({ action: 'resolve-if-cleared', confidence: 0.9, match: {} })], incident, 0.7)).toBe(true);
+  });
+
+  it('counts a rule whose alert conditions are not known yet as possibly matching, and looks past an escalating one', () => {
+    const holdOnAlert = makeRule({
+      id: 'alert-hold',
+      action: 'hold',
+      confidence: 0.9,
+      match: { title: 'disk', alertFields: { host: '^db' } },
+    });
+    const escalateOnAlert = makeRule({ id: 'alert-esc', action: 'escalate', match: { alertFields: { host: '^db' } } });
+    const holdAll = makeRule({ id: 'all', action: 'hold', confidence: 0.9, match: {} });
+    expect(rulesMayKeep([holdOnAlert], incident, 0.7)).toBe(true);
+    expect(rulesMayKeep([escalateOnAlert], incident, 0.7)).toBe(false);
+    expect(rulesMayKeep([escalateOnAlert, holdAll], incident, 0.7)).toBe(true);
+  });
+
+  it('is false when a pattern RE2 cannot run stops the matching, as triage then escalates', () => {
+    const broken = makeRule({ id: 'broken', action: 'escalate', match: { title: '(a)\\1' } });
+    expect(rulesMayKeep([broken, makeRule({ action: 'hold', confidence: 0.9, match: {} })], incident, 0.7)).toBe(false);
+  });
+
+  it('property: when it says no, triage escalates whatever the alerts and the evidence', () => {
+    const pattern = fc.constantFrom('disk', 'db-\\d', 'latency', '^web', 'full$', '.*');
+    const rule = fc.record({
+      action: fc.constantFrom('escalate' as const, 'hold' as const, 'resolve-if-cleared' as const),
+      confidence: fc.double({ min: 0, max: 1, noNaN: true }),
+      title: fc.option(pattern, { nil: undefined }),
+      urgency: fc.option(fc.constantFrom('high' as const, 'low' as const), { nil: undefined }),
+      alertFields: fc.option(fc.dictionary(fc.constantFrom('host', 'mount', 'db.host'), pattern, { maxKeys: 2 }), { nil: undefined }),
+    });
+    const scenario = fc.record({
+      rules: fc.array(rule, { maxLength: 4 }),
+      title: fc.constantFrom('Disk 91% full on db-7', 'Checkout latency', 'web-3 down', ''),
+      urgency: fc.constantFrom('high' as const, 'low' as const),
+      hosts: fc.array(fc.constantFrom('db-1', 'web-2', 'cache'), { maxLength: 3 }),
+      alertStatuses: fc.constantFrom('triggered' as const, 'resolved' as const),
+      holdMinConfidence: fc.double({ min: 0, max: 1, noNaN: true }),
+    });
+    fc.assert(
+      fc.property(scenario, (s) => {
+        const subject = makeIncident({ title: s.title, urgency: s.urgency });
+        const rules: TriageRule[] = s.rules.map((r, index) =>
+          makeRule({
+            id: `r${index}`,
+            action: r.action,
+            confidence: r.confidence,
+            match: { title: r.title, urgency: r.urgency, alertFields: r.alertFields },
+          }),
+        );
+        fc.pre(!rulesMayKeep(rules, subject, s.holdMinConfidence));
+        const context = makeIncidentContext({
+          incident: subject,
+          alerts: s.hosts.map((host) => makeAlert({ status: s.alertStatuses, body: { details: { host, mount: '/data', db: { host } } } })),
+        });
+        expect(triageIncident(context, makeTriagePolicy({ rules, holdMinConfidence: s.holdMinConfidence })).decision).toBe('escalate');
+      }),
+      { numRuns: 300 },
+    );
   });
 });
