@@ -191,7 +191,8 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
         expect(incident.status === 'triggered', `${id} note mode: left triggered, the humans on call are paged as usual`);
         continue;
       }
-      expect(agentAcknowledged, `${id} acknowledged by the agent`);
+      if (scenario.name === 'known pattern') expect(agentAcknowledged, `${id} acknowledged by the agent (its rule may keep it)`);
+      else expect(!agentAcknowledged, `${id} handed to on-call at once, never acknowledged (no rule could keep it)`);
       expect(notes.length === 1, `${id} has exactly one agent note (has ${notes.length})`);
       const humansAssigned = incident.assignments.some((assignment) => assignment.assignee.id !== SANDBOX_BOT_USER.id);
       if (scenario.name === 'known pattern') {

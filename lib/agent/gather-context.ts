@@ -9,9 +9,10 @@ import {
   pagerDutyInputHas,
   pagerDutyProviders,
   resolutionNotesProvider,
+  type AlertsRead,
   type PagerDutyProviderInput,
 } from '../context/pagerduty/pagerduty-providers';
-import { runProviders, type ContextProvider } from '../context/provider';
+import { runProviders, type ContextProvider, type ProviderRun } from '../context/provider';
 import {
   SERVICE_SOURCES,
   type ServiceRun,
@@ -83,7 +84,12 @@ export interface GatherDeps {
   aws?: AwsGatherDeps;
   /** Shares the service-level reads between the incidents of a burst (state table); without it each incident reads its own. */
   shared?: SharedServiceContextReader;
+  /** The alerts as already read with the incident (lib/agent/process-event.ts); without it they are read here. */
+  alertsRead?: AlertsRun;
 }
+
+/** The alerts source's run: what was read, or why it is unavailable. */
+export type AlertsRun = ProviderRun<{ alerts: AlertsRead }>;
 
 async function awsContextFor(
   incident: Incident,
@@ -137,7 +143,8 @@ export function startGathering(incident: Incident, deps: GatherDeps): Gathering 
     recentIncidentsMax: settings.recentIncidentsMax,
   };
 
-  const alertsRead = runProviders({ alerts: providers.alerts }, input, pagerDutyInputHas);
+  const alertsRead: Promise<AlertsRun> =
+    deps.alertsRead === undefined ? runProviders({ alerts: providers.alerts }, input, pagerDutyInputHas) : Promise.resolve(deps.alertsRead);
   const evidenceFromAlerts = alertsRead.then(async ({ results }) => {
     const alert = understandAlert(results.alerts?.alerts ?? []);
     const aws = deps.aws === undefined ? undefined : await awsContextFor(incident, alert, deps.aws, now());

@@ -5,7 +5,7 @@ import { hypothesisCause } from '../outcomes/hypothesis-cause';
 import { allowedWrites, resolveRollout, WOULD_BE_NOTE_LABEL, type PagerDutyWrites, type RolloutDecision } from '../rollout/rollout';
 import type { OutcomeRecorder } from '../outcomes/outcome-recorder';
 import { isPagerDutyError } from '../pagerduty/errors';
-import type { EscalationTarget, Incident, Oncall } from '../pagerduty/types';
+import type { AlertsWithIncident, EscalationTarget, Incident, Oncall } from '../pagerduty/types';
 import type { QueuedEvent } from '../queue/queued-event';
 import type { DecisionFacts, IncidentLedger, IncidentProgress } from '../state/incident-ledger';
 import { ResolveRefusedError } from '../state/incident-ledger';
@@ -18,7 +18,8 @@ import { parseWebhookEvent } from '../webhook/parse-event';
 import type { WebhookEvent } from '../webhook/webhook-event';
 import { AgentActions } from './agent-actions';
 import type { AgentConnection, AgentSettings, Invocation, MetricsSink, NoteRenderer } from './agent-ports';
-import { startGathering, type GatherDeps, type GatherSettings } from './gather-context';
+import { startGathering, type AlertsRun, type GatherDeps, type GatherSettings } from './gather-context';
+import { explainPagerDutyFailure } from '../context/pagerduty/pagerduty-providers';
 import {
   DEFAULT_RETRY_SETTINGS,
   OperationFailedError,
@@ -170,6 +171,8 @@ interface IncidentRun {
 
 interface Ownership {
   incident: Incident;
+  /** Read with the incident, in the same request when PagerDuty embedded it in its alerts. */
+  alerts: AlertsRun;
   /** Who acknowledged it before the agent; null when the agent holds it. */
   humanAcknowledger: string | null;
   everEscalated: boolean;
@@ -376,8 +379,8 @@ export class EventProcessor {
   private async takeOwnership(run: IncidentRun): Promise<Ownership | 'resolved-already'> {
     const { audit, incidentLedger } = this.deps;
     const { event, subject, holding } = run;
-    const { api, botUserId } = run.connection;
-    const incident = (await run.retry.idempotent('read incident', () => api.getIncident(subject.incidentId))).response.value;
+    const { botUserId } = run.connection;
+    const { incident, alerts } = await this.readIncident(run);
     holding.incident = incident;
     if (incident.status === 'resolved') {
       await audit.record({ ...subject, action: 'record', outcome: 'skipped', detail: 'the incident is already resolved; left alone' });
@@ -403,11 +406,37 @@ export class EventProcessor {
     if (mayAcknowledge && !handToOnCallFirst) await this.acknowledge(run);
     return {
       incident,
+      alerts,
       humanAcknowledger: human,
       everEscalated: progress?.escalatedAt !== undefined || progress?.handedBackAt !== undefined,
       handToOnCallFirst,
       ...(earlierEscalation === undefined ? {} : { earlierEscalation }),
     };
+  }
+
+  /**
+   * The incident as PagerDuty holds it now, with its alerts: one request when its alerts embed it (`include[]=incidents`),
+   * a second one when they cannot (no alert yet, or an embedded incident too thin to decide on). A refusal of the alerts
+   * alone (plan, permission) degrades the evidence as it would in the gathering, and the incident is read by itself.
+   */
+  private async readIncident(run: IncidentRun): Promise<{ incident: Incident; alerts: AlertsRun }> {
+    const { api } = run.connection;
+    const { incidentId } = run.subject;
+    let alerts: AlertsRun;
+    let incident: Incident | null = null;
+    try {
+      // The retry policy hands back the answer it accepted, typed as the call's.
+      const read = (await run.retry.idempotent('read incident and alerts', () => api.listAlertsWithIncident(incidentId)))
+        .response as AlertsWithIncident;
+      alerts = { results: { alerts: { alerts: read.value, notRead: read.notRead } }, unavailable: [] };
+      incident = read.incident;
+    } catch (error) {
+      const refused = error instanceof OperationFailedError && !error.retryable ? explainPagerDutyFailure(error) : null;
+      if (refused === null) throw error;
+      alerts = { results: {}, unavailable: [{ source: 'alerts', reason: refused }] };
+    }
+    incident ??= (await run.retry.idempotent('read incident', () => api.getIncident(incidentId))).response.value;
+    return { incident, alerts };
   }
 
   /** The acknowledgement as the agent, and the ledger's record of it; from here on the agent must finish or hand back. */
@@ -436,6 +465,7 @@ export class EventProcessor {
   private async gather(run: IncidentRun, ownership: Ownership): Promise<IncidentContext> {
     const gathering = startGathering(ownership.incident, {
       ...this.deps.context,
+      alertsRead: ownership.alerts,
       api: run.connection.api,
       retry: run.retry,
       policy: this.deps.settings.triage,

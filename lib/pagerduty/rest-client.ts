@@ -3,6 +3,7 @@ import { PagerDutyApiError } from './errors';
 import { apiError, exchange, parseJsonAnswer, type RawAnswer } from './http-exchange';
 import type {
   Alert,
+  AlertsWithIncident,
   ChangeEvent,
   EscalationTarget,
   Incident,
@@ -106,6 +107,28 @@ const normaliseOncall = (raw: RawOncall): Oncall => ({
 });
 
 const normaliseAlert = (raw: Alert): Alert => ({ ...raw, body: raw.body ?? null });
+
+type AlertWithIncident = Alert & { incident?: unknown };
+
+/**
+ * The incident embedded in an alert by `include[]=incidents`, when it is whole enough to decide on: the incident asked
+ * for (not a reference), with its status, assignments and escalation policy, and its acknowledgements listed when it
+ * is acknowledged. Anything less would let a missing list read as "nobody acknowledged it": null, and the caller
+ * reads the incident itself.
+ */
+function embeddedIncident(raw: unknown, incidentId: string): Incident | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+  const candidate = raw as Partial<RawIncident> & { type?: unknown };
+  const whole =
+    candidate.type === 'incident' &&
+    candidate.id === incidentId &&
+    (candidate.status === 'triggered' || candidate.status === 'acknowledged' || candidate.status === 'resolved') &&
+    Array.isArray(candidate.assignments) &&
+    typeof candidate.escalation_policy?.id === 'string' &&
+    typeof candidate.service?.id === 'string' &&
+    (candidate.status !== 'acknowledged' || Array.isArray(candidate.acknowledgements));
+  return whole ? normaliseIncident(candidate as RawIncident) : null;
+}
 
 /**
  * PagerDuty REST API v2 client. One call is one HTTP request (lists: one per page, up to the read's page cap), with
@@ -300,6 +323,24 @@ export function createPagerDutyClient(options: PagerDutyClientOptions): PagerDut
         'alerts',
         { maxPages: ALERT_PAGES },
       ).then((response) => ({ ...response, value: response.value.map(normaliseAlert) })),
+
+    listAlertsWithIncident: async (incidentId: string, options: ReadOptions = {}): Promise<AlertsWithIncident> => {
+      const response = await paginate<AlertWithIncident>(
+        {
+          operation: 'listAlertsWithIncident',
+          method: 'GET',
+          path: `${incidentPath(incidentId)}/alerts`,
+          query: { 'include[]': ['incidents'] },
+          signal: options.signal,
+        },
+        'alerts',
+        { maxPages: ALERT_PAGES },
+      );
+      // Every alert embeds the same incident; the first whole one is as fresh as a read of the incident.
+      const incident = response.value.map((alert) => embeddedIncident(alert.incident, incidentId)).find((found) => found !== null) ?? null;
+      const alerts = response.value.map(({ incident: _embedded, ...alert }) => normaliseAlert(alert));
+      return { ...response, value: alerts, incident };
+    },
 
     listRelatedChangeEvents: (incidentId: string, options: ReadOptions = {}) =>
       call(

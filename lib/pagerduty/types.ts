@@ -128,6 +128,10 @@ export interface PagedResponse<T> extends PagerDutyResponse<T[]> {
   notRead: number | null;
 }
 
+export interface AlertsWithIncident extends PagedResponse<Alert> {
+  incident: Incident | null;
+}
+
 /** What the caller of a read can bound: its own deadline. Once `signal` aborts, no further request is sent. */
 export interface ReadOptions {
   signal?: AbortSignal;
@@ -166,6 +170,12 @@ export interface PagerDutyApi {
   createNote(incidentId: string, content: string): Promise<PagerDutyResponse<Note>>;
   /** The first ALERT_PAGES pages only: enough to triage, and the request count stays fixed whatever the incident holds. */
   listAlerts(incidentId: string, options?: ReadOptions): Promise<PagedResponse<Alert>>;
+  /**
+   * The alerts with their incident embedded (`include[]=incidents`): one request answers both "who holds it now" and
+   * "what do its alerts say". `incident` is null when no alert carried a whole incident (none has alerts, or the
+   * embedded object lacks what the agent decides on); the caller then reads the incident itself.
+   */
+  listAlertsWithIncident(incidentId: string, options?: ReadOptions): Promise<AlertsWithIncident>;
   listRelatedChangeEvents(incidentId: string, options?: ReadOptions): Promise<PagerDutyResponse<ChangeEvent[]>>;
   /** The first ONCALL_PAGES pages only. */
   listOncalls(escalationPolicyIds: string[], options?: ReadOptions): Promise<PagedResponse<Oncall>>;

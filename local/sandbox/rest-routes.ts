@@ -155,10 +155,14 @@ export function restRoutes(deps: RouteDependencies): Route[] {
       method: 'GET',
       pattern: '/incidents/{id}/alerts',
       scope: 'incidents.read',
-      handle: ({ params, query }) => ({
-        status: 200,
-        body: page(structuredClone(state.alerts.get(state.requireIncident(params.id).id) ?? []), query, 'alerts'),
-      }),
+      handle: ({ params, query }) => {
+        const incident = state.requireIncident(params.id);
+        const alerts = structuredClone(state.alerts.get(incident.id) ?? []);
+        // `include[]=incidents` expands each alert's incident reference into the whole incident, as PagerDuty does.
+        const withIncidents = query.getAll('include[]').includes('incidents');
+        const listed = withIncidents ? alerts.map((alert) => ({ ...alert, incident: structuredClone(incident) })) : alerts;
+        return { status: 200, body: page(listed, query, 'alerts') };
+      },
     },
     {
       method: 'GET',

@@ -1,5 +1,5 @@
 import { SANDBOX_BOT_USER, SANDBOX_PRIMARY_USER, SANDBOX_SERVICE_ID } from '../../local/sandbox';
-import { settle, startAgentStack, type AgentStack } from '../support/agent-stack';
+import { ACKNOWLEDGE_FIRST_CONFIG, settle, startAgentStack, type AgentStack } from '../support/agent-stack';
 
 /** Ingress → queue → worker (→ DLQ → handback) with dynalite, local-aws-sqs and the PagerDuty sandbox. */
 jest.setTimeout(60_000);
@@ -8,7 +8,7 @@ let stack: AgentStack;
 let counter = 0;
 
 beforeAll(async () => {
-  stack = await startAgentStack({ agentEnv: 'itw' });
+  stack = await startAgentStack({ agentEnv: 'itw', config: ACKNOWLEDGE_FIRST_CONFIG });
 });
 
 afterAll(async () => {

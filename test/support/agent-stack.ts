@@ -24,6 +24,17 @@ import { SANDBOX_API_TOKEN, SANDBOX_BOT_USER, startSandbox, type Sandbox, type S
  */
 export const STACK_SIGNING_SECRET = 'stack-signing-secret';
 
+/**
+ * A rule that could hold an incident whose alert shows a database host: until the alerts are read the agent cannot
+ * rule a hold out, so it acknowledges first (the path the acknowledgement tests exercise). The sandbox's alerts show
+ * no such host, so triage then escalates. Without any rule the agent hands every incident to on-call unacknowledged.
+ */
+export const ACKNOWLEDGE_FIRST_CONFIG = {
+  triage: {
+    rules: [{ id: 'db-host', match: { alertFields: { host: '^db-' } }, hypothesis: 'database host', confidence: 0.9, action: 'hold' }],
+  },
+};
+
 export interface AgentStack {
   aws: LocalAws;
   sandbox: Sandbox;

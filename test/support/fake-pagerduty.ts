@@ -1,6 +1,7 @@
 import { PagerDutyApiError, PagerDutyNetworkError } from '../../lib/pagerduty/errors';
 import type {
   Alert,
+  AlertsWithIncident,
   ChangeEvent,
   EscalationTarget,
   EventsApi,
@@ -177,6 +178,13 @@ export class FakePagerDuty implements PagerDutyApi {
 
   listAlerts(incidentId: string): Promise<PagedResponse<Alert>> {
     return this.answer('listAlerts', incidentId, () => structuredClone(this.alerts.get(incidentId) ?? [])).then(readWhole);
+  }
+
+  /** Like PagerDuty's `include[]=incidents`: the incident rides along only with an alert to embed it in. */
+  listAlertsWithIncident(incidentId: string): Promise<AlertsWithIncident> {
+    return this.answer('listAlertsWithIncident', incidentId, () => structuredClone(this.alerts.get(incidentId) ?? []))
+      .then(readWhole)
+      .then((response) => ({ ...response, incident: response.value.length === 0 ? null : structuredClone(this.incident(incidentId)) }));
   }
 
   listRelatedChangeEvents(incidentId: string): Promise<PagerDutyResponse<ChangeEvent[]>> {

@@ -18,9 +18,10 @@ import { PagerDutyNetworkError } from '../../../lib/pagerduty/errors';
 import { encodeQueuedEvent, type QueuedEvent } from '../../../lib/queue/queued-event';
 import { rulesMayKeep } from '../../../lib/triage/rules-engine';
 import { triageIncident } from '../../../lib/triage/triage';
-import type { Hypothesis } from '../../../lib/triage/types';
+import type { Hypothesis, IncidentContext } from '../../../lib/triage/types';
 import { MemoryAuditTrail, MemoryIncidentLedger, MemoryWorkLedger, RecordingMetrics, testNotes } from '../../support/fake-agent-state';
 import { BOT, FakePagerDuty, HUMAN, makeIncident } from '../../support/fake-pagerduty';
+import { makeAlert } from '../../support/incident-context';
 
 const INCIDENT = 'PINC001';
 
@@ -151,22 +152,42 @@ describe('EventProcessor: a triggered incident', () => {
     expect(metrics.values.some((entry) => entry.name === MetricName.triageDuration)).toBe(true);
   });
 
-  it('uses at most 8 PagerDuty requests for a held incident (read, ack, 5 context reads, note)', async () => {
+  it('uses at most 7 PagerDuty requests for a held incident (incident with its alerts, ack, 4 context reads, note)', async () => {
     const pd = new FakePagerDuty([makeIncident(), makeIncident({ id: 'POLD001', status: 'resolved', created_at: '2026-02-28T10:00:00Z' })]);
+    pd.alerts.set(INCIDENT, [makeAlert()]);
     const { processor } = setup({ pd, triage: () => hypothesis('hold') });
     await processor.process(queued('incident.triggered'), plenty);
     expect(pd.calls.map((call) => call.operation).sort()).toEqual(
       [
         'acknowledgeIncident',
         'createNote',
-        'getIncident',
-        'listAlerts',
+        'listAlertsWithIncident',
         'listIncidents',
         'listNotes',
         'listOncalls',
         'listRelatedChangeEvents',
       ].sort(),
     );
+  });
+
+  it('reads the incident by itself when no alert embeds it, before acknowledging', async () => {
+    const { pd, processor } = setup({ triage: () => hypothesis('hold') });
+    await processor.process(queued('incident.triggered'), plenty);
+    const operations = pd.calls.map((call) => call.operation);
+    expect(operations.slice(0, 3)).toEqual(['listAlertsWithIncident', 'getIncident', 'acknowledgeIncident']);
+    expect(operations).not.toContain('listAlerts');
+  });
+
+  it('reads the incident by itself when PagerDuty refuses its alerts, and notes the alerts as unavailable', async () => {
+    const pd = new FakePagerDuty().fail('listAlertsWithIncident', 403);
+    pd.alerts.set(INCIDENT, [makeAlert()]);
+    const seen: IncidentContext[] = [];
+    const { processor } = setup({ pd, triage: (context) => (seen.push(context), hypothesis('hold')) });
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'hold' });
+    expect(pd.count('getIncident')).toBe(1);
+    expect(pd.count('listAlerts')).toBe(0);
+    expect(seen[0]?.unavailable).toEqual([{ source: 'alerts', reason: expect.stringContaining('403') }]);
   });
 
   it('acknowledges and notes once under duplicate deliveries; a finished event is never processed again', async () => {
@@ -446,9 +467,10 @@ describe('EventProcessor: what the agent leaves alone', () => {
 
   it('leaves a resolved incident alone', async () => {
     const pd = new FakePagerDuty([makeIncident({ status: 'resolved' })]);
+    pd.alerts.set(INCIDENT, [makeAlert({ status: 'resolved' })]);
     const { processor } = setup({ pd });
     expect(await processor.process(queued('incident.triggered'), plenty)).toEqual({ status: 'resolved-already' });
-    expect(pd.calls.map((call) => call.operation)).toEqual(['getIncident']);
+    expect(pd.calls.map((call) => call.operation)).toEqual(['listAlertsWithIncident']);
   });
 
   it('does not take over a human acknowledgement, but still triages and notes', async () => {

@@ -163,6 +163,42 @@ describe('PagerDuty REST client', () => {
     expect(calls[0].url.searchParams.get('since')).toBe('2026-01-01T00:00:00Z');
   });
 
+  describe('alerts with their incident embedded (include[]=incidents)', () => {
+    const alert = (embedded: unknown) => ({
+      id: 'A1',
+      type: 'alert',
+      summary: 's',
+      status: 'triggered',
+      created_at: 'c',
+      body: null,
+      incident: embedded,
+    });
+    const whole = { ...incident, assignments: [], acknowledgements: [{ at: 'a', acknowledger: { id: 'U1', type: 'user_reference' } }] };
+    const read = async (embedded: unknown) => {
+      const { fetch, calls } = fakeFetch([{ status: 200, body: { alerts: [alert(embedded)], more: false, total: 1 } }]);
+      return { response: await client(fetch).listAlertsWithIncident('Q1'), calls };
+    };
+
+    it('asks for the incident with the alerts and hands it back whole, the alerts without it', async () => {
+      const { response, calls } = await read(whole);
+      expect(calls[0].url.pathname).toBe('/incidents/Q1/alerts');
+      expect(calls[0].url.searchParams.getAll('include[]')).toEqual(['incidents']);
+      expect(response.incident).toMatchObject({ id: 'Q1', status: 'acknowledged', number: 42, acknowledgements: whole.acknowledgements });
+      expect(response.value).toEqual([expect.not.objectContaining({ incident: expect.anything() })]);
+      expect(response.notRead).toBe(0);
+    });
+
+    it.each([
+      ['a reference (PagerDuty ignored the include)', { id: 'Q1', type: 'incident_reference' }],
+      ['another incident', { ...whole, id: 'Q2' }],
+      ['an acknowledged incident without its acknowledgements', { ...whole, acknowledgements: undefined }],
+      ['an incident without its assignments', { ...whole, assignments: undefined }],
+      ['nothing', undefined],
+    ])('gives no incident for %s, so the caller reads it by itself', async (_name, embedded) => {
+      expect((await read(embedded)).response.incident).toBeNull();
+    });
+  });
+
   it('finds users by exact email only, and asks on-calls by escalation policy', async () => {
     const { fetch, calls } = fakeFetch([
       {
