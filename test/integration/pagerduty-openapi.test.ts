@@ -23,6 +23,23 @@ interface Exchange {
   requestBody: string | null;
   status: number;
   responseBody: string;
+  include: string[];
+}
+
+/**
+ * The OpenAPI document describes an alert's `incident` as a reference only; `include[]=incidents` puts the whole
+ * incident there ("Includes" in PagerDuty's REST API docs). Each embedded incident is checked against the Incident
+ * schema, and the page against the operation's with the references PagerDuty would send without the include.
+ */
+function checkAlertsWithIncidents(openApi: OpenApiValidator, body: { alerts: { incident: { id: string } }[] }): string[] {
+  const embedded = body.alerts.flatMap((alert, index) =>
+    openApi.validateSchema('Incident', alert.incident).map((problem) => `/alerts/${index}/incident (included) ${problem}`),
+  );
+  const referenced = {
+    ...body,
+    alerts: body.alerts.map((alert) => ({ ...alert, incident: { id: alert.incident.id, type: 'incident_reference' } })),
+  };
+  return [...embedded, ...openApi.validateResponse('/incidents/{id}/alerts', 'GET', 200, referenced)];
 }
 
 /** The OpenAPI paths the client uses; a recorded URL maps to the first template it matches. */
@@ -57,6 +74,7 @@ const recordingFetch =
     exchanges.push({
       method: init?.method ?? 'GET',
       path: url.pathname,
+      include: url.searchParams.getAll('include[]'),
       headers: new Headers(init?.headers),
       requestBody: typeof init?.body === 'string' ? init.body : null,
       status: response.status,
@@ -117,6 +135,7 @@ if (!pagerDutyOpenApiAvailable()) {
         statuses: ['resolved'],
         max: 10,
       });
+      await client.listAlertsWithIncident(incident.id);
       await client.acknowledgeIncident(incident.id);
       await client.listAlerts(incident.id);
       const cleared = sandbox.triggerIncident({
@@ -193,9 +212,13 @@ if (!pagerDutyOpenApiAvailable()) {
       const problems = exchanges.flatMap((exchange) => {
         const template = templateOf(exchange.path);
         if (exchange.responseBody === '') return [];
-        return openApi
-          .validateResponse(template, exchange.method, exchange.status, JSON.parse(exchange.responseBody))
-          .map((problem) => `${exchange.method} ${exchange.path} ${exchange.status}: ${problem}`);
+        const body: unknown = JSON.parse(exchange.responseBody);
+        const included = template === '/incidents/{id}/alerts' && exchange.status === 200 && exchange.include.includes('incidents');
+        return (
+          included
+            ? checkAlertsWithIncidents(openApi, body as Parameters<typeof checkAlertsWithIncidents>[1])
+            : openApi.validateResponse(template, exchange.method, exchange.status, body)
+        ).map((problem) => `${exchange.method} ${exchange.path} ${exchange.status}: ${problem}`);
       });
       expect(problems).toEqual([]);
       expect(exchanges.find((exchange) => exchange.path.endsWith('/ping'))?.status).toBe(202);

@@ -21,6 +21,8 @@ export interface OpenApiValidator {
   validate(path: string, method: string, pointer: string, body: unknown): string[];
   /** Validates a response body against the operation's documented answer for that status (following `$ref`s). */
   validateResponse(path: string, method: string, status: number, body: unknown): string[];
+  /** Validates a body against `#/components/schemas/<name>`. */
+  validateSchema(name: string, body: unknown): string[];
   /** Names of the header parameters the operation marks required (e.g. `From`, `Accept`). */
   requiredHeaders(path: string, method: string): string[];
 }
@@ -64,6 +66,7 @@ export function loadPagerDutyOpenApi(): OpenApiValidator {
       const base = answer.$ref ?? `#/paths/${escape(path)}/${method.toLowerCase()}/responses/${status}`;
       return check(`${base}/content/application~1json/schema`, body);
     },
+    validateSchema: (name, body) => check(`#/components/schemas/${escape(name)}`, body),
     requiredHeaders: (path, method) =>
       (document.paths[path][method.toLowerCase()].parameters ?? [])
         .map((parameter) => (parameter.$ref === undefined ? parameter : resolve(parameter.$ref)))

@@ -388,7 +388,7 @@ describe('EventProcessor: an acknowledged incident escalated, then redelivered',
       return confirmEscalation(...args);
     };
     await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toThrow('Lambda died');
-    pd.oncalls = [{ ...pd.oncalls[0]!, escalation_level: 2 }];
+    pd.oncalls = [{ ...pd.oncalls[0], escalation_level: 2 }];
     await processor.process(queued('incident.triggered'), plenty);
     expect(pd.calls.filter((call) => call.operation === 'escalateIncident').map((call) => call.detail)).toEqual([
       { mode: 'next_level', level: 2 },
