@@ -333,7 +333,7 @@ export class EventProcessor {
 
   /** The PagerDuty mutations of this run, under the given retry policy (the run's own, or the last chance's). */
   private actionsFor(run: Pick<IncidentRun, 'subject' | 'connection'>, retry: RetryPolicy): AgentActions {
-    const { audit, incidentLedger, notes, env, settings } = this.deps;
+    const { audit, incidentLedger, notes, env, settings, metrics } = this.deps;
     return new AgentActions({
       api: run.connection.api,
       audit,
@@ -343,6 +343,7 @@ export class EventProcessor {
       env,
       settings,
       subject: run.subject,
+      metrics,
       clock: this.clock,
     });
   }

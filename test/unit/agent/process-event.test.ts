@@ -438,6 +438,24 @@ describe('EventProcessor: failures', () => {
     expect(metrics.total(MetricName.gaveUp)).toBe(0);
   });
 
+  it("records its acknowledgement and goes on when the acknowledgement's audit item cannot be completed", async () => {
+    const { pd, processor, incidents, audit, metrics } = setup();
+    const complete = audit.complete.bind(audit);
+    audit.complete = async (handle, completion) => {
+      if (handle.sk.includes('#acknowledge#')) throw new Error('ProvisionedThroughputExceededException: the audit table is throttled');
+      return complete(handle, completion);
+    };
+
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate' });
+    expect(await incidents.get(INCIDENT)).toMatchObject({ acknowledgedByAgentAt: expect.any(String), finished: true });
+    expect(pd.count('acknowledgeIncident')).toBe(1);
+    expect(audit.of('acknowledge').map((item) => item.outcome)).toEqual(['intent']);
+    expect(metrics.total(MetricName.auditIncomplete)).toBe(1);
+    expect(metrics.total(MetricName.incidentAcknowledged)).toBe(1);
+  });
+
   it('hands the incident back when the budget is spent after the agent acknowledged it', async () => {
     const pd = new FakePagerDuty().fail('createNote', 503, 3);
     const { processor, work, incidents, audit, metrics } = setup({ pd });
