@@ -210,6 +210,11 @@ export class RetryPolicy {
     this.failed = new Set(deps.failedCalls ?? []);
   }
 
+  /** How long the caller can still spend, waiting or reading, before no call may start (remaining time above the floor). */
+  spareTimeMs(): number {
+    return this.deps.remainingTimeMs() - this.settings.minRemainingMs;
+  }
+
   /** True when an attempt of `operation` got no answer and no later attempt succeeded: PagerDuty may have applied it. */
   outcomeUnknown(operation: string): boolean {
     return this.unknownOutcome.has(operation);
