@@ -422,6 +422,18 @@ describe('EventProcessor: failures', () => {
     expect((await work.get('EVT001'))?.retriesUsed).toBe(1);
   });
 
+  it('hands back from the dead-letter queue an incident whose note lost its answer on the last receive', async () => {
+    const pd = new FakePagerDuty().drop('createNote');
+    const { processor, deps, audit } = setup({ pd });
+    await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toBeInstanceOf(RetryLaterError);
+
+    const handback = new DeadLetterHandback({ ...deps, retry: { sleep: async () => undefined } });
+    expect(await handback.handle(queued('incident.triggered'), plenty)).toBe('handed-back');
+    expect(pd.incident().status).toBe('triggered');
+    expect(pd.count('escalateIncident')).toBe(1);
+    expect(audit.of('handback')).toHaveLength(1);
+  });
+
   it('hands back an incident whose note lost its answer when the next delivery finds the budget spent', async () => {
     const pd = new FakePagerDuty().drop('createNote');
     const { processor, work, incidents, metrics } = setup({ pd });
