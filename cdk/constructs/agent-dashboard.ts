@@ -134,6 +134,8 @@ export class AgentDashboard extends Construct {
         'Errors',
         [
           metrics.metric(MetricName.workerError, 'worker', { label: 'worker errors' }),
+          metrics.metric(MetricName.auditIncomplete, 'worker', { label: 'audit items left as intent (worker)' }),
+          metrics.metric(MetricName.auditIncomplete, 'handback', { label: 'audit items left as intent (handback)' }),
           metrics.metric(MetricName.rotationFailed, 'rotate-secret', { label: 'rotation failed' }),
           metrics.metric(MetricName.rotationSucceeded, 'rotate-secret', { label: 'rotation succeeded' }),
         ],

@@ -1,8 +1,9 @@
 import type { AuditCompletion, AuditIntent, AuditSubject, AuditTrail } from '../audit/audit-log';
+import { MetricName } from '../observability/telemetry';
 import { PagerDutyApiError } from '../pagerduty/errors';
 import type { EscalationTarget, Incident, Note, Oncall, PagerDutyApi, PagerDutyResponse } from '../pagerduty/types';
 import type { IncidentLedger } from '../state/incident-ledger';
-import type { AgentSettings, NoteFooter, NoteRenderer } from './agent-ports';
+import type { AgentSettings, MetricsSink, NoteFooter, NoteRenderer } from './agent-ports';
 import { OperationFailedError, RetryStopError, type Attempted, type RetryPolicy } from './retry-policy';
 import { messageOf } from '../errors/message-of';
 
@@ -19,6 +20,8 @@ export interface AgentActionsDeps {
   env: string;
   settings: AgentSettings;
   subject: AuditSubject & { incidentId: string };
+  /** Counts audit completions that failed after the call (`AuditIncomplete`). */
+  metrics: MetricsSink;
   clock?: () => Date;
 }
 
@@ -65,7 +68,10 @@ export class AgentActions {
     };
   }
 
-  /** Writes the intent, makes the call, completes the item with the outcome, whatever happens. */
+  /**
+   * Writes the intent, makes the call, completes the item with the outcome, whatever happens. The call's result (or
+   * error) is what the caller gets even when completing the item fails.
+   */
   async audited<T>(
     action: MutationAction,
     call: () => Promise<Attempted<T>>,
@@ -77,16 +83,25 @@ export class AgentActions {
       detail: extra.detail,
       hypothesisSummary: extra.hypothesisSummary,
     });
+    // PagerDuty has answered by now: a failing completion (DynamoDB throttled) must not make the caller skip what the
+    // answer calls for (recording the acknowledgement, marking the handback). The intent already shows the attempt.
+    const complete = async (completion: AuditCompletion): Promise<void> => {
+      try {
+        await this.deps.audit.complete(handle, completion);
+      } catch {
+        this.deps.metrics.addMetric(MetricName.auditIncomplete, 'Count', 1);
+      }
+    };
     const startedAt = Date.now();
     let result: Attempted<T>;
     try {
       result = await call();
     } catch (error) {
-      await this.deps.audit.complete(handle, { ...failureCompletion(error), durationMs: Date.now() - startedAt });
+      await complete({ ...failureCompletion(error), durationMs: Date.now() - startedAt });
       throw error;
     }
     const { response, attempts } = result;
-    await this.deps.audit.complete(handle, {
+    await complete({
       outcome: response.alreadyDone === true ? 'already-done' : 'succeeded',
       httpStatus: response.status,
       requestId: response.requestId,

@@ -156,13 +156,19 @@ export function startGathering(incident: Incident, deps: GatherDeps): Gathering 
       input,
       pagerDutyInputHas,
     );
+  // A wait for another incident's shared read ends while this one can still read for itself (one bounded read) and keep
+  // the time the retry policy needs for the note and the decision.
+  const waitAllowance = (): number => deps.retry.spareTimeMs() - settings.readTimeoutMs;
   const othersRead: Promise<ServiceRun & Pick<SharedServiceRun, 'burst'>> =
-    deps.shared === undefined ? readServiceSources(SERVICE_SOURCES) : deps.shared.gather(incident, now, readServiceSources);
+    deps.shared === undefined ? readServiceSources(SERVICE_SOURCES) : deps.shared.gather(incident, now, readServiceSources, waitAllowance);
   const sharedNotes = (pastIncidentId: string): ContextProvider<PagerDutyProviderInput, string[]> => {
     const provider = resolutionNotesProvider(settings.readTimeoutMs, pastIncidentId);
     const { shared } = deps;
     if (shared === undefined) return provider;
-    return { ...provider, run: (runInput, options) => shared.pastNotes(pastIncidentId, now, () => provider.run(runInput, options)) };
+    return {
+      ...provider,
+      run: (runInput, options) => shared.pastNotes(pastIncidentId, now, () => provider.run(runInput, options), waitAllowance),
+    };
   };
   const notesRead = othersRead.then(({ results }) => {
     const recentIncidents = (results.recentIncidents ?? [])

@@ -88,6 +88,7 @@ export class DeadLetterHandback {
       env: this.deps.env,
       settings: this.deps.settings,
       subject: { ...subject, incidentId },
+      metrics: this.deps.metrics,
       clock: this.clock,
     });
     const incident = (await retry.idempotent('read incident', () => connection.api.getIncident(incidentId))).response.value;

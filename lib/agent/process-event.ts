@@ -3,7 +3,7 @@ import type { EventFilters } from '../config/agent-config';
 import { MetricName } from '../observability/telemetry';
 import { hypothesisCause } from '../outcomes/hypothesis-cause';
 import { allowedWrites, resolveRollout, WOULD_BE_NOTE_LABEL, type PagerDutyWrites, type RolloutDecision } from '../rollout/rollout';
-import type { OutcomeRecorder } from '../outcomes/outcome-recorder';
+import { OUTCOME_READ_RETRIES, type OutcomeRecorder } from '../outcomes/outcome-recorder';
 import { isPagerDutyError } from '../pagerduty/errors';
 import type { AlertsWithIncident, EscalationTarget, Incident, Oncall } from '../pagerduty/types';
 import type { QueuedEvent } from '../queue/queued-event';
@@ -27,6 +27,7 @@ import {
   RetryStopError,
   ThrottledError,
   localBudget,
+  type RetryDeps,
   type RetrySettings,
 } from './retry-policy';
 import { messageOf } from '../errors/message-of';
@@ -286,7 +287,7 @@ export class EventProcessor {
       return { status: 'recorded' };
     }
     if (this.deps.outcomes !== undefined) {
-      const retry = this.eventRetryPolicy(event.eventId, invocation, connection, failedCalls);
+      const retry = this.outcomeRetryPolicy(invocation, connection);
       await this.deps.outcomes.observe({ event, rawBody: Buffer.from(queued.rawBodyBase64, 'base64'), connection, retry });
     }
     if (!TRIGGERING_EVENT_TYPES.includes(event.eventType) || event.incidentId === null) {
@@ -338,24 +339,45 @@ export class EventProcessor {
 
   /** The event's retry policy: every repeat of a failed call, in this delivery or an earlier one, spends its budget. */
   private eventRetryPolicy(eventId: string, invocation: Invocation, connection: AgentConnection, failedCalls: string[]): RetryPolicy {
-    return new RetryPolicy({
+    return this.retryPolicy(invocation, connection, {
       budget: {
         tryConsume: () => this.deps.workLedger.consumeRetry(eventId, MAX_RETRIES_PER_EVENT),
         recordFailedCall: (operation) => this.deps.workLedger.recordFailedCall(eventId, operation),
       },
       failedCalls,
+    });
+  }
+
+  /**
+   * Outcome reads retry from a small budget of their own, never the event's: a reopen whose outcome reads fail leaves
+   * all of the event's budget to its triage (the recorder audits the failure and triage goes on).
+   */
+  private outcomeRetryPolicy(invocation: Invocation, connection: AgentConnection): RetryPolicy {
+    return this.retryPolicy(invocation, connection, {
+      budget: localBudget(OUTCOME_READ_RETRIES),
+      settings: { idempotentRetries: OUTCOME_READ_RETRIES },
+    });
+  }
+
+  private retryPolicy(
+    invocation: Invocation,
+    connection: AgentConnection,
+    own: Pick<RetryDeps, 'budget' | 'failedCalls' | 'settings'>,
+  ): RetryPolicy {
+    return new RetryPolicy({
+      ...own,
       remainingTimeMs: () => invocation.remainingTimeMs(),
       pacer: connection.pacer,
       sleep: this.deps.retry?.sleep,
       random: this.deps.retry?.random,
-      settings: this.deps.retry?.settings,
+      settings: { ...this.deps.retry?.settings, ...own.settings },
       onRetry: () => this.deps.metrics.addMetric(MetricName.retriesUsed, 'Count', 1),
     });
   }
 
   /** The PagerDuty mutations of this run, under the given retry policy (the run's own, or the last chance's). */
   private actionsFor(run: Pick<IncidentRun, 'subject' | 'connection'>, retry: RetryPolicy): AgentActions {
-    const { audit, incidentLedger, notes, env, settings } = this.deps;
+    const { audit, incidentLedger, notes, env, settings, metrics } = this.deps;
     return new AgentActions({
       api: run.connection.api,
       audit,
@@ -365,6 +387,7 @@ export class EventProcessor {
       env,
       settings,
       subject: run.subject,
+      metrics,
       clock: this.clock,
     });
   }

@@ -6,7 +6,9 @@ import { messageOf } from '../errors/message-of';
 /**
  * How the agent repeats PagerDuty calls (docs/how-it-works.md "Retries and budget"):
  * - idempotent calls (reads, acknowledge, escalate, resolve): up to 3 retries, exponential backoff with full jitter;
- * - creating a note: 1 retry, and only after the caller's dedup check said the first attempt did not land;
+ * - creating a note: 1 retry, and only after the caller's dedup check said the first attempt did not land; never
+ *   after an attempt whose answer was lost, since PagerDuty's list can lag behind a create: that stops the call as an
+ *   unknown outcome, and a later delivery runs the dedup check once the list has settled;
  * - every retry takes one unit of the per-webhook budget (STATE_TABLE, at most 5 across redeliveries); the first
  *   attempt of a call that failed in an earlier delivery is a retry too, so a call is attempted at most 1 + 5 times
  *   per webhook however many times the event is delivered;
@@ -163,6 +165,25 @@ export class OperationFailedError extends RetryStopError {
   }
 }
 
+/**
+ * A create whose answer was lost (timeout, dropped connection): PagerDuty may have applied it, and its list may not
+ * show it yet, so neither "not found" nor a second post is safe in this delivery. The event is delivered again.
+ */
+export class OutcomeUnknownError extends RetryStopError {
+  override readonly name = 'OutcomeUnknownError';
+  // 'failed' sends the event back for a later delivery, whose dedup check decides once PagerDuty's list has settled.
+  readonly kind = 'failed' as const;
+  constructor(operation: string, attempts: number, cause: unknown) {
+    super(
+      `${operation} got no answer after ${attempts} attempt(s) (${messageOf(cause)}): PagerDuty may have applied it, so it is ` +
+        'not repeated now. The event is delivered again, and that delivery looks for it before trying again.',
+      operation,
+      attempts,
+      cause,
+    );
+  }
+}
+
 export interface Attempted<T> {
   response: PagerDutyResponse<T>;
   attempts: number;
@@ -189,6 +210,11 @@ export class RetryPolicy {
     this.failed = new Set(deps.failedCalls ?? []);
   }
 
+  /** How long the caller can still spend, waiting or reading, before no call may start (remaining time above the floor). */
+  spareTimeMs(): number {
+    return this.deps.remainingTimeMs() - this.settings.minRemainingMs;
+  }
+
   /** True when an attempt of `operation` got no answer and no later attempt succeeded: PagerDuty may have applied it. */
   outcomeUnknown(operation: string): boolean {
     return this.unknownOutcome.has(operation);
@@ -200,8 +226,9 @@ export class RetryPolicy {
   }
 
   /**
-   * Creating a note. `landed` is the dedup check run before the retry: when it finds the note, its answer is the
-   * result and nothing is posted again.
+   * Creating a note. `landed` is the dedup check run before the retry after an error answer: when it finds the note,
+   * its answer is the result and nothing is posted again. After a lost answer there is no retry here: the list may not
+   * show the note yet, so the call stops with OutcomeUnknownError.
    */
   createOnce<T>(
     operation: string,
@@ -256,6 +283,7 @@ export class RetryPolicy {
         if (error instanceof PagerDutyApiError && error.throttled) {
           throw new ThrottledError(operation, attempts, error.rateLimit.resetSeconds ?? this.settings.defaultThrottleSeconds, error);
         }
+        if (landed !== undefined && answerLost(error)) throw new OutcomeUnknownError(operation, attempts, error);
         if (!isRetryable(error)) throw new OperationFailedError(operation, attempts, false, error);
         if (attempts > maxRetries) throw new OperationFailedError(operation, attempts, true, error);
       }

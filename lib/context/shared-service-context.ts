@@ -42,6 +42,11 @@ export interface SharedContextDeps {
 }
 
 export type ServiceRun = ProviderRun<ServiceSources>;
+/**
+ * How long the caller can still wait for another incident's read (ms), so that it can then read for itself in time:
+ * the wait ends at `waitMs` or at this, whichever comes first.
+ */
+export type WaitAllowance = () => number;
 /** Reads the named sources from PagerDuty (the providers of lib/context/pagerduty). */
 export type ReadServiceSources = (sources: readonly ServiceSource[]) => Promise<ServiceRun>;
 
@@ -81,18 +86,19 @@ export class SharedServiceContextReader {
     this.sleep = deps.sleep ?? defaultSleep;
   }
 
-  async gather(incident: Incident, now: () => Date, read: ReadServiceSources): Promise<SharedServiceRun> {
-    const [burst, run] = await Promise.all([this.joinBurst(incident), this.readOrShare(incident, now, read)]);
+  async gather(incident: Incident, now: () => Date, read: ReadServiceSources, allowance: WaitAllowance): Promise<SharedServiceRun> {
+    const [burst, run] = await Promise.all([this.joinBurst(incident), this.readOrShare(incident, now, read, allowance)]);
     return burst === undefined || burst.count < 2 ? run : { ...run, burst };
   }
 
   /** The notes of a resolved past incident: shared by another incident, or read by `read` (and then shared). */
-  async pastNotes(incidentId: string, now: () => Date, read: () => Promise<string[]>): Promise<string[]> {
+  async pastNotes(incidentId: string, now: () => Date, read: () => Promise<string[]>, allowance: WaitAllowance): Promise<string[]> {
     const { cache } = this.deps;
     const found = await this.findOrClaim(
       () => cache.readPastNotes(incidentId, now()),
       (leaseUntil) => cache.claimPastNotes(incidentId, now(), leaseUntil),
       now,
+      allowance,
     );
     if (Array.isArray(found)) return found;
     const notes = await read();
@@ -125,33 +131,45 @@ export class SharedServiceContextReader {
     );
   }
 
-  private async readOrShare(incident: Incident, now: () => Date, read: ReadServiceSources): Promise<SharedServiceRun> {
+  private async readOrShare(
+    incident: Incident,
+    now: () => Date,
+    read: ReadServiceSources,
+    allowance: WaitAllowance,
+  ): Promise<SharedServiceRun> {
     const { cache } = this.deps;
     const serviceId = incident.service.id;
     const found = await this.findOrClaim(
       () => cache.read(serviceId, now()),
       (leaseUntil) => cache.claimRead(serviceId, now(), leaseUntil),
       now,
+      allowance,
     );
     if (found === 'claimed') return { ...(await this.readAndShare(incident, now, read)), origin: 'read-and-shared' };
     if (found === 'alone') return { ...(await read(SERVICE_SOURCES)), origin: 'read' };
     return { ...(await completeFromShared(found, incident, read)), origin: 'shared' };
   }
 
-  /** The fresh shared value, the lease to read it, or (after `waitMs`, or when the cache fails) reading alone. */
+  /**
+   * The fresh shared value, the lease to read it, or reading alone: after `waitMs` or the caller's allowance, whichever
+   * ends first (near the end of the Lambda's time the incident would otherwise wait past the point where its own read
+   * could still finish), or when the cache fails.
+   */
   private async findOrClaim<Shared>(
     readShared: () => Promise<Shared | undefined>,
     claim: (leaseUntil: Date) => Promise<boolean>,
     now: () => Date,
+    allowance: WaitAllowance,
   ): Promise<Shared | 'claimed' | 'alone'> {
-    const giveUpAt = now().getTime() + this.settings.waitMs;
+    const giveUpAt = now().getTime() + Math.min(this.settings.waitMs, allowance());
     try {
       for (;;) {
         const shared = await readShared();
         if (shared !== undefined) return shared;
         if (await claim(new Date(now().getTime() + this.settings.leaseMs))) return 'claimed';
-        if (now().getTime() >= giveUpAt) return 'alone';
-        await this.sleep(this.settings.pollMs);
+        const waitLeft = giveUpAt - now().getTime();
+        if (waitLeft <= 0) return 'alone';
+        await this.sleep(Math.min(this.settings.pollMs, waitLeft));
       }
     } catch (error) {
       this.deps.onCacheError?.(error);

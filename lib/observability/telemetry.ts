@@ -37,6 +37,8 @@ export const MetricName = {
   triageDuration: 'TriageDuration',
   workerError: 'WorkerError',
   handbackFailed: 'HandbackFailed',
+  /** A PagerDuty call went through but its audit item could not be completed: it stays an intent. */
+  auditIncomplete: 'AuditIncomplete',
   rotationFailed: 'RotationFailed',
   rotationSucceeded: 'RotationSucceeded',
   /** Outcomes of triaged incidents by inferred verdict (docs/rollout-and-outcomes.md); also per rule (RuleMetricsSink). */

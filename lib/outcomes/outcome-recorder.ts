@@ -14,10 +14,15 @@ import { messageOf } from '../errors/message-of';
 /**
  * Records what became of an incident the agent triaged (docs/rollout-and-outcomes.md): on `incident.resolved`, on
  * `incident.reopened` after the agent resolved or held it, and responders' `pd-agent: right|wrong` notes from
- * `incident.annotated`. It reads the incident's notes once (under the event's retry policy) and never writes to
- * PagerDuty.
+ * `incident.annotated`. It reads the incident's notes once and never writes to PagerDuty.
  */
 export const OUTCOME_EVENT_TYPES = ['incident.resolved', 'incident.reopened', 'incident.annotated'];
+
+/**
+ * Retries of the outcome's notes read, from a budget of their own: never the event's, which a reopened incident's
+ * triage needs more.
+ */
+export const OUTCOME_READ_RETRIES = 1;
 
 export interface OutcomeRecorderDeps {
   incidentLedger: Pick<IncidentLedger, 'get'>;
@@ -34,6 +39,7 @@ export interface OutcomeObservation {
   /** The webhook body as received: the note's text and the actor's name are not part of WebhookEvent. */
   rawBody: Buffer;
   connection: Pick<AgentConnection, 'api' | 'botUserId'>;
+  /** Its own small budget (OUTCOME_READ_RETRIES), separate from the event's. */
   retry: RetryPolicy;
 }
 

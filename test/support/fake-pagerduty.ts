@@ -64,6 +64,9 @@ export class FakePagerDuty implements PagerDutyApi {
   private noteSequence = 0;
   /** Runs after a note is stored and before the answer returns: a test can simulate a crash there. */
   afterCreateNote: (() => void) | undefined;
+  /** While true, new notes stay out of note lists until `settleNoteLists()`: PagerDuty's list lagging behind a create. */
+  lagNoteLists = false;
+  private readonly unlistedNotes = new Set<string>();
 
   constructor(incidents: Incident[] = [makeIncident()]) {
     for (const incident of incidents) this.incidents.set(incident.id, incident);
@@ -99,6 +102,10 @@ export class FakePagerDuty implements PagerDutyApi {
   loseAnswer(operation: Operation, times = 1): this {
     this.lostAnswers.set(operation, (this.lostAnswers.get(operation) ?? 0) + times);
     return this;
+  }
+
+  settleNoteLists(): void {
+    this.unlistedNotes.clear();
   }
 
   incident(id = 'PINC001'): Incident {
@@ -163,7 +170,9 @@ export class FakePagerDuty implements PagerDutyApi {
   }
 
   listNotes(incidentId: string): Promise<PagerDutyResponse<Note[]>> {
-    return this.answer('listNotes', incidentId, () => structuredClone(this.notes.get(incidentId) ?? []));
+    return this.answer('listNotes', incidentId, () =>
+      structuredClone((this.notes.get(incidentId) ?? []).filter((note) => !this.unlistedNotes.has(note.id))),
+    );
   }
 
   createNote(incidentId: string, content: string): Promise<PagerDutyResponse<Note>> {
@@ -171,6 +180,7 @@ export class FakePagerDuty implements PagerDutyApi {
       this.noteSequence += 1;
       const note: Note = { id: `PNOTE${this.noteSequence}`, content, created_at: new Date().toISOString(), user: BOT };
       this.notes.set(incidentId, [...(this.notes.get(incidentId) ?? []), note]);
+      if (this.lagNoteLists) this.unlistedNotes.add(note.id);
       this.afterCreateNote?.();
       return structuredClone(note);
     });

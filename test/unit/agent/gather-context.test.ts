@@ -4,6 +4,8 @@ import { agentConfigSchema } from '../../../lib/config/agent-config';
 import type { AwsProviders } from '../../../lib/context/aws/aws-context';
 import type { AwsProviderInput } from '../../../lib/context/aws/aws-input';
 import { SourceUnavailableError, type ContextProvider } from '../../../lib/context/provider';
+import { SharedServiceContextReader } from '../../../lib/context/shared-service-context';
+import type { ServiceContextCachePort } from '../../../lib/state/service-context-cache';
 import type { Alert } from '../../../lib/pagerduty/types';
 import type { IncidentContext } from '../../../lib/triage/types';
 import { awsClients, lambdaAlarmDetails, lambdaErrorsAlert } from '../../support/aws-context';
@@ -175,5 +177,42 @@ describe('gatherContext', () => {
     const context = await gatherContext(makeIncident(), { api, retry: retry(), policy, now: () => NOW });
     expect(context.resolutionNotes).toEqual({ PPAST01: ['Restarted the pool'] });
     expect(api.calls.length).toBeLessThanOrEqual(6);
+  });
+
+  it("waits for another incident's shared read only while it can still read for itself in time", async () => {
+    let clock = NOW.getTime();
+    let remaining = 12_000;
+    const sleeps: number[] = [];
+    const sleep = async (ms: number) => {
+      sleeps.push(ms);
+      clock += ms;
+      remaining -= ms;
+    };
+    // Another incident holds the lease on the service's context and never shares it.
+    const leaseHeldElsewhere: ServiceContextCachePort = {
+      joinBurst: async () => ({ count: 2, since: NOW.toISOString() }),
+      read: async () => undefined,
+      claimRead: async () => false,
+      write: async () => true,
+      readPastNotes: async () => undefined,
+      claimPastNotes: async () => false,
+      writePastNotes: async () => true,
+    };
+    const api = fakeApi([]);
+
+    const context = await gatherContext(makeIncident(), {
+      api,
+      retry: new RetryPolicy({ budget: localBudget(5), remainingTimeMs: () => remaining, sleep: async () => undefined }),
+      policy,
+      now: () => new Date(clock),
+      shared: new SharedServiceContextReader({ cache: leaseHeldElsewhere, sleep }),
+    });
+
+    // 12 s left: the retry policy keeps 8 s for what follows and the incident's own read takes up to 3 s, so 1 s of waiting.
+    expect(sleeps.reduce((sum, ms) => sum + ms, 0)).toBe(1_000);
+    expect(api.count('listIncidents')).toBe(1);
+    expect(api.count('listOncalls')).toBe(1);
+    expect(api.count('listRelatedChangeEvents')).toBe(1);
+    expect(context.unavailable).toEqual([]);
   });
 });

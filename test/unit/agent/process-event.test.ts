@@ -11,7 +11,7 @@ import {
   type ProcessEventDeps,
 } from '../../../lib/agent/process-event';
 import { createWorkerHandler } from '../../../lib/adapters/queue-handlers';
-import { ThrottledError } from '../../../lib/agent/retry-policy';
+import { OutcomeUnknownError, ThrottledError } from '../../../lib/agent/retry-policy';
 import { parseAgentConfig, type AgentConfig } from '../../../lib/config/agent-config';
 import { MetricName } from '../../../lib/observability/telemetry';
 import { PagerDutyNetworkError } from '../../../lib/pagerduty/errors';
@@ -586,20 +586,96 @@ describe('EventProcessor: failures', () => {
     expect(pd.count('acknowledgeIncident')).toBe(1);
   });
 
-  it('looks for the note before its one retry, and does not post twice when the first post landed', async () => {
-    const pd = new FakePagerDuty();
-    const { processor } = setup({ pd });
-    let dropAnswer = true;
-    pd.afterCreateNote = () => {
-      if (dropAnswer) {
-        dropAnswer = false;
-        throw new PagerDutyNetworkError('createNote', 'connection', new Error('socket hang up'));
-      }
-    };
+  it('never posts a note twice after its answer was lost, though PagerDuty does not list it yet: the next delivery finds it', async () => {
+    const pd = new FakePagerDuty().loseAnswer('createNote');
+    pd.lagNoteLists = true;
+    const { processor, work, incidents, audit } = setup({ pd });
+
+    const error = await processor.process(queued('incident.triggered'), plenty).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(RetryLaterError);
+    expect((error as RetryLaterError).cause).toBeInstanceOf(OutcomeUnknownError);
+    expect(pd.count('createNote')).toBe(1);
+    expect(pd.count('escalateIncident')).toBe(0);
+    // Still the agent's and unfinished: the next delivery, or the dead-letter handback, takes it from here.
+    expect(pd.incident().status).toBe('acknowledged');
+    expect(await incidents.get(INCIDENT)).toMatchObject({ acknowledgedByAgentAt: expect.any(String), finished: false });
+    expect((await work.get('EVT001'))?.workStatus).toBe('released');
+
+    pd.settleNoteLists();
     const outcome = await processor.process(queued('incident.triggered'), plenty);
-    expect(outcome).toMatchObject({ status: 'triaged', noteId: 'PNOTE1' });
+
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate', noteId: 'PNOTE1' });
     expect(pd.notes.get(INCIDENT)).toHaveLength(1);
     expect(pd.count('createNote')).toBe(1);
+    expect(pd.count('acknowledgeIncident')).toBe(1);
+    expect(audit.of('note').map((item) => item.outcome)).toEqual(['failed', 'skipped']);
+    expect((await work.get('EVT001'))?.retriesUsed).toBe(0);
+  });
+
+  it('posts a lost note again on the next delivery, after the dedup check, as one retry of the budget', async () => {
+    const pd = new FakePagerDuty().drop('createNote');
+    const { processor, work } = setup({ pd });
+    await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toBeInstanceOf(RetryLaterError);
+    expect(pd.count('listNotes')).toBe(0);
+    expect((await work.get('EVT001'))?.retriesUsed).toBe(0);
+
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+
+    expect(outcome).toMatchObject({ status: 'triaged', noteId: 'PNOTE1' });
+    expect(pd.calls.filter((call) => ['listNotes', 'createNote'].includes(call.operation)).map((call) => call.operation)).toEqual([
+      'createNote',
+      'listNotes',
+      'createNote',
+    ]);
+    expect(pd.notes.get(INCIDENT)).toHaveLength(1);
+    expect((await work.get('EVT001'))?.retriesUsed).toBe(1);
+  });
+
+  it('hands back from the dead-letter queue an incident whose note lost its answer on the last receive', async () => {
+    const pd = new FakePagerDuty().drop('createNote');
+    const { processor, deps, audit } = setup({ pd });
+    await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toBeInstanceOf(RetryLaterError);
+
+    const handback = new DeadLetterHandback({ ...deps, retry: { sleep: async () => undefined } });
+    expect(await handback.handle(queued('incident.triggered'), plenty)).toBe('handed-back');
+    expect(pd.incident().status).toBe('triggered');
+    expect(pd.count('escalateIncident')).toBe(1);
+    expect(audit.of('handback')).toHaveLength(1);
+  });
+
+  it('hands back an incident whose note lost its answer when the next delivery finds the budget spent', async () => {
+    const pd = new FakePagerDuty().drop('createNote');
+    const { processor, work, incidents, metrics } = setup({ pd });
+    await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toBeInstanceOf(RetryLaterError);
+    for (let i = 0; i < 5; i += 1) await work.consumeRetry('EVT001');
+
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+
+    expect(outcome).toMatchObject({ status: 'handed-back', reason: expect.stringContaining('retry budget is spent') });
+    expect(pd.count('escalateIncident')).toBe(1);
+    expect(pd.incident().status).toBe('triggered');
+    expect(pd.notes.get(INCIDENT)?.map((note) => note.content)).toEqual([expect.stringContaining('Handing PINC001 back')]);
+    expect(await incidents.get(INCIDENT)).toMatchObject({ handedBackAt: expect.any(String), finished: true });
+    expect(metrics.total(MetricName.gaveUp)).toBe(0);
+  });
+
+  it("records its acknowledgement and goes on when the acknowledgement's audit item cannot be completed", async () => {
+    const { pd, processor, incidents, audit, metrics } = setup();
+    const complete = audit.complete.bind(audit);
+    audit.complete = async (handle, completion) => {
+      if (handle.sk.includes('#acknowledge#')) throw new Error('ProvisionedThroughputExceededException: the audit table is throttled');
+      return complete(handle, completion);
+    };
+
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate' });
+    expect(await incidents.get(INCIDENT)).toMatchObject({ acknowledgedByAgentAt: expect.any(String), finished: true });
+    expect(pd.count('acknowledgeIncident')).toBe(1);
+    expect(audit.of('acknowledge').map((item) => item.outcome)).toEqual(['intent']);
+    expect(metrics.total(MetricName.auditIncomplete)).toBe(1);
+    expect(metrics.total(MetricName.incidentAcknowledged)).toBe(1);
   });
 
   it('hands the incident back when the budget is spent after the agent acknowledged it', async () => {

@@ -1,6 +1,7 @@
 import {
   OperationFailedError,
   OutOfTimeError,
+  OutcomeUnknownError,
   RateLimitWindowSpentError,
   RetryBudgetExhaustedError,
   RetryPolicy,
@@ -96,12 +97,42 @@ describe('RetryPolicy', () => {
 
   it('returns what the dedup check found instead of posting again', async () => {
     const { retry } = policy();
-    const call = scripted<string>(new PagerDutyNetworkError('op', 'connection', new Error('reset')), 'never');
+    // A 502 from in front of PagerDuty can come after the note was written.
+    const call = scripted<string>(apiError(502), 'never');
     await expect(retry.createOnce('note', call, async () => ok('found'))).resolves.toMatchObject({
       response: { value: 'found' },
       attempts: 1,
     });
     expect(call).toHaveBeenCalledTimes(1);
+  });
+
+  it('never posts again after a lost answer: PagerDuty may have the note without listing it yet', async () => {
+    const recorded: string[] = [];
+    const budget = { ...localBudget(1), recordFailedCall: async (operation: string) => void recorded.push(operation) };
+    const retry = new RetryPolicy({ budget, remainingTimeMs: () => 60_000, sleep: async () => undefined });
+    const landed = jest.fn(async () => null);
+    const call = scripted<string>(new PagerDutyNetworkError('op', 'timeout', new Error('no answer within 5000 ms')), 'twice');
+
+    const error = await retry.createOnce('create note', call, landed).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(OutcomeUnknownError);
+    expect(error).toMatchObject({ kind: 'failed', attempts: 1 });
+    expect((error as OutcomeUnknownError).message).toContain('may have applied it');
+    expect(call).toHaveBeenCalledTimes(1);
+    expect(landed).not.toHaveBeenCalled();
+    expect(retry.outcomeUnknown('create note')).toBe(true);
+    // Nothing spent here; the next delivery's post is a repeat of a failed call, so that one takes a unit of the budget.
+    expect(await budget.tryConsume()).toBe(true);
+    expect(recorded).toEqual(['create note']);
+  });
+
+  it('stops as an unknown outcome when the retry after an error answer loses its answer', async () => {
+    const { retry } = policy();
+    const landed = jest.fn(async () => null);
+    const call = scripted<string>(apiError(500), new PagerDutyNetworkError('op', 'connection', new Error('reset')), 'never');
+    await expect(retry.createOnce('create note', call, landed)).rejects.toBeInstanceOf(OutcomeUnknownError);
+    expect(call).toHaveBeenCalledTimes(2);
+    expect(landed).toHaveBeenCalledTimes(1);
   });
 
   describe('across deliveries', () => {

@@ -61,6 +61,9 @@ function pagerDuty() {
   return { reads, read };
 }
 
+/** A caller with time to spare: the wait is bounded by `waitMs` alone. */
+const ample = () => 60_000;
+
 const incident = (id: string, overrides = {}) => makeIncident({ id, created_at: '2026-03-01T10:00:00Z', ...overrides });
 
 describe('SharedServiceContextReader', () => {
@@ -68,9 +71,9 @@ describe('SharedServiceContextReader', () => {
     const cache = new MemoryCache();
     const reader = new SharedServiceContextReader({ cache });
     const { reads, read } = pagerDuty();
-    const first = await reader.gather(incident('P1'), () => T0, read);
-    const second = await reader.gather(incident('P2'), () => T0, read);
-    const third = await reader.gather(incident('P3'), () => T0, read);
+    const first = await reader.gather(incident('P1'), () => T0, read, ample);
+    const second = await reader.gather(incident('P2'), () => T0, read, ample);
+    const third = await reader.gather(incident('P3'), () => T0, read, ample);
     expect(reads).toEqual([[...SERVICE_SOURCES]]);
     expect(first).toMatchObject({ origin: 'read-and-shared' });
     expect(first.burst).toBeUndefined();
@@ -83,8 +86,8 @@ describe('SharedServiceContextReader', () => {
     const cache = new MemoryCache();
     const reader = new SharedServiceContextReader({ cache, settings: { windowMs: 60_000 } });
     const { reads, read } = pagerDuty();
-    await reader.gather(incident('P1'), () => T0, read);
-    await reader.gather(incident('P2'), () => new Date(T0.getTime() + 60_000), read);
+    await reader.gather(incident('P1'), () => T0, read, ample);
+    await reader.gather(incident('P2'), () => new Date(T0.getTime() + 60_000), read, ample);
     expect(reads).toHaveLength(2);
   });
 
@@ -102,7 +105,7 @@ describe('SharedServiceContextReader', () => {
         new Date(clock + 60_000),
       );
     };
-    const run = await new SharedServiceContextReader({ cache, sleep }).gather(incident('P2'), () => new Date(clock), read);
+    const run = await new SharedServiceContextReader({ cache, sleep }).gather(incident('P2'), () => new Date(clock), read, ample);
     expect(run.origin).toBe('shared');
     expect(reads).toEqual([]);
   });
@@ -121,10 +124,48 @@ describe('SharedServiceContextReader', () => {
       incident('P2'),
       () => new Date(clock),
       read,
+      ample,
     );
     expect(run.origin).toBe('read');
     expect(reads).toEqual([[...SERVICE_SOURCES]]);
     expect(sleeps.reduce((sum, ms) => sum + ms, 0)).toBe(1_000);
+  });
+
+  it("stops waiting when the caller's allowance ends before the wait bound, and reads for itself", async () => {
+    const cache = new MemoryCache();
+    let clock = T0.getTime();
+    const sleeps: number[] = [];
+    await cache.claimRead('PSVC001', T0, new Date(T0.getTime() + 60_000));
+    await cache.claimPastNotes('POLD', T0, new Date(T0.getTime() + 60_000));
+    const sleep = async (ms: number) => {
+      sleeps.push(ms);
+      clock += ms;
+    };
+    const reader = new SharedServiceContextReader({ cache, sleep, settings: { waitMs: 5_000, pollMs: 250 } });
+    const { reads, read } = pagerDuty();
+
+    const run = await reader.gather(
+      incident('P2'),
+      () => new Date(clock),
+      read,
+      () => 600,
+    );
+
+    expect(run.origin).toBe('read');
+    expect(reads).toEqual([[...SERVICE_SOURCES]]);
+    expect(sleeps).toEqual([250, 250, 100]);
+
+    // No time to spare at all: one look at the cache, no wait.
+    sleeps.length = 0;
+    expect(
+      await reader.pastNotes(
+        'POLD',
+        () => new Date(clock),
+        async () => ['Restarted the consumer'],
+        () => -200,
+      ),
+    ).toEqual(['Restarted the consumer']);
+    expect(sleeps).toEqual([]);
   });
 
   it('reads for itself, and says why, when the cache fails', async () => {
@@ -136,6 +177,7 @@ describe('SharedServiceContextReader', () => {
       incident('P1'),
       () => T0,
       read,
+      ample,
     );
     expect(run).toMatchObject({ origin: 'read', unavailable: [] });
     expect(run.burst).toBeUndefined();
@@ -155,8 +197,13 @@ describe('SharedServiceContextReader', () => {
     );
     const { reads, read } = pagerDuty();
     const reader = new SharedServiceContextReader({ cache });
-    await reader.gather(incident('P2'), () => T0, read);
-    await reader.gather(incident('P3', { escalation_policy: { id: 'PEP0002', type: 'escalation_policy_reference' } }), () => T0, read);
+    await reader.gather(incident('P2'), () => T0, read, ample);
+    await reader.gather(
+      incident('P3', { escalation_policy: { id: 'PEP0002', type: 'escalation_policy_reference' } }),
+      () => T0,
+      read,
+      ample,
+    );
     expect(reads).toEqual([['changeEvents'], ['changeEvents', 'oncalls']]);
   });
 
@@ -170,6 +217,7 @@ describe('SharedServiceContextReader', () => {
         async () => {
           throw throttled;
         },
+        ample,
       ),
     ).rejects.toBe(throttled);
     expect(await cache.read('PSVC001', T0)).toBeUndefined();
@@ -183,8 +231,8 @@ describe('SharedServiceContextReader', () => {
       read += 1;
       return ['Restarted the consumer'];
     };
-    expect(await reader.pastNotes('POLD', () => T0, notes)).toEqual(['Restarted the consumer']);
-    expect(await reader.pastNotes('POLD', () => T0, notes)).toEqual(['Restarted the consumer']);
+    expect(await reader.pastNotes('POLD', () => T0, notes, ample)).toEqual(['Restarted the consumer']);
+    expect(await reader.pastNotes('POLD', () => T0, notes, ample)).toEqual(['Restarted the consumer']);
     expect(read).toBe(1);
   });
 
@@ -203,6 +251,7 @@ describe('SharedServiceContextReader', () => {
       async () => {
         throw new Error('must not read: another incident is reading them');
       },
+      ample,
     );
     expect(notes).toEqual(['Restarted the consumer']);
   });

@@ -1,7 +1,7 @@
 import { EventProcessor, RetryLaterError, type ProcessEventDeps } from '../../../lib/agent/process-event';
 import { parseAgentConfig } from '../../../lib/config/agent-config';
 import { MetricName } from '../../../lib/observability/telemetry';
-import { OutcomeRecorder } from '../../../lib/outcomes/outcome-recorder';
+import { OUTCOME_READ_RETRIES, OutcomeRecorder } from '../../../lib/outcomes/outcome-recorder';
 import type { QueuedEvent } from '../../../lib/queue/queued-event';
 import type { Hypothesis } from '../../../lib/triage/types';
 import {
@@ -95,11 +95,12 @@ function setup(decision: Hypothesis['decision'] = 'hold', agentConfig?: string) 
   const ruleMetrics = {
     addRuleMetric: (ruleId: string | undefined, name: string, _unit: string, value: number) => void perRule.push([ruleId, name, value]),
   };
+  const work = new MemoryWorkLedger();
   const deps: ProcessEventDeps = {
     env: 'test',
     settings: parseAgentConfig(agentConfig),
     connect: async () => ({ api: pd, events: pd.eventsApi, botUserId: BOT.id }),
-    workLedger: new MemoryWorkLedger(),
+    workLedger: work,
     incidentLedger: incidents,
     audit,
     notes: testNotes,
@@ -108,7 +109,7 @@ function setup(decision: Hypothesis['decision'] = 'hold', agentConfig?: string) 
     retry: { sleep: async () => undefined, random: () => 0.5 },
     outcomes: new OutcomeRecorder({ incidentLedger: incidents, audit, store, metrics, ruleMetrics }),
   };
-  return { pd, incidents, audit, metrics, store, perRule, processor: new EventProcessor(deps) };
+  return { pd, work, incidents, audit, metrics, store, perRule, processor: new EventProcessor(deps) };
 }
 
 function humanNote(pd: FakePagerDuty, content: string, at: string): void {
@@ -237,5 +238,26 @@ describe('outcomes of triaged incidents', () => {
       ),
     ).toBe(true);
     expect(audit.items.length).toBeGreaterThan(0);
+  });
+
+  it("a reopen's failing outcome read spends none of the event's budget: its triage gets all of it", async () => {
+    const { processor, pd, work, store, audit } = setup('hold');
+    await processor.process(queued('incident.triggered', MONITOR), plenty);
+    Object.assign(pd.incident(INCIDENT), { status: 'triggered', acknowledgements: [] });
+    // The notes stay unreadable; the acknowledgement needs three retries, more than the old shared budget left it.
+    pd.fail('listNotes', 500, 10).fail('acknowledgeIncident', 500, 3);
+    const reopen = queued('incident.reopened', HUMAN);
+
+    const outcome = await processor.process(reopen, plenty);
+
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'hold' });
+    expect(pd.count('listNotes')).toBe(1 + OUTCOME_READ_RETRIES);
+    expect(pd.count('acknowledgeIncident')).toBe(1 + 1 + 3);
+    expect(pd.incident(INCIDENT).status).toBe('acknowledged');
+    expect(store.items).toEqual([]);
+    expect(audit.items).toContainEqual(
+      expect.objectContaining({ outcome: 'failed', detail: expect.stringContaining('outcome of the reopened incident not recorded') }),
+    );
+    expect(await work.get(reopen.eventId)).toMatchObject({ workStatus: 'done', retriesUsed: 3, failedCalls: new Set(['acknowledge']) });
   });
 });
