@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   GetSecretValueCommand,
   InvalidParameterException,
+  InvalidRequestException,
   PutSecretValueCommand,
   ResourceNotFoundException,
   UpdateSecretVersionStageCommand,
@@ -245,7 +246,8 @@ export class SigningSecretStore {
    */
   private async lostRace(secretId: string, expected: string | undefined, error: unknown): Promise<boolean> {
     if (error instanceof ResourceNotFoundException) return true;
-    if (!(error instanceof InvalidParameterException)) return false;
+    // The API reference documents the refusal, not its exception: either kind counts only if AWSCURRENT did move.
+    if (!(error instanceof InvalidParameterException || error instanceof InvalidRequestException)) return false;
     return (await this.readCurrent(secretId)).versionId !== expected;
   }
 
