@@ -12,7 +12,12 @@ import { createRotationInvoker, type RotationInvoker, type RotationOutcome } fro
 import { WEBHOOK_PATH, secretNameFor, webhookSecretNameFor } from '../lib/infra/deployment-contract';
 import { loadRunnerHandlers, startRunner, type Runner, type RunnerOptions } from './runner/runner';
 import { startSandbox, SANDBOX_API_TOKEN, SANDBOX_BOT_USER, type Sandbox, type SandboxSeed } from './sandbox';
-import { startSecretsManagerEmulator, type RotationRequest, type SecretsManagerEmulator } from './secrets-manager-emulator';
+import {
+  startSecretsManagerEmulator,
+  type BeforeOperation,
+  type RotationRequest,
+  type SecretsManagerEmulator,
+} from './secrets-manager-emulator';
 
 /** PagerDuty credentials for real-PagerDuty mode (AWS stays local), from PAGERDUTY_* variables. */
 export interface RealPagerDuty {
@@ -38,6 +43,8 @@ export interface LocalStackOptions {
   onRotation?: (outcome: RotationOutcome) => void;
   /** Awaited before a rotation's first step (tests hold a rotation between staging and promotion with it). */
   beforeRotationSteps?: (request: RotationRequest) => Promise<void>;
+  /** Awaited before the Secrets Manager emulator handles each call (tests interleave concurrent writers with it). */
+  beforeSecretsManagerOperation?: BeforeOperation;
 }
 
 export interface LocalStack {
@@ -96,7 +103,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         throw new Error('The local stack is still starting; call RotateSecret again once `npm start` has printed its endpoints.');
       await rotation.onRotate(request);
     };
-    const secretsManager = await startSecretsManagerEmulator({ onRotate });
+    const secretsManager = await startSecretsManagerEmulator({ onRotate, beforeOperation: options.beforeSecretsManagerOperation });
     stops.push(() => secretsManager.stop());
     // The sandbox needs the webhook URL before the runner can listen on it: a free port picked only after the other
     // emulators have taken theirs, so none of them can land on it in between.

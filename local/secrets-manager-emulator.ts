@@ -51,9 +51,13 @@ export interface RotationRequest {
 /** Called for each RotateSecret; a local stack may run the rotation function's four steps from here. */
 export type RotationCallback = (request: RotationRequest) => Promise<void>;
 
+/** Awaited before the emulator handles a request (tests hold one writer's call while another runs). */
+export type BeforeOperation = (operation: string, input: Record<string, unknown>) => Promise<void>;
+
 export interface SecretsManagerEmulatorOptions {
   port?: number;
   onRotate?: RotationCallback;
+  beforeOperation?: BeforeOperation;
 }
 
 export interface SecretsManagerEmulator {
@@ -360,6 +364,7 @@ export async function startSecretsManagerEmulator(options: SecretsManagerEmulato
       try {
         const raw = await text(request);
         const input = (raw === '' ? {} : JSON.parse(raw)) as Input;
+        await options.beforeOperation?.(operation, input);
         send(response, 200, await handler(input));
       } catch (error) {
         if (error instanceof ServiceError) {

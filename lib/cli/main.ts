@@ -106,8 +106,11 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   withTarget(
     webhook
       .command('revoke')
-      .description("Stop trusting a subscription's signing secret at once (leaked, unwanted), then delete the subscription in PagerDuty.")
-      .argument('<subscriptionId>', 'the subscription whose secret to revoke')
+      .description(
+        'Delete a subscription in PagerDuty, then remove its signing secret; with --leaked, stop trusting the secret first, at once.',
+      )
+      .argument('<subscriptionId>', 'the subscription to revoke')
+      .option('--leaked', 'the secret is compromised: remove it before deleting the subscription, accepting 401s in between')
       .option('--yes', 'revoke without asking'),
   ).action(async (subscriptionId: string, options: Parameters<typeof webhookRevokeCommand>[1]) =>
     webhookRevokeCommand(subscriptionId, options, io),

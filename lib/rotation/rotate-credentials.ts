@@ -1,6 +1,7 @@
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
+  InvalidParameterException,
   ResourceNotFoundException,
   UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
@@ -10,7 +11,7 @@ import type { Telemetry } from '../observability/telemetry';
 import { MetricName } from '../observability/telemetry';
 import { PagerDutyApiError } from '../pagerduty/errors';
 import type { EventsApi, PagerDutyApi, User } from '../pagerduty/types';
-import { parseAgentSecret, type AgentSecret } from '../secrets/agent-secret';
+import { AgentSecretError, parseAgentSecret, type AgentSecret } from '../secrets/agent-secret';
 
 /**
  * Secrets Manager rotation for keys PagerDuty does not let us mint. An operator creates the new key in PagerDuty and
@@ -75,6 +76,10 @@ export function rotationDedupKey(environment: string, at: Date): string {
 function isRotationStep(step: string): step is RotationStep {
   return (ROTATION_STEPS as readonly string[]).includes(step);
 }
+
+/** A document's webhook signing secrets as a comparable set (none and an empty list alike); never logged. */
+const signingSecretsOf = (secret: AgentSecret): string =>
+  JSON.stringify((secret.webhookSecrets ?? []).map((entry) => [entry.subscriptionId, entry.secret]).sort());
 
 /** The credential PagerDuty authenticates, as a comparable string; never logged. */
 const credentialOf = (secret: AgentSecret): string =>
@@ -176,15 +181,8 @@ export function createRotationHandler(deps: RotationDeps): (event: RotationEvent
         `the staged key is the key already in use. Create a new key in PagerDuty and stage it with \`pd-agent secret stage --env ${environment}\`.`,
       );
     }
-    // Only a credentials document of a stack deployed before the split still carries the signing secrets.
-    if (current !== undefined && (current.webhookSecrets?.length ?? 0) > 0 && (pending.webhookSecrets?.length ?? 0) === 0) {
-      throw new RotationError(
-        'createSecret',
-        secretId,
-        'the staged document has no webhookSecrets while the current one has some, so every webhook would be rejected. ' +
-          `Stage it again with \`pd-agent secret stage --env ${environment}\`, which keeps the current webhook secrets.`,
-      );
-    }
+    if (current !== undefined && signingSecretsOf(current) !== signingSecretsOf(pending))
+      throw signingSecretsChanged('createSecret', secretId);
     logger.info('found the staged key', { versionId: token });
   }
 
@@ -232,15 +230,55 @@ export function createRotationHandler(deps: RotationDeps): (event: RotationEvent
     logger.info('the staged key authenticates and fromEmail resolves to botUserId', { versionId: token, botUserId: bot.id });
   }
 
-  async function finishSecret(secretId: string, token: string, currentVersionId: string | undefined): Promise<void> {
-    await secretsManager.send(
-      new UpdateSecretVersionStageCommand({
-        SecretId: secretId,
-        VersionStage: 'AWSCURRENT',
-        MoveToVersionId: token,
-        ...(currentVersionId === undefined ? {} : { RemoveFromVersionId: currentVersionId }),
-      }),
+  /**
+   * Only a credentials document of a stack deployed before the split carries the signing secrets, which `pd-agent
+   * webhook subscribe|revoke|rotate` change as new AWSCURRENT versions. The staged copy holds them as they were when it
+   * was staged: promoting it after such a change would drop a subscription's secret (its deliveries answered 401) or
+   * bring back a revoked one. So promotion requires them unchanged, and moves AWSCURRENT only off the version it
+   * compared with (RemoveFromVersionId), which Secrets Manager refuses once a CLI write has moved AWSCURRENT since.
+   */
+  function signingSecretsChanged(step: RotationStep, secretId: string): RotationError {
+    return new RotationError(
+      step,
+      secretId,
+      'the webhook signing secrets of the staged document differ from the current ones (a `pd-agent webhook subscribe|revoke|rotate` ' +
+        "ran after it was staged), so promoting it would drop or bring back a subscription's secret. " +
+        `Stage the key again with \`pd-agent secret stage --env ${environment}\`, which copies the current ones.`,
     );
+  }
+
+  async function finishSecret(secretId: string, token: string, currentVersionId: string | undefined): Promise<void> {
+    if (currentVersionId !== undefined) {
+      let current: AgentSecret | undefined;
+      try {
+        current = await readVersion(secretId, 'AWSCURRENT', currentVersionId);
+      } catch (error) {
+        // The deploy-time placeholder holds no signing secrets to lose.
+        if (!(error instanceof AgentSecretError)) throw error;
+      }
+      const pending = await readVersion(secretId, 'AWSPENDING', token);
+      if (current !== undefined && signingSecretsOf(current) !== signingSecretsOf(pending))
+        throw signingSecretsChanged('finishSecret', secretId);
+    }
+    try {
+      await secretsManager.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: secretId,
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: token,
+          ...(currentVersionId === undefined ? {} : { RemoveFromVersionId: currentVersionId }),
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof InvalidParameterException)) throw error;
+      throw new RotationError(
+        'finishSecret',
+        secretId,
+        `AWSCURRENT moved off version ${currentVersionId} while promoting (a pd-agent command wrote the secret meanwhile), so nothing was promoted. ` +
+          `Stage the key again with \`pd-agent secret stage --env ${environment}\`.`,
+        { cause: error },
+      );
+    }
     metrics.addMetric(MetricName.rotationSucceeded, MetricUnit.Count, 1);
     logger.info('promoted the staged key to AWSCURRENT', { versionId: token, previousVersionId: currentVersionId });
   }

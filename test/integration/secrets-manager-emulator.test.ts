@@ -128,6 +128,58 @@ describe('local Secrets Manager emulator, through the real SDK client', () => {
     expect((await stagesOf('pd-agent/strict'))[created.VersionId as string]).toEqual(['AWSCURRENT']);
   });
 
+  it('refuses to move AWSCURRENT off a version that no longer holds it: the compare-and-swap pd-agent writes rely on', async () => {
+    const created = await client.send(new CreateSecretCommand({ Name: 'pd-agent/cas', SecretString: 'one' }));
+    const proposal = { SecretId: 'pd-agent/cas', VersionStages: ['PDAGENT_PROPOSED'] };
+    const mine = await client.send(new PutSecretValueCommand({ ...proposal, SecretString: 'mine' }));
+    const theirs = await client.send(new PutSecretValueCommand({ SecretId: 'pd-agent/cas', SecretString: 'theirs' }));
+    expect((await client.send(new GetSecretValueCommand({ SecretId: 'pd-agent/cas' }))).SecretString).toBe('theirs');
+    await expect(
+      client.send(
+        new UpdateSecretVersionStageCommand({
+          SecretId: 'pd-agent/cas',
+          VersionStage: 'AWSCURRENT',
+          MoveToVersionId: mine.VersionId,
+          RemoveFromVersionId: created.VersionId,
+        }),
+      ),
+    ).rejects.toThrow(/RemoveFromVersionId/);
+    expect((await stagesOf('pd-agent/cas'))[theirs.VersionId as string]).toEqual(['AWSCURRENT']);
+  });
+
+  it('awaits beforeOperation before handling a call, so a test can hold one writer while another runs', async () => {
+    let reached!: () => void;
+    const putArrived = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const holding = await startSecretsManagerEmulator({
+      beforeOperation: async (operation, input) => {
+        if (operation !== 'PutSecretValue' || input.SecretId !== 'pd-agent/held') return;
+        reached();
+        await held;
+      },
+    });
+    const holdingClient = new SecretsManagerClient({ endpoint: holding.endpoint, region: 'us-east-1' });
+    const current = async (): Promise<string | undefined> =>
+      (await holdingClient.send(new GetSecretValueCommand({ SecretId: 'pd-agent/held' }))).SecretString;
+    try {
+      await holdingClient.send(new CreateSecretCommand({ Name: 'pd-agent/held', SecretString: 'one' }));
+      const put = holdingClient.send(new PutSecretValueCommand({ SecretId: 'pd-agent/held', SecretString: 'two' }));
+      await putArrived;
+      expect(await current()).toBe('one');
+      release();
+      await put;
+      expect(await current()).toBe('two');
+    } finally {
+      holdingClient.destroy();
+      await holding.stop();
+    }
+  });
+
   it('records RotateSecret, enables rotation and calls the rotation callback with the token', async () => {
     await client.send(new CreateSecretCommand({ Name: 'pd-agent/rotate', SecretString: 'old' }));
     const token = 'a1b2c3d4-0000-4000-8000-000000000003';

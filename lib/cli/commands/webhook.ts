@@ -224,63 +224,115 @@ export async function webhookRotateCommand(options: RotateOptions, io: CliIo): P
       );
       return;
     }
-    try {
-      await session.pagerDuty.deleteWebhookSubscription(old.id);
-    } catch (error) {
-      if (!(error instanceof PagerDutyApiError && error.status === 404)) throw pagerDutyFailure(`Deleting subscription ${old.id}`, error);
-    }
-    await session.signing.remove(old.id);
+    await deleteSubscription(session, old.id, 'Its signing secret is still stored, so both subscriptions still deliver and verify.', {
+      rerun: `pd-agent webhook revoke ${old.id} ${targetFlag(session.target)} --yes`,
+    });
+    await removeSecretAfterDelete(session, old.id);
     writeLine(io.stdout, `${colours.green('✔')} Deleted ${old.id} and removed its signing secret from ${session.signing.location}.`);
   } finally {
     session.close();
   }
 }
 
+/** Deletes a subscription in PagerDuty; one that is gone already counts as deleted. `state` says where that leaves things. */
+async function deleteSubscription(session: Session, subscriptionId: string, state: string, options: { rerun: string }): Promise<void> {
+  try {
+    await session.pagerDuty.deleteWebhookSubscription(subscriptionId);
+  } catch (error) {
+    if (error instanceof PagerDutyApiError && error.status === 404) return;
+    const failure = pagerDutyFailure(`Deleting subscription ${subscriptionId}`, error);
+    throw new CliError(
+      `${failure.message} ${state}`,
+      `Run \`${options.rerun}\` once PagerDuty answers, or delete it in PagerDuty (Integrations → Generic Webhooks (v3)). ${failure.hint}`,
+    );
+  }
+}
+
+/** The subscription is gone, so its stored secret verifies nothing any more; a failure to remove it only leaves clutter. */
+async function removeSecretAfterDelete(session: Session, subscriptionId: string): Promise<void> {
+  try {
+    await session.signing.remove(subscriptionId);
+  } catch (error) {
+    const hint = error instanceof CliError ? ` (${error.hint})` : '';
+    throw new CliError(
+      `Deleted subscription ${subscriptionId} in PagerDuty, but removing its signing secret from ${session.signing.location} failed: ${(error as Error).message}`,
+      `Run \`pd-agent webhook revoke ${subscriptionId} ${targetFlag(session.target)} --yes\` to remove it${hint}; no delivery is refused meanwhile, since the subscription is gone.`,
+    );
+  }
+}
+
 export interface RevokeOptions extends TargetOptions {
   yes?: boolean;
+  /** The secret is compromised: stop trusting it before anything else, accepting 401s until the subscription is gone. */
+  leaked?: boolean;
+}
+
+/** Whether `subscriptionId` is a PagerDuty subscription delivering to this environment's URL. */
+async function deliversHere(session: Session, subscriptionId: string): Promise<boolean> {
+  let subscriptions: WebhookSubscription[];
+  try {
+    subscriptions = (await session.pagerDuty.listWebhookSubscriptions()).value;
+  } catch (error) {
+    throw pagerDutyFailure('Listing webhook subscriptions', error);
+  }
+  return subscriptions.some(
+    (subscription) => subscription.id === subscriptionId && subscription.delivery_method.url === session.target.webhookUrl,
+  );
 }
 
 /**
- * Stops trusting one subscription's signing secret at once (a leaked secret, a subscription no longer wanted): writes
- * a new AWSCURRENT without it, which a warm ingress reads within SIGNING_SECRETS_MAX_AGE_MS, then deletes the
- * subscription in PagerDuty so it stops delivering deliveries that would now be refused.
+ * Ends one subscription. By default the subscription is deleted in PagerDuty first and its secret removed after, so no
+ * delivery is refused on the way (a refused delivery counts towards PagerDuty disabling the subscription, and its
+ * event is lost). With `--leaked` the secret goes first: a new AWSCURRENT without it, which a warm ingress reads within
+ * SIGNING_SECRETS_MAX_AGE_MS, accepting 401s until the subscription is deleted. Either way a run interrupted between
+ * the two steps is finished by running it again: a subscription still delivering here is deleted even when its
+ * secret is gone already.
  */
 export async function webhookRevokeCommand(subscriptionId: string, options: RevokeOptions, io: CliIo): Promise<void> {
   const session = await openSession(options, io);
   const colours = coloursFor(io.stdout, io.env);
+  const leaked = options.leaked === true;
+  const rerun = `pd-agent webhook revoke ${subscriptionId} ${targetFlag(session.target)}${leaked ? ' --leaked' : ''} --yes`;
   try {
     const entries = await session.signing.entries();
-    if (!entries.some((entry) => entry.subscriptionId === subscriptionId)) {
+    const stored = entries.some((entry) => entry.subscriptionId === subscriptionId);
+    if (!stored && !(await deliversHere(session, subscriptionId))) {
       throw new CliError(
-        `No signing secret of subscription ${subscriptionId} is stored in ${session.signing.location}.`,
+        `No signing secret of subscription ${subscriptionId} is stored in ${session.signing.location}, and no such subscription delivers to ${session.target.webhookUrl}.`,
         `List the environment's subscriptions with \`pd-agent webhook status ${targetFlag(session.target)}\`.`,
       );
     }
-    const last = entries.length === 1;
-    const question = last
-      ? `${subscriptionId} is the only subscription whose deliveries the ingress can verify: revoke it and delete it in PagerDuty?`
-      : `Revoke the signing secret of ${subscriptionId} and delete the subscription in PagerDuty?`;
+    const last = stored && entries.length === 1;
+    const question = !stored
+      ? `${subscriptionId} has no signing secret stored any more: delete it in PagerDuty?`
+      : leaked
+        ? `Stop trusting the signing secret of ${subscriptionId} now (its deliveries are refused until it is deleted), then delete it in PagerDuty?`
+        : `Delete subscription ${subscriptionId} in PagerDuty, then remove its signing secret?` +
+          (last ? ' It is the only subscription whose deliveries the ingress can verify.' : '');
     if (!(await confirm(io, question, options.yes === true))) {
-      writeLine(io.stdout, `Nothing changed; ${subscriptionId} stays trusted.`);
+      writeLine(io.stdout, `Nothing changed; ${subscriptionId} stays ${stored ? 'trusted' : 'in PagerDuty'}.`);
       return;
     }
-    await session.signing.remove(subscriptionId);
-    writeLine(
-      io.stdout,
-      `${colours.green('✔')} Removed the signing secret of ${subscriptionId} from ${session.signing.location}: the ingress refuses it within a minute.`,
-    );
-    try {
-      await session.pagerDuty.deleteWebhookSubscription(subscriptionId);
-    } catch (error) {
-      if (!(error instanceof PagerDutyApiError && error.status === 404)) {
-        const failure = pagerDutyFailure(`Deleting subscription ${subscriptionId}`, error);
-        throw new CliError(
-          `${failure.message} Its secret is already revoked, so its deliveries are refused (401) until it is deleted.`,
-          `Delete it in PagerDuty (Integrations → Generic Webhooks (v3)) or run this command again. ${failure.hint}`,
-        );
-      }
+    if (stored && leaked) {
+      await session.signing.remove(subscriptionId);
+      writeLine(
+        io.stdout,
+        `${colours.green('✔')} Removed the signing secret of ${subscriptionId} from ${session.signing.location}: the ingress refuses it within a minute.`,
+      );
     }
+    await deleteSubscription(
+      session,
+      subscriptionId,
+      stored && !leaked
+        ? 'Nothing was revoked: its signing secret is still stored, so its deliveries still verify. If the secret leaked, add --leaked to stop trusting it at once.'
+        : 'Its secret is already revoked, so its deliveries are refused (401) until it is deleted.',
+      { rerun },
+    );
     writeLine(io.stdout, `${colours.green('✔')} Deleted subscription ${subscriptionId} in PagerDuty.`);
+    if (stored && !leaked) {
+      await removeSecretAfterDelete(session, subscriptionId);
+      writeLine(io.stdout, `${colours.green('✔')} Removed its signing secret from ${session.signing.location}.`);
+    }
     if (last) {
       writeLine(
         io.stdout,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DEMO_AGENT_CONFIG, demoSeed } from '../../../local/demo';
 import { startLocalStack, type LocalStack } from '../../../local/local-stack';
+import type { BeforeOperation } from '../../../local/secrets-manager-emulator';
 import { SANDBOX_BOT_USER, type Sandbox } from '../../../local/sandbox';
 import type { AgentSecret, WebhookSigningSecret } from '../../../lib/secrets/agent-secret';
 import { SIGNING_SECRETS_MAX_AGE_MS, SigningSecretSource } from '../../../lib/secrets/signing-secret-source';
@@ -12,7 +13,8 @@ import { runCliCaptured } from '../../support/cli-harness';
 /**
  * The split layout end to end against the local stack (Secrets Manager emulator, PagerDuty sandbox, bundled handlers):
  * subscribe stores the secret before PagerDuty may deliver, a credentials rotation cannot lose a subscription added
- * while it runs, revoke stops trusting a secret at once, and `secret split` migrates a stack deployed before the split.
+ * while it runs, concurrent writers lose no entry, revoke deletes the subscription before its secret (or, for a leaked
+ * one, the secret first), and `secret split` migrates a stack deployed before the split.
  */
 describe('webhook signing secrets in their own secret', () => {
   let stack: LocalStack;
@@ -20,6 +22,8 @@ describe('webhook signing secrets in their own secret', () => {
   let secrets: SecretsManagerClient;
   let releaseRotation: (() => void) | undefined;
   let rotationHeld: Promise<void> = Promise.resolve();
+  /** What the Secrets Manager emulator awaits before each call, while a test sets it. */
+  let beforeSecretsCall: BeforeOperation | undefined;
   const stateDir = mkdtempSync(join(tmpdir(), 'pd-agent-signing-'));
   const previousStateDir = process.env.PD_AGENT_STATE_DIR;
 
@@ -30,6 +34,7 @@ describe('webhook signing secrets in their own secret', () => {
       agentConfig: DEMO_AGENT_CONFIG,
       sandboxSeed: demoSeed(),
       beforeRotationSteps: () => rotationHeld,
+      beforeSecretsManagerOperation: async (operation, input) => beforeSecretsCall?.(operation, input),
     });
     sandbox = stack.sandbox as Sandbox;
     secrets = new SecretsManagerClient({
@@ -38,6 +43,10 @@ describe('webhook signing secrets in their own secret', () => {
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
   }, 60_000);
+  afterEach(() => {
+    beforeSecretsCall = undefined;
+    sandbox.faults.clear();
+  });
   afterAll(async () => {
     releaseRotation?.();
     secrets.destroy();
@@ -111,16 +120,66 @@ describe('webhook signing secrets in their own secret', () => {
     expect(await sendSignedWith(addedSecret)).toBe(200);
   });
 
-  it('revoke removes the secret at once (a new AWSCURRENT without it) and deletes the subscription', async () => {
+  /** The DELETEs PagerDuty had received of `id` each time AWSCURRENT of the signing secrets was moved. */
+  const deletesAtEachSwap = (id: string): number[] => {
+    const seen: number[] = [];
+    beforeSecretsCall = async (operation, input) => {
+      if (operation === 'UpdateSecretVersionStage' && input.SecretId === stack.webhookSecretId) {
+        seen.push(sandbox.requests({ route: 'DELETE /webhook_subscriptions/{id}' }).filter((request) => request.path.endsWith(id)).length);
+      }
+    };
+    return seen;
+  };
+
+  it('two subscribes at once keep both secrets: the write that lost the race for AWSCURRENT is applied again', async () => {
+    let reached!: () => void;
+    const firstIsWriting = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let holding = true;
+    // The first subscribe has read AWSCURRENT and is about to write; it waits there until the second one has finished.
+    beforeSecretsCall = async (operation, input) => {
+      if (holding && operation === 'PutSecretValue' && input.SecretId === stack.webhookSecretId) {
+        holding = false;
+        reached();
+        await released;
+      }
+    };
+    const first = runCliCaptured(['webhook', 'subscribe', '--local', '--json']);
+    await firstIsWriting;
+    const second = await subscribe();
+    release();
+    const firstRun = await first;
+    expect(firstRun.code).toBe(0);
+    const firstId = (JSON.parse(firstRun.stdout) as { id: string }).id;
+
+    const stored = await signing();
+    for (const id of [firstId, second]) {
+      const secret = stored.find((entry) => entry.subscriptionId === id)?.secret as string;
+      expect(secret).toBeTruthy();
+      expect(sandbox.subscriptions().find((subscription) => subscription.id === id)?.active).toBe(true);
+      expect(await ingressTrusts()).toContain(secret);
+    }
+    for (const id of [firstId, second]) expect((await runCliCaptured(['webhook', 'revoke', id, '--local', '--yes'])).code).toBe(0);
+  });
+
+  it('revoke deletes the subscription in PagerDuty first, then writes a new AWSCURRENT without its secret', async () => {
     const id = await subscribe();
     const secret = (await signing()).find((entry) => entry.subscriptionId === id)?.secret as string;
     const clock = { now: Date.now() };
     const warmIngress = new SigningSecretSource({ client: secrets, secretId: stack.webhookSecretId, now: () => clock.now });
     expect(await warmIngress.getWebhookSecrets()).toContain(secret);
+    const deletes = deletesAtEachSwap(id);
 
     const run = await runCliCaptured(['webhook', 'revoke', id, '--local', '--yes']);
     expect(run.code).toBe(0);
     expect(run.stdout).not.toContain(secret);
+    // While PagerDuty could still deliver on the subscription, its secret was trusted: no delivery was refused.
+    expect(deletes).toEqual([1]);
     expect((await signing()).some((entry) => entry.subscriptionId === id)).toBe(false);
     expect(sandbox.subscriptions().some((subscription) => subscription.id === id)).toBe(false);
     // The revoked secret is in AWSPREVIOUS now, which the ingress never trusts.
@@ -128,6 +187,43 @@ describe('webhook signing secrets in their own secret', () => {
     expect(await ingressTrusts()).not.toContain(secret);
     clock.now += SIGNING_SECRETS_MAX_AGE_MS;
     expect(await warmIngress.getWebhookSecrets()).not.toContain(secret);
+  });
+
+  it('revoke whose delete fails in PagerDuty keeps the secret trusted and says to run it again, which finishes it', async () => {
+    const id = await subscribe();
+    const secret = (await signing()).find((entry) => entry.subscriptionId === id)?.secret as string;
+    sandbox.faults.script('DELETE /webhook_subscriptions/{id}', [{ status: 500 }]);
+
+    const failed = await runCliCaptured(['webhook', 'revoke', id, '--local', '--yes']);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('its signing secret is still stored, so its deliveries still verify');
+    expect(failed.stderr).toContain(`pd-agent webhook revoke ${id} --local --yes`);
+    expect(await ingressTrusts()).toContain(secret);
+
+    const again = await runCliCaptured(['webhook', 'revoke', id, '--local', '--yes']);
+    expect(again.code).toBe(0);
+    expect(sandbox.subscriptions().some((subscription) => subscription.id === id)).toBe(false);
+    expect((await signing()).some((entry) => entry.subscriptionId === id)).toBe(false);
+  });
+
+  it('revoke --leaked stops trusting the secret before deleting the subscription; a failed delete is finished by running it again', async () => {
+    const id = await subscribe();
+    const secret = (await signing()).find((entry) => entry.subscriptionId === id)?.secret as string;
+    const deletes = deletesAtEachSwap(id);
+    sandbox.faults.script('DELETE /webhook_subscriptions/{id}', [{ status: 500 }]);
+
+    const failed = await runCliCaptured(['webhook', 'revoke', id, '--local', '--leaked', '--yes']);
+    expect(failed.code).toBe(1);
+    expect(deletes).toEqual([0]);
+    expect(failed.stderr).toContain('Its secret is already revoked, so its deliveries are refused (401) until it is deleted.');
+    expect(failed.stderr).toContain(`pd-agent webhook revoke ${id} --local --leaked --yes`);
+    expect(failed.stdout + failed.stderr).not.toContain(secret);
+    expect(await ingressTrusts()).not.toContain(secret);
+    expect(sandbox.subscriptions().some((subscription) => subscription.id === id)).toBe(true);
+
+    const again = await runCliCaptured(['webhook', 'revoke', id, '--local', '--leaked', '--yes']);
+    expect(again.code).toBe(0);
+    expect(sandbox.subscriptions().some((subscription) => subscription.id === id)).toBe(false);
   });
 
   it('revoke refuses an unknown subscription, changing nothing', async () => {

@@ -1,6 +1,7 @@
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
+  InvalidParameterException,
   PutSecretValueCommand,
   ResourceNotFoundException,
   SecretsManagerClient,
@@ -184,11 +185,21 @@ describe('createSecret', () => {
     expect(error.message).not.toContain(OLD_TOKEN_VALUE);
   });
 
-  it('refuses a staged document that would drop every webhook signing secret', async () => {
+  it.each([
+    ['drops every webhook signing secret', []],
+    ['lacks one added since it was staged', [{ subscriptionId: 'PSUB0', secret: 'whsec-older-value' }]],
+    [
+      'brings back one revoked since it was staged',
+      [...(currentSecret.webhookSecrets ?? []), { subscriptionId: 'PSUB9', secret: 'whsec-revoked' }],
+    ],
+  ])('refuses a staged document that %s', async (_case, webhookSecrets) => {
     describeWith(stagedVersions);
-    storeValues(currentSecret, { ...pendingSecret, webhookSecrets: [] });
+    storeValues(currentSecret, { ...pendingSecret, webhookSecrets });
     const error = await failure(harness().run('createSecret'));
-    expect(error.message).toContain('no webhookSecrets');
+    expect(error).toBeInstanceOf(RotationError);
+    expect(error.message).toContain('webhook signing secrets of the staged document differ from the current ones');
+    expect(error.message).toContain('pd-agent secret stage --env dev');
+    expect(error.message).not.toContain('whsec-');
   });
 
   it('accepts a first key when the current value is still the deploy-time placeholder', async () => {
@@ -266,6 +277,7 @@ describe('testSecret', () => {
 describe('finishSecret', () => {
   it('moves AWSCURRENT to the pending version and emits RotationSucceeded', async () => {
     describeWith(stagedVersions);
+    storeValues(currentSecret, pendingSecret);
     secretsManager.on(UpdateSecretVersionStageCommand).resolves({});
     const h = harness();
     await h.run('finishSecret');
@@ -274,6 +286,39 @@ describe('finishSecret', () => {
       { SecretId: SECRET_ID, VersionStage: 'AWSCURRENT', MoveToVersionId: TOKEN, RemoveFromVersionId: CURRENT_VERSION },
     ]);
     expect(h.metricNames()).toEqual([MetricName.rotationSucceeded]);
+  });
+
+  it('refuses to promote over signing secrets a `pd-agent webhook` command changed since the key was staged', async () => {
+    describeWith(stagedVersions);
+    const added = { subscriptionId: 'PSUB2', secret: 'whsec-added-after-staging' };
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: SECRET_ID, VersionStage: 'AWSCURRENT', VersionId: CURRENT_VERSION })
+      .resolves({ SecretString: JSON.stringify({ ...currentSecret, webhookSecrets: [...(currentSecret.webhookSecrets ?? []), added] }) });
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: SECRET_ID, VersionStage: 'AWSPENDING', VersionId: TOKEN })
+      .resolves({ SecretString: JSON.stringify(pendingSecret) });
+    const h = harness();
+    const error = await failure(h.run('finishSecret'));
+    expect(error).toBeInstanceOf(RotationError);
+    expect(error.message).toContain('failed at finishSecret');
+    expect(error.message).not.toContain(added.secret);
+    expect(secretsManager.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
+    expect(h.metricNames()).toEqual([MetricName.rotationFailed]);
+  });
+
+  it('reports a CLI write that moved AWSCURRENT between the comparison and the promotion, promoting nothing', async () => {
+    describeWith(stagedVersions);
+    storeValues(currentSecret, pendingSecret);
+    secretsManager.on(UpdateSecretVersionStageCommand).rejects(
+      new InvalidParameterException({
+        message: `The staging label AWSCURRENT is currently attached to version version-newer, so you must explicitly reference that version in RemoveFromVersionId.`,
+        $metadata: {},
+      }),
+    );
+    const error = await failure(harness().run('finishSecret'));
+    expect(error).toBeInstanceOf(RotationError);
+    expect(error.message).toContain(`AWSCURRENT moved off version ${CURRENT_VERSION} while promoting`);
+    expect(error.message).toContain('pd-agent secret stage --env dev');
   });
 
   it('does nothing when the version is already AWSCURRENT (a retried step)', async () => {
