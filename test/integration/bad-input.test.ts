@@ -3,12 +3,12 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { parseAgentConfig } from '../../lib/config/agent-config';
+import { parseEventFilters } from '../../lib/config/filters-config';
 import { createIngressHandler, type IngressHandler } from '../../lib/adapters/api-gateway';
 import { MAX_BODY_BYTES } from '../../lib/ingress/receive-delivery';
 import { createTelemetry } from '../../lib/observability/telemetry';
 import { EventQueue } from '../../lib/queue/event-queue';
-import { SecretSource } from '../../lib/secrets/secret-source';
+import { SingleDocumentSigningSecretSource } from '../../lib/secrets/signing-secret-source';
 import { EventLedger } from '../../lib/state/event-ledger';
 import { startLocalAws, type LocalAws } from '../../local/emulators';
 import { WEBHOOK_PATH } from '../../lib/infra/deployment-contract';
@@ -175,10 +175,10 @@ describe('bad input: hostile and broken deliveries to the ingress', () => {
     const telemetry = createTelemetry('ingress', { AGENT_ENV: 'bad-input' });
     jest.spyOn(telemetry.metrics, 'publishStoredMetrics').mockImplementation(() => telemetry.metrics);
     ingress = createIngressHandler({
-      secrets: new SecretSource({ client: new SecretsManagerClient({}), secretId: 'pd-agent/bad-input' }),
+      secrets: new SingleDocumentSigningSecretSource({ client: new SecretsManagerClient({}), secretId: 'pd-agent/bad-input' }),
       ledger: new EventLedger(DynamoDBDocumentClient.from(new DynamoDBClient({})), aws.stateTable),
       queue: new EventQueue(new SQSClient({}), aws.queueUrl),
-      filters: parseAgentConfig(undefined).filters,
+      filters: parseEventFilters(undefined),
       telemetry,
     });
     documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
