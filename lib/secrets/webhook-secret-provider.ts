@@ -13,7 +13,10 @@ import { SigningSecretSource, SingleDocumentSigningSecretSource, type WebhookSec
 export function webhookSecretProviderFromEnv(client: SecretsManagerClient, env: NodeJS.ProcessEnv): WebhookSecretProvider {
   const signingId = env.WEBHOOK_SECRET_ID;
   const credentialsId = env.SECRET_ID;
-  const single = credentialsId === undefined || credentialsId === '' ? undefined : new SingleDocumentSigningSecretSource({ client, secretId: credentialsId });
+  const single =
+    credentialsId === undefined || credentialsId === ''
+      ? undefined
+      : new SingleDocumentSigningSecretSource({ client, secretId: credentialsId });
   if (signingId === undefined || signingId === '') {
     if (single === undefined) throw new MissingConfigurationError('WEBHOOK_SECRET_ID');
     return single;

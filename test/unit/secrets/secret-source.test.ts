@@ -7,8 +7,7 @@ import { SecretUnavailableError } from '../../../lib/secrets/secret-stage';
 const secretsManager = mockClient(SecretsManagerClient);
 const T0 = Date.parse('2026-04-01T00:00:00Z');
 
-const value = (botUserId = 'PBOT123') =>
-  JSON.stringify({ apiToken: 'canary-api-token', fromEmail: 'sre-agent@acme.example', botUserId });
+const value = (botUserId = 'PBOT123') => JSON.stringify({ apiToken: 'canary-api-token', fromEmail: 'sre-agent@acme.example', botUserId });
 
 function source(clock: { now: number }) {
   return new SecretSource({ client: new SecretsManagerClient({}), secretId: 'pd-agent/test', now: () => clock.now });

@@ -88,8 +88,7 @@ describe('SigningSecretSource', () => {
 });
 
 describe('getWebhookSecretsReadSince: only a list read after a delivery arrived may refuse it', () => {
-  const source = (clock: { now: number }) =>
-    new SigningSecretSource({ client: client(), secretId: SIGNING_ID, now: () => clock.now });
+  const source = (clock: { now: number }) => new SigningSecretSource({ client: client(), secretId: SIGNING_ID, now: () => clock.now });
 
   it('answers from the cache when the cached read began at or after the given moment', async () => {
     stage(SIGNING_ID, signing(['one']));
@@ -170,7 +169,7 @@ describe('SingleDocumentSigningSecretSource (a stack deployed before the split)'
     secretsManager.on(GetSecretValueCommand, { SecretId: CREDENTIALS_ID, VersionStage: 'AWSPREVIOUS' }).rejects(notFound());
   });
 
-  it("reads AWSCURRENT and AWSPREVIOUS by VersionStage and never AWSPENDING, whose copy can only add a secret revoked since", async () => {
+  it('reads AWSCURRENT and AWSPREVIOUS by VersionStage and never AWSPENDING, whose copy can only add a secret revoked since', async () => {
     stageOf('AWSCURRENT', credentials(['current']), T0 - 86400_000);
     stageOf('AWSPREVIOUS', credentials(['previous', 'current']));
     stageOf('AWSPENDING', credentials(['staged-then-revoked']));
