@@ -319,9 +319,10 @@ export function misconfiguredReceiver(problem: Error, telemetry: Telemetry): Del
     const screened = screen(delivery);
     if (!('raw' in screened)) return screened;
     count(MetricName.ingressFailure);
-    logger.error(`Ingress is misconfigured and answers 503 to every signed delivery (PagerDuty retries for 48 hours): ${problem.message}`, {
-      ...screened.keys,
-    });
+    logger.error(
+      `Ingress is misconfigured and answers 503 to every signed delivery (PagerDuty retries for 48 hours): ${problem.message}`,
+      screened.keys,
+    );
     return answer(503, { status: 'misconfigured' });
   };
 }
