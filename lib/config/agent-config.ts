@@ -1,38 +1,17 @@
 // A namespace import lets esbuild tree-shake zod (`import { z }` keeps all of it, every locale included: +400 KB).
 import * as z from 'zod/mini';
 import { en } from 'zod/v4/locales';
+import { AgentConfigError, configJson, filterProblems, filtersField, schemaProblems, urgencySchema } from './filters-config';
 
 z.config(en());
+
+export { AgentConfigError, type EventFilters } from './filters-config';
 
 /**
  * The per-environment policy (`AGENT_CONFIG`): which events the agent takes on, how it triages them and how it hands
  * incidents back. Every field has a default, so an environment with no `AGENT_CONFIG` gets a cautious agent: it takes
  * every incident, holds only what a rule is confident about and escalates everything else to humans.
  */
-
-const PRIORITY_DEFAULT_RANKS = ['P1', 'P2', 'P3', 'P4', 'P5'];
-
-const urgency = z.enum(['high', 'low']);
-const missingPolicy = z.enum(['pass', 'drop']);
-
-const filtersSchema = z.object({
-  /** Event types to take on; `incident.*` style wildcards allowed. Everything else is answered 200 and ignored. */
-  eventTypes: z._default(z.array(z.string()), ['incident.*']),
-  /** PagerDuty service ids; empty means every service. */
-  services: z._default(z.array(z.string()), []),
-  /** PagerDuty team ids; empty means every team. */
-  teams: z._default(z.array(z.string()), []),
-  /** What an incident with `teams: []` does when `teams` is set. */
-  withoutTeams: z._default(missingPolicy, 'drop'),
-  /** Lowest priority taken on, by rank in `priorityRanks` (P1 is the highest). Unset means every priority. */
-  minPriority: z.optional(z.string()),
-  /** What an incident with `priority: null` does when `minPriority` is set. */
-  withoutPriority: z._default(missingPolicy, 'drop'),
-  /** Priority names from highest to lowest, for accounts whose priorities are not named P1..P5. */
-  priorityRanks: z._default(z.array(z.string()), PRIORITY_DEFAULT_RANKS),
-  /** `high` takes on only high-urgency incidents; `low` takes on both. */
-  minUrgency: z._default(urgency, 'low'),
-});
 
 const ruleSchema = z.object({
   id: z.string().check(z.minLength(1)),
@@ -43,7 +22,7 @@ const ruleSchema = z.object({
       title: z.optional(z.string()),
       /** Alert `body.details` (custom details) field name to an RE2 regular expression its value must match. */
       alertFields: z.optional(z.record(z.string(), z.string())),
-      urgency: z.optional(urgency),
+      urgency: z.optional(urgencySchema),
       priorities: z.optional(z.array(z.string())),
     }),
     {},
@@ -157,15 +136,7 @@ const contextSchema = z.object({
 
 export const agentConfigSchema = z.object({
   agentName: z._default(z.string().check(z.minLength(1)), 'pd-agent'),
-  filters: z._default(filtersSchema, {
-    eventTypes: ['incident.*'],
-    services: [],
-    teams: [],
-    withoutTeams: 'drop',
-    withoutPriority: 'drop',
-    priorityRanks: PRIORITY_DEFAULT_RANKS,
-    minUrgency: 'low',
-  }),
+  filters: filtersField,
   triage: z._default(triageSchema, {
     rules: [],
     holdMinConfidence: 0.7,
@@ -183,7 +154,6 @@ export const agentConfigSchema = z.object({
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;
-export type EventFilters = AgentConfig['filters'];
 export type TriageRule = AgentConfig['triage']['rules'][number];
 export type TriagePolicy = AgentConfig['triage'];
 export type RuleAction = TriageRule['action'];
@@ -192,32 +162,14 @@ export type RolloutMode = RolloutConfig['mode'];
 export type AwsContextConfig = AgentConfig['context']['aws'];
 export type AwsServiceMapping = AwsContextConfig['services'][string];
 
-export class AgentConfigError extends Error {
-  override readonly name = 'AgentConfigError';
-  constructor(
-    readonly source: string,
-    readonly problems: string,
-  ) {
-    super(`${source} is not a valid pd-agent configuration: ${problems}. Fix it (see docs/configuration.md "Configuration") and redeploy.`);
-  }
-}
-
 /** Parses an `AGENT_CONFIG` value; `undefined` or empty gives the defaults. Throws AgentConfigError with every problem. */
 export function parseAgentConfig(raw: string | undefined, source = 'AGENT_CONFIG'): AgentConfig {
-  let json: unknown = {};
-  if (raw !== undefined && raw.trim() !== '') {
-    try {
-      json = JSON.parse(raw);
-    } catch (error) {
-      throw new AgentConfigError(source, `not JSON (${(error as Error).message})`);
-    }
-  }
-  return validateAgentConfig(json, source);
+  return validateAgentConfig(configJson(raw, source), source);
 }
 
 /**
  * Validates a configuration. `checkRules` adds the checks that need the rule engine (RE2 patterns, rule-patterns.ts):
- * synth passes them; the ingress, which reads only the filters, does without them and stays lean.
+ * synth passes them; the worker's runtime parse does without them.
  */
 export function validateAgentConfig(
   value: unknown,
@@ -225,13 +177,9 @@ export function validateAgentConfig(
   checkRules: (config: AgentConfig) => string[] = () => [],
 ): AgentConfig {
   const result = agentConfigSchema.safeParse(value);
-  if (!result.success) throw new AgentConfigError(source, z.prettifyError(result.error).replace(/\n\s*/g, ' '));
+  if (!result.success) throw new AgentConfigError(source, schemaProblems(result.error));
   const config = result.data;
-  const problems: string[] = [];
-  const { minPriority, priorityRanks } = config.filters;
-  if (minPriority !== undefined && !priorityRanks.includes(minPriority)) {
-    problems.push(`filters.minPriority "${minPriority}" is not one of filters.priorityRanks (${priorityRanks.join(', ')})`);
-  }
+  const problems = filterProblems(config.filters);
   problems.push(...checkRules(config));
   const ids = config.triage.rules.map((rule) => rule.id);
   const duplicate = ids.find((id, index) => ids.indexOf(id) !== index);

@@ -1,13 +1,14 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { EventFilters } from '../config/agent-config';
+import type { EventFilters } from '../config/filters-config';
 import { MetricName, type MetricNameValue, type Telemetry } from '../observability/telemetry';
 import type { EventQueuePort } from '../queue/event-queue';
-import type { WebhookSecretProvider } from '../secrets/secret-source';
+import { RATE_LIMITED } from '../secrets/cached-read';
+import type { WebhookSecretProvider } from '../secrets/signing-secret-source';
 import type { EventLedgerPort } from '../state/event-ledger';
 import { evaluateFilters } from '../webhook/filters';
 import { headerValue, type HeaderMap } from '../webhook/headers';
 import { parseWebhookEvent } from '../webhook/parse-event';
-import { SIGNATURE_HEADER, verifySignature, type SignatureFailureReason } from '../webhook/signature';
+import { matchSignature, readSignatureHeader, SIGNATURE_HEADER, type SignatureFailureReason } from '../webhook/signature';
 
 /** PagerDuty drops any webhook over 256 KB, so nothing larger can be a genuine delivery. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -57,6 +58,9 @@ const answer = (statusCode: number, body: AnswerBody, headers?: Record<string, s
   ...(headers === undefined ? {} : { headers }),
 });
 
+/** The `reason` of a 503 for a signature that matches no cached secret and could not be checked against a fresh read. */
+export const SIGNATURE_UNCONFIRMED = 'signature-unconfirmed';
+
 const SIGNATURE_REASON_METRIC: Record<SignatureFailureReason, MetricNameValue> = {
   missing: MetricName.signatureMissing,
   malformed: MetricName.signatureMalformed,
@@ -72,83 +76,146 @@ function keptHeaders(headers: HeaderMap | undefined): Record<string, string> {
   return kept;
 }
 
-/**
- * The ingress use case (API Gateway's framing is in lib/adapters/api-gateway.ts): verifies a PagerDuty V3 delivery on
- * its exact bytes, records it once, enqueues it durably and answers as docs/how-it-works.md "Ingress: what PagerDuty gets back" says.
- * It answers 2xx
- * only for a delivery that is queued, a duplicate of a queued one, or deliberately not taken on (ping, filtered,
- * quarantined); any failure of its dependencies is a 503, so PagerDuty retries.
- */
-export function createDeliveryReceiver(deps: IngressDeps): DeliveryReceiver {
-  const { logger, metrics } = deps.telemetry;
-  const now = deps.now ?? (() => new Date());
+// Delivery identifiers go into each log line rather than through logger.appendKeys: appending and resetting keys per
+// request cost the hot path more than building the few lines a delivery can log.
+type DeliveryKeys = Record<string, string | null>;
+
+/** A request that passed every check that needs no configuration: a POST under the size cap offering `v1=` signatures. */
+interface SignedRequest {
+  raw: Buffer;
+  candidates: Buffer[];
+  webhookId: string | null;
+  subscriptionId: string | null;
+  keys: DeliveryKeys;
+}
+
+/** The answers and checks the configured receiver and the misconfigured one share. */
+function receiverBasics(telemetry: Telemetry) {
+  const { logger, metrics } = telemetry;
   const count = (name: MetricNameValue): void => {
     metrics.addMetric(name, MetricUnit.Count, 1);
   };
 
-  // Delivery identifiers go into each log line rather than through logger.appendKeys: appending and resetting keys
-  // per request cost the hot path more than building the few lines a delivery can log.
-  type DeliveryKeys = Record<string, string | null>;
-  const unavailable = (message: string, keys: DeliveryKeys, error?: unknown): IngressAnswer => {
+  const unavailable = (message: string, keys: DeliveryKeys, error?: unknown, reason?: string): IngressAnswer => {
     count(MetricName.ingressFailure);
     const line = `${message}; answered 503 so PagerDuty retries the delivery`;
     logger.error(line, error === undefined ? keys : { ...keys, error: error as Error });
-    return answer(503, { status: 'unavailable' });
+    return answer(503, { status: 'unavailable', ...(reason === undefined ? {} : { reason }) });
   };
 
-  async function handle(delivery: Delivery): Promise<IngressAnswer> {
-    const { method } = delivery;
+  const unauthorized = (delivery: Delivery, keys: DeliveryKeys, reason: SignatureFailureReason): IngressAnswer => {
+    count(MetricName.signatureInvalid);
+    count(SIGNATURE_REASON_METRIC[reason]);
+    logger.warn('Signature rejected: answered 401', {
+      ...keys,
+      reason,
+      sourceIp: delivery.sourceIp,
+      userAgent: headerValue(delivery.headers, 'user-agent'),
+    });
+    return answer(401, { status: 'unauthorized', reason });
+  };
+
+  /**
+   * The answers that do not depend on configuration (wrong method, over the size cap, not signed at all), so they hold
+   * even while the configuration is broken; otherwise the request to verify.
+   */
+  const screen = (delivery: Delivery): IngressAnswer | SignedRequest => {
+    const { method, headers } = delivery;
     // PagerDuty only ever POSTs; anything else is not a delivery and cannot be a genuine one answered 4xx.
     if (method !== undefined && method !== 'POST') {
       logger.warn('Request is not a POST: answered 405', { method, path: delivery.path });
       return answer(405, { status: 'method-not-allowed' }, { allow: 'POST' });
     }
     count(MetricName.webhookReceived);
-    const { headers } = delivery;
     const webhookId = headerValue(headers, WEBHOOK_ID_HEADER) ?? null;
     const subscriptionId = headerValue(headers, SUBSCRIPTION_HEADER) ?? null;
     const keys: DeliveryKeys = { webhookId, subscriptionId };
-
     const raw = delivery.body;
     if (raw === 'too-large') {
       count(MetricName.webhookTooLarge);
       logger.warn('Body over the size cap: answered 413', { ...keys, maxBytes: MAX_BODY_BYTES });
       return answer(413, { status: 'too-large' });
     }
+    const offered = readSignatureHeader(headerValue(headers, SIGNATURE_HEADER));
+    if ('reason' in offered) return unauthorized(delivery, keys, offered.reason);
+    return { raw, candidates: offered.candidates, webhookId, subscriptionId, keys };
+  };
 
-    const signature = headerValue(headers, SIGNATURE_HEADER);
+  return { logger, count, unavailable, unauthorized, screen };
+}
+
+/**
+ * The ingress use case (API Gateway's framing is in lib/adapters/api-gateway.ts): verifies a PagerDuty V3 delivery on
+ * its exact bytes, records it once, enqueues it durably and answers as docs/how-it-works.md "Ingress: what PagerDuty
+ * gets back" says. It answers 2xx only for a delivery that is queued, a duplicate of a queued one, or deliberately not
+ * taken on (ping, filtered, quarantined); 401 only for a signature that matches no secret the agent holds now; any
+ * failure of its dependencies is a 503, so PagerDuty retries.
+ */
+export function createDeliveryReceiver(deps: IngressDeps): DeliveryReceiver {
+  const { logger, count, unavailable, unauthorized, screen } = receiverBasics(deps.telemetry);
+  const now = deps.now ?? (() => new Date());
+
+  /**
+   * The signature matches no cached secret and the list cannot be re-read yet (one re-read per interval, whatever the
+   * traffic). A 401 now could drop a genuine delivery signed with a secret stored moments ago; a 503 is retried.
+   */
+  const unconfirmed = (keys: DeliveryKeys): IngressAnswer => {
+    count(MetricName.signatureUnconfirmed);
+    logger.warn(
+      'Signature matches no cached signing secret and the secrets were re-read too recently to re-read them now: ' +
+        'answered 503 so PagerDuty retries (a secret stored moments ago is accepted then; a forgery gets 401 once re-read)',
+      keys,
+    );
+    return answer(503, { status: 'unavailable', reason: SIGNATURE_UNCONFIRMED });
+  };
+
+  async function handle(delivery: Delivery): Promise<IngressAnswer> {
+    // Taken before any secret is read: only a read begun after this moment can vouch that a signature is forged.
+    const arrivedAt = now().getTime();
+    const screened = screen(delivery);
+    if (!('raw' in screened)) return screened;
+    const { raw, candidates, webhookId, subscriptionId, keys } = screened;
+    const { headers } = delivery;
+
     let secrets: readonly string[];
-    let check: ReturnType<typeof verifySignature>;
+    let matched: number;
     try {
       secrets = await deps.secrets.getWebhookSecrets();
-      check = verifySignature(raw, signature, secrets);
-      if (!check.valid && check.reason === 'mismatch') {
-        // A secret added moments ago (rotation, new subscription) must work at once; the source rate-limits re-reads.
-        secrets = await deps.secrets.getWebhookSecrets({ refresh: true });
-        check = verifySignature(raw, signature, secrets);
-      }
+      matched = matchSignature(raw, candidates, secrets);
     } catch (error) {
       return unavailable('Could not read the webhook signing secrets', keys, error);
     }
-    if (!check.valid) {
-      if (check.reason === 'mismatch' && secrets.length === 0) {
+    if (matched === -1) {
+      // The cached list may predate a secret stored since (subscribe, rotate). `pd-agent webhook subscribe` activates a
+      // subscription only once its secret is stored, so a list read after this delivery arrived holds the secret of
+      // anything PagerDuty could have signed it with: only that list may refuse it.
+      let current: readonly string[] | typeof RATE_LIMITED;
+      try {
+        current = await deps.secrets.getWebhookSecretsReadSince(arrivedAt);
+      } catch (error) {
+        return unavailable(
+          'Signature matches no cached signing secret and the secrets could not be re-read to check it',
+          keys,
+          error,
+          SIGNATURE_UNCONFIRMED,
+        );
+      }
+      if (current === RATE_LIMITED) return unconfirmed(keys);
+      if (current !== secrets) {
+        secrets = current;
+        matched = matchSignature(raw, candidates, secrets);
+      }
+    }
+    if (matched === -1) {
+      if (secrets.length === 0) {
         // Nothing can be verified: a configuration fault, not a forgery. 4xx would make PagerDuty drop genuine pages.
         return unavailable(
           "No webhook signing secret is configured, so no delivery can be verified. Store every live subscription's signing secret with `pd-agent webhook subscribe`",
           keys,
         );
       }
-      count(MetricName.signatureInvalid);
-      count(SIGNATURE_REASON_METRIC[check.reason]);
-      logger.warn('Signature rejected: answered 401', {
-        ...keys,
-        reason: check.reason,
-        sourceIp: delivery.sourceIp,
-        userAgent: headerValue(headers, 'user-agent'),
-      });
-      return answer(401, { status: 'unauthorized', reason: check.reason });
+      return unauthorized(delivery, keys, 'mismatch');
     }
-
     const parsed = parseWebhookEvent(delivery.text ?? raw);
     if (!parsed.ok) {
       try {
@@ -242,14 +309,19 @@ export function createDeliveryReceiver(deps: IngressDeps): DeliveryReceiver {
 }
 
 /**
- * The receiver used when the function's configuration (environment, AGENT_CONFIG) is invalid: every delivery gets a
+ * The receiver used when the function's configuration (environment, AGENT_CONFIG's filters) is invalid: requests that
+ * are refused whatever the configuration (not a POST, too large, unsigned) get their usual answers; every other one a
  * 503, so PagerDuty keeps retrying for up to 48 hours while the configuration is fixed, instead of dropping pages.
  */
 export function misconfiguredReceiver(problem: Error, telemetry: Telemetry): DeliveryReceiver {
-  return async () => {
-    telemetry.metrics.addMetric(MetricName.ingressFailure, MetricUnit.Count, 1);
-    telemetry.logger.error(
-      `Ingress is misconfigured and answers 503 to every delivery (PagerDuty retries for 48 hours): ${problem.message}`,
+  const { logger, count, screen } = receiverBasics(telemetry);
+  return async (delivery) => {
+    const screened = screen(delivery);
+    if (!('raw' in screened)) return screened;
+    count(MetricName.ingressFailure);
+    logger.error(
+      `Ingress is misconfigured and answers 503 to every signed delivery (PagerDuty retries for 48 hours): ${problem.message}`,
+      screened.keys,
     );
     return answer(503, { status: 'misconfigured' });
   };

@@ -14,6 +14,8 @@ export const MetricName = {
   signatureMissing: 'SignatureMissing',
   signatureMalformed: 'SignatureMalformed',
   signatureMismatch: 'SignatureMismatch',
+  /** A signature matching no cached secret, answered 503 because the secrets were re-read too recently to re-read now. */
+  signatureUnconfirmed: 'SignatureUnconfirmed',
   webhookTooLarge: 'WebhookTooLarge',
   webhookDuplicate: 'WebhookDuplicate',
   webhookEnqueued: 'WebhookEnqueued',

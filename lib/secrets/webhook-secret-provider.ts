@@ -1,7 +1,6 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { MissingConfigurationError } from '../config/runtime-env';
-import { SecretSource, type WebhookSecretProvider } from './secret-source';
-import { SigningSecretSource } from './signing-secret-source';
+import { SigningSecretSource, SingleDocumentSigningSecretSource, type WebhookSecretProvider } from './signing-secret-source';
 
 /**
  * The ingress's signing secrets by layout (docs/configuration.md "Configuration"):
@@ -14,7 +13,10 @@ import { SigningSecretSource } from './signing-secret-source';
 export function webhookSecretProviderFromEnv(client: SecretsManagerClient, env: NodeJS.ProcessEnv): WebhookSecretProvider {
   const signingId = env.WEBHOOK_SECRET_ID;
   const credentialsId = env.SECRET_ID;
-  const single = credentialsId === undefined || credentialsId === '' ? undefined : new SecretSource({ client, secretId: credentialsId });
+  const single =
+    credentialsId === undefined || credentialsId === ''
+      ? undefined
+      : new SingleDocumentSigningSecretSource({ client, secretId: credentialsId });
   if (signingId === undefined || signingId === '') {
     if (single === undefined) throw new MissingConfigurationError('WEBHOOK_SECRET_ID');
     return single;

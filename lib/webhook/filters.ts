@@ -1,4 +1,4 @@
-import type { EventFilters } from '../config/agent-config';
+import type { EventFilters } from '../config/filters-config';
 import type { WebhookEvent } from './webhook-event';
 
 export type FilterVerdict = { pass: true } | { pass: false; reason: string };

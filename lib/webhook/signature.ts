@@ -35,23 +35,40 @@ function candidateSignatures(header: string): Buffer[] {
 }
 
 /**
- * Verifies a PagerDuty V3 signature over the exact bytes received (never a re-serialised body), against every
- * configured secret, in constant time per comparison. `secretIndex` says which secret matched.
+ * The `v1=` signatures a header offers, or why it offers none. Needs no secret, so a request that is not signed at all
+ * is refused before any secret is read.
  */
-export function verifySignature(body: Buffer, header: string | undefined, secrets: readonly string[]): SignatureCheck {
-  if (header === undefined || header.trim() === '') return { valid: false, reason: 'missing' };
+export function readSignatureHeader(header: string | undefined): { candidates: Buffer[] } | { reason: 'missing' | 'malformed' } {
+  if (header === undefined || header.trim() === '') return { reason: 'missing' };
   const candidates = candidateSignatures(header);
-  if (candidates.length === 0) return { valid: false, reason: 'malformed' };
+  return candidates.length === 0 ? { reason: 'malformed' } : { candidates };
+}
+
+/**
+ * Which of `secrets` signed `body` as one of `candidates` (from readSignatureHeader), or -1. Every candidate is compared
+ * in constant time, matched or not, so the time taken does not depend on where the match is.
+ */
+export function matchSignature(body: Buffer, candidates: readonly Buffer[], secrets: readonly string[]): number {
   for (let index = 0; index < secrets.length; index++) {
     const expected = createHmac('sha256', secrets[index]).update(body).digest();
-    // Every candidate is compared, matched or not, so the time taken does not depend on where the match is.
     let matched = false;
     for (const candidate of candidates) {
       if (timingSafeEqual(candidate, expected)) matched = true;
     }
-    if (matched) return { valid: true, secretIndex: index };
+    if (matched) return index;
   }
-  return { valid: false, reason: 'mismatch' };
+  return -1;
+}
+
+/**
+ * Verifies a PagerDuty V3 signature over the exact bytes received (never a re-serialised body), against every
+ * configured secret. `secretIndex` says which secret matched.
+ */
+export function verifySignature(body: Buffer, header: string | undefined, secrets: readonly string[]): SignatureCheck {
+  const offered = readSignatureHeader(header);
+  if ('reason' in offered) return { valid: false, reason: offered.reason };
+  const secretIndex = matchSignature(body, offered.candidates, secrets);
+  return secretIndex === -1 ? { valid: false, reason: 'mismatch' } : { valid: true, secretIndex };
 }
 
 /** The header value PagerDuty would send for `body` signed with each of `secrets` (tests, local sandbox, benchmarks). */

@@ -2,12 +2,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { parseAgentConfig } from '../config/agent-config';
+import { parseEventFilters } from '../config/filters-config';
 import { requireEnv } from '../config/runtime-env';
 import { createIngressHandler, createMisconfiguredIngressHandler, type IngressHandler } from '../adapters/api-gateway';
 import { createTelemetry, type Telemetry } from '../observability/telemetry';
 import { EventQueue } from '../queue/event-queue';
-import type { WebhookSecretProvider } from '../secrets/secret-source';
+import type { WebhookSecretProvider } from '../secrets/signing-secret-source';
 import { webhookSecretProviderFromEnv } from '../secrets/webhook-secret-provider';
 import { EventLedger } from '../state/event-ledger';
 
@@ -31,7 +31,7 @@ export function buildIngress(options: IngressWiringOptions = {}): IngressHandler
   const telemetry = options.telemetry ?? createTelemetry('ingress', env);
   const clients = options.clients ?? {};
   try {
-    const filters = parseAgentConfig(env.AGENT_CONFIG).filters;
+    const filters = parseEventFilters(env.AGENT_CONFIG);
     const ledger = new EventLedger(DynamoDBDocumentClient.from(clients.dynamodb ?? new DynamoDBClient({})), requireEnv('STATE_TABLE', env));
     const queue = new EventQueue(clients.sqs ?? new SQSClient({}), requireEnv('QUEUE_URL', env));
     const secrets = options.secrets ?? webhookSecretProviderFromEnv(clients.secretsManager ?? new SecretsManagerClient({}), env);

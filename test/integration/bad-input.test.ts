@@ -3,12 +3,13 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { parseAgentConfig } from '../../lib/config/agent-config';
+import { parseEventFilters } from '../../lib/config/filters-config';
 import { createIngressHandler, type IngressHandler } from '../../lib/adapters/api-gateway';
 import { MAX_BODY_BYTES } from '../../lib/ingress/receive-delivery';
 import { createTelemetry } from '../../lib/observability/telemetry';
 import { EventQueue } from '../../lib/queue/event-queue';
-import { SecretSource } from '../../lib/secrets/secret-source';
+import { SECRET_REFRESH_INTERVAL_MS } from '../../lib/secrets/secret-stage';
+import { SingleDocumentSigningSecretSource } from '../../lib/secrets/signing-secret-source';
 import { EventLedger } from '../../lib/state/event-ledger';
 import { startLocalAws, type LocalAws } from '../../local/emulators';
 import { WEBHOOK_PATH } from '../../lib/infra/deployment-contract';
@@ -139,6 +140,13 @@ describe('bad input: hostile and broken deliveries to the ingress', () => {
   let documents: DynamoDBDocumentClient;
   let sqs: SQSClient;
   const savedEnv = { ...process.env };
+  // A signature that matches no cached secret is refused only after a re-read, which the ingress allows once per
+  // interval: each unsigned or forged delivery below arrives an interval after the last, except in the burst that
+  // tests that limit.
+  const clock = { now: Date.now() };
+  const nextInterval = (): void => {
+    clock.now += SECRET_REFRESH_INTERVAL_MS;
+  };
 
   const stateItems = async (): Promise<Record<string, unknown>[]> =>
     (await documents.send(new ScanCommand({ TableName: aws.stateTable, ConsistentRead: true }))).Items ?? [];
@@ -175,11 +183,16 @@ describe('bad input: hostile and broken deliveries to the ingress', () => {
     const telemetry = createTelemetry('ingress', { AGENT_ENV: 'bad-input' });
     jest.spyOn(telemetry.metrics, 'publishStoredMetrics').mockImplementation(() => telemetry.metrics);
     ingress = createIngressHandler({
-      secrets: new SecretSource({ client: new SecretsManagerClient({}), secretId: 'pd-agent/bad-input' }),
+      secrets: new SingleDocumentSigningSecretSource({
+        client: new SecretsManagerClient({}),
+        secretId: 'pd-agent/bad-input',
+        now: () => clock.now,
+      }),
       ledger: new EventLedger(DynamoDBDocumentClient.from(new DynamoDBClient({})), aws.stateTable),
       queue: new EventQueue(new SQSClient({}), aws.queueUrl),
-      filters: parseAgentConfig(undefined).filters,
+      filters: parseEventFilters(undefined),
       telemetry,
+      now: () => new Date(clock.now),
     });
     documents = DynamoDBDocumentClient.from(new DynamoDBClient({}));
     sqs = new SQSClient({});
@@ -195,8 +208,19 @@ describe('bad input: hostile and broken deliveries to the ingress', () => {
 
   describe('unsigned or not a delivery: refused, and nothing reaches the state table or the queue', () => {
     it.each(UNSIGNED.map((item) => [item.name, item] as const))('%s', async (_name, item) => {
+      nextInterval();
       const answer = await ingress(item.event);
       expect(answer.statusCode).toBe(item.status);
+    });
+
+    it('a burst of forged signatures within one re-read interval: one re-read refuses the first, the rest are answered 503 (retried, never recorded)', async () => {
+      nextInterval();
+      const statuses: number[] = [];
+      for (let index = 0; index < 5; index++) {
+        clock.now += 100;
+        statuses.push((await ingress(signedWith(TRIGGER, `${OTHER_SECRET}-${index}`))).statusCode);
+      }
+      expect(statuses).toEqual([401, 503, 503, 503, 503]);
     });
 
     it('left no item in the state table and no message in the queue', async () => {

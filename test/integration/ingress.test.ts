@@ -4,12 +4,12 @@ import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { startLocalAws, type LocalAws } from '../../local/emulators';
-import { parseAgentConfig } from '../../lib/config/agent-config';
+import { parseEventFilters } from '../../lib/config/filters-config';
 import { createIngressHandler, type IngressHandler } from '../../lib/adapters/api-gateway';
 import { createTelemetry } from '../../lib/observability/telemetry';
 import { EventQueue } from '../../lib/queue/event-queue';
 import { decodeQueuedEvent, type QueuedEvent } from '../../lib/queue/queued-event';
-import { SecretSource } from '../../lib/secrets/secret-source';
+import { SingleDocumentSigningSecretSource } from '../../lib/secrets/signing-secret-source';
 import { EventLedger } from '../../lib/state/event-ledger';
 import { stateKeys } from '../../lib/state/state-keys';
 import { apiGatewayEvent, fixtureEventId, loadFixture, TEST_WEBHOOK_SECRET } from '../support/webhooks';
@@ -29,8 +29,8 @@ function ingress(queueUrl: string = aws.queueUrl): IngressHandler {
     // Clients built as functions/ingress.ts builds them: endpoints come from AWS_ENDPOINT_URL_* only.
     ledger: new EventLedger(DynamoDBDocumentClient.from(new DynamoDBClient({})), aws.stateTable),
     queue: new EventQueue(new SQSClient({}), queueUrl),
-    secrets: new SecretSource({ client: new SecretsManagerClient({}), secretId: 'pd-agent/it' }),
-    filters: parseAgentConfig(undefined).filters,
+    secrets: new SingleDocumentSigningSecretSource({ client: new SecretsManagerClient({}), secretId: 'pd-agent/it' }),
+    filters: parseEventFilters(undefined),
     telemetry,
   });
 }

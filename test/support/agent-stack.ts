@@ -138,7 +138,7 @@ export async function startAgentStack(options: AgentStackOptions = {}): Promise<
     ingress: buildIngress({
       env,
       clients: { dynamodb, sqs },
-      secrets: { getWebhookSecrets: async () => [STACK_SIGNING_SECRET] },
+      secrets: { getWebhookSecrets: async () => [STACK_SIGNING_SECRET], getWebhookSecretsReadSince: async () => [STACK_SIGNING_SECRET] },
       telemetry: telemetry('ingress'),
     }),
     worker,

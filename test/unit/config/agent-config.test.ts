@@ -1,4 +1,5 @@
 import { AgentConfigError, parseAgentConfig } from '../../../lib/config/agent-config';
+import { parseEventFilters } from '../../../lib/config/filters-config';
 
 describe('parseAgentConfig', () => {
   it('gives cautious defaults when AGENT_CONFIG is unset', () => {
@@ -48,5 +49,42 @@ describe('parseAgentConfig', () => {
   ])('rejects %s with a message that says what to fix', (_name, raw, message) => {
     expect(() => parseAgentConfig(raw)).toThrow(AgentConfigError);
     expect(() => parseAgentConfig(raw)).toThrow(message);
+  });
+});
+
+describe('parseEventFilters: what the ingress reads of AGENT_CONFIG', () => {
+  const workerOnlyMistakes = JSON.stringify({
+    filters: { services: ['PSVC1'], minPriority: 'P2' },
+    triage: { holdMinConfidence: 'high', rules: [{ id: 'no-hypothesis' }] },
+    rollout: { mode: 'sometimes' },
+    context: { sharedSeconds: 3600 },
+  });
+
+  it('returns the filters with their defaults, whatever the other fields hold', () => {
+    expect(parseEventFilters(workerOnlyMistakes)).toEqual({
+      ...parseAgentConfig(undefined).filters,
+      services: ['PSVC1'],
+      minPriority: 'P2',
+    });
+  });
+
+  it('leaves the worker to refuse what it ignores', () => {
+    expect(() => parseAgentConfig(workerOnlyMistakes)).toThrow(/triage\.holdMinConfidence/);
+  });
+
+  it('gives the same defaults as the whole configuration when unset', () => {
+    expect(parseEventFilters(undefined)).toEqual(parseAgentConfig(undefined).filters);
+    expect(parseEventFilters('  ')).toEqual(parseAgentConfig(undefined).filters);
+  });
+
+  it.each([
+    ['not JSON', '{', /not JSON/],
+    ['not an object', '[]', /expected object/],
+    ['a wrong filter type', JSON.stringify({ filters: { services: 'PSVC' } }), /filters\.services/],
+    ['filters that are not an object', JSON.stringify({ filters: 'all' }), /filters/],
+    ['an unknown priority', JSON.stringify({ filters: { minPriority: 'SEV1' } }), /minPriority "SEV1"/],
+  ])('rejects %s with a message that says what to fix', (_name, raw, message) => {
+    expect(() => parseEventFilters(raw)).toThrow(AgentConfigError);
+    expect(() => parseEventFilters(raw)).toThrow(message);
   });
 });

@@ -4,15 +4,20 @@ import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient 
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { parseAgentConfig, type EventFilters } from '../../../lib/config/agent-config';
+import { parseEventFilters, type EventFilters } from '../../../lib/config/filters-config';
 import { createIngressHandler, createMisconfiguredIngressHandler, type IngressResponse } from '../../../lib/adapters/api-gateway';
-import { MAX_BODY_BYTES } from '../../../lib/ingress/receive-delivery';
-import { createTelemetry, MetricName } from '../../../lib/observability/telemetry';
+import { MAX_BODY_BYTES, SIGNATURE_UNCONFIRMED } from '../../../lib/ingress/receive-delivery';
+import { createTelemetry, MetricName, type Telemetry } from '../../../lib/observability/telemetry';
 import { EventQueue } from '../../../lib/queue/event-queue';
 import { decodeQueuedEvent } from '../../../lib/queue/queued-event';
-import { SecretSource, type WebhookSecretProvider } from '../../../lib/secrets/secret-source';
-import { SIGNING_SECRETS_MAX_AGE_MS, SigningSecretSource } from '../../../lib/secrets/signing-secret-source';
+import {
+  SIGNING_SECRETS_MAX_AGE_MS,
+  SigningSecretSource,
+  SingleDocumentSigningSecretSource,
+  type WebhookSecretProvider,
+} from '../../../lib/secrets/signing-secret-source';
 import { EventLedger } from '../../../lib/state/event-ledger';
+import { buildIngress } from '../../../lib/wiring/ingress';
 import { apiGatewayEvent, fixtureEventId, loadFixture, TEST_WEBHOOK_SECRET, type DeliveryOptions } from '../../support/webhooks';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
@@ -56,11 +61,8 @@ interface Harness {
   clock: { now: number };
 }
 
-function harness(
-  filters: EventFilters = parseAgentConfig(undefined).filters,
-  secretsFor: (now: () => number) => WebhookSecretProvider = (now) =>
-    new SecretSource({ client: new SecretsManagerClient({}), secretId: SECRET_ID, now }),
-): Harness {
+/** Telemetry whose metrics and log lines the test can read, and that publishes nothing. */
+function spiedTelemetry(): { telemetry: Telemetry; metrics: string[]; logs: string[] } {
   const telemetry = createTelemetry('ingress', { AGENT_ENV: 'test' });
   const metrics: string[] = [];
   const logs: string[] = [];
@@ -75,6 +77,15 @@ function harness(
       logs.push(JSON.stringify(args, (_key, value: unknown) => (value instanceof Error ? value.message : value)));
     });
   }
+  return { telemetry, metrics, logs };
+}
+
+function harness(
+  filters: EventFilters = parseEventFilters(undefined),
+  secretsFor: (now: () => number) => WebhookSecretProvider = (now) =>
+    new SingleDocumentSigningSecretSource({ client: new SecretsManagerClient({}), secretId: SECRET_ID, now }),
+): Harness {
+  const { telemetry, metrics, logs } = spiedTelemetry();
   const clock = { now: NOW.getTime() };
   const secrets = secretsFor(() => clock.now);
   const handler = createIngressHandler({
@@ -153,7 +164,7 @@ describe('202: signed, new, recorded and enqueued', () => {
   });
 
   it('gives an event without an incident a FIFO group of its own', async () => {
-    const { deliver } = harness(parseAgentConfig('{"filters":{"eventTypes":["*"]}}').filters);
+    const { deliver } = harness(parseEventFilters('{"filters":{"eventTypes":["*"]}}'));
     const body = Buffer.from('{"event":{"id":"01SVC","event_type":"service.updated","data":{"id":"PSVC","type":"service"}}}');
     expect((await deliver(body)).statusCode).toBe(202);
     expect(sqs.commandCalls(SendMessageCommand)[0].args[0].input.MessageGroupId).toBe('event-01SVC');
@@ -200,7 +211,7 @@ describe('200: duplicates, pings, filtered events', () => {
   });
 
   it('answers a filtered-out event 200 with the reason and writes nothing', async () => {
-    const { deliver, metrics } = harness(parseAgentConfig('{"filters":{"eventTypes":["incident.triggered"]}}').filters);
+    const { deliver, metrics } = harness(parseEventFilters('{"filters":{"eventTypes":["incident.triggered"]}}'));
     const response = await deliver(loadFixture('acknowledged_v3.json'));
     expect(response.statusCode).toBe(200);
     expect(bodyOf(response)).toMatchObject({ status: 'filtered', reason: expect.stringContaining('incident.acknowledged') });
@@ -248,23 +259,12 @@ describe('401: missing or bad signature', () => {
     nothingWritten();
   });
 
-  it('re-reads the secret once on a mismatch, then no more than once per interval', async () => {
-    const { deliver, clock } = harness();
-    await deliver(triggered, { secrets: ['forged-1'] });
-    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(4);
-    clock.now += 1000;
-    await deliver(triggered, { secrets: ['forged-2'] });
-    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(4);
-    clock.now += 10_000;
-    await deliver(triggered, { secrets: ['forged-3'] });
-    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(6);
-  });
-
-  it('does not re-read the secret for a missing or malformed header', async () => {
+  it('reads no secret for a missing or malformed header, so even a broken secret cannot turn it into a 503', async () => {
+    secretsManager.on(GetSecretValueCommand).rejects(new Error('AccessDeniedException'));
     const { deliver } = harness();
-    await deliver(triggered, { signature: null });
-    await deliver(triggered, { signature: 'v1=' });
-    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
+    expect((await deliver(triggered, { signature: null })).statusCode).toBe(401);
+    expect((await deliver(triggered, { signature: 'v1=' })).statusCode).toBe(401);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(0);
   });
 
   it('never logs the signature, the secret or the body', async () => {
@@ -280,11 +280,87 @@ describe('401: missing or bad signature', () => {
   });
 });
 
+describe('a signature matching no cached secret: 401 only once a list read after the delivery arrived refuses it', () => {
+  const reads = (): number => secretsManager.commandCalls(GetSecretValueCommand).length;
+
+  it('refuses a forgery arriving at a cold start with the read it started, without a second one', async () => {
+    const { deliver } = harness();
+    expect((await deliver(triggered, { secrets: ['forged'] })).statusCode).toBe(401);
+    expect(reads()).toBe(2);
+  });
+
+  it('re-reads a list cached before the delivery arrived, then refuses the forgery', async () => {
+    const { deliver, clock } = harness();
+    expect((await deliver(triggered)).statusCode).toBe(202);
+    clock.now += 1000;
+    expect((await deliver(triggered, { secrets: ['forged'] })).statusCode).toBe(401);
+    expect(reads()).toBe(4);
+  });
+
+  it("answers 503, not 401, to a delivery signed with a secret stored after a forgery used up the re-read, and takes PagerDuty's retry", async () => {
+    const { deliver, clock, metrics, logs } = harness();
+    expect((await deliver(triggered)).statusCode).toBe(202);
+    clock.now += 1000;
+    expect((await deliver(triggered, { secrets: ['forged'] })).statusCode).toBe(401);
+    stageSecrets({ current: [TEST_WEBHOOK_SECRET, 'just-stored'] });
+    dynamo.reset();
+    dynamo.on(PutCommand).resolves({});
+    dynamo.on(UpdateCommand).resolves({});
+    sqs.reset();
+    sqs.on(SendMessageCommand).resolves({ MessageId: 'message-2' });
+    metrics.length = 0;
+    const acknowledged = loadFixture('acknowledged_v3.json');
+
+    clock.now += 1000;
+    const first = await deliver(acknowledged, { secrets: ['just-stored'] });
+    expect(first.statusCode).toBe(503);
+    expect(bodyOf(first)).toEqual({ status: 'unavailable', reason: SIGNATURE_UNCONFIRMED });
+    expect(metrics).toEqual([MetricName.webhookReceived, MetricName.signatureUnconfirmed]);
+    expect(logs.at(-1)).toContain('answered 503 so PagerDuty retries');
+    nothingWritten();
+
+    clock.now += 10_000;
+    expect((await deliver(acknowledged, { secrets: ['just-stored'] })).statusCode).toBe(202);
+  });
+
+  it('keeps a forged flood to one Secrets Manager read per 10 s: 401 after a re-read, 503 in between, nothing written', async () => {
+    const { deliver, clock, metrics } = harness();
+    expect((await deliver(triggered)).statusCode).toBe(202);
+    dynamo.reset();
+    sqs.reset();
+    metrics.length = 0;
+    const statuses: number[] = [];
+    for (let second = 1; second <= 20; second++) {
+      clock.now += 1000;
+      statuses.push((await deliver(triggered, { secrets: [`forged-${second}`] })).statusCode);
+    }
+    expect(statuses.filter((status) => status === 401)).toHaveLength(2);
+    expect(statuses.filter((status) => status === 503)).toHaveLength(18);
+    expect([statuses[0], statuses[10]]).toEqual([401, 401]);
+    expect(reads()).toBe(2 + 2 * 2);
+    expect(metrics).not.toContain(MetricName.ingressFailure);
+    nothingWritten();
+  });
+
+  it('answers 503, not 401, when the re-read fails', async () => {
+    const { deliver, clock, metrics } = harness();
+    expect((await deliver(triggered)).statusCode).toBe(202);
+    secretsManager.on(GetSecretValueCommand).rejects(new Error('ThrottlingException'));
+    clock.now += 1000;
+    const response = await deliver(triggered, { secrets: ['forged-or-just-stored'] });
+    expect(response.statusCode).toBe(503);
+    expect(bodyOf(response)).toEqual({ status: 'unavailable', reason: SIGNATURE_UNCONFIRMED });
+    expect(metrics).toContain(MetricName.ingressFailure);
+    expect(metrics).not.toContain(MetricName.signatureInvalid);
+  });
+});
+
 describe('signing secrets in a single document (a stack deployed before the split)', () => {
   it('accepts a secret added since the last read at once', async () => {
-    const { deliver } = harness();
+    const { deliver, clock } = harness();
     expect((await deliver(triggered)).statusCode).toBe(202);
     stageSecrets({ current: [TEST_WEBHOOK_SECRET, 'new-subscription-secret'] });
+    clock.now += 1000;
     const response = await deliver(loadFixture('acknowledged_v3.json'), { secrets: ['new-subscription-secret'] });
     expect(response.statusCode).toBe(202);
   });
@@ -315,14 +391,14 @@ describe('signing secrets in their own document (split layout)', () => {
     secretsManager.on(GetSecretValueCommand, { SecretId: SIGNING_ID, VersionStage: stage }).resolves({ SecretString: value });
   const split = (options: { fallback?: boolean } = {}) =>
     harness(
-      parseAgentConfig(undefined).filters,
+      parseEventFilters(undefined),
       (now) =>
         new SigningSecretSource({
           client: new SecretsManagerClient({}),
           secretId: SIGNING_ID,
           now,
           ...(options.fallback === true
-            ? { fallback: new SecretSource({ client: new SecretsManagerClient({}), secretId: SECRET_ID, now }) }
+            ? { fallback: new SingleDocumentSigningSecretSource({ client: new SecretsManagerClient({}), secretId: SECRET_ID, now }) }
             : {}),
         }),
     );
@@ -350,6 +426,7 @@ describe('signing secrets in their own document (split layout)', () => {
     const { deliver, clock } = split();
     expect((await deliver(triggered, { secrets: ['old-secret'] })).statusCode).toBe(202);
     signingStage('AWSCURRENT', signingDocument(['old-secret', 'new-secret']));
+    clock.now += 1000;
     expect((await deliver(loadFixture('acknowledged_v3.json'), { secrets: ['new-secret'] })).statusCode).toBe(202);
     signingStage('AWSCURRENT', signingDocument(['new-secret']));
     clock.now += SIGNING_SECRETS_MAX_AGE_MS;
@@ -436,19 +513,72 @@ describe('503: never 2xx for an event that is not durably queued', () => {
     expect(metrics).not.toContain(MetricName.signatureInvalid);
   });
 
-  it('answers 503 to everything when the configuration is invalid', async () => {
-    const telemetry = createTelemetry('ingress', { AGENT_ENV: 'test' });
-    jest.spyOn(telemetry.metrics, 'publishStoredMetrics').mockImplementation(() => telemetry.metrics);
-    let problem: Error = new Error('unset');
-    try {
-      parseAgentConfig('{"filters":{"minPriority":"P9"}}');
-    } catch (error) {
-      problem = error as Error;
-    }
-    const handler = createMisconfiguredIngressHandler(problem, telemetry);
+  it('answers 503 to a signed delivery when the configuration is invalid', async () => {
+    const { telemetry, metrics } = spiedTelemetry();
+    const handler = createMisconfiguredIngressHandler(new Error('AGENT_CONFIG is not a valid pd-agent configuration'), telemetry);
     const response = await handler(apiGatewayEvent(triggered));
     expect(response.statusCode).toBe(503);
     expect(bodyOf(response)).toEqual({ status: 'misconfigured' });
+    expect(metrics).toContain(MetricName.ingressFailure);
+  });
+});
+
+describe('answers that need no configuration hold while the configuration is broken', () => {
+  it.each([
+    ['a GET', apiGatewayEvent(triggered, { method: 'GET' }), 405, 'method-not-allowed'],
+    ['an unsigned request', apiGatewayEvent(triggered, { signature: null }), 401, 'unauthorized'],
+    ['a malformed signature', apiGatewayEvent(triggered, { signature: 'v1=zz' }), 401, 'unauthorized'],
+    ['an oversized body', apiGatewayEvent(Buffer.alloc(MAX_BODY_BYTES + 1, 0x20)), 413, 'too-large'],
+  ])('answers %s as usual', async (_what, event, statusCode, status) => {
+    const { telemetry, metrics } = spiedTelemetry();
+    const handler = createMisconfiguredIngressHandler(new Error('QUEUE_URL is not set'), telemetry);
+    const response = await handler(event);
+    expect(response.statusCode).toBe(statusCode);
+    expect(bodyOf(response)).toMatchObject({ status });
+    expect(metrics).not.toContain(MetricName.ingressFailure);
+  });
+});
+
+describe('the ingress reads only what it uses (built as functions/ingress.ts builds it)', () => {
+  const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/events.fifo';
+  const build = (env: NodeJS.ProcessEnv) => {
+    const spied = spiedTelemetry();
+    const handler = buildIngress({ env: { STATE_TABLE: 'state', QUEUE_URL, SECRET_ID, ...env }, telemetry: spied.telemetry });
+    return { handler, ...spied };
+  };
+
+  it('takes deliveries when AGENT_CONFIG is wrong only in fields the worker reads', async () => {
+    const { handler } = build({
+      AGENT_CONFIG: JSON.stringify({ triage: { holdMinConfidence: 'high', rules: [{ id: 'r' }] }, rollout: { mode: 'sometimes' } }),
+    });
+    expect((await handler(apiGatewayEvent(triggered))).statusCode).toBe(202);
+  });
+
+  it('applies the filters of such a configuration', async () => {
+    const { handler } = build({
+      AGENT_CONFIG: JSON.stringify({ filters: { eventTypes: ['incident.acknowledged'] }, context: { sharedSeconds: 3600 } }),
+    });
+    expect(bodyOf(await handler(apiGatewayEvent(triggered)))).toMatchObject({ status: 'filtered' });
+  });
+
+  it('refuses to take deliveries while the filters are wrong, naming the field, and still answers what needs no configuration', async () => {
+    const { handler, logs } = build({ AGENT_CONFIG: JSON.stringify({ filters: { minUrgency: 'urgent' } }) });
+    expect((await handler(apiGatewayEvent(triggered))).statusCode).toBe(503);
+    expect(logs.join('\n')).toContain('filters.minUrgency');
+    expect((await handler(apiGatewayEvent(triggered, { signature: null }))).statusCode).toBe(401);
+    expect((await handler(apiGatewayEvent(triggered, { method: 'GET' }))).statusCode).toBe(405);
+  });
+
+  it('verifies with the signing secrets of a credentials document whose credentials are wrong (a stack deployed before the split)', async () => {
+    secretsManager.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' }).resolves({
+      SecretString: JSON.stringify({
+        apiToken: 'canary-api-token',
+        oauth: { clientId: 'both set' },
+        webhookSecrets: [{ subscriptionId: 'PSUB1', secret: TEST_WEBHOOK_SECRET }],
+      }),
+    });
+    const { handler } = build({});
+    expect((await handler(apiGatewayEvent(triggered))).statusCode).toBe(202);
   });
 });
 

@@ -1,8 +1,14 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AgentSecretError } from '../../../lib/secrets/agent-secret';
-import { SecretSource, SecretUnavailableError } from '../../../lib/secrets/secret-source';
-import { SIGNING_SECRETS_MAX_AGE_MS, SigningSecretSource, SigningSecretsNotWrittenError } from '../../../lib/secrets/signing-secret-source';
+import { RATE_LIMITED } from '../../../lib/secrets/cached-read';
+import { SecretUnavailableError } from '../../../lib/secrets/secret-stage';
+import {
+  SIGNING_SECRETS_MAX_AGE_MS,
+  SigningSecretSource,
+  SigningSecretsNotWrittenError,
+  SingleDocumentSigningSecretSource,
+} from '../../../lib/secrets/signing-secret-source';
 import { webhookSecretProviderFromEnv } from '../../../lib/secrets/webhook-secret-provider';
 import { MissingConfigurationError } from '../../../lib/config/runtime-env';
 
@@ -26,6 +32,8 @@ const stage = (secretId: string, value: string) =>
 
 const client = () => new SecretsManagerClient({});
 
+const notFound = () => new ResourceNotFoundException({ message: 'not found', $metadata: {} });
+
 beforeEach(() => secretsManager.reset());
 
 describe('SigningSecretSource', () => {
@@ -48,7 +56,7 @@ describe('SigningSecretSource', () => {
     stage(SIGNING_ID, PLACEHOLDER);
     stage(CREDENTIALS_ID, credentials(['legacy']));
     const clock = { now: T0 };
-    const fallback = new SecretSource({ client: client(), secretId: CREDENTIALS_ID, now: () => clock.now });
+    const fallback = new SingleDocumentSigningSecretSource({ client: client(), secretId: CREDENTIALS_ID, now: () => clock.now });
     const source = new SigningSecretSource({ client: client(), secretId: SIGNING_ID, fallback, now: () => clock.now });
     expect(await source.getWebhookSecrets()).toEqual(['legacy']);
     stage(SIGNING_ID, signing(['moved']));
@@ -76,6 +84,138 @@ describe('SigningSecretSource', () => {
     await expect(new SigningSecretSource({ client: client(), secretId: SIGNING_ID }).getWebhookSecrets()).rejects.toThrow(
       SecretUnavailableError,
     );
+  });
+});
+
+describe('getWebhookSecretsReadSince: only a list read after a delivery arrived may refuse it', () => {
+  const source = (clock: { now: number }) => new SigningSecretSource({ client: client(), secretId: SIGNING_ID, now: () => clock.now });
+
+  it('answers from the cache when the cached read began at or after the given moment', async () => {
+    stage(SIGNING_ID, signing(['one']));
+    const clock = { now: T0 };
+    const subject = source(clock);
+    await subject.getWebhookSecrets();
+    expect(await subject.getWebhookSecretsReadSince(T0)).toEqual(['one']);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(1);
+  });
+
+  it('re-reads a list cached before that moment, then at most once per 10 s: RATE_LIMITED in between', async () => {
+    stage(SIGNING_ID, signing(['one']));
+    const clock = { now: T0 };
+    const subject = source(clock);
+    await subject.getWebhookSecrets();
+    stage(SIGNING_ID, signing(['one', 'stored-since']));
+    clock.now += 1_000;
+    expect(await subject.getWebhookSecretsReadSince(clock.now)).toEqual(['one', 'stored-since']);
+    clock.now += 1_000;
+    expect(await subject.getWebhookSecretsReadSince(clock.now)).toBe(RATE_LIMITED);
+    clock.now += 8_999;
+    expect(await subject.getWebhookSecretsReadSince(clock.now)).toBe(RATE_LIMITED);
+    clock.now += 1;
+    expect(await subject.getWebhookSecretsReadSince(clock.now)).toEqual(['one', 'stored-since']);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(3);
+  });
+
+  it('throws when the re-read fails, rather than vouching with the older list', async () => {
+    stage(SIGNING_ID, signing(['one']));
+    const clock = { now: T0 };
+    const subject = source(clock);
+    await subject.getWebhookSecrets();
+    secretsManager.on(GetSecretValueCommand).rejects(Object.assign(new Error('throttled'), { name: 'ThrottlingException' }));
+    clock.now += 1_000;
+    await expect(subject.getWebhookSecretsReadSince(clock.now)).rejects.toThrow(SecretUnavailableError);
+    expect(await subject.getWebhookSecrets()).toEqual(['one']);
+  });
+
+  it('does not let an older read still in flight satisfy, or overwrite, a newer one', async () => {
+    const clock = { now: T0 };
+    let release: (() => void) | undefined;
+    secretsManager
+      .on(GetSecretValueCommand)
+      .callsFakeOnce(() => new Promise((resolve) => (release = () => resolve({ SecretString: signing(['old']) }))))
+      .resolves({ SecretString: signing(['old', 'new']) });
+    const subject = source(clock);
+    const slow = subject.getWebhookSecrets();
+    clock.now += 1_000;
+    expect(await subject.getWebhookSecretsReadSince(clock.now)).toEqual(['old', 'new']);
+    release?.();
+    expect(await slow).toEqual(['old']);
+    expect(await subject.getWebhookSecretsReadSince(clock.now)).toEqual(['old', 'new']);
+  });
+
+  it('counts a re-read made while migrating against the fallback too', async () => {
+    stage(SIGNING_ID, PLACEHOLDER);
+    stage(CREDENTIALS_ID, credentials(['legacy']));
+    const clock = { now: T0 };
+    const fallback = new SingleDocumentSigningSecretSource({ client: client(), secretId: CREDENTIALS_ID, now: () => clock.now });
+    const subject = new SigningSecretSource({ client: client(), secretId: SIGNING_ID, fallback, now: () => clock.now });
+    await subject.getWebhookSecrets();
+    clock.now += 1_000;
+    expect(await subject.getWebhookSecretsReadSince(clock.now)).toEqual(['legacy']);
+    clock.now += 1_000;
+    expect(await subject.getWebhookSecretsReadSince(clock.now)).toBe(RATE_LIMITED);
+  });
+});
+
+describe('SingleDocumentSigningSecretSource (a stack deployed before the split)', () => {
+  const stageOf = (stageName: 'AWSCURRENT' | 'AWSPENDING' | 'AWSPREVIOUS', value: string, created?: number) =>
+    secretsManager
+      .on(GetSecretValueCommand, { SecretId: CREDENTIALS_ID, VersionStage: stageName })
+      .resolves({ SecretString: value, ...(created === undefined ? {} : { CreatedDate: new Date(created) }) });
+  const source = (clock: { now: number }) =>
+    new SingleDocumentSigningSecretSource({ client: client(), secretId: CREDENTIALS_ID, now: () => clock.now });
+
+  beforeEach(() => {
+    secretsManager.on(GetSecretValueCommand, { SecretId: CREDENTIALS_ID, VersionStage: 'AWSPREVIOUS' }).rejects(notFound());
+  });
+
+  it('reads AWSCURRENT and AWSPREVIOUS by VersionStage and never AWSPENDING, whose copy can only add a secret revoked since', async () => {
+    stageOf('AWSCURRENT', credentials(['current']), T0 - 86400_000);
+    stageOf('AWSPREVIOUS', credentials(['previous', 'current']));
+    stageOf('AWSPENDING', credentials(['staged-then-revoked']));
+    expect(await source({ now: T0 }).getWebhookSecrets()).toEqual(['current', 'previous']);
+    const stages = secretsManager.commandCalls(GetSecretValueCommand).map((call) => call.args[0].input.VersionStage);
+    expect(stages.sort()).toEqual(['AWSCURRENT', 'AWSPREVIOUS']);
+  });
+
+  it("accepts AWSPREVIOUS's secrets for 48 hours after the rotation, then no more", async () => {
+    stageOf('AWSPREVIOUS', credentials(['previous']));
+    stageOf('AWSCURRENT', credentials(['current']), T0 - 47 * 3600_000);
+    expect(await source({ now: T0 }).getWebhookSecrets()).toEqual(['current', 'previous']);
+    stageOf('AWSCURRENT', credentials(['current']), T0 - 49 * 3600_000);
+    expect(await source({ now: T0 }).getWebhookSecrets()).toEqual(['current']);
+  });
+
+  it('reads nothing but webhookSecrets: credentials the ingress has no use for may be incomplete or wrong', async () => {
+    stageOf(
+      'AWSCURRENT',
+      JSON.stringify({
+        apiToken: 'canary-api-token',
+        oauth: { clientId: 'c' },
+        fromEmail: 'not an email',
+        webhookSecrets: [{ subscriptionId: 'PSUB1', secret: 'signing' }],
+      }),
+    );
+    expect(await source({ now: T0 }).getWebhookSecrets()).toEqual(['signing']);
+  });
+
+  it('has no signing secret in a split credentials document, ignores a previous version that does not parse, and reports a bad webhookSecrets by field, never by value', async () => {
+    stageOf('AWSCURRENT', credentials());
+    stageOf('AWSPREVIOUS', 'not json');
+    expect(await source({ now: T0 }).getWebhookSecrets()).toEqual([]);
+
+    stageOf('AWSCURRENT', JSON.stringify({ apiToken: 'canary-api-token', webhookSecrets: [{ subscriptionId: 'PSUB1' }] }));
+    const failure = source({ now: T0 }).getWebhookSecrets();
+    await expect(failure).rejects.toThrow(AgentSecretError);
+    await expect(failure).rejects.toThrow(/webhookSecrets\.0\.secret/);
+    await expect(failure).rejects.not.toThrow(/canary-api-token/);
+  });
+
+  it('shares one read between concurrent callers', async () => {
+    stageOf('AWSCURRENT', credentials(['current']));
+    const subject = source({ now: T0 });
+    await Promise.all([subject.getWebhookSecrets(), subject.getWebhookSecrets(), subject.getWebhookSecretsReadSince(T0)]);
+    expect(secretsManager.commandCalls(GetSecretValueCommand)).toHaveLength(2);
   });
 });
 
