@@ -118,6 +118,8 @@ export class AgentDashboard extends Construct {
         metrics.metric(MetricName.humanTookOver, 'worker', { period: Duration.days(1), label: 'taken back by a human' }),
         metrics.metric(MetricName.feedbackRight, 'worker', { period: Duration.days(1), label: 'feedback: right' }),
         metrics.metric(MetricName.feedbackWrong, 'worker', { period: Duration.days(1), label: 'feedback: wrong' }),
+        metrics.metric(MetricName.feedbackRight, 'handback', { period: Duration.days(1), label: 'feedback: right (dead-lettered)' }),
+        metrics.metric(MetricName.feedbackWrong, 'handback', { period: Duration.days(1), label: 'feedback: wrong (dead-lettered)' }),
       ]),
       graph('Head start: first note to first human action (ms)', [
         metrics.metric(MetricName.headStart, 'worker', { statistic: 'p50', period: Duration.days(1), label: 'p50' }),

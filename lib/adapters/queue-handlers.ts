@@ -3,7 +3,13 @@ import type { Invocation } from '../agent/agent-ports';
 import type { HandbackOutcome } from '../agent/handback';
 import { NoTimeToStartError, type ProcessOutcome } from '../agent/process-event';
 import { MetricName } from '../observability/telemetry';
-import { decodeQueuedEvent, readQueuedEventHeader, type QueuedEvent, type QueuedEventHeader } from '../queue/queued-event';
+import {
+  decodeQueuedEvent,
+  readDeadLetteredEvent,
+  type DeadLetteredEvent,
+  type QueuedEvent,
+  type QueuedEventHeader,
+} from '../queue/queued-event';
 import { createQueuedEventBatchHandler, type QueuedEventBatchHandlerOptions } from './sqs-batch';
 
 /**
@@ -43,7 +49,7 @@ export function createWorkerHandler(deps: WorkerHandlerDeps): BatchHandler {
 }
 
 export interface QueuedEventHandback {
-  handle(queued: QueuedEventHeader, invocation: Invocation): Promise<HandbackOutcome>;
+  handle(queued: DeadLetteredEvent, invocation: Invocation): Promise<HandbackOutcome>;
 }
 
 export interface HandbackHandlerDeps extends BatchHandlerDeps {
@@ -54,7 +60,7 @@ export interface HandbackHandlerDeps extends BatchHandlerDeps {
 export function createHandbackHandler(deps: HandbackHandlerDeps): BatchHandler {
   return createQueuedEventBatchHandler({
     // A message this release cannot fully read (a newer release's) still names its incident, so it is handed back.
-    decode: readQueuedEventHeader,
+    decode: readDeadLetteredEvent,
     handle: (queued, invocation) => deps.handback.handle(queued, invocation),
     sqs: deps.sqs,
     // Dead-lettered messages are retried after the DLQ's own visibility timeout; none is deferred further.

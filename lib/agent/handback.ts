@@ -1,28 +1,35 @@
 import type { AuditSubject, AuditTrail } from '../audit/audit-log';
+import type { EventFilters } from '../config/agent-config';
 import { MetricName } from '../observability/telemetry';
-import type { QueuedEventHeader } from '../queue/queued-event';
+import type { OutcomeRecorder } from '../outcomes/outcome-recorder';
+import type { DeadLetteredEvent } from '../queue/queued-event';
 import type { IncidentLedger } from '../state/incident-ledger';
 import type { WorkLedger } from '../state/work-ledger';
+import { evaluateFilters } from '../webhook/filters';
+import { parseWebhookEvent } from '../webhook/parse-event';
 import { AgentActions } from './agent-actions';
 import type { AgentConnection, AgentSettings, Invocation, MetricsSink, NoteRenderer } from './agent-ports';
 import { TRIGGERING_EVENT_TYPES, acknowledgedByAgentAlone } from './process-event';
-import { RetryPolicy, localBudget, type RetrySettings } from './retry-policy';
+import { RetryPolicy, localBudget, type RetryBudget, type RetrySettings } from './retry-policy';
 
 /**
  * The safety net on the dead-letter queue: an event the worker could not finish. If the agent acknowledged its
  * incident and did not finish it, the incident is silenced with nobody behind it: escalate it to humans with a short
  * note saying what failed, audit it, mark it handed back, and raise one Events API alert about the agent's own health
- * (stable dedup key, so repeated failures are one alert). Anything else is recorded only.
+ * (stable dedup key, so repeated failures are one alert). Anything else is recorded only. Then, and only then, a
+ * responder's `pd-agent: right|wrong` note the worker never got to record becomes its feedback item.
  */
 export interface HandbackDeps {
   env: string;
-  settings: AgentSettings;
+  settings: AgentSettings & { filters: EventFilters };
   connect: () => Promise<AgentConnection>;
   workLedger: WorkLedger;
   incidentLedger: IncidentLedger;
   audit: AuditTrail;
   notes: NoteRenderer;
   metrics: MetricsSink;
+  /** Records dead-lettered feedback notes, as the worker would have; absent, they are only audited like any event. */
+  outcomes?: Pick<OutcomeRecorder, 'observe'>;
   clock?: () => Date;
   retry?: { sleep?: (ms: number) => Promise<void>; random?: () => number; settings?: Partial<RetrySettings> };
 }
@@ -31,6 +38,13 @@ export type HandbackOutcome = 'handed-back' | 'recorded';
 
 /** Retries the handback function allows itself per dead event (it has no per-webhook budget left to draw on). */
 const HANDBACK_RETRY_BUDGET = 3;
+/**
+ * The feedback's own: its note is in the webhook, so recording it reads nothing from PagerDuty, and whatever the
+ * recorder might read one day cannot draw on the handback's budget.
+ */
+const FEEDBACK_RETRY_BUDGET = 1;
+/** The webhook a responder's note arrives with. */
+const NOTE_EVENT_TYPE = 'incident.annotated';
 
 export const healthDedupKey = (env: string): string => `pd-agent/${env}/handback`;
 
@@ -41,8 +55,19 @@ export class DeadLetterHandback {
     this.clock = deps.clock ?? (() => new Date());
   }
 
+  /**
+   * The incident first: a silenced incident is handed back before the feedback is looked at, so the feedback can
+   * neither delay it nor, by failing, keep it from happening. A feedback write that fails fails the message, which
+   * comes back: the incident is then finished, so only the feedback is tried again.
+   */
+  async handle(queued: DeadLetteredEvent, invocation: Invocation): Promise<HandbackOutcome> {
+    const outcome = await this.handBackIfSilenced(queued, invocation);
+    await this.recordFeedback(queued, invocation);
+    return outcome;
+  }
+
   /** Needs only which event and incident a message is about, so it works on a message from any release. */
-  async handle(queued: QueuedEventHeader, invocation: Invocation): Promise<HandbackOutcome> {
+  private async handBackIfSilenced(queued: DeadLetteredEvent, invocation: Invocation): Promise<HandbackOutcome> {
     const { audit, incidentLedger } = this.deps;
     const subject: AuditSubject = { incidentId: queued.incidentId, eventId: queued.eventId, eventType: queued.eventType };
     if (queued.incidentId === null) {
@@ -70,15 +95,7 @@ export class DeadLetterHandback {
     }
 
     const connection = await this.deps.connect();
-    const retry = new RetryPolicy({
-      budget: localBudget(HANDBACK_RETRY_BUDGET),
-      remainingTimeMs: () => invocation.remainingTimeMs(),
-      pacer: connection.pacer,
-      sleep: this.deps.retry?.sleep,
-      random: this.deps.retry?.random,
-      // The handback is the last chance: it tries while any time is left.
-      settings: { minRemainingMs: 2000, ...this.deps.retry?.settings },
-    });
+    const retry = this.retryPolicy(localBudget(HANDBACK_RETRY_BUDGET), connection, invocation);
     const actions = new AgentActions({
       api: connection.api,
       audit,
@@ -142,5 +159,34 @@ export class DeadLetterHandback {
       );
     }
     return 'handed-back';
+  }
+
+  /**
+   * A dead-lettered `incident.annotated` event goes through the outcome recorder's own feedback path, with the
+   * worker's checks before it: the body this release reads, the environment's filters, not the agent's own note.
+   * The recorder ignores a note that is not feedback and an incident the agent never triaged, and writes nothing
+   * twice (the worker may have recorded it before failing on something else).
+   */
+  private async recordFeedback(queued: DeadLetteredEvent, invocation: Invocation): Promise<void> {
+    if (this.deps.outcomes === undefined || queued.eventType !== NOTE_EVENT_TYPE || queued.rawBodyBase64 === undefined) return;
+    const rawBody = Buffer.from(queued.rawBodyBase64, 'base64');
+    const parsed = parseWebhookEvent(rawBody);
+    if (!parsed.ok || !evaluateFilters(parsed.event, this.deps.settings.filters).pass) return;
+    const connection = await this.deps.connect();
+    if (parsed.event.agent?.id === connection.botUserId) return;
+    const retry = this.retryPolicy(localBudget(FEEDBACK_RETRY_BUDGET), connection, invocation);
+    await this.deps.outcomes.observe({ event: parsed.event, rawBody, connection, retry });
+  }
+
+  private retryPolicy(budget: RetryBudget, connection: AgentConnection, invocation: Invocation): RetryPolicy {
+    return new RetryPolicy({
+      budget,
+      remainingTimeMs: () => invocation.remainingTimeMs(),
+      pacer: connection.pacer,
+      sleep: this.deps.retry?.sleep,
+      random: this.deps.retry?.random,
+      // The handback is the last chance: it tries while any time is left.
+      settings: { minRemainingMs: 2000, ...this.deps.retry?.settings },
+    });
   }
 }

@@ -6,7 +6,7 @@
  * keep what the previous release wrote for up to 14 days, and a rollback meets what the newer one wrote. A release
  * reads every version it knows (READERS) and refuses a newer one without losing it: the message fails, stays on the
  * queue and then the dead-letter queue, and the handback can still hand its incident back from what it can read
- * (`readQueuedEventHeader`). To change the shape: bump QUEUED_EVENT_VERSION, keep a reader for the previous version,
+ * (`readDeadLetteredEvent`). To change the shape: bump QUEUED_EVENT_VERSION, keep a reader for the previous version,
  * and add a fixture of the previous release's message to `test/fixtures/queued-events/`.
  */
 export const QUEUED_EVENT_VERSION = 1;
@@ -26,6 +26,12 @@ export interface QueuedEvent {
 
 /** Which event a message is about: all the handback needs, and readable from any release's message. */
 export type QueuedEventHeader = Pick<QueuedEvent, 'eventId' | 'eventType' | 'incidentId'>;
+
+/**
+ * A dead-lettered message as the handback reads it: always which event it is about, and the signed body when this
+ * release reads the message's version (a responder's feedback note is in it).
+ */
+export type DeadLetteredEvent = QueuedEventHeader & Partial<Pick<QueuedEvent, 'rawBodyBase64'>>;
 
 /** The parts of an SQS record the readers use (a Lambda `SQSRecord` has them). */
 export interface QueuedMessage {
@@ -118,14 +124,15 @@ export function decodeQueuedEvent(body: string, messageId: string): QueuedEvent 
 const eventIdFromDedupId = (dedupId: string | undefined): string | null => dedupId?.replace(/\.redrive-\d+$/, '') ?? null;
 
 /**
- * Which event a message is about, from any release's message: the decoded event when this release reads its version;
- * otherwise what the body's identity fields and SQS's own attributes still say (group id = incident id, or
- * `event-<id>` for an event without one; deduplication id = event id). Throws only when neither names the event.
+ * Which event a message is about, from any release's message: the decoded event (with its body) when this release
+ * reads its version; otherwise what the body's identity fields and SQS's own attributes still say (group id =
+ * incident id, or `event-<id>` for an event without one; deduplication id = event id), and no body: a newer release's
+ * body is not guessed at. Throws only when neither names the event.
  */
-export function readQueuedEventHeader(message: QueuedMessage): QueuedEventHeader {
+export function readDeadLetteredEvent(message: QueuedMessage): DeadLetteredEvent {
   try {
-    const { eventId, eventType, incidentId } = decodeQueuedEvent(message.body, message.messageId);
-    return { eventId, eventType, incidentId };
+    const { eventId, eventType, incidentId, rawBodyBase64 } = decodeQueuedEvent(message.body, message.messageId);
+    return { eventId, eventType, incidentId, rawBodyBase64 };
   } catch (error) {
     if (!(error instanceof QueuedEventError)) throw error;
     let body: JsonObject = {};

@@ -8,12 +8,13 @@ import type { HandbackDeps } from '../agent/handback';
 import { createNoteRenderer } from '../agent/triage-notes';
 import { AuditLog } from '../audit/audit-log';
 import { parseAgentConfig, type AgentConfig } from '../config/agent-config';
-import type { Telemetry } from '../observability/telemetry';
+import { ruleMetrics, type Telemetry } from '../observability/telemetry';
 import { DEFAULT_PAGERDUTY_API_URL, DEFAULT_PAGERDUTY_EVENTS_URL, optionalEnv, requireEnv } from '../config/runtime-env';
 import { authFollowingSecret } from '../pagerduty/auth';
 import { createEventsClient } from '../pagerduty/events-client';
 import { RateLimitPacer } from '../pagerduty/rate-limit-pacer';
 import { createPagerDutyClient } from '../pagerduty/rest-client';
+import { OutcomeRecorder } from '../outcomes/outcome-recorder';
 import { OutcomeStore } from '../outcomes/outcome-store';
 import type { PagerDutyApi } from '../pagerduty/types';
 import type { AgentSecret } from '../secrets/agent-secret';
@@ -94,6 +95,20 @@ export function sharedAgentDeps(runtime: AgentRuntime, metrics: MetricsSink): Ha
     notes: createNoteRenderer(runtime.config),
     metrics,
   };
+}
+
+/**
+ * What became of triaged incidents, over the runtime's ledger and audit table: the worker records resolves, reopens
+ * and feedback notes; the handback the feedback notes that were dead-lettered.
+ */
+export function outcomeRecorderFor(runtime: AgentRuntime, metrics: Telemetry['metrics']): OutcomeRecorder {
+  return new OutcomeRecorder({
+    incidentLedger: runtime.incidentLedger,
+    audit: runtime.audit,
+    store: runtime.outcomes,
+    metrics,
+    ruleMetrics: ruleMetrics(metrics),
+  });
 }
 
 const same = <T>(value: T): T => value;

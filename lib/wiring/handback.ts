@@ -3,7 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createHandbackHandler, type QueuedEventHandback } from '../adapters/queue-handlers';
 import { DeadLetterHandback, type HandbackDeps } from '../agent/handback';
 import { createTelemetry } from '../observability/telemetry';
-import { buildAgentRuntime, sharedAgentDeps, type AgentFunctionOptions, type AgentRuntime } from './agent-runtime';
+import { buildAgentRuntime, outcomeRecorderFor, sharedAgentDeps, type AgentFunctionOptions, type AgentRuntime } from './agent-runtime';
 
 /** The handback function's wiring (the dead-letter queue's consumer), built once per execution environment. */
 export interface HandbackWiringOptions extends AgentFunctionOptions {
@@ -21,7 +21,11 @@ export interface HandbackWiring {
 export function buildHandback(options: HandbackWiringOptions = {}): HandbackWiring {
   const { logger, metrics } = options.telemetry ?? createTelemetry('handback', options.env);
   const runtime = buildAgentRuntime(options);
-  const handback = new DeadLetterHandback({ ...sharedAgentDeps(runtime, metrics), ...options.tuning });
+  const handback = new DeadLetterHandback({
+    ...sharedAgentDeps(runtime, metrics),
+    outcomes: outcomeRecorderFor(runtime, metrics),
+    ...options.tuning,
+  });
   const handler = createHandbackHandler({
     handback: options.decorateHandback?.(handback) ?? handback,
     sqs: options.clients?.sqs ?? new SQSClient({}),

@@ -4,11 +4,10 @@ import { EventProcessor, type ProcessEventDeps } from '../agent/process-event';
 import { createWorkerHandler, type QueuedEventProcessor } from '../adapters/queue-handlers';
 import { AwsClientCache } from '../context/aws/clients';
 import { sharedContextReader } from '../context/shared-service-context';
-import { createTelemetry, ruleMetrics } from '../observability/telemetry';
-import { OutcomeRecorder } from '../outcomes/outcome-recorder';
+import { createTelemetry } from '../observability/telemetry';
 import { rulesMayKeep } from '../triage/rules-engine';
 import { triageIncident } from '../triage/triage';
-import { buildAgentRuntime, sharedAgentDeps, type AgentFunctionOptions, type AgentRuntime } from './agent-runtime';
+import { buildAgentRuntime, outcomeRecorderFor, sharedAgentDeps, type AgentFunctionOptions, type AgentRuntime } from './agent-runtime';
 
 /**
  * The worker function's wiring, built once per execution environment. The AWS clients it builds (DynamoDB, Secrets
@@ -47,13 +46,7 @@ export function buildWorker(options: WorkerWiringOptions = {}): WorkerWiring {
     triage: (context) => triageIncident(context, runtime.config.triage),
     mayKeep: (incident) => rulesMayKeep(runtime.config.triage.rules, incident, runtime.config.triage.holdMinConfidence),
     refine: runtime.refine,
-    outcomes: new OutcomeRecorder({
-      incidentLedger: runtime.incidentLedger,
-      audit: runtime.audit,
-      store: runtime.outcomes,
-      metrics,
-      ruleMetrics: ruleMetrics(metrics),
-    }),
+    outcomes: outcomeRecorderFor(runtime, metrics),
     context: {
       // Incidents of one service within minutes share its service-level reads (storms): the runtime's cache.
       shared: sharedContextReader(runtime.config.context.sharedSeconds, runtime.serviceContextCache, (error) =>

@@ -664,6 +664,9 @@ describe('dashboard', () => {
     expect(body).toContain('p50');
     expect(body).toContain('p99');
     expect(body).toContain('ApproximateNumberOfMessagesVisible');
+    // Feedback notes the handback recorded from the dead-letter queue count beside the worker's.
+    for (const name of [MetricName.feedbackRight, MetricName.feedbackWrong])
+      expect(body).toMatch(new RegExp(`PdAgent\\W+${name}\\W+environment\\W+dev\\W+service\\W+handback\\W`));
     // Per-rule series come from a SEARCH on the rule dimension, scoped to the environment.
     expect(body).toMatch(/SEARCH\('\{PdAgent,environment,rule,service\} MetricName=\\+"OutcomeContradicted\\+" environment=\\+"dev\\+"'/);
   });

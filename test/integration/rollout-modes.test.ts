@@ -1,6 +1,6 @@
 import pc from 'picocolors';
 import { renderOutcomeReport } from '../../lib/cli/commands/report';
-import { buildOutcomeReport, type OutcomeReport } from '../../lib/outcomes/outcome-report';
+import { buildOutcomeReport, type OutcomeReport, type ReportRow } from '../../lib/outcomes/outcome-report';
 import type { IncidentOutcomes } from '../../lib/outcomes/outcome-store';
 import { samplePoint, WOULD_BE_NOTE_LABEL } from '../../lib/rollout/rollout';
 import {
@@ -27,6 +27,58 @@ const SERVICES = [OBSERVE, NOTE, ACT, SAMPLED];
 const PER_SERVICE: Record<string, number> = { [OBSERVE]: 7, [NOTE]: 7, [ACT]: 8, [SAMPLED]: 8 };
 const ROLLBACK_NOTE = 'Rolled back checkout v2.3.1; latency is back to normal.';
 const WRONG_NOTE = 'pd-agent: wrong - the cache cluster failed over at the same time';
+
+/**
+ * What the report must show per service, stated from how the month is built, not from what the agent did, so that a
+ * wrong counting rule cannot pass: every latency incident matches the hold rule and the others are for escalation (carried
+ * out in act mode only); a person resolves every incident, naming the rollback on the latency ones; the first act
+ * latency incident gets `pd-agent: wrong`. Observe and note: 7 incidents, 4 latency. Act: 8, 4 latency, 1 judged wrong.
+ */
+const EXPECTED_REPORT: Record<string, Partial<ReportRow>> = {
+  [OBSERVE]: {
+    incidents: 7,
+    modes: { observe: 7 },
+    observed: 7,
+    noted: 0,
+    held: 0,
+    escalated: 0,
+    takenBack: 0,
+    confirmed: 4,
+    contradicted: 0,
+    unknown: 3,
+  },
+  [NOTE]: {
+    incidents: 7,
+    modes: { note: 7 },
+    observed: 0,
+    noted: 7,
+    held: 0,
+    escalated: 0,
+    takenBack: 0,
+    confirmed: 4,
+    contradicted: 0,
+    unknown: 3,
+  },
+  [ACT]: {
+    incidents: 8,
+    modes: { act: 8 },
+    observed: 0,
+    noted: 0,
+    held: 4,
+    escalated: 4,
+    takenBack: 4,
+    confirmed: 3,
+    contradicted: 1,
+    unknown: 4,
+  },
+};
+/** Whether a person took the incident back from the agent, per service and kind of incident (all are resolved by a person). */
+const TAKEN_BACK: Record<string, Record<'held by the rule' | 'escalated', boolean>> = {
+  [OBSERVE]: { 'held by the rule': false, escalated: false },
+  [NOTE]: { 'held by the rule': false, escalated: false },
+  [ACT]: { 'held by the rule': true, escalated: false },
+  [SAMPLED]: { 'held by the rule': true, escalated: false },
+};
 
 let stack: AgentStack;
 const startedAt = new Date(Date.now() - 60_000);
@@ -175,56 +227,53 @@ describe('a month of incidents in each rollout mode, as the sandbox recorded it'
       expect(new Set(entries.map((entry) => entry.incidentId))).toEqual(new Set(triaged.map((entry) => entry.incident.id)));
     });
 
-    it('per mode, the report shows what the sandbox recorded', () => {
-      const observed = of(OBSERVE);
-      expect(reportFor(OBSERVE).total).toMatchObject({
-        incidents: observed.length,
-        modes: { observe: observed.length },
-        observed: observed.length,
+    it('per mode, the report shows the counts the month was built to produce', () => {
+      for (const serviceId of [OBSERVE, NOTE, ACT]) expect(reportFor(serviceId).total).toMatchObject(EXPECTED_REPORT[serviceId]);
+      // Which incidents fall in the half sample depends on their random ids: its counts follow from the month's own list.
+      const sampled = of(SAMPLED, (entry) => entry.sampled);
+      const latency = sampled.filter((entry) => entry.latency).length;
+      expect(reportFor(SAMPLED).total).toMatchObject({
+        incidents: sampled.length,
+        modes: sampled.length === 0 ? {} : { act: sampled.length },
+        observed: 0,
         noted: 0,
-        held: 0,
-        escalated: 0,
-        takenBack: 0,
+        held: latency,
+        escalated: sampled.length - latency,
+        takenBack: latency,
+        confirmed: latency,
+        contradicted: 0,
+        unknown: sampled.length - latency,
       });
+    });
 
-      const noted = of(NOTE);
-      const notesPosted = noted.reduce((sum, { incident }) => sum + botNotes(incident.id).length, 0);
-      expect(reportFor(NOTE).total).toMatchObject({
-        incidents: noted.length,
-        modes: { note: noted.length },
-        noted: notesPosted,
-        held: 0,
-        escalated: 0,
-      });
-
-      for (const serviceId of [ACT, SAMPLED]) {
-        const acted = of(serviceId, (entry) => entry.sampled);
-        const escalated = acted.filter(({ incident }) => escalatedByBot(incident.id)).length;
-        const held = acted.filter(({ incident }) => botAcknowledged(incident.id) && !escalatedByBot(incident.id)).length;
-        expect(reportFor(serviceId).total).toMatchObject({
-          incidents: acted.length,
-          modes: acted.length === 0 ? {} : { act: acted.length },
-          held,
-          escalated,
-          noted: 0,
-          observed: 0,
-          takenBack: held,
+    it('a human took back exactly the holds act mode carried out: never an escalation, never a hold observe or note mode only decided', () => {
+      for (const { incident, serviceId, latency } of month.filter((entry) => entry.sampled)) {
+        const recorded = entries.find((entry) => entry.incidentId === incident.id)?.outcome;
+        expect({ serviceId, latency, humanTookOver: recorded?.humanTookOver }).toEqual({
+          serviceId,
+          latency,
+          humanTookOver: TAKEN_BACK[serviceId][latency ? 'held by the rule' : 'escalated'],
         });
       }
     });
 
     it('verdicts: rollbacks naming the deploy confirm, pd-agent: wrong contradicts, silent resolves stay unknown', () => {
-      for (const serviceId of SERVICES) {
-        const judged = of(serviceId, (entry) => entry.sampled);
-        const wrong = judged.filter(({ incident }) => incident.id === wrongIncidentId).length;
-        const confirmed = judged.filter((entry) => entry.latency).length - wrong;
-        expect(reportFor(serviceId).total).toMatchObject({ confirmed, contradicted: wrong, unknown: judged.length - confirmed - wrong });
-      }
-      const rule = report.byRule.find((row) => row.key === 'checkout-latency');
-      expect(rule).toMatchObject({ contradicted: 1, contradictedHolds: 1 });
+      const sampled = of(SAMPLED, (entry) => entry.sampled);
+      const latency = sampled.filter((entry) => entry.latency).length;
+      // Observe, note and act: 4 + 4 + 3 confirmed, 1 contradicted, 3 + 3 + 4 unknown; plus the half sample's.
+      const total = { confirmed: 11 + latency, contradicted: 1, unknown: 10 + sampled.length - latency };
+      expect(report.total).toMatchObject({ incidents: 22 + sampled.length, ...total });
+      expect(report.byRule.find((row) => row.key === 'checkout-latency')).toMatchObject({
+        incidents: 12 + latency,
+        confirmed: total.confirmed,
+        contradicted: 1,
+        unknown: 0,
+        contradictedHolds: 1,
+      });
       const rendered = renderOutcomeReport(report, pc.createColors(false), false);
-      const { incidents, confirmed, contradicted, unknown } = report.total;
-      expect(rendered).toContain(`${incidents} incident(s): ${confirmed} confirmed, ${contradicted} contradicted, ${unknown} unknown`);
+      expect(rendered).toContain(
+        `${22 + sampled.length} incident(s): ${total.confirmed} confirmed, 1 contradicted, ${total.unknown} unknown`,
+      );
     });
   });
 });

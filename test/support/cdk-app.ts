@@ -30,13 +30,19 @@ export interface SynthesizedEnvironment {
 }
 
 /**
- * Synthesizes one environment as `cdk synth -c env=<name>` would, optionally with the cdk.json block changed.
+ * Synthesizes one environment as `cdk synth -c env=<name>` would, optionally with the cdk.json block changed and with
+ * `amend` adding to the stack before synthesis (a test's deliberately bad construct: synthesis is cached once done).
  */
-export function synthEnvironment(env: string, overrides: Record<string, unknown> = {}): SynthesizedEnvironment {
+export function synthEnvironment(
+  env: string,
+  overrides: Record<string, unknown> = {},
+  amend?: (stack: PdAgentStack) => void,
+): SynthesizedEnvironment {
   requireBundles();
   const context = cdkJsonContext();
   const environments = { ...context.environments, [env]: { ...context.environments[env], ...overrides } };
   const app = new App({ context: { ...context, environments, env } });
   const stack = buildApp(app);
+  amend?.(stack);
   return { app, stack, template: Template.fromStack(stack) };
 }

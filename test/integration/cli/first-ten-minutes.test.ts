@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalStack, type LocalStack } from '../../../local/local-stack';
@@ -10,8 +12,12 @@ import { runCliCaptured } from '../../support/cli-harness';
  * What a newcomer does after `npm start -- --no-demo`, as the README and `npm start` suggest it: each step must end in
  * a success they recognise. `triggered_v3` names incident PFQZPSY on service PA2P440, neither of which the sandbox has.
  */
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
 describe('the first ten minutes on a fresh local stack', () => {
   const FIXTURE_INCIDENT = 'PFQZPSY';
+  /** The incident `acknowledged_v3` names, which the sandbox does not have. */
+  const ACKNOWLEDGED_INCIDENT = 'PQ1K5C8';
   let stack: LocalStack;
   let sandbox: Sandbox;
   const stateDir = mkdtempSync(join(tmpdir(), 'pd-agent-first-ten-'));
@@ -33,6 +39,7 @@ describe('the first ten minutes on a fresh local stack', () => {
     action: string;
     outcome: string;
     decision?: string;
+    detail?: string;
   }
   const auditOf = async (incidentId: string): Promise<AuditRow[]> => {
     const run = await runCliCaptured(['audit', '--local', '--incident', incidentId, '--json']);
@@ -40,6 +47,19 @@ describe('the first ten minutes on a fresh local stack', () => {
     return JSON.parse(run.stdout) as AuditRow[];
   };
   const agentNotes = () => sandbox.notes(FIXTURE_INCIDENT).filter((note) => note.user.id === SANDBOX_BOT_USER.id);
+  /** The agent's PagerDuty requests about an incident (send-test's own sandbox-only placement is not the agent's). */
+  const agentCalls = (incidentId: string) => sandbox.requests({ incidentId }).filter((entry) => !entry.route.includes('/sandbox/'));
+  const stateItems = async (): Promise<Record<string, unknown>[]> => {
+    const dynamo = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ endpoint: stack.aws.dynamodbEndpoint, region: stack.aws.region, credentials: LOCAL_CREDENTIALS }),
+    );
+    try {
+      const items = (await dynamo.send(new ScanCommand({ TableName: stack.aws.stateTable }))).Items ?? [];
+      return items.sort((a, b) => String(a.pk).localeCompare(String(b.pk)));
+    } finally {
+      dynamo.destroy();
+    }
+  };
 
   it('send-test --local triggered_v3 makes the incident exist, and the agent acknowledges, notes and decides', async () => {
     const run = await runCliCaptured(['send-test', 'triggered_v3', '--local']);
@@ -62,33 +82,66 @@ describe('the first ten minutes on a fresh local stack', () => {
   });
 
   it('send-test --twice neither creates the incident again nor makes a second note', async () => {
+    // The step before it in the walkthrough, so that this case stands alone: the fixture's incident exists and was triaged.
+    expect((await runCliCaptured(['send-test', 'triggered_v3', '--local'])).code).toBe(0);
+    await stack.settled({ timeoutMs: 30_000 });
+    expect(agentNotes()).toHaveLength(1);
+    const auditBefore = await auditOf(FIXTURE_INCIDENT);
+    const agentCallsBefore = agentCalls(FIXTURE_INCIDENT).length;
+
     const run = await runCliCaptured(['send-test', 'triggered_v3', '--local', '--twice', '--json']);
     expect(run.code).toBe(0);
-    const answer = JSON.parse(run.stdout) as { results: { status: number }[]; sandboxIncident: { created: boolean } };
+    const answer = JSON.parse(run.stdout) as { results: { status: number; body: string }[]; sandboxIncident: { created: boolean } };
     expect(answer.sandboxIncident.created).toBe(false);
-    expect(answer.results.map((result) => result.status)).toEqual([200, 200]);
+    expect(answer.results.map((result) => [result.status, JSON.parse(result.body).status])).toEqual([
+      [200, 'duplicate'],
+      [200, 'duplicate'],
+    ]);
     await stack.settled({ timeoutMs: 30_000 });
     expect(sandbox.incidents().filter((incident) => incident.id === FIXTURE_INCIDENT)).toHaveLength(1);
     expect(agentNotes()).toHaveLength(1);
+    // Nothing was queued: the agent neither called PagerDuty about the incident again nor recorded anything new.
+    expect(agentCalls(FIXTURE_INCIDENT)).toHaveLength(agentCallsBefore);
+    expect(await auditOf(FIXTURE_INCIDENT)).toEqual(auditBefore);
   });
 
   it('send-test --bad-signature is refused and creates nothing', async () => {
-    const before = sandbox.incidents().length;
+    const incidentsBefore = sandbox.incidents().length;
+    const stateBefore = await stateItems();
     const run = await runCliCaptured(['send-test', 'triggered_v3', '--local', '--bad-signature']);
     expect(run.stdout).toMatch(/delivery 1: 401 .*as expected/);
-    expect(sandbox.incidents()).toHaveLength(before);
+    await stack.settled({ timeoutMs: 30_000 });
+    expect(sandbox.incidents()).toHaveLength(incidentsBefore);
+    // The ingress refused it before recording or queueing anything.
+    expect(await stateItems()).toEqual(stateBefore);
   });
 
-  it('send-test of a non-triggering event says it is only recorded', async () => {
+  it('send-test of a non-triggering event says it is only recorded, and the agent records it and does nothing else', async () => {
     const run = await runCliCaptured(['send-test', 'acknowledged_v3', '--local']);
     expect(run.stdout).toContain('incident.acknowledged is not a triggering event');
     expect(run.stdout).toMatch(/delivery 1: 202/);
     await stack.settled({ timeoutMs: 30_000 });
+    expect(await auditOf(ACKNOWLEDGED_INCIDENT)).toEqual([
+      expect.objectContaining({ action: 'record', outcome: 'recorded', detail: 'incident.acknowledged: recorded, nothing to triage' }),
+    ]);
+    expect(sandbox.incidents().some((incident) => incident.id === ACKNOWLEDGED_INCIDENT)).toBe(false);
+    expect(agentCalls(ACKNOWLEDGED_INCIDENT)).toEqual([]);
   });
 
-  it('doctor --local passes every check', async () => {
+  it('doctor --local passes every check, and only reads', async () => {
+    const writesBefore = sandbox.requests().filter((entry) => entry.method !== 'GET').length;
     const run = await runCliCaptured(['doctor', '--local']);
-    expect(run.stdout).not.toContain('FAIL');
     expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThanOrEqual(8);
+    for (const line of lines) expect(line).toMatch(/^PASS {2}/);
+    const json = await runCliCaptured(['doctor', '--local', '--json']);
+    const report = JSON.parse(json.stdout) as { healthy: boolean; checks: { name: string; ok: boolean }[] };
+    expect(report.healthy).toBe(true);
+    expect(report.checks.map((check) => check.name)).toEqual(
+      expect.arrayContaining(['secret shape', 'PagerDuty key', 'agent identity', 'webhook subscriptions', 'dead-letter queue']),
+    );
+    expect(lines).toHaveLength(report.checks.length);
+    expect(sandbox.requests().filter((entry) => entry.method !== 'GET')).toHaveLength(writesBefore);
   });
 });

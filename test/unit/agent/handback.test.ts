@@ -4,9 +4,18 @@ import { createHandbackHandler } from '../../../lib/adapters/queue-handlers';
 import { DeadLetterHandback, healthDedupKey } from '../../../lib/agent/handback';
 import { parseAgentConfig } from '../../../lib/config/agent-config';
 import { MetricName } from '../../../lib/observability/telemetry';
-import { encodeQueuedEvent, type QueuedEvent } from '../../../lib/queue/queued-event';
-import { MemoryAuditTrail, MemoryIncidentLedger, MemoryWorkLedger, RecordingMetrics, testNotes } from '../../support/fake-agent-state';
-import { BOT, FakePagerDuty, makeIncident } from '../../support/fake-pagerduty';
+import { OutcomeRecorder } from '../../../lib/outcomes/outcome-recorder';
+import { OutcomeStoreError, type NewFeedback, type NewOutcome } from '../../../lib/outcomes/outcome-store';
+import { encodeQueuedEvent, type DeadLetteredEvent, type QueuedEvent } from '../../../lib/queue/queued-event';
+import {
+  MemoryAuditTrail,
+  MemoryIncidentLedger,
+  MemoryOutcomeStore,
+  MemoryWorkLedger,
+  RecordingMetrics,
+  testNotes,
+} from '../../support/fake-agent-state';
+import { BOT, FakePagerDuty, HUMAN, makeIncident } from '../../support/fake-pagerduty';
 
 const dead = (eventId = 'EVT001', incidentId: string | null = 'PINC001'): QueuedEvent => ({
   version: 1,
@@ -21,7 +30,7 @@ const dead = (eventId = 'EVT001', incidentId: string | null = 'PINC001'): Queued
 
 const invocation = { remainingTimeMs: () => 50_000 };
 
-function setup(routingKey?: string) {
+function setup(routingKey?: string, agentConfig?: string) {
   const pd = new FakePagerDuty([
     makeIncident({ status: 'acknowledged', acknowledgements: [{ at: '2026-03-01T10:00:01Z', acknowledger: BOT }] }),
   ]);
@@ -29,19 +38,59 @@ function setup(routingKey?: string) {
   const incidents = new MemoryIncidentLedger();
   const audit = new MemoryAuditTrail();
   const metrics = new RecordingMetrics();
+  const store = new MemoryOutcomeStore();
   const handback = new DeadLetterHandback({
     env: 'prod',
-    settings: parseAgentConfig(undefined),
+    settings: parseAgentConfig(agentConfig),
     connect: async () => ({ api: pd, events: pd.eventsApi, botUserId: BOT.id, eventsRoutingKey: routingKey }),
     workLedger: work,
     incidentLedger: incidents,
     audit,
     notes: testNotes,
     metrics,
+    outcomes: new OutcomeRecorder({ incidentLedger: incidents, audit, store, metrics }),
     retry: { sleep: async () => undefined, random: () => 0 },
   });
-  return { pd, work, incidents, audit, metrics, handback };
+  return { pd, work, incidents, audit, metrics, store, handback };
 }
+
+/** A dead-lettered `incident.annotated` event: a note on PINC001, as the worker's queue carried it. */
+function deadNote(content: string, eventId = 'EVT-NOTE', author: { id: string; type: string; summary: string } = HUMAN): DeadLetteredEvent {
+  const body = {
+    event: {
+      id: eventId,
+      event_type: 'incident.annotated',
+      resource_type: 'incident',
+      occurred_at: '2026-03-01T10:30:00Z',
+      agent: author,
+      data: { id: 'PNOTE1', type: 'incident_note', content, trimmed: false, incident: { id: 'PINC001', type: 'incident_reference' } },
+    },
+  };
+  return {
+    eventId,
+    eventType: 'incident.annotated',
+    incidentId: 'PINC001',
+    rawBodyBase64: Buffer.from(JSON.stringify(body)).toString('base64'),
+  };
+}
+
+/** The worker triaged PINC001 and holds it (acknowledged, note posted, finished). */
+async function triagedAndHeld(incidents: MemoryIncidentLedger): Promise<void> {
+  await incidents.markAcknowledged('PINC001', 'EVT001', new Date());
+  await incidents.recordDecision('PINC001', 'hold', { rolloutMode: 'act' });
+  await incidents.markFinished('PINC001');
+}
+
+const WRONG = 'pd-agent: wrong - the cache cluster failed over';
+const feedbackItem = expect.objectContaining({
+  kind: 'feedback',
+  incidentId: 'PINC001',
+  eventId: 'EVT-NOTE',
+  verdict: 'contradicted',
+  comment: 'the cache cluster failed over',
+  by: HUMAN.id,
+  decision: 'hold',
+});
 
 describe('DeadLetterHandback', () => {
   it('escalates an incident the agent acknowledged and did not finish, with one note, and marks it handed back', async () => {
@@ -114,5 +163,120 @@ describe('DeadLetterHandback', () => {
     const response = await handler({ Records: [record] }, { getRemainingTimeInMillis: () => 50_000 } as Context);
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }]);
     expect(metrics.total(MetricName.handbackFailed)).toBe(1);
+  });
+});
+
+describe('DeadLetterHandback: a dead-lettered feedback note', () => {
+  it('becomes its feedback item through the outcome recorder, reading nothing from PagerDuty, once however often it is redelivered', async () => {
+    const { pd, incidents, audit, metrics, store, handback } = setup();
+    await triagedAndHeld(incidents);
+
+    expect(await handback.handle(deadNote(WRONG), invocation)).toBe('recorded');
+    expect(await handback.handle(deadNote(WRONG), invocation)).toBe('recorded');
+
+    expect(store.items).toEqual([feedbackItem]);
+    expect(metrics.total(MetricName.feedbackWrong)).toBe(1);
+    expect(pd.calls).toEqual([]);
+    expect(audit.items.map((item) => [item.action, item.outcome])).toEqual([
+      ['record', 'recorded'],
+      ['record', 'recorded'],
+    ]);
+  });
+
+  it('comes after the handback of the incident it is on: the silenced incident is escalated first, then the feedback recorded', async () => {
+    const { pd, incidents, store, handback } = setup();
+    await incidents.markAcknowledged('PINC001', 'EVT001', new Date());
+    await incidents.recordDecision('PINC001', 'hold', { rolloutMode: 'act' });
+    const escalationsWhenRecorded: number[] = [];
+    const append = store.append.bind(store);
+    store.append = async (item: NewOutcome | NewFeedback) => {
+      escalationsWhenRecorded.push(pd.count('escalateIncident'));
+      return append(item);
+    };
+    // The handback spends its whole retry budget on the incident read: the feedback has its own and is still recorded.
+    pd.fail('getIncident', 500, 3);
+
+    expect(await handback.handle(deadNote(WRONG), invocation)).toBe('handed-back');
+
+    expect(pd.incident().status).toBe('triggered');
+    expect(escalationsWhenRecorded).toEqual([1]);
+    expect(store.items).toEqual([feedbackItem]);
+  });
+
+  it('waits for the handback: while the incident cannot be handed back, the message fails and no feedback is recorded yet', async () => {
+    const { pd, incidents, store, handback } = setup();
+    await incidents.markAcknowledged('PINC001', 'EVT001', new Date());
+    await incidents.recordDecision('PINC001', 'hold', { rolloutMode: 'act' });
+    pd.fail('getIncident', 500, 4);
+
+    await expect(handback.handle(deadNote(WRONG), invocation)).rejects.toThrow();
+    expect(store.items).toEqual([]);
+
+    expect(await handback.handle(deadNote(WRONG), invocation)).toBe('handed-back');
+    expect(store.items).toEqual([feedbackItem]);
+  });
+
+  it('a feedback write that fails fails the message after the handback; its retry records the feedback and hands back nothing twice', async () => {
+    const { pd, incidents, store, handback } = setup();
+    await incidents.markAcknowledged('PINC001', 'EVT001', new Date());
+    await incidents.recordDecision('PINC001', 'hold', { rolloutMode: 'act' });
+    const append = store.append.bind(store);
+    let failures = 1;
+    store.append = async (item: NewOutcome | NewFeedback) => {
+      if (failures-- > 0)
+        throw new OutcomeStoreError('feedback write for incident PINC001', new Error('ProvisionedThroughputExceededException'));
+      return append(item);
+    };
+
+    await expect(handback.handle(deadNote(WRONG), invocation)).rejects.toThrow(OutcomeStoreError);
+    expect(pd.count('escalateIncident')).toBe(1);
+    expect(await incidents.get('PINC001')).toMatchObject({ handedBackAt: expect.any(String), finished: true });
+
+    expect(await handback.handle(deadNote(WRONG), invocation)).toBe('recorded');
+    expect(pd.count('escalateIncident')).toBe(1);
+    expect(store.items).toEqual([feedbackItem]);
+  });
+
+  it.each<[string, () => DeadLetteredEvent, string | undefined, boolean]>([
+    ['an ordinary note', () => deadNote('checking the database'), undefined, true],
+    ["the agent's own note", () => deadNote('pd-agent: right', 'EVT-BOT', BOT), undefined, true],
+    [
+      'a note the environment filters out',
+      () => deadNote(WRONG),
+      JSON.stringify({ filters: { eventTypes: ['incident.triggered'] } }),
+      true,
+    ],
+    ['a note on an incident the agent never triaged', () => deadNote(WRONG), undefined, false],
+    ["a newer release's message, whose body is not read", () => ({ ...deadNote(WRONG), rawBodyBase64: undefined }), undefined, true],
+  ])('ignores what the worker would: %s', async (_name, dead, agentConfig, triaged) => {
+    const { pd, incidents, store, audit, handback } = setup(undefined, agentConfig);
+    if (triaged) await triagedAndHeld(incidents);
+    else pd.incidents.set('PINC001', makeIncident({ status: 'triggered' }));
+    expect(await handback.handle(dead(), invocation)).toBe('recorded');
+    expect(store.items).toEqual([]);
+    expect(audit.items).toHaveLength(1);
+  });
+
+  it('reaches the recorder from an SQS record through the real batch handler', async () => {
+    const { incidents, store, handback } = setup();
+    await triagedAndHeld(incidents);
+    const handler = createHandbackHandler({
+      handback,
+      sqs: new SQSClient({}),
+      logger: { info: jest.fn(), warn: jest.fn(), error: jest.fn() },
+      metrics: new RecordingMetrics(),
+    });
+    const queued: QueuedEvent = {
+      version: 1,
+      ...deadNote(WRONG),
+      rawBodyBase64: deadNote(WRONG).rawBodyBase64 as string,
+      webhookId: null,
+      subscriptionId: null,
+      receivedAt: '2026-03-01T10:30:01Z',
+    };
+    const record = { messageId: 'm-2', receiptHandle: 'rh-2', body: encodeQueuedEvent(queued), attributes: { MessageGroupId: 'PINC001' } };
+    const response = await handler({ Records: [record as unknown as SQSRecord] }, { getRemainingTimeInMillis: () => 50_000 } as Context);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(store.items).toEqual([feedbackItem]);
   });
 });

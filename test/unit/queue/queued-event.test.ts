@@ -3,7 +3,7 @@ import {
   encodeQueuedEvent,
   QueuedEventError,
   QueuedEventVersionError,
-  readQueuedEventHeader,
+  readDeadLetteredEvent,
   type QueuedEvent,
 } from '../../../lib/queue/queued-event';
 
@@ -40,29 +40,36 @@ describe('decodeQueuedEvent', () => {
   });
 });
 
-describe('readQueuedEventHeader', () => {
-  it('takes a readable message whole', () => {
-    expect(readQueuedEventHeader(message(encodeQueuedEvent(event), { MessageGroupId: 'PINC1' }))).toEqual({
+describe('readDeadLetteredEvent', () => {
+  it('takes a readable message whole, with its signed body', () => {
+    expect(readDeadLetteredEvent(message(encodeQueuedEvent(event), { MessageGroupId: 'PINC1' }))).toEqual({
       eventId: 'EVT1',
       eventType: 'incident.triggered',
       incidentId: 'PINC1',
+      rawBodyBase64: 'e30=',
     });
   });
 
   it("falls back to SQS's group and deduplication ids for a message it cannot read", () => {
     expect(
-      readQueuedEventHeader(message('{"version":9}', { MessageGroupId: 'PINC9', MessageDeduplicationId: 'EVT9.redrive-1767225600000' })),
+      readDeadLetteredEvent(message('{"version":9}', { MessageGroupId: 'PINC9', MessageDeduplicationId: 'EVT9.redrive-1767225600000' })),
     ).toEqual({ eventId: 'EVT9', eventType: 'unreadable', incidentId: 'PINC9' });
-    expect(readQueuedEventHeader(message('garbage', { MessageGroupId: 'event-EVT8', MessageDeduplicationId: 'EVT8' }))).toEqual({
+    expect(readDeadLetteredEvent(message('garbage', { MessageGroupId: 'event-EVT8', MessageDeduplicationId: 'EVT8' }))).toEqual({
       eventId: 'EVT8',
       eventType: 'unreadable',
       incidentId: null,
     });
   });
 
-  it('keeps the identity fields a newer body still carries', () => {
-    const newer = JSON.stringify({ version: 2, eventId: 'EVT2', eventType: 'incident.reopened', incidentId: 'PINC2' });
-    expect(readQueuedEventHeader(message(newer, { MessageGroupId: 'PINC2' }))).toEqual({
+  it('keeps the identity fields a newer body still carries, and not its body', () => {
+    const newer = JSON.stringify({
+      version: 2,
+      eventId: 'EVT2',
+      eventType: 'incident.reopened',
+      incidentId: 'PINC2',
+      rawBodyBase64: 'e30=',
+    });
+    expect(readDeadLetteredEvent(message(newer, { MessageGroupId: 'PINC2' }))).toEqual({
       eventId: 'EVT2',
       eventType: 'incident.reopened',
       incidentId: 'PINC2',
@@ -70,6 +77,6 @@ describe('readQueuedEventHeader', () => {
   });
 
   it('refuses a message that names no event at all', () => {
-    expect(() => readQueuedEventHeader(message('garbage', {}))).toThrow(QueuedEventError);
+    expect(() => readDeadLetteredEvent(message('garbage', {}))).toThrow(QueuedEventError);
   });
 });
