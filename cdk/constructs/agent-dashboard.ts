@@ -60,6 +60,7 @@ export class AgentDashboard extends Construct {
         perMinute(MetricName.signatureMissing, 'ingress'),
         perMinute(MetricName.signatureMalformed, 'ingress'),
         perMinute(MetricName.signatureMismatch, 'ingress'),
+        perMinute(MetricName.signatureUnconfirmed, 'ingress'),
       ]),
     );
     this.dashboard.addWidgets(

@@ -177,8 +177,12 @@ interface Ownership {
   /** Who acknowledged it before the agent; null when the agent holds it. */
   humanAcknowledger: string | null;
   everEscalated: boolean;
-  /** No rule could leave it with the agent: it goes to on-call at once, unacknowledged, and the note follows. */
-  handToOnCallFirst: boolean;
+  /**
+   * No rule could leave it with the agent, so it is never acknowledged: `already-theirs` when PagerDuty already pages
+   * people with it (it is assigned to someone other than the agent), `escalate` when it is assigned to the agent (a
+   * policy that pages the agent first) and must be escalated as the gathering starts; null when the agent may keep it.
+   */
+  handOver: 'already-theirs' | 'escalate' | null;
   /** An escalation an earlier delivery of this event began: repeated as it was unless PagerDuty confirmed it. */
   earlierEscalation?: { target: EscalationTarget; confirmed: boolean };
 }
@@ -200,7 +204,7 @@ function acknowledgedForEvent(progress: IncidentProgress | undefined, triggerEve
 
 /** Why stopping leaves nobody silenced, for the audit trail. */
 function givenUpBecause(acknowledgementMayHaveLanded: boolean, handedToOnCall: boolean): string {
-  if (handedToOnCall) return 'the agent had already handed it to on-call, unacknowledged';
+  if (handedToOnCall) return 'on-call already had it: the agent never acknowledged it';
   if (acknowledgementMayHaveLanded) return 'PagerDuty does not show it held by the agent alone, PagerDuty keeps paging';
   return 'the agent had not acknowledged it, PagerDuty keeps paging';
 }
@@ -396,8 +400,8 @@ export class EventProcessor {
    * Reads the incident and makes it the agent's: acknowledges it unless a human already did (or the agent did, for this
    * event, on an earlier delivery), or unless no rule could leave it with the agent: acknowledging an incident only to
    * escalate it seconds later silences it for nothing, flips its state in front of the responders and costs a write,
-   * so such an incident is handed to on-call as the gathering starts (`handToOnCallFirst`). `'resolved-already'` when
-   * there is nothing left to own.
+   * so such an incident is left with the people PagerDuty pages, or escalated to them when it is assigned to the agent
+   * (`handOver`). `'resolved-already'` when there is nothing left to own.
    */
   private async takeOwnership(run: IncidentRun): Promise<Ownership | 'resolved-already'> {
     const { audit, incidentLedger } = this.deps;
@@ -423,16 +427,19 @@ export class EventProcessor {
         : undefined;
     // Only `act` acknowledges: in `observe` and `note` PagerDuty keeps paging the humans as if the agent were absent.
     const mayAcknowledge = human === null && !ackedForThisEvent && run.writes.acknowledge;
-    // An earlier delivery that escalated this event without acknowledging it had found no rule to keep it: never take it back.
+    // An earlier delivery that handed this event over without acknowledging it had found no rule to keep it: never take it back.
+    const handedOverBefore = earlierEscalation !== undefined || progress?.leftWithOnCallFor === event.eventId;
     const handToOnCallFirst =
-      mayAcknowledge && !holding.acknowledgedByAgent && (earlierEscalation !== undefined || this.deps.mayKeep?.(incident) === false);
+      mayAcknowledge && !holding.acknowledgedByAgent && (handedOverBefore || this.deps.mayKeep?.(incident) === false);
     if (mayAcknowledge && !handToOnCallFirst) await this.acknowledge(run);
+    const assignedToAgent = incident.assignments.some((assignment) => assignment.assignee.id === botUserId);
+    const handOver = !handToOnCallFirst ? null : assignedToAgent || earlierEscalation !== undefined ? 'escalate' : 'already-theirs';
     return {
       incident,
       alerts,
       humanAcknowledger: human,
       everEscalated: progress?.escalatedAt !== undefined || progress?.handedBackAt !== undefined,
-      handToOnCallFirst,
+      handOver,
       ...(earlierEscalation === undefined ? {} : { earlierEscalation }),
     };
   }
@@ -481,9 +488,9 @@ export class EventProcessor {
   }
 
   /**
-   * Gathers the context. An incident handed to on-call first is escalated as soon as the on-calls are read (they say
-   * which level to page), while the other reads go on; both are waited for, and a failed escalation is the error that
-   * counts.
+   * Gathers the context. An incident handed over before triage is left with its on-call people at once (the ledger keeps
+   * it), or escalated as soon as the on-calls are read (they say which level to page) while the other reads go on; both
+   * are waited for, and a failed escalation is the error that counts.
    */
   private async gather(run: IncidentRun, ownership: Ownership): Promise<IncidentContext> {
     const gathering = startGathering(ownership.incident, {
@@ -495,7 +502,12 @@ export class EventProcessor {
       settings: this.deps.gather,
       now: this.clock,
     });
-    if (!ownership.handToOnCallFirst) return gathering.context;
+    if (ownership.handOver === null) return gathering.context;
+    if (ownership.handOver === 'already-theirs') {
+      await this.deps.incidentLedger.markLeftWithOnCall(run.subject.incidentId, run.event.eventId, this.clock());
+      run.holding.handedToOnCall = true;
+      return gathering.context;
+    }
     const handing = gathering.oncalls().then((oncalls) => this.handToOnCall(run, ownership, oncalls ?? []));
     const [handed, gathered] = await Promise.allSettled([handing, gathering.context]);
     if (handed.status === 'rejected') throw handed.reason;
@@ -503,7 +515,7 @@ export class EventProcessor {
     return gathered.value;
   }
 
-  /** The escalation before triage, of an incident the agent never acknowledged. */
+  /** The escalation before triage, of an incident the agent never acknowledged but PagerDuty assigned to it. */
   private async handToOnCall(run: IncidentRun, ownership: Ownership, oncalls: Oncall[]): Promise<void> {
     if (ownership.earlierEscalation?.confirmed !== true) {
       const reason = 'No rule lets the agent keep an incident like this: on-call takes it at once, and the hypothesis note follows.';
@@ -714,7 +726,10 @@ export class EventProcessor {
     if (run.holding.handedToOnCall) {
       // mayKeep said no rule could keep it, and evidence and the model only ever lower a decision.
       decision = 'escalate';
-      reason = `${reason} On-call took it before triage finished: no rule could leave it with the agent.`;
+      reason =
+        ownership.handOver === 'already-theirs'
+          ? `${reason} No rule could leave it with the agent, so it never took it: PagerDuty pages the people it is assigned to.`
+          : `${reason} On-call took it before triage finished: no rule could leave it with the agent.`;
     }
     await incidentLedger.recordDecision(subject.incidentId, decision, this.decisionFacts(run, context, hypothesis));
     const carriedOut = mayAct || run.holding.acknowledgedByAgent;

@@ -37,6 +37,8 @@ export interface IncidentProgress {
   escalationTarget?: EscalationTarget;
   /** The triggering event whose escalation PagerDuty confirmed: a redelivery of it does not page again. */
   escalationConfirmedFor?: string;
+  /** The triggering event the agent left with the people PagerDuty pages, without acknowledging or escalating it. */
+  leftWithOnCallFor?: string;
   resolvedAt?: string;
   handedBackAt?: string;
   handbackReason?: string;
@@ -102,6 +104,11 @@ export interface IncidentLedger {
   beginEscalation(incidentId: string, at: Date, intent?: EscalationIntent): Promise<void>;
   /** PagerDuty answered the escalation begun for this triggering event. */
   confirmEscalation(incidentId: string, triggerEventId: string): Promise<void>;
+  /**
+   * The agent leaves this triggering event's incident with the people PagerDuty pages, never acknowledging it: on-call
+   * owns it, so, as after an escalation, the agent never resolves it.
+   */
+  markLeftWithOnCall(incidentId: string, triggerEventId: string, at: Date): Promise<void>;
   /** The agent holds the incident with its note, or left it with the human who acknowledged it. */
   markFinished(incidentId: string): Promise<void>;
   /** Conditional: throws ResolveRefusedError when the incident was ever escalated or handed back. */
@@ -179,6 +186,14 @@ export class DynamoIncidentLedger implements IncidentLedger {
 
   async confirmEscalation(incidentId: string, triggerEventId: string): Promise<void> {
     await this.update(incidentId, 'SET escalationConfirmedFor = :trigger, expiresAt = :ttl', { ':trigger': triggerEventId, ':ttl': ttl() });
+  }
+
+  async markLeftWithOnCall(incidentId: string, triggerEventId: string, at: Date): Promise<void> {
+    await this.update(incidentId, 'SET escalatedAt = if_not_exists(escalatedAt, :at), leftWithOnCallFor = :trigger, expiresAt = :ttl', {
+      ':at': at.toISOString(),
+      ':trigger': triggerEventId,
+      ':ttl': ttl(at),
+    });
   }
 
   async markFinished(incidentId: string): Promise<void> {

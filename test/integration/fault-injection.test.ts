@@ -55,6 +55,9 @@ const titleFor = (dice: FaultDice, index: number): string => {
   if (kind < 0.3) return `disk usage high on db-${index}`;
   if (kind < 0.45) return `health check flapping on web-${index}`;
   if (kind < 0.55) return `${RECOVERED_TITLE} on cache-${index}`;
+  // A rule may hold payment errors (on a database host's alert), so the agent acknowledges them, then escalates.
+  if (kind < 0.75) return `payment errors high (${index})`;
+  // No rule could keep checkout latency: the agent leaves it with the people PagerDuty pages, and notes it.
   return `checkout latency high (${index})`;
 };
 
@@ -68,26 +71,24 @@ function lostAnswerFor(
   title: string,
   taken: Record<'acknowledge' | 'escalate', number>,
 ): TriggeredIncident['lostAnswer'] {
-  if (dice.fraction(`lost|${index}`) >= LOST_ANSWER_SHARE) return undefined;
-  const call = title.startsWith('checkout latency') && taken.escalate <= taken.acknowledge ? 'escalate' : 'acknowledge';
+  // Checkout latency is never acknowledged nor escalated (on-call already has it): no PUT to lose an answer of.
+  if (title.startsWith('checkout latency') || dice.fraction(`lost|${index}`) >= LOST_ANSWER_SHARE) return undefined;
+  // Payment errors are acknowledged, then escalated (the second PUT); the others are acknowledged and kept.
+  const call = title.startsWith('payment errors') && taken.escalate <= taken.acknowledge ? 'escalate' : 'acknowledge';
   const readFailures = taken[call] % (MAX_RETRIES_PER_EVENT + 2);
   taken[call] += 1;
-  return { call, readFailures };
+  return { call, readFailures, putsBefore: call === 'escalate' ? 1 : 0 };
 }
 
-/** Failed reads of the incident first, then its first (acknowledge) or second (escalate) PUT applied and the answer lost. */
+/** Failed reads of the incident (with its alerts) first, then the PUT after `putsBefore` others applied and its answer lost. */
 function scriptLostAnswer(sandbox: Sandbox, incidentId: string, lost: NonNullable<TriggeredIncident['lostAnswer']>): void {
   if (lost.readFailures > 0)
     sandbox.faults.script(
-      'GET /incidents/{id}',
+      'GET /incidents/{id}/alerts',
       Array.from({ length: lost.readFailures }, () => ({ status: 500 })),
       incidentId,
     );
-  sandbox.faults.script(
-    'PUT /incidents/{id}',
-    lost.call === 'acknowledge' ? [{ drop: 'after' }] : [NO_FAULT, { drop: 'after' }],
-    incidentId,
-  );
+  sandbox.faults.script('PUT /incidents/{id}', [...Array.from({ length: lost.putsBefore }, () => NO_FAULT), { drop: 'after' }], incidentId);
 }
 
 /** PagerDuty's own retry of a delivery answered non-2xx, bounded like the sandbox's. */

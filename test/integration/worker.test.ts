@@ -111,8 +111,9 @@ describe('worker through ingress and queue against the sandbox', () => {
   });
 
   it('hands back an incident whose acknowledgement landed but whose answer was lost after reads spent the budget', async () => {
+    // The first read (the incident with its alerts) fails until the budget is spent.
     stack.sandbox.faults.script(
-      'GET /incidents/{id}',
+      'GET /incidents/{id}/alerts',
       Array.from({ length: 5 }, () => ({ status: 500 })),
     );
     stack.sandbox.faults.script('PUT /incidents/{id}', [{ drop: 'after' }]);

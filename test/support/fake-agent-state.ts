@@ -118,6 +118,13 @@ export class MemoryIncidentLedger implements IncidentLedger {
     });
   }
 
+  async markLeftWithOnCall(incidentId: string, triggerEventId: string, at: Date): Promise<void> {
+    this.set(incidentId, {
+      escalatedAt: this.progress.get(incidentId)?.escalatedAt ?? at.toISOString(),
+      leftWithOnCallFor: triggerEventId,
+    });
+  }
+
   async confirmEscalation(incidentId: string, triggerEventId: string): Promise<void> {
     this.set(incidentId, { escalationConfirmedFor: triggerEventId });
   }

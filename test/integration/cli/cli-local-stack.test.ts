@@ -66,13 +66,14 @@ describe('pd-agent CLI against the local stack and the PagerDuty sandbox', () =>
   it('audit reads the trail by time range with filters, and by incident', async () => {
     const incident = stack.sandbox?.triggerIncident({ serviceId: 'PSVC001', title: 'Payment provider answers 503', urgency: 'high' });
     await stack.settled({ timeoutMs: 30_000 });
-    const byTime = await runCliCaptured(['audit', '--local', '--since', '1h', '--action', 'acknowledge', '--json']);
+    const byTime = await runCliCaptured(['audit', '--local', '--since', '1h', '--action', 'note', '--json']);
     expect(byTime.code).toBe(0);
     const rows = JSON.parse(byTime.stdout) as { action: string; incidentId: string }[];
     expect(rows.length).toBeGreaterThan(0);
-    expect(rows.every((row) => row.action === 'acknowledge')).toBe(true);
+    expect(rows.every((row) => row.action === 'note')).toBe(true);
+    expect(rows.map((row) => row.incidentId)).toContain(incident?.id);
     const byIncident = await runCliCaptured(['audit', '--local', '--incident', incident?.id as string]);
-    expect(byIncident.stdout).toContain('acknowledge');
+    expect(byIncident.stdout).toContain('triage');
     expect(byIncident.stdout).toContain('note');
     expect(byIncident.stdout).toMatch(/\d+ row\(s\)/);
     const wrong = await runCliCaptured(['audit', '--local', '--since', 'yesterday-ish']);

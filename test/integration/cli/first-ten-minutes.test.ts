@@ -61,7 +61,7 @@ describe('the first ten minutes on a fresh local stack', () => {
     }
   };
 
-  it('send-test --local triggered_v3 makes the incident exist, and the agent acknowledges, notes and decides', async () => {
+  it('send-test --local triggered_v3 makes the incident exist, and the agent notes and decides, leaving it with on-call (no rule could keep it)', async () => {
     const run = await runCliCaptured(['send-test', 'triggered_v3', '--local']);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`created incident ${FIXTURE_INCIDENT}`);
@@ -71,11 +71,11 @@ describe('the first ten minutes on a fresh local stack', () => {
     await stack.settled({ timeoutMs: 30_000 });
 
     const rows = await auditOf(FIXTURE_INCIDENT);
-    expect(rows).toContainEqual(expect.objectContaining({ action: 'acknowledge', outcome: 'succeeded' }));
     expect(rows).toContainEqual(expect.objectContaining({ action: 'note', outcome: 'succeeded' }));
-    expect(rows.find((row) => row.action === 'triage')?.decision).toMatch(/^(escalate|hold|resolve-if-cleared|noted)/);
+    expect(rows.find((row) => row.action === 'triage')?.decision).toBe('escalate');
+    expect(rows.map((row) => row.action)).not.toContain('acknowledge');
     expect(rows.some((row) => row.outcome === 'failed')).toBe(false);
-    expect(sandbox.acknowledgements(FIXTURE_INCIDENT).map((ack) => ack.acknowledger.id)).toContain(SANDBOX_BOT_USER.id);
+    expect(sandbox.acknowledgements(FIXTURE_INCIDENT).map((ack) => ack.acknowledger.id)).not.toContain(SANDBOX_BOT_USER.id);
     expect(agentNotes()).toHaveLength(1);
     // Placing the incident emitted no trigger of its own: the agent saw one triggering event, the delivered one.
     expect(sandbox.history({ incidentId: FIXTURE_INCIDENT }).map((entry) => entry.eventType)).not.toContain('incident.triggered');

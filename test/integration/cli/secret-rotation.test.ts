@@ -65,7 +65,8 @@ describe('secret stage and the rotation function against the local stack', () =>
   const agentHandlesAnIncident = async (title: string): Promise<{ incidentId: string; requests: ReturnType<Sandbox['requests']> }> => {
     const incident = sandbox.triggerIncident({ serviceId: 'PSVC001', title, urgency: 'high' });
     await stack.settled({ timeoutMs: 30_000 });
-    expect(sandbox.acknowledgements(incident.id).map((ack) => ack.acknowledger.id)).toContain(SANDBOX_BOT_USER.id);
+    // The agent's note proves it read the incident and wrote to PagerDuty with the key in use.
+    expect(sandbox.notes(incident.id).map((note) => note.user.id)).toContain(SANDBOX_BOT_USER.id);
     return { incidentId: incident.id, requests: sandbox.requests({ incidentId: incident.id }) };
   };
 
@@ -119,7 +120,7 @@ describe('secret stage and the rotation function against the local stack', () =>
     expect(requests.filter((request) => request.status === 401)).toHaveLength(1);
     const answered = requests.filter((request) => request.status !== 401);
     expect(answered.every((request) => request.apiTokenId === newKeyId)).toBe(true);
-    expect(answered.some((request) => request.route === 'PUT /incidents/{id}' && request.status === 200)).toBe(true);
+    expect(answered.some((request) => request.route === 'POST /incidents/{id}/notes' && request.status === 200)).toBe(true);
   });
 
   it('a key PagerDuty rejects fails testSecret with what to do, stays AWSPENDING, and the agent keeps the current key', async () => {

@@ -95,7 +95,7 @@ describe('webhook signing secrets in their own secret', () => {
     const deliveries = sandbox.deliveries({ incidentId: incident.id }).filter((delivery) => delivery.subscriptionId === id);
     expect(deliveries.length).toBeGreaterThan(0);
     expect(deliveries.every((delivery) => delivery.outcome === 'delivered')).toBe(true);
-    expect(sandbox.acknowledgements(incident.id).map((ack) => ack.acknowledger.id)).toContain(SANDBOX_BOT_USER.id);
+    expect(sandbox.notes(incident.id).map((note) => note.user.id)).toContain(SANDBOX_BOT_USER.id);
   });
 
   it('a subscription added while a key rotation is staged keeps its secret after the promotion (no 48-hour cliff)', async () => {

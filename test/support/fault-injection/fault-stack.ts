@@ -97,8 +97,9 @@ export interface FaultStack {
 }
 
 /**
- * Rules that make the agent hold some incidents, resolve some and escalate the rest, so every branch runs. The flapping
- * checks' alerts never clear (the rule holds them); the recovered replicas' do (the rule resolves them).
+ * Rules that make the agent hold some incidents, resolve some, acknowledge then escalate some and hand the rest to
+ * on-call at once, so every branch runs. The flapping checks' alerts never clear (the rule holds them); the recovered
+ * replicas' do (the rule resolves them).
  */
 export const RECOVERED_TITLE = 'replica lag recovered';
 export const FAULT_AGENT_CONFIG = {
@@ -119,6 +120,15 @@ export const FAULT_AGENT_CONFIG = {
         hypothesis: 'A known flapping health check',
         confidence: 0.95,
         action: 'resolve-if-cleared',
+      },
+      {
+        // Could hold a payment error whose alert names a database host; the sandbox's alerts name none, so the agent
+        // acknowledges these (it cannot rule the hold out before reading the alerts) and then escalates them.
+        id: 'payments-db',
+        match: { title: 'payment', alertFields: { host: '^db-' } },
+        hypothesis: 'Payment errors from a database host',
+        confidence: 0.9,
+        action: 'hold',
       },
       {
         id: 'self-recovered',

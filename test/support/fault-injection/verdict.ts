@@ -21,7 +21,8 @@ export interface TriggeredIncident {
    * PagerDuty applies this mutation of the agent's and the answer is lost (the connection drops), after `readFailures`
    * failed reads of the incident spent that much of the retry budget (5 or more: all of it).
    */
-  lostAnswer?: { call: 'acknowledge' | 'escalate'; readFailures: number };
+  /** The PUT after `putsBefore` others is applied and its answer lost, after `readFailures` failed reads. */
+  lostAnswer?: { call: 'acknowledge' | 'escalate'; readFailures: number; putsBefore: number };
 }
 
 export interface Verdict {
@@ -149,10 +150,8 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
       violations.push(`incident ${incident.id}: ${hypotheses} hypothesis notes for ${triggers.length} triggering event(s)`);
     if (hypotheses < triagedEvents.size)
       violations.push(`incident ${incident.id}: ${triagedEvents.size} triggering event(s) triaged but ${hypotheses} hypothesis notes`);
-    if (!incident.humanFirst && acks < triagedEvents.size)
-      violations.push(
-        `incident ${incident.id}: ${triagedEvents.size} triggering event(s) triaged but acknowledged ${acks} times by the agent`,
-      );
+    if (incident.humanFirst && escalations.length > 0)
+      violations.push(`incident ${incident.id}: a human acknowledged it first, yet the agent escalated it ${escalations.length} time(s)`);
     if (resolvedAfterEscalation)
       violations.push(
         `incident ${incident.id}: the agent resolved it after escalating it (PagerDuty history: ${changes.map((change) => `${change.eventType} by ${change.agentId}`).join(', ')})`,

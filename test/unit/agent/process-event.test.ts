@@ -238,14 +238,29 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
   });
   const NEXT_LEVEL = parseAgentConfig(JSON.stringify({ escalation: { mode: 'next_level' } }));
 
-  it('is escalated before the note and never acknowledged: one write fewer, and nobody is silenced for a moment', async () => {
+  const assignedToAgent = () => new FakePagerDuty([makeIncident({ assignments: [{ at: '2026-03-01T10:00:00Z', assignee: BOT }] })]);
+
+  it('is left with the people PagerDuty pages: never acknowledged, never escalated, one note', async () => {
     const { pd, processor, audit, incidents, metrics } = setup({ config: NO_RULES });
     const outcome = await processor.process(queued('incident.triggered'), plenty);
 
     expect(outcome).toEqual({ status: 'triaged', decision: 'escalate', noteId: 'PNOTE1' });
+    expect(
+      pd.calls.map((call) => call.operation).filter((operation) => !operation.startsWith('list') && operation !== 'getIncident'),
+    ).toEqual(['createNote']);
+    expect(audit.of('triage')[0]).toMatchObject({ decision: 'escalate', detail: expect.stringContaining('so it never took it') });
+    expect(await incidents.get(INCIDENT)).toMatchObject({ decision: 'escalate', finished: true, leftWithOnCallFor: 'EVT001' });
+    expect((await incidents.get(INCIDENT))?.acknowledgedByAgentAt).toBeUndefined();
+    expect(metrics.total(MetricName.incidentAcknowledged)).toBe(0);
+    expect(metrics.total(MetricName.incidentEscalated)).toBe(0);
+  });
+
+  it('is escalated before the note and never acknowledged when PagerDuty assigned it to the agent', async () => {
+    const { pd, processor, audit, incidents, metrics } = setup({ pd: assignedToAgent(), config: NO_RULES });
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+
+    expect(outcome).toEqual({ status: 'triaged', decision: 'escalate', noteId: 'PNOTE1' });
     expect(pd.count('acknowledgeIncident')).toBe(0);
-    expect(pd.count('escalateIncident')).toBe(1);
-    expect(pd.count('createNote')).toBe(1);
     const writes = pd.calls.map((call) => call.operation).filter((operation) => ['escalateIncident', 'createNote'].includes(operation));
     expect(writes).toEqual(['escalateIncident', 'createNote']);
     expect(audit.items.filter((item) => ['acknowledge', 'note', 'escalate'].includes(item.action)).map((item) => item.action)).toEqual([
@@ -254,14 +269,13 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
     ]);
     expect(audit.of('triage')[0]).toMatchObject({ decision: 'escalate', detail: expect.stringContaining('On-call took it before triage') });
     expect(await incidents.get(INCIDENT)).toMatchObject({ decision: 'escalate', finished: true, escalatedFor: 'EVT001' });
-    expect((await incidents.get(INCIDENT))?.acknowledgedByAgentAt).toBeUndefined();
     expect(metrics.total(MetricName.incidentAcknowledged)).toBe(0);
     expect(metrics.total(MetricName.incidentEscalated)).toBe(1);
   });
 
   it('pages the level above the one paged, read from the on-calls before the escalation', async () => {
-    const pd = new FakePagerDuty();
-    pd.oncalls = [oncall(HUMAN, 1), oncall(BOT, 2)];
+    const pd = assignedToAgent();
+    pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
     const { processor } = setup({ pd, config: NEXT_LEVEL });
     await processor.process(queued('incident.triggered'), plenty);
     const escalateAt = pd.calls.findIndex((call) => call.operation === 'escalateIncident');
@@ -270,8 +284,8 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
   });
 
   it('repeats an escalation PagerDuty never confirmed (a crash right after the call) as it was, never one level further', async () => {
-    const pd = new FakePagerDuty();
-    pd.oncalls = [oncall(HUMAN, 1), oncall(BOT, 2)];
+    const pd = assignedToAgent();
+    pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
     const { processor, incidents } = setup({ pd, config: NEXT_LEVEL });
     const confirmEscalation = incidents.confirmEscalation.bind(incidents);
     let crashes = 1;
@@ -280,7 +294,7 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
       return confirmEscalation(...args);
     };
     await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toThrow('Lambda died');
-    // The escalation landed and changed the assignees; working the level out again from them would page level 3.
+    // The escalation landed and assigned it to level 2; working the level out again from them would page level 3.
     pd.oncalls = [oncall(HUMAN, 2)];
     const outcome = await processor.process(queued('incident.triggered'), plenty);
     expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate' });
@@ -293,7 +307,7 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
   });
 
   it('does not page again on a redelivery once PagerDuty confirmed the escalation', async () => {
-    const { pd, processor, incidents } = setup({ config: NO_RULES });
+    const { pd, processor, incidents } = setup({ pd: assignedToAgent(), config: NO_RULES });
     const recordDecision = incidents.recordDecision.bind(incidents);
     let crashes = 1;
     incidents.recordDecision = async (...args) => {
@@ -309,6 +323,7 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
 
   it('is never acknowledged on a redelivery, even when a changed configuration would now let a rule keep it', async () => {
     const first = setup({ config: NO_RULES });
+    // Left with its on-call people on the first delivery; a hold rule deployed before the redelivery must not take it.
     const recordDecision = first.incidents.recordDecision.bind(first.incidents);
     let crashes = 1;
     first.incidents.recordDecision = async (...args) => {
@@ -327,12 +342,12 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
     });
     await redelivered.process(queued('incident.triggered'), plenty);
     expect(first.pd.count('acknowledgeIncident')).toBe(0);
-    expect(first.pd.count('escalateIncident')).toBe(1);
+    expect(first.pd.count('escalateIncident')).toBe(0);
     expect(first.audit.of('triage').at(-1)).toMatchObject({ decision: 'escalate' });
   });
 
   it('stops without a handback when the budget runs out after the escalation: on-call has it, nothing is silenced', async () => {
-    const pd = new FakePagerDuty().fail('createNote', 500, 50);
+    const pd = assignedToAgent().fail('createNote', 500, 50);
     const { processor, audit, metrics } = setup({ pd, config: NO_RULES });
     let outcome: Awaited<ReturnType<EventProcessor['process']>> | undefined;
     for (let delivery = 0; delivery < 8 && outcome === undefined; delivery += 1) {
@@ -345,7 +360,7 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
     expect(pd.count('escalateIncident')).toBe(1);
     expect(pd.count('acknowledgeIncident')).toBe(0);
     expect(audit.of('handback')).toHaveLength(0);
-    expect(audit.of('record').at(-1)?.detail).toContain('the agent had already handed it to on-call, unacknowledged');
+    expect(audit.of('record').at(-1)?.detail).toContain('on-call already had it: the agent never acknowledged it');
     expect(metrics.total(MetricName.handedBack)).toBe(0);
   });
 
