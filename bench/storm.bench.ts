@@ -64,11 +64,14 @@ export async function run(): Promise<void> {
     const lowerBoundMs =
       Math.max(1, Math.ceil(served / LIMIT) - 1) * WINDOW_MS + ((served % LIMIT === 0 ? LIMIT : served % LIMIT) / LIMIT) * WINDOW_MS;
     const toAck: number[] = [];
+    const toNote: number[] = [];
     let unacknowledged = 0;
     for (const [incidentId, at] of triggeredAt) {
       const ack = stack.sandbox.acknowledgements(incidentId).find((entry) => entry.acknowledger.id === SANDBOX_BOT_USER.id);
       if (ack === undefined) unacknowledged += 1;
       else toAck.push(Date.parse(ack.at) - at);
+      const note = stack.sandbox.notes(incidentId).find((entry) => entry.user.id === SANDBOX_BOT_USER.id);
+      if (note !== undefined) toNote.push(Date.parse(note.created_at) - at);
     }
     const handedBack = stack.sandbox
       .incidents()
@@ -91,7 +94,11 @@ export async function run(): Promise<void> {
     const perIncident = [...byRoute].sort((a, b) => b[1] - a[1]).map(([route, count]) => `${route} ${(count / INCIDENTS).toFixed(2)}`);
     console.log(`  per incident by route: ${perIncident.join(' · ')}`);
     console.log(
-      `trigger → acknowledgement: p50 ${percentile(toAck, 50)} ms, p99 ${percentile(toAck, 99)} ms; not acknowledged by the agent: ${unacknowledged}; handed back: ${handedBack}`,
+      `trigger → acknowledgement (${toAck.length} incidents a rule could keep): p50 ${percentile(toAck, 50)} ms, p99 ${percentile(toAck, 99)} ms; ` +
+        `not acknowledged by the agent (left with on-call): ${unacknowledged}; handed back: ${handedBack}`,
+    );
+    console.log(
+      `trigger → note: p50 ${percentile(toNote, 50)} ms, p99 ${percentile(toNote, 99)} ms; incidents without the agent's note: ${INCIDENTS - toNote.length}`,
     );
     console.log(`peak memory of the process: RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB, heap ${(peakHeap / 2 ** 20).toFixed(0)} MiB`);
   } finally {

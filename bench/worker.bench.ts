@@ -5,7 +5,8 @@ import { settle, startAgentStack } from '../test/support/agent-stack';
 /**
  * The agent end to end on the local components (sandbox → local API Gateway → ingress → local-aws-sqs → worker →
  * sandbox, state in dynalite): time from the trigger to the agent's acknowledgement and to its note, p50/p99 over
- * INCIDENTS incidents in waves, and PagerDuty REST requests per triggered incident (target ≤ 8 incl. ack and note).
+ * INCIDENTS incidents in waves, and PagerDuty REST requests per triggered incident (target ≤ 8 incl. ack and note). Only
+ * the incidents a rule could keep (the disk-full ones) are acknowledged; the others are noted and left with on-call.
  * The sandbox's rate limit is raised so the figures measure the agent, not the 960/min budget.
  * `BENCH_ALERTS=5000 BENCH_INCIDENTS=40 npx tsx bench/run.ts worker`: the same with thousands of alerts per incident
  * (the request count must not grow with them).
@@ -65,20 +66,23 @@ export async function run(): Promise<void> {
     for (const [incidentId, at] of triggeredAt) {
       const ack = stack.sandbox.acknowledgements(incidentId).find((entry) => entry.acknowledger.id === SANDBOX_BOT_USER.id);
       const note = stack.sandbox.notes(incidentId)[0];
-      if (ack === undefined || note === undefined) {
+      if (note === undefined) {
         missing += 1;
         continue;
       }
-      toAck.push(Date.parse(ack.at) - at);
+      // Only the incidents a rule could keep are acknowledged; the others stay with the people PagerDuty pages.
+      if (ack !== undefined) toAck.push(Date.parse(ack.at) - at);
       toNote.push(Date.parse(note.created_at) - at);
       requestsPerIncident.push(restRequests.filter((entry) => entry.incidentId === incidentId).length);
     }
     const perIncident = restRequests.length / triggeredAt.size;
     const attributed = requestsPerIncident.reduce((sum, value) => sum + value, 0) / Math.max(1, requestsPerIncident.length);
     console.log(
-      `incidents: ${triggeredAt.size} in waves of ${WAVE}, ${ALERTS_PER_INCIDENT} alert(s) each, wall ${(wallMs / 1000).toFixed(1)} s, missing ack or note: ${missing}`,
+      `incidents: ${triggeredAt.size} in waves of ${WAVE}, ${ALERTS_PER_INCIDENT} alert(s) each, wall ${(wallMs / 1000).toFixed(1)} s, missing note: ${missing}`,
     );
-    console.log(`trigger → acknowledgement: p50 ${percentile(toAck, 50)} ms, p99 ${percentile(toAck, 99)} ms`);
+    console.log(
+      `trigger → acknowledgement (the ${toAck.length} incidents a rule could keep): p50 ${percentile(toAck, 50)} ms, p99 ${percentile(toAck, 99)} ms`,
+    );
     console.log(`trigger → note:            p50 ${percentile(toNote, 50)} ms, p99 ${percentile(toNote, 99)} ms`);
     console.log(
       `PagerDuty REST requests per triggered incident: ${perIncident.toFixed(2)} (target ≤ 8; ${attributed.toFixed(2)} on the incident's own routes + ` +

@@ -29,7 +29,8 @@ import { messageOf } from '../errors/message-of';
 /**
  * Gathers what triage needs from context providers (lib/context/provider.ts), in at most MAX_CONTEXT_READS PagerDuty
  * reads, each bounded in time:
- *   1 alerts · 2 recent incidents on the service · 3 related change events · 4 on-calls of the escalation policy
+ *   1 alerts (usually read already, with the incident, before acknowledging: `alertsRead`) · 2 recent incidents on the
+ *   service · 3 related change events · 4 on-calls of the escalation policy
  *   5..6 notes of the most recent resolved incidents with a similar title (how they were resolved).
  * As soon as the alerts are read, the AWS providers (alarm history, metric, CloudTrail changes, log surges) start
  * beside the remaining PagerDuty reads; they never go through PagerDuty's RetryPolicy or pacer.
@@ -54,7 +55,7 @@ export interface GatherSettings {
 
 export const DEFAULT_GATHER_SETTINGS: GatherSettings = {
   readTimeoutMs: 3000,
-  // One note read keeps a triggered incident at 8 PagerDuty requests (read, ack, 5 context reads, note).
+  // One note read keeps a held incident at 7 PagerDuty requests (the incident with its alerts, ack, 4 context reads, note).
   resolutionNoteReads: 1,
   recentIncidentsMax: 50,
 };
