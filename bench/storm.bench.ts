@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { SANDBOX_BOT_USER, SANDBOX_SERVICE_ID } from '../local/sandbox';
+import { SANDBOX_BOT_USER, SANDBOX_PRIMARY_USER, SANDBOX_SERVICE_ID } from '../local/sandbox';
 import { settle, startAgentStack } from '../test/support/agent-stack';
 
 /**
@@ -10,10 +10,14 @@ import { settle, startAgentStack } from '../test/support/agent-stack';
  * lower bound the limit allows for the requests the agent needed (target within 1.25x), 429s received (target under
  * 2% of requests), REST requests per incident, trigger → acknowledgement p50/p99, peak memory of the process (worker,
  * ingress, emulators and sandbox together: an upper bound for the worker).
+ * STORM_AGENT_FIRST=1: the service's escalation policy pages the agent first (level 1 the agent, level 2 a person,
+ * `escalation.mode: next_level`), so the incidents no rule could keep are escalated to level 2 instead of left alone.
  */
 const INCIDENTS = Number(process.env.STORM_INCIDENTS ?? 1000);
 const LIMIT = Number(process.env.STORM_LIMIT ?? 96);
 const WINDOW_MS = Number(process.env.STORM_WINDOW_MS ?? 6000);
+const AGENT_FIRST = process.env.STORM_AGENT_FIRST === '1';
+const AGENT_FIRST_SERVICE = 'PSVCAGENT';
 const TITLES = ['Disk full on db-1', 'Checkout latency above SLO', 'Payment API 5xx spike', 'Queue backlog growing'];
 
 const percentile = (values: number[], p: number): number => {
@@ -33,6 +37,7 @@ export async function run(): Promise<void> {
   const stack = await startAgentStack({
     agentEnv: 'storm',
     config: {
+      ...(AGENT_FIRST ? { escalation: { mode: 'next_level' } } : {}),
       triage: {
         rules: [{ id: 'disk-full', match: { title: 'disk full' }, hypothesis: 'Disk filled by logs', confidence: 0.9, action: 'hold' }],
       },
@@ -41,12 +46,19 @@ export async function run(): Promise<void> {
     visibilityTimeoutSeconds: 30,
   });
   try {
+    if (AGENT_FIRST) {
+      stack.sandbox.seed({
+        escalationPolicies: [{ id: 'PEPAGENT', name: 'Agent first', levels: [[SANDBOX_BOT_USER.id], [SANDBOX_PRIMARY_USER.id]] }],
+        services: [{ id: AGENT_FIRST_SERVICE, name: 'agent-first', escalationPolicyId: 'PEPAGENT' }],
+      });
+    }
+    const serviceId = AGENT_FIRST ? AGENT_FIRST_SERVICE : SANDBOX_SERVICE_ID;
     const triggeredAt = new Map<string, number>();
     const startedAt = performance.now();
     const firstRequest = stack.sandbox.requests().length;
     for (let index = 0; index < INCIDENTS; index += 1) {
       const incident = stack.sandbox.triggerIncident({
-        serviceId: SANDBOX_SERVICE_ID,
+        serviceId,
         title: `${TITLES[index % TITLES.length]} #${index}`,
       });
       triggeredAt.set(incident.id, Date.now());
@@ -80,7 +92,7 @@ export async function run(): Promise<void> {
     const share = throttled / Math.max(1, requests.length);
     const speed = LIMIT / WINDOW_MS / (960 / 60_000);
     console.log(
-      `storm: ${INCIDENTS} incidents at once; rate limit ${LIMIT} requests per ${WINDOW_MS / 1000} s (PagerDuty's 960/min at ${speed.toFixed(1)}x speed)`,
+      `storm: ${INCIDENTS} incidents at once${AGENT_FIRST ? ' on a policy that pages the agent first' : ''}; rate limit ${LIMIT} requests per ${WINDOW_MS / 1000} s (PagerDuty's 960/min at ${speed.toFixed(1)}x speed)`,
     );
     console.log(
       `wall time ${(wallMs / 1000).toFixed(1)} s vs lower bound ${(lowerBoundMs / 1000).toFixed(1)} s for ${served} served requests: ${ratio.toFixed(2)}x (target ≤ 1.25x)${ratio <= 1.25 ? '' : '  ** over target **'}`,

@@ -115,6 +115,23 @@ describe('incident ledger on dynalite', () => {
     await ledger.markHandedBack('P4', 'budget spent', new Date());
     await expect(ledger.beginResolve('P4')).rejects.toBeInstanceOf(ResolveRefusedError);
   });
+
+  it('keeps where an event escalated, whether PagerDuty confirmed it, and an incident left with on-call, which it never resolves', async () => {
+    const ledger = new DynamoIncidentLedger(documents, aws.stateTable);
+    const at = new Date('2026-03-01T10:00:00Z');
+    await ledger.beginEscalation('P5', at, { triggerEventId: 'E5', target: { mode: 'next_level', level: 2 } });
+    expect(await ledger.get('P5')).toMatchObject({ escalatedFor: 'E5', escalationTarget: { mode: 'next_level', level: 2 } });
+    expect((await ledger.get('P5'))?.escalationConfirmedFor).toBeUndefined();
+    await ledger.beginEscalation('P5', new Date('2026-03-01T10:05:00Z'), {
+      triggerEventId: 'E5',
+      target: { mode: 'next_level', level: 2 },
+    });
+    await ledger.confirmEscalation('P5', 'E5');
+    expect(await ledger.get('P5')).toMatchObject({ escalatedAt: at.toISOString(), escalationConfirmedFor: 'E5' });
+    await ledger.markLeftWithOnCall('P6', 'E6', at);
+    expect(await ledger.get('P6')).toMatchObject({ leftWithOnCallFor: 'E6', escalatedAt: at.toISOString() });
+    await expect(ledger.beginResolve('P6')).rejects.toBeInstanceOf(ResolveRefusedError);
+  });
 });
 
 describe('audit log on dynalite', () => {
