@@ -107,7 +107,7 @@ export async function run(): Promise<void> {
     console.log(`  per incident by route: ${perIncident.join(' · ')}`);
     console.log(
       `trigger → acknowledgement (${toAck.length} incidents a rule could keep): p50 ${percentile(toAck, 50)} ms, p99 ${percentile(toAck, 99)} ms; ` +
-        `not acknowledged by the agent (left with on-call): ${unacknowledged}; handed back: ${handedBack}`,
+        `not acknowledged by the agent (no rule could keep them): ${unacknowledged}; handed back: ${handedBack}`,
     );
     console.log(
       `trigger → note: p50 ${percentile(toNote, 50)} ms, p99 ${percentile(toNote, 99)} ms; incidents without the agent's note: ${INCIDENTS - toNote.length}`,

@@ -10,29 +10,39 @@ import { changeCandidates } from './mapping';
 /**
  * Write events on the alarmed resource and its stack in the change window, from CloudTrail `LookupEvents` by
  * ResourceName (LookupEvents' own ReadOnly attribute cannot be combined with ResourceName, so read-only events are
- * dropped here from the parsed record). LookupEvents allows 2 requests per second per account and region: requests
- * are spaced by REQUEST_SPACING_MS across every incident the execution environment handles.
+ * dropped here from the parsed record). LookupEvents allows 2 requests per second per account and region: at most
+ * LOOKUPS_PER_WINDOW requests start in any LOOKUP_WINDOW_MS, across every incident the execution environment handles,
+ * so an incident's first two names are looked up at once and a third waits for the window.
  */
 
-const REQUEST_SPACING_MS = 500;
+const LOOKUPS_PER_WINDOW = 2;
+const LOOKUP_WINDOW_MS = 1000;
 const MAX_RESOURCE_NAMES = 4;
 const PAGES_PER_NAME = 2;
 const PAGE_SIZE = 50;
 
-/** One request at a time per spacing interval, shared by everything that reads the same CloudTrail endpoint. */
+/** At most `limit` requests start in any `windowMs`, shared by everything that reads the same CloudTrail endpoint. */
 export class RequestSpacer {
-  private nextAt = 0;
+  /** Start times handed out, oldest first; only the last `limit` matter. */
+  private starts: number[] = [];
 
   constructor(
-    private readonly intervalMs: number,
+    private readonly limit: number,
+    private readonly windowMs: number,
     private readonly clock: () => number = Date.now,
   ) {}
+
+  /** The start times reserved last (at most `limit`), oldest first. */
+  reservations(): readonly number[] {
+    return this.starts;
+  }
 
   /** Waits for this caller's slot; the slot is reserved at once so concurrent callers queue behind it. */
   async slot(signal: AbortSignal): Promise<void> {
     const now = this.clock();
-    const at = Math.max(now, this.nextAt);
-    this.nextAt = at + this.intervalMs;
+    const blocking = this.starts.length < this.limit ? undefined : this.starts[this.starts.length - this.limit];
+    const at = blocking === undefined ? now : Math.max(now, blocking + this.windowMs);
+    this.starts = [...this.starts, at].slice(-this.limit);
     if (at > now) await delay(at - now, signal);
   }
 }
@@ -41,7 +51,7 @@ const spacers = new WeakMap<object, RequestSpacer>();
 function spacerFor(client: object): RequestSpacer {
   let spacer = spacers.get(client);
   if (spacer === undefined) {
-    spacer = new RequestSpacer(REQUEST_SPACING_MS);
+    spacer = new RequestSpacer(LOOKUPS_PER_WINDOW, LOOKUP_WINDOW_MS);
     spacers.set(client, spacer);
   }
   return spacer;
@@ -188,7 +198,8 @@ export const changeProvider: ContextProvider<AwsProviderInput, ChangeRecord[]> =
     const spacer = spacerFor(input.clients.cloudTrail);
     const seen = new Set<string>();
     const changes: ChangeRecord[] = [];
-    for (const candidate of candidates) {
+    // The names are looked up side by side; the spacer keeps them within LookupEvents' rate.
+    const lookUp = async (candidate: (typeof candidates)[number]): Promise<void> => {
       let nextToken: string | undefined;
       let pages = 0;
       do {
@@ -217,7 +228,8 @@ export const changeProvider: ContextProvider<AwsProviderInput, ChangeRecord[]> =
         }
         nextToken = page.NextToken;
       } while (nextToken !== undefined && pages < PAGES_PER_NAME);
-    }
+    };
+    await Promise.all(candidates.map(lookUp));
     return changes.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
   },
 };

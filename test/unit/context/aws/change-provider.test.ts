@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { CloudTrailClient, LookupEventsCommand, type LookupEventsCommandOutput } from '@aws-sdk/client-cloudtrail';
 import { mockClient } from 'aws-sdk-client-mock';
 import { changeProvider, mergeChangeTimeline, RequestSpacer } from '../../../../lib/context/aws/change-provider';
@@ -92,17 +93,45 @@ describe('change provider', () => {
 });
 
 describe('RequestSpacer', () => {
-  it('gives concurrent callers slots one interval apart', async () => {
+  it('lets two requests start at once and holds the third until the window has passed, in order', async () => {
     let now = 1_000;
-    const spacer = new RequestSpacer(500, () => now);
+    const spacer = new RequestSpacer(2, 1_000, () => now);
     const signal = new AbortController().signal;
     await spacer.slot(signal);
+    now += 100;
+    await spacer.slot(signal);
     const controller = new AbortController();
-    const second = spacer.slot(controller.signal);
+    const third = spacer.slot(controller.signal);
     controller.abort(new Error('deadline'));
-    await expect(second).rejects.toThrow('deadline');
-    now += 1_000;
+    await expect(third).rejects.toThrow('deadline');
+    // The aborted third kept its reservation at 2,000: a fourth queues behind it, after 2,100.
+    now = 2_100;
     await expect(spacer.slot(signal)).resolves.toBeUndefined();
+    // The fourth started at 2,100 and the third's slot was 2,000: a fifth at 2,500 must wait until 3,000.
+    now = 2_500;
+    await expect(spacer.slot(controller.signal)).rejects.toThrow('deadline');
+  });
+
+  it('never lets more than two requests start within one second, whatever the callers', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 3_000 }), { minLength: 1, maxLength: 30 }), async (gaps) => {
+        let now = 0;
+        const starts: number[] = [];
+        const spacer = new RequestSpacer(2, 1_000, () => now);
+        // A caller whose slot is not due yet is refused at once (its deadline has passed), so no timer is left behind;
+        // its slot stays reserved, as a caller that waits would take it.
+        const expired = AbortSignal.abort(new Error('not due yet'));
+        for (const gap of gaps) {
+          now += gap;
+          const reservedBefore = spacer.reservations();
+          await spacer.slot(expired).catch(() => undefined);
+          starts.push(spacer.reservations().at(-1) ?? Number.NaN);
+          expect(spacer.reservations().length).toBeGreaterThanOrEqual(Math.min(2, reservedBefore.length + 1));
+        }
+        for (let index = 2; index < starts.length; index += 1) expect(starts[index] - starts[index - 2]).toBeGreaterThanOrEqual(1_000);
+        for (let index = 1; index < starts.length; index += 1) expect(starts[index]).toBeGreaterThanOrEqual(starts[index - 1]);
+      }),
+    );
   });
 });
 
