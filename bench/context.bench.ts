@@ -14,10 +14,14 @@ import { awsClients, awsFixture, lambdaAlarmDetails, lookupEventFrom } from '../
  * and every AWS request 100 ms (mocked CloudWatch, CloudTrail and Logs clients answering fixtures after a delay).
  * Incidents are CloudWatch alarms on a Lambda function, triggered one at a time so the figures are the latency of
  * one incident, not of a queue; run once without and once with the AWS providers. `npm run bench -- context`.
+ * Incidents start at least ISOLATION_MS apart: CloudTrail's LookupEvents allows 2 requests per second per account and
+ * region, and incidents back to back (under a second each) would measure that shared allowance, not one incident.
+ * BENCH_AWS_LATENCY_MS changes the AWS latency (0: what the providers cost besides the network).
  */
 const INCIDENTS = 40;
 const PAGERDUTY_LATENCY_MS = 150;
-const AWS_LATENCY_MS = 100;
+const ISOLATION_MS = 1000;
+const AWS_LATENCY_MS = Number(process.env.BENCH_AWS_LATENCY_MS ?? 100);
 
 const percentile = (values: number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -66,8 +70,11 @@ async function measure(label: string, context: ProcessEventDeps['context'], awsR
     stack.sandbox.faults.probability('*', 1, { latencyMs: PAGERDUTY_LATENCY_MS });
     const toNote: number[] = [];
     const before = awsRequests();
+    let previousAt = 0;
     for (let i = 0; i < INCIDENTS; i += 1) {
+      await pause(Math.max(0, previousAt + ISOLATION_MS - Date.now()));
       const triggeredAt = Date.now();
+      previousAt = triggeredAt;
       const incident = stack.sandbox.triggerIncident({
         serviceId: SANDBOX_SERVICE_ID,
         title: `orders-api-errors ${i}`,
@@ -95,7 +102,7 @@ export async function run(): Promise<void> {
   const aws = mockAws();
   const clients = awsClients();
   console.log(
-    `latency injected: ${PAGERDUTY_LATENCY_MS} ms per PagerDuty request, ${AWS_LATENCY_MS} ms per AWS request; ${INCIDENTS} incidents one at a time`,
+    `latency injected: ${PAGERDUTY_LATENCY_MS} ms per PagerDuty request, ${AWS_LATENCY_MS} ms per AWS request; ${INCIDENTS} incidents one at a time, at least ${ISOLATION_MS} ms apart`,
   );
   const without = await measure('PagerDuty only', undefined, aws.requests);
   const withAws = await measure(
