@@ -77,6 +77,19 @@ const hypothesis = (decision: Hypothesis['decision'], ruleId: string | undefined
 
 const plenty = { remainingTimeMs: () => 50_000 };
 
+/** The Lambda dies the first time the ledger's `method` is called (the call does not happen); later calls go through. */
+function dieOnceAt<M extends 'recordNote' | 'recordDecision' | 'confirmEscalation' | 'markAcknowledged'>(
+  ledger: MemoryIncidentLedger,
+  method: M,
+): void {
+  const original = ledger[method].bind(ledger) as (...args: Parameters<MemoryIncidentLedger[M]>) => Promise<void>;
+  let crashes = 1;
+  (ledger[method] as (...args: Parameters<MemoryIncidentLedger[M]>) => Promise<void>) = async (...args) => {
+    if (crashes-- > 0) throw new Error('Lambda died');
+    return original(...args);
+  };
+}
+
 /**
  * A rule that could hold any incident whose alert shows a database host: before the alerts are read the agent cannot
  * rule a hold out, so it acknowledges first. The fake's incidents have no such alert, so triage then escalates.
@@ -287,12 +300,7 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
     const pd = assignedToAgent();
     pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
     const { processor, incidents } = setup({ pd, config: NEXT_LEVEL });
-    const confirmEscalation = incidents.confirmEscalation.bind(incidents);
-    let crashes = 1;
-    incidents.confirmEscalation = async (...args) => {
-      if (crashes-- > 0) throw new Error('Lambda died');
-      return confirmEscalation(...args);
-    };
+    dieOnceAt(incidents, 'confirmEscalation');
     await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toThrow('Lambda died');
     // The escalation landed and assigned it to level 2; working the level out again from them would page level 3.
     pd.oncalls = [oncall(HUMAN, 2)];
@@ -308,12 +316,7 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
 
   it('does not page again on a redelivery once PagerDuty confirmed the escalation', async () => {
     const { pd, processor, incidents } = setup({ pd: assignedToAgent(), config: NO_RULES });
-    const recordDecision = incidents.recordDecision.bind(incidents);
-    let crashes = 1;
-    incidents.recordDecision = async (...args) => {
-      if (crashes-- > 0) throw new Error('Lambda died');
-      return recordDecision(...args);
-    };
+    dieOnceAt(incidents, 'recordDecision');
     await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toThrow('Lambda died');
     const outcome = await processor.process(queued('incident.triggered'), plenty);
     expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate' });
@@ -324,12 +327,7 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
   it('is never acknowledged on a redelivery, even when a changed configuration would now let a rule keep it', async () => {
     const first = setup({ config: NO_RULES });
     // Left with its on-call people on the first delivery; a hold rule deployed before the redelivery must not take it.
-    const recordDecision = first.incidents.recordDecision.bind(first.incidents);
-    let crashes = 1;
-    first.incidents.recordDecision = async (...args) => {
-      if (crashes-- > 0) throw new Error('Lambda died');
-      return recordDecision(...args);
-    };
+    dieOnceAt(first.incidents, 'recordDecision');
     await expect(first.processor.process(queued('incident.triggered'), plenty)).rejects.toThrow('Lambda died');
     const holdAll = parseAgentConfig(
       JSON.stringify({ triage: { rules: [{ id: 'all', match: {}, hypothesis: 'known', confidence: 0.9, action: 'hold' }] } }),
@@ -396,12 +394,7 @@ describe('EventProcessor: an acknowledged incident escalated, then redelivered',
       }),
     );
     const { processor, incidents } = setup({ pd, config });
-    const confirmEscalation = incidents.confirmEscalation.bind(incidents);
-    let crashes = 1;
-    incidents.confirmEscalation = async (...args) => {
-      if (crashes-- > 0) throw new Error('Lambda died');
-      return confirmEscalation(...args);
-    };
+    dieOnceAt(incidents, 'confirmEscalation');
     await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toThrow('Lambda died');
     pd.oncalls = [{ ...pd.oncalls[0], escalation_level: 2 }];
     await processor.process(queued('incident.triggered'), plenty);
@@ -585,12 +578,7 @@ describe('EventProcessor: failures', () => {
 
   it('leaves one note when a crash separates posting the note from recording it', async () => {
     const { pd, processor, incidents } = setup();
-    const recordNote = incidents.recordNote.bind(incidents);
-    let crashes = 1;
-    incidents.recordNote = async (...args) => {
-      if (crashes-- > 0) throw new Error('Lambda died');
-      return recordNote(...args);
-    };
+    dieOnceAt(incidents, 'recordNote');
     await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toThrow('Lambda died');
     expect(pd.notes.get(INCIDENT)).toHaveLength(1);
 
@@ -822,12 +810,7 @@ describe('EventProcessor: an acknowledgement whose answer was lost is never sile
   it('hands back when an earlier delivery died between the acknowledgement and recording it, and the incident cannot be read now', async () => {
     const pd = new FakePagerDuty();
     const { processor, work, incidents, audit, metrics } = setup({ pd });
-    const markAcknowledged = incidents.markAcknowledged.bind(incidents);
-    let crashes = 1;
-    incidents.markAcknowledged = async (...args) => {
-      if (crashes-- > 0) throw new Error('Lambda died');
-      return markAcknowledged(...args);
-    };
+    dieOnceAt(incidents, 'markAcknowledged');
     await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toThrow('Lambda died');
     expect(pd.incident().status).toBe('acknowledged');
 
