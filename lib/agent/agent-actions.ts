@@ -161,16 +161,18 @@ export class AgentActions {
    * The ledger forbids any later resolve before the call is made. With `forEvent`, the ledger also keeps which
    * triggering event escalated, to where, and whether PagerDuty confirmed it; `repeat` (the target kept for this event
    * by an earlier delivery that got no confirmation) is sent again as it was: read after the first escalation landed,
-   * the assignees are the next level's, and working the level out again would page one level further.
+   * the assignees are the next level's, and working the level out again would page one level further. `mode` overrides
+   * the configured `escalation.mode` (an incident PagerDuty assigned to the agent goes to the level above it).
    */
   async escalate(
     incident: Incident,
     oncalls: Oncall[],
     detail: string,
-    options: { forEvent?: string; repeat?: EscalationTarget } = {},
+    options: { forEvent?: string; repeat?: EscalationTarget; mode?: 'next_level' } = {},
   ): Promise<Attempted<Incident>> {
     const policyTarget: EscalationTarget = { mode: 'escalation_policy', escalationPolicyId: incident.escalation_policy.id };
-    const level = this.deps.settings.escalation.mode === 'next_level' ? nextEscalationLevel(incident, oncalls) : null;
+    const mode = options.mode ?? this.deps.settings.escalation.mode;
+    const level = mode === 'next_level' ? nextEscalationLevel(incident, oncalls) : null;
     const target: EscalationTarget = options.repeat ?? (level === null ? policyTarget : { mode: 'next_level', level });
     await this.deps.incidentLedger.beginEscalation(
       this.incidentId,

@@ -519,9 +519,11 @@ export class EventProcessor {
   private async handToOnCall(run: IncidentRun, ownership: Ownership, oncalls: Oncall[]): Promise<void> {
     if (ownership.earlierEscalation?.confirmed !== true) {
       const reason = 'No rule lets the agent keep an incident like this: on-call takes it at once, and the hypothesis note follows.';
+      // The level above the agent's: reassigning to the policy would start it again at the agent (escalation_policy mode).
       await run.actions.escalate(ownership.incident, oncalls, reason, {
         forEvent: run.event.eventId,
         repeat: ownership.earlierEscalation?.target,
+        mode: 'next_level',
       });
       this.deps.metrics.addMetric(MetricName.incidentEscalated, 'Count', 1);
     }

@@ -296,6 +296,16 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
     expect(pd.calls.findIndex((call) => call.operation === 'listOncalls')).toBeLessThan(escalateAt);
   });
 
+  it('pages the level above the agent even in escalation_policy mode: reassigning to the policy would page the agent again', async () => {
+    const pd = assignedToAgent();
+    pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
+    const { processor } = setup({ pd, config: NO_RULES });
+    await processor.process(queued('incident.triggered'), plenty);
+    expect(pd.calls.filter((call) => call.operation === 'escalateIncident').map((call) => call.detail)).toEqual([
+      { mode: 'next_level', level: 2 },
+    ]);
+  });
+
   it('repeats an escalation PagerDuty never confirmed (a crash right after the call) as it was, never one level further', async () => {
     const pd = assignedToAgent();
     pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
