@@ -179,8 +179,9 @@ interface Ownership {
   everEscalated: boolean;
   /**
    * No rule could leave it with the agent, so it is never acknowledged: `already-theirs` when PagerDuty already pages
-   * people with it (it is assigned to someone other than the agent), `escalate` when it is assigned to the agent (a
-   * policy that pages the agent first) and must be escalated as the gathering starts; null when the agent may keep it.
+   * people with it (it is assigned to someone other than the agent), `escalate` when it is assigned to the agent alone
+   * (a policy that pages the agent first) or to nobody, and must be escalated as the gathering starts; null when the
+   * agent may keep it.
    */
   handOver: 'already-theirs' | 'escalate' | null;
   /** An escalation an earlier delivery of this event began: repeated as it was unless PagerDuty confirmed it. */
@@ -432,8 +433,9 @@ export class EventProcessor {
     const handToOnCallFirst =
       mayAcknowledge && !holding.acknowledgedByAgent && (handedOverBefore || this.deps.mayKeep?.(incident) === false);
     if (mayAcknowledge && !handToOnCallFirst) await this.acknowledge(run);
-    const assignedToAgent = incident.assignments.some((assignment) => assignment.assignee.id === botUserId);
-    const handOver = !handToOnCallFirst ? null : assignedToAgent || earlierEscalation !== undefined ? 'escalate' : 'already-theirs';
+    // Someone other than the agent is assigned: PagerDuty pages them. Nobody, or only the agent: it must be escalated.
+    const pagedPeople = incident.assignments.some((assignment) => assignment.assignee.id !== botUserId);
+    const handOver = !handToOnCallFirst ? null : pagedPeople && earlierEscalation === undefined ? 'already-theirs' : 'escalate';
     return {
       incident,
       alerts,

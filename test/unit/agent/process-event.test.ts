@@ -296,6 +296,16 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
     expect(pd.calls.findIndex((call) => call.operation === 'listOncalls')).toBeLessThan(escalateAt);
   });
 
+  it('escalates an incident assigned to nobody: nobody would be paged otherwise', async () => {
+    const pd = new FakePagerDuty([makeIncident({ assignments: [] })]);
+    const { processor } = setup({ pd, config: NO_RULES });
+    await processor.process(queued('incident.triggered'), plenty);
+    expect(pd.count('acknowledgeIncident')).toBe(0);
+    expect(pd.calls.filter((call) => call.operation === 'escalateIncident').map((call) => call.detail)).toEqual([
+      { mode: 'escalation_policy', escalationPolicyId: 'PEP0001' },
+    ]);
+  });
+
   it('pages the level above the agent even in escalation_policy mode: reassigning to the policy would page the agent again', async () => {
     const pd = assignedToAgent();
     pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
