@@ -1,5 +1,6 @@
 import type { AwsContextConfig, TriagePolicy } from '../config/agent-config';
 import type { AwsReadClients, AwsTarget } from '../context/aws/clients';
+import type { ShareChangeLookup } from '../context/aws/aws-input';
 import { gatherAwsContext, type AwsProviders } from '../context/aws/aws-context';
 import { mergeChangeTimeline } from '../context/aws/change-provider';
 import { understandAlerts } from '../context/alert';
@@ -41,6 +42,8 @@ import { messageOf } from '../errors/message-of';
  * stop the run.
  */
 export const MAX_CONTEXT_READS = 6;
+/** How long an incident waits for another incident's CloudTrail lookup of the same name. */
+const CHANGE_LOOKUP_WAIT_MS = 2000;
 /** Reads 1–4, always made. */
 const FIRST_READS = 4;
 
@@ -97,6 +100,7 @@ async function awsContextFor(
   alert: NormalisedAlert | undefined,
   aws: AwsGatherDeps,
   now: Date,
+  shareLookup: ShareChangeLookup | undefined,
 ): Promise<AwsContext | undefined> {
   const mapped = aws.config.services[incident.service.id] !== undefined;
   if (alert?.monitor !== 'cloudwatch' && !mapped) return undefined;
@@ -111,7 +115,10 @@ async function awsContextFor(
     const unavailable = AWS_CONTEXT_SOURCES.map((source) => ({ source, reason }));
     return { region: scope.region, accountId: scope.accountId, changes: [], logSurges: [], unavailable };
   }
-  return gatherAwsContext({ alert, scope, clients, triggeredAt, now }, aws.providers);
+  return gatherAwsContext(
+    { alert, scope, clients, triggeredAt, now, ...(shareLookup === undefined ? {} : { shareLookup }) },
+    aws.providers,
+  );
 }
 
 /** A gathering under way: the whole context, and the on-calls on their own as soon as they are read. */
@@ -144,11 +151,20 @@ export function startGathering(incident: Incident, deps: GatherDeps): Gathering 
     recentIncidentsMax: settings.recentIncidentsMax,
   };
 
+  // A wait for another incident's shared read ends while this one can still read for itself (one bounded read) and keep
+  // the time the retry policy needs for the note and the decision.
+  const waitAllowance = (): number => deps.retry.spareTimeMs() - settings.readTimeoutMs;
+  const { shared } = deps;
+  // The changes provider has 4 s in all: a wait for another incident's CloudTrail lookup leaves room for its own.
+  const shareLookup: ShareChangeLookup | undefined =
+    shared === undefined
+      ? undefined
+      : (key, window, read) => shared.changeLookup(key, window, now, read, () => Math.min(waitAllowance(), CHANGE_LOOKUP_WAIT_MS));
   const alertsRead: Promise<AlertsRun> =
     deps.alertsRead === undefined ? runProviders({ alerts: providers.alerts }, input, pagerDutyInputHas) : Promise.resolve(deps.alertsRead);
   const evidenceFromAlerts = alertsRead.then(async ({ results }) => {
     const alert = understandAlert(results.alerts?.alerts ?? []);
-    const aws = deps.aws === undefined ? undefined : await awsContextFor(incident, alert, deps.aws, now());
+    const aws = deps.aws === undefined ? undefined : await awsContextFor(incident, alert, deps.aws, now(), shareLookup);
     return { alert, aws };
   });
   const readServiceSources = (sources: readonly ServiceSource[]): Promise<ServiceRun> =>
@@ -157,14 +173,10 @@ export function startGathering(incident: Incident, deps: GatherDeps): Gathering 
       input,
       pagerDutyInputHas,
     );
-  // A wait for another incident's shared read ends while this one can still read for itself (one bounded read) and keep
-  // the time the retry policy needs for the note and the decision.
-  const waitAllowance = (): number => deps.retry.spareTimeMs() - settings.readTimeoutMs;
   const othersRead: Promise<ServiceRun & Pick<SharedServiceRun, 'burst'>> =
     deps.shared === undefined ? readServiceSources(SERVICE_SOURCES) : deps.shared.gather(incident, now, readServiceSources, waitAllowance);
   const sharedNotes = (pastIncidentId: string): ContextProvider<PagerDutyProviderInput, string[]> => {
     const provider = resolutionNotesProvider(settings.readTimeoutMs, pastIncidentId);
-    const { shared } = deps;
     if (shared === undefined) return provider;
     return {
       ...provider,

@@ -1,5 +1,6 @@
 import type { ChangeEvent, Incident, Oncall } from '../pagerduty/types';
 import type { BurstMark, ServiceContextCachePort, SharedServiceContext } from '../state/service-context-cache';
+import type { ChangeLookup, LookupWindow } from './aws/aws-input';
 import type { ProviderRun } from './provider';
 
 /**
@@ -30,6 +31,9 @@ export interface SharedContextSettings {
   /** How often a waiting incident looks for the shared context. */
   pollMs: number;
 }
+
+/** CloudTrail lookups are shared for at most this long (or the context's window, when shorter). */
+export const CHANGE_LOOKUP_FRESH_MS = 30_000;
 
 export const DEFAULT_SHARED_CONTEXT_SETTINGS: SharedContextSettings = { windowMs: 180_000, leaseMs: 4_500, waitMs: 5_000, pollMs: 150 };
 
@@ -106,6 +110,41 @@ export class SharedServiceContextReader {
       await this.cacheOrUndefined(() => cache.writePastNotes(incidentId, notes, new Date(now().getTime() + this.settings.windowMs)));
     }
     return notes;
+  }
+
+  /**
+   * One resource name's CloudTrail lookup over `window`: another incident's when it covers the window, else read. The
+   * reader that takes the lease reads up to now, so the incidents of the burst triggered before then find their window
+   * inside it; a shared lookup that does not cover the window (an incident triggered later) sends the incident to read
+   * its own at once, without waiting. Shared for CHANGE_LOOKUP_FRESH_MS only: a change made during a long storm is
+   * seen by the lookups after that.
+   */
+  async changeLookup(
+    key: string,
+    window: LookupWindow,
+    now: () => Date,
+    read: (window: LookupWindow) => Promise<ChangeLookup>,
+    allowance: WaitAllowance,
+  ): Promise<ChangeLookup> {
+    const { cache } = this.deps;
+    const covers = (lookup: ChangeLookup): boolean =>
+      Date.parse(lookup.start) <= window.start.getTime() && Date.parse(lookup.end) >= window.end.getTime();
+    const found = await this.findOrClaim(
+      async () => {
+        const lookup = await cache.readChangeLookup(key, now());
+        return lookup === undefined ? undefined : covers(lookup) ? lookup : 'not-covered';
+      },
+      (leaseUntil) => cache.claimChangeLookup(key, now(), leaseUntil),
+      now,
+      allowance,
+    );
+    if (found === 'alone' || found === 'not-covered') return read(window);
+    if (found !== 'claimed') return found;
+    const lookup = await read({ start: window.start, end: new Date(Math.max(window.end.getTime(), now().getTime())) });
+    await this.cacheOrUndefined(() =>
+      cache.writeChangeLookup(key, lookup, new Date(now().getTime() + Math.min(this.settings.windowMs, CHANGE_LOOKUP_FRESH_MS))),
+    );
+    return lookup;
   }
 
   private async cacheOrUndefined<T>(call: () => Promise<T>): Promise<T | undefined> {

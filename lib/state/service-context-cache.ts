@@ -1,4 +1,5 @@
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { ChangeLookup } from '../context/aws/aws-input';
 import type { ChangeEvent, Incident, Oncall } from '../pagerduty/types';
 import { isConditionalCheckFailure } from './event-ledger';
 import { epochSeconds, stateKeys } from './state-keys';
@@ -8,7 +9,8 @@ import { epochSeconds, stateKeys } from './state-keys';
  * burst on the same service (lib/context/shared-service-context.ts decides when to use it). Three kinds of item:
  *   `servicectx#<service>#<window>`: the shared context (or, while the first reader works, only its lease);
  *   `burst#<service>#<window>`: an atomic count of the incidents seen in the window and when the first was seen;
- *   `pastnotes#<incident>`: the notes of one resolved incident, read once for every incident whose title resembles it.
+ *   `pastnotes#<incident>`: the notes of one resolved incident, read once for every incident whose title resembles it;
+ *   `awschanges#<account>|<region>|<name>`: one resource name's CloudTrail lookup, for the incidents of a burst on it.
  * Every item carries `expiresAt`, so DynamoDB's TTL removes it; readers also check it, since TTL deletes late.
  */
 
@@ -43,6 +45,10 @@ export interface ServiceContextCachePort {
   readPastNotes(incidentId: string, now: Date): Promise<string[] | undefined>;
   claimPastNotes(incidentId: string, now: Date, leaseUntil: Date): Promise<boolean>;
   writePastNotes(incidentId: string, notes: string[], freshUntil: Date): Promise<boolean>;
+  /** The same three steps for one resource name's CloudTrail lookup. */
+  readChangeLookup(key: string, now: Date): Promise<ChangeLookup | undefined>;
+  claimChangeLookup(key: string, now: Date, leaseUntil: Date): Promise<boolean>;
+  writeChangeLookup(key: string, lookup: ChangeLookup, freshUntil: Date): Promise<boolean>;
 }
 
 /** Well under DynamoDB's 400 KB item limit, leaving room for the key and the other attributes. */
@@ -107,6 +113,29 @@ function parseContext(value: unknown): SharedServiceContext | undefined {
   return complete ? (parsed as SharedServiceContext) : undefined;
 }
 
+/** A stored lookup, or undefined when it is not one (another release wrote it, or it was damaged): the reader then looks up itself. */
+function parseChangeLookup(stored: string): ChangeLookup | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stored);
+  } catch {
+    return undefined;
+  }
+  const lookup = parsed as Partial<ChangeLookup> | null;
+  const valid =
+    typeof lookup?.start === 'string' &&
+    typeof lookup.end === 'string' &&
+    Array.isArray(lookup.changes) &&
+    lookup.changes.every(
+      (entry) =>
+        typeof entry?.id === 'string' &&
+        typeof entry.change?.at === 'string' &&
+        typeof entry.change.action === 'string' &&
+        typeof entry.change.summary === 'string',
+    );
+  return valid ? (lookup as ChangeLookup) : undefined;
+}
+
 export class DynamoServiceContextCache implements ServiceContextCachePort {
   constructor(
     private readonly client: DynamoDBDocumentClient,
@@ -157,6 +186,22 @@ export class DynamoServiceContextCache implements ServiceContextCachePort {
     // Whole notes: the agent's own are recognised by the reference in their footer, which a cut would drop.
     if (byteLength(notes) > MAX_SHARED_ITEM_BYTES) return false;
     await this.writeFresh(stateKeys.pastNotes(incidentId), { notes }, freshUntil);
+    return true;
+  }
+
+  async readChangeLookup(key: string, now: Date): Promise<ChangeLookup | undefined> {
+    const stored = await this.readFresh(stateKeys.changeLookup(key), 'lookup', now);
+    return typeof stored === 'string' ? parseChangeLookup(stored) : undefined;
+  }
+
+  claimChangeLookup(key: string, now: Date, leaseUntil: Date): Promise<boolean> {
+    return this.claim(stateKeys.changeLookup(key), now, leaseUntil);
+  }
+
+  async writeChangeLookup(key: string, lookup: ChangeLookup, freshUntil: Date): Promise<boolean> {
+    const stored = JSON.stringify(lookup);
+    if (Buffer.byteLength(stored) > MAX_SHARED_ITEM_BYTES) return false;
+    await this.writeFresh(stateKeys.changeLookup(key), { lookup: stored }, freshUntil);
     return true;
   }
 

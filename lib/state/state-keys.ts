@@ -17,6 +17,8 @@ export const stateKeys = {
   burst: (serviceId: string, windowStart: Date): string => `burst#${serviceId}#${windowStart.toISOString()}`,
   /** The notes of one past incident (how it was resolved), shared by the incidents whose title resembles it. */
   pastNotes: (incidentId: string): string => `pastnotes#${incidentId}`,
+  /** One resource name's CloudTrail lookup (account, region, name), shared by the incidents of a burst. */
+  changeLookup: (key: string): string => `awschanges#${key}`,
 } as const;
 
 /** Epoch seconds, as DynamoDB TTL wants them. */

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { gatherContext } from '../../lib/agent/gather-context';
 import { localBudget, RetryPolicy } from '../../lib/agent/retry-policy';
 import { agentConfigSchema } from '../../lib/config/agent-config';
@@ -56,5 +56,55 @@ describe('shared service context on dynalite', () => {
     expect(two.changeEvents).toEqual(one.changeEvents);
     // One of them came second: it knows it is part of a burst of two, since the first was seen.
     expect([one.burst, two.burst].filter((burst) => burst !== undefined)).toEqual([{ count: 2, since: created }]);
+  });
+});
+
+describe('CloudTrail lookups shared on dynalite', () => {
+  it('two concurrent incidents on one function ask CloudTrail once; a damaged item is never trusted', async () => {
+    const cache = new DynamoServiceContextCache(documents, aws.stateTable);
+    const now = new Date();
+    const window = { start: new Date(now.getTime() - 3_600_000), end: new Date(now.getTime() - 1_000) };
+    let lookups = 0;
+    const read = async (asked: typeof window) => {
+      lookups += 1;
+      await new Promise((resolve) => setImmediate(resolve));
+      return {
+        start: asked.start.toISOString(),
+        end: asked.end.toISOString(),
+        changes: [
+          {
+            id: 'E1',
+            change: {
+              at: now.toISOString(),
+              source: 'cloudtrail' as const,
+              action: 'lambda:UpdateFunctionCode',
+              summary: 'code deployed',
+              onAlarmedResource: true,
+            },
+          },
+        ],
+      };
+    };
+    // Each incident is its own worker: its own reader, only the table in common.
+    const lookUp = () =>
+      new SharedServiceContextReader({ cache, settings: { pollMs: 5 } }).changeLookup(
+        '123456789012|eu-west-1|orders-api',
+        window,
+        () => new Date(),
+        read,
+        () => 2_000,
+      );
+    const [first, second] = await Promise.all([lookUp(), lookUp()]);
+    expect(lookups).toBe(1);
+    expect(second).toEqual(first);
+    expect(first.changes.map((entry) => entry.change.action)).toEqual(['lambda:UpdateFunctionCode']);
+
+    await documents.send(
+      new PutCommand({
+        TableName: aws.stateTable,
+        Item: { pk: 'awschanges#damaged', lookup: '{"start":1}', freshUntil: Date.now() + 60_000 },
+      }),
+    );
+    expect(await cache.readChangeLookup('damaged', new Date())).toBeUndefined();
   });
 });

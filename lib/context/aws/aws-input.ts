@@ -1,4 +1,4 @@
-import type { NormalisedAlert } from '../evidence';
+import type { ChangeRecord, NormalisedAlert } from '../evidence';
 import type { NeedsCheck } from '../provider';
 import type { AwsReadClients } from './clients';
 import type { AwsScope } from './mapping';
@@ -10,7 +10,32 @@ export interface AwsProviderInput {
   clients: AwsReadClients;
   triggeredAt: Date;
   now: Date;
+  /** Shares one resource name's CloudTrail lookup between the incidents of a burst; without it each incident looks up its own. */
+  shareLookup?: ShareChangeLookup;
 }
+
+/** The write events CloudTrail holds on one resource name over `[start, end]`, as one lookup read them. */
+export interface ChangeLookup {
+  start: string;
+  end: string;
+  /** CloudTrail's event id with the change it describes (its `onAlarmedResource` is the reader's). */
+  changes: { id: string; change: ChangeRecord }[];
+}
+
+export interface LookupWindow {
+  start: Date;
+  end: Date;
+}
+
+/**
+ * Answers the lookup of `key` over `window`: from a lookup another incident shared (when it covers the window), or by
+ * `read` (over a window that may be wider than asked, so that it covers the incidents of the burst that come after).
+ */
+export type ShareChangeLookup = (
+  key: string,
+  window: LookupWindow,
+  read: (window: LookupWindow) => Promise<ChangeLookup>,
+) => Promise<ChangeLookup>;
 
 export const awsInputHas: NeedsCheck<AwsProviderInput> = (input, need) => {
   if (need === 'alert') return input.alert !== undefined;

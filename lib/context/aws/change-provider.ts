@@ -2,7 +2,7 @@ import { LookupEventsCommand, type Event as TrailEvent } from '@aws-sdk/client-c
 import type { ChangeEvent } from '../../pagerduty/types';
 import type { ChangeRecord } from '../evidence';
 import { SourceUnavailableError, type ContextProvider } from '../provider';
-import { delay, type AwsProviderInput } from './aws-input';
+import { delay, type AwsProviderInput, type ChangeLookup, type LookupWindow } from './aws-input';
 import { awsRead } from './aws-failures';
 import { cloudTrailConsoleUrl } from './console-links';
 import { changeCandidates } from './mapping';
@@ -192,14 +192,12 @@ export const changeProvider: ContextProvider<AwsProviderInput, ChangeRecord[]> =
         "no resource to look up in CloudTrail: the alert names none; list the service's stacks or resources in AGENT_CONFIG context.aws.services",
       );
     }
-    const { region } = input.scope;
+    const { region, accountId, roleArn } = input.scope;
     const end = input.triggeredAt;
     const start = new Date(end.getTime() - input.scope.lookbackMinutes * 60_000);
     const spacer = spacerFor(input.clients.cloudTrail);
-    const seen = new Set<string>();
-    const changes: ChangeRecord[] = [];
-    // The names are looked up side by side; the spacer keeps them within LookupEvents' rate.
-    const lookUp = async (candidate: (typeof candidates)[number]): Promise<void> => {
+    const lookUp = async (candidate: (typeof candidates)[number], window: LookupWindow): Promise<ChangeLookup> => {
+      const found = new Map<string, ChangeRecord>();
       let nextToken: string | undefined;
       let pages = 0;
       do {
@@ -210,8 +208,8 @@ export const changeProvider: ContextProvider<AwsProviderInput, ChangeRecord[]> =
           input.clients.cloudTrail.send(
             new LookupEventsCommand({
               LookupAttributes: [{ AttributeKey: 'ResourceName', AttributeValue: candidate.name }],
-              StartTime: start,
-              EndTime: end,
+              StartTime: window.start,
+              EndTime: window.end,
               MaxResults: PAGE_SIZE,
               NextToken: nextToken,
             }),
@@ -220,16 +218,33 @@ export const changeProvider: ContextProvider<AwsProviderInput, ChangeRecord[]> =
         );
         pages += 1;
         for (const event of page.Events ?? []) {
-          const id = event.EventId ?? `${event.EventName}@${String(event.EventTime)}`;
-          if (seen.has(id)) continue;
-          seen.add(id);
           const change = toChangeRecord(event, region, candidate);
-          if (change !== undefined) changes.push(change);
+          if (change !== undefined) found.set(event.EventId ?? `${event.EventName}@${String(event.EventTime)}`, change);
         }
         nextToken = page.NextToken;
       } while (nextToken !== undefined && pages < PAGES_PER_NAME);
+      return {
+        start: window.start.toISOString(),
+        end: window.end.toISOString(),
+        changes: [...found].map(([id, change]) => ({ id, change })),
+      };
     };
-    await Promise.all(candidates.map(lookUp));
-    return changes.sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    // The names are looked up side by side; the spacer keeps them within LookupEvents' rate. In a burst, an incident
+    // whose window another incident's lookup of the same name covers takes that lookup instead (no request).
+    const lookups = await Promise.all(
+      candidates.map(async (candidate) => {
+        const read = (window: LookupWindow) => lookUp(candidate, window);
+        const key = `${accountId ?? roleArn ?? 'default'}|${region}|${candidate.name}`;
+        const lookup = input.shareLookup === undefined ? await read({ start, end }) : await input.shareLookup(key, { start, end }, read);
+        // A lookup shared by another incident of the burst covers a wider window than this incident's.
+        const wider = Date.parse(lookup.start) < start.getTime() || Date.parse(lookup.end) > end.getTime();
+        return lookup.changes
+          .filter(({ change }) => !wider || (Date.parse(change.at) >= start.getTime() && Date.parse(change.at) <= end.getTime()))
+          .map(({ id, change }) => ({ id, change: { ...change, onAlarmedResource: candidate.onAlarmedResource } }));
+      }),
+    );
+    const changes = new Map<string, ChangeRecord>();
+    for (const { id, change } of lookups.flat()) if (!changes.has(id)) changes.set(id, change);
+    return [...changes.values()].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
   },
 };

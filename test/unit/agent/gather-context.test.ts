@@ -197,6 +197,9 @@ describe('gatherContext', () => {
       readPastNotes: async () => undefined,
       claimPastNotes: async () => false,
       writePastNotes: async () => true,
+      readChangeLookup: async () => undefined,
+      claimChangeLookup: async () => false,
+      writeChangeLookup: async () => true,
     };
     const api = fakeApi([]);
 

@@ -1,5 +1,6 @@
 import type { ServiceRun, ServiceSource } from '../../../lib/context/shared-service-context';
 import { SERVICE_SOURCES, SharedServiceContextReader, sharedContextReader } from '../../../lib/context/shared-service-context';
+import type { ChangeLookup, LookupWindow } from '../../../lib/context/aws/aws-input';
 import type { BurstMark, ServiceContextCachePort, SharedServiceContext } from '../../../lib/state/service-context-cache';
 import { makeIncident } from '../../support/fake-pagerduty';
 
@@ -48,6 +49,9 @@ class MemoryCache implements ServiceContextCachePort {
   claimPastNotes = async (incidentId: string, now: Date, leaseUntil: Date) => this.claim(`notes:${incidentId}`, now, leaseUntil);
   writePastNotes = async (incidentId: string, notes: string[], freshUntil: Date) =>
     this.writeFresh(`notes:${incidentId}`, notes, freshUntil);
+  readChangeLookup = async (key: string, now: Date) => this.readFresh<ChangeLookup>(`changes:${key}`, now);
+  claimChangeLookup = async (key: string, now: Date, leaseUntil: Date) => this.claim(`changes:${key}`, now, leaseUntil);
+  writeChangeLookup = async (key: string, lookup: ChangeLookup, freshUntil: Date) => this.writeFresh(`changes:${key}`, lookup, freshUntil);
 }
 
 /** Records which sources each incident read from PagerDuty, and answers fixed values. */
@@ -259,5 +263,118 @@ describe('SharedServiceContextReader', () => {
   it('is off when the configured window is 0 seconds', () => {
     expect(sharedContextReader(0, new MemoryCache())).toBeUndefined();
     expect(sharedContextReader(120, new MemoryCache())).toBeInstanceOf(SharedServiceContextReader);
+  });
+});
+
+describe('SharedServiceContextReader: CloudTrail lookups in a burst', () => {
+  const minute = 60_000;
+  const at = (minutesAfterT0: number) => new Date(T0.getTime() + minutesAfterT0 * minute);
+  /** A CloudTrail lookup that records the windows it was asked for. */
+  function cloudTrail() {
+    const windows: LookupWindow[] = [];
+    const read = async (window: LookupWindow): Promise<ChangeLookup> => {
+      windows.push(window);
+      return {
+        start: window.start.toISOString(),
+        end: window.end.toISOString(),
+        changes: [
+          {
+            id: 'E1',
+            change: {
+              at: at(-5).toISOString(),
+              source: 'cloudtrail',
+              action: 'lambda:UpdateFunctionCode',
+              summary: 'deployed',
+              onAlarmedResource: true,
+            },
+          },
+        ],
+      };
+    };
+    return { windows, read };
+  }
+
+  it('looks up once for the incidents whose windows the first lookup covers, reading up to now', async () => {
+    const cache = new MemoryCache();
+    let clock = at(2);
+    const reader = new SharedServiceContextReader({ cache, sleep: async () => undefined });
+    const trail = cloudTrail();
+    const first = await reader.changeLookup(
+      'acct|eu-west-1|orders-api',
+      { start: at(-60), end: at(0) },
+      () => clock,
+      trail.read,
+      () => 5000,
+    );
+    clock = at(2.2);
+    const second = await reader.changeLookup(
+      'acct|eu-west-1|orders-api',
+      { start: at(-59), end: at(1) },
+      () => clock,
+      trail.read,
+      () => 5000,
+    );
+    expect(trail.windows).toEqual([{ start: at(-60), end: at(2) }]);
+    expect(second).toEqual(first);
+  });
+
+  it('looks up alone, without waiting, when the shared lookup does not cover the window (an incident triggered later)', async () => {
+    const cache = new MemoryCache();
+    let clock = at(0);
+    const sleeps: number[] = [];
+    const reader = new SharedServiceContextReader({ cache, sleep: async (ms) => void sleeps.push(ms) });
+    const trail = cloudTrail();
+    await reader.changeLookup(
+      'k',
+      { start: at(-60), end: at(0) },
+      () => clock,
+      trail.read,
+      () => 5000,
+    );
+    clock = at(0.2);
+    await reader.changeLookup(
+      'k',
+      { start: at(-59), end: at(1) },
+      () => clock,
+      trail.read,
+      () => 5000,
+    );
+    expect(trail.windows).toEqual([
+      { start: at(-60), end: at(0) },
+      { start: at(-59), end: at(1) },
+    ]);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('shares a lookup for 30 s at most, and looks up alone when the cache fails', async () => {
+    const cache = new MemoryCache();
+    let clock = at(0);
+    const reader = new SharedServiceContextReader({ cache, sleep: async () => undefined });
+    const trail = cloudTrail();
+    await reader.changeLookup(
+      'k',
+      { start: at(-60), end: at(0) },
+      () => clock,
+      trail.read,
+      () => 5000,
+    );
+    clock = new Date(at(0).getTime() + 31_000);
+    await reader.changeLookup(
+      'k',
+      { start: at(-60), end: at(0) },
+      () => clock,
+      trail.read,
+      () => 5000,
+    );
+    expect(trail.windows).toHaveLength(2);
+    cache.failing = true;
+    await reader.changeLookup(
+      'k',
+      { start: at(-60), end: at(0) },
+      () => clock,
+      trail.read,
+      () => 5000,
+    );
+    expect(trail.windows).toHaveLength(3);
   });
 });

@@ -72,6 +72,41 @@ describe('change provider', () => {
     );
   });
 
+  it("takes a burst's shared lookup instead of asking CloudTrail, keeping only the changes in its own window", async () => {
+    const minutesBefore = (minutes: number) => new Date(TRIGGERED_AT.getTime() - minutes * 60_000).toISOString();
+    const change = (at: string, action: string) => ({
+      at,
+      source: 'cloudtrail' as const,
+      action,
+      summary: action,
+      onAlarmedResource: false,
+    });
+    const asked: { key: string; start: Date; end: Date }[] = [];
+    const input = awsInput({
+      shareLookup: async (key, window) => {
+        asked.push({ key, ...window });
+        return {
+          start: minutesBefore(90),
+          end: new Date(TRIGGERED_AT.getTime() + 60_000).toISOString(),
+          changes: [
+            { id: 'E-old', change: change(minutesBefore(80), 'lambda:UpdateAlias') },
+            { id: 'E-in', change: change(minutesBefore(6), 'lambda:UpdateFunctionCode') },
+            { id: 'E-after', change: change(new Date(TRIGGERED_AT.getTime() + 30_000).toISOString(), 'lambda:PublishVersion') },
+          ],
+        };
+      },
+    });
+    const changes = await changeProvider.run(input, options());
+    expect(cloudTrail.calls()).toHaveLength(0);
+    expect(asked[0]).toEqual({
+      key: '123456789012|eu-west-1|orders-api',
+      start: new Date(TRIGGERED_AT.getTime() - 60 * 60_000),
+      end: TRIGGERED_AT,
+    });
+    // The shared lookup's flag was the reader's; this incident's candidate decides (the function is the alarmed resource).
+    expect([...new Set(changes.map((entry) => `${entry.action} ${entry.onAlarmedResource}`))]).toEqual(['lambda:UpdateFunctionCode true']);
+  });
+
   it('finds nothing when nothing changed', async () => {
     cloudTrail.on(LookupEventsCommand).resolves({ Events: [] });
     await expect(changeProvider.run(awsInput(), options())).resolves.toEqual([]);
