@@ -16,11 +16,13 @@ import { awsClients, awsFixture, lambdaAlarmDetails, lookupEventFrom } from '../
  * one incident, not of a queue; run once without and once with the AWS providers. `npm run bench -- context`.
  * Incidents start at least ISOLATION_MS apart: CloudTrail's LookupEvents allows 2 requests per second per account and
  * region, and incidents back to back (under a second each) would measure that shared allowance, not one incident.
- * BENCH_AWS_LATENCY_MS changes the AWS latency (0: what the providers cost besides the network).
+ * BENCH_AWS_LATENCY_MS changes the AWS latency (0: what the providers cost besides the network). Then a burst of
+ * BENCH_BURST (20) incidents at once on the same function: how many CloudTrail lookups they needed.
  */
 const INCIDENTS = 40;
 const PAGERDUTY_LATENCY_MS = 150;
 const ISOLATION_MS = 1000;
+const BURST = Number(process.env.BENCH_BURST ?? 20);
 const AWS_LATENCY_MS = Number(process.env.BENCH_AWS_LATENCY_MS ?? 100);
 
 const percentile = (values: number[], p: number): number => {
@@ -28,9 +30,10 @@ const percentile = (values: number[], p: number): number => {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 };
 
-/** Mocked AWS answers after AWS_LATENCY_MS; returns a counter of AWS requests. */
-function mockAws(): { requests: () => number } {
+/** Mocked AWS answers after AWS_LATENCY_MS; returns counters of AWS requests, and of CloudTrail's among them. */
+function mockAws(): { requests: () => number; lookups: () => number } {
   let requests = 0;
+  let lookups = 0;
   const later =
     <T>(answer: () => T) =>
     async (): Promise<T> => {
@@ -52,11 +55,16 @@ function mockAws(): { requests: () => number } {
   const record = awsFixture<Parameters<typeof lookupEventFrom>[0][]>('cloudtrail-lambda-updatefunctioncode.json')[0];
   mockClient(CloudTrailClient)
     .on(LookupEventsCommand)
-    .callsFake(later(() => ({ Events: [lookupEventFrom({ ...record, eventTime: new Date(Date.now() - 10 * minute).toISOString() })] })));
+    .callsFake(
+      later(() => {
+        lookups += 1;
+        return { Events: [lookupEventFrom({ ...record, eventTime: new Date(Date.now() - 10 * minute).toISOString() })] };
+      }),
+    );
   mockClient(CloudWatchLogsClient)
     .on(FilterLogEventsCommand)
     .callsFake(later(() => awsFixture('logs-filterlogevents.json')));
-  return { requests: () => requests };
+  return { requests: () => requests, lookups: () => lookups };
 }
 
 async function measure(label: string, context: ProcessEventDeps['context'], awsRequests: () => number): Promise<number[]> {
@@ -97,6 +105,43 @@ async function measure(label: string, context: ProcessEventDeps['context'], awsR
   }
 }
 
+/**
+ * BURST incidents on one function at once, with the AWS providers: the CloudTrail lookups they made (shared through the
+ * state table when one incident's lookup covers another's window) and when their notes landed.
+ */
+async function measureBurst(sharing: boolean, context: ProcessEventDeps['context'], lookups: () => number): Promise<void> {
+  const stack = await startAgentStack({
+    agentEnv: 'bench',
+    ...(sharing ? {} : { config: { context: { sharedSeconds: 0 } } }),
+    sandbox: { rateLimit: { limit: 1_000_000, windowMs: 60_000 } },
+    visibilityTimeoutSeconds: 30,
+    context,
+  });
+  try {
+    stack.sandbox.faults.probability('*', 1, { latencyMs: PAGERDUTY_LATENCY_MS });
+    const before = lookups();
+    const triggeredAt = Date.now();
+    const incidents = Array.from({ length: BURST }, (_, i) =>
+      stack.sandbox.triggerIncident({
+        serviceId: SANDBOX_SERVICE_ID,
+        title: `orders-api-errors burst ${i}`,
+        alerts: [{ summary: 'orders-api-errors', details: lambdaAlarmDetails(new Date(triggeredAt).toISOString()) }],
+      }),
+    );
+    await settle(stack, 120_000);
+    const notes = incidents.flatMap((incident) => stack.sandbox.notes(incident.id).slice(0, 1));
+    const toNote = notes.map((note) => Date.parse(note.created_at) - triggeredAt);
+    const withoutChanges = notes.filter((note) => /changes[^\n]*unavailable|unavailable[^\n]*changes/i.test(note.content)).length;
+    console.log(
+      `burst of ${BURST} on one function, ${sharing ? 'shared context on' : 'sharing off (context.sharedSeconds 0)'}: ` +
+        `${lookups() - before} CloudTrail lookups; trigger → note p50 ${percentile(toNote, 50)} ms, p99 ${percentile(toNote, 99)} ms; ` +
+        `${notes.length}/${BURST} notes, ${withoutChanges} saying the changes were unavailable`,
+    );
+  } finally {
+    await stack.stop();
+  }
+}
+
 export async function run(): Promise<void> {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   const aws = mockAws();
@@ -115,4 +160,7 @@ export async function run(): Promise<void> {
     `AWS providers add ${p50} ms to the p50 (${(percentile(withAws, 50) / percentile(without, 50)).toFixed(2)}×), ` +
       `${percentile(withAws, 99) - percentile(without, 99)} ms to the p99; target: at most one round trip (${PAGERDUTY_LATENCY_MS} ms)`,
   );
+  const awsContext = { aws: { config: parseAgentConfig(undefined).context.aws, clientsFor: async () => clients } };
+  await measureBurst(false, awsContext, aws.lookups);
+  await measureBurst(true, awsContext, aws.lookups);
 }
