@@ -70,13 +70,21 @@ export const LOCAL_SECRET_ID = secretNameFor(LOCAL_ENV);
 export const LOCAL_WEBHOOK_SECRET_ID = webhookSecretNameFor(LOCAL_ENV);
 export const LOCAL_SUBSCRIPTION_ID = 'PSUBLOCAL';
 
-const freePort = (): Promise<number> =>
+/**
+ * A free port, held until `release()`: the sandbox (started in between, on a port of its own) and any other server of
+ * this process cannot be given it while it is held.
+ */
+const reservePort = (): Promise<{ port: number; release: () => Promise<void> }> =>
   new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    const holder = createServer();
+    holder.once('error', reject);
+    holder.listen(0, '127.0.0.1', () => {
+      const address = holder.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      let released: Promise<void> | undefined;
+      // Idempotent: released before the runner starts, and again (a no-op) by a start that failed before that.
+      const release = (): Promise<void> => (released ??= new Promise<void>((closed) => holder.close(() => closed())));
+      resolve({ port, release });
     });
   });
 
@@ -105,9 +113,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     const secretsManager = await startSecretsManagerEmulator({ onRotate, beforeOperation: options.beforeSecretsManagerOperation });
     stops.push(() => secretsManager.stop());
-    // The sandbox needs the webhook URL before the runner can listen on it: a free port picked only after the other
-    // emulators have taken theirs, so none of them can land on it in between.
-    const port = options.port === 0 ? await freePort() : (options.port ?? 3000);
+    // The sandbox needs the webhook URL before the runner can listen on it: a free port, held until the runner takes
+    // it, so that no server started in between (the sandbox's own) lands on it.
+    const reserved = options.port === 0 ? await reservePort() : undefined;
+    if (reserved !== undefined) stops.push(() => reserved.release());
+    const port = reserved?.port ?? options.port ?? 3000;
     const webhookUrl = `http://127.0.0.1:${port}${WEBHOOK_PATH}`;
 
     let sandbox: Sandbox | undefined;
@@ -158,6 +168,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
       POWERTOOLS_METRICS_DISABLED: 'true',
     };
+    await reserved?.release();
     const runner = await startRunner({
       handlers: loadRunnerHandlers(env),
       sqsEndpoint: aws.sqsEndpoint,
