@@ -9,7 +9,14 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { AUDIT_TABLE, DEAD_LETTER_QUEUE, EVENT_QUEUE, STATE_TABLE, type QueueDefinition } from '../lib/infra/resource-definitions';
+import {
+  AUDIT_TABLE,
+  DEAD_LETTER_QUEUE,
+  EVENT_QUEUE,
+  MAX_QUEUE_MESSAGE_BYTES,
+  STATE_TABLE,
+  type QueueDefinition,
+} from '../lib/infra/resource-definitions';
 import { parseAgentConfig } from '../lib/config/agent-config';
 import {
   FUNCTION_LIMITS,
@@ -79,6 +86,8 @@ export class PdAgentStack extends Stack {
         visibilityTimeout: Duration.seconds(definition.visibilityTimeoutSeconds),
         retentionPeriod: Duration.seconds(definition.retentionSeconds),
         encryption: sqs.QueueEncryption.SQS_MANAGED,
+        // A 256 KiB body is about 350 KB once base64-encoded in the message: never a smaller (older) default.
+        maxMessageSizeBytes: MAX_QUEUE_MESSAGE_BYTES,
         enforceSSL: true,
         removalPolicy: RemovalPolicy.DESTROY,
         ...(deadLetterQueue === undefined ? {} : { deadLetterQueue }),

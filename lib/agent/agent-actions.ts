@@ -20,6 +20,8 @@ export interface AgentActionsDeps {
   env: string;
   settings: AgentSettings;
   subject: AuditSubject & { incidentId: string };
+  /** The agent's own PagerDuty user: an incident assigned to it is escalated above it, never back to it. */
+  botUserId: string;
   /** Counts audit completions that failed after the call (`AuditIncomplete`). */
   metrics: MetricsSink;
   clock?: () => Date;
@@ -161,18 +163,22 @@ export class AgentActions {
    * The ledger forbids any later resolve before the call is made. With `forEvent`, the ledger also keeps which
    * triggering event escalated, to where, and whether PagerDuty confirmed it; `repeat` (the target kept for this event
    * by an earlier delivery that got no confirmation) is sent again as it was: read after the first escalation landed,
-   * the assignees are the next level's, and working the level out again would page one level further. `mode` overrides
-   * the configured `escalation.mode` (an incident PagerDuty assigned to the agent goes to the level above it).
+   * the assignees are the next level's, and working the level out again would page one level further.
    */
   async escalate(
     incident: Incident,
     oncalls: Oncall[],
     detail: string,
-    options: { forEvent?: string; repeat?: EscalationTarget; mode?: 'next_level' } = {},
+    options: { forEvent?: string; repeat?: EscalationTarget } = {},
   ): Promise<Attempted<Incident>> {
     const policyTarget: EscalationTarget = { mode: 'escalation_policy', escalationPolicyId: incident.escalation_policy.id };
-    const mode = options.mode ?? this.deps.settings.escalation.mode;
-    const level = mode === 'next_level' ? nextEscalationLevel(incident, oncalls) : null;
+    // Assigned to the agent (a policy that pages it first): reassigning to the policy would page the agent again, so
+    // it goes to the level above the agent's whatever the mode, with the on-calls read here when none were given.
+    const pagesAgent = incident.assignments.some((assignment) => assignment.assignee.id === this.deps.botUserId);
+    const mode = pagesAgent ? 'next_level' : this.deps.settings.escalation.mode;
+    let level = mode === 'next_level' ? nextEscalationLevel(incident, oncalls) : null;
+    if (level === null && pagesAgent && options.repeat === undefined)
+      level = nextEscalationLevel(incident, await this.readOncalls(incident));
     const target: EscalationTarget = options.repeat ?? (level === null ? policyTarget : { mode: 'next_level', level });
     await this.deps.incidentLedger.beginEscalation(
       this.incidentId,
@@ -245,6 +251,18 @@ export class AgentActions {
     }
     await this.deps.incidentLedger.markHandedBack(this.incidentId, reason, this.clock());
     await this.deps.audit.record({ ...this.deps.subject, action: 'handback', outcome: 'succeeded', detail: `${reason}${noteProblem}` });
+  }
+
+  /** The escalation policy's on-calls, or none when they cannot be read (the escalation then falls back to the policy). */
+  private async readOncalls(incident: Incident): Promise<Oncall[]> {
+    try {
+      const { response } = await this.deps.retry.idempotent('read on-calls (escalation level)', () =>
+        this.deps.api.listOncalls([incident.escalation_policy.id]),
+      );
+      return response.value;
+    } catch {
+      return [];
+    }
   }
 
   private async findNote(ref: string): Promise<PagerDutyResponse<Note> | null> {

@@ -9,7 +9,7 @@ import { evaluateFilters } from '../webhook/filters';
 import { parseWebhookEvent } from '../webhook/parse-event';
 import { AgentActions } from './agent-actions';
 import type { AgentConnection, AgentSettings, Invocation, MetricsSink, NoteRenderer } from './agent-ports';
-import { TRIGGERING_EVENT_TYPES, acknowledgedByAgentAlone } from './process-event';
+import { TRIGGERING_EVENT_TYPES, acknowledgedByAgentAlone, pagesOnlyTheAgent } from './process-event';
 import { RetryPolicy, localBudget, type RetryBudget, type RetrySettings } from './retry-policy';
 
 /**
@@ -105,6 +105,7 @@ export class DeadLetterHandback {
       env: this.deps.env,
       settings: this.deps.settings,
       subject: { ...subject, incidentId },
+      botUserId: connection.botUserId,
       metrics: this.deps.metrics,
       clock: this.clock,
     });
@@ -112,7 +113,11 @@ export class DeadLetterHandback {
     // The ledger misses an acknowledgement when the worker died between PagerDuty's answer and recording it, or when
     // the answer was lost, so PagerDuty's own record decides too: acknowledged by the agent alone means silenced with
     // nobody behind it.
-    const silencedByAgent = acknowledgedByAgentAlone(incident, connection.botUserId);
+    // A triggering event the worker never finished may also leave an incident paging only the agent (a policy that pages
+    // it first): nobody is behind that one either.
+    const silencedByAgent =
+      acknowledgedByAgentAlone(incident, connection.botUserId) ||
+      (TRIGGERING_EVENT_TYPES.includes(queued.eventType) && pagesOnlyTheAgent(incident, connection.botUserId));
     // PagerDuty's state decides: triggered means it pages, a human acknowledger means someone is behind it. Escalating
     // those would page over a human who has it, on the ledger's word alone.
     if (!silencedByAgent) {

@@ -154,6 +154,11 @@ interface Holding {
   acknowledgedByAgent: boolean;
   /** True once the agent handed the incident to on-call before triage, without acknowledging it: never silenced. */
   handedToOnCall: boolean;
+  /**
+   * The incident pages only the agent (assigned to it alone, or to nobody) and no rule could keep it: until its
+   * escalation is confirmed, stopping must escalate it, as for an incident the agent acknowledged.
+   */
+  mustHandOver: boolean;
 }
 
 /** One triggering event's pass through the steps: what each step needs, built once. */
@@ -201,6 +206,14 @@ export function acknowledgedByAgentAlone(incident: Incident, botUserId: string):
 /** The ledger records the agent's acknowledgement for this triggering event (an earlier delivery's, possibly). */
 function acknowledgedForEvent(progress: IncidentProgress | undefined, triggerEventId: string): boolean {
   return progress?.triggerEventId === triggerEventId && progress.acknowledgedByAgentAt !== undefined;
+}
+
+/**
+ * Triggered and assigned to the agent alone, or to nobody: PagerDuty pages no person until its escalation policy's
+ * timeout, so, like an incident the agent acknowledged, it must not be left so.
+ */
+export function pagesOnlyTheAgent(incident: Incident, botUserId: string): boolean {
+  return incident.status === 'triggered' && incident.assignments.every((assignment) => assignment.assignee.id === botUserId);
 }
 
 /** Why stopping leaves nobody silenced, for the audit trail. */
@@ -338,7 +351,14 @@ export class EventProcessor {
   ): IncidentRun {
     const retry = this.eventRetryPolicy(event.eventId, invocation, connection, failedCalls);
     const rollout = resolveRollout(this.deps.settings, event.incident?.serviceId ?? null, subject.incidentId);
-    const run = { event, subject, connection, invocation, retry, holding: { acknowledgedByAgent: false, handedToOnCall: false } };
+    const run = {
+      event,
+      subject,
+      connection,
+      invocation,
+      retry,
+      holding: { acknowledgedByAgent: false, handedToOnCall: false, mustHandOver: false },
+    };
     return { ...run, actions: this.actionsFor(run, retry), rollout, writes: allowedWrites(rollout) };
   }
 
@@ -392,6 +412,7 @@ export class EventProcessor {
       env,
       settings,
       subject: run.subject,
+      botUserId: run.connection.botUserId,
       metrics,
       clock: this.clock,
     });
@@ -436,6 +457,7 @@ export class EventProcessor {
     // Someone other than the agent is assigned: PagerDuty pages them. Nobody, or only the agent: it must be escalated.
     const pagedPeople = incident.assignments.some((assignment) => assignment.assignee.id !== botUserId);
     const handOver = !handToOnCallFirst ? null : pagedPeople && earlierEscalation === undefined ? 'already-theirs' : 'escalate';
+    holding.mustHandOver = handOver === 'escalate' && earlierEscalation?.confirmed !== true;
     return {
       incident,
       alerts,
@@ -521,15 +543,14 @@ export class EventProcessor {
   private async handToOnCall(run: IncidentRun, ownership: Ownership, oncalls: Oncall[]): Promise<void> {
     if (ownership.earlierEscalation?.confirmed !== true) {
       const reason = 'No rule lets the agent keep an incident like this: on-call takes it at once, and the hypothesis note follows.';
-      // The level above the agent's: reassigning to the policy would start it again at the agent (escalation_policy mode).
       await run.actions.escalate(ownership.incident, oncalls, reason, {
         forEvent: run.event.eventId,
         repeat: ownership.earlierEscalation?.target,
-        mode: 'next_level',
       });
       this.deps.metrics.addMetric(MetricName.incidentEscalated, 'Count', 1);
     }
     run.holding.handedToOnCall = true;
+    run.holding.mustHandOver = false;
   }
 
   /** The rules' hypothesis (refined when Bedrock is on); a human who acknowledged first turns any decision into a hold. */
@@ -627,6 +648,12 @@ export class EventProcessor {
       settings: { minRemainingMs: HANDBACK_MIN_REMAINING_MS },
     });
     let incident = holding.incident;
+    // An incident paging only the agent is as good as silenced: it is handed back like one the agent acknowledged.
+    if (holding.mustHandOver && incident !== undefined) {
+      await this.actionsFor(run, lastChance).handBack(incident, reason);
+      metrics.addMetric(MetricName.handedBack, 'Count', 1);
+      return { status: 'handed-back', reason };
+    }
     if (!holding.acknowledgedByAgent || incident === undefined) {
       // Whether this delivery got to acknowledge says nothing about earlier ones: the ledger does, and PagerDuty decides.
       const progress = acknowledgementLost ? undefined : await incidentLedger.get(subject.incidentId);

@@ -50,6 +50,9 @@ export const AUDIT_TABLE: TableDefinition = {
   ],
 };
 
+/** SQS's largest message: a signed body of up to 256 KiB travels base64-encoded (about 350 KB) with a few fields. */
+export const MAX_QUEUE_MESSAGE_BYTES = 1_048_576;
+
 export interface QueueDefinition {
   logicalName: string;
   fifo: true;

@@ -226,10 +226,10 @@ export function createDeliveryReceiver(deps: IngressDeps): DeliveryReceiver {
           receivedAt: now(),
         });
         count(MetricName.webhookQuarantined);
+        // The detail (a JSON parser's message can quote the body) stays in the quarantine item: logs carry no body.
         logger.error('Signed body is not a usable V3 webhook: quarantined for inspection', {
           ...keys,
           reason: parsed.reason,
-          detail: parsed.detail,
           quarantineKey: sha256,
           bytes: raw.length,
         });

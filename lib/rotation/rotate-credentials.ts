@@ -2,6 +2,7 @@ import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   InvalidParameterException,
+  InvalidRequestException,
   ResourceNotFoundException,
   UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
@@ -270,7 +271,7 @@ export function createRotationHandler(deps: RotationDeps): (event: RotationEvent
         }),
       );
     } catch (error) {
-      if (!(error instanceof InvalidParameterException)) throw error;
+      if (!(error instanceof InvalidParameterException || error instanceof InvalidRequestException)) throw error;
       throw new RotationError(
         'finishSecret',
         secretId,

@@ -10,7 +10,7 @@ import type { IncidentContext } from './types';
  * Operator patterns run on RE2 (linear time in the input, whatever the pattern) and see bounded input: a title or
  * alert value from a monitoring tool can be arbitrarily long, and an incident can have many alerts.
  */
-export const MAX_MATCHED_INPUT_LENGTH = 256;
+export const MAX_MATCHED_INPUT_LENGTH = 1024;
 
 export interface RuleMatch {
   rule: TriageRule;
@@ -25,7 +25,8 @@ export interface RuleMatchResult {
 }
 
 function testBounded(pattern: RE2JS, input: string): boolean {
-  return pattern.test(input.slice(0, MAX_MATCHED_INPUT_LENGTH));
+  // A cut is marked (`…`), so that an anchored pattern (`…\d+$`) cannot match at the cut of a longer text.
+  return pattern.test(shortValue(input, MAX_MATCHED_INPUT_LENGTH));
 }
 
 /** Whether one alert's details satisfy every `field → pattern` pair (field names compared case-insensitively). */

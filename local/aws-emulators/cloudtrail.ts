@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { decodeToken, page } from './pagination';
 import { FieldReader, ServiceError, type Input, type Output } from './protocol';
-import type { CallContext, JsonService } from './service';
+import { type CallContext, type JsonService, accessDeniedError } from './service';
 import { resolveSeedTime, type SeedCloudTrailEvent } from './seed';
 
 /**
@@ -71,10 +71,7 @@ export class CloudTrailEmulator implements JsonService {
   };
 
   accessDenied(action: string, callerArn: string): ServiceError {
-    return new ServiceError(
-      'AccessDeniedException',
-      `User: ${callerArn} is not authorized to perform: ${action} because no identity-based policy allows the ${action} action`,
-    );
+    return accessDeniedError(action, callerArn);
   }
 
   throttled(): ServiceError {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { bucket, evaluate, isSupportedStat, MetricMathError, type TimeSeries } from './metric-math';
 import { decodeToken, page } from './pagination';
 import { FieldReader, ServiceError, type Input, type Output } from './protocol';
-import type { CallContext, JsonService } from './service';
+import { type CallContext, type JsonService, accessDeniedError } from './service';
 import {
   DEFAULT_REGION,
   resolveSeedTime,
@@ -98,12 +98,7 @@ export class CloudWatchEmulator implements JsonService {
   };
 
   accessDenied(action: string, callerArn: string): ServiceError {
-    return new ServiceError(
-      'AccessDeniedException',
-      `User: ${callerArn} is not authorized to perform: ${action} because no identity-based policy allows the ${action} action`,
-      403,
-      'AccessDenied',
-    );
+    return accessDeniedError(action, callerArn, { status: 403, code: 'AccessDenied' });
   }
 
   throttled(): ServiceError {

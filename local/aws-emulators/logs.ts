@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { compileFilterPattern, FilterPatternError } from './filter-pattern';
 import { decodeToken, page } from './pagination';
 import { FieldReader, ServiceError, type Input, type Output } from './protocol';
-import type { CallContext, JsonService } from './service';
+import { type CallContext, type JsonService, accessDeniedError } from './service';
 import { resolveSeedTime, type SeedLogGroup } from './seed';
 
 /**
@@ -42,10 +42,7 @@ export class LogsEmulator implements JsonService {
   };
 
   accessDenied(action: string, callerArn: string): ServiceError {
-    return new ServiceError(
-      'AccessDeniedException',
-      `User: ${callerArn} is not authorized to perform: ${action} because no identity-based policy allows the ${action} action`,
-    );
+    return accessDeniedError(action, callerArn);
   }
 
   throttled(): ServiceError {

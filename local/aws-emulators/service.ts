@@ -1,4 +1,14 @@
-import type { AwsService, Input, JsonErrorStyle, Output, ServiceError } from './protocol';
+import { ServiceError, type AwsService, type Input, type JsonErrorStyle, type Output } from './protocol';
+
+/** AWS's answer to a caller whose policies do not allow the action (CloudWatch adds its query-compatible code). */
+export function accessDeniedError(action: string, callerArn: string, queryCompatible?: { status: number; code: string }): ServiceError {
+  return new ServiceError(
+    'AccessDeniedException',
+    `User: ${callerArn} is not authorized to perform: ${action} because no identity-based policy allows the ${action} action`,
+    queryCompatible?.status,
+    queryCompatible?.code,
+  );
+}
 
 /** Who is calling and when: data is kept per account, and the caller's ARN goes into access-denied messages. */
 export interface CallContext {

@@ -134,7 +134,9 @@ describe('queues', () => {
   it('builds the event queue and its dead-letter queue from the shared definitions: FIFO, encrypted', () => {
     const queues = Object.values(resources(devTemplate, 'AWS::SQS::Queue'));
     expect(queues).toHaveLength(2);
-    for (const queue of queues) expect(queue.Properties).toMatchObject({ FifoQueue: true, SqsManagedSseEnabled: true });
+    // The largest signed body the ingress accepts (256 KiB) is about 350 KB once queued: the queues take SQS's 1 MiB.
+    for (const queue of queues)
+      expect(queue.Properties).toMatchObject({ FifoQueue: true, SqsManagedSseEnabled: true, MaximumMessageSize: 1_048_576 });
     const events = queueNamed(devTemplate, EVENT_QUEUE.visibilityTimeoutSeconds);
     expect(events.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * WORKER_TIMEOUT_SECONDS);
     expect(events.Properties.MessageRetentionPeriod).toBe(EVENT_QUEUE.retentionSeconds);

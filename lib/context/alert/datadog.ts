@@ -71,7 +71,7 @@ function read({ details, clientUrl }: AlertPayload): MonitorReading {
   const dimensions = {
     ...tagsToDimensions(details['tags']),
     ...tagsToDimensions(asString(details['alert_scope'])),
-    ...tagsToDimensions(SCOPE_IN_TITLE.exec(asString(details['title']) ?? '')?.[1]),
+    ...tagsToDimensions(SCOPE_IN_TITLE.exec(bounded(asString(details['title'])) ?? '')?.[1]),
   };
   const host = asString(details['hostname']);
   if (host !== undefined && dimensions['host'] === undefined) dimensions['host'] = host;

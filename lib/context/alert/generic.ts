@@ -28,6 +28,8 @@ const RESOURCE_KEYS =
   /^(host|hostname|instance|instance_id|pod|container|node|mountpoint|mount|device|path|volume|function|function_name|table|queue|cluster|service|db|database|resource|bucket|endpoint|namespace|job|target)$/i;
 const TEXT_KEYS = ['summary', 'description', 'message', 'reason', 'details', 'text', 'error', 'state_reason'];
 const PERCENT = /(-?\d+(?:\.\d+)?)\s*%/;
+/** Texts are scanned for a percentage this far only: the pattern's work grows with the square of a digit run's length. */
+const MAX_SCANNED_LENGTH = 2000;
 
 function lowerKeys(details: Record<string, unknown>): Map<string, unknown> {
   return new Map(Object.entries(details).map(([key, value]) => [key.toLowerCase(), value]));
@@ -47,7 +49,7 @@ function read({ details, summary }: AlertPayload): MonitorReading {
   const text = (key: string): string | undefined => asString(fields.get(key));
   const numberIn = (key: string): number | undefined => {
     const raw = text(key);
-    return raw === undefined ? undefined : (asNumber(raw) ?? asNumber(PERCENT.exec(raw)?.[1]));
+    return raw === undefined ? undefined : (asNumber(raw) ?? asNumber(PERCENT.exec(raw.slice(0, MAX_SCANNED_LENGTH))?.[1]));
   };
   const name = first(NAME_KEYS, text);
   if (name !== undefined) reading.name = name;
@@ -67,7 +69,7 @@ function read({ details, summary }: AlertPayload): MonitorReading {
   if (reading.observed === undefined) {
     // The alert's summary often names the limit ("above 5%"); only the monitor's own text says what was measured.
     const measured = TEXT_KEYS.map(text).filter((entry): entry is string => entry !== undefined);
-    const percent = measured.map((entry) => PERCENT.exec(entry)?.[1]).find((match) => match !== undefined);
+    const percent = measured.map((entry) => PERCENT.exec(entry.slice(0, MAX_SCANNED_LENGTH))?.[1]).find((match) => match !== undefined);
     if (percent !== undefined) reading.observed = { value: Number(percent) };
   }
 

@@ -28,6 +28,7 @@ function setup(failingAction: string) {
     incidentLedger: incidents,
     retry: new RetryPolicy({ budget: localBudget(5), remainingTimeMs: () => 50_000, sleep: async () => undefined }),
     notes: testNotes,
+    botUserId: 'PBOT001',
     env: 'test',
     settings: parseAgentConfig(undefined),
     subject: { incidentId: INCIDENT, eventId: 'EVT001', eventType: 'incident.triggered' },

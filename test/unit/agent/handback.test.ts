@@ -136,6 +136,24 @@ describe('DeadLetterHandback', () => {
     expect(audit.items.every((item) => item.action === 'record')).toBe(true);
   });
 
+  it('hands back a dead trigger whose incident pages only the agent (a policy paging it first), to the level above the agent', async () => {
+    const { pd, incidents, handback } = setup();
+    pd.incidents.set('PINC001', makeIncident({ status: 'triggered', assignments: [{ at: '2026-03-01T10:00:00Z', assignee: BOT }] }));
+    pd.oncalls = [1, 2].map((level) => ({
+      user: level === 1 ? BOT : HUMAN,
+      escalation_level: level,
+      escalation_policy: { id: 'PEP0001', type: 'escalation_policy_reference' as const },
+      schedule: null,
+      start: null,
+      end: null,
+    }));
+    expect(await handback.handle(dead('EVT-E'), invocation)).toBe('handed-back');
+    expect(pd.calls.filter((call) => call.operation === 'escalateIncident').map((call) => call.detail)).toEqual([
+      { mode: 'next_level', level: 2 },
+    ]);
+    expect(await incidents.get('PINC001')).toMatchObject({ handedBackAt: expect.any(String) });
+  });
+
   it('hands back an incident PagerDuty shows acknowledged by the agent alone, though the ledger missed it (worker killed in between)', async () => {
     const { pd, incidents, handback } = setup();
     expect(await handback.handle(dead('EVT-D'), invocation)).toBe('handed-back');

@@ -77,6 +77,16 @@ const hypothesis = (decision: Hypothesis['decision'], ruleId: string | undefined
 
 const plenty = { remainingTimeMs: () => 50_000 };
 
+/** One on-call entry of the fake's escalation policy PEP0001. */
+const oncall = (user: typeof HUMAN, level: number) => ({
+  user,
+  escalation_level: level,
+  escalation_policy: { id: 'PEP0001', type: 'escalation_policy_reference' as const },
+  schedule: null,
+  start: null,
+  end: null,
+});
+
 /** The Lambda dies the first time the ledger's `method` is called (the call does not happen); later calls go through. */
 function dieOnceAt<M extends 'recordNote' | 'recordDecision' | 'confirmEscalation' | 'markAcknowledged'>(
   ledger: MemoryIncidentLedger,
@@ -241,14 +251,6 @@ describe('EventProcessor: a triggered incident', () => {
 });
 
 describe('EventProcessor: an incident no rule could keep goes to on-call at once', () => {
-  const oncall = (user: typeof HUMAN, level: number) => ({
-    user,
-    escalation_level: level,
-    escalation_policy: { id: 'PEP0001', type: 'escalation_policy_reference' as const },
-    schedule: null,
-    start: null,
-    end: null,
-  });
   const NEXT_LEVEL = parseAgentConfig(JSON.stringify({ escalation: { mode: 'next_level' } }));
 
   const assignedToAgent = () => new FakePagerDuty([makeIncident({ assignments: [{ at: '2026-03-01T10:00:00Z', assignee: BOT }] })]);
@@ -364,6 +366,37 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
     expect(first.audit.of('triage').at(-1)).toMatchObject({ decision: 'escalate' });
   });
 
+  it('hands back, on its last chance, an incident paging only the agent whose escalation the budget never let through', async () => {
+    const pd = assignedToAgent().fail('escalateIncident', 500, 6);
+    pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
+    const { processor, audit } = setup({ pd, config: NO_RULES });
+    let outcome: Awaited<ReturnType<EventProcessor['process']>> | undefined;
+    for (let delivery = 0; delivery < 8 && outcome === undefined; delivery += 1) {
+      outcome = await processor.process(queued('incident.triggered'), plenty).catch((error: unknown) => {
+        if (error instanceof RetryLaterError) return undefined;
+        throw error;
+      });
+    }
+    expect(outcome).toMatchObject({ status: 'handed-back' });
+    expect(pd.count('acknowledgeIncident')).toBe(0);
+    // 1 + 5 attempts spend the budget; the last chance, outside it, is the 7th and lands.
+    expect(pd.calls.filter((call) => call.operation === 'escalateIncident').at(-1)?.detail).toEqual({ mode: 'next_level', level: 2 });
+    expect(pd.incident().assignments.map((assignment) => assignment.assignee.id)).toEqual([HUMAN.id]);
+    expect(audit.of('handback')).toHaveLength(1);
+  });
+
+  it('escalates an incident assigned to the agent above it even without on-calls at hand, reading them (escalation_policy mode)', async () => {
+    const pd = assignedToAgent();
+    pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
+    pd.fail('listOncalls', 403);
+    const { processor } = setup({ pd, config: NO_RULES });
+    await processor.process(queued('incident.triggered'), plenty);
+    // The gathering's on-calls read was refused; the escalation read them itself and got them.
+    expect(pd.calls.filter((call) => call.operation === 'escalateIncident').map((call) => call.detail)).toEqual([
+      { mode: 'next_level', level: 2 },
+    ]);
+  });
+
   it('stops without a handback when the budget runs out after the escalation: on-call has it, nothing is silenced', async () => {
     const pd = assignedToAgent().fail('createNote', 500, 50);
     const { processor, audit, metrics } = setup({ pd, config: NO_RULES });
@@ -397,16 +430,7 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
 describe('EventProcessor: an acknowledged incident escalated, then redelivered', () => {
   it('repeats an unconfirmed escalation as it was instead of paging one level further', async () => {
     const pd = new FakePagerDuty();
-    pd.oncalls = [
-      {
-        user: HUMAN,
-        escalation_level: 1,
-        escalation_policy: { id: 'PEP0001', type: 'escalation_policy_reference' },
-        schedule: null,
-        start: null,
-        end: null,
-      },
-    ];
+    pd.oncalls = [oncall(HUMAN, 1)];
     const config = parseAgentConfig(
       JSON.stringify({
         escalation: { mode: 'next_level' },
@@ -416,7 +440,7 @@ describe('EventProcessor: an acknowledged incident escalated, then redelivered',
     const { processor, incidents } = setup({ pd, config });
     dieOnceAt(incidents, 'confirmEscalation');
     await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toThrow('Lambda died');
-    pd.oncalls = [{ ...pd.oncalls[0], escalation_level: 2 }];
+    pd.oncalls = [oncall(HUMAN, 2)];
     await processor.process(queued('incident.triggered'), plenty);
     expect(pd.calls.filter((call) => call.operation === 'escalateIncident').map((call) => call.detail)).toEqual([
       { mode: 'next_level', level: 2 },
@@ -447,16 +471,7 @@ describe('EventProcessor: the escalate path never reaches resolve', () => {
   it('raises the escalation level in next_level mode when the current level is known', async () => {
     const config = parseAgentConfig(JSON.stringify({ escalation: { mode: 'next_level' } }));
     const pd = new FakePagerDuty();
-    pd.oncalls = [
-      {
-        user: HUMAN,
-        escalation_level: 1,
-        escalation_policy: { id: 'PEP0001', type: 'escalation_policy_reference' },
-        schedule: null,
-        start: null,
-        end: null,
-      },
-    ];
+    pd.oncalls = [oncall(HUMAN, 1)];
     const { processor } = setup({ pd, config, triage: () => hypothesis('escalate') });
     await processor.process(queued('incident.triggered'), plenty);
     expect(pd.calls.find((call) => call.operation === 'escalateIncident')?.detail).toEqual({ mode: 'next_level', level: 2 });

@@ -84,11 +84,19 @@ describe('matchRules', () => {
     expect(matchRules([rule], matches).match?.matchedOn).toEqual(['title /(\\d|\\w)+$/']);
   });
 
-  it('tests patterns against bounded input, so a very long title cannot match beyond the cap', () => {
+  it('tests patterns against bounded input: nothing beyond the cap matches, and an anchor cannot match at the cut', () => {
     const long = makeIncidentContext({ incident: makeIncident({ title: `${'a'.repeat(10_000)}needle` }) });
     expect(matchRules([makeRule({ match: { title: 'needle' } })], long).match).toBeUndefined();
-    expect(matchRules([makeRule({ match: { title: '^a+$' } })], long).match?.matchedOn).toEqual(['title /^a+$/']);
-    expect(MAX_MATCHED_INPUT_LENGTH).toBeLessThan(1000);
+    expect(matchRules([makeRule({ match: { title: '^a+$' } })], long).match).toBeUndefined();
+    expect(matchRules([makeRule({ match: { title: '^a+' } })], long).match?.matchedOn).toEqual(['title /^a+/']);
+    // PagerDuty's own title limit is 1024 characters: a real title is always matched whole.
+    const hold = makeRule({ match: { title: '^CPU high on web-\\d+$' } });
+    const smuggled = `CPU high on web-${'1'.repeat(240)}; prod-db down`;
+    expect(matchRules([hold], makeIncidentContext({ incident: makeIncident({ title: smuggled }) })).match).toBeUndefined();
+    expect(matchRules([hold], makeIncidentContext({ incident: makeIncident({ title: 'CPU high on web-12' }) })).match?.rule.id).toBe(
+      hold.id,
+    );
+    expect(MAX_MATCHED_INPUT_LENGTH).toBe(1024);
   });
 });
 
