@@ -192,7 +192,12 @@ export interface Attempted<T> {
 const isRetryable = (error: unknown): boolean => isPagerDutyError(error) && error.retryable;
 
 /** No answer came back (timeout, dropped connection): the request may have been applied. An error answer is definite. */
-export const answerLost = (error: unknown): boolean => error instanceof PagerDutyNetworkError;
+/**
+ * No answer from PagerDuty itself: a timeout, a dropped connection, or a gateway in front of it that gave up waiting
+ * (502, 504) after passing the request on. The call may have been applied.
+ */
+export const answerLost = (error: unknown): boolean =>
+  error instanceof PagerDutyNetworkError || (error instanceof PagerDutyApiError && (error.status === 502 || error.status === 504));
 
 export class RetryPolicy {
   private readonly settings: RetrySettings;

@@ -317,7 +317,10 @@ export async function webhookRevokeCommand(subscriptionId: string, options: Revo
       await session.signing.remove(subscriptionId);
       writeLine(
         io.stdout,
-        `${colours.green('✔')} Removed the signing secret of ${subscriptionId} from ${session.signing.location}: the ingress refuses it within a minute.`,
+        (await session.signing.layout()) === 'single-document'
+          ? `${colours.yellow('!')} Removed the signing secret of ${subscriptionId} from ${session.signing.location}. On this stack (signing secrets kept ` +
+              'in the credentials secret) the ingress still trusts the previous version for 48 hours: run `pd-agent secret split` to stop that.'
+          : `${colours.green('✔')} Removed the signing secret of ${subscriptionId} from ${session.signing.location}: the ingress refuses it within a minute.`,
       );
     }
     await deleteSubscription(

@@ -95,10 +95,21 @@ describe('RetryPolicy', () => {
     expect(landed).toHaveBeenCalledTimes(1);
   });
 
+  it('treats a gateway 502 or 504 as a lost answer: the note may have been written, so it is never posted again here', async () => {
+    for (const status of [502, 504]) {
+      const { retry } = policy();
+      const landed = jest.fn(async () => null);
+      const call = scripted<string>(apiError(status), 'never');
+      await expect(retry.createOnce('create note', call, landed)).rejects.toBeInstanceOf(OutcomeUnknownError);
+      expect(call).toHaveBeenCalledTimes(1);
+      expect(retry.outcomeUnknown('create note')).toBe(true);
+    }
+  });
+
   it('returns what the dedup check found instead of posting again', async () => {
     const { retry } = policy();
-    // A 502 from in front of PagerDuty can come after the note was written.
-    const call = scripted<string>(apiError(502), 'never');
+    // A 500 can come after the note was written.
+    const call = scripted<string>(apiError(500), 'never');
     await expect(retry.createOnce('note', call, async () => ok('found'))).resolves.toMatchObject({
       response: { value: 'found' },
       attempts: 1,
