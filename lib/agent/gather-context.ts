@@ -88,7 +88,7 @@ export interface GatherDeps {
   aws?: AwsGatherDeps;
   /** Shares the service-level reads between the incidents of a burst (state table); without it each incident reads its own. */
   shared?: SharedServiceContextReader;
-  /** The alerts as already read with the incident (lib/agent/process-event.ts); without it they are read here. */
+  /** The alerts as already read with the incident (lib/agent/take-ownership.ts); without it they are read here. */
   alertsRead?: AlertsRun;
 }
 
