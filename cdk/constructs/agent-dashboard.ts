@@ -74,6 +74,7 @@ export class AgentDashboard extends Construct {
         metrics.metric(MetricName.incidentEscalated, 'worker', { label: 'escalations' }),
         metrics.metric(MetricName.incidentHeld, 'worker', { label: 'held' }),
         metrics.metric(MetricName.incidentResolved, 'worker', { label: 'resolved' }),
+        metrics.metric(MetricName.incidentLeftWithOnCall, 'worker', { label: 'left with on-call' }),
       ]),
       graph('Handbacks', [
         metrics.metric(MetricName.handedBack, 'worker', { label: 'handed back by the worker' }),

@@ -34,10 +34,16 @@ export async function gather(deps: StepDeps, run: IncidentRun, ownership: Owners
   return gathered.value;
 }
 
-/** The escalation before triage, of an incident the agent never acknowledged but PagerDuty assigned to it. */
+/**
+ * The escalation before triage, of an incident the agent never acknowledged but PagerDuty assigned to it (or to
+ * nobody): in act mode when AGENT_CONFIG.acknowledge let no rule keep it, in observe and note modes always, as the one
+ * write those modes make, so that people are paged as if the agent were absent.
+ */
 async function handToOnCall(deps: StepDeps, run: IncidentRun, ownership: Ownership, oncalls: Oncall[]): Promise<void> {
   if (ownership.earlierEscalation?.confirmed !== true) {
-    const reason = 'No rule lets the agent keep an incident like this: on-call takes it at once, and the hypothesis note follows.';
+    const reason = run.writes.acknowledge
+      ? 'No rule lets the agent keep an incident like this: on-call takes it at once, and the hypothesis note follows.'
+      : `Hand-over in ${run.rollout.mode} mode, the one write it allows: PagerDuty paged only the agent, so the people above it take the incident now, as if the agent were absent.`;
     await run.actions.escalate(ownership.incident, oncalls, reason, {
       forEvent: run.event.eventId,
       repeat: ownership.earlierEscalation?.target,

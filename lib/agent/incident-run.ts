@@ -3,7 +3,7 @@ import type { EventFilters } from '../config/agent-config';
 import type { OutcomeRecorder } from '../outcomes/outcome-recorder';
 import type { RolloutDecision, PagerDutyWrites } from '../rollout/rollout';
 import type { EscalationTarget, Incident } from '../pagerduty/types';
-import type { IncidentLedger, IncidentProgress } from '../state/incident-ledger';
+import type { IncidentLedger, IncidentProgress, RecordedDecision } from '../state/incident-ledger';
 import type { WorkLedger } from '../state/work-ledger';
 import type { RefinementResult } from '../triage/bedrock-refiner';
 import type { Hypothesis, IncidentContext } from '../triage/types';
@@ -52,7 +52,7 @@ export interface ProcessEventDeps {
 export type ProcessOutcome =
   | { status: 'already-finished' | 'ignored' | 'recorded' | 'resolved-already' | 'gave-up' }
   /** `noteId` is null when the rollout mode kept the note out of PagerDuty (observe). */
-  | { status: 'triaged'; decision: Hypothesis['decision'] | 'left-with-human'; noteId: string | null }
+  | { status: 'triaged'; decision: RecordedDecision; noteId: string | null }
   | { status: 'handed-back'; reason: string };
 
 /** The worker's dependencies as the steps see them: the clock resolved. */
@@ -97,10 +97,10 @@ export interface Ownership {
   humanAcknowledger: string | null;
   everEscalated: boolean;
   /**
-   * No rule could leave it with the agent, so it is never acknowledged: `already-theirs` when PagerDuty already pages
-   * people with it (it is assigned to someone other than the agent), `escalate` when it is assigned to the agent alone
-   * (a policy that pages the agent first) or to nobody, and must be escalated as the gathering starts; null when the
-   * agent may keep it.
+   * The agent does not acknowledge it (AGENT_CONFIG.acknowledge, or observe and note modes): `already-theirs` when
+   * PagerDuty already pages people with it (it is assigned to someone other than the agent), `escalate` when it is
+   * assigned to the agent alone (a policy that pages the agent first) or to nobody, and must be escalated as the
+   * gathering starts; null when the agent took it (or it was no hand-over's to make).
    */
   handOver: 'already-theirs' | 'escalate' | null;
   /** An escalation an earlier delivery of this event began: repeated as it was unless PagerDuty confirmed it. */
@@ -131,6 +131,23 @@ export function humanAcknowledger(incident: Incident, botUserId: string): string
   const others = incident.acknowledgements.filter((ack) => ack.acknowledger.id !== botUserId);
   if (incident.acknowledgements.length > 0 && others.length === 0) return null;
   return others[0]?.acknowledger.summary ?? others[0]?.acknowledger.id ?? 'someone';
+}
+
+/**
+ * What a person did to the incident between two reads (`seen`, then `current`) that takes it out of the agent's
+ * hands: resolved it, acknowledged it, or reassigned it to someone the agent did not see assigned. Null when nothing
+ * changed hands; the agent's own acknowledgement (and the assignment to it that comes with it) is no takeover.
+ */
+export function takeoverSince(seen: Incident, current: Incident, botUserId: string): string | null {
+  if (current.status === 'resolved') return 'It was resolved';
+  const people = current.acknowledgements.filter((ack) => ack.acknowledger.id !== botUserId);
+  if (current.status === 'acknowledged' && people.length > 0) {
+    return `${people[0].acknowledger.summary ?? people[0].acknowledger.id} acknowledged it`;
+  }
+  const assignedBefore = new Set([botUserId, ...seen.assignments.map((assignment) => assignment.assignee.id)]);
+  const newcomer = current.assignments.find((assignment) => !assignedBefore.has(assignment.assignee.id));
+  if (newcomer !== undefined) return `It was reassigned to ${newcomer.assignee.summary ?? newcomer.assignee.id}`;
+  return null;
 }
 
 /** The PagerDuty mutations of this run, under the given retry policy (the run's own, or the last chance's). */

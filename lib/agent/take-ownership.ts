@@ -2,17 +2,36 @@ import { explainPagerDutyFailure } from '../context/pagerduty/pagerduty-provider
 import { MetricName } from '../observability/telemetry';
 import type { AlertsWithIncident, Incident } from '../pagerduty/types';
 import type { AlertsRun } from './gather-context';
-import { acknowledgedForEvent, humanAcknowledger, type IncidentRun, type Ownership, type StepDeps } from './incident-run';
+import type { AcknowledgeSetting } from '../config/agent-config';
+import {
+  acknowledgedForEvent,
+  humanAcknowledger,
+  pagesOnlyTheAgent,
+  type IncidentRun,
+  type Ownership,
+  type StepDeps,
+} from './incident-run';
 import { OperationFailedError } from './retry-policy';
 
 /** The first step of a triggering event: read the incident, and acknowledge it as the agent when it should. */
 
 /**
- * Reads the incident and makes it the agent's: acknowledges it unless a human already did (or the agent did, for this
- * event, on an earlier delivery), or unless no rule could leave it with the agent: acknowledging an incident only to
- * escalate it seconds later silences it for nothing, flips its state in front of the responders and costs a write,
- * so such an incident is left with the people PagerDuty pages, or escalated to them when it is assigned to the agent
- * (`handOver`). `'resolved-already'` when there is nothing left to own.
+ * Whether the agent acknowledges a triggering incident as itself when it starts triaging (AGENT_CONFIG.acknowledge).
+ * `pagesOnlyAgent`: PagerDuty assigned it to the agent alone or to nobody, so nobody else was paged and the
+ * acknowledgement is silent to the team. `ruleMayKeep`: a rule could leave it with the agent.
+ */
+export function acknowledgesOnStart(setting: AcknowledgeSetting, facts: { pagesOnlyAgent: boolean; ruleMayKeep: boolean }): boolean {
+  if (setting === 'always') return true;
+  if (setting === 'agent-first') return facts.pagesOnlyAgent || facts.ruleMayKeep;
+  return facts.ruleMayKeep;
+}
+
+/**
+ * Reads the incident and makes it the agent's: acknowledges it unless a person already did (or the agent did, for this
+ * event, on an earlier delivery), or unless AGENT_CONFIG.acknowledge says not to (`acknowledgesOnStart`): an incident
+ * not acknowledged is left with the people PagerDuty pages, or escalated to them at once when it pages only the agent
+ * (`handOver`). In observe and note modes the agent never acknowledges, and an incident paging only the agent is
+ * handed over at once, the one write those modes allow. `'resolved-already'` when there is nothing left to own.
  */
 export async function takeOwnership(deps: StepDeps, run: IncidentRun): Promise<Ownership | 'resolved-already'> {
   const { audit, incidentLedger } = deps;
@@ -27,7 +46,7 @@ export async function takeOwnership(deps: StepDeps, run: IncidentRun): Promise<O
   const progress = await incidentLedger.get(subject.incidentId);
   const ackedForThisEvent = acknowledgedForEvent(progress, event.eventId);
   // After the agent's own acknowledgement only an explicit human acknowledger counts as a takeover.
-  const human =
+  let human =
     ackedForThisEvent && incident.acknowledgements.every((ack) => ack.acknowledger.id === botUserId)
       ? null
       : humanAcknowledger(incident, botUserId);
@@ -38,19 +57,33 @@ export async function takeOwnership(deps: StepDeps, run: IncidentRun): Promise<O
       : undefined;
   // Only `act` acknowledges: in `observe` and `note` PagerDuty keeps paging the humans as if the agent were absent.
   const mayAcknowledge = human === null && !ackedForThisEvent && run.writes.acknowledge;
-  // An earlier delivery that handed this event over without acknowledging it had found no rule to keep it: never take it back.
+  // An earlier delivery that handed this event over without acknowledging it had decided so: never take it back.
   const handedOverBefore = earlierEscalation !== undefined || progress?.leftWithOnCallFor === event.eventId;
-  const handToOnCallFirst = mayAcknowledge && !holding.acknowledgedByAgent && (handedOverBefore || deps.mayKeep?.(incident) === false);
-  if (mayAcknowledge && !handToOnCallFirst) await acknowledge(deps, run);
+  const onlyAgentPaged = pagesOnlyTheAgent(incident, botUserId);
+  const acknowledgeNow = acknowledgesOnStart(deps.settings.acknowledge, {
+    pagesOnlyAgent: onlyAgentPaged,
+    ruleMayKeep: deps.mayKeep?.(incident) !== false,
+  });
+  const handToOnCallFirst = mayAcknowledge && !holding.acknowledgedByAgent && (handedOverBefore || !acknowledgeNow);
+  if (mayAcknowledge && !handToOnCallFirst) human = await acknowledge(deps, run);
+  // Observe and note: nothing is acknowledged, so an incident paging only the agent would wait for PagerDuty's timeout.
+  const handOverWithoutActing =
+    !run.writes.acknowledge && human === null && !holding.acknowledgedByAgent && (onlyAgentPaged || earlierEscalation !== undefined);
   // Someone other than the agent is assigned: PagerDuty pages them. Nobody, or only the agent: it must be escalated.
   const pagedPeople = incident.assignments.some((assignment) => assignment.assignee.id !== botUserId);
-  const handOver = !handToOnCallFirst ? null : pagedPeople && earlierEscalation === undefined ? 'already-theirs' : 'escalate';
+  const handOver: Ownership['handOver'] = handOverWithoutActing
+    ? 'escalate'
+    : !handToOnCallFirst
+      ? null
+      : pagedPeople && earlierEscalation === undefined
+        ? 'already-theirs'
+        : 'escalate';
   holding.mustHandOver = handOver === 'escalate' && earlierEscalation?.confirmed !== true;
   return {
     incident,
     alerts,
     humanAcknowledger: human,
-    everEscalated: progress?.escalatedAt !== undefined || progress?.handedBackAt !== undefined,
+    everEscalated: progress?.escalatedAt !== undefined || progress?.leftWithOnCallAt !== undefined || progress?.handedBackAt !== undefined,
     handOver,
     ...(earlierEscalation === undefined ? {} : { earlierEscalation }),
   };
@@ -81,20 +114,42 @@ async function readIncident(run: IncidentRun): Promise<{ incident: Incident; ale
   return { incident, alerts };
 }
 
-/** The acknowledgement as the agent, and the ledger's record of it; from here on the agent must finish or hand back. */
-async function acknowledge(deps: StepDeps, run: IncidentRun): Promise<void> {
-  const { incidentLedger, metrics } = deps;
+/**
+ * The acknowledgement as the agent, and the ledger's record of it; from here on the agent must finish or hand back.
+ * PagerDuty's "already acknowledged" (1002) is answered with the incident read again: when a person's acknowledgement
+ * is there, it is their takeover, never the agent's own. Returns that person, or null when the agent holds it.
+ */
+async function acknowledge(deps: StepDeps, run: IncidentRun): Promise<string | null> {
+  const { audit, incidentLedger, metrics } = deps;
   const { event, subject } = run;
+  const { botUserId } = run.connection;
   // Written before the call: a delivery that dies between PagerDuty's answer and markAcknowledged (or loses the
   // answer) leaves this mark, so a later delivery that must stop before it can read the incident asks PagerDuty who
   // holds it instead of giving up on an incident the agent silenced.
   await incidentLedger.markAcknowledgementUnconfirmed(subject.incidentId, event.eventId, deps.clock());
   const ack = await run.actions.acknowledge();
+  if (ack.response.alreadyDone === true) {
+    const current = ack.response.value;
+    const ownAcknowledgement =
+      current.acknowledgements.length > 0 && current.acknowledgements.every((entry) => entry.acknowledger.id === botUserId);
+    if (!ownAcknowledgement) {
+      const person = humanAcknowledger(current, botUserId) ?? 'someone';
+      run.holding.incident = current;
+      await audit.record({
+        ...subject,
+        action: 'record',
+        outcome: 'recorded',
+        detail: `PagerDuty answered "already acknowledged" and the incident shows ${person} as its acknowledger: their takeover, not the agent's acknowledgement`,
+      });
+      return person;
+    }
+  }
   await incidentLedger.markAcknowledged(subject.incidentId, event.eventId, deps.clock());
   run.holding.acknowledgedByAgent = true;
-  if (ack.response.alreadyDone === true) return;
+  if (ack.response.alreadyDone === true) return null;
   metrics.addMetric(MetricName.incidentAcknowledged, 'Count', 1);
   if (event.occurredAt !== null) {
     metrics.addMetric(MetricName.timeToAcknowledge, 'Milliseconds', Math.max(0, deps.clock().getTime() - Date.parse(event.occurredAt)));
   }
+  return null;
 }

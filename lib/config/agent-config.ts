@@ -65,6 +65,17 @@ const escalationSchema = z.object({
   mode: z._default(z.enum(['escalation_policy', 'next_level']), 'escalation_policy'),
 });
 
+/**
+ * Which triggering incidents the agent acknowledges as itself when it starts triaging (docs/configuration.md):
+ * - `agent-first`: those PagerDuty assigned to the agent alone or to nobody (its user is first in the escalation
+ *   policy: nobody else was paged, so the acknowledgement is silent to the team), and those a rule could keep;
+ *   an incident PagerDuty already pages people for stays with them, with the note only.
+ * - `always`: every one, whoever was paged.
+ * - `may-keep`: only those a rule could keep.
+ * Observe and note modes never acknowledge, whatever this says.
+ */
+export const ACKNOWLEDGE_SETTINGS = ['agent-first', 'always', 'may-keep'] as const;
+
 const auditSchema = z.object({
   /** Days an audit item is kept (its `expiresAt` TTL). The CDK stack sets it from cdk.json `auditRetentionDays`. */
   retentionDays: z._default(z.number().check(z.int(), z.positive()), 400),
@@ -147,6 +158,7 @@ export const agentConfigSchema = z.object({
     bedrock: { enabled: false, modelId: 'anthropic.claude-3-5-haiku-20241022-v1:0', deadlineMs: 4000 },
   }),
   escalation: z._default(escalationSchema, { mode: 'escalation_policy' }),
+  acknowledge: z._default(z.enum(ACKNOWLEDGE_SETTINGS), 'agent-first'),
   audit: z._default(auditSchema, { retentionDays: 400 }),
   /** Absent: the agent acts fully, as before rollout modes existed. */
   rollout: z.optional(rolloutSchema),
@@ -157,6 +169,7 @@ export type AgentConfig = z.infer<typeof agentConfigSchema>;
 export type TriageRule = AgentConfig['triage']['rules'][number];
 export type TriagePolicy = AgentConfig['triage'];
 export type RuleAction = TriageRule['action'];
+export type AcknowledgeSetting = AgentConfig['acknowledge'];
 export type RolloutConfig = NonNullable<AgentConfig['rollout']>;
 export type RolloutMode = RolloutConfig['mode'];
 export type AwsContextConfig = AgentConfig['context']['aws'];

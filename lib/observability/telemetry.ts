@@ -27,6 +27,8 @@ export const MetricName = {
   incidentEscalated: 'IncidentEscalated',
   incidentHeld: 'IncidentHeld',
   incidentResolved: 'IncidentResolved',
+  /** Left with the people PagerDuty already pages, or with a person who took it over: the agent paged nobody. */
+  incidentLeftWithOnCall: 'IncidentLeftWithOnCall',
   handedBack: 'HandedBack',
   gaveUp: 'GaveUp',
   /** An event reached with too little Lambda time to start: returned to the queue untouched, not given up on. */

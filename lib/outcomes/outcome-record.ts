@@ -14,7 +14,7 @@ export const FEEDBACK_SK_PREFIX = 'feedback#';
 /** What the agent did with the incident, as the report groups it. */
 export interface TriageFacts {
   serviceId?: string;
-  /** `hold`, `escalate`, `resolve` or `left-with-human`, from the incident's progress. */
+  /** A RecordedDecision from the incident's progress (older items: `hold`, `escalate`, `resolve` or `left-with-human`). */
   decision?: string;
   /** The rollout stage the incident was in (the worker records it with the decision; `act` before rollout modes). */
   mode: RolloutMode;

@@ -3,7 +3,7 @@ import type { AgentConnection, MetricsSink } from '../agent/agent-ports';
 import type { RetryPolicy } from '../agent/retry-policy';
 import { MetricName, type RuleMetricsSink } from '../observability/telemetry';
 import type { Note } from '../pagerduty/types';
-import type { IncidentLedger, IncidentProgress } from '../state/incident-ledger';
+import { decisionOf, type IncidentLedger, type IncidentProgress } from '../state/incident-ledger';
 import { oneLine, truncate } from '../triage/text';
 import type { WebhookEvent } from '../webhook/webhook-event';
 import type { TriageFacts } from './outcome-record';
@@ -84,7 +84,8 @@ function resolverOf(event: WebhookEvent, actorName: string | undefined): Resolve
 function triageFacts(event: WebhookEvent, progress: IncidentProgress): TriageFacts {
   const facts: TriageFacts = { mode: progress.rolloutMode ?? 'act' };
   if (event.incident?.serviceId) facts.serviceId = event.incident.serviceId;
-  if (progress.decision !== undefined) facts.decision = progress.decision;
+  const decision = decisionOf(progress);
+  if (decision !== undefined) facts.decision = decision;
   if (progress.cause !== undefined) facts.cause = progress.cause;
   return facts;
 }
@@ -133,7 +134,7 @@ export class OutcomeRecorder {
     const details = rawDetails(observation.rawBody);
     if (event.eventType === 'incident.annotated') return this.recordFeedback(event, incidentId, facts, details);
     const agentResolved = progress.resolvedAt !== undefined;
-    if (event.eventType === 'incident.reopened' && !agentResolved && progress.decision !== 'hold') return { status: 'not-an-outcome' };
+    if (event.eventType === 'incident.reopened' && !agentResolved && decisionOf(progress) !== 'held') return { status: 'not-an-outcome' };
 
     const { api, botUserId } = observation.connection;
     const notes = (await observation.retry.idempotent('list notes (outcome)', () => api.listNotes(incidentId))).response.value;
@@ -148,7 +149,7 @@ export class OutcomeRecorder {
     const noteTexts = humanNotes.slice(0, MAX_NOTES).map((note) => truncate(note.content, MAX_NOTE_CHARS));
     const { verdict, reason } = inferVerdict({ cause: facts.cause, ending, resolver, agentResolved, humanNotes: noteTexts });
     // Only in act mode did the agent carry out its hold or resolve; in observe and note mode the humans had it all along.
-    const agentKeptIt = facts.mode === 'act' && (facts.decision === 'hold' || facts.decision === 'resolve');
+    const agentKeptIt = facts.mode === 'act' && (facts.decision === 'held' || facts.decision === 'resolved');
     const humanTookOver = agentKeptIt && firstHumanActionAt !== undefined;
     const headStartMs =
       noteAt === undefined || firstHumanActionAt === undefined ? undefined : Date.parse(firstHumanActionAt) - Date.parse(noteAt);

@@ -1,4 +1,5 @@
 import type { RolloutMode } from '../config/agent-config';
+import { recordedDecision, type RecordedDecision } from '../state/incident-ledger';
 import type { IncidentOutcomes } from './outcome-store';
 import type { Verdict } from './verdict';
 
@@ -33,6 +34,8 @@ export interface ReportRow {
   modes: Partial<Record<RolloutMode, number>>;
   held: number;
   escalated: number;
+  /** Left with the people PagerDuty paged, or with a person who took it over, in act mode. */
+  leftWithOnCall: number;
   resolved: number;
   /** Incidents in `note` mode: the agent only posted its note. */
   noted: number;
@@ -64,7 +67,7 @@ export const NO_RULE = '(no rule)';
 
 interface Counted {
   mode: RolloutMode;
-  decision?: string;
+  decision?: RecordedDecision;
   ruleId?: string;
   kind: string;
   verdict: Verdict;
@@ -80,7 +83,9 @@ function counted(entry: IncidentOutcomes): Counted {
     verdict: effectiveVerdict(entry).verdict,
     takenBack: entry.outcome?.humanTookOver ?? false,
   };
-  if (facts?.decision !== undefined) result.decision = facts.decision;
+  // Outcome items written before today's decision names keep the old ones (lib/state/incident-ledger.ts).
+  const decision = recordedDecision(facts?.decision);
+  if (decision !== undefined) result.decision = decision;
   if (facts?.cause?.ruleId !== undefined) result.ruleId = facts.cause.ruleId;
   if (entry.outcome?.headStartMs !== undefined) result.headStartMs = entry.outcome.headStartMs;
   return result;
@@ -99,14 +104,15 @@ function row(key: string, items: Counted[]): ReportRow {
   for (const item of items) modes[item.mode] = (modes[item.mode] ?? 0) + 1;
   const confirmed = count((item) => item.verdict === 'confirmed');
   const contradicted = count((item) => item.verdict === 'contradicted');
-  const acted = (decision: string) => (item: Counted) => item.mode === 'act' && item.decision === decision;
+  const acted = (decision: RecordedDecision) => (item: Counted) => item.mode === 'act' && item.decision === decision;
   return {
     key,
     incidents: items.length,
     modes,
-    held: count(acted('hold')),
-    escalated: count(acted('escalate')),
-    resolved: count(acted('resolve')),
+    held: count(acted('held')),
+    escalated: count(acted('escalated')),
+    leftWithOnCall: count(acted('left-with-on-call')),
+    resolved: count(acted('resolved')),
     noted: count((item) => item.mode === 'note'),
     observed: count((item) => item.mode === 'observe'),
     confirmed,
@@ -115,7 +121,7 @@ function row(key: string, items: Counted[]): ReportRow {
     precision: confirmed + contradicted === 0 ? null : confirmed / (confirmed + contradicted),
     medianHeadStartMs: median(items.flatMap((item) => (item.headStartMs === undefined ? [] : [item.headStartMs]))),
     takenBack: count((item) => item.takenBack),
-    contradictedHolds: count((item) => item.decision === 'hold' && item.verdict === 'contradicted'),
+    contradictedHolds: count((item) => item.decision === 'held' && item.verdict === 'contradicted'),
   };
 }
 

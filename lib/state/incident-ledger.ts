@@ -25,6 +25,7 @@ export interface IncidentProgress {
   acknowledgementUnconfirmedBy?: string;
   acknowledgementUnconfirmedAt?: string;
   noteId?: string;
+  /** A RecordedDecision; items written before those names hold `escalate`, `hold`, `resolve` or `left-with-human` (see decisionOf). */
   decision?: string;
   /** What the hypothesis named as the cause, compared with the outcome when the incident resolves. */
   cause?: HypothesisCause;
@@ -39,10 +40,47 @@ export interface IncidentProgress {
   escalationConfirmedFor?: string;
   /** The triggering event the agent left with the people PagerDuty pages, without acknowledging or escalating it. */
   leftWithOnCallFor?: string;
+  /**
+   * When it was first left so: from then on the agent never resolves it. Items written before this field set
+   * `escalatedAt` instead, which forbids the resolve as well.
+   */
+  leftWithOnCallAt?: string;
   resolvedAt?: string;
   handedBackAt?: string;
   handbackReason?: string;
   finished?: boolean;
+}
+
+/**
+ * What the agent did with a triaged incident, as the ledger, the audit trail and the outcome report name it:
+ * `escalated` (people above the agent were paged), `held` (the agent keeps its acknowledgement), `left-with-on-call`
+ * (the people PagerDuty already pages, or a person who took it over, have it; the agent paged nobody), `resolved`.
+ */
+export const RECORDED_DECISIONS = ['escalated', 'held', 'left-with-on-call', 'resolved'] as const;
+export type RecordedDecision = (typeof RECORDED_DECISIONS)[number];
+
+/** The names written before RECORDED_DECISIONS, still found in older ledger and outcome items. */
+const EARLIER_DECISION_NAMES: Record<string, RecordedDecision> = {
+  escalate: 'escalated',
+  hold: 'held',
+  resolve: 'resolved',
+  'left-with-human': 'left-with-on-call',
+};
+
+/** A decision name as written by any version of the agent, in today's names; undefined when it is none of them. */
+export function recordedDecision(name: string | undefined): RecordedDecision | undefined {
+  if (name === undefined) return undefined;
+  if ((RECORDED_DECISIONS as readonly string[]).includes(name)) return name as RecordedDecision;
+  return EARLIER_DECISION_NAMES[name];
+}
+
+/**
+ * The decision an incident's progress records. Older items recorded an incident left with on-call as `escalate`;
+ * their `leftWithOnCallFor` tells it apart from an escalation.
+ */
+export function decisionOf(progress: Pick<IncidentProgress, 'decision' | 'leftWithOnCallFor'>): RecordedDecision | undefined {
+  if (progress.decision === 'escalate' && progress.leftWithOnCallFor !== undefined) return 'left-with-on-call';
+  return recordedDecision(progress.decision);
 }
 
 /** Kept with the decision so the outcome, days later, can be compared with what the agent said and how far it acted. */
@@ -69,7 +107,7 @@ export class ResolveRefusedError extends Error {
   override readonly name = 'ResolveRefusedError';
   constructor(readonly incidentId: string) {
     super(
-      `Refusing to resolve incident ${incidentId}: the agent escalated or handed it back, so the humans on call own it. ` +
+      `Refusing to resolve incident ${incidentId}: the agent escalated it, handed it back or left it with on-call, so the humans on call own it. ` +
         "Nothing to do; this is the agent's safety rule, not a fault.",
     );
   }
@@ -96,7 +134,7 @@ export interface IncidentLedger {
   markAcknowledged(incidentId: string, triggerEventId: string, at: Date): Promise<void>;
   /** The acknowledgement for this triggering event is about to be attempted, or got no answer: it may land; clears `finished`. */
   markAcknowledgementUnconfirmed(incidentId: string, triggerEventId: string, at: Date): Promise<void>;
-  recordDecision(incidentId: string, decision: string, facts?: DecisionFacts): Promise<void>;
+  recordDecision(incidentId: string, decision: RecordedDecision, facts?: DecisionFacts): Promise<void>;
   /**
    * Written before the escalation call, so that a crash mid-call still forbids a later resolve; with `intent`, also
    * which triggering event escalated and to where, so that a redelivery of that event repeats the same escalation.
@@ -159,7 +197,7 @@ export class DynamoIncidentLedger implements IncidentLedger {
     );
   }
 
-  async recordDecision(incidentId: string, decision: string, facts: DecisionFacts = {}): Promise<void> {
+  async recordDecision(incidentId: string, decision: RecordedDecision, facts: DecisionFacts = {}): Promise<void> {
     const sets = ['decision = :decision', 'expiresAt = :ttl'];
     const values: Record<string, unknown> = { ':decision': decision, ':ttl': ttl() };
     if (facts.cause !== undefined) {
@@ -189,11 +227,15 @@ export class DynamoIncidentLedger implements IncidentLedger {
   }
 
   async markLeftWithOnCall(incidentId: string, triggerEventId: string, at: Date): Promise<void> {
-    await this.update(incidentId, 'SET escalatedAt = if_not_exists(escalatedAt, :at), leftWithOnCallFor = :trigger, expiresAt = :ttl', {
-      ':at': at.toISOString(),
-      ':trigger': triggerEventId,
-      ':ttl': ttl(at),
-    });
+    await this.update(
+      incidentId,
+      'SET leftWithOnCallAt = if_not_exists(leftWithOnCallAt, :at), leftWithOnCallFor = :trigger, expiresAt = :ttl',
+      {
+        ':at': at.toISOString(),
+        ':trigger': triggerEventId,
+        ':ttl': ttl(at),
+      },
+    );
   }
 
   async markFinished(incidentId: string): Promise<void> {
@@ -207,7 +249,8 @@ export class DynamoIncidentLedger implements IncidentLedger {
           TableName: this.tableName,
           Key: { pk: stateKeys.incident(incidentId) },
           UpdateExpression: 'SET resolvingAt = :now',
-          ConditionExpression: 'attribute_not_exists(escalatedAt) AND attribute_not_exists(handedBackAt)',
+          ConditionExpression:
+            'attribute_not_exists(escalatedAt) AND attribute_not_exists(leftWithOnCallAt) AND attribute_not_exists(handedBackAt)',
           ExpressionAttributeValues: { ':now': new Date().toISOString() },
         }),
       );

@@ -55,7 +55,7 @@ describe('outcomes against the sandbox', () => {
     const recorded = await outcomeOf(incident.id);
     expect(recorded?.outcome).toMatchObject({
       kind: 'outcome',
-      decision: 'hold',
+      decision: 'held',
       mode: 'act',
       resolver: { kind: 'human', id: SANDBOX_PRIMARY_USER.id, name: SANDBOX_PRIMARY_USER.name },
       humanTookOver: true,

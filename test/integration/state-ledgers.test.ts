@@ -129,7 +129,11 @@ describe('incident ledger on dynalite', () => {
     await ledger.confirmEscalation('P5', 'E5');
     expect(await ledger.get('P5')).toMatchObject({ escalatedAt: at.toISOString(), escalationConfirmedFor: 'E5' });
     await ledger.markLeftWithOnCall('P6', 'E6', at);
-    expect(await ledger.get('P6')).toMatchObject({ leftWithOnCallFor: 'E6', escalatedAt: at.toISOString() });
+    await ledger.recordDecision('P6', 'left-with-on-call');
+    const left = await ledger.get('P6');
+    expect(left).toMatchObject({ leftWithOnCallFor: 'E6', leftWithOnCallAt: at.toISOString(), decision: 'left-with-on-call' });
+    // Nothing was escalated, so no escalation is recorded; the resolve is refused all the same.
+    expect(left?.escalatedAt).toBeUndefined();
     await expect(ledger.beginResolve('P6')).rejects.toBeInstanceOf(ResolveRefusedError);
   });
 });

@@ -9,6 +9,7 @@ import {
   type IncidentLedger,
   type IncidentProgress,
   type NoteReservation,
+  type RecordedDecision,
 } from '../../lib/state/incident-ledger';
 import {
   FINISHED_STATUSES,
@@ -107,7 +108,7 @@ export class MemoryIncidentLedger implements IncidentLedger {
     this.set(incidentId, { acknowledgementUnconfirmedBy: triggerEventId, acknowledgementUnconfirmedAt: at.toISOString(), finished: false });
   }
 
-  async recordDecision(incidentId: string, decision: string, facts: DecisionFacts = {}): Promise<void> {
+  async recordDecision(incidentId: string, decision: RecordedDecision, facts: DecisionFacts = {}): Promise<void> {
     this.set(incidentId, { decision, ...facts });
   }
 
@@ -120,7 +121,7 @@ export class MemoryIncidentLedger implements IncidentLedger {
 
   async markLeftWithOnCall(incidentId: string, triggerEventId: string, at: Date): Promise<void> {
     this.set(incidentId, {
-      escalatedAt: this.progress.get(incidentId)?.escalatedAt ?? at.toISOString(),
+      leftWithOnCallAt: this.progress.get(incidentId)?.leftWithOnCallAt ?? at.toISOString(),
       leftWithOnCallFor: triggerEventId,
     });
   }
@@ -135,7 +136,9 @@ export class MemoryIncidentLedger implements IncidentLedger {
 
   async beginResolve(incidentId: string): Promise<void> {
     const item = this.progress.get(incidentId);
-    if (item?.escalatedAt !== undefined || item?.handedBackAt !== undefined) throw new ResolveRefusedError(incidentId);
+    if (item?.escalatedAt !== undefined || item?.leftWithOnCallAt !== undefined || item?.handedBackAt !== undefined) {
+      throw new ResolveRefusedError(incidentId);
+    }
     this.set(incidentId, { resolvingAt: new Date().toISOString() });
   }
 

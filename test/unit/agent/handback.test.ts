@@ -77,7 +77,7 @@ function deadNote(content: string, eventId = 'EVT-NOTE', author: { id: string; t
 /** The worker triaged PINC001 and holds it (acknowledged, note posted, finished). */
 async function triagedAndHeld(incidents: MemoryIncidentLedger): Promise<void> {
   await incidents.markAcknowledged('PINC001', 'EVT001', new Date());
-  await incidents.recordDecision('PINC001', 'hold', { rolloutMode: 'act' });
+  await incidents.recordDecision('PINC001', 'held', { rolloutMode: 'act' });
   await incidents.markFinished('PINC001');
 }
 
@@ -89,7 +89,7 @@ const feedbackItem = expect.objectContaining({
   verdict: 'contradicted',
   comment: 'the cache cluster failed over',
   by: HUMAN.id,
-  decision: 'hold',
+  decision: 'held',
 });
 
 describe('DeadLetterHandback', () => {
@@ -204,7 +204,7 @@ describe('DeadLetterHandback: a dead-lettered feedback note', () => {
   it('comes after the handback of the incident it is on: the silenced incident is escalated first, then the feedback recorded', async () => {
     const { pd, incidents, store, handback } = setup();
     await incidents.markAcknowledged('PINC001', 'EVT001', new Date());
-    await incidents.recordDecision('PINC001', 'hold', { rolloutMode: 'act' });
+    await incidents.recordDecision('PINC001', 'held', { rolloutMode: 'act' });
     const escalationsWhenRecorded: number[] = [];
     const append = store.append.bind(store);
     store.append = async (item: NewOutcome | NewFeedback) => {
@@ -224,7 +224,7 @@ describe('DeadLetterHandback: a dead-lettered feedback note', () => {
   it('waits for the handback: while the incident cannot be handed back, the message fails and no feedback is recorded yet', async () => {
     const { pd, incidents, store, handback } = setup();
     await incidents.markAcknowledged('PINC001', 'EVT001', new Date());
-    await incidents.recordDecision('PINC001', 'hold', { rolloutMode: 'act' });
+    await incidents.recordDecision('PINC001', 'held', { rolloutMode: 'act' });
     pd.fail('getIncident', 500, 4);
 
     await expect(handback.handle(deadNote(WRONG), invocation)).rejects.toThrow();
@@ -237,7 +237,7 @@ describe('DeadLetterHandback: a dead-lettered feedback note', () => {
   it('a feedback write that fails fails the message after the handback; its retry records the feedback and hands back nothing twice', async () => {
     const { pd, incidents, store, handback } = setup();
     await incidents.markAcknowledged('PINC001', 'EVT001', new Date());
-    await incidents.recordDecision('PINC001', 'hold', { rolloutMode: 'act' });
+    await incidents.recordDecision('PINC001', 'held', { rolloutMode: 'act' });
     const append = store.append.bind(store);
     let failures = 1;
     store.append = async (item: NewOutcome | NewFeedback) => {

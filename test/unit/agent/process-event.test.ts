@@ -109,8 +109,13 @@ const MAY_HOLD = parseAgentConfig(
     triage: { rules: [{ id: 'db-host', match: { alertFields: { host: '^db-' } }, hypothesis: 'db', confidence: 0.9, action: 'hold' }] },
   }),
 );
-/** No rules: every incident goes to on-call, so the agent hands it over at once instead of acknowledging it. */
+/**
+ * No rules: every incident goes to on-call. By default (acknowledge: agent-first) the agent acknowledges only what
+ * PagerDuty assigned to it (or to nobody), and leaves the rest with the people paged.
+ */
 const NO_RULES = parseAgentConfig(undefined);
+/** No rules, and the agent acknowledges only what a rule could keep: an incident paging only it is escalated at once. */
+const MAY_KEEP_ONLY = parseAgentConfig(JSON.stringify({ acknowledge: 'may-keep' }));
 
 function setup(options: { pd?: FakePagerDuty; config?: AgentConfig; triage?: ProcessEventDeps['triage'] } = {}) {
   const pd = options.pd ?? new FakePagerDuty();
@@ -144,7 +149,7 @@ describe('EventProcessor: a triggered incident', () => {
     const { pd, processor, audit, incidents, metrics } = setup();
     const outcome = await processor.process(queued('incident.triggered'), plenty);
 
-    expect(outcome).toEqual({ status: 'triaged', decision: 'escalate', noteId: 'PNOTE1' });
+    expect(outcome).toEqual({ status: 'triaged', decision: 'escalated', noteId: 'PNOTE1' });
     expect(pd.count('acknowledgeIncident')).toBe(1);
     expect(pd.count('createNote')).toBe(1);
     expect(pd.count('escalateIncident')).toBe(1);
@@ -164,7 +169,7 @@ describe('EventProcessor: a triggered incident', () => {
     expect(audit.of('note')[0]).toMatchObject({ noteId: 'PNOTE1', httpStatus: 200, attempts: 1, hypothesisSummary: expect.any(String) });
     expect(await incidents.get(INCIDENT)).toMatchObject({
       noteId: 'PNOTE1',
-      decision: 'escalate',
+      decision: 'escalated',
       finished: true,
       escalatedAt: expect.any(String),
     });
@@ -207,7 +212,7 @@ describe('EventProcessor: a triggered incident', () => {
     const seen: IncidentContext[] = [];
     const { processor } = setup({ pd, triage: (context) => (seen.push(context), hypothesis('hold')) });
     const outcome = await processor.process(queued('incident.triggered'), plenty);
-    expect(outcome).toMatchObject({ status: 'triaged', decision: 'hold' });
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'held' });
     expect(pd.count('getIncident')).toBe(1);
     expect(pd.count('listAlerts')).toBe(0);
     expect(seen[0]?.unavailable).toEqual([{ source: 'alerts', reason: expect.stringContaining('403') }]);
@@ -223,23 +228,24 @@ describe('EventProcessor: a triggered incident', () => {
     expect(third).toEqual({ status: 'already-finished' });
     expect(pd.count('acknowledgeIncident')).toBe(1);
     expect(pd.count('createNote')).toBe(1);
-    expect(pd.count('getIncident')).toBe(1);
+    // Once alone (its alerts did not embed it), once more just before the escalation.
+    expect(pd.count('getIncident')).toBe(2);
   });
 
   it('holds an incident a confident rule allows it to hold', async () => {
     const { pd, processor, metrics, incidents } = setup({ triage: () => hypothesis('hold') });
     const outcome = await processor.process(queued('incident.triggered'), plenty);
-    expect(outcome).toMatchObject({ status: 'triaged', decision: 'hold' });
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'held' });
     expect(pd.count('escalateIncident')).toBe(0);
     expect(pd.incident().status).toBe('acknowledged');
     expect(metrics.total(MetricName.incidentHeld)).toBe(1);
-    expect(await incidents.get(INCIDENT)).toMatchObject({ finished: true, decision: 'hold' });
+    expect(await incidents.get(INCIDENT)).toMatchObject({ finished: true, decision: 'held' });
   });
 
   it('resolves only where a rule allows it', async () => {
     const { pd, processor } = setup({ triage: () => hypothesis('resolve') });
     const outcome = await processor.process(queued('incident.triggered'), plenty);
-    expect(outcome).toMatchObject({ decision: 'resolve' });
+    expect(outcome).toMatchObject({ decision: 'resolved' });
     expect(pd.incident().status).toBe('resolved');
 
     const { ruleId: _ruleId, ...withoutRule } = hypothesis('resolve');
@@ -250,8 +256,8 @@ describe('EventProcessor: a triggered incident', () => {
   });
 });
 
-describe('EventProcessor: an incident no rule could keep goes to on-call at once', () => {
-  const NEXT_LEVEL = parseAgentConfig(JSON.stringify({ escalation: { mode: 'next_level' } }));
+describe('EventProcessor: an incident no rule could keep goes to on-call at once (acknowledge: may-keep, or people paged)', () => {
+  const NEXT_LEVEL = parseAgentConfig(JSON.stringify({ acknowledge: 'may-keep', escalation: { mode: 'next_level' } }));
 
   const assignedToAgent = () => new FakePagerDuty([makeIncident({ assignments: [{ at: '2026-03-01T10:00:00Z', assignee: BOT }] })]);
 
@@ -259,22 +265,34 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
     const { pd, processor, audit, incidents, metrics } = setup({ config: NO_RULES });
     const outcome = await processor.process(queued('incident.triggered'), plenty);
 
-    expect(outcome).toEqual({ status: 'triaged', decision: 'escalate', noteId: 'PNOTE1' });
+    expect(outcome).toEqual({ status: 'triaged', decision: 'left-with-on-call', noteId: 'PNOTE1' });
     expect(
       pd.calls.map((call) => call.operation).filter((operation) => !operation.startsWith('list') && operation !== 'getIncident'),
     ).toEqual(['createNote']);
-    expect(audit.of('triage')[0]).toMatchObject({ decision: 'escalate', detail: expect.stringContaining('so it never took it') });
-    expect(await incidents.get(INCIDENT)).toMatchObject({ decision: 'escalate', finished: true, leftWithOnCallFor: 'EVT001' });
+    expect(audit.of('triage')[0]).toMatchObject({
+      decision: 'left-with-on-call',
+      detail: expect.stringContaining('The agent never took it'),
+    });
+    const progress = await incidents.get(INCIDENT);
+    expect(progress).toMatchObject({
+      decision: 'left-with-on-call',
+      finished: true,
+      leftWithOnCallFor: 'EVT001',
+      leftWithOnCallAt: expect.any(String),
+    });
+    // No escalation happened, so none is recorded.
+    expect(progress?.escalatedAt).toBeUndefined();
+    expect(metrics.total(MetricName.incidentLeftWithOnCall)).toBe(1);
     expect((await incidents.get(INCIDENT))?.acknowledgedByAgentAt).toBeUndefined();
     expect(metrics.total(MetricName.incidentAcknowledged)).toBe(0);
     expect(metrics.total(MetricName.incidentEscalated)).toBe(0);
   });
 
   it('is escalated before the note and never acknowledged when PagerDuty assigned it to the agent', async () => {
-    const { pd, processor, audit, incidents, metrics } = setup({ pd: assignedToAgent(), config: NO_RULES });
+    const { pd, processor, audit, incidents, metrics } = setup({ pd: assignedToAgent(), config: MAY_KEEP_ONLY });
     const outcome = await processor.process(queued('incident.triggered'), plenty);
 
-    expect(outcome).toEqual({ status: 'triaged', decision: 'escalate', noteId: 'PNOTE1' });
+    expect(outcome).toEqual({ status: 'triaged', decision: 'escalated', noteId: 'PNOTE1' });
     expect(pd.count('acknowledgeIncident')).toBe(0);
     const writes = pd.calls.map((call) => call.operation).filter((operation) => ['escalateIncident', 'createNote'].includes(operation));
     expect(writes).toEqual(['escalateIncident', 'createNote']);
@@ -282,8 +300,11 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
       'escalate',
       'note',
     ]);
-    expect(audit.of('triage')[0]).toMatchObject({ decision: 'escalate', detail: expect.stringContaining('On-call took it before triage') });
-    expect(await incidents.get(INCIDENT)).toMatchObject({ decision: 'escalate', finished: true, escalatedFor: 'EVT001' });
+    expect(audit.of('triage')[0]).toMatchObject({
+      decision: 'escalated',
+      detail: expect.stringContaining('On-call took it before triage'),
+    });
+    expect(await incidents.get(INCIDENT)).toMatchObject({ decision: 'escalated', finished: true, escalatedFor: 'EVT001' });
     expect(metrics.total(MetricName.incidentAcknowledged)).toBe(0);
     expect(metrics.total(MetricName.incidentEscalated)).toBe(1);
   });
@@ -300,7 +321,7 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
 
   it('escalates an incident assigned to nobody: nobody would be paged otherwise', async () => {
     const pd = new FakePagerDuty([makeIncident({ assignments: [] })]);
-    const { processor } = setup({ pd, config: NO_RULES });
+    const { processor } = setup({ pd, config: MAY_KEEP_ONLY });
     await processor.process(queued('incident.triggered'), plenty);
     expect(pd.count('acknowledgeIncident')).toBe(0);
     expect(pd.calls.filter((call) => call.operation === 'escalateIncident').map((call) => call.detail)).toEqual([
@@ -311,7 +332,7 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
   it('pages the level above the agent even in escalation_policy mode: reassigning to the policy would page the agent again', async () => {
     const pd = assignedToAgent();
     pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
-    const { processor } = setup({ pd, config: NO_RULES });
+    const { processor } = setup({ pd, config: MAY_KEEP_ONLY });
     await processor.process(queued('incident.triggered'), plenty);
     expect(pd.calls.filter((call) => call.operation === 'escalateIncident').map((call) => call.detail)).toEqual([
       { mode: 'next_level', level: 2 },
@@ -327,7 +348,7 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
     // The escalation landed and assigned it to level 2; working the level out again from them would page level 3.
     pd.oncalls = [oncall(HUMAN, 2)];
     const outcome = await processor.process(queued('incident.triggered'), plenty);
-    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate' });
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalated' });
     expect(pd.calls.filter((call) => call.operation === 'escalateIncident').map((call) => call.detail)).toEqual([
       { mode: 'next_level', level: 2 },
       { mode: 'next_level', level: 2 },
@@ -337,11 +358,11 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
   });
 
   it('does not page again on a redelivery once PagerDuty confirmed the escalation', async () => {
-    const { pd, processor, incidents } = setup({ pd: assignedToAgent(), config: NO_RULES });
+    const { pd, processor, incidents } = setup({ pd: assignedToAgent(), config: MAY_KEEP_ONLY });
     dieOnceAt(incidents, 'recordDecision');
     await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toThrow('Lambda died');
     const outcome = await processor.process(queued('incident.triggered'), plenty);
-    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate' });
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalated' });
     expect(pd.count('escalateIncident')).toBe(1);
     expect(pd.count('createNote')).toBe(1);
   });
@@ -363,13 +384,13 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
     await redelivered.process(queued('incident.triggered'), plenty);
     expect(first.pd.count('acknowledgeIncident')).toBe(0);
     expect(first.pd.count('escalateIncident')).toBe(0);
-    expect(first.audit.of('triage').at(-1)).toMatchObject({ decision: 'escalate' });
+    expect(first.audit.of('triage').at(-1)).toMatchObject({ decision: 'left-with-on-call' });
   });
 
   it('hands back, on its last chance, an incident paging only the agent whose escalation the budget never let through', async () => {
     const pd = assignedToAgent().fail('escalateIncident', 500, 6);
     pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
-    const { processor, audit } = setup({ pd, config: NO_RULES });
+    const { processor, audit } = setup({ pd, config: MAY_KEEP_ONLY });
     let outcome: Awaited<ReturnType<EventProcessor['process']>> | undefined;
     for (let delivery = 0; delivery < 8 && outcome === undefined; delivery += 1) {
       outcome = await processor.process(queued('incident.triggered'), plenty).catch((error: unknown) => {
@@ -389,7 +410,7 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
     const pd = assignedToAgent();
     pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
     pd.fail('listOncalls', 403);
-    const { processor } = setup({ pd, config: NO_RULES });
+    const { processor } = setup({ pd, config: MAY_KEEP_ONLY });
     await processor.process(queued('incident.triggered'), plenty);
     // The gathering's on-calls read was refused; the escalation read them itself and got them.
     expect(pd.calls.filter((call) => call.operation === 'escalateIncident').map((call) => call.detail)).toEqual([
@@ -399,7 +420,7 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
 
   it('stops without a handback when the budget runs out after the escalation: on-call has it, nothing is silenced', async () => {
     const pd = assignedToAgent().fail('createNote', 500, 50);
-    const { processor, audit, metrics } = setup({ pd, config: NO_RULES });
+    const { processor, audit, metrics } = setup({ pd, config: MAY_KEEP_ONLY });
     let outcome: Awaited<ReturnType<EventProcessor['process']>> | undefined;
     for (let delivery = 0; delivery < 8 && outcome === undefined; delivery += 1) {
       outcome = await processor.process(queued('incident.triggered'), plenty).catch((error: unknown) => {
@@ -421,7 +442,7 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
     ]);
     const { processor } = setup({ pd, config: NO_RULES });
     const outcome = await processor.process(queued('incident.triggered'), plenty);
-    expect(outcome).toMatchObject({ status: 'triaged', decision: 'left-with-human' });
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'left-with-on-call' });
     expect(pd.count('escalateIncident')).toBe(0);
     expect(pd.count('acknowledgeIncident')).toBe(0);
   });
@@ -455,7 +476,7 @@ describe('EventProcessor: the escalate path never reaches resolve', () => {
     const { pd, processor, incidents, audit } = setup({ triage: () => hypothesis('resolve') });
     await incidents.beginEscalation(INCIDENT, new Date('2026-03-01T09:00:00Z'));
     const outcome = await processor.process(queued('incident.reopened', { eventId: 'EVT-REOPEN' }), plenty);
-    expect(outcome).toMatchObject({ status: 'triaged', decision: 'hold' });
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'held' });
     expect(pd.count('resolveIncident')).toBe(0);
     expect(audit.of('resolve')).toHaveLength(0);
   });
@@ -522,7 +543,7 @@ describe('EventProcessor: what the agent leaves alone', () => {
     ]);
     const { processor, incidents, metrics } = setup({ pd });
     const outcome = await processor.process(queued('incident.triggered'), plenty);
-    expect(outcome).toEqual({ status: 'triaged', decision: 'left-with-human', noteId: 'PNOTE1' });
+    expect(outcome).toEqual({ status: 'triaged', decision: 'left-with-on-call', noteId: 'PNOTE1' });
     expect(pd.count('acknowledgeIncident')).toBe(0);
     expect(pd.count('escalateIncident')).toBe(0);
     expect(pd.count('createNote')).toBe(1);
@@ -548,7 +569,7 @@ describe('EventProcessor: the optional Bedrock refinement', () => {
       refined: true,
     });
     const outcome = await new EventProcessor(deps).process(queued('incident.triggered'), plenty);
-    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate' });
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalated' });
     expect(pd.count('escalateIncident')).toBe(1);
   });
 
@@ -559,7 +580,7 @@ describe('EventProcessor: the optional Bedrock refinement', () => {
       refined: true,
     });
     const outcome = await new EventProcessor(deps).process(queued('incident.triggered'), plenty);
-    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate' });
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalated' });
     expect(pd.notes.get(INCIDENT)?.[0]?.content).toContain('reworded');
   });
 
@@ -643,7 +664,7 @@ describe('EventProcessor: failures', () => {
     pd.settleNoteLists();
     const outcome = await processor.process(queued('incident.triggered'), plenty);
 
-    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate', noteId: 'PNOTE1' });
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalated', noteId: 'PNOTE1' });
     expect(pd.notes.get(INCIDENT)).toHaveLength(1);
     expect(pd.count('createNote')).toBe(1);
     expect(pd.count('acknowledgeIncident')).toBe(1);
@@ -708,7 +729,7 @@ describe('EventProcessor: failures', () => {
 
     const outcome = await processor.process(queued('incident.triggered'), plenty);
 
-    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate' });
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalated' });
     expect(await incidents.get(INCIDENT)).toMatchObject({ acknowledgedByAgentAt: expect.any(String), finished: true });
     expect(pd.count('acknowledgeIncident')).toBe(1);
     expect(audit.of('acknowledge').map((item) => item.outcome)).toEqual(['intent']);

@@ -71,14 +71,14 @@ describe('rollout modes in the worker', () => {
     const { pd, audit, incidents, processor } = setup({ mode: 'observe' });
     const outcome = await processor.process(triggered('PINC001'), plenty);
 
-    expect(outcome).toEqual({ status: 'triaged', decision: 'escalate', noteId: null });
+    expect(outcome).toEqual({ status: 'triaged', decision: 'escalated', noteId: null });
     expect(writesOf(pd)).toEqual({ acknowledgeIncident: 0, createNote: 0, escalateIncident: 0, resolveIncident: 0 });
     const observedNote = audit.of('note')[0];
     expect(observedNote).toMatchObject({ outcome: 'skipped' });
     expect(observedNote?.detail).toContain('observe mode');
     expect(observedNote?.detail).toContain('ref pda:test:PINC001:EVT-PINC001');
     expect(audit.of('triage')[0]?.detail).toContain('Not carried out: observe mode');
-    expect(await incidents.get('PINC001')).toMatchObject({ decision: 'escalate', rolloutMode: 'observe', finished: true });
+    expect(await incidents.get('PINC001')).toMatchObject({ decision: 'escalated', rolloutMode: 'observe', finished: true });
     // Nothing may claim the agent acknowledged: a later stop or the dead-letter handback would escalate on that word.
     expect((await incidents.get('PINC001'))?.acknowledgedByAgentAt).toBeUndefined();
   });
@@ -87,7 +87,7 @@ describe('rollout modes in the worker', () => {
     const { pd, incidents, processor } = setup({ mode: 'note' });
     const outcome = await processor.process(triggered('PINC001'), plenty);
 
-    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate', noteId: 'PNOTE1' });
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalated', noteId: 'PNOTE1' });
     expect(writesOf(pd)).toEqual({ acknowledgeIncident: 0, createNote: 1, escalateIncident: 0, resolveIncident: 0 });
     expect(await incidents.get('PINC001')).toMatchObject({ rolloutMode: 'note' });
   });
@@ -122,7 +122,7 @@ describe('rollout modes in the worker', () => {
 
     const outcome = await processor.process(triggered('PINC001'), plenty);
 
-    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalate' });
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalated' });
     expect(writesOf(pd)).toEqual({ acknowledgeIncident: 0, createNote: 0, escalateIncident: 1, resolveIncident: 0 });
   });
 

@@ -146,7 +146,7 @@ describe('outcomes of triaged incidents', () => {
       kind: 'outcome',
       incidentId: INCIDENT,
       ending: 'resolved',
-      decision: 'hold',
+      decision: 'held',
       mode: 'act',
       serviceId: 'PSVC001',
       resolver: { kind: 'human', id: HUMAN.id, name: HUMAN.summary },
@@ -171,7 +171,7 @@ describe('outcomes of triaged incidents', () => {
     await processor.process(queued('incident.triggered', MONITOR), plenty);
     expect(pd.count('acknowledgeIncident')).toBe(0);
     await processor.process(queued('incident.resolved', HUMAN), plenty);
-    expect(store.items[0]).toMatchObject({ decision: 'hold', mode: 'note', resolver: { kind: 'human' }, humanTookOver: false });
+    expect(store.items[0]).toMatchObject({ decision: 'held', mode: 'note', resolver: { kind: 'human' }, humanTookOver: false });
     expect(metrics.total(MetricName.humanTookOver)).toBe(0);
   });
 
@@ -250,7 +250,7 @@ describe('outcomes of triaged incidents', () => {
 
     const outcome = await processor.process(reopen, plenty);
 
-    expect(outcome).toMatchObject({ status: 'triaged', decision: 'hold' });
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'held' });
     expect(pd.count('listNotes')).toBe(1 + OUTCOME_READ_RETRIES);
     expect(pd.count('acknowledgeIncident')).toBe(1 + 1 + 3);
     expect(pd.incident(INCIDENT).status).toBe('acknowledged');

@@ -78,6 +78,7 @@ describe('buildOutcomeReport', () => {
       modes: { act: 3 },
       held: 3,
       escalated: 0,
+      leftWithOnCall: 0,
       resolved: 0,
       noted: 0,
       observed: 0,
@@ -104,6 +105,15 @@ describe('buildOutcomeReport', () => {
       ['alert-details', 2],
       ['recurrence', 1],
     ]);
+  });
+
+  it('counts each decision, under the names items written by older versions used too', () => {
+    const decided = (decisions: string[]) => decisions.map((decision, index) => outcome(`D${index}`, { decision }));
+    const today = buildOutcomeReport(decided(['escalated', 'held', 'held', 'left-with-on-call', 'resolved']), range).total;
+    const older = buildOutcomeReport(decided(['escalate', 'hold', 'hold', 'left-with-human', 'resolve']), range).total;
+    for (const total of [today, older]) {
+      expect(total).toMatchObject({ incidents: 5, escalated: 1, held: 2, leftWithOnCall: 1, resolved: 1 });
+    }
   });
 
   it('keeps only the asked service', () => {

@@ -47,7 +47,7 @@ describe('DynamoIncidentLedger (command shapes)', () => {
     ddb.on(UpdateCommand).rejects(refused());
     await expect(new DynamoIncidentLedger(documents(), 'state').beginResolve('P1')).rejects.toBeInstanceOf(ResolveRefusedError);
     expect(ddb.commandCalls(UpdateCommand)[0]?.args[0].input.ConditionExpression).toBe(
-      'attribute_not_exists(escalatedAt) AND attribute_not_exists(handedBackAt)',
+      'attribute_not_exists(escalatedAt) AND attribute_not_exists(leftWithOnCallAt) AND attribute_not_exists(handedBackAt)',
     );
   });
 });
