@@ -12,7 +12,9 @@ import {
 } from '../../../lib/agent/process-event';
 import { createWorkerHandler } from '../../../lib/adapters/queue-handlers';
 import { OutcomeUnknownError, ThrottledError } from '../../../lib/agent/retry-policy';
-import { parseAgentConfig, type AgentConfig } from '../../../lib/config/agent-config';
+import { ACKNOWLEDGE_SETTINGS, parseAgentConfig, type AcknowledgeSetting, type AgentConfig } from '../../../lib/config/agent-config';
+import { acknowledgesOnStart } from '../../../lib/agent/take-ownership';
+import type { Incident } from '../../../lib/pagerduty/types';
 import { MetricName } from '../../../lib/observability/telemetry';
 import { PagerDutyNetworkError } from '../../../lib/pagerduty/errors';
 import { encodeQueuedEvent, type QueuedEvent } from '../../../lib/queue/queued-event';
@@ -445,6 +447,156 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
     expect(outcome).toMatchObject({ status: 'triaged', decision: 'left-with-on-call' });
     expect(pd.count('escalateIncident')).toBe(0);
     expect(pd.count('acknowledgeIncident')).toBe(0);
+  });
+});
+
+describe('EventProcessor: the paging contract (AGENT_CONFIG.acknowledge)', () => {
+  const toAgent = [{ at: '2026-03-01T10:00:00Z', assignee: BOT }];
+  const toHuman = [{ at: '2026-03-01T10:00:00Z', assignee: HUMAN }];
+  const config = (acknowledge: string) => parseAgentConfig(JSON.stringify({ acknowledge }));
+  const writesIn = (pd: FakePagerDuty) =>
+    pd.calls
+      .map((call) => call.operation)
+      .filter((operation) => ['acknowledgeIncident', 'createNote', 'escalateIncident', 'resolveIncident'].includes(operation));
+
+  it('agent-first (the default): an incident paging only the agent is acknowledged, noted, then escalated above the agent', async () => {
+    for (const assignments of [toAgent, []]) {
+      const pd = new FakePagerDuty([makeIncident({ assignments })]);
+      pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
+      const { processor, metrics, incidents } = setup({ pd, config: NO_RULES });
+      const outcome = await processor.process(queued('incident.triggered'), plenty);
+
+      expect(outcome).toEqual({ status: 'triaged', decision: 'escalated', noteId: 'PNOTE1' });
+      expect(writesIn(pd)).toEqual(['acknowledgeIncident', 'createNote', 'escalateIncident']);
+      expect(pd.incident().assignments.map((assignment) => assignment.assignee.id)).toEqual([HUMAN.id]);
+      expect(metrics.total(MetricName.incidentAcknowledged)).toBe(1);
+      expect(metrics.values.filter((metric) => metric.name === MetricName.timeToAcknowledge)).toHaveLength(1);
+      expect(await incidents.get(INCIDENT)).toMatchObject({ decision: 'escalated', acknowledgedByAgentAt: expect.any(String) });
+    }
+  });
+
+  it('agent-first pages the level above the agent after the note', async () => {
+    const pd = new FakePagerDuty([makeIncident({ assignments: toAgent })]);
+    pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
+    const { processor } = setup({ pd, config: NO_RULES });
+    await processor.process(queued('incident.triggered'), plenty);
+    expect(pd.calls.filter((call) => call.operation === 'escalateIncident').map((call) => call.detail)).toEqual([
+      { mode: 'next_level', level: 2 },
+    ]);
+  });
+
+  it('always: an incident PagerDuty already pages people for is acknowledged too, noted, then escalated', async () => {
+    const pd = new FakePagerDuty([makeIncident({ assignments: toHuman })]);
+    const { processor } = setup({ pd, config: config('always') });
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalated' });
+    expect(writesIn(pd)).toEqual(['acknowledgeIncident', 'createNote', 'escalateIncident']);
+  });
+
+  it('agent-first and may-keep leave an incident PagerDuty pages people for with them, note only', async () => {
+    for (const setting of ['agent-first', 'may-keep']) {
+      const pd = new FakePagerDuty([makeIncident({ assignments: toHuman })]);
+      const { processor } = setup({ pd, config: config(setting) });
+      const outcome = await processor.process(queued('incident.triggered'), plenty);
+      expect(outcome).toMatchObject({ status: 'triaged', decision: 'left-with-on-call' });
+      expect(writesIn(pd)).toEqual(['createNote']);
+    }
+  });
+
+  it("a person's acknowledgement answered as 1002 is their takeover, never the agent's: nothing escalated, no ack recorded", async () => {
+    const pd = new FakePagerDuty([makeIncident({ assignments: toAgent })]);
+    pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
+    const acknowledgeIncident = pd.acknowledgeIncident.bind(pd);
+    // The person acknowledges between the agent's read and its acknowledgement, which PagerDuty then refuses (1002).
+    pd.acknowledgeIncident = (incidentId) => {
+      const incident = pd.incident(incidentId);
+      incident.status = 'acknowledged';
+      incident.acknowledgements = [{ at: '2026-03-01T10:00:30Z', acknowledger: HUMAN }];
+      incident.assignments = toHuman;
+      return acknowledgeIncident(incidentId);
+    };
+    const { processor, incidents, metrics, audit } = setup({ pd, config: NO_RULES });
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+
+    expect(outcome).toEqual({ status: 'triaged', decision: 'left-with-on-call', noteId: 'PNOTE1' });
+    expect(writesIn(pd)).toEqual(['acknowledgeIncident', 'createNote']);
+    expect((await incidents.get(INCIDENT))?.acknowledgedByAgentAt).toBeUndefined();
+    expect(metrics.total(MetricName.incidentAcknowledged)).toBe(0);
+    expect(audit.of('record').map((item) => item.detail)).toContainEqual(
+      expect.stringContaining(`shows ${HUMAN.summary} as its acknowledger`),
+    );
+  });
+
+  it("an 'already acknowledged' answer showing only the agent's acknowledgement (an earlier delivery's) is the agent's own", async () => {
+    const pd = new FakePagerDuty([
+      makeIncident({ status: 'acknowledged', assignments: toAgent, acknowledgements: [{ at: '2026-03-01T10:00:30Z', acknowledger: BOT }] }),
+    ]);
+    const { processor, incidents } = setup({ pd, config: NO_RULES });
+    const outcome = await processor.process(queued('incident.triggered'), plenty);
+    expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalated' });
+    expect((await incidents.get(INCIDENT))?.acknowledgedByAgentAt).toEqual(expect.any(String));
+  });
+
+  it('a person who acknowledges, reassigns or resolves the incident while the agent triages wins: no escalation, no resolve', async () => {
+    const takeovers: [string, (incident: Incident) => void][] = [
+      [
+        'acknowledged',
+        (incident) => {
+          incident.acknowledgements = [...incident.acknowledgements, { at: '2026-03-01T10:02:00Z', acknowledger: HUMAN }];
+        },
+      ],
+      ['reassigned', (incident) => void (incident.assignments = toHuman)],
+      ['resolved', (incident) => void (incident.status = 'resolved')],
+    ];
+    for (const [what, takeOver] of takeovers) {
+      for (const decision of ['escalate', 'resolve'] as const) {
+        const pd = new FakePagerDuty([makeIncident({ assignments: toAgent })]);
+        pd.afterCreateNote = () => takeOver(pd.incident());
+        const { processor, incidents, audit } = setup({ pd, triage: () => hypothesis(decision) });
+        const outcome = await processor.process(queued('incident.triggered'), plenty);
+
+        expect([what, outcome]).toEqual([what, { status: 'triaged', decision: 'left-with-on-call', noteId: 'PNOTE1' }]);
+        expect(writesIn(pd)).toEqual(['acknowledgeIncident', 'createNote']);
+        expect(await incidents.get(INCIDENT)).toMatchObject({
+          decision: 'left-with-on-call',
+          finished: true,
+          leftWithOnCallAt: expect.any(String),
+        });
+        expect(audit.of('triage')[0]?.detail).toContain('since the agent read it');
+      }
+    }
+  });
+});
+
+describe('acknowledgesOnStart', () => {
+  it('follows the setting: agent-first takes what pages only the agent or a rule could keep, always takes all, may-keep what a rule could keep', () => {
+    const table: [AcknowledgeSetting, boolean, boolean, boolean][] = [];
+    for (const setting of ACKNOWLEDGE_SETTINGS) {
+      for (const pagesOnlyAgent of [true, false]) {
+        for (const ruleMayKeep of [true, false]) {
+          table.push([setting, pagesOnlyAgent, ruleMayKeep, acknowledgesOnStart(setting, { pagesOnlyAgent, ruleMayKeep })]);
+        }
+      }
+    }
+    expect(table).toEqual([
+      ['agent-first', true, true, true],
+      ['agent-first', true, false, true],
+      ['agent-first', false, true, true],
+      ['agent-first', false, false, false],
+      ['always', true, true, true],
+      ['always', true, false, true],
+      ['always', false, true, true],
+      ['always', false, false, true],
+      ['may-keep', true, true, true],
+      ['may-keep', true, false, false],
+      ['may-keep', false, true, true],
+      ['may-keep', false, false, false],
+    ]);
+  });
+
+  it('defaults to agent-first', () => {
+    expect(parseAgentConfig(undefined).acknowledge).toBe('agent-first');
+    expect(() => parseAgentConfig(JSON.stringify({ acknowledge: 'never' }))).toThrow(/acknowledge/);
   });
 });
 

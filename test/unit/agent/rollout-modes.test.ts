@@ -4,7 +4,8 @@ import type { QueuedEvent } from '../../../lib/queue/queued-event';
 import { samplePoint } from '../../../lib/rollout/rollout';
 import { triageIncident } from '../../../lib/triage/triage';
 import { MemoryAuditTrail, MemoryIncidentLedger, MemoryWorkLedger, RecordingMetrics, testNotes } from '../../support/fake-agent-state';
-import { BOT, FakePagerDuty, makeIncident } from '../../support/fake-pagerduty';
+import type { Incident } from '../../../lib/pagerduty/types';
+import { BOT, FakePagerDuty, HUMAN, makeIncident } from '../../support/fake-pagerduty';
 
 const SERVICE = 'PSVC001';
 const WRITES = ['acknowledgeIncident', 'createNote', 'escalateIncident', 'resolveIncident'] as const;
@@ -43,9 +44,16 @@ function triggered(incidentId: string, eventId = `EVT-${incidentId}`): QueuedEve
   };
 }
 
-function setup(rollout: unknown, incidentId = 'PINC001') {
+function setup(rollout: unknown, incidentId = 'PINC001', assignments?: Incident['assignments']) {
   const pd = new FakePagerDuty();
-  pd.incidents.set(incidentId, makeIncident({ id: incidentId, service: { id: SERVICE, type: 'service_reference', summary: 'checkout' } }));
+  pd.incidents.set(
+    incidentId,
+    makeIncident({
+      id: incidentId,
+      service: { id: SERVICE, type: 'service_reference', summary: 'checkout' },
+      ...(assignments === undefined ? {} : { assignments }),
+    }),
+  );
   const config: AgentConfig = parseAgentConfig(JSON.stringify({ rollout }));
   const audit = new MemoryAuditTrail();
   const incidents = new MemoryIncidentLedger();
@@ -90,6 +98,64 @@ describe('rollout modes in the worker', () => {
     expect(outcome).toMatchObject({ status: 'triaged', decision: 'escalated', noteId: 'PNOTE1' });
     expect(writesOf(pd)).toEqual({ acknowledgeIncident: 0, createNote: 1, escalateIncident: 0, resolveIncident: 0 });
     expect(await incidents.get('PINC001')).toMatchObject({ rolloutMode: 'note' });
+  });
+
+  describe('an incident PagerDuty assigned to the agent alone, or to nobody (a policy that pages the agent first)', () => {
+    const toAgent = [{ at: '2026-03-01T10:00:00Z', assignee: BOT }];
+
+    it('observe: handed at once to the people above the agent, the one write; nothing acknowledged, no note', async () => {
+      for (const assignments of [toAgent, []]) {
+        const { pd, audit, incidents, processor } = setup({ mode: 'observe' }, 'PINC001', assignments);
+        pd.oncalls = [
+          {
+            user: BOT,
+            escalation_level: 1,
+            escalation_policy: { id: 'PEP0001', type: 'escalation_policy_reference' },
+            schedule: null,
+            start: null,
+            end: null,
+          },
+          {
+            user: HUMAN,
+            escalation_level: 2,
+            escalation_policy: { id: 'PEP0001', type: 'escalation_policy_reference' },
+            schedule: null,
+            start: null,
+            end: null,
+          },
+        ];
+        const outcome = await processor.process(triggered('PINC001'), plenty);
+
+        expect(outcome).toEqual({ status: 'triaged', decision: 'escalated', noteId: null });
+        expect(writesOf(pd)).toEqual({ acknowledgeIncident: 0, createNote: 0, escalateIncident: 1, resolveIncident: 0 });
+        expect(pd.incident().assignments.map((assignment) => assignment.assignee.id)).toEqual([HUMAN.id]);
+        // Recorded as the hand-over observe mode allows: the escalation's own audit item and the ledger's escalation.
+        expect(audit.of('escalate')[0]?.detail).toContain('Hand-over in observe mode, the one write it allows');
+        expect(await incidents.get('PINC001')).toMatchObject({
+          decision: 'escalated',
+          escalatedFor: 'EVT-PINC001',
+          rolloutMode: 'observe',
+        });
+        expect((await incidents.get('PINC001'))?.acknowledgedByAgentAt).toBeUndefined();
+      }
+    });
+
+    it('note: handed over at once, then the note; never acknowledged', async () => {
+      const { pd, processor } = setup({ mode: 'note' }, 'PINC001', toAgent);
+      await processor.process(triggered('PINC001'), plenty);
+      expect(writesOf(pd)).toEqual({ acknowledgeIncident: 0, createNote: 1, escalateIncident: 1, resolveIncident: 0 });
+      const writes = pd.calls.map((call) => call.operation).filter((operation) => (WRITES as readonly string[]).includes(operation));
+      expect(writes).toEqual(['escalateIncident', 'createNote']);
+    });
+
+    it('observe and note leave an incident PagerDuty pages people for with them: no hand-over', async () => {
+      for (const mode of ['observe', 'note']) {
+        const { pd, processor } = setup({ mode }, 'PINC001', [{ at: '2026-03-01T10:00:00Z', assignee: HUMAN }]);
+        await processor.process(triggered('PINC001'), plenty);
+        expect(pd.count('escalateIncident')).toBe(0);
+        expect(pd.count('acknowledgeIncident')).toBe(0);
+      }
+    });
   });
 
   it('act, or no rollout at all: acknowledges, notes and escalates as before', async () => {
