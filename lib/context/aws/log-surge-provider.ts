@@ -119,7 +119,7 @@ export const logSurgeProvider: ContextProvider<AwsProviderInput, LogSurge[] | un
   needs: [],
   budget: { timeMs: 4000, requests: MAX_LOG_GROUPS * 2 * PAGES_PER_SCAN },
   async run(input, options) {
-    const groups = logGroupsFor(input.alert, input.scope).slice(0, MAX_LOG_GROUPS);
+    const groups = logGroupsFor(input.alert, input.scope).groups.slice(0, MAX_LOG_GROUPS);
     if (groups.length === 0) return undefined;
     const end = input.triggeredAt.getTime();
     const split = end - RECENT_MINUTES * 60_000;
