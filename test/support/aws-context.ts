@@ -99,7 +99,16 @@ export function verifiedLambdaAlarm(overrides: Partial<VerifiedAlarm> = {}): Ver
 }
 
 export function awsScope(overrides: Partial<AwsScope> = {}): AwsScope {
-  return { region: 'eu-west-1', accountId: '123456789012', logGroups: [], stacks: [], resources: [], logGroupPrefixes: [], lookbackMinutes: 60, ...overrides };
+  return {
+    region: 'eu-west-1',
+    accountId: '123456789012',
+    logGroups: [],
+    stacks: [],
+    resources: [],
+    logGroupPrefixes: [],
+    lookbackMinutes: 60,
+    ...overrides,
+  };
 }
 
 /** Real SDK clients (their `send` is replaced by aws-sdk-client-mock in the tests). */

@@ -59,7 +59,11 @@ export function alertFromDefinition(alert: NormalisedAlert, verified: VerifiedAl
   const arn = resourceArn(dimensions, verified.region, verified.accountId);
   trusted.resource = arn === undefined ? { dimensions } : { arn, dimensions };
   if (metricAlarm.MetricName !== undefined) {
-    trusted.metric = { name: metricAlarm.MetricName, namespace: metricAlarm.Namespace, statistic: metricAlarm.ExtendedStatistic ?? metricAlarm.Statistic };
+    trusted.metric = {
+      name: metricAlarm.MetricName,
+      namespace: metricAlarm.Namespace,
+      statistic: metricAlarm.ExtendedStatistic ?? metricAlarm.Statistic,
+    };
   }
   return trusted;
 }
@@ -79,7 +83,9 @@ async function childrenInAlarm(
     .filter((name): name is string => name !== undefined);
   // In the rule's order, so the child the rule names first is read first.
   const names = children.filter((name) => inAlarm.includes(name));
-  const metricAlarm = names.map((name) => answer.MetricAlarms?.find((alarm) => alarm.AlarmName === name)).find((alarm) => alarm !== undefined);
+  const metricAlarm = names
+    .map((name) => answer.MetricAlarms?.find((alarm) => alarm.AlarmName === name))
+    .find((alarm) => alarm !== undefined);
   return { names, metricAlarm };
 }
 
@@ -97,7 +103,11 @@ export const alarmDefinitionProvider: ContextProvider<AwsProviderInput, Verified
     const metric = answer.MetricAlarms?.find((alarm) => alarm.AlarmName === name);
     const composite = answer.CompositeAlarms?.find((alarm) => alarm.AlarmName === name);
     const definition: AlarmDefinition | undefined =
-      metric !== undefined ? { kind: 'metric', alarm: metric } : composite !== undefined ? { kind: 'composite', alarm: composite } : undefined;
+      metric !== undefined
+        ? { kind: 'metric', alarm: metric }
+        : composite !== undefined
+          ? { kind: 'composite', alarm: composite }
+          : undefined;
     if (definition === undefined) {
       throw new SourceUnavailableError(`the alarm ${name} does not exist in ${where}; nothing was read for it`);
     }

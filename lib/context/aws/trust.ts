@@ -31,7 +31,8 @@ export function trustedTriggerTime(claimed: string | undefined, incidentCreatedA
   const created = new Date(incidentCreatedAt);
   if (claimed === undefined) return { at: created };
   const at = Date.parse(claimed);
-  if (Number.isNaN(at)) return { at: created, notFollowed: `the alert's trigger time is not a time; the window is built from the incident's creation` };
+  if (Number.isNaN(at))
+    return { at: created, notFollowed: `the alert's trigger time is not a time; the window is built from the incident's creation` };
   const skew = at - created.getTime();
   if (Math.abs(skew) <= MAX_TRIGGER_CLAIM_SKEW_MS) return { at: new Date(at) };
   const side = skew < 0 ? 'before' : 'after';
@@ -73,7 +74,10 @@ export function definitionMismatch(alert: NormalisedAlert, definition: AlarmDefi
   const metric = alert.metric;
   if (metric !== undefined && metric.expression === undefined && alarm.MetricName !== undefined) {
     if (metric.name !== alarm.MetricName || (metric.namespace !== undefined && metric.namespace !== alarm.Namespace)) {
-      return `the alert names metric ${metric.namespace ?? ''} ${metric.name}, the alarm watches ${alarm.Namespace ?? ''} ${alarm.MetricName}`.replace(/\s+/g, ' ');
+      return `the alert names metric ${metric.namespace ?? ''} ${metric.name}, the alarm watches ${alarm.Namespace ?? ''} ${alarm.MetricName}`.replace(
+        /\s+/g,
+        ' ',
+      );
     }
   }
   const defined = definedDimensions(alarm);

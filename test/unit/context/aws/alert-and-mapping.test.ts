@@ -71,7 +71,7 @@ describe('AWS scope and mapping', () => {
     }),
   ).context.aws;
 
-  it("reads where the mapping says: an alert naming another region or account is said so, never followed", () => {
+  it('reads where the mapping says: an alert naming another region or account is said so, never followed', () => {
     const plan = planAwsReads(config, 'PSVC001', lambdaErrorsAlert(), 'eu-central-1');
     expect(plan?.scope).toMatchObject({
       region: 'us-east-1',
@@ -84,7 +84,9 @@ describe('AWS scope and mapping', () => {
       "the alert names region eu-west-1; this service's mapping says us-east-1: read there only",
       "the alert names account 123456789012; this service's mapping says 210987654321: read there only",
     ]);
-    expect(planAwsReads(config, 'PSVC001', lambdaErrorsAlert({ region: 'us-east-1', accountId: '210987654321' }), 'x')?.notFollowed).toEqual([]);
+    expect(
+      planAwsReads(config, 'PSVC001', lambdaErrorsAlert({ region: 'us-east-1', accountId: '210987654321' }), 'x')?.notFollowed,
+    ).toEqual([]);
   });
 
   it("without a mapping: the worker's region and own account, the alarm ARN's region only as a claim to verify", () => {

@@ -112,7 +112,11 @@ describe('metric provider', () => {
       Metrics: [
         { Id: 'e1', Expression: 'm1/m2*100', Label: 'error rate', ReturnData: true },
         { Id: 'm1', MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Errors' }, Period: 60, Stat: 'Sum' }, ReturnData: false },
-        { Id: 'm2', MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Invocations' }, Period: 60, Stat: 'Sum' }, ReturnData: false },
+        {
+          Id: 'm2',
+          MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Invocations' }, Period: 60, Stat: 'Sum' },
+          ReturnData: false,
+        },
       ],
     };
     cloudWatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'e1', Timestamps: timestamps, Values: stepValues }] });
@@ -130,7 +134,12 @@ describe('metric provider', () => {
       metricLabel: 'AWS/Lambda Errors (child alarm orders-api-errors of orders-health)',
       shape: 'step',
     });
-    const quiet = verifiedLambdaAlarm({ name: 'orders-health', kind: 'composite', composite: { ...composite, childrenInAlarm: [] }, metricAlarm: undefined });
+    const quiet = verifiedLambdaAlarm({
+      name: 'orders-health',
+      kind: 'composite',
+      composite: { ...composite, childrenInAlarm: [] },
+      metricAlarm: undefined,
+    });
     await expect(metricProvider.run(awsInput({ alarm: quiet }), options())).rejects.toThrow(
       'no child alarm of the composite alarm orders-health is in ALARM with a metric to read',
     );
