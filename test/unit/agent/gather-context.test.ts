@@ -173,6 +173,19 @@ describe('gatherContext', () => {
     expect(seen[0]?.triggeredAt).toEqual(new Date('2026-03-01T10:00:00Z'));
   });
 
+  it("builds the window from PagerDuty's creation time when the alert claims one months away, and reads in the mapped region", async () => {
+    const stale = { ...cloudWatchAlert, body: { details: lambdaAlarmDetails('2025-11-01T00:00:00.000+0000') } };
+    const seen: AwsProviderInput[] = [];
+    const aws = awsDeps(recordingProviders(seen), { PSVC001: { region: 'ap-southeast-2' } });
+    const context = await gatherContext(makeIncident(), { api: fakeApi([stale]), retry: retry(), policy, now: () => NOW, aws });
+    expect(seen[0]?.triggeredAt).toEqual(new Date('2026-03-01T10:00:00Z'));
+    expect(seen[0]?.scope.region).toBe('ap-southeast-2');
+    expect(context.aws?.notFollowed).toEqual([
+      "the alert names region eu-west-1; this service's mapping says ap-southeast-2: read there only",
+      expect.stringMatching(/^the alert's trigger time 2025-11-01T00:00:00.000Z is 120 days before the incident's creation/),
+    ]);
+  });
+
   it('uses the injected alert reader', async () => {
     const understandAlert = jest.fn(() => lambdaErrorsAlert({ name: 'from-the-normaliser' }));
     const context = await gatherContext(makeIncident(), { api: fakeApi(), retry: retry(), policy, now: () => NOW, understandAlert });
