@@ -153,5 +153,5 @@ export function awsUnavailable(aws: AwsContext | undefined): Markdown[] {
       Object.hasOwn(AWS_SOURCE_LABELS, entry.source) ? AWS_SOURCE_LABELS[entry.source] : shown(entry.source, 30),
       entry.reason,
     ),
-  );
+  ).concat((aws?.notFollowed ?? []).map((claim) => unavailableEntry(agentMd`alert claim not followed`, claim)));
 }

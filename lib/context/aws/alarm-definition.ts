@@ -98,7 +98,7 @@ export const alarmDefinitionProvider: ContextProvider<AwsProviderInput, Verified
     const name = alarmNameOf(alert);
     if (name === undefined) return undefined;
     const { region } = input.scope;
-    const where = `${region}${input.scope.accountId === undefined ? " (the agent's own account)" : ` (account ${input.scope.accountId})`}`;
+    const where = `${region} (${input.scope.accountId === undefined ? 'own account' : `account ${input.scope.accountId}`})`;
     const answer = await describe(input, [name], options);
     const metric = answer.MetricAlarms?.find((alarm) => alarm.AlarmName === name);
     const composite = answer.CompositeAlarms?.find((alarm) => alarm.AlarmName === name);
@@ -109,11 +109,11 @@ export const alarmDefinitionProvider: ContextProvider<AwsProviderInput, Verified
           ? { kind: 'composite', alarm: composite }
           : undefined;
     if (definition === undefined) {
-      throw new SourceUnavailableError(`the alarm ${name} does not exist in ${where}; nothing was read for it`);
+      throw new SourceUnavailableError(`alarm ${name} does not exist in ${where}; nothing read for it`);
     }
     const mismatch = definitionMismatch(alert, definition);
     if (mismatch !== undefined) {
-      throw new SourceUnavailableError(`the alert does not match the alarm ${name} in ${where} (${mismatch}); nothing was read for it`);
+      throw new SourceUnavailableError(`alarm ${name} in ${where} does not match the alert: ${mismatch}; nothing read for it`);
     }
     const arn = definition.alarm.AlarmArn ?? `arn:aws:cloudwatch:${region}::alarm:${name}`;
     const accountId = parseArn(arn)?.accountId ?? input.scope.accountId ?? '';
@@ -130,7 +130,7 @@ export const alarmDefinitionProvider: ContextProvider<AwsProviderInput, Verified
       const outside = resourceNames(verified.metricAlarm).find((resource) => !matchesAllowlist(resource, allowlist));
       if (outside !== undefined) {
         throw new SourceUnavailableError(
-          `the alarm ${name} watches ${outside}, which this service's context.aws resources do not list; nothing was read for it`,
+          `alarm ${name} watches ${outside}, not in this service's context.aws resources; nothing read for it`,
         );
       }
     }

@@ -63,8 +63,8 @@ export async function gatherAwsContext(
   const base = { region: input.scope.region, accountId: input.scope.accountId, changes: [], logSurges: [], notFollowed };
   if ('refused' in verification && options.regionClaimed === true) {
     // The region was only the alert's word, and the alarm is not there: nothing at all is read in it.
-    const reason = `${verification.refused}; the region ${input.scope.region} came from the alert alone, so nothing else was read there`;
-    return { ...base, unavailable: SOURCES.map((source) => ({ source, reason })) };
+    const others = `not read: ${input.scope.region} is the alert's own region and its alarm was not verified there`;
+    return { ...base, unavailable: SOURCES.map((source) => ({ source, reason: source === 'alarm' ? verification.refused : others })) };
   }
   // Without a verified alarm the providers see no alert: only what the service's mapping names is read.
   const trusted: AwsProviderInput =

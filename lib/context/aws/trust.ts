@@ -38,7 +38,7 @@ export function trustedTriggerTime(claimed: string | undefined, incidentCreatedA
   const side = skew < 0 ? 'before' : 'after';
   return {
     at: created,
-    notFollowed: `the alert's trigger time ${new Date(at).toISOString()} is ${minutesOrDays(Math.abs(skew))} ${side} the incident's creation (more than 15 min): the window is built from the incident's creation`,
+    notFollowed: `the alert's trigger time ${new Date(at).toISOString()} is ${minutesOrDays(Math.abs(skew))} ${side} the incident's creation; the window uses the creation`,
   };
 }
 

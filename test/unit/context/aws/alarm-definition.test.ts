@@ -63,7 +63,7 @@ describe('the alarm definition provider', () => {
   it('says an alarm that does not exist where the agent reads is not there, and reads nothing more', async () => {
     cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [], CompositeAlarms: [] });
     await expect(alarmDefinitionProvider.run(claimed({ scope: awsScope({ accountId: undefined }) }), options())).rejects.toThrow(
-      "the alarm orders-api-errors does not exist in eu-west-1 (the agent's own account); nothing was read for it",
+      'alarm orders-api-errors does not exist in eu-west-1 (own account); nothing read for it',
     );
     expect(cloudWatch.calls()).toHaveLength(1);
   });
@@ -97,7 +97,7 @@ describe('the alarm definition provider', () => {
   ])('refuses an alert whose claim (%s) does not match the definition', async (_claim, overrides, why) => {
     cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [ORDERS_ALARM ?? {}], CompositeAlarms: [] });
     await expect(alarmDefinitionProvider.run(claimed({ alert: lambdaErrorsAlert(overrides) }), options())).rejects.toThrow(
-      `the alert does not match the alarm orders-api-errors in eu-west-1 (account 123456789012) (${why}`,
+      `alarm orders-api-errors in eu-west-1 (account 123456789012) does not match the alert: ${why}`,
     );
   });
 
@@ -105,7 +105,7 @@ describe('the alarm definition provider', () => {
     cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [ORDERS_ALARM ?? {}], CompositeAlarms: [] });
     const scope = awsScope({ resources: ['checkout-*', 'orders-table'] });
     await expect(alarmDefinitionProvider.run(claimed({ scope }), options())).rejects.toThrow(
-      "the alarm orders-api-errors watches orders-api, which this service's context.aws resources do not list; nothing was read for it",
+      "alarm orders-api-errors watches orders-api, not in this service's context.aws resources; nothing read for it",
     );
     expect(await alarmDefinitionProvider.run(claimed({ scope: awsScope({ resources: ['orders-*'] }) }), options())).toMatchObject({
       name: 'orders-api-errors',
@@ -143,7 +143,10 @@ describe('gatherAwsContext on a claim', () => {
     const context = await gatherAwsContext(claimed(), recording(seen, refusing), { regionClaimed: true, notFollowed: ['earlier'] });
     expect(seen).toEqual([]);
     expect(context.unavailable.map((entry) => entry.source)).toEqual(['alarm', 'metric', 'changes', 'logs']);
-    expect(context.unavailable[0]?.reason).toMatch(/does not exist in eu-west-1 .*; the region eu-west-1 came from the alert alone/);
+    expect(context.unavailable.map((entry) => entry.reason)).toEqual([
+      'alarm orders-api-errors does not exist in eu-west-1 (account 123456789012); nothing read for it',
+      ...Array.from({ length: 3 }, () => "not read: eu-west-1 is the alert's own region and its alarm was not verified there"),
+    ]);
     expect(context.notFollowed).toEqual(['earlier']);
   });
 

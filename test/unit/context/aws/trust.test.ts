@@ -14,7 +14,7 @@ describe('the trigger time an alert claims', () => {
     expect(trustedTriggerTime('2025-11-01T00:00:00Z', CREATED)).toEqual({
       at: new Date(CREATED),
       notFollowed:
-        "the alert's trigger time 2025-11-01T00:00:00.000Z is 129 days before the incident's creation (more than 15 min): the window is built from the incident's creation",
+        "the alert's trigger time 2025-11-01T00:00:00.000Z is 129 days before the incident's creation; the window uses the creation",
     });
     expect(trustedTriggerTime('2026-03-10T03:40:00Z', CREATED).notFollowed).toMatch(/is 28 min after the incident's creation/);
     expect(trustedTriggerTime('yesterday', CREATED).notFollowed).toMatch(/^the alert's trigger time is not a time/);
