@@ -76,6 +76,11 @@ export async function gatherAwsContext(
           scope: { ...input.scope, accountId: verification.alarm.accountId },
         }
       : { ...input, alert: undefined };
+  const refused = 'refused' in verification ? [{ source: 'alarm' as const, reason: verification.refused }] : [];
+  if (refused.length > 0 && !awsInputHas(trusted, 'mapping')) {
+    // Nothing the mapping names either: the refusal is the whole answer.
+    return { ...base, unavailable: refused };
+  }
   const refusedGroups = logGroupsFor(trusted.alert, trusted.scope).refused;
   for (const group of refusedGroups) notFollowed.push(`the log group ${group} is outside this service's logGroupPrefixes: not read`);
   const run = await runProviders<AwsProviderInput, { [Source in AwsContextSource]: Awaited<ReturnType<AwsProviders[Source]['run']>> }>(
@@ -83,7 +88,6 @@ export async function gatherAwsContext(
     trusted,
     awsInputHas,
   );
-  const refused = 'refused' in verification ? [{ source: 'alarm' as const, reason: verification.refused }] : [];
   return {
     ...base,
     accountId: trusted.scope.accountId,

@@ -159,6 +159,14 @@ describe('gatherAwsContext on a claim', () => {
     expect(context.unavailable).toEqual([{ source: 'alarm', reason: expect.stringContaining('does not exist in eu-west-1') }]);
   });
 
+  it('runs no provider when the alarm is refused and the mapping names nothing to read', async () => {
+    cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [], CompositeAlarms: [] });
+    const seen: AwsProviderInput[] = [];
+    const context = await gatherAwsContext(claimed(), recording(seen, refusing));
+    expect(seen).toEqual([]);
+    expect(context.unavailable.map((entry) => entry.source)).toEqual(['alarm']);
+  });
+
   it('hands the providers the definition, and says which log groups the prefixes kept it from', async () => {
     cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [ORDERS_ALARM ?? {}], CompositeAlarms: [] });
     const seen: AwsProviderInput[] = [];
