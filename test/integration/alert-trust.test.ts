@@ -67,8 +67,41 @@ const trailEvent = (functionName: string, principal: string, at: string): NonNul
   resources: [{ ResourceType: 'AWS::Lambda::Function', ResourceName: functionName }],
 });
 
+/** A metric-math alarm: the error rate of checkout-api in percent. */
+const ERROR_RATE_METRICS = [
+  { Id: 'e1', Expression: '100*m1/m2', Label: 'checkout error rate', ReturnData: true },
+  {
+    Id: 'm1',
+    MetricStat: {
+      Metric: { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: 'checkout-api' }] },
+      Period: 60,
+      Stat: 'Sum',
+    },
+    ReturnData: false,
+  },
+  {
+    Id: 'm2',
+    MetricStat: {
+      Metric: { Namespace: 'AWS/Lambda', MetricName: 'Invocations', Dimensions: [{ Name: 'FunctionName', Value: 'checkout-api' }] },
+      Period: 60,
+      Stat: 'Sum',
+    },
+    ReturnData: false,
+  },
+];
+const ERROR_RATE_ALARM: SeedMetricAlarm = {
+  ...CHECKOUT_ALARM,
+  AlarmName: 'checkout-error-rate',
+  Namespace: undefined,
+  MetricName: undefined,
+  Statistic: undefined,
+  Period: undefined,
+  Dimensions: [],
+  Metrics: ERROR_RATE_METRICS,
+};
+
 const SEED: AwsSeed = {
-  alarms: [CHECKOUT_ALARM, PAYROLL_ALARM],
+  alarms: [CHECKOUT_ALARM, PAYROLL_ALARM, ERROR_RATE_ALARM],
   compositeAlarms: [
     {
       region: 'eu-west-1',
@@ -77,12 +110,20 @@ const SEED: AwsSeed = {
       history: [{ at: 'now-1m', from: 'OK', to: 'ALARM', reason: 'checkout-api-errors is in ALARM' }],
     },
   ],
-  metrics: ['checkout-api', 'payroll-export'].map((functionName) => ({
-    Namespace: 'AWS/Lambda',
-    MetricName: 'Errors',
-    Dimensions: [{ Name: 'FunctionName', Value: functionName }],
-    points: Array.from({ length: 40 }, (_, index) => ({ at: `now-${40 - index}m`, value: index < 33 ? 0 : 42 })),
-  })),
+  metrics: [
+    ...['checkout-api', 'payroll-export'].map((functionName) => ({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: functionName }],
+      points: Array.from({ length: 40 }, (_, index) => ({ at: `now-${40 - index}m`, value: index < 33 ? 0 : 42 })),
+    })),
+    {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Invocations',
+      Dimensions: [{ Name: 'FunctionName', Value: 'checkout-api' }],
+      points: Array.from({ length: 40 }, (_, index) => ({ at: `now-${40 - index}m`, value: 200 })),
+    },
+  ],
   cloudTrailEvents: [
     trailEvent('checkout-api', 'github-deploy', 'now-7m'),
     trailEvent('payroll-export', VICTIM_PRINCIPAL_CANARY, 'now-5m'),
@@ -200,6 +241,23 @@ describe('alert text is a claim, not an instruction (bundled worker, AWS emulato
         TriggeringChildren: [{ Arn: `arn:aws:cloudwatch:eu-west-1:${ACCOUNT}:alarm:payroll-export-errors`, State: { Value: 'ALARM' } }],
       },
     });
+    const rateAlert = alarmAlert(CHECKOUT_ALARM);
+    trigger('metric math', MAPPED.id, {
+      ...rateAlert,
+      summary: 'ALARM: "checkout-error-rate"',
+      details: {
+        ...rateAlert.details,
+        AlarmName: 'checkout-error-rate',
+        AlarmArn: `arn:aws:cloudwatch:eu-west-1:${ACCOUNT}:alarm:checkout-error-rate`,
+        Trigger: {
+          Metrics: ERROR_RATE_METRICS,
+          Period: 60,
+          EvaluationPeriods: 1,
+          ComparisonOperator: 'GreaterThanThreshold',
+          Threshold: 5,
+        },
+      },
+    });
     await stack.settled({ timeoutMs: 90_000 });
   }, 180_000);
 
@@ -263,6 +321,14 @@ describe('alert text is a claim, not an instruction (bundled worker, AWS emulato
     expect(text).toContain('postgres://checkout:<redacted>@db.internal/orders');
     expect(text).not.toContain(CHECKOUT_PASSWORD);
     expect(text).not.toContain('not followed');
+  });
+
+  it("a metric-math alarm's evidence is the expression's move, computed by CloudWatch from the alarm's own queries", () => {
+    const text = note('metric math');
+    // 42 errors in 200 invocations: the rate stepped from 0 to 21 %.
+    expect(text).toMatch(/checkout error rate: 100\*m1\/m2 stepped up from 0 to 21/);
+    const query = readsOf('GetMetricData', 'MetricDataQueries', '100*m1/m2');
+    expect(query).toHaveLength(1);
   });
 
   it("a composite alarm gets its child's metric, never the child the alert named", () => {
