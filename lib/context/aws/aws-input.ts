@@ -4,6 +4,7 @@ import type { ChangeRecord, NormalisedAlert } from '../evidence';
 import type { NeedsCheck } from '../provider';
 import type { AwsReadClients } from './clients';
 import type { AwsScope } from './mapping';
+import { isPrefixEntry } from './trust';
 
 /**
  * A CloudWatch alarm as its definition in the read account and region describes it (lib/context/aws/alarm-definition.ts),
@@ -78,7 +79,12 @@ export function changeLookupKey(target: { region: string; roleArn?: string; exte
 
 export const awsInputHas: NeedsCheck<AwsProviderInput> = (input, need) => {
   if (need === 'alert') return input.alert !== undefined;
-  if (need === 'mapping') return input.scope.logGroups.length + input.scope.stacks.length + input.scope.resources.length > 0;
+  // A `prefix*` resource only bounds what may be read; it names nothing to read.
+  if (need === 'mapping') {
+    return (
+      input.scope.logGroups.length + input.scope.stacks.length + input.scope.resources.filter((entry) => !isPrefixEntry(entry)).length > 0
+    );
+  }
   return true;
 };
 

@@ -159,10 +159,10 @@ describe('gatherAwsContext on a claim', () => {
     expect(context.unavailable).toEqual([{ source: 'alarm', reason: expect.stringContaining('does not exist in eu-west-1') }]);
   });
 
-  it('runs no provider when the alarm is refused and the mapping names nothing to read', async () => {
+  it('runs no provider when the alarm is refused and the mapping names nothing to read (a prefix bounds, names nothing)', async () => {
     cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [], CompositeAlarms: [] });
     const seen: AwsProviderInput[] = [];
-    const context = await gatherAwsContext(claimed(), recording(seen, refusing));
+    const context = await gatherAwsContext(claimed({ scope: awsScope({ resources: ['orders-*'] }) }), recording(seen, refusing));
     expect(seen).toEqual([]);
     expect(context.unavailable.map((entry) => entry.source)).toEqual(['alarm']);
   });
