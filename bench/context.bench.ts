@@ -7,7 +7,7 @@ import { parseAgentConfig } from '../lib/config/agent-config';
 import type { ProcessEventDeps } from '../lib/agent/process-event';
 import { SANDBOX_SERVICE_ID } from '../local/sandbox';
 import { settle, startAgentStack } from '../test/support/agent-stack';
-import { awsClients, awsFixture, lambdaAlarmDetails, lookupEventFrom } from '../test/support/aws-context';
+import { awsClients, awsFixture, lambdaAlarmDetails, lookupEventFrom, verifiedLambdaAlarm } from '../test/support/aws-context';
 
 /**
  * Trigger → note with realistic service latency: every PagerDuty request takes 150 ms (the sandbox's latency fault)
@@ -44,7 +44,8 @@ function mockAws(): { requests: () => number; lookups: () => number } {
   const minute = 60_000;
   const cloudWatch = mockClient(CloudWatchClient);
   cloudWatch.on(DescribeAlarmHistoryCommand).callsFake(later(() => awsFixture('cloudwatch-describealarmhistory-stateupdate.json')));
-  cloudWatch.on(DescribeAlarmsCommand).callsFake(later(() => awsFixture('cloudwatch-describealarms.json')));
+  // The alarm's definition as the providers verify it: the alarm the bench's alerts name, in the account and region they say.
+  cloudWatch.on(DescribeAlarmsCommand).callsFake(later(() => ({ MetricAlarms: [verifiedLambdaAlarm().metricAlarm], CompositeAlarms: [] })));
   cloudWatch.on(GetMetricDataCommand).callsFake(
     later(() => {
       const now = Date.now();

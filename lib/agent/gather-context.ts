@@ -4,7 +4,8 @@ import type { ShareChangeLookup } from '../context/aws/aws-input';
 import { gatherAwsContext, type AwsProviders } from '../context/aws/aws-context';
 import { mergeChangeTimeline } from '../context/aws/change-provider';
 import { understandAlerts } from '../context/alert';
-import { resolveAwsScope } from '../context/aws/mapping';
+import { planAwsReads } from '../context/aws/mapping';
+import { trustedTriggerTime } from '../context/aws/trust';
 import type { AwsContext, AwsContextSource, NormalisedAlert } from '../context/evidence';
 import {
   pagerDutyInputHas,
@@ -104,20 +105,25 @@ async function awsContextFor(
 ): Promise<AwsContext | undefined> {
   const mapped = aws.config.services[incident.service.id] !== undefined;
   if (alert?.monitor !== 'cloudwatch' && !mapped) return undefined;
-  const scope = resolveAwsScope(aws.config, incident.service.id, alert, aws.workerRegion);
-  if (scope === undefined) return undefined;
-  const triggeredAt = new Date(alert?.triggeredAt ?? incident.created_at);
+  const plan = planAwsReads(aws.config, incident.service.id, alert, aws.workerRegion);
+  if (plan === undefined) return undefined;
+  const { scope } = plan;
+  // PagerDuty's creation time bounds the window: the alert's own time is a claim, used only close to it.
+  const trigger = trustedTriggerTime(alert?.triggeredAt, incident.created_at);
+  const notFollowed = trigger.notFollowed === undefined ? plan.notFollowed : [...plan.notFollowed, trigger.notFollowed];
+  const triggeredAt = trigger.at;
   let clients: AwsReadClients;
   try {
     clients = await aws.clientsFor({ region: scope.region, roleArn: scope.roleArn, externalId: scope.externalId });
   } catch (error) {
     const reason = `the AWS clients could not be created (${messageOf(error)})`;
     const unavailable = AWS_CONTEXT_SOURCES.map((source) => ({ source, reason }));
-    return { region: scope.region, accountId: scope.accountId, changes: [], logSurges: [], unavailable };
+    return { region: scope.region, accountId: scope.accountId, changes: [], logSurges: [], unavailable, notFollowed };
   }
   return gatherAwsContext(
     { alert, scope, clients, triggeredAt, now, ...(shareLookup === undefined ? {} : { shareLookup }) },
     aws.providers,
+    { regionClaimed: plan.regionClaimed, notFollowed },
   );
 }
 

@@ -105,7 +105,10 @@ const rolloutSchema = z.object({
 /** What a PagerDuty service's alerts cannot say: where its AWS resources live and what to watch. */
 const awsServiceMappingSchema = z
   .object({
-    /** AWS region of the service's resources; default: the alert's own region, else the worker's. */
+    /**
+     * AWS region of the service's resources. When set it wins: an alert naming another region is said so in the note,
+     * never followed. Unset: the worker's region, or the region of the alert's alarm ARN when that alarm exists there.
+     */
     region: z.optional(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/))),
     /** The workload account, when it is not the agent's. */
     accountId: z.optional(z.string().check(z.regex(/^\d{12}$/))),
@@ -117,8 +120,14 @@ const awsServiceMappingSchema = z
     logGroups: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(512))), []),
     /** CloudFormation stacks whose changes count as changes to the service. */
     stacks: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(128))), []),
-    /** Further CloudTrail resource names (functions, services, tables, ARNs…) whose changes count. */
+    /**
+     * Further CloudTrail resource names (functions, services, tables, ARNs…) whose changes count. When the list is not
+     * empty it is also the allowlist of alarmed resources: an alarm on a resource it does not name (exactly, or by a
+     * prefix written with a trailing `*`, which is never looked up itself) is reported and nothing is read for it.
+     */
     resources: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(2048))), []),
+    /** When set, the only log groups the service's incidents may read: each read group starts with one of them. */
+    logGroupPrefixes: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(512))), []),
   })
   .check(
     z.refine((mapping) => mapping.roleArn === undefined || mapping.externalId !== undefined, {
@@ -132,6 +141,11 @@ const awsContextSchema = z.object({
   lookbackMinutes: z._default(z.number().check(z.int(), z.positive(), z.lte(24 * 60)), 60),
   /** PagerDuty service id → its AWS mapping. */
   services: z._default(z.record(z.string(), awsServiceMappingSchema), {}),
+  /**
+   * The regions an unmapped service's alarm may be read in (the region of its ARN, when the alarm exists there).
+   * Absent: any region; the worker's own region is always allowed.
+   */
+  regions: z.optional(z.array(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/))).check(z.minLength(1))),
 });
 
 const contextSchema = z.object({

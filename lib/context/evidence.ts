@@ -79,6 +79,8 @@ export interface AlarmHistorySummary {
   /** State changes of any kind in the last 24 h. */
   flipsLast24h: number;
   consoleUrl: string;
+  /** A composite alarm: its rule as CloudWatch holds it, and the child alarms in ALARM (the metric read is the first's). */
+  composite?: { rule: string; childrenInAlarm: string[] };
 }
 
 /** One change on or near the alarmed resource, from CloudTrail or PagerDuty's change events, merged into a timeline. */
@@ -123,4 +125,9 @@ export interface AwsContext {
   changes: ChangeRecord[];
   logSurges: LogSurge[];
   unavailable: { source: AwsContextSource; reason: string }[];
+  /**
+   * What the alert claimed that the agent did not follow (another region or account than the mapping's, a trigger
+   * time far from the incident's, a log group outside the allowlist), one sentence each.
+   */
+  notFollowed?: string[];
 }

@@ -10,7 +10,8 @@ import { epochSeconds, stateKeys } from './state-keys';
  *   `servicectx#<service>#<window>`: the shared context (or, while the first reader works, only its lease);
  *   `burst#<service>#<window>`: an atomic count of the incidents seen in the window and when the first was seen;
  *   `pastnotes#<incident>`: the notes of one resolved incident, read once for every incident whose title resembles it;
- *   `awschanges#<account>|<region>|<name>`: one resource name's CloudTrail lookup, for the incidents of a burst on it.
+ *   `awschanges#<credentials>|<region>|<name>`: one resource name's CloudTrail lookup, for the incidents of a burst on it, keyed
+ *   by the credentials used (`own`, or a hash of the role and external id; never an account an alert names).
  * Every item carries `expiresAt`, so DynamoDB's TTL removes it; readers also check it, since TTL deletes late.
  */
 

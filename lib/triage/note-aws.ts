@@ -148,10 +148,12 @@ const AWS_SOURCE_LABELS: Record<AwsContextSource, Markdown> = {
 
 /** The AWS sources the providers could not read, with their reasons, as the note's "unavailable" entries. */
 export function awsUnavailable(aws: AwsContext | undefined): Markdown[] {
-  return (aws?.unavailable ?? []).map((entry) =>
-    unavailableEntry(
-      Object.hasOwn(AWS_SOURCE_LABELS, entry.source) ? AWS_SOURCE_LABELS[entry.source] : shown(entry.source, 30),
-      entry.reason,
-    ),
-  );
+  return (aws?.unavailable ?? [])
+    .map((entry) =>
+      unavailableEntry(
+        Object.hasOwn(AWS_SOURCE_LABELS, entry.source) ? AWS_SOURCE_LABELS[entry.source] : shown(entry.source, 30),
+        entry.reason,
+      ),
+    )
+    .concat((aws?.notFollowed ?? []).map((claim) => unavailableEntry(agentMd`alert claim not followed`, claim)));
 }

@@ -8,6 +8,7 @@ import {
   resolveSeedTime,
   type AlarmState,
   type MetricDimension,
+  type SeedCompositeAlarm,
   type SeedMetricAlarm,
   type SeedMetricSeries,
 } from './seed';
@@ -15,7 +16,9 @@ import {
 /**
  * CloudWatch alarms and metrics: DescribeAlarms, DescribeAlarmHistory, GetMetricData and PutMetricData, with the
  * service's defaults that callers trip over (GetMetricData answers newest first unless `ScanBy: TimestampAscending`;
- * DescribeAlarmHistory too; alarm history carries `HistoryData` as a JSON string).
+ * DescribeAlarmHistory too; alarm history carries `HistoryData` as a JSON string; DescribeAlarms and
+ * DescribeAlarmHistory answer for composite alarms only when `AlarmTypes` names CompositeAlarm). Alarms live in one
+ * account and region and are answered for the region a request is signed for; metric series are per account only.
  */
 
 const invalidValue = (message: string) => new ServiceError('InvalidParameterValueException', message, 400, 'InvalidParameterValue');
@@ -31,10 +34,15 @@ interface HistoryItem {
   data: string;
 }
 
+type AlarmType = 'MetricAlarm' | 'CompositeAlarm';
+
 interface StoredAlarm {
   accountId: string;
+  region: string;
   arn: string;
-  seed: SeedMetricAlarm;
+  type: AlarmType;
+  /** A composite alarm's seed carries its rule instead of a metric. */
+  seed: SeedMetricAlarm | SeedCompositeAlarm;
   configuredAt: number;
   state: AlarmState;
   stateReason: string;
@@ -83,6 +91,15 @@ function rangeChecked(reader: FieldReader, field: string, min: number, max: numb
   return value;
 }
 
+/** `AlarmTypes` as CloudWatch reads it: absent means metric alarms only. */
+function alarmTypes(reader: FieldReader): string[] {
+  const types = reader.stringList('AlarmTypes') ?? ['MetricAlarm'];
+  const unknown = types.find((type) => type !== 'MetricAlarm' && type !== 'CompositeAlarm');
+  if (unknown !== undefined)
+    throw invalidValue(`The value ${unknown} for parameter AlarmTypes is not valid: use MetricAlarm or CompositeAlarm.`);
+  return types;
+}
+
 export class CloudWatchEmulator implements JsonService {
   readonly service = 'cloudwatch' as const;
   readonly contentType = 'application/x-amz-json-1.0';
@@ -106,7 +123,16 @@ export class CloudWatchEmulator implements JsonService {
   }
 
   seedAlarm(alarm: SeedMetricAlarm, accountId: string, now: Date): void {
+    this.store(alarm, 'MetricAlarm', accountId, now);
+  }
+
+  seedCompositeAlarm(alarm: SeedCompositeAlarm, accountId: string, now: Date): void {
+    this.store(alarm, 'CompositeAlarm', accountId, now);
+  }
+
+  private store(alarm: SeedMetricAlarm | SeedCompositeAlarm, type: AlarmType, accountId: string, now: Date): void {
     const region = alarm.region ?? DEFAULT_REGION;
+    const metric = 'EvaluationPeriods' in alarm ? alarm : undefined;
     const history: HistoryItem[] = [];
     let state: AlarmState = 'OK';
     let stateReason = 'Unchecked: Initial alarm creation';
@@ -115,17 +141,17 @@ export class CloudWatchEmulator implements JsonService {
     for (const change of alarm.history) {
       const at = resolveSeedTime(change.at, now);
       const reasonData =
-        change.recentDatapoints === undefined
+        change.recentDatapoints === undefined || metric === undefined
           ? undefined
           : {
               version: '1.0',
               queryDate: iso(at),
-              startDate: iso(at - (alarm.Period ?? 60) * alarm.EvaluationPeriods * 1000),
-              ...(alarm.Unit === undefined ? {} : { unit: alarm.Unit }),
-              statistic: alarm.Statistic ?? alarm.ExtendedStatistic,
-              period: alarm.Period,
+              startDate: iso(at - (metric.Period ?? 60) * metric.EvaluationPeriods * 1000),
+              ...(metric.Unit === undefined ? {} : { unit: metric.Unit }),
+              statistic: metric.Statistic ?? metric.ExtendedStatistic,
+              period: metric.Period,
               recentDatapoints: change.recentDatapoints,
-              threshold: alarm.Threshold,
+              threshold: metric.Threshold,
             };
       history.push({
         at,
@@ -155,8 +181,10 @@ export class CloudWatchEmulator implements JsonService {
       stateReasonData = reasonData === undefined ? undefined : JSON.stringify(reasonData);
       stateUpdatedAt = at;
     }
-    this.alarms.set(`${accountId}/${alarm.AlarmName}`, {
+    this.alarms.set(`${accountId}/${region}/${alarm.AlarmName}`, {
       accountId,
+      region,
+      type,
       arn: `arn:aws:cloudwatch:${region}:${accountId}:alarm:${alarm.AlarmName}`,
       seed: alarm,
       configuredAt: resolveSeedTime(alarm.configuredAt, now),
@@ -205,6 +233,23 @@ export class CloudWatchEmulator implements JsonService {
   private alarmOutput(alarm: StoredAlarm): Output {
     const seed = alarm.seed;
     const optional = (name: string, value: unknown): Output => (value === undefined ? {} : { [name]: value });
+    if (!('EvaluationPeriods' in seed)) {
+      return {
+        AlarmName: seed.AlarmName,
+        AlarmArn: alarm.arn,
+        ...optional('AlarmDescription', seed.AlarmDescription),
+        AlarmConfigurationUpdatedTimestamp: seconds(alarm.configuredAt),
+        ActionsEnabled: true,
+        OKActions: seed.OKActions,
+        AlarmActions: seed.AlarmActions,
+        InsufficientDataActions: seed.InsufficientDataActions,
+        AlarmRule: seed.AlarmRule,
+        StateValue: alarm.state,
+        StateReason: alarm.stateReason,
+        StateUpdatedTimestamp: seconds(alarm.stateUpdatedAt),
+        StateTransitionedTimestamp: seconds(alarm.stateUpdatedAt),
+      };
+    }
     return {
       AlarmName: seed.AlarmName,
       AlarmArn: alarm.arn,
@@ -235,9 +280,10 @@ export class CloudWatchEmulator implements JsonService {
     };
   }
 
-  private accountAlarms(accountId: string): StoredAlarm[] {
+  /** The alarms of the caller's account and region, of the types asked for (MetricAlarm unless told). */
+  private visibleAlarms(context: CallContext, types: readonly string[]): StoredAlarm[] {
     return [...this.alarms.values()]
-      .filter((alarm) => alarm.accountId === accountId)
+      .filter((alarm) => alarm.accountId === context.accountId && alarm.region === context.region && types.includes(alarm.type))
       .sort((a, b) => a.seed.AlarmName.localeCompare(b.seed.AlarmName));
   }
 
@@ -247,27 +293,25 @@ export class CloudWatchEmulator implements JsonService {
     const prefix = reader.string('AlarmNamePrefix');
     const stateValue = reader.string('StateValue');
     const actionPrefix = reader.string('ActionPrefix');
-    const types = reader.stringList('AlarmTypes') ?? ['MetricAlarm'];
+    const types = alarmTypes(reader);
     const maxRecords = rangeChecked(reader, 'MaxRecords', 1, 100, 50);
     if (names !== undefined && prefix !== undefined) throw combination('AlarmNames and AlarmNamePrefix cannot be used together.');
     if (names !== undefined && names.length > 100) throw invalidValue('AlarmNames may hold at most 100 names.');
     if (stateValue !== undefined && !['OK', 'ALARM', 'INSUFFICIENT_DATA'].includes(stateValue)) {
       throw invalidValue(`The value ${stateValue} for parameter StateValue is not valid: use OK, ALARM or INSUFFICIENT_DATA.`);
     }
-    const matching = types.includes('MetricAlarm')
-      ? this.accountAlarms(context.accountId).filter(
-          (alarm) =>
-            (names === undefined || names.includes(alarm.seed.AlarmName)) &&
-            (prefix === undefined || alarm.seed.AlarmName.startsWith(prefix)) &&
-            (stateValue === undefined || alarm.state === stateValue) &&
-            (actionPrefix === undefined || alarm.seed.AlarmActions.some((action) => action.startsWith(actionPrefix))),
-        )
-      : [];
+    const matching = this.visibleAlarms(context, types).filter(
+      (alarm) =>
+        (names === undefined || names.includes(alarm.seed.AlarmName)) &&
+        (prefix === undefined || alarm.seed.AlarmName.startsWith(prefix)) &&
+        (stateValue === undefined || alarm.state === stateValue) &&
+        (actionPrefix === undefined || alarm.seed.AlarmActions.some((action) => action.startsWith(actionPrefix))),
+    );
     const offset = decodeToken(reader.string('NextToken'), 'DescribeAlarms', fingerprint(input), invalidToken);
     const { items, nextToken } = page(matching, offset, maxRecords, 'DescribeAlarms', fingerprint(input));
     return {
-      MetricAlarms: items.map((alarm) => this.alarmOutput(alarm)),
-      CompositeAlarms: [],
+      MetricAlarms: items.filter((alarm) => alarm.type === 'MetricAlarm').map((alarm) => this.alarmOutput(alarm)),
+      CompositeAlarms: items.filter((alarm) => alarm.type === 'CompositeAlarm').map((alarm) => this.alarmOutput(alarm)),
       ...(nextToken === undefined ? {} : { NextToken: nextToken }),
     };
   }
@@ -285,17 +329,17 @@ export class CloudWatchEmulator implements JsonService {
     }
     if (!['TimestampDescending', 'TimestampAscending'].includes(scanBy))
       throw invalidValue(`The value ${scanBy} for parameter ScanBy is not valid.`);
-    const items = this.accountAlarms(context.accountId)
+    const items = this.visibleAlarms(context, alarmTypes(reader))
       .filter((alarm) => name === undefined || alarm.seed.AlarmName === name)
-      .flatMap((alarm) => alarm.history.map((item) => ({ alarm: alarm.seed.AlarmName, item })))
+      .flatMap((alarm) => alarm.history.map((item) => ({ alarm: alarm.seed.AlarmName, type: alarm.type, item })))
       .filter(({ item }) => (itemType === undefined || item.type === itemType) && item.at >= start && item.at <= end)
       .sort((a, b) => (scanBy === 'TimestampAscending' ? a.item.at - b.item.at : b.item.at - a.item.at));
     const offset = decodeToken(reader.string('NextToken'), 'DescribeAlarmHistory', fingerprint(input), invalidToken);
     const result = page(items, offset, maxRecords, 'DescribeAlarmHistory', fingerprint(input));
     return {
-      AlarmHistoryItems: result.items.map(({ alarm, item }) => ({
+      AlarmHistoryItems: result.items.map(({ alarm, type, item }) => ({
         AlarmName: alarm,
-        AlarmType: 'MetricAlarm',
+        AlarmType: type,
         Timestamp: seconds(item.at),
         HistoryItemType: item.type,
         HistorySummary: item.summary,

@@ -152,3 +152,8 @@ export function queryError(error: ServiceError, namespace: string, requestId: st
 export function signingAccessKey(authorization: string | undefined): string | undefined {
   return /Credential=([^/,\s]+)\//.exec(authorization ?? '')?.[1];
 }
+
+/** The region a SigV4 request was signed for (`Credential=AKID/20261130/eu-west-1/monitoring/aws4_request`). */
+export function signingRegion(authorization: string | undefined): string | undefined {
+  return /Credential=[^/,\s]+\/\d{8}\/([a-z0-9-]+)\//.exec(authorization ?? '')?.[1];
+}

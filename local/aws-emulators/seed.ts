@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import * as z from 'zod';
 
 /**
- * What the AWS context emulators can be seeded with, as one document: alarms with their state history, metric series,
+ * What the AWS context emulators can be seeded with, as one document: metric and composite alarms with their state
+ * history (each in its region, `us-east-1` by default: DescribeAlarms answers for the region a request is signed for), metric series,
  * CloudTrail records, log groups with events, and roles that may be assumed. Tests pass it typed to `seed(...)`;
  * `npm start` and hand-written scenarios may keep it in a JSON file (`loadSeedFile`). Times are ISO-8601 or relative
  * to when the seed is applied (`now`, `now-6m`, `now+30s`, `now-3d+12m`, `now-44m+120ms`), so a file stays valid on any day.
@@ -81,6 +82,20 @@ const metricAlarm = z.object({
   history: z.array(stateChange).default([]),
 });
 
+/** A composite alarm: a rule over other alarms (`ALARM("a") OR ALARM("b")`); its state is seeded like a metric alarm's. */
+const compositeAlarm = z.object({
+  accountId: accountId.optional(),
+  region: z.string().optional(),
+  AlarmName: z.string().min(1),
+  AlarmDescription: z.string().optional(),
+  AlarmRule: z.string().min(1),
+  AlarmActions: z.array(z.string()).default([]),
+  OKActions: z.array(z.string()).default([]),
+  InsufficientDataActions: z.array(z.string()).default([]),
+  configuredAt: seedTime.default('now-30d'),
+  history: z.array(stateChange).default([]),
+});
+
 const metricSeries = z.object({
   accountId: accountId.optional(),
   Namespace: z.string().min(1),
@@ -120,6 +135,7 @@ const assumableRole = z.object({
 
 export const awsSeedSchema = z.object({
   alarms: z.array(metricAlarm).default([]),
+  compositeAlarms: z.array(compositeAlarm).default([]),
   metrics: z.array(metricSeries).default([]),
   cloudTrailEvents: z.array(cloudTrailEvent).default([]),
   logGroups: z.array(logGroup).default([]),
@@ -131,6 +147,7 @@ export type AwsSeed = z.input<typeof awsSeedSchema>;
 /** A seed after validation, defaults filled in. */
 export type ParsedAwsSeed = z.output<typeof awsSeedSchema>;
 export type SeedMetricAlarm = z.output<typeof metricAlarm>;
+export type SeedCompositeAlarm = z.output<typeof compositeAlarm>;
 export type SeedMetricSeries = z.output<typeof metricSeries>;
 export type SeedCloudTrailEvent = z.output<typeof cloudTrailEvent>;
 export type SeedLogGroup = z.output<typeof logGroup>;

@@ -14,11 +14,12 @@ import {
   queryError,
   ServiceError,
   signingAccessKey,
+  signingRegion,
   type AwsService,
   type Input,
   type WireAnswer,
 } from './protocol';
-import { DEFAULT_ACCOUNT_ID, parseSeed, type AwsSeed } from './seed';
+import { DEFAULT_ACCOUNT_ID, DEFAULT_REGION, parseSeed, type AwsSeed } from './seed';
 import type { JsonService } from './service';
 import { STS_NAMESPACE, StsEmulator, type CallerIdentity } from './sts';
 
@@ -33,6 +34,8 @@ export interface EmulatedCall {
   service: AwsService;
   operation: string;
   accountId: string;
+  /** The region the request was signed for. */
+  region: string;
   input: Input | Record<string, string>;
   at: Date;
   /** `ok`, or the error code the call was answered with. */
@@ -67,6 +70,8 @@ const JSON_TARGETS: [prefix: RegExp, service: 'cloudwatch' | 'cloudtrail' | 'log
 
 const STS_OPERATIONS = ['AssumeRole', 'GetCallerIdentity'];
 
+const regionOf = (request: IncomingMessage): string => signingRegion(request.headers.authorization) ?? DEFAULT_REGION;
+
 export async function startAwsContextEmulator(options: AwsContextEmulatorOptions = {}): Promise<AwsContextEmulator> {
   const defaultAccountId = options.accountId ?? DEFAULT_ACCOUNT_ID;
   const cloudWatch = new CloudWatchEmulator();
@@ -91,6 +96,7 @@ export async function startAwsContextEmulator(options: AwsContextEmulatorOptions
   };
 
   const record = (
+    request: IncomingMessage,
     service: AwsService,
     operation: string,
     accountId: string,
@@ -98,7 +104,7 @@ export async function startAwsContextEmulator(options: AwsContextEmulatorOptions
     at: Date,
     outcome: string,
   ): void => {
-    calls.push({ service, operation, accountId, input, at, outcome });
+    calls.push({ service, operation, accountId, region: regionOf(request), input, at, outcome });
   };
 
   const answerJson = async (request: IncomingMessage, body: string, target: string): Promise<WireAnswer> => {
@@ -127,13 +133,13 @@ export async function startAwsContextEmulator(options: AwsContextEmulatorOptions
       }
       const caller = await admit(request, found.service, operation, now);
       accountId = caller.accountId;
-      const output = handler(input, { accountId, callerArn: caller.arn, now });
-      record(found.service, operation, accountId, input, now, 'ok');
+      const output = handler(input, { accountId, region: regionOf(request), callerArn: caller.arn, now });
+      record(request, found.service, operation, accountId, input, now, 'ok');
       return jsonAnswer(output, service.contentType);
     } catch (error) {
       const serviceError =
         error instanceof ServiceError ? error : new ServiceError('InternalFailure', (error as Error).message, 500, 'InternalFailure');
-      record(found.service, operation, accountId, input, now, serviceError.code);
+      record(request, found.service, operation, accountId, input, now, serviceError.code);
       return jsonError(serviceError, service.errorStyle, service.contentType);
     }
   };
@@ -151,11 +157,11 @@ export async function startAwsContextEmulator(options: AwsContextEmulatorOptions
       const caller = await admit(request, 'sts', operation, now);
       accountId = caller.accountId;
       const result = operation === 'AssumeRole' ? sts.assumeRole(params, caller, now) : sts.getCallerIdentity(caller);
-      record('sts', operation, accountId, Object.fromEntries(params), now, 'ok');
+      record(request, 'sts', operation, accountId, Object.fromEntries(params), now, 'ok');
       return queryAnswer(operation, STS_NAMESPACE, result, requestId);
     } catch (error) {
       const serviceError = error instanceof ServiceError ? error : new ServiceError('InternalFailure', (error as Error).message, 500);
-      record('sts', operation, accountId, Object.fromEntries(params), now, serviceError.code);
+      record(request, 'sts', operation, accountId, Object.fromEntries(params), now, serviceError.code);
       return queryError(serviceError, STS_NAMESPACE, requestId);
     }
   };
@@ -207,6 +213,7 @@ export async function startAwsContextEmulator(options: AwsContextEmulatorOptions
       const parsed = parseSeed(seed, seedOptions.source ?? 'seedScenario');
       const now = seedOptions.now ?? new Date();
       for (const alarm of parsed.alarms) cloudWatch.seedAlarm(alarm, alarm.accountId ?? defaultAccountId, now);
+      for (const alarm of parsed.compositeAlarms) cloudWatch.seedCompositeAlarm(alarm, alarm.accountId ?? defaultAccountId, now);
       for (const series of parsed.metrics) cloudWatch.seedSeries(series, series.accountId ?? defaultAccountId, now);
       for (const event of parsed.cloudTrailEvents) cloudTrail.seedEvent(event, event.accountId ?? defaultAccountId, now);
       for (const group of parsed.logGroups) logs.seedGroup(group, group.accountId ?? defaultAccountId, now);

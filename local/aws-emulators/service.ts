@@ -10,9 +10,13 @@ export function accessDeniedError(action: string, callerArn: string, queryCompat
   );
 }
 
-/** Who is calling and when: data is kept per account, and the caller's ARN goes into access-denied messages. */
+/**
+ * Who is calling, where and when: data is kept per account (alarms also per region, the region the request was signed
+ * for), and the caller's ARN goes into access-denied messages.
+ */
 export interface CallContext {
   accountId: string;
+  region: string;
   callerArn: string;
   now: Date;
 }

@@ -632,3 +632,71 @@ describe('local AWS context emulators, through the real SDK v3 clients', () => {
     });
   });
 });
+
+describe('CloudWatch composite alarms and regions in the emulator, through the real SDK client', () => {
+  let emulator: AwsContextEmulator;
+  const client = (region: string) => new CloudWatchClient({ endpoint: emulator.endpoint, region });
+  const clients: CloudWatchClient[] = [];
+  const regional = (region: string): CloudWatchClient => {
+    const created = client(region);
+    clients.push(created);
+    return created;
+  };
+
+  beforeAll(async () => {
+    emulator = await startAwsContextEmulator();
+    emulator.seedScenario(
+      {
+        alarms: [{ ...SEED.alarms?.[0], AlarmName: 'checkout-errors', region: 'eu-west-1' } as NonNullable<AwsSeed['alarms']>[number]],
+        compositeAlarms: [
+          {
+            AlarmName: 'checkout-health',
+            region: 'eu-west-1',
+            AlarmRule: 'ALARM("checkout-errors") OR ALARM("checkout-latency")',
+            history: [{ at: minutesAgo(2), from: 'OK', to: 'ALARM', reason: 'checkout-errors is in ALARM' }],
+          },
+        ],
+      },
+      { now: NOW },
+    );
+  });
+  afterAll(async () => {
+    for (const created of clients) created.destroy();
+    await emulator.stop();
+  });
+
+  it('answers a composite alarm only when AlarmTypes asks for it, with its rule and state', async () => {
+    const cloudWatch = regional('eu-west-1');
+    const unasked = await cloudWatch.send(new DescribeAlarmsCommand({ AlarmNames: ['checkout-health'] }));
+    expect(unasked).toMatchObject({ MetricAlarms: [], CompositeAlarms: [] });
+    const asked = await cloudWatch.send(
+      new DescribeAlarmsCommand({ AlarmNames: ['checkout-health', 'checkout-errors'], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }),
+    );
+    expect(asked.MetricAlarms?.map((alarm) => alarm.AlarmName)).toEqual(['checkout-errors']);
+    expect(asked.CompositeAlarms).toEqual([
+      expect.objectContaining({
+        AlarmName: 'checkout-health',
+        AlarmArn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:checkout-health',
+        AlarmRule: 'ALARM("checkout-errors") OR ALARM("checkout-latency")',
+        StateValue: 'ALARM',
+      }),
+    ]);
+    const history = await cloudWatch.send(
+      new DescribeAlarmHistoryCommand({ AlarmName: 'checkout-health', AlarmTypes: ['CompositeAlarm'], HistoryItemType: 'StateUpdate' }),
+    );
+    expect(history.AlarmHistoryItems?.map((item) => [item.AlarmType, item.HistorySummary])).toEqual([
+      ['CompositeAlarm', 'Alarm updated from OK to ALARM'],
+    ]);
+    await expect(cloudWatch.send(new DescribeAlarmsCommand({ AlarmTypes: ['Dashboard' as 'MetricAlarm'] }))).rejects.toThrow(
+      /AlarmTypes is not valid: use MetricAlarm or CompositeAlarm/,
+    );
+  });
+
+  it('answers for the region a request is signed for, and records it', async () => {
+    const elsewhere = await regional('ap-southeast-2').send(
+      new DescribeAlarmsCommand({ AlarmNames: ['checkout-errors', 'checkout-health'], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }),
+    );
+    expect(elsewhere).toMatchObject({ MetricAlarms: [], CompositeAlarms: [] });
+    expect(emulator.calls.at(-1)).toMatchObject({ operation: 'DescribeAlarms', region: 'ap-southeast-2', outcome: 'ok' });
+  });
+});

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { CloudTrailClient, type Event as TrailEvent } from '@aws-sdk/client-cloudtrail';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import type { AwsProviderInput } from '../../lib/context/aws/aws-input';
+import type { AwsProviderInput, VerifiedAlarm } from '../../lib/context/aws/aws-input';
 import type { AwsScope } from '../../lib/context/aws/mapping';
 import type { NormalisedAlert } from '../../lib/context/evidence';
 
@@ -75,8 +75,40 @@ export function lambdaErrorsAlert(overrides: Partial<NormalisedAlert> = {}): Nor
   };
 }
 
+/** The definition of orders-api-errors as DescribeAlarms answers it in eu-west-1, checked against the alert. */
+export function verifiedLambdaAlarm(overrides: Partial<VerifiedAlarm> = {}): VerifiedAlarm {
+  return {
+    name: 'orders-api-errors',
+    arn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:orders-api-errors',
+    region: 'eu-west-1',
+    accountId: '123456789012',
+    kind: 'metric',
+    metricAlarm: {
+      AlarmName: 'orders-api-errors',
+      AlarmArn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:orders-api-errors',
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Statistic: 'Sum',
+      Period: 60,
+      Dimensions: [{ Name: 'FunctionName', Value: 'orders-api' }],
+      Threshold: 5,
+      ComparisonOperator: 'GreaterThanThreshold',
+    },
+    ...overrides,
+  };
+}
+
 export function awsScope(overrides: Partial<AwsScope> = {}): AwsScope {
-  return { region: 'eu-west-1', accountId: '123456789012', logGroups: [], stacks: [], resources: [], lookbackMinutes: 60, ...overrides };
+  return {
+    region: 'eu-west-1',
+    accountId: '123456789012',
+    logGroups: [],
+    stacks: [],
+    resources: [],
+    logGroupPrefixes: [],
+    lookbackMinutes: 60,
+    ...overrides,
+  };
 }
 
 /** Real SDK clients (their `send` is replaced by aws-sdk-client-mock in the tests). */
@@ -88,6 +120,7 @@ export function awsClients(): AwsProviderInput['clients'] {
 export function awsInput(overrides: Partial<AwsProviderInput> = {}): AwsProviderInput {
   return {
     alert: lambdaErrorsAlert(),
+    alarm: verifiedLambdaAlarm(),
     scope: awsScope(),
     clients: awsClients(),
     triggeredAt: TRIGGERED_AT,

@@ -44,7 +44,8 @@ const ARN_BY_DIMENSION: Record<string, (region: string, account: string, value: 
   StateMachineArn: (_region, _account, value) => value,
 };
 
-function resourceArn(dimensions: Dimensions, region: string | undefined, account: string | undefined): string | undefined {
+/** The alarmed resource's ARN from its dimensions, when one is an ARN or names a resource ARN_BY_DIMENSION can build. */
+export function resourceArn(dimensions: Dimensions, region: string | undefined, account: string | undefined): string | undefined {
   for (const [name, value] of Object.entries(dimensions)) {
     if (value.startsWith('arn:')) return value;
     const build = ARN_BY_DIMENSION[name];

@@ -7,7 +7,9 @@ import { alarmConsoleUrl } from './console-links';
 
 /**
  * How often this alarm (not a title) changed state in the 24 h before the trigger: flapping of the alarm itself.
- * `DescribeAlarmHistory` with HistoryItemType StateUpdate, pages followed within the request budget.
+ * `DescribeAlarmHistory` with HistoryItemType StateUpdate, pages followed within the request budget; like
+ * DescribeAlarms it answers for composite alarms only when `AlarmTypes` asks for them. A composite alarm's rule and
+ * its children in ALARM come with the summary.
  */
 const HISTORY_HOURS = 24;
 const PAGE_SIZE = 100;
@@ -40,6 +42,7 @@ export const alarmHistoryProvider: ContextProvider<AwsProviderInput, AlarmHistor
           new DescribeAlarmHistoryCommand({
             AlarmName: alarmName,
             HistoryItemType: 'StateUpdate',
+            AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
             StartDate: new Date(input.triggeredAt.getTime() - HISTORY_HOURS * 3600_000),
             // A minute past the trigger so the flip that paged is counted too.
             EndDate: new Date(input.triggeredAt.getTime() + 60_000),
@@ -58,6 +61,7 @@ export const alarmHistoryProvider: ContextProvider<AwsProviderInput, AlarmHistor
       alarmsLast24h: updates.filter((item) => newState(item) === 'ALARM').length,
       flipsLast24h: updates.length,
       consoleUrl: alarmConsoleUrl(region, alarmName),
+      ...(input.alarm?.composite === undefined ? {} : { composite: input.alarm.composite }),
     };
   },
 };

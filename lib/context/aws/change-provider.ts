@@ -2,7 +2,7 @@ import { LookupEventsCommand, type Event as TrailEvent } from '@aws-sdk/client-c
 import type { ChangeEvent } from '../../pagerduty/types';
 import type { ChangeRecord } from '../evidence';
 import { SourceUnavailableError, type ContextProvider } from '../provider';
-import { delay, type AwsProviderInput, type ChangeLookup, type LookupWindow } from './aws-input';
+import { changeLookupKey, delay, type AwsProviderInput, type ChangeLookup, type LookupWindow } from './aws-input';
 import { awsRead } from './aws-failures';
 import { cloudTrailConsoleUrl } from './console-links';
 import { changeCandidates } from './mapping';
@@ -192,7 +192,7 @@ export const changeProvider: ContextProvider<AwsProviderInput, ChangeRecord[]> =
         "no resource to look up in CloudTrail: the alert names none; list the service's stacks or resources in AGENT_CONFIG context.aws.services",
       );
     }
-    const { region, accountId, roleArn } = input.scope;
+    const { region } = input.scope;
     const end = input.triggeredAt;
     const start = new Date(end.getTime() - input.scope.lookbackMinutes * 60_000);
     const spacer = spacerFor(input.clients.cloudTrail);
@@ -234,7 +234,7 @@ export const changeProvider: ContextProvider<AwsProviderInput, ChangeRecord[]> =
     const lookups = await Promise.all(
       candidates.map(async (candidate) => {
         const read = (window: LookupWindow) => lookUp(candidate, window);
-        const key = `${accountId ?? roleArn ?? 'default'}|${region}|${candidate.name}`;
+        const key = changeLookupKey(input.scope, candidate.name);
         const lookup = input.shareLookup === undefined ? await read({ start, end }) : await input.shareLookup(key, { start, end }, read);
         // A lookup shared by another incident of the burst covers a wider window than this incident's.
         const wider = Date.parse(lookup.start) < start.getTime() || Date.parse(lookup.end) > end.getTime();

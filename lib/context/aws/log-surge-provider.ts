@@ -5,6 +5,7 @@ import type { AwsProviderInput } from './aws-input';
 import { awsRead } from './aws-failures';
 import { logGroupConsoleUrl } from './console-links';
 import { logSignature } from './log-signature';
+import { redactLogLine } from './log-redaction';
 import { logGroupsFor } from './mapping';
 
 /**
@@ -24,6 +25,8 @@ const TOP = 3;
 const SURGE_FACTOR = 3;
 const MIN_RECENT_COUNT = 3;
 const MAX_EXAMPLE_LENGTH = 300;
+/** Characters of a log line read at all: well past the example and the signature (200), so masks never run short. */
+const MAX_REDACTED_LENGTH = 4096;
 
 async function scan(
   input: AwsProviderInput,
@@ -75,7 +78,9 @@ interface Tally {
 function tally(events: readonly FilteredLogEvent[]): Map<string, Tally> {
   const bySignature = new Map<string, Tally>();
   for (const event of events) {
-    const message = event.message ?? '';
+    // Redacted before anything is kept (the example line and the signature both reach the note), and only the head of
+    // the line: a 256 KB event would cost RE2 a second, and nothing past the head reaches the note.
+    const message = redactLogLine((event.message ?? '').slice(0, MAX_REDACTED_LENGTH));
     const signature = logSignature(message);
     if (signature === '') continue;
     const entry = bySignature.get(signature) ?? { count: 0, example: message.trim().slice(0, MAX_EXAMPLE_LENGTH) };
@@ -119,7 +124,7 @@ export const logSurgeProvider: ContextProvider<AwsProviderInput, LogSurge[] | un
   needs: [],
   budget: { timeMs: 4000, requests: MAX_LOG_GROUPS * 2 * PAGES_PER_SCAN },
   async run(input, options) {
-    const groups = logGroupsFor(input.alert, input.scope).slice(0, MAX_LOG_GROUPS);
+    const groups = logGroupsFor(input.alert, input.scope).groups.slice(0, MAX_LOG_GROUPS);
     if (groups.length === 0) return undefined;
     const end = input.triggeredAt.getTime();
     const split = end - RECENT_MINUTES * 60_000;

@@ -1,46 +1,86 @@
 import type { AwsContextConfig } from '../../config/agent-config';
 import type { NormalisedAlert } from '../evidence';
+import { isPrefixEntry } from './trust';
 
 /**
- * Where the AWS providers read for one incident: the alert says what it can (region, account, dimensions); the
- * `AGENT_CONFIG` mapping of the incident's PagerDuty service adds what it cannot (role, log groups, stacks).
+ * Where the AWS providers read for one incident. The service's `AGENT_CONFIG` mapping decides (role, account, region,
+ * log groups, stacks, allowlists); without one the agent reads its own account. The alert only claims: its region is
+ * read only when the mapping names none (and `context.aws.regions` allows it), and then only once its alarm is found
+ * there with a matching definition (`regionClaimed`).
  */
 export interface AwsScope {
   region: string;
+  /** The mapped account, or after verification the alarm's; undefined: the agent's own. Never the alert's claim. */
   accountId?: string;
   roleArn?: string;
   externalId?: string;
   logGroups: string[];
   stacks: string[];
+  /** CloudTrail names and, when not empty, the allowlist of alarmed resources (`name` or `prefix*`). */
   resources: string[];
+  /** When not empty, the only log groups read: each starts with one of these. */
+  logGroupPrefixes: string[];
   lookbackMinutes: number;
 }
 
-/** The scope for a service's incident, or undefined when AWS context is off or no region is known. */
-export function resolveAwsScope(
+export interface AwsReadPlan {
+  scope: AwsScope;
+  /** The region is the alert's: nothing is read there unless the alarm is found there with a matching definition. */
+  regionClaimed: boolean;
+  /** What the alert claimed and the agent did not follow, as sentences for the note. */
+  notFollowed: string[];
+}
+
+/** The account a role lives in (`arn:aws:iam::210987654321:role/r`). */
+const accountOfRole = (roleArn: string | undefined): string | undefined => /^arn:[^:]+:iam::(\d{12}):/.exec(roleArn ?? '')?.[1];
+
+/** Where to read for a service's incident, or undefined when AWS context is off or no region is known. */
+export function planAwsReads(
   config: AwsContextConfig,
   serviceId: string,
   alert: NormalisedAlert | undefined,
   workerRegion: string | undefined,
-): AwsScope | undefined {
+): AwsReadPlan | undefined {
   if (!config.enabled) return undefined;
   const mapping = config.services[serviceId];
-  const region = alert?.region ?? mapping?.region ?? workerRegion;
+  const notFollowed: string[] = [];
+  const claimedRegion = alert?.region;
+  let region = mapping?.region ?? workerRegion;
+  let regionClaimed = false;
+  if (claimedRegion !== undefined && claimedRegion !== region) {
+    if (mapping?.region !== undefined) {
+      notFollowed.push(`the alert names region ${claimedRegion}; this service's mapping says ${mapping.region}: read there only`);
+    } else if (config.regions !== undefined && !config.regions.includes(claimedRegion)) {
+      notFollowed.push(`the alert names region ${claimedRegion}, which context.aws.regions does not allow: nothing read there`);
+    } else {
+      region = claimedRegion;
+      regionClaimed = true;
+    }
+  }
   if (region === undefined) return undefined;
+  const mappedAccount = mapping?.accountId ?? accountOfRole(mapping?.roleArn);
+  if (alert?.accountId !== undefined && mappedAccount !== undefined && alert.accountId !== mappedAccount) {
+    notFollowed.push(`the alert names account ${alert.accountId}; this service's mapping says ${mappedAccount}: read there only`);
+  }
   return {
-    region,
-    accountId: mapping?.accountId ?? alert?.accountId,
-    roleArn: mapping?.roleArn,
-    externalId: mapping?.externalId,
-    logGroups: mapping?.logGroups ?? [],
-    stacks: mapping?.stacks ?? [],
-    resources: mapping?.resources ?? [],
-    lookbackMinutes: config.lookbackMinutes,
+    scope: {
+      region,
+      accountId: mappedAccount,
+      roleArn: mapping?.roleArn,
+      externalId: mapping?.externalId,
+      logGroups: mapping?.logGroups ?? [],
+      stacks: mapping?.stacks ?? [],
+      resources: mapping?.resources ?? [],
+      logGroupPrefixes: mapping?.logGroupPrefixes ?? [],
+      lookbackMinutes: config.lookbackMinutes,
+    },
+    regionClaimed,
+    notFollowed,
   };
 }
 
 /** Dimensions whose value is what CloudTrail records as the changed resource's name. */
-const NAME_DIMENSIONS = [
+export const NAME_DIMENSIONS = [
   'FunctionName',
   'ServiceName',
   'ClusterName',
@@ -62,7 +102,7 @@ const NAME_DIMENSIONS = [
 ];
 
 /** A Lambda dimension value may carry a qualifier (`orders:live`); CloudTrail names the function itself. */
-const withoutQualifier = (dimension: string, value: string): string =>
+export const withoutQualifier = (dimension: string, value: string): string =>
   dimension === 'FunctionName' ? (value.split(':')[0] ?? value) : value;
 
 /**
@@ -85,15 +125,17 @@ export function changeCandidates(alert: NormalisedAlert | undefined, scope: AwsS
   }
   if (alert?.resource?.arn !== undefined) names.set(alert.resource.arn, true);
   for (const stack of scope.stacks) if (!names.has(stack)) names.set(stack, true);
-  for (const resource of scope.resources) if (!names.has(resource)) names.set(resource, false);
+  for (const resource of scope.resources) if (!isPrefixEntry(resource) && !names.has(resource)) names.set(resource, false);
   return [...names].map(([name, onAlarmedResource]) => ({ name, onAlarmedResource }));
 }
 
-/** Log groups to search: a Lambda function's own group, then the mapping's. */
-export function logGroupsFor(alert: NormalisedAlert | undefined, scope: AwsScope): string[] {
-  const groups: string[] = [];
+/** Log groups to search: a Lambda function's own group, then the mapping's; `refused` are outside `logGroupPrefixes`. */
+export function logGroupsFor(alert: NormalisedAlert | undefined, scope: AwsScope): { groups: string[]; refused: string[] } {
+  const candidates: string[] = [];
   const functionName = alert?.resource?.dimensions.FunctionName;
-  if (functionName !== undefined) groups.push(`/aws/lambda/${withoutQualifier('FunctionName', functionName)}`);
-  for (const group of scope.logGroups) if (!groups.includes(group)) groups.push(group);
-  return groups;
+  if (functionName !== undefined) candidates.push(`/aws/lambda/${withoutQualifier('FunctionName', functionName)}`);
+  for (const group of scope.logGroups) if (!candidates.includes(group)) candidates.push(group);
+  const allowed = (group: string): boolean =>
+    scope.logGroupPrefixes.length === 0 || scope.logGroupPrefixes.some((prefix) => group.startsWith(prefix));
+  return { groups: candidates.filter(allowed), refused: candidates.filter((group) => !allowed(group)) };
 }

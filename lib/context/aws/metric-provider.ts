@@ -1,7 +1,7 @@
-import { DescribeAlarmsCommand, GetMetricDataCommand, type MetricAlarm, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import type { Comparison, MetricBehaviour, NormalisedAlert } from '../evidence';
-import { SourceUnavailableError, type ContextProvider, type ProviderRunOptions } from '../provider';
-import { alarmNameOf, type AwsProviderInput } from './aws-input';
+import { GetMetricDataCommand, type MetricAlarm, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
+import type { Comparison, MetricBehaviour } from '../evidence';
+import { SourceUnavailableError, type ContextProvider } from '../provider';
+import type { AwsProviderInput } from './aws-input';
 import { comparisonOfOperator } from '../alert/thresholds';
 import { awsRead } from './aws-failures';
 import { alarmConsoleUrl, metricConsoleUrl } from './console-links';
@@ -9,8 +9,8 @@ import { analyseMetric, capacityKindOf } from './metric-shape';
 
 /**
  * The alarmed metric around the trigger (`GetMetricData`): its shape, when it crossed, its rate and, for capacity
- * metrics, the time left. The metric comes from the alert; only when the alert lacks it (metric math, a bare alarm
- * name) is the alarm read with `DescribeAlarms`.
+ * metrics, the time left. The metric is the one the alarm's verified definition names (lib/context/aws/alarm-definition.ts),
+ * never the alert's words: a metric-math alarm's expression, a composite alarm's first child in ALARM.
  */
 
 /** Datapoints shown before the trigger: at least an hour, at least this many periods. */
@@ -39,36 +39,6 @@ interface MetricSpec {
   console?: { namespace: string; name: string; dimensions: Record<string, string>; statistic: string };
 }
 
-function specFromAlert(alert: NormalisedAlert): MetricSpec | undefined {
-  const metric = alert.metric;
-  if (metric?.namespace === undefined || metric.expression !== undefined) return undefined;
-  const dimensions = alert.resource?.dimensions ?? {};
-  const statistic = statisticName(metric.statistic);
-  const periodSeconds = Math.max(60, metric.periodSeconds ?? 60);
-  return {
-    label: `${metric.namespace} ${metric.name}`,
-    periodSeconds,
-    unit: metric.unit,
-    threshold: alert.threshold,
-    console: { namespace: metric.namespace, name: metric.name, dimensions, statistic },
-    queries: [
-      {
-        Id: 'm1',
-        MetricStat: {
-          Metric: {
-            Namespace: metric.namespace,
-            MetricName: metric.name,
-            Dimensions: Object.entries(dimensions).map(([Name, Value]) => ({ Name, Value })),
-          },
-          Period: periodSeconds,
-          Stat: statistic,
-        },
-        ReturnData: true,
-      },
-    ],
-  };
-}
-
 function specFromAlarm(alarm: MetricAlarm): MetricSpec | undefined {
   const threshold =
     alarm.Threshold === undefined
@@ -80,8 +50,10 @@ function specFromAlarm(alarm: MetricAlarm): MetricSpec | undefined {
       60,
       returned?.Period ?? alarm.Metrics.find((query) => query.MetricStat)?.MetricStat?.Period ?? alarm.Period ?? 60,
     );
+    const name = returned?.Label ?? returned?.Id ?? alarm.AlarmName ?? 'metric math';
     return {
-      label: returned?.Label ?? returned?.Expression ?? alarm.AlarmName ?? 'metric math',
+      // The expression is the alarm's own (its definition), so the reader sees what moved: `e1: m1/m2*100`.
+      label: returned?.Expression === undefined ? name : `${name}: ${returned.Expression}`,
       periodSeconds,
       threshold,
       queries: alarm.Metrics,
@@ -111,43 +83,26 @@ function specFromAlarm(alarm: MetricAlarm): MetricSpec | undefined {
   };
 }
 
-async function describeAlarm(
-  input: AwsProviderInput,
-  alarmName: string,
-  { signal, requests }: ProviderRunOptions,
-): Promise<MetricAlarm | undefined> {
-  requests.take('cloudwatch:DescribeAlarms');
-  const { region, accountId } = input.scope;
-  const answer = await awsRead(
-    { action: 'cloudwatch:DescribeAlarms', resource: `arn:aws:cloudwatch:${region}:${accountId ?? '<account>'}:alarm:${alarmName}` },
-    () =>
-      input.clients.cloudWatch.send(new DescribeAlarmsCommand({ AlarmNames: [alarmName], AlarmTypes: ['MetricAlarm'] }), {
-        abortSignal: signal,
-      }),
-  );
-  return answer.MetricAlarms?.[0];
-}
-
 /** GetMetricData is fastest and exact when start and end sit on period boundaries. */
 const alignDown = (ms: number, periodMs: number): number => Math.floor(ms / periodMs) * periodMs;
 
 export const metricProvider: ContextProvider<AwsProviderInput, MetricBehaviour | undefined> = {
   name: 'metric',
   needs: ['alert'],
-  budget: { timeMs: 2500, requests: 2 },
+  budget: { timeMs: 2500, requests: 1 },
   async run(input, options) {
-    const alert = input.alert as NormalisedAlert;
-    const alarmName = alarmNameOf(alert);
-    let spec = specFromAlert(alert);
-    if (spec === undefined && alarmName !== undefined) {
-      const alarm = await describeAlarm(input, alarmName, options);
-      if (alarm === undefined)
-        throw new SourceUnavailableError(
-          `the alarm ${alarmName} was not found in ${input.scope.region}; it may have been deleted or live in another account (map the service to its account's read role)`,
-        );
-      spec = specFromAlarm(alarm);
+    const verified = input.alarm;
+    if (verified?.metricAlarm === undefined) {
+      if (verified?.kind === 'composite') {
+        throw new SourceUnavailableError(`no child alarm of the composite alarm ${verified.name} is in ALARM with a metric to read`);
+      }
+      return undefined;
     }
-    if (spec === undefined) return undefined;
+    const childOf = verified.kind === 'composite' ? ` (child alarm ${verified.metricAlarm.AlarmName ?? ''} of ${verified.name})` : '';
+    const found = specFromAlarm(verified.metricAlarm);
+    if (found === undefined) return undefined;
+    const spec = { ...found, label: `${found.label}${childOf}` };
+    const alarmName = verified.name;
 
     const periodMs = spec.periodSeconds * 1000;
     const trigger = input.triggeredAt.getTime();
@@ -190,7 +145,7 @@ export const metricProvider: ContextProvider<AwsProviderInput, MetricBehaviour |
       sparkline: analysis.sparkline,
       consoleUrl:
         spec.console === undefined
-          ? alarmConsoleUrl(region, alarmName ?? spec.label)
+          ? alarmConsoleUrl(region, alarmName)
           : metricConsoleUrl(region, { ...spec.console, periodSeconds: spec.periodSeconds }, { start, end }),
     };
   },

@@ -2,7 +2,7 @@ import { gatherContext, type AwsGatherDeps } from '../../../lib/agent/gather-con
 import { localBudget, RetryPolicy } from '../../../lib/agent/retry-policy';
 import { agentConfigSchema } from '../../../lib/config/agent-config';
 import type { AwsProviders } from '../../../lib/context/aws/aws-context';
-import type { AwsProviderInput } from '../../../lib/context/aws/aws-input';
+import type { AwsProviderInput, VerifiedAlarm } from '../../../lib/context/aws/aws-input';
 import { SourceUnavailableError, type ContextProvider } from '../../../lib/context/provider';
 import { SharedServiceContextReader } from '../../../lib/context/shared-service-context';
 import type { ServiceContextCachePort } from '../../../lib/state/service-context-cache';
@@ -32,6 +32,20 @@ function fakeApi(alerts: Alert[] = [cloudWatchAlert]): FakePagerDuty {
   return api;
 }
 
+const VERIFIED_ORDERS_ALARM: VerifiedAlarm = {
+  name: 'orders-api-errors',
+  arn: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:orders-api-errors',
+  region: 'eu-west-1',
+  accountId: '123456789012',
+  kind: 'metric',
+  metricAlarm: {
+    AlarmName: 'orders-api-errors',
+    Namespace: 'AWS/Lambda',
+    MetricName: 'Errors',
+    Dimensions: [{ Name: 'FunctionName', Value: 'orders-api' }],
+  },
+};
+
 /** Providers that record what they were given and answer fixed evidence. */
 function recordingProviders(seen: AwsProviderInput[], overrides: Partial<AwsProviders> = {}): AwsProviders {
   const answer = <T>(name: string, value: T): ContextProvider<AwsProviderInput, T> => ({
@@ -44,6 +58,13 @@ function recordingProviders(seen: AwsProviderInput[], overrides: Partial<AwsProv
     },
   });
   return {
+    // The alarm as its definition in eu-west-1 has it (not recorded in `seen`: it runs before the others).
+    definition: {
+      name: 'definition',
+      needs: ['alert'],
+      budget: { timeMs: 1000, requests: 1 },
+      run: async () => VERIFIED_ORDERS_ALARM,
+    },
     alarm: answer('alarm', { alarmName: 'orders-api-errors', alarmsLast24h: 3, flipsLast24h: 6, consoleUrl: 'https://console/alarm' }),
     metric: answer('metric', undefined),
     changes: answer('changes', [
@@ -150,6 +171,19 @@ describe('gatherContext', () => {
     expect(context.aws?.region).toBe('ap-southeast-2');
     expect(seen[0]?.scope.logGroups).toEqual(['/ecs/orders']);
     expect(seen[0]?.triggeredAt).toEqual(new Date('2026-03-01T10:00:00Z'));
+  });
+
+  it("builds the window from PagerDuty's creation time when the alert claims one months away, and reads in the mapped region", async () => {
+    const stale = { ...cloudWatchAlert, body: { details: lambdaAlarmDetails('2025-11-01T00:00:00.000+0000') } };
+    const seen: AwsProviderInput[] = [];
+    const aws = awsDeps(recordingProviders(seen), { PSVC001: { region: 'ap-southeast-2' } });
+    const context = await gatherContext(makeIncident(), { api: fakeApi([stale]), retry: retry(), policy, now: () => NOW, aws });
+    expect(seen[0]?.triggeredAt).toEqual(new Date('2026-03-01T10:00:00Z'));
+    expect(seen[0]?.scope.region).toBe('ap-southeast-2');
+    expect(context.aws?.notFollowed).toEqual([
+      "the alert names region eu-west-1; this service's mapping says ap-southeast-2: read there only",
+      expect.stringMatching(/^the alert's trigger time 2025-11-01T00:00:00.000Z is 120 days before the incident's creation/),
+    ]);
   });
 
   it('uses the injected alert reader', async () => {

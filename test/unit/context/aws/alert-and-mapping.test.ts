@@ -1,7 +1,7 @@
 import { explainAwsError } from '../../../../lib/context/aws/aws-failures';
 import { AssumeRoleFailedError } from '../../../../lib/context/aws/clients';
 import { understandAlerts } from '../../../../lib/context/alert';
-import { changeCandidates, logGroupsFor, resolveAwsScope } from '../../../../lib/context/aws/mapping';
+import { changeCandidates, logGroupsFor, planAwsReads } from '../../../../lib/context/aws/mapping';
 import { parseAgentConfig } from '../../../../lib/config/agent-config';
 import type { Alert } from '../../../../lib/pagerduty/types';
 import { awsFixture, awsScope, lambdaErrorsAlert } from '../../../support/aws-context';
@@ -71,23 +71,53 @@ describe('AWS scope and mapping', () => {
     }),
   ).context.aws;
 
-  it('takes the region from the alert, then the mapping, then the worker', () => {
-    expect(resolveAwsScope(config, 'PSVC001', lambdaErrorsAlert(), 'eu-central-1')?.region).toBe('eu-west-1');
-    expect(resolveAwsScope(config, 'PSVC001', lambdaErrorsAlert({ region: undefined }), 'eu-central-1')).toMatchObject({
+  it('reads where the mapping says: an alert naming another region or account is said so, never followed', () => {
+    const plan = planAwsReads(config, 'PSVC001', lambdaErrorsAlert(), 'eu-central-1');
+    expect(plan?.scope).toMatchObject({
       region: 'us-east-1',
+      accountId: '210987654321',
       roleArn: 'arn:aws:iam::210987654321:role/pd-agent-context-read',
       externalId: 'ext-1',
     });
-    expect(resolveAwsScope(config, 'POTHER', lambdaErrorsAlert({ region: undefined }), 'eu-central-1')?.region).toBe('eu-central-1');
-    expect(resolveAwsScope(config, 'POTHER', undefined, undefined)).toBeUndefined();
-    expect(resolveAwsScope({ ...config, enabled: false }, 'PSVC001', lambdaErrorsAlert(), 'eu-central-1')).toBeUndefined();
+    expect(plan?.regionClaimed).toBe(false);
+    expect(plan?.notFollowed).toEqual([
+      "the alert names region eu-west-1; this service's mapping says us-east-1: read there only",
+      "the alert names account 123456789012; this service's mapping says 210987654321: read there only",
+    ]);
+    expect(
+      planAwsReads(config, 'PSVC001', lambdaErrorsAlert({ region: 'us-east-1', accountId: '210987654321' }), 'x')?.notFollowed,
+    ).toEqual([]);
+  });
+
+  it("without a mapping: the worker's region and own account, the alarm ARN's region only as a claim to verify", () => {
+    const plan = planAwsReads(config, 'POTHER', lambdaErrorsAlert(), 'eu-central-1');
+    expect(plan).toMatchObject({ scope: { region: 'eu-west-1' }, regionClaimed: true, notFollowed: [] });
+    // The alert's account is never the scope's: the agent reads its own account.
+    expect(plan?.scope.accountId).toBeUndefined();
+    expect(planAwsReads(config, 'POTHER', lambdaErrorsAlert({ region: 'eu-central-1' }), 'eu-central-1')?.regionClaimed).toBe(false);
+    expect(planAwsReads(config, 'POTHER', lambdaErrorsAlert({ region: undefined }), 'eu-central-1')?.scope.region).toBe('eu-central-1');
+    expect(planAwsReads(config, 'POTHER', undefined, undefined)).toBeUndefined();
+    expect(planAwsReads({ ...config, enabled: false }, 'PSVC001', lambdaErrorsAlert(), 'eu-central-1')).toBeUndefined();
+  });
+
+  it('keeps an unmapped alarm within context.aws.regions', () => {
+    const limited = { ...config, regions: ['eu-central-1', 'eu-north-1'] };
+    expect(planAwsReads(limited, 'POTHER', lambdaErrorsAlert({ region: 'eu-north-1' }), 'eu-central-1')).toMatchObject({
+      scope: { region: 'eu-north-1' },
+      regionClaimed: true,
+    });
+    expect(planAwsReads(limited, 'POTHER', lambdaErrorsAlert({ region: 'ap-southeast-2' }), 'eu-central-1')).toMatchObject({
+      scope: { region: 'eu-central-1' },
+      regionClaimed: false,
+      notFollowed: ['the alert names region ap-southeast-2, which context.aws.regions does not allow: nothing read there'],
+    });
   });
 
   it('derives CloudTrail resource names from the dimensions, a load balancer by ARN, then stacks and resources', () => {
     const alert = lambdaErrorsAlert({
       resource: { dimensions: { FunctionName: 'orders-api:live', LoadBalancer: 'app/web/50dc6c495c0c9188' } },
     });
-    expect(changeCandidates(alert, awsScope({ stacks: ['orders-stack'], resources: ['sg-1'] }))).toEqual([
+    expect(changeCandidates(alert, awsScope({ stacks: ['orders-stack'], resources: ['sg-1', 'orders-*'] }))).toEqual([
       { name: 'orders-api', onAlarmedResource: true },
       { name: 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188', onAlarmedResource: true },
       { name: 'orders-stack', onAlarmedResource: true },
@@ -97,10 +127,18 @@ describe('AWS scope and mapping', () => {
 
   it("finds a Lambda function's own log group and adds the mapped ones", () => {
     const alert = lambdaErrorsAlert({ resource: { dimensions: { FunctionName: 'orders-api:live' } } });
-    expect(logGroupsFor(alert, awsScope({ logGroups: ['/ecs/orders', '/aws/lambda/orders-api'] }))).toEqual([
-      '/aws/lambda/orders-api',
-      '/ecs/orders',
-    ]);
+    expect(logGroupsFor(alert, awsScope({ logGroups: ['/ecs/orders', '/aws/lambda/orders-api'] }))).toEqual({
+      groups: ['/aws/lambda/orders-api', '/ecs/orders'],
+      refused: [],
+    });
+  });
+
+  it('reads only log groups under the logGroupPrefixes, when the mapping sets them', () => {
+    const alert = lambdaErrorsAlert({ resource: { dimensions: { FunctionName: 'payroll-export' } } });
+    expect(logGroupsFor(alert, awsScope({ logGroups: ['/ecs/orders'], logGroupPrefixes: ['/aws/lambda/orders-', '/ecs/'] }))).toEqual({
+      groups: ['/ecs/orders'],
+      refused: ['/aws/lambda/payroll-export'],
+    });
   });
 
   it('refuses a role without the external id its trust policy needs', () => {
@@ -111,6 +149,7 @@ describe('AWS scope and mapping', () => {
       parseAgentConfig(JSON.stringify({ context: { aws: { services: { P1: { roleArn: 'not-an-arn', externalId: 'x1' } } } } })),
     ).toThrow(/context\.aws\.services\.P1\.roleArn/);
     expect(parseAgentConfig(undefined).context).toEqual({ aws: { enabled: true, lookbackMinutes: 60, services: {} }, sharedSeconds: 180 });
+    expect(() => parseAgentConfig(JSON.stringify({ context: { aws: { regions: ['Ireland'] } } }))).toThrow(/context\.aws\.regions/);
   });
 
   it('takes the shared-context window in whole seconds, 0 to turn sharing off, at most 15 minutes', () => {

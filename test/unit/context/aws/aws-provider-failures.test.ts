@@ -21,6 +21,12 @@ const logs = mockClient(CloudWatchLogsClient) as unknown as ClientStub;
 
 const cases = [
   {
+    source: 'definition',
+    mock: cloudWatch,
+    action: 'cloudwatch:DescribeAlarms',
+    resource: 'arn:aws:cloudwatch:eu-west-1:123456789012:alarm:orders-api-errors',
+  },
+  {
     source: 'alarm',
     mock: cloudWatch,
     action: 'cloudwatch:DescribeAlarmHistory',

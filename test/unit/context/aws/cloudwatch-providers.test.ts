@@ -5,12 +5,13 @@ import {
   GetMetricDataCommand,
   type DescribeAlarmHistoryCommandOutput,
   type DescribeAlarmsCommandOutput,
+  type MetricAlarm,
 } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import { alarmHistoryProvider } from '../../../../lib/context/aws/alarm-provider';
 import { metricProvider } from '../../../../lib/context/aws/metric-provider';
 import { RequestBudget } from '../../../../lib/context/provider';
-import { awsFixture, awsInput, lambdaErrorsAlert, TRIGGERED_AT } from '../../../support/aws-context';
+import { awsFixture, awsInput, lambdaErrorsAlert, TRIGGERED_AT, verifiedLambdaAlarm } from '../../../support/aws-context';
 
 const cloudWatch = mockClient(CloudWatchClient);
 const options = (requests = 5) => ({ signal: new AbortController().signal, requests: new RequestBudget(requests) });
@@ -85,15 +86,14 @@ describe('metric provider', () => {
     expect(cloudWatch.commandCalls(DescribeAlarmsCommand)).toHaveLength(0);
   });
 
-  it('reads the alarm with DescribeAlarms when the alert lacks the metric, and takes its threshold', async () => {
+  it("reads the metric the alarm's definition names, not the alert's, and takes the definition's threshold", async () => {
     const alarms = awsFixture<DescribeAlarmsCommandOutput>('cloudwatch-describealarms.json');
-    cloudWatch.on(DescribeAlarmsCommand).resolves(alarms);
     cloudWatch
       .on(GetMetricDataCommand)
       .resolves({ MetricDataResults: [{ Id: 'm1', Timestamps: timestamps, Values: timestamps.map((_, i) => 20 + i) }] });
-    const alert = lambdaErrorsAlert({ name: 'myalarm', metric: undefined, threshold: undefined, resource: { dimensions: {} } });
-    const behaviour = await metricProvider.run(awsInput({ alert }), options());
-    expect(cloudWatch.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input).toMatchObject({ AlarmNames: ['myalarm'] });
+    const alarm = verifiedLambdaAlarm({ name: 'myalarm', metricAlarm: alarms.MetricAlarms?.[0] });
+    const behaviour = await metricProvider.run(awsInput({ alarm }), options());
+    expect(cloudWatch.commandCalls(DescribeAlarmsCommand)).toHaveLength(0);
     expect(cloudWatch.commandCalls(GetMetricDataCommand)[0]?.args[0].input.MetricDataQueries?.[0]?.MetricStat).toMatchObject({
       Metric: { Namespace: 'AWS/EC2', MetricName: 'CPUUtilization', Dimensions: [{ Name: 'InstanceId', Value: 'i-0c986c72' }] },
       Period: 300,
@@ -104,12 +104,50 @@ describe('metric provider', () => {
     expect(behaviour?.minutesToExhaustion).toBeCloseTo(21, 6);
   });
 
-  it('says the alarm was not found when DescribeAlarms knows none', async () => {
-    cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
-    const alert = lambdaErrorsAlert({ metric: undefined });
-    await expect(metricProvider.run(awsInput({ alert }), options())).rejects.toThrow(
-      'the alarm orders-api-errors was not found in eu-west-1',
+  it("reads a metric-math alarm's queries and names the expression that moved", async () => {
+    const metricAlarm: MetricAlarm = {
+      AlarmName: 'orders-error-rate',
+      Threshold: 5,
+      ComparisonOperator: 'GreaterThanThreshold',
+      Metrics: [
+        { Id: 'e1', Expression: 'm1/m2*100', Label: 'error rate', ReturnData: true },
+        { Id: 'm1', MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Errors' }, Period: 60, Stat: 'Sum' }, ReturnData: false },
+        {
+          Id: 'm2',
+          MetricStat: { Metric: { Namespace: 'AWS/Lambda', MetricName: 'Invocations' }, Period: 60, Stat: 'Sum' },
+          ReturnData: false,
+        },
+      ],
+    };
+    cloudWatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'e1', Timestamps: timestamps, Values: stepValues }] });
+    const behaviour = await metricProvider.run(awsInput({ alarm: verifiedLambdaAlarm({ metricAlarm }) }), options());
+    expect(cloudWatch.commandCalls(GetMetricDataCommand)[0]?.args[0].input.MetricDataQueries).toEqual(metricAlarm.Metrics);
+    expect(behaviour).toMatchObject({ metricLabel: 'error rate: m1/m2*100', shape: 'step', latest: 20, baseline: 1 });
+  });
+
+  it("reads a composite alarm's child in ALARM, and says so when no child with a metric is in ALARM", async () => {
+    cloudWatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'm1', Timestamps: timestamps, Values: stepValues }] });
+    const child = verifiedLambdaAlarm().metricAlarm;
+    const composite = { rule: 'ALARM("orders-api-errors") OR ALARM("orders-db-cpu")', childrenInAlarm: ['orders-api-errors'] };
+    const alarm = verifiedLambdaAlarm({ name: 'orders-health', kind: 'composite', composite, metricAlarm: child });
+    expect(await metricProvider.run(awsInput({ alarm }), options())).toMatchObject({
+      metricLabel: 'AWS/Lambda Errors (child alarm orders-api-errors of orders-health)',
+      shape: 'step',
+    });
+    const quiet = verifiedLambdaAlarm({
+      name: 'orders-health',
+      kind: 'composite',
+      composite: { ...composite, childrenInAlarm: [] },
+      metricAlarm: undefined,
+    });
+    await expect(metricProvider.run(awsInput({ alarm: quiet }), options())).rejects.toThrow(
+      'no child alarm of the composite alarm orders-health is in ALARM with a metric to read',
     );
+  });
+
+  it('reads nothing without a verified alarm', async () => {
+    expect(await metricProvider.run(awsInput({ alarm: undefined }), options())).toBeUndefined();
+    expect(cloudWatch.calls()).toHaveLength(0);
   });
 
   it('describes an empty answer as no-data', async () => {
