@@ -4,6 +4,7 @@ import { DEFAULT_PAGERDUTY_API_URL } from '../lib/config/runtime-env';
 import { authFromSecret } from '../lib/pagerduty/auth';
 import { createPagerDutyClient } from '../lib/pagerduty/rest-client';
 import { coloursFor, writeLine } from '../lib/cli/output';
+import { silenceSdkNodeVersionWarning } from '../lib/cli/node-version-warning';
 import { DEMO_AGENT_CONFIG, demoSeed, runDemo, summaryTable, type DemoResult } from './demo';
 import { startLocalStack, type LocalStack, type RealPagerDuty } from './local-stack';
 
@@ -126,6 +127,7 @@ function printServing(stack: LocalStack, log: (line: string) => void, colours: R
 }
 
 if (require.main === module) {
+  silenceSdkNodeVersionWarning();
   const program = new Command('npm start --')
     .description(
       'Run the whole agent on this machine: AWS emulators, a PagerDuty sandbox (or real PagerDuty via PAGERDUTY_* variables), the handlers, and a demo.',
