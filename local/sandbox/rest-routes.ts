@@ -319,5 +319,6 @@ function serviceOut(state: AccountState, serviceId: string): Record<string, unkn
     name: service.name,
     status: 'active',
     escalation_policy: state.policyRef(service.escalationPolicyId),
+    acknowledgement_timeout: service.acknowledgementTimeoutSeconds ?? null,
   };
 }
