@@ -52,6 +52,8 @@ export const MAX_SERVICES_EXAMINED = 100;
 export class PagingSetupReader {
   private readonly auth: AuthProvider;
   private readonly apiUrl: string;
+  /** Services often share a policy: each is read once per reader. */
+  private readonly policies = new Map<string, Promise<RawEscalationPolicy>>();
 
   constructor(
     target: Pick<StackTarget, 'pagerDutyApiUrl' | 'secretId'>,
@@ -83,13 +85,22 @@ export class PagingSetupReader {
     return answer.services.map((service) => service.id);
   }
 
+  private async policy(policyId: string): Promise<RawEscalationPolicy> {
+    let read = this.policies.get(policyId);
+    if (read === undefined) {
+      read = this.get<{ escalation_policy: RawEscalationPolicy }>(
+        'getEscalationPolicy',
+        `/escalation_policies/${encodeURIComponent(policyId)}`,
+      ).then((answer) => answer.escalation_policy);
+      this.policies.set(policyId, read);
+    }
+    return read;
+  }
+
   async setupOf(serviceId: string): Promise<ServicePagingSetup> {
     const { service } = await this.get<{ service: RawService }>('getService', `/services/${encodeURIComponent(serviceId)}`);
     const policyId = service.escalation_policy.id;
-    const { escalation_policy: policy } = await this.get<{ escalation_policy: RawEscalationPolicy }>(
-      'getEscalationPolicy',
-      `/escalation_policies/${encodeURIComponent(policyId)}`,
-    );
+    const policy = await this.policy(policyId);
     const first = policy.escalation_rules[0];
     const targets = first?.targets ?? [];
     let agentFirst = targets.some((target) => target.type === 'user_reference' && target.id === this.secret.botUserId);

@@ -55,6 +55,14 @@ describe('who PagerDuty pages first, per service', () => {
     expect(acknowledgementOutcome(setup)).toContain('PagerDuty keeps paging the people');
   });
 
+  it('reads each escalation policy once per reader, however many of its services are asked about', async () => {
+    const shared = new PagingSetupReader({ pagerDutyApiUrl: sandbox.apiUrl, secretId: 'pd-agent/test' }, secret);
+    const before = sandbox.requests({ route: 'GET /escalation_policies/{id}' }).length;
+    await shared.setupOf('PSVCPPL');
+    await shared.setupOf('PSVCPPL');
+    expect(sandbox.requests({ route: 'GET /escalation_policies/{id}' })).toHaveLength(before + 1);
+  });
+
   it('the services in scope: the one a service subscription names, every service for an account-wide one', async () => {
     expect(await reader.servicesInScope({ type: 'service_reference', id: 'PSVCPPL' })).toEqual(['PSVCPPL']);
     expect((await reader.servicesInScope({ type: 'account_reference' })).sort()).toEqual(['PSVCAGT', 'PSVCPPL']);
