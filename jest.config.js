@@ -7,7 +7,8 @@ const transform = {
 /** @returns {import('jest').Config} */
 const project = (name, extra = {}) => ({
   displayName: name,
-  testEnvironment: 'node',
+  // Node, with the console of passing tests held back (test/support/quiet-console-environment.ts).
+  testEnvironment: '<rootDir>/test/support/quiet-console-environment.ts',
   transform,
   testMatch: [`<rootDir>/test/${name}/**/*.test.ts`],
   setupFiles: ['<rootDir>/test/support/test-env.ts'],

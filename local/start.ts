@@ -4,6 +4,7 @@ import { DEFAULT_PAGERDUTY_API_URL } from '../lib/config/runtime-env';
 import { authFromSecret } from '../lib/pagerduty/auth';
 import { createPagerDutyClient } from '../lib/pagerduty/rest-client';
 import { coloursFor, writeLine } from '../lib/cli/output';
+import { silenceSdkNodeVersionWarning } from '../lib/cli/node-version-warning';
 import { DEMO_AGENT_CONFIG, demoSeed, runDemo, summaryTable, type DemoResult } from './demo';
 import { startLocalStack, type LocalStack, type RealPagerDuty } from './local-stack';
 
@@ -108,6 +109,18 @@ export async function start(options: StartOptions): Promise<StartResult> {
   return { stack, demo, firstAcknowledgedMs: demo.firstAcknowledgedMs };
 }
 
+/**
+ * Why `npm start` stopped, phrased for a local run: a configuration error raised inside a bundle tells a deployed
+ * stack to redeploy, while here the fix is the AGENT_CONFIG variable and another `npm start`. Matched by name, as
+ * each bundle carries its own copy of the error class.
+ */
+export function localStartProblem(error: unknown): string {
+  const { name, message } = error as Error;
+  if (name === 'AgentConfigError')
+    return message.replace(/ and redeploy\.$/, ', then run `npm start` again (unset AGENT_CONFIG for the demo configuration).');
+  return message;
+}
+
 function printServing(stack: LocalStack, log: (line: string) => void, colours: ReturnType<typeof coloursFor>, real: boolean): void {
   log('');
   log(`Webhook endpoint: ${colours.bold(stack.webhookUrl)}`);
@@ -115,17 +128,24 @@ function printServing(stack: LocalStack, log: (line: string) => void, colours: R
   if (real) log('Try it:           trigger a test incident on a service the webhook subscription covers');
   else {
     log(`Try it:           npx pd-agent send-test --local triggered_v3`);
+    log(colours.dim("                  (creates the fixture's incident in the sandbox and delivers its trigger → 202. With the default"));
     log(
-      colours.dim("                  (creates the fixture's incident in the sandbox, delivers its trigger → 202, prints the audit command"),
+      colours.dim('                  acknowledge "agent-first" the agent acknowledges only an incident PagerDuty paged it for first, or'),
     );
-    log(colours.dim("                  that shows the agent's acknowledgement, note and decision)"));
+    log(
+      colours.dim('                  one a rule could keep; otherwise it adds its note and PagerDuty keeps paging the people. send-test'),
+    );
+    log(colours.dim('                  says which applies, and prints the audit command that shows what the agent did)'));
   }
   log(`Audit trail:      npx pd-agent audit --local --since 1h`);
-  log(`Health:           npx pd-agent doctor --local   ${colours.dim('(every check PASS on a fresh start)')}`);
+  log(
+    `Health:           npx pd-agent doctor --local   ${colours.dim('(no FAIL on a fresh start; a WARN is a recommendation, with what to do)')}`,
+  );
   log(colours.dim('Ctrl-C stops everything.'));
 }
 
 if (require.main === module) {
+  silenceSdkNodeVersionWarning();
   const program = new Command('npm start --')
     .description(
       'Run the whole agent on this machine: AWS emulators, a PagerDuty sandbox (or real PagerDuty via PAGERDUTY_* variables), the handlers, and a demo.',
@@ -149,7 +169,7 @@ if (require.main === module) {
       process.once('SIGTERM', shutdown);
     })
     .catch((error: unknown) => {
-      console.error(`npm start failed: ${(error as Error).message}`);
+      console.error(`npm start failed: ${localStartProblem(error)}`);
       process.exit(1);
     });
 }

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { AgentSecretError } from '../secrets/agent-secret';
 import { CliError } from './cli-error';
@@ -22,8 +24,14 @@ function withTarget(command: Command): Command {
     );
 }
 
+/** The version in package.json, the one `npm` installed. */
+export function cliVersion(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command('pd-agent')
+    .version(cliVersion(), '-V, --version', 'the pd-agent version')
     .description('Run, inspect and repair a pd-agent deployment (or the local stack from `npm start`).')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
@@ -126,7 +134,10 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   withTarget(
     program
       .command('doctor')
-      .description('Check the secret, the PagerDuty key and identity, subscriptions, dead letters and recent handbacks.')
+      .description(
+        'Check the secret, the PagerDuty key and identity, subscriptions, who each covered service pages first, dead letters, handbacks and outcomes.',
+      )
+      .option('--list', 'list every check and what it verifies, without running any (no environment needed)')
       .option('--json', 'checks as JSON'),
   ).action(async (options: Parameters<typeof doctorCommand>[0]) => {
     if (!(await doctorCommand(options, io))) setExitCode(1);
@@ -166,6 +177,7 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
   } catch (error) {
+    // --version and --help end through commander's exit override with code 0, their text already written.
     if (error instanceof CommanderError) return error.exitCode;
     const colours = coloursFor(io.stderr, io.env);
     if (error instanceof CliError) {

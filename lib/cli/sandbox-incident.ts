@@ -5,11 +5,14 @@ import { CliError } from './cli-error';
 export interface PlacedIncident {
   id: string;
   created: boolean;
+  /** The service the incident is on in the sandbox (the webhook's, or the one substituted for it). */
+  serviceId: string;
   /** Set when the webhook's service does not exist in the sandbox and the incident was put on another one. */
   serviceSubstituted?: { requested: string; used: string };
 }
 
 interface PlaceAnswer {
+  incident?: { service?: { id?: string } };
   created?: boolean;
   service_substituted?: { requested: string; used: string };
   error?: { message?: string; errors?: string[] };
@@ -53,6 +56,7 @@ export async function placeSandboxIncident(apiUrl: string, authorization: string
   return {
     id: incident.id,
     created: answer.created === true,
+    serviceId: answer.incident?.service?.id ?? answer.service_substituted?.used ?? incident.serviceId ?? '',
     ...(answer.service_substituted === undefined ? {} : { serviceSubstituted: answer.service_substituted }),
   };
 }

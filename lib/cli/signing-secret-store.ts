@@ -257,7 +257,12 @@ export class SigningSecretStore {
       return { versionId: answer.VersionId, text: answer.SecretString };
     } catch (error) {
       if (error instanceof ResourceNotFoundException) {
-        throw new CliError(`Secret ${secretId} does not exist.`, 'Deploy the stack (`npx cdk deploy`), which creates it.');
+        throw new CliError(
+          `Secret ${secretId} does not exist.`,
+          this.flag === '--local'
+            ? 'The local stack creates it at start: stop `npm start` and start it again.'
+            : 'Deploy the stack (`npx cdk deploy`), which creates it.',
+        );
       }
       throw new CliError(
         `Could not read secret ${secretId}: ${(error as Error).message}`,

@@ -100,9 +100,11 @@ export async function resolveTarget(options: TargetOptions, processEnv: NodeJS.P
     const message = (error as Error).message;
     throw new CliError(
       `Could not read stack ${stackNameFor(env)}: ${message}`,
-      /does not exist/i.test(message)
-        ? `Deploy it first (\`npx cdk deploy ${stackNameFor(env)}\`), or check --env and the AWS region (--region or AWS_REGION).`
-        : 'Check your AWS credentials (AWS_PROFILE, `aws sts get-caller-identity`) and region.',
+      /region is missing/i.test(message)
+        ? 'Pass --region <region> (the region the stack is deployed in), or set AWS_REGION or a region in your AWS profile.'
+        : /does not exist/i.test(message)
+          ? `Deploy it first (\`npx cdk deploy ${stackNameFor(env)}\`), or check --env and the AWS region (--region or AWS_REGION).`
+          : 'Check your AWS credentials (AWS_PROFILE, `aws sts get-caller-identity`) and region.',
     );
   } finally {
     cloudFormation.destroy();

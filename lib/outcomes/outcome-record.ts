@@ -62,6 +62,8 @@ export interface FeedbackItem extends OutcomeItemBase {
   comment: string;
   /** The responder who wrote the note (PagerDuty user id). */
   by: string;
+  /** Their name as the webhook gave it when the note was written (items recorded before it was kept have none). */
+  byName?: string;
 }
 
 export type OutcomeRecordItem = OutcomeItem | FeedbackItem;

@@ -199,6 +199,7 @@ export class OutcomeRecorder {
       verdict: feedback.verdict,
       comment: feedback.comment,
       by: event.agent?.id ?? 'unknown',
+      ...(details.actorName === undefined ? {} : { byName: details.actorName }),
     };
     if (!(await this.deps.store.append(item))) return { status: 'already-recorded' };
     const metric = feedback.verdict === 'confirmed' ? MetricName.feedbackRight : MetricName.feedbackWrong;

@@ -27,6 +27,8 @@ export interface SeedService {
   teamIds?: string[];
   /** Events API v2 routing key of the service's integration: triggers sent with it open incidents here. */
   integrationKey?: string;
+  /** The service's `acknowledgement_timeout` as PagerDuty reports it (seconds; none when unset). */
+  acknowledgementTimeoutSeconds?: number;
 }
 
 export interface SeedAlert {

@@ -18,6 +18,7 @@ import { OAuthTokens, type SandboxOAuthClient } from './oauth-tokens';
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimitDecision, type RateLimitOptions } from './rate-limiter';
 import { restRoutes, type Route } from './rest-routes';
 import { sandboxRoutes } from './sandbox-routes';
+import { escalationPolicyRoutes } from './escalation-policy-routes';
 import { DEFAULT_DELIVERY_OPTIONS, WebhookDelivery, type DeliveryOptions, type DeliveryRecord } from './webhook-delivery';
 import { incidentEnvelope, pingEnvelope } from './webhook-events';
 import { WebhookSubscriptions } from './webhook-subscriptions';
@@ -257,6 +258,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         delivery.enqueue(pingEnvelope(new Date().toISOString()), null, [subscriptions.pingDestination(subscriptionId)]),
     }),
     ...sandboxRoutes(state),
+    ...escalationPolicyRoutes(state),
   ].map(compile);
 
   const authenticate = (

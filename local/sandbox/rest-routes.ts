@@ -319,5 +319,7 @@ function serviceOut(state: AccountState, serviceId: string): Record<string, unkn
     name: service.name,
     status: 'active',
     escalation_policy: state.policyRef(service.escalationPolicyId),
+    // PagerDuty documents null for "none", but its OpenAPI schema types the field integer only: absent when unset.
+    ...(service.acknowledgementTimeoutSeconds === undefined ? {} : { acknowledgement_timeout: service.acknowledgementTimeoutSeconds }),
   };
 }

@@ -2,23 +2,49 @@ import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { AuditItem } from '../../audit/audit-record';
 import { AgentSecretError, type AgentSecret, type WebhookSigningSecret } from '../../secrets/agent-secret';
-import type { PagerDutyApi } from '../../pagerduty/types';
+import type { PagerDutyApi, WebhookSubscription } from '../../pagerduty/types';
 import { AgentSecretStore } from '../agent-secret-store';
 import { CliError } from '../cli-error';
 import { SigningSecretStore } from '../signing-secret-store';
 import { clientsFor, type TargetClients } from '../aws-clients';
 import { coloursFor, startProgress, writeJson, writeLine, type CliIo } from '../output';
 import { pagerDutyFor } from '../pagerduty-access';
+import { acknowledgementOutcome, MAX_SERVICES_EXAMINED, PagingSetupReader, type ServicePagingSetup } from '../paging-setup';
 import { resolveTarget, targetFlag, type StackTarget, type TargetOptions } from '../stack-target';
 import { outcomeChecks } from './doctor-outcomes';
 
 export interface DoctorCheck {
   name: string;
   ok: boolean;
+  /** Passed, but something is advised: printed as WARN, never fails doctor. */
+  warning?: boolean;
   detail: string;
-  /** What to do when the check fails. */
+  /** What to do when the check fails (or warns). */
   fix?: string;
 }
+
+/** Every check doctor runs, in order, and what it verifies: `doctor --list` prints this. */
+export const DOCTOR_CHECK_CATALOGUE: readonly { name: string; verifies: string }[] = [
+  { name: 'secret shape', verifies: 'the credentials secret exists and holds an API key or OAuth client, fromEmail and botUserId' },
+  { name: 'secret layout', verifies: 'the webhook signing secrets are in their own secret, which the internet-facing ingress alone reads' },
+  { name: 'key rotation', verifies: 'no staged key (AWSPENDING) is stuck unpromoted' },
+  {
+    name: 'fallback routing key',
+    verifies: 'fallbackRoutingKey is set, so an escalation PagerDuty refuses still pages a person (warns when missing)',
+  },
+  { name: 'PagerDuty key', verifies: 'PagerDuty accepts the key and it reads incidents; the account abilities the agent uses' },
+  { name: 'agent identity', verifies: "fromEmail is a PagerDuty user and botUserId is that user's id" },
+  { name: 'webhook subscriptions', verifies: "the environment's subscriptions exist and are enabled" },
+  {
+    name: 'paging: <service>',
+    verifies:
+      "one per service the subscriptions cover: whether the agent's user is first in its escalation policy (what it acknowledges), and the service's acknowledgement timeout",
+  },
+  { name: 'dead-letter queue', verifies: 'no message waits in the dead-letter queue' },
+  { name: 'recent handbacks', verifies: 'the agent gave no incident back to people after failing in the last 24 h' },
+  { name: 'contradicted holds', verifies: 'no incident a rule held in the last 30 days was contradicted by its outcome' },
+  { name: 'rules ready for hold', verifies: 'which rules have the record to justify "hold" (information only)' },
+];
 
 /** Abilities the agent relies on, where the account reports them. */
 const USEFUL_ABILITIES = ['teams', 'coordinated_responding', 'read_only_users', 'urgencies', 'preview_incident_alert_grouping'];
@@ -30,6 +56,8 @@ interface DoctorContext {
   /** The signing secrets the ingress trusts, wherever the layout keeps them. */
   signingSecrets?: WebhookSigningSecret[];
   pagerDuty?: PagerDutyApi;
+  /** This environment's subscriptions, once read. */
+  subscriptions?: WebhookSubscription[];
 }
 
 async function checkSecret(context: DoctorContext): Promise<DoctorCheck> {
@@ -98,6 +126,31 @@ async function checkLayout(context: DoctorContext): Promise<DoctorCheck> {
   } catch (error) {
     const detail = error instanceof CliError ? `${error.message} ${error.hint}` : (error as Error).message;
     return { name, ok: false, detail, fix: 'Check your AWS credentials may read both secrets.' };
+  }
+}
+
+/**
+ * An escalation PagerDuty refuses, with nobody left to assign, pages people through the Events API on a fallback
+ * service; without its routing key that last path is missing. Read from the raw document, so the check does not depend
+ * on which fields this CLI's parser knows.
+ */
+async function checkFallbackRoutingKey(context: DoctorContext): Promise<DoctorCheck> {
+  const name = 'fallback routing key';
+  try {
+    const raw = await new AgentSecretStore(context.clients.secrets, context.target.secretId).readRaw();
+    const document = raw === undefined ? {} : (JSON.parse(raw) as { fallbackRoutingKey?: unknown });
+    const key = document.fallbackRoutingKey;
+    if (typeof key === 'string' && key !== '') return { name, ok: true, detail: 'set: a refused escalation still pages a person' };
+    return {
+      name,
+      ok: true,
+      warning: true,
+      detail:
+        'fallbackRoutingKey is not set: if PagerDuty refuses an escalation and no on-call can be assigned, nobody but the agent is paged (alarm NobodyPaged)',
+      fix: `Create an Events API v2 integration on a service that pages people, and add its routing key as fallbackRoutingKey with \`pd-agent secret set ${targetFlag(context.target)}\` (stdin document).`,
+    };
+  } catch (error) {
+    return { name, ok: false, detail: (error as Error).message, fix: 'Fix the secret first (`pd-agent secret set`).' };
   }
 }
 
@@ -191,6 +244,7 @@ async function checkSubscriptions(context: DoctorContext): Promise<DoctorCheck> 
     const subscriptions = (await context.pagerDuty.listWebhookSubscriptions()).value;
     const ids = new Set(context.signingSecrets.map((entry) => entry.subscriptionId));
     const ours = subscriptions.filter((subscription) => ids.has(subscription.id));
+    context.subscriptions = ours;
     const missing = [...ids].filter((id) => !subscriptions.some((subscription) => subscription.id === id));
     const disabled = ours.filter((subscription) => subscription.delivery_method.temporarily_disabled || !subscription.active);
     if (ours.length === 0)
@@ -220,6 +274,50 @@ async function checkSubscriptions(context: DoctorContext): Promise<DoctorCheck> 
       fix: 'The key may not read webhook subscriptions: use an account-level key or add webhook_subscriptions.read.',
     };
   }
+}
+
+const minutes = (seconds: number): string => (seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`);
+
+/** Per service the subscriptions cover: who PagerDuty pages first, so what the agent acknowledges, and the ack timeout. */
+async function checkPaging(context: DoctorContext): Promise<DoctorCheck[]> {
+  if (context.secret === undefined || context.subscriptions === undefined)
+    return [{ name: 'paging', ok: false, detail: 'not checked: no readable subscription', fix: 'Fix the checks above first.' }];
+  const reader = new PagingSetupReader(context.target, context.secret);
+  try {
+    const serviceIds = new Set<string>();
+    for (const subscription of context.subscriptions)
+      for (const id of await reader.servicesInScope(subscription.filter)) serviceIds.add(id);
+    const checks: DoctorCheck[] = [];
+    for (const serviceId of [...serviceIds].slice(0, MAX_SERVICES_EXAMINED)) checks.push(pagingCheck(await reader.setupOf(serviceId)));
+    return checks.length > 0 ? checks : [{ name: 'paging', ok: true, detail: 'the subscriptions cover no service yet' }];
+  } catch (error) {
+    return [
+      {
+        name: 'paging',
+        ok: false,
+        detail: (error as Error).message,
+        fix: 'The key may not read services or escalation policies: add services.read and escalation_policies.read (OAuth) or use an account-level key.',
+      },
+    ];
+  }
+}
+
+function pagingCheck(setup: ServicePagingSetup): DoctorCheck {
+  const timeout =
+    setup.acknowledgementTimeoutSeconds === null
+      ? 'no acknowledgement timeout'
+      : `acknowledgement timeout ${minutes(setup.acknowledgementTimeoutSeconds)} (an acknowledged incident triggers again after it)`;
+  const delay = setup.firstLevelDelayMinutes === null ? '' : `, ${setup.firstLevelDelayMinutes} min`;
+  const detail = `policy "${setup.policyName}" (${setup.policyId}) level 1${delay}: ${setup.firstLevel.join(', ') || 'nobody'}; ${timeout}. ${acknowledgementOutcome(setup)}`;
+  const name = `paging: ${setup.serviceName} (${setup.serviceId})`;
+  if (setup.agentFirst) return { name, ok: true, detail };
+  return {
+    name,
+    ok: true,
+    warning: true,
+    detail,
+    fix: `For a silent acknowledgement and a person paged only when needed, put the agent's user at level 1 of ${setup.policyId} with a short delay (e.g. 5 min) and the people at level 2 (docs/running-locally.md "Which incidents the agent acknowledges").`,
+  };
 }
 
 async function checkDeadLetters(context: DoctorContext): Promise<DoctorCheck> {
@@ -273,8 +371,14 @@ export async function runDoctorChecks(target: StackTarget): Promise<DoctorCheck[
   const clients = clientsFor(target);
   const context: DoctorContext = { target, clients };
   try {
-    const checks = [await checkSecret(context), await checkLayout(context), await checkRotation(context)];
+    const checks = [
+      await checkSecret(context),
+      await checkLayout(context),
+      await checkRotation(context),
+      await checkFallbackRoutingKey(context),
+    ];
     checks.push(await checkKey(context), await checkIdentity(context), await checkSubscriptions(context));
+    checks.push(...(await checkPaging(context)));
     checks.push(...(await Promise.all([checkDeadLetters(context), checkHandbacks(context)])));
     checks.push(...(await outcomeChecks(clients)));
     return checks;
@@ -283,20 +387,45 @@ export async function runDoctorChecks(target: StackTarget): Promise<DoctorCheck[
   }
 }
 
-/** One pass/fail line per check; exit code 1 when any failed. */
-export async function doctorCommand(options: TargetOptions & { json?: boolean }, io: CliIo): Promise<boolean> {
+/** The catalogue, for `doctor --list`: what each check verifies, without running any. */
+export function listDoctorChecks(io: CliIo, json: boolean): void {
+  if (json) {
+    writeJson(io, { checks: DOCTOR_CHECK_CATALOGUE });
+    return;
+  }
+  for (const check of DOCTOR_CHECK_CATALOGUE) writeLine(io.stdout, `${check.name}: ${check.verifies}`);
+}
+
+/** One PASS/WARN/FAIL line per check, then the counts; exit code 1 when any failed (warnings do not fail). */
+export async function doctorCommand(options: TargetOptions & { json?: boolean; list?: boolean }, io: CliIo): Promise<boolean> {
+  if (options.list === true) {
+    listDoctorChecks(io, options.json === true);
+    return true;
+  }
   const target = await resolveTarget(options, io.env);
   const progress = startProgress(io, `Checking ${target.name}`);
   const checks = await runDoctorChecks(target).finally(() => progress.stop());
   const healthy = checks.every((check) => check.ok);
+  const failed = checks.filter((check) => !check.ok).length;
+  const warned = checks.filter((check) => check.ok && check.warning === true).length;
   if (options.json === true) {
-    writeJson(io, { environment: target.name, healthy, checks });
+    writeJson(io, {
+      environment: target.name,
+      healthy,
+      counts: { checks: checks.length, passed: checks.length - failed - warned, warnings: warned, failed },
+      checks,
+    });
     return healthy;
   }
   const colours = coloursFor(io.stdout, io.env);
   for (const check of checks) {
-    writeLine(io.stdout, `${check.ok ? colours.green('PASS') : colours.red('FAIL')}  ${check.name}: ${check.detail}`);
-    if (!check.ok && check.fix !== undefined) writeLine(io.stdout, `      ${colours.dim('→')} ${check.fix}`);
+    const label = !check.ok ? colours.red('FAIL') : check.warning === true ? colours.yellow('WARN') : colours.green('PASS');
+    writeLine(io.stdout, `${label}  ${check.name}: ${check.detail}`);
+    if ((!check.ok || check.warning === true) && check.fix !== undefined) writeLine(io.stdout, `      ${colours.dim('→')} ${check.fix}`);
   }
+  writeLine(
+    io.stdout,
+    `${checks.length} checks: ${checks.length - failed - warned} passed, ${warned} warning(s), ${failed} failed (\`pd-agent doctor --list\` says what each verifies).`,
+  );
   return healthy;
 }

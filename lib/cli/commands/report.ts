@@ -1,4 +1,12 @@
-import { buildOutcomeReport, HOLD_READINESS, justifiesHold, type OutcomeReport, type ReportRow } from '../../outcomes/outcome-report';
+import {
+  buildOutcomeReport,
+  HOLD_READINESS,
+  justifiesHold,
+  NO_RULE,
+  type OutcomeReport,
+  type ReportRow,
+} from '../../outcomes/outcome-report';
+import type { IncidentOutcomes } from '../../outcomes/outcome-store';
 import { clientsFor } from '../aws-clients';
 import { CliError } from '../cli-error';
 import { parseTimePoint } from '../duration';
@@ -128,6 +136,59 @@ export function renderOutcomeReport(report: OutcomeReport, colours: Colours, col
   return lines.join('\n');
 }
 
+/** One `pd-agent: right|wrong` note: who wrote it, about which incident and rule. */
+export interface FeedbackRow {
+  incidentId: string;
+  at: string;
+  said: 'right' | 'wrong';
+  /** PagerDuty user id of the note's author. */
+  by: string;
+  byName?: string;
+  ruleId?: string;
+  comment: string;
+}
+
+/** Each incident's latest feedback in the range (the one the report counts), oldest first. */
+export function feedbackRows(entries: IncidentOutcomes[], serviceId?: string): FeedbackRow[] {
+  return entries
+    .flatMap(({ feedback }) => (feedback === undefined || (serviceId !== undefined && feedback.serviceId !== serviceId) ? [] : [feedback]))
+    .sort((a, b) => a.at.localeCompare(b.at))
+    .map((feedback) => ({
+      incidentId: feedback.incidentId,
+      at: feedback.at,
+      said: feedback.verdict === 'confirmed' ? 'right' : 'wrong',
+      by: feedback.by,
+      ...(feedback.byName === undefined ? {} : { byName: feedback.byName }),
+      ...(feedback.cause?.ruleId === undefined ? {} : { ruleId: feedback.cause.ruleId }),
+      comment: feedback.comment,
+    }));
+}
+
+/**
+ * Who said what. Any PagerDuty user who can write a note on the incident can give feedback, so the author is shown
+ * beside each verdict; feedback only changes these figures, never what the agent decides at runtime.
+ */
+export function renderFeedback(rows: FeedbackRow[], colours: Colours, colour: boolean): string {
+  const heading = colours.bold(`Feedback (\`pd-agent: right|wrong\` notes): ${rows.length}`);
+  if (rows.length === 0) return heading;
+  return [
+    heading,
+    renderTable(
+      ['incident', 'said', 'by', 'rule', 'comment', 'at'],
+      rows.map((row) => [
+        row.incidentId,
+        row.said,
+        row.byName === undefined ? row.by : `${row.byName} (${row.by})`,
+        row.ruleId ?? NO_RULE,
+        row.comment,
+        row.at.slice(0, 16).replace('T', ' '),
+      ]),
+      { colour },
+    ),
+    colours.dim('Any PagerDuty user who can write a note can give feedback; it changes these figures, never a runtime decision.'),
+  ].join('\n');
+}
+
 export async function reportCommand(options: ReportOptions, io: CliIo): Promise<OutcomeReport> {
   const now = new Date();
   const since = parseTimePoint(options.since ?? DEFAULT_SINCE, '--since', now);
@@ -136,14 +197,21 @@ export async function reportCommand(options: ReportOptions, io: CliIo): Promise<
   const clients = clientsFor(target);
   const progress = startProgress(io, `Reading the outcomes of ${target.name}`);
   let report: OutcomeReport;
+  let feedback: FeedbackRow[];
   try {
     const entries = await clients.outcomes.byTimeRange(since, now);
     report = buildOutcomeReport(entries, { since, until: now, ...(options.service === undefined ? {} : { serviceId: options.service }) });
+    feedback = feedbackRows(entries, options.service);
   } finally {
     progress.stop();
     clients.destroy();
   }
-  if (options.json === true) writeJson(io, report);
-  else writeLine(io.stdout, renderOutcomeReport(report, coloursFor(io.stdout, io.env), io.stdout.isTTY === true));
+  if (options.json === true) writeJson(io, { ...report, feedback });
+  else {
+    const colours = coloursFor(io.stdout, io.env);
+    const colour = io.stdout.isTTY === true;
+    writeLine(io.stdout, renderOutcomeReport(report, colours, colour));
+    if (report.total.incidents > 0) writeLine(io.stdout, renderFeedback(feedback, colours, colour));
+  }
   return report;
 }

@@ -31,18 +31,26 @@ function mergeSecret(
   return parseAgentSecret(JSON.stringify(merged), secretId);
 }
 
-async function currentSecret(store: AgentSecretStore): Promise<AgentSecret | undefined> {
+/**
+ * The secret as stored: parsed, and as the raw document, whose fields this CLI's parser may not know yet (a prompt
+ * must not drop a field a newer agent reads).
+ */
+async function currentSecret(store: AgentSecretStore): Promise<{ secret?: AgentSecret; document: Record<string, unknown> }> {
   const raw = await store.readRaw();
-  if (raw === undefined) return undefined;
+  if (raw === undefined) return { document: {} };
   try {
-    return parseAgentSecret(raw, store.secretId);
+    return { secret: parseAgentSecret(raw, store.secretId), document: JSON.parse(raw) as Record<string, unknown> };
   } catch (error) {
-    if (error instanceof AgentSecretError) return undefined;
+    if (error instanceof AgentSecretError) return { document: {} };
     throw error;
   }
 }
 
-async function promptedSecret(io: CliIo, current: AgentSecret | undefined): Promise<Record<string, unknown>> {
+async function promptedSecret(
+  io: CliIo,
+  current: AgentSecret | undefined,
+  document: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
   const apiToken = await ask(io, 'PagerDuty REST API key (input hidden): ', { hidden: true, hintWhenNoTty: NO_TTY_HINT });
   const fromEmail = await ask(io, `Agent's PagerDuty user email${current === undefined ? '' : ` [${current.fromEmail}]`}: `, {
     hintWhenNoTty: NO_TTY_HINT,
@@ -50,11 +58,14 @@ async function promptedSecret(io: CliIo, current: AgentSecret | undefined): Prom
   const botUserId = await ask(io, `That user's id${current === undefined ? '' : ` [${current.botUserId}]`}: `, {
     hintWhenNoTty: NO_TTY_HINT,
   });
+  // Fields the prompt does not ask for (routing keys and any later ones) are kept; the credentials are replaced.
+  const kept: Record<string, unknown> = { ...document };
+  for (const replaced of ['apiToken', 'oauth', 'webhookSecrets']) delete kept[replaced];
   return {
+    ...kept,
     apiToken: apiToken.trim(),
     fromEmail: fromEmail.trim() === '' ? current?.fromEmail : fromEmail.trim(),
     botUserId: botUserId.trim() === '' ? current?.botUserId : botUserId.trim(),
-    ...(current?.eventsRoutingKey === undefined ? {} : { eventsRoutingKey: current.eventsRoutingKey }),
   };
 }
 
@@ -78,8 +89,9 @@ export async function secretSetCommand(options: TargetOptions, io: CliIo): Promi
   try {
     const store = new AgentSecretStore(clients.secrets, target.secretId);
     const layout = await new SigningSecretStore(clients.secrets, store, target.webhookSecretId, targetFlag(target)).layout();
-    const current = await currentSecret(store);
-    const input = io.stdin.isTTY === true ? await promptedSecret(io, current) : parseStdinDocument(await readAllStdin(io), target.secretId);
+    const { secret: current, document } = await currentSecret(store);
+    const input =
+      io.stdin.isTTY === true ? await promptedSecret(io, current, document) : parseStdinDocument(await readAllStdin(io), target.secretId);
     const secret = mergeSecret(input, current, target.secretId, layout);
     const versionId = await store.write(secret);
     const colours = coloursFor(io.stdout, io.env);

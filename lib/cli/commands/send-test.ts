@@ -7,6 +7,7 @@ import { SigningSecretStore } from '../signing-secret-store';
 import { clientsFor } from '../aws-clients';
 import { coloursFor, writeJson, writeLine, type CliIo } from '../output';
 import { readAllStdin } from '../prompt';
+import { acknowledgementOutcome, PagingSetupReader, type ServicePagingSetup } from '../paging-setup';
 import { placeSandboxIncident, type PlacedIncident } from '../sandbox-incident';
 import { REPO_ROOT, resolveTarget, targetFlag, type StackTarget, type TargetOptions } from '../stack-target';
 import { TRIGGERING_EVENT_TYPES } from '../../agent/process-event';
@@ -58,7 +59,7 @@ export interface DeliveryResult {
  * delivered as they are.
  */
 type IncidentPreparation =
-  | { kind: 'placed'; placed: PlacedIncident; title: string }
+  | { kind: 'placed'; placed: PlacedIncident; title: string; paging: ServicePagingSetup }
   | { kind: 'not-triggering'; eventType: string; incidentId: string }
   | { kind: 'none' };
 
@@ -72,7 +73,8 @@ async function prepareSandboxIncident(body: Buffer, secret: AgentSecret, target:
     return { kind: 'not-triggering', eventType: event.eventType, incidentId };
   const authorization = await authFromSecret(secret, { apiUrl: target.pagerDutyApiUrl, secretId: target.secretId }).authorization();
   const placed = await placeSandboxIncident(target.pagerDutyApiUrl, authorization, event.incident);
-  return { kind: 'placed', placed, title: event.incident.title ?? incidentId };
+  const paging = await new PagingSetupReader(target, secret).setupOf(placed.serviceId);
+  return { kind: 'placed', placed, title: event.incident.title ?? incidentId, paging };
 }
 
 function preparationLines(preparation: IncidentPreparation): string[] {
@@ -173,7 +175,13 @@ export async function sendTestCommand(payload: string, options: SendTestOptions,
       url,
       bytes: body.length,
       results,
-      ...(preparation.kind === 'placed' ? { sandboxIncident: preparation.placed } : {}),
+      ...(preparation.kind === 'placed'
+        ? {
+            sandboxIncident: preparation.placed,
+            agentFirst: preparation.paging.agentFirst,
+            escalationPolicyId: preparation.paging.policyId,
+          }
+        : {}),
       ...(next === undefined ? {} : { next }),
     });
     return results;
@@ -184,10 +192,15 @@ export async function sendTestCommand(payload: string, options: SendTestOptions,
     const status = result.status < 300 ? colours.green(String(result.status)) : colours.red(String(result.status));
     writeLine(io.stdout, `delivery ${result.attempt}: ${status} ${result.body}${deliveryMeaning(result, options)}`);
   }
+  if (preparation.kind === 'placed' && accepted)
+    writeLine(
+      io.stdout,
+      `What happens (acknowledge "agent-first", the default): ${acknowledgementOutcome(preparation.paging)} (policy ${preparation.paging.policyId}).`,
+    );
   if (next !== undefined)
     writeLine(
       io.stdout,
-      `Next: ${colours.bold(next)}  (within seconds: ${preparation.kind === 'placed' ? "the agent's acknowledgement, its note and its decision" : 'what the agent recorded'})`,
+      `Next: ${colours.bold(next)}  (within seconds: ${preparation.kind === 'placed' ? "the agent's note, its decision, and its acknowledgement if it made one" : 'what the agent recorded'})`,
     );
   return results;
 }

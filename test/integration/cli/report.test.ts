@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalStack, type LocalStack } from '../../../local/local-stack';
 import { DEFAULT_SANDBOX_SEED, SANDBOX_PRIMARY_USER, SANDBOX_SERVICE_ID } from '../../../local/sandbox';
+import type { FeedbackRow } from '../../../lib/cli/commands/report';
 import type { OutcomeReport } from '../../../lib/outcomes/outcome-report';
 import { runCliCaptured } from '../../support/cli-harness';
 
@@ -73,10 +74,28 @@ describe('pd-agent report against the local stack', () => {
     expect(rule?.modes).toEqual({ act: 2 });
     expect(report.byRule.find((row) => row.key === '(no rule)')).toMatchObject({ incidents: 1, escalated: 1, unknown: 1 });
 
+    // Who gave the feedback: the note's author, by id and by the name PagerDuty gave in the webhook.
+    expect((report as OutcomeReport & { feedback: FeedbackRow[] }).feedback).toEqual([
+      {
+        incidentId: overridden.id,
+        at: expect.any(String),
+        said: 'wrong',
+        by: SANDBOX_PRIMARY_USER.id,
+        byName: SANDBOX_PRIMARY_USER.name,
+        ruleId: 'checkout-latency',
+        comment: 'it was the cache',
+      },
+    ]);
+
     const table = await runCliCaptured(['report', '--local', '--since', '1h']);
     expect(table.code).toBe(0);
     expect(table.stdout).toContain('3 incident(s): 1 confirmed, 1 contradicted, 1 unknown; precision 50%');
     expect(table.stdout).toMatch(/checkout-latency\s+█+▓+\s+50% of 2 judged/);
+    expect(table.stdout).toContain('Feedback (`pd-agent: right|wrong` notes): 1');
+    expect(table.stdout).toMatch(
+      new RegExp(`│ ${overridden.id}\\s+│ wrong\\s+│ ${SANDBOX_PRIMARY_USER.name} \\(${SANDBOX_PRIMARY_USER.id}\\)\\s+│ checkout-latency`),
+    );
+    expect(table.stdout).toContain('never a runtime decision');
 
     const other = await runCliCaptured(['report', '--local', '--since', '1h', '--service', 'PNOSUCH', '--json']);
     expect((JSON.parse(other.stdout) as OutcomeReport).total.incidents).toBe(0);

@@ -2,6 +2,7 @@ import {
   GetSecretValueCommand,
   InvalidParameterException,
   PutSecretValueCommand,
+  ResourceNotFoundException,
   SecretsManagerClient,
   SecretsManagerServiceException,
   UpdateSecretVersionStageCommand,
@@ -178,5 +179,20 @@ describe('signing-secret writes: a compare-and-swap on AWSCURRENT', () => {
     await signingStore(SIGNING_ID).add(ours);
     expect(await signingStore(SIGNING_ID).remove('PSUB404')).toBe(false);
     expect(secretsManager.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+  });
+});
+
+describe('a signing secret that does not exist', () => {
+  it.each([
+    ['--env dev', 'Deploy the stack (`npx cdk deploy`), which creates it.'],
+    ['--local', 'The local stack creates it at start: stop `npm start` and start it again.'],
+  ])('under %s, the hint fits the target (a local run is never told to deploy)', async (flag, hint) => {
+    secretsManager.on(GetSecretValueCommand).rejects(new ResourceNotFoundException({ message: 'not found', $metadata: {} }));
+    const client = new SecretsManagerClient({ region: 'us-east-1' });
+    const store = new SigningSecretStore(client, new AgentSecretStore(client, CREDENTIALS_ID), SIGNING_ID, flag);
+    const error = await failure(store.add(ours));
+    expect(error).toBeInstanceOf(CliError);
+    expect(error.message).toBe(`Secret ${SIGNING_ID} does not exist.`);
+    expect((error as CliError).hint).toBe(hint);
   });
 });

@@ -197,6 +197,7 @@ describe('outcomes of triaged incidents', () => {
         verdict: 'contradicted',
         comment: 'it was the DB failover',
         by: HUMAN.id,
+        byName: HUMAN.summary,
       }),
     ]);
     expect(store.items[0]).toMatchObject({ cause: { ruleId: 'checkout-deploys' } });
