@@ -6,7 +6,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseEventFilters, type EventFilters } from '../../../lib/config/filters-config';
 import { createIngressHandler, createMisconfiguredIngressHandler, type IngressResponse } from '../../../lib/adapters/api-gateway';
-import { MAX_BODY_BYTES, SIGNATURE_UNCONFIRMED } from '../../../lib/ingress/receive-delivery';
+import { CLAIMED_VALUE_MAX_CHARS, claimedValue, MAX_BODY_BYTES, SIGNATURE_UNCONFIRMED } from '../../../lib/ingress/receive-delivery';
 import { createTelemetry, MetricName, type Telemetry } from '../../../lib/observability/telemetry';
 import { EventQueue } from '../../../lib/queue/event-queue';
 import { decodeQueuedEvent } from '../../../lib/queue/queued-event';
@@ -277,6 +277,59 @@ describe('401: missing or bad signature', () => {
     expect(all).not.toContain(TEST_WEBHOOK_SECRET);
     expect(all).not.toContain('canary-api-token');
     expect(all).not.toContain('Test Incident');
+  });
+});
+
+describe('header values are claims: logged cut short and labelled as claimed', () => {
+  const long = (prefix: string): string => `${prefix}${'x'.repeat(5000)}`;
+
+  it.each([
+    ['an unsigned delivery (401)', { signature: null }],
+    ['a forged signature (401 after the re-read)', { secrets: ['forged'] }],
+    ['a genuine delivery whose headers are still unverified (the signature covers the body only)', {}],
+  ] satisfies [string, DeliveryOptions][])('%s', async (_name, options) => {
+    const { deliver, logs } = harness();
+    stageSecrets({ current: [TEST_WEBHOOK_SECRET] });
+    dynamo.on(PutCommand).rejects(new Error('state table down'));
+    await deliver(triggered, {
+      ...options,
+      webhookId: long('W-'),
+      subscriptionId: long('S-'),
+      extraHeaders: { 'user-agent': long('UA-') },
+    });
+    expect(logs.length).toBeGreaterThan(0);
+    const fields = logs.map((line) => (JSON.parse(line) as [string, Record<string, unknown>])[1]);
+    for (const field of fields) {
+      expect(field).not.toHaveProperty('webhookId');
+      expect(field).not.toHaveProperty('subscriptionId');
+      expect(field).not.toHaveProperty('userAgent');
+      expect(field.claimedWebhookId).toBe(`W-${'x'.repeat(CLAIMED_VALUE_MAX_CHARS - 2)}…[4938 more characters cut]`);
+      expect(field.claimedSubscriptionId).toMatch(/^S-x{62}…\[4938 more characters cut\]$/);
+    }
+    expect(logs.join('\n')).not.toContain('x'.repeat(CLAIMED_VALUE_MAX_CHARS + 1));
+  });
+
+  it('keeps a value of PagerDuty size whole and says when there is none', () => {
+    expect(claimedValue('PSUB0')).toBe('PSUB0');
+    expect(claimedValue('a'.repeat(CLAIMED_VALUE_MAX_CHARS))).toBe('a'.repeat(CLAIMED_VALUE_MAX_CHARS));
+    expect(claimedValue(undefined)).toBeNull();
+  });
+
+  it('labels the method and path of a request that is not a POST, cut short', async () => {
+    const { telemetry, logs: lines } = spiedTelemetry();
+    const handler = createIngressHandler({
+      secrets: new SingleDocumentSigningSecretSource({ client: new SecretsManagerClient({}), secretId: SECRET_ID }),
+      ledger: new EventLedger(DynamoDBDocumentClient.from(new DynamoDBClient({})), 'state'),
+      queue: new EventQueue(new SQSClient({}), 'https://sqs.us-east-1.amazonaws.com/123456789012/events.fifo'),
+      filters: parseEventFilters(undefined),
+      telemetry,
+    });
+    const request = apiGatewayEvent(triggered);
+    request.requestContext.http.method = 'GET';
+    request.rawPath = long('/probe/');
+    expect((await handler(request)).statusCode).toBe(405);
+    const [, field] = JSON.parse(lines[0]) as [string, Record<string, unknown>];
+    expect(field).toEqual({ claimedMethod: 'GET', claimedPath: `/probe/${'x'.repeat(57)}…[4943 more characters cut]` });
   });
 });
 
