@@ -1,7 +1,4 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
-import * as apigw from 'aws-cdk-lib/aws-apigateway';
-import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -21,7 +18,6 @@ import { parseAgentConfig } from '../lib/config/agent-config';
 import {
   FUNCTION_LIMITS,
   PAGERDUTY_URLS,
-  WEBHOOK_PATH,
   secretNameFor,
   webhookSecretNameFor,
   type StackOutputName,
@@ -29,6 +25,8 @@ import {
 import { AgentAlarms } from './constructs/agent-alarms';
 import { AgentDashboard } from './constructs/agent-dashboard';
 import { AgentFunction } from './constructs/agent-function';
+import { WafWebhookApi } from './constructs/waf-webhook-api';
+import { httpWebhookApi, type WebhookFront } from './constructs/webhook-front';
 import { WorkerContextReads } from './constructs/context-reads';
 import { tableFromDefinition } from './constructs/table-from-definition';
 import type { EnvironmentConfig } from './environments';
@@ -215,62 +213,21 @@ export class PdAgentStack extends Stack {
 
     this.addRotation(secret, rotator);
 
-    // --- HTTP API -------------------------------------------------------------------------------------------------
-    const api = new apigwv2.HttpApi(this, 'WebhookApi', {
-      apiName: `pd-agent-${env}`,
-      description: `pd-agent ${env}: PagerDuty V3 webhooks`,
-      createDefaultStage: false,
-    });
-    api.addRoutes({
-      path: WEBHOOK_PATH,
-      methods: [apigwv2.HttpMethod.POST],
-      integration: new HttpLambdaIntegration('Ingress', ingress.function),
-    });
+    // --- Webhook front: the HTTP API, or with webhookIngress.waf a REST API behind AWS WAF (docs/operations.md) ----
     const { rateLimit, burstLimit } = config.webhookIngress;
-    const accessLogs = new logs.LogGroup(this, 'WebhookApiAccessLogs', { retention: logRetention, removalPolicy });
-    const stage = api.addStage('DefaultStage', {
-      stageName: '$default',
-      autoDeploy: true,
-      throttle: { rateLimit, burstLimit },
-      accessLogSettings: {
-        destination: new apigwv2.LogGroupLogDestination(accessLogs),
-        format: apigw.AccessLogFormat.custom(
-          JSON.stringify({
-            environment: env,
-            requestId: '$context.requestId',
-            requestTime: '$context.requestTime',
-            ip: '$context.identity.sourceIp',
-            userAgent: '$context.identity.userAgent',
-            routeKey: '$context.routeKey',
-            status: '$context.status',
-            responseLength: '$context.responseLength',
-            responseLatency: '$context.responseLatency',
-            integrationStatus: '$context.integrationStatus',
-            integrationLatency: '$context.integrationLatency',
-            integrationError: '$context.integrationErrorMessage',
-            error: '$context.error.message',
-          }),
-        ),
-      },
-    });
-    // The same limits on the webhook route itself, so a route added later does not share (or widen) its budget.
-    // RouteSettings is untyped in the L1 construct, hence CloudFormation's own casing.
-    (stage.node.defaultChild as apigwv2.CfnStage).routeSettings = {
-      [`POST ${WEBHOOK_PATH}`]: { ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit },
-    };
-    Validations.of(api).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason:
-        'PagerDuty cannot present AWS credentials or tokens; every delivery is authenticated by the ingress function (HMAC-SHA256 over the exact body, constant-time, 401 and an alarm otherwise).',
-    });
+    const frontProps = { environment: env, ingress: ingress.function, rateLimit, burstLimit, logRetention, removalPolicy };
+    const front: WebhookFront = config.webhookIngress.waf
+      ? new WafWebhookApi(this, 'WafWebhookApi', { ...frontProps, requestsPerIpPer5Minutes: config.webhookIngress.wafRequestsPerIp })
+      : httpWebhookApi(this, frontProps);
 
     // --- Alarms and dashboard -------------------------------------------------------------------------------------
     const alarms = new AgentAlarms(this, 'Alarms', {
       environment: env,
       alarmEmail: config.alarmEmail,
-      api,
-      stageName: stage.stageName,
-      accessLogs,
+      securityAlarmEmail: config.securityAlarmEmail,
+      webhookServerErrors: front.serverErrors,
+      accessLogs: front.accessLogs,
+      ...(front.throttledRequests === undefined ? {} : { throttledRequests: front.throttledRequests }),
       deadLetterQueue,
       functions: { ingress: ingress.function, worker: worker.function, handback: handback.function, rotateSecret: rotator.function },
     });
@@ -285,7 +242,7 @@ export class PdAgentStack extends Stack {
     const outputs: Record<StackOutputName, { value: string; description: string }> = {
       Environment: { value: env, description: 'AGENT_ENV of this stack' },
       WebhookUrl: {
-        value: `${stage.url}${WEBHOOK_PATH.slice(1)}`,
+        value: front.webhookUrl,
         description: 'URL to subscribe in PagerDuty (pd-agent webhook subscribe)',
       },
       StateTableName: { value: stateTable.tableName, description: 'DynamoDB state table (dedup records, claims, note tokens)' },
@@ -318,7 +275,11 @@ export class PdAgentStack extends Stack {
       WorkerRoleArn: { value: worker.role.roleArn, description: 'Worker role: the principal a workload account ContextReadRole trusts' },
       HandbackFunctionName: { value: handback.function.functionName, description: 'Handback Lambda function' },
       RotateSecretFunctionName: { value: rotator.function.functionName, description: 'Secret rotation Lambda function' },
-      AlarmTopicArn: { value: alarms.topic.topicArn, description: 'SNS topic every alarm notifies' },
+      AlarmTopicArn: { value: alarms.topic.topicArn, description: "SNS topic of the alarms that page: the agent's own failures" },
+      SecurityAlarmTopicArn: {
+        value: alarms.securityTopic.topicArn,
+        description: 'Low-priority SNS topic: sustained signature failures (a forged flood or a wrong signing secret)',
+      },
       DashboardName: { value: dashboard.dashboard.dashboardName, description: 'CloudWatch dashboard' },
       PagerDutyApiUrl: { value: pagerduty.api, description: 'PagerDuty REST API of this environment' },
     };

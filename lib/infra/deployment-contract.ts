@@ -53,6 +53,7 @@ export const STACK_OUTPUTS = [
   'HandbackFunctionName',
   'RotateSecretFunctionName',
   'AlarmTopicArn',
+  'SecurityAlarmTopicArn',
   'DashboardName',
   'PagerDutyApiUrl',
 ] as const;

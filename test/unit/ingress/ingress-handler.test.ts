@@ -3,6 +3,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseEventFilters, type EventFilters } from '../../../lib/config/filters-config';
 import { createIngressHandler, createMisconfiguredIngressHandler, type IngressResponse } from '../../../lib/adapters/api-gateway';
@@ -277,6 +278,67 @@ describe('401: missing or bad signature', () => {
     expect(all).not.toContain(TEST_WEBHOOK_SECRET);
     expect(all).not.toContain('canary-api-token');
     expect(all).not.toContain('Test Incident');
+  });
+});
+
+/** The same delivery as the REST API behind AWS WAF hands it over (payload 1.0, header names as sent). */
+function restApiEvent(body: Buffer, options: DeliveryOptions = {}): APIGatewayProxyEvent {
+  const http = apiGatewayEvent(body, options);
+  const headers = Object.fromEntries(
+    Object.entries(http.headers).map(([name, value]) => [
+      name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase()),
+      value,
+    ]),
+  );
+  return {
+    httpMethod: options.method ?? 'POST',
+    path: '/webhooks/pagerduty',
+    resource: '/webhooks/pagerduty',
+    headers,
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    body: http.body ?? null,
+    isBase64Encoded: http.isBase64Encoded,
+    requestContext: { identity: { sourceIp: '44.242.69.192' } } as APIGatewayProxyEvent['requestContext'],
+  };
+}
+
+describe('the REST API behind AWS WAF (webhookIngress.waf, payload 1.0) gets the same answers', () => {
+  const restHarness = () => {
+    const { telemetry, metrics, logs } = spiedTelemetry();
+    const handler = createIngressHandler({
+      secrets: new SingleDocumentSigningSecretSource({
+        client: new SecretsManagerClient({}),
+        secretId: SECRET_ID,
+        now: () => NOW.getTime(),
+      }),
+      ledger: new EventLedger(DynamoDBDocumentClient.from(new DynamoDBClient({})), 'state'),
+      queue: new EventQueue(new SQSClient({}), 'https://sqs.us-east-1.amazonaws.com/123456789012/events.fifo'),
+      filters: parseEventFilters(undefined),
+      telemetry,
+      now: () => NOW,
+    });
+    return { deliver: (body: Buffer, options?: DeliveryOptions) => handler(restApiEvent(body, options)), metrics, logs };
+  };
+
+  it.each([false, true])('enqueues the exact bytes of a signed delivery (base64: %p) with its capitalised headers', async (base64) => {
+    const { deliver } = restHarness();
+    const response = await deliver(triggered, { base64, webhookId: 'W7', subscriptionId: 'PSUB0' });
+    expect(response.statusCode).toBe(202);
+    const queued = decodeQueuedEvent(sqs.commandCalls(SendMessageCommand)[0].args[0].input.MessageBody as string, 'm');
+    expect(Buffer.from(queued.rawBodyBase64, 'base64').equals(triggered)).toBe(true);
+    expect(queued).toMatchObject({ webhookId: 'W7', subscriptionId: 'PSUB0' });
+  });
+
+  it('refuses an unsigned one 401 with the source IP API Gateway saw, and a GET 405', async () => {
+    const { deliver, logs } = restHarness();
+    expect((await deliver(triggered, { signature: null })).statusCode).toBe(401);
+    expect(logs.join('\n')).toContain('"sourceIp":"44.242.69.192"');
+    expect((await deliver(triggered, { method: 'GET' })).statusCode).toBe(405);
+    nothingWritten();
   });
 });
 
