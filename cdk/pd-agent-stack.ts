@@ -28,6 +28,7 @@ import { AgentFunction } from './constructs/agent-function';
 import { WafWebhookApi } from './constructs/waf-webhook-api';
 import { httpWebhookApi, type WebhookFront } from './constructs/webhook-front';
 import { WorkerContextReads } from './constructs/context-reads';
+import { AUDIT_APPEND_CONDITIONS, AUDIT_COMPLETION_CONDITIONS, INGRESS_STATE_CONDITIONS } from './constructs/table-conditions';
 import { tableFromDefinition } from './constructs/table-from-definition';
 import type { EnvironmentConfig } from './environments';
 
@@ -44,10 +45,13 @@ export interface PdAgentStackProps extends StackProps {
  * The functions only ever append to the audit table: a conditional PutItem of a new item, and one conditional
  * UpdateItem that fills an intent's outcome (`lib/audit/audit-log.ts`). They never read it (operators do, through
  * the CLI and the console), so no Get, Query or Scan; and nothing that deletes or replaces in bulk (DeleteItem,
- * BatchWriteItem, PartiQL, table changes). IAM cannot require a condition on a write, so the code's conditions and
- * this list together keep the trail append-only; `test/cdk/audit-append-only.test.ts` checks every policy.
+ * BatchWriteItem, PartiQL, table changes). The UpdateItem may name only the completion attributes
+ * (AUDIT_COMPLETION_CONDITIONS), so TTL and history cannot be rewritten; IAM cannot require a put to be of a new item,
+ * so the code's condition keeps PutItem from replacing one (and `auditArchive` keeps a tamper-evident copy).
+ * `test/cdk/audit-append-only.test.ts` and `test/cdk/least-privilege.test.ts` check every policy.
  */
-export const AUDIT_WRITER_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
+export const AUDIT_APPEND_ACTIONS = ['dynamodb:PutItem'];
+export const AUDIT_COMPLETION_ACTIONS = ['dynamodb:UpdateItem'];
 
 /** Reading the audit trail by incident (never by the time index) is all the worker reads there. */
 export const AUDIT_READER_ACTIONS = ['dynamodb:Query'];
@@ -185,14 +189,15 @@ export class PdAgentStack extends Stack {
     // The internet-facing function: only the state-table calls it makes, and only the signing secrets (plus, while a
     // stack deployed before the split is migrating, the credentials secret that still holds them).
     // Each variable that names a resource is bound together with exactly the access the function needs to it.
-    ingress.bindTable('STATE_TABLE', stateTable, INGRESS_STATE_ACTIONS);
+    ingress.bindTable('STATE_TABLE', stateTable, INGRESS_STATE_ACTIONS, { conditions: INGRESS_STATE_CONDITIONS });
     ingress.bindQueueSender('QUEUE_URL', queue);
     ingress.bindSecretReader('WEBHOOK_SECRET_ID', signingSecret);
     // Only while migrating: the signing secrets are read from here until `pd-agent secret split` moves them.
     if (migrating) ingress.bindSecretReader('SECRET_ID', secret);
 
     worker.bindTable('STATE_TABLE', stateTable, AGENT_STATE_ACTIONS);
-    worker.bindTable('AUDIT_TABLE', auditTable, AUDIT_WRITER_ACTIONS);
+    worker.bindTable('AUDIT_TABLE', auditTable, AUDIT_APPEND_ACTIONS, { conditions: AUDIT_APPEND_CONDITIONS });
+    worker.allowOnTable(auditTable, AUDIT_COMPLETION_ACTIONS, { conditions: AUDIT_COMPLETION_CONDITIONS });
     // The outcome recorder reads when the incident's note was posted from the incident's own audit items.
     worker.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: AUDIT_READER_ACTIONS, resources: [auditTable.tableArn] }));
     worker.bindSecretReader('SECRET_ID', secret);
@@ -201,7 +206,8 @@ export class PdAgentStack extends Stack {
     new WorkerContextReads(this, 'WorkerContextReads', { role: worker.role, config: parseAgentConfig(agentConfig).context.aws });
 
     handback.bindTable('STATE_TABLE', stateTable, AGENT_STATE_ACTIONS);
-    handback.bindTable('AUDIT_TABLE', auditTable, AUDIT_WRITER_ACTIONS);
+    handback.bindTable('AUDIT_TABLE', auditTable, AUDIT_APPEND_ACTIONS, { conditions: AUDIT_APPEND_CONDITIONS });
+    handback.allowOnTable(auditTable, AUDIT_COMPLETION_ACTIONS, { conditions: AUDIT_COMPLETION_CONDITIONS });
     handback.bindSecretReader('SECRET_ID', secret);
 
     worker.function.addEventSource(

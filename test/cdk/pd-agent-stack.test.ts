@@ -358,11 +358,10 @@ describe('least privilege', () => {
       const auditStatements = statementsOf(devTemplate, service).filter((statement) =>
         JSON.stringify(statement.Resource).includes(auditTableId()),
       );
-      expect(auditStatements).toHaveLength(1);
-      expect(auditStatements[0].Resource).toEqual({ 'Fn::GetAtt': [auditTableId(), 'Arn'] });
-      expect([auditStatements[0].Action].flat().sort()).toEqual(expected[service]);
-      expect(auditStatements[0].Action).not.toContain('dynamodb:DeleteItem');
-      expect(auditStatements[0].Action).not.toContain('dynamodb:Scan');
+      // Put, update and query each under their own conditions (test/cdk/least-privilege.test.ts checks those).
+      for (const statement of auditStatements) expect(statement.Resource).toEqual({ 'Fn::GetAtt': [auditTableId(), 'Arn'] });
+      const actions = auditStatements.flatMap((statement) => [statement.Action].flat()).sort();
+      expect(actions).toEqual(expected[service]);
     }
   });
 
