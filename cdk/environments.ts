@@ -88,6 +88,16 @@ const environmentSchema = z.object({
    * "Upgrading a stack deployed before the split").
    */
   webhookSecretLayout: z._default(z.enum(['split', 'migrating']), 'split'),
+  /**
+   * IAM roles operators run the CLI's secret and webhook commands with: with the functions, the only principals the
+   * secrets' KMS key lets decrypt them. Empty: the stack creates one (output SecretsOperatorRoleArns) for them to assume.
+   */
+  operatorRoleArns: z._default(
+    z.array(
+      z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'an IAM role ARN: arn:aws:iam::<account>:role/<name>')),
+    ),
+    [],
+  ),
 });
 
 export interface EnvironmentConfig {
@@ -109,6 +119,7 @@ export interface EnvironmentConfig {
   removalPolicy: 'retain' | 'destroy';
   webhookIngress: WebhookIngressCapacity;
   webhookSecretLayout: 'split' | 'migrating';
+  operatorRoleArns: string[];
 }
 
 export class EnvironmentConfigError extends Error {
@@ -192,5 +203,6 @@ export function loadEnvironment(environments: unknown, selected: unknown): Envir
     removalPolicy: block.removalPolicy,
     webhookIngress: ingress,
     webhookSecretLayout: block.webhookSecretLayout,
+    operatorRoleArns: block.operatorRoleArns,
   };
 }

@@ -25,6 +25,7 @@ import {
 import { AgentAlarms } from './constructs/agent-alarms';
 import { AgentDashboard } from './constructs/agent-dashboard';
 import { AgentFunction } from './constructs/agent-function';
+import { SecretsKey } from './constructs/secrets-key';
 import { WafWebhookApi } from './constructs/waf-webhook-api';
 import { httpWebhookApi, type WebhookFront } from './constructs/webhook-front';
 import { WorkerContextReads } from './constructs/context-reads';
@@ -219,6 +220,20 @@ export class PdAgentStack extends Stack {
 
     this.addRotation(secret, rotator);
 
+    // The secrets' own key: its policy names who may decrypt them (docs/operations.md "Least privilege").
+    const [credentialsName, signingName] = [secretNameFor(env), webhookSecretNameFor(env)];
+    const credentialReaders = [worker, handback, rotator].map((fn) => ({ role: fn.role, secretNames: [credentialsName] }));
+    const secretsKey = new SecretsKey(this, 'SecretsKey', {
+      environment: env,
+      readers: [{ role: ingress.role, secretNames: migrating ? [signingName, credentialsName] : [signingName] }, ...credentialReaders],
+      operatorRoleArns: config.operatorRoleArns,
+      secrets: [
+        { secret, name: credentialsName },
+        { secret: signingSecret, name: signingName },
+      ],
+      removalPolicy,
+    });
+
     // --- Webhook front: the HTTP API, or with webhookIngress.waf a REST API behind AWS WAF (docs/operations.md) ----
     const { rateLimit, burstLimit } = config.webhookIngress;
     const frontProps = { environment: env, ingress: ingress.function, rateLimit, burstLimit, logRetention, removalPolicy };
@@ -267,6 +282,11 @@ export class PdAgentStack extends Stack {
         description: 'Secrets Manager secret with the PagerDuty credentials (pd-agent secret set/stage)',
       },
       SecretArn: { value: secret.secretArn, description: 'Secrets Manager secret ARN' },
+      SecretsKeyArn: { value: secretsKey.key.keyArn, description: 'KMS key of both secrets: its policy names who may decrypt them' },
+      SecretsOperatorRoleArns: {
+        value: secretsKey.operatorRoleArns.join(','),
+        description: 'Roles that may run the pd-agent secret and webhook commands (the only operators the secrets key lets decrypt)',
+      },
       WebhookSecretName: {
         value: webhookSecretNameFor(env),
         description: 'Secrets Manager secret with the webhook signing secrets, the only one the ingress reads (pd-agent webhook …)',

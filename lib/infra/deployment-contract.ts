@@ -44,6 +44,8 @@ export const STACK_OUTPUTS = [
   'DeadLetterQueueUrl',
   'SecretName',
   'SecretArn',
+  'SecretsKeyArn',
+  'SecretsOperatorRoleArns',
   'WebhookSecretName',
   'WebhookSecretArn',
   'WebhookSecretLayout',

@@ -709,6 +709,8 @@ describe('stack', () => {
         'RotateSecretFunctionName',
         'SecretArn',
         'SecretName',
+        'SecretsKeyArn',
+        'SecretsOperatorRoleArns',
         'StateTableName',
         'WebhookSecretArn',
         'WebhookSecretLayout',

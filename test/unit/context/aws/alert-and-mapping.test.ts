@@ -61,7 +61,7 @@ describe('AWS scope and mapping', () => {
             PSVC001: {
               region: 'us-east-1',
               roleArn: 'arn:aws:iam::210987654321:role/pd-agent-context-read',
-              externalId: 'ext-1',
+              externalId: 'ext-1-checkout-0001',
               logGroups: ['/ecs/orders'],
               stacks: ['orders-stack'],
             },
@@ -76,7 +76,7 @@ describe('AWS scope and mapping', () => {
     expect(resolveAwsScope(config, 'PSVC001', lambdaErrorsAlert({ region: undefined }), 'eu-central-1')).toMatchObject({
       region: 'us-east-1',
       roleArn: 'arn:aws:iam::210987654321:role/pd-agent-context-read',
-      externalId: 'ext-1',
+      externalId: 'ext-1-checkout-0001',
     });
     expect(resolveAwsScope(config, 'POTHER', lambdaErrorsAlert({ region: undefined }), 'eu-central-1')?.region).toBe('eu-central-1');
     expect(resolveAwsScope(config, 'POTHER', undefined, undefined)).toBeUndefined();
