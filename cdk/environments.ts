@@ -35,11 +35,24 @@ const webhookIngressSchema = z.strictObject({
   rateLimit: z.number().check(z.positive(), z.lte(10_000)),
   /** Requests API Gateway lets through at once above the steady rate. */
   burstLimit: z.number().check(z.int(), z.gte(1), z.lte(5_000)),
+  /**
+   * A REST API behind AWS WAF instead of the HTTP API, with a per-IP rate rule (docs/operations.md "Forged floods and
+   * AWS WAF"). Switching it changes the webhook URL: subscribe the new one before revoking the old.
+   */
+  waf: z._default(z.boolean(), false),
+  /** With `waf`: requests one source IP may send in any 5 minutes before WAF answers it 429 (AWS WAF's minimum is 10). */
+  wafRequestsPerIp: z._default(z.number().check(z.int(), z.gte(10), z.lte(2_000_000_000)), 1_000),
 });
 
 export type WebhookIngressCapacity = z.infer<typeof webhookIngressSchema>;
 
-export const DEFAULT_WEBHOOK_INGRESS: WebhookIngressCapacity = { reservedConcurrency: 10, rateLimit: 25, burstLimit: 50 };
+export const DEFAULT_WEBHOOK_INGRESS: WebhookIngressCapacity = {
+  reservedConcurrency: 10,
+  rateLimit: 25,
+  burstLimit: 50,
+  waf: false,
+  wafRequestsPerIp: 1_000,
+};
 
 const environmentSchema = z.object({
   account: z.optional(z.string().check(z.regex(/^\d{12}$/, 'an AWS account id has 12 digits'))),
@@ -56,6 +69,8 @@ const environmentSchema = z.object({
   auditRetentionDays: z._default(z.number().check(z.int(), z.positive()), 400),
   /** Alarm notifications are mailed here when set (the subscription must be confirmed from the mail). */
   alarmEmail: z.optional(z.email()),
+  /** The low-priority security topic (sustained signature failures) is mailed here when set; never a page. */
+  securityAlarmEmail: z.optional(z.email()),
   logRetentionDays: z._default(
     z
       .number()
@@ -73,6 +88,16 @@ const environmentSchema = z.object({
    * "Upgrading a stack deployed before the split").
    */
   webhookSecretLayout: z._default(z.enum(['split', 'migrating']), 'split'),
+  /**
+   * IAM roles operators run the CLI's secret and webhook commands with: with the functions, the only principals the
+   * secrets' KMS key lets decrypt them. Empty: the stack creates one (output SecretsOperatorRoleArns) for them to assume.
+   */
+  operatorRoleArns: z._default(
+    z.array(
+      z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'an IAM role ARN: arn:aws:iam::<account>:role/<name>')),
+    ),
+    [],
+  ),
 });
 
 export interface EnvironmentConfig {
@@ -89,10 +114,12 @@ export interface EnvironmentConfig {
   maxReceiveCount: number;
   auditRetentionDays: number;
   alarmEmail?: string;
+  securityAlarmEmail?: string;
   logRetentionDays: (typeof LOG_RETENTION_DAYS)[number];
   removalPolicy: 'retain' | 'destroy';
   webhookIngress: WebhookIngressCapacity;
   webhookSecretLayout: 'split' | 'migrating';
+  operatorRoleArns: string[];
 }
 
 export class EnvironmentConfigError extends Error {
@@ -171,9 +198,11 @@ export function loadEnvironment(environments: unknown, selected: unknown): Envir
     maxReceiveCount: block.maxReceiveCount,
     auditRetentionDays: block.auditRetentionDays,
     ...(block.alarmEmail === undefined ? {} : { alarmEmail: block.alarmEmail }),
+    ...(block.securityAlarmEmail === undefined ? {} : { securityAlarmEmail: block.securityAlarmEmail }),
     logRetentionDays: block.logRetentionDays as EnvironmentConfig['logRetentionDays'],
     removalPolicy: block.removalPolicy,
     webhookIngress: ingress,
     webhookSecretLayout: block.webhookSecretLayout,
+    operatorRoleArns: block.operatorRoleArns,
   };
 }

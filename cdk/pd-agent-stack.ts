@@ -1,7 +1,4 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, Tags, Validations, type StackProps } from 'aws-cdk-lib';
-import * as apigw from 'aws-cdk-lib/aws-apigateway';
-import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -21,7 +18,6 @@ import { parseAgentConfig } from '../lib/config/agent-config';
 import {
   FUNCTION_LIMITS,
   PAGERDUTY_URLS,
-  WEBHOOK_PATH,
   secretNameFor,
   webhookSecretNameFor,
   type StackOutputName,
@@ -29,7 +25,11 @@ import {
 import { AgentAlarms } from './constructs/agent-alarms';
 import { AgentDashboard } from './constructs/agent-dashboard';
 import { AgentFunction } from './constructs/agent-function';
+import { SecretsKey } from './constructs/secrets-key';
+import { WafWebhookApi } from './constructs/waf-webhook-api';
+import { httpWebhookApi, type WebhookFront } from './constructs/webhook-front';
 import { WorkerContextReads } from './constructs/context-reads';
+import { AUDIT_APPEND_CONDITIONS, AUDIT_COMPLETION_CONDITIONS, INGRESS_STATE_CONDITIONS } from './constructs/table-conditions';
 import { tableFromDefinition } from './constructs/table-from-definition';
 import type { EnvironmentConfig } from './environments';
 
@@ -46,10 +46,13 @@ export interface PdAgentStackProps extends StackProps {
  * The functions only ever append to the audit table: a conditional PutItem of a new item, and one conditional
  * UpdateItem that fills an intent's outcome (`lib/audit/audit-log.ts`). They never read it (operators do, through
  * the CLI and the console), so no Get, Query or Scan; and nothing that deletes or replaces in bulk (DeleteItem,
- * BatchWriteItem, PartiQL, table changes). IAM cannot require a condition on a write, so the code's conditions and
- * this list together keep the trail append-only; `test/cdk/audit-append-only.test.ts` checks every policy.
+ * BatchWriteItem, PartiQL, table changes). The UpdateItem may name only the completion attributes
+ * (AUDIT_COMPLETION_CONDITIONS), so TTL and history cannot be rewritten; IAM cannot require a put to be of a new item,
+ * so the code's condition keeps PutItem from replacing one (and `auditArchive` keeps a tamper-evident copy).
+ * `test/cdk/audit-append-only.test.ts` and `test/cdk/least-privilege.test.ts` check every policy.
  */
-export const AUDIT_WRITER_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem'];
+export const AUDIT_APPEND_ACTIONS = ['dynamodb:PutItem'];
+export const AUDIT_COMPLETION_ACTIONS = ['dynamodb:UpdateItem'];
 
 /** Reading the audit trail by incident (never by the time index) is all the worker reads there. */
 export const AUDIT_READER_ACTIONS = ['dynamodb:Query'];
@@ -187,14 +190,15 @@ export class PdAgentStack extends Stack {
     // The internet-facing function: only the state-table calls it makes, and only the signing secrets (plus, while a
     // stack deployed before the split is migrating, the credentials secret that still holds them).
     // Each variable that names a resource is bound together with exactly the access the function needs to it.
-    ingress.bindTable('STATE_TABLE', stateTable, INGRESS_STATE_ACTIONS);
+    ingress.bindTable('STATE_TABLE', stateTable, INGRESS_STATE_ACTIONS, { conditions: INGRESS_STATE_CONDITIONS });
     ingress.bindQueueSender('QUEUE_URL', queue);
     ingress.bindSecretReader('WEBHOOK_SECRET_ID', signingSecret);
     // Only while migrating: the signing secrets are read from here until `pd-agent secret split` moves them.
     if (migrating) ingress.bindSecretReader('SECRET_ID', secret);
 
     worker.bindTable('STATE_TABLE', stateTable, AGENT_STATE_ACTIONS);
-    worker.bindTable('AUDIT_TABLE', auditTable, AUDIT_WRITER_ACTIONS);
+    worker.bindTable('AUDIT_TABLE', auditTable, AUDIT_APPEND_ACTIONS, { conditions: AUDIT_APPEND_CONDITIONS });
+    worker.allowOnTable(auditTable, AUDIT_COMPLETION_ACTIONS, { conditions: AUDIT_COMPLETION_CONDITIONS });
     // The outcome recorder reads when the incident's note was posted from the incident's own audit items.
     worker.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: AUDIT_READER_ACTIONS, resources: [auditTable.tableArn] }));
     worker.bindSecretReader('SECRET_ID', secret);
@@ -203,7 +207,8 @@ export class PdAgentStack extends Stack {
     new WorkerContextReads(this, 'WorkerContextReads', { role: worker.role, config: parseAgentConfig(agentConfig).context.aws });
 
     handback.bindTable('STATE_TABLE', stateTable, AGENT_STATE_ACTIONS);
-    handback.bindTable('AUDIT_TABLE', auditTable, AUDIT_WRITER_ACTIONS);
+    handback.bindTable('AUDIT_TABLE', auditTable, AUDIT_APPEND_ACTIONS, { conditions: AUDIT_APPEND_CONDITIONS });
+    handback.allowOnTable(auditTable, AUDIT_COMPLETION_ACTIONS, { conditions: AUDIT_COMPLETION_CONDITIONS });
     handback.bindSecretReader('SECRET_ID', secret);
 
     worker.function.addEventSource(
@@ -215,62 +220,35 @@ export class PdAgentStack extends Stack {
 
     this.addRotation(secret, rotator);
 
-    // --- HTTP API -------------------------------------------------------------------------------------------------
-    const api = new apigwv2.HttpApi(this, 'WebhookApi', {
-      apiName: `pd-agent-${env}`,
-      description: `pd-agent ${env}: PagerDuty V3 webhooks`,
-      createDefaultStage: false,
+    // The secrets' own key: its policy names who may decrypt them (docs/operations.md "Least privilege").
+    const [credentialsName, signingName] = [secretNameFor(env), webhookSecretNameFor(env)];
+    const credentialReaders = [worker, handback, rotator].map((fn) => ({ role: fn.role, secretNames: [credentialsName] }));
+    const secretsKey = new SecretsKey(this, 'SecretsKey', {
+      environment: env,
+      readers: [{ role: ingress.role, secretNames: migrating ? [signingName, credentialsName] : [signingName] }, ...credentialReaders],
+      operatorRoleArns: config.operatorRoleArns,
+      secrets: [
+        { secret, name: credentialsName },
+        { secret: signingSecret, name: signingName },
+      ],
+      removalPolicy,
     });
-    api.addRoutes({
-      path: WEBHOOK_PATH,
-      methods: [apigwv2.HttpMethod.POST],
-      integration: new HttpLambdaIntegration('Ingress', ingress.function),
-    });
+
+    // --- Webhook front: the HTTP API, or with webhookIngress.waf a REST API behind AWS WAF (docs/operations.md) ----
     const { rateLimit, burstLimit } = config.webhookIngress;
-    const accessLogs = new logs.LogGroup(this, 'WebhookApiAccessLogs', { retention: logRetention, removalPolicy });
-    const stage = api.addStage('DefaultStage', {
-      stageName: '$default',
-      autoDeploy: true,
-      throttle: { rateLimit, burstLimit },
-      accessLogSettings: {
-        destination: new apigwv2.LogGroupLogDestination(accessLogs),
-        format: apigw.AccessLogFormat.custom(
-          JSON.stringify({
-            environment: env,
-            requestId: '$context.requestId',
-            requestTime: '$context.requestTime',
-            ip: '$context.identity.sourceIp',
-            userAgent: '$context.identity.userAgent',
-            routeKey: '$context.routeKey',
-            status: '$context.status',
-            responseLength: '$context.responseLength',
-            responseLatency: '$context.responseLatency',
-            integrationStatus: '$context.integrationStatus',
-            integrationLatency: '$context.integrationLatency',
-            integrationError: '$context.integrationErrorMessage',
-            error: '$context.error.message',
-          }),
-        ),
-      },
-    });
-    // The same limits on the webhook route itself, so a route added later does not share (or widen) its budget.
-    // RouteSettings is untyped in the L1 construct, hence CloudFormation's own casing.
-    (stage.node.defaultChild as apigwv2.CfnStage).routeSettings = {
-      [`POST ${WEBHOOK_PATH}`]: { ThrottlingRateLimit: rateLimit, ThrottlingBurstLimit: burstLimit },
-    };
-    Validations.of(api).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason:
-        'PagerDuty cannot present AWS credentials or tokens; every delivery is authenticated by the ingress function (HMAC-SHA256 over the exact body, constant-time, 401 and an alarm otherwise).',
-    });
+    const frontProps = { environment: env, ingress: ingress.function, rateLimit, burstLimit, logRetention, removalPolicy };
+    const front: WebhookFront = config.webhookIngress.waf
+      ? new WafWebhookApi(this, 'WafWebhookApi', { ...frontProps, requestsPerIpPer5Minutes: config.webhookIngress.wafRequestsPerIp })
+      : httpWebhookApi(this, frontProps);
 
     // --- Alarms and dashboard -------------------------------------------------------------------------------------
     const alarms = new AgentAlarms(this, 'Alarms', {
       environment: env,
       alarmEmail: config.alarmEmail,
-      api,
-      stageName: stage.stageName,
-      accessLogs,
+      securityAlarmEmail: config.securityAlarmEmail,
+      webhookServerErrors: front.serverErrors,
+      accessLogs: front.accessLogs,
+      ...(front.throttledRequests === undefined ? {} : { throttledRequests: front.throttledRequests }),
       deadLetterQueue,
       functions: { ingress: ingress.function, worker: worker.function, handback: handback.function, rotateSecret: rotator.function },
     });
@@ -285,7 +263,7 @@ export class PdAgentStack extends Stack {
     const outputs: Record<StackOutputName, { value: string; description: string }> = {
       Environment: { value: env, description: 'AGENT_ENV of this stack' },
       WebhookUrl: {
-        value: `${stage.url}${WEBHOOK_PATH.slice(1)}`,
+        value: front.webhookUrl,
         description: 'URL to subscribe in PagerDuty (pd-agent webhook subscribe)',
       },
       StateTableName: { value: stateTable.tableName, description: 'DynamoDB state table (dedup records, claims, note tokens)' },
@@ -304,6 +282,11 @@ export class PdAgentStack extends Stack {
         description: 'Secrets Manager secret with the PagerDuty credentials (pd-agent secret set/stage)',
       },
       SecretArn: { value: secret.secretArn, description: 'Secrets Manager secret ARN' },
+      SecretsKeyArn: { value: secretsKey.key.keyArn, description: 'KMS key of both secrets: its policy names who may decrypt them' },
+      SecretsOperatorRoleArns: {
+        value: secretsKey.operatorRoleArns.join(','),
+        description: 'Roles that may run the pd-agent secret and webhook commands (the only operators the secrets key lets decrypt)',
+      },
       WebhookSecretName: {
         value: webhookSecretNameFor(env),
         description: 'Secrets Manager secret with the webhook signing secrets, the only one the ingress reads (pd-agent webhook …)',
@@ -318,7 +301,11 @@ export class PdAgentStack extends Stack {
       WorkerRoleArn: { value: worker.role.roleArn, description: 'Worker role: the principal a workload account ContextReadRole trusts' },
       HandbackFunctionName: { value: handback.function.functionName, description: 'Handback Lambda function' },
       RotateSecretFunctionName: { value: rotator.function.functionName, description: 'Secret rotation Lambda function' },
-      AlarmTopicArn: { value: alarms.topic.topicArn, description: 'SNS topic every alarm notifies' },
+      AlarmTopicArn: { value: alarms.topic.topicArn, description: "SNS topic of the alarms that page: the agent's own failures" },
+      SecurityAlarmTopicArn: {
+        value: alarms.securityTopic.topicArn,
+        description: 'Low-priority SNS topic: sustained signature failures (a forged flood or a wrong signing secret)',
+      },
       DashboardName: { value: dashboard.dashboard.dashboardName, description: 'CloudWatch dashboard' },
       PagerDutyApiUrl: { value: pagerduty.api, description: 'PagerDuty REST API of this environment' },
     };

@@ -1,5 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,10 +15,14 @@ import { AgentMetrics } from './agent-metrics';
 export interface AgentAlarmsProps {
   environment: string;
   alarmEmail?: string;
-  api: apigwv2.HttpApi;
-  stageName: string;
+  /** Mailed the low-priority security topic (sustained signature failures) when set. */
+  securityAlarmEmail?: string;
+  /** The webhook front's own 5xx count (API Gateway), whatever answered it: the ingress, Lambda or the gateway. */
+  webhookServerErrors: cloudwatch.IMetric;
   /** The webhook API's access log group (JSON lines with `status` and a constant `environment`). */
   accessLogs: logs.ILogGroup;
+  /** Which access-log lines are throttled requests; unset: every line with status 429. */
+  throttledRequests?: logs.IFilterPattern;
   deadLetterQueue: sqs.IQueue;
   functions: { ingress: lambda.IFunction; worker: lambda.IFunction; handback: lambda.IFunction; rotateSecret: lambda.IFunction };
 }
@@ -32,11 +35,30 @@ export const THROTTLING_PERIODS = 3;
 export const WEBHOOK_THROTTLED_METRIC = 'WebhookThrottled';
 
 /**
- * The environment's alarms, all to one encrypted SNS topic (mailed to `alarmEmail` when set). docs/operations.md "Deploy"
+ * Sustained signature failures: at least one 401 or unconfirmed signature in SIGNATURE_FAILURE_PERIODS_TO_ALARM of
+ * the last SIGNATURE_FAILURE_EVALUATION_PERIODS 5-minute periods. One stray unsigned POST never fires it; a forged
+ * flood or a wrong signing secret (every genuine delivery refused) does within 15 minutes.
+ */
+export const SIGNATURE_FAILURE_PERIODS_TO_ALARM = 3;
+export const SIGNATURE_FAILURE_EVALUATION_PERIODS = 6;
+
+/**
+ * The ingress's failures that are the agent's own: its IngressFailure metric, Lambda errors, and the webhook front's
+ * 5xx beyond the SignatureUnconfirmed 503s (a signature the ingress could not check yet is a claim from outside, not a
+ * failure: under a forged flood most forgeries get that 503). IF clamps the difference at zero, so a period where the
+ * counts land skewed cannot cancel a genuine failure counted by the other terms.
+ */
+export const INGRESS_FAILURES_EXPRESSION =
+  'FILL(failures, 0) + FILL(lambdaErrors, 0) + IF(FILL(server5xx, 0) > FILL(unconfirmed, 0), FILL(server5xx, 0) - FILL(unconfirmed, 0), 0)';
+
+/**
+ * The environment's alarms. Those that page reflect the agent's own failures and go to one encrypted SNS topic (mailed to `alarmEmail` when set). docs/operations.md "Deploy"
  * says what to do when each one fires; the alarm descriptions repeat it for whoever reads the notification.
  */
 export class AgentAlarms extends Construct {
   readonly topic: sns.Topic;
+  /** Low priority: what someone outside can cause (sustained signature failures), never a page. */
+  readonly securityTopic: sns.Topic;
   readonly all: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: AgentAlarmsProps) {
@@ -51,11 +73,13 @@ export class AgentAlarms extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
     });
+    // Only CloudWatch alarms of this account may use the key through the service (the confused-deputy guard).
     key.addToResourcePolicy(
       new iam.PolicyStatement({
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
       }),
     );
     this.topic = new sns.Topic(this, 'Topic', {
@@ -64,6 +88,13 @@ export class AgentAlarms extends Construct {
       enforceSSL: true,
     });
     if (props.alarmEmail !== undefined) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    this.securityTopic = new sns.Topic(this, 'SecurityTopic', {
+      displayName: `pd-agent ${environment} security notices (low priority)`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+    if (props.securityAlarmEmail !== undefined)
+      this.securityTopic.addSubscription(new subscriptions.EmailSubscription(props.securityAlarmEmail));
     const notify = new actions.SnsAction(this.topic);
 
     const lambdaErrors = (fn: lambda.IFunction): cloudwatch.IMetric =>
@@ -73,7 +104,7 @@ export class AgentAlarms extends Construct {
       alarmId: string,
       metric: cloudwatch.IMetric,
       description: string,
-      options: { threshold?: number; evaluationPeriods?: number } = {},
+      options: { threshold?: number; evaluationPeriods?: number; datapointsToAlarm?: number; action?: actions.SnsAction } = {},
     ): void => {
       const created = new cloudwatch.Alarm(this, alarmId, {
         alarmName: `pd-agent-${environment}-${alarmId}`,
@@ -81,12 +112,12 @@ export class AgentAlarms extends Construct {
         metric,
         threshold: options.threshold ?? 1,
         evaluationPeriods: options.evaluationPeriods ?? 1,
-        datapointsToAlarm: options.evaluationPeriods ?? 1,
+        datapointsToAlarm: options.datapointsToAlarm ?? options.evaluationPeriods ?? 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-      created.addAlarmAction(notify);
-      created.addOkAction(notify);
+      created.addAlarmAction(options.action ?? notify);
+      created.addOkAction(options.action ?? notify);
       this.all.push(created);
     };
 
@@ -94,27 +125,33 @@ export class AgentAlarms extends Construct {
       'SignatureFailures',
       AgentMetrics.sum('Signature failures', [
         metrics.metric(MetricName.signatureInvalid, 'ingress'),
-        metrics.metric(MetricName.signatureMissing, 'ingress'),
-        metrics.metric(MetricName.signatureMalformed, 'ingress'),
-        metrics.metric(MetricName.signatureMismatch, 'ingress'),
+        metrics.metric(MetricName.signatureUnconfirmed, 'ingress'),
       ]),
-      'a webhook was answered 401 (signature missing or matching no configured secret). Even one can be a silent ' +
-        'loss of pages: check the webhook subscriptions (pd-agent webhook status, pd-agent doctor) against the secret.',
+      'requests with a signature matching no signing secret (401, or 503 signature-unconfirmed) kept arriving for 15 of ' +
+        'the last 30 minutes. Low priority, never a page: either a forged flood (the access log shows where from; the ' +
+        'throttle and, with webhookIngress.waf, the per-IP rule absorb it) or a wrong signing secret, in which case ' +
+        'PagerDuty is dropping genuine deliveries: run pd-agent webhook status and pd-agent doctor.',
+      {
+        evaluationPeriods: SIGNATURE_FAILURE_EVALUATION_PERIODS,
+        datapointsToAlarm: SIGNATURE_FAILURE_PERIODS_TO_ALARM,
+        action: new actions.SnsAction(this.securityTopic),
+      },
     );
     alarm(
       'IngressFailures',
-      AgentMetrics.sum('Ingress 5xx', [
-        metrics.metric(MetricName.ingressFailure, 'ingress'),
-        lambdaErrors(functions.ingress),
-        new cloudwatch.Metric({
-          namespace: 'AWS/ApiGateway',
-          metricName: '5xx',
-          dimensionsMap: { ApiId: props.api.apiId, Stage: props.stageName },
-          statistic: cloudwatch.Stats.SUM,
-          period: Duration.minutes(5),
-        }),
-      ]),
-      'the webhook endpoint answered 5xx (state table, queue or secret unavailable). PagerDuty retries for 48 h; find the cause in the ingress logs.',
+      new cloudwatch.MathExpression({
+        expression: INGRESS_FAILURES_EXPRESSION,
+        usingMetrics: {
+          failures: metrics.metric(MetricName.ingressFailure, 'ingress'),
+          lambdaErrors: lambdaErrors(functions.ingress),
+          server5xx: props.webhookServerErrors,
+          unconfirmed: metrics.metric(MetricName.signatureUnconfirmed, 'ingress'),
+        },
+        label: 'Ingress failures of its own',
+        period: Duration.minutes(5),
+      }),
+      'the webhook endpoint failed (state table, queue or secret unavailable, a Lambda error, or a 5xx other than an ' +
+        'unconfirmed signature). PagerDuty retries for 48 h; find the cause in the ingress logs.',
     );
     // An HTTP API publishes no throttle metric, and its 4xx count mixes throttling with 401s and scanners' 404s; the
     // access log has each request's status, so a filter counts exactly the 429s. Lambda's own Throttles show the
@@ -123,7 +160,7 @@ export class AgentAlarms extends Construct {
       logGroup: props.accessLogs,
       metricNamespace: METRICS_NAMESPACE,
       metricName: WEBHOOK_THROTTLED_METRIC,
-      filterPattern: logs.FilterPattern.stringValue('$.status', '=', '429'),
+      filterPattern: props.throttledRequests ?? logs.FilterPattern.stringValue('$.status', '=', '429'),
       metricValue: '1',
       dimensions: { environment: '$.environment' },
     });

@@ -10,6 +10,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { FunctionService } from '../../lib/observability/telemetry';
 import type { RuntimeVariable } from '../../lib/config/runtime-env';
+import type { IamConditions } from './table-conditions';
 
 /** Where `npm run build` (local/build.ts) writes each function's bundle. */
 export const DIST_DIR = join(__dirname, '..', '..', 'dist');
@@ -35,6 +36,12 @@ export interface AgentFunctionProps {
   removalPolicy: RemovalPolicy;
   /** Executions reserved for (and capping) this function; unset, it shares the account's unreserved pool. */
   reservedConcurrentExecutions?: number;
+}
+
+export interface TableGrantOptions {
+  indexes?: boolean;
+  /** IAM conditions on the grant (cdk/constructs/table-conditions.ts). */
+  conditions?: IamConditions;
 }
 
 /**
@@ -84,11 +91,22 @@ export class AgentFunction extends Construct {
     });
   }
 
-  /** The table's name in `variable`, and exactly `actions` on it (its indexes included only when asked). */
-  bindTable(variable: RuntimeVariable, table: dynamodb.ITable, actions: readonly string[], options: { indexes?: boolean } = {}): void {
+  /** The table's name in `variable`, and exactly `actions` on it (its indexes included only when asked), under `conditions`. */
+  bindTable(variable: RuntimeVariable, table: dynamodb.ITable, actions: readonly string[], options: TableGrantOptions = {}): void {
     this.function.addEnvironment(variable, table.tableName);
+    this.allowOnTable(table, actions, options);
+  }
+
+  /** Exactly `actions` on a table already bound, in a statement of their own when they carry conditions. */
+  allowOnTable(table: dynamodb.ITable, actions: readonly string[], options: TableGrantOptions = {}): void {
     const resources = options.indexes === true ? [table.tableArn, `${table.tableArn}/index/*`] : [table.tableArn];
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...actions], resources }));
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: [...actions],
+        resources,
+        ...(options.conditions === undefined ? {} : { conditions: options.conditions }),
+      }),
+    );
   }
 
   /** The queue's URL in `variable`, and permission to send to it. */

@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import {
   MAX_BODY_BYTES,
   createDeliveryReceiver,
@@ -11,11 +11,13 @@ import {
 import type { Telemetry } from '../observability/telemetry';
 
 /**
- * The ingress behind API Gateway HTTP API (payload 2.0): the request decoded into a delivery (the body's exact bytes,
- * its size capped before decoding), the answer framed as JSON, metrics published once per invocation.
+ * The ingress behind API Gateway: the HTTP API (payload 2.0) by default, or the REST API behind AWS WAF (payload 1.0,
+ * `webhookIngress.waf`). The request is decoded into a delivery (the body's exact bytes, its size capped before
+ * decoding), the answer framed as JSON (a shape both payload versions accept), metrics published once per invocation.
  */
 export type IngressResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; body: string };
-export type IngressHandler = (request: APIGatewayProxyEventV2, context?: Context) => Promise<IngressResponse>;
+export type IngressRequest = APIGatewayProxyEventV2 | APIGatewayProxyEvent;
+export type IngressHandler = (request: IngressRequest, context?: Context) => Promise<IngressResponse>;
 
 /** The decoded size of a base64 string, computed without decoding it. */
 function base64DecodedBytes(encoded: string): number {
@@ -27,7 +29,7 @@ function base64DecodedBytes(encoded: string): number {
  * Decodes the body exactly as API Gateway received it, or reports it too large. The size is checked before any
  * decoding or hashing, so an oversized request costs next to nothing.
  */
-function rawBody(request: APIGatewayProxyEventV2): Buffer | 'too-large' {
+function rawBody(request: IngressRequest): Buffer | 'too-large' {
   const body = request.body ?? '';
   const base64 = request.isBase64Encoded === true;
   // A UTF-8 string has at least as many bytes as characters, so a long string is too large without measuring it.
@@ -36,11 +38,15 @@ function rawBody(request: APIGatewayProxyEventV2): Buffer | 'too-large' {
   return raw.length > MAX_BODY_BYTES ? 'too-large' : raw;
 }
 
-function deliveryOf(request: APIGatewayProxyEventV2): Delivery {
+/** Payload 1.0 (REST API) names the method at the top; payload 2.0 (HTTP API) has it under requestContext.http. */
+const isRestPayload = (request: IngressRequest): request is APIGatewayProxyEvent => 'httpMethod' in request;
+
+function deliveryOf(request: IngressRequest): Delivery {
+  const rest = isRestPayload(request);
   return {
-    method: request.requestContext?.http?.method,
-    path: request.rawPath,
-    sourceIp: request.requestContext?.http?.sourceIp,
+    method: rest ? request.httpMethod : request.requestContext?.http?.method,
+    path: rest ? request.path : request.rawPath,
+    sourceIp: rest ? request.requestContext?.identity?.sourceIp : request.requestContext?.http?.sourceIp,
     headers: request.headers,
     body: rawBody(request),
     text: request.isBase64Encoded === true ? undefined : (request.body ?? ''),

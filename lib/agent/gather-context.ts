@@ -2,6 +2,7 @@ import type { AwsContextConfig, TriagePolicy } from '../config/agent-config';
 import type { AwsReadClients, AwsTarget } from '../context/aws/clients';
 import type { ShareChangeLookup } from '../context/aws/aws-input';
 import { gatherAwsContext, type AwsProviders } from '../context/aws/aws-context';
+import { contextSessionName } from '../context/aws/read-role-contract';
 import { mergeChangeTimeline } from '../context/aws/change-provider';
 import { understandAlerts } from '../context/alert';
 import { planAwsReads } from '../context/aws/mapping';
@@ -114,7 +115,12 @@ async function awsContextFor(
   const triggeredAt = trigger.at;
   let clients: AwsReadClients;
   try {
-    clients = await aws.clientsFor({ region: scope.region, roleArn: scope.roleArn, externalId: scope.externalId });
+    clients = await aws.clientsFor({
+      region: scope.region,
+      roleArn: scope.roleArn,
+      externalId: scope.externalId,
+      sessionName: contextSessionName(incident.service.id),
+    });
   } catch (error) {
     const reason = `the AWS clients could not be created (${messageOf(error)})`;
     const unavailable = AWS_CONTEXT_SOURCES.map((source) => ({ source, reason }));

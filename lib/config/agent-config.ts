@@ -2,6 +2,7 @@
 import * as z from 'zod/mini';
 import { en } from 'zod/v4/locales';
 import { AgentConfigError, configJson, filterProblems, filtersField, schemaProblems, urgencySchema } from './filters-config';
+import { MIN_EXTERNAL_ID_CHARS } from '../context/aws/read-role-contract';
 
 z.config(en());
 
@@ -114,8 +115,18 @@ const awsServiceMappingSchema = z
     accountId: z.optional(z.string().check(z.regex(/^\d{12}$/))),
     /** A read-only role in that account (cdk/constructs/context-read-role.ts), assumed for every AWS read. */
     roleArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/))),
-    /** The external id the role's trust policy requires. */
-    externalId: z.optional(z.string().check(z.minLength(2), z.maxLength(1224))),
+    /** The external id the role's trust policy requires: at least MIN_EXTERNAL_ID_CHARS characters. */
+    externalId: z.optional(
+      z
+        .string()
+        .check(
+          z.minLength(
+            MIN_EXTERNAL_ID_CHARS,
+            `an external id has at least ${MIN_EXTERNAL_ID_CHARS} characters: generate one, e.g. openssl rand -hex 16`,
+          ),
+          z.maxLength(1224),
+        ),
+    ),
     /** Log groups searched for surging errors (a Lambda function's own group is found without this). */
     logGroups: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(512))), []),
     /** CloudFormation stacks whose changes count as changes to the service. */

@@ -44,6 +44,8 @@ export const STACK_OUTPUTS = [
   'DeadLetterQueueUrl',
   'SecretName',
   'SecretArn',
+  'SecretsKeyArn',
+  'SecretsOperatorRoleArns',
   'WebhookSecretName',
   'WebhookSecretArn',
   'WebhookSecretLayout',
@@ -53,6 +55,7 @@ export const STACK_OUTPUTS = [
   'HandbackFunctionName',
   'RotateSecretFunctionName',
   'AlarmTopicArn',
+  'SecurityAlarmTopicArn',
   'DashboardName',
   'PagerDutyApiUrl',
 ] as const;

@@ -80,6 +80,20 @@ function keptHeaders(headers: HeaderMap | undefined): Record<string, string> {
 // request cost the hot path more than building the few lines a delivery can log.
 type DeliveryKeys = Record<string, string | null>;
 
+/** Characters of a claimed value a log line keeps: PagerDuty's ids are far shorter; anything longer is cut and marked. */
+export const CLAIMED_VALUE_MAX_CHARS = 64;
+
+/**
+ * A value the sender chose and nothing verified (every header: PagerDuty's signature covers the body only), as a log
+ * line may carry it: at most CLAIMED_VALUE_MAX_CHARS characters, the cut said, so a request cannot fill the logs or
+ * pose a long forged value as the agent's. The log keys that hold such values start with `claimed`.
+ */
+export function claimedValue(value: string | undefined | null): string | null {
+  if (value === undefined || value === null) return null;
+  if (value.length <= CLAIMED_VALUE_MAX_CHARS) return value;
+  return `${value.slice(0, CLAIMED_VALUE_MAX_CHARS)}…[${value.length - CLAIMED_VALUE_MAX_CHARS} more characters cut]`;
+}
+
 /** A request that passed every check that needs no configuration: a POST under the size cap offering `v1=` signatures. */
 interface SignedRequest {
   raw: Buffer;
@@ -110,7 +124,7 @@ function receiverBasics(telemetry: Telemetry) {
       ...keys,
       reason,
       sourceIp: delivery.sourceIp,
-      userAgent: headerValue(delivery.headers, 'user-agent'),
+      claimedUserAgent: claimedValue(headerValue(delivery.headers, 'user-agent')),
     });
     return answer(401, { status: 'unauthorized', reason });
   };
@@ -123,13 +137,14 @@ function receiverBasics(telemetry: Telemetry) {
     const { method, headers } = delivery;
     // PagerDuty only ever POSTs; anything else is not a delivery and cannot be a genuine one answered 4xx.
     if (method !== undefined && method !== 'POST') {
-      logger.warn('Request is not a POST: answered 405', { method, path: delivery.path });
+      logger.warn('Request is not a POST: answered 405', { claimedMethod: claimedValue(method), claimedPath: claimedValue(delivery.path) });
       return answer(405, { status: 'method-not-allowed' }, { allow: 'POST' });
     }
     count(MetricName.webhookReceived);
     const webhookId = headerValue(headers, WEBHOOK_ID_HEADER) ?? null;
     const subscriptionId = headerValue(headers, SUBSCRIPTION_HEADER) ?? null;
-    const keys: DeliveryKeys = { webhookId, subscriptionId };
+    // Header values are claims whether or not the body's signature matches: logged cut short and labelled so.
+    const keys: DeliveryKeys = { claimedWebhookId: claimedValue(webhookId), claimedSubscriptionId: claimedValue(subscriptionId) };
     const raw = delivery.body;
     if (raw === 'too-large') {
       count(MetricName.webhookTooLarge);

@@ -23,6 +23,8 @@ export interface AwsTarget {
   /** A read-only role in another account, assumed with STS when set. */
   roleArn?: string;
   externalId?: string;
+  /** The assumed role's session name (contextSessionName: per service), which its trust policy may require. */
+  sessionName?: string;
 }
 
 /** Renewed this long before the assumed role's credentials expire. */
@@ -52,7 +54,7 @@ export function assumedRoleCredentials(
       const { Credentials } = await sts.send(
         new AssumeRoleCommand({
           RoleArn: target.roleArn,
-          RoleSessionName: SESSION_NAME,
+          RoleSessionName: target.sessionName ?? SESSION_NAME,
           ExternalId: target.externalId,
           DurationSeconds: 3600,
         }),
@@ -84,7 +86,7 @@ export class AwsClientCache {
   private readonly stsClients = new Map<string, Promise<STSClient>>();
 
   get(target: AwsTarget): Promise<AwsReadClients> {
-    const key = `${target.region}|${target.roleArn ?? ''}|${target.externalId ?? ''}`;
+    const key = `${target.region}|${target.roleArn ?? ''}|${target.externalId ?? ''}|${target.sessionName ?? ''}`;
     let clients = this.clients.get(key);
     if (clients === undefined) {
       clients = this.create(target);

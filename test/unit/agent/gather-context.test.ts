@@ -3,6 +3,7 @@ import { localBudget, RetryPolicy } from '../../../lib/agent/retry-policy';
 import { agentConfigSchema } from '../../../lib/config/agent-config';
 import type { AwsProviders } from '../../../lib/context/aws/aws-context';
 import type { AwsProviderInput, VerifiedAlarm } from '../../../lib/context/aws/aws-input';
+import type { AwsTarget } from '../../../lib/context/aws/clients';
 import { SourceUnavailableError, type ContextProvider } from '../../../lib/context/provider';
 import { SharedServiceContextReader } from '../../../lib/context/shared-service-context';
 import type { ServiceContextCachePort } from '../../../lib/state/service-context-cache';
@@ -119,6 +120,20 @@ describe('gatherContext', () => {
     expect(context.changeEvents).toHaveLength(1);
     // AWS reads never touch PagerDuty: alerts, recent incidents, change events, on-calls.
     expect(api.calls).toHaveLength(4);
+  });
+
+  it("reads through the service's mapped role in a session named for the service (pd-agent-<service id>)", async () => {
+    const targets: AwsTarget[] = [];
+    const roleArn = 'arn:aws:iam::210987654321:role/pd-agent-context-read';
+    const aws = {
+      ...awsDeps(recordingProviders([]), { PSVC001: { roleArn, externalId: 'checkout-7f3a9c2e41d8' } }),
+      clientsFor: async (target: AwsTarget) => {
+        targets.push(target);
+        return awsClients();
+      },
+    };
+    await gatherContext(makeIncident(), { api: fakeApi(), retry: retry(), policy, now: () => NOW, aws });
+    expect(targets).toEqual([expect.objectContaining({ roleArn, externalId: 'checkout-7f3a9c2e41d8', sessionName: 'pd-agent-PSVC001' })]);
   });
 
   it('keeps going when an AWS provider fails, with the reason in aws.unavailable', async () => {

@@ -3,10 +3,11 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { parseEventFilters, type EventFilters } from '../../../lib/config/filters-config';
 import { createIngressHandler, createMisconfiguredIngressHandler, type IngressResponse } from '../../../lib/adapters/api-gateway';
-import { MAX_BODY_BYTES, SIGNATURE_UNCONFIRMED } from '../../../lib/ingress/receive-delivery';
+import { CLAIMED_VALUE_MAX_CHARS, claimedValue, MAX_BODY_BYTES, SIGNATURE_UNCONFIRMED } from '../../../lib/ingress/receive-delivery';
 import { createTelemetry, MetricName, type Telemetry } from '../../../lib/observability/telemetry';
 import { EventQueue } from '../../../lib/queue/event-queue';
 import { decodeQueuedEvent } from '../../../lib/queue/queued-event';
@@ -277,6 +278,120 @@ describe('401: missing or bad signature', () => {
     expect(all).not.toContain(TEST_WEBHOOK_SECRET);
     expect(all).not.toContain('canary-api-token');
     expect(all).not.toContain('Test Incident');
+  });
+});
+
+/** The same delivery as the REST API behind AWS WAF hands it over (payload 1.0, header names as sent). */
+function restApiEvent(body: Buffer, options: DeliveryOptions = {}): APIGatewayProxyEvent {
+  const http = apiGatewayEvent(body, options);
+  const headers = Object.fromEntries(
+    Object.entries(http.headers).map(([name, value]) => [
+      name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase()),
+      value,
+    ]),
+  );
+  return {
+    httpMethod: options.method ?? 'POST',
+    path: '/webhooks/pagerduty',
+    resource: '/webhooks/pagerduty',
+    headers,
+    multiValueHeaders: {},
+    queryStringParameters: null,
+    multiValueQueryStringParameters: null,
+    pathParameters: null,
+    stageVariables: null,
+    body: http.body ?? null,
+    isBase64Encoded: http.isBase64Encoded,
+    requestContext: { identity: { sourceIp: '44.242.69.192' } } as APIGatewayProxyEvent['requestContext'],
+  };
+}
+
+describe('the REST API behind AWS WAF (webhookIngress.waf, payload 1.0) gets the same answers', () => {
+  const restHarness = () => {
+    const { telemetry, metrics, logs } = spiedTelemetry();
+    const handler = createIngressHandler({
+      secrets: new SingleDocumentSigningSecretSource({
+        client: new SecretsManagerClient({}),
+        secretId: SECRET_ID,
+        now: () => NOW.getTime(),
+      }),
+      ledger: new EventLedger(DynamoDBDocumentClient.from(new DynamoDBClient({})), 'state'),
+      queue: new EventQueue(new SQSClient({}), 'https://sqs.us-east-1.amazonaws.com/123456789012/events.fifo'),
+      filters: parseEventFilters(undefined),
+      telemetry,
+      now: () => NOW,
+    });
+    return { deliver: (body: Buffer, options?: DeliveryOptions) => handler(restApiEvent(body, options)), metrics, logs };
+  };
+
+  it.each([false, true])('enqueues the exact bytes of a signed delivery (base64: %p) with its capitalised headers', async (base64) => {
+    const { deliver } = restHarness();
+    const response = await deliver(triggered, { base64, webhookId: 'W7', subscriptionId: 'PSUB0' });
+    expect(response.statusCode).toBe(202);
+    const queued = decodeQueuedEvent(sqs.commandCalls(SendMessageCommand)[0].args[0].input.MessageBody as string, 'm');
+    expect(Buffer.from(queued.rawBodyBase64, 'base64').equals(triggered)).toBe(true);
+    expect(queued).toMatchObject({ webhookId: 'W7', subscriptionId: 'PSUB0' });
+  });
+
+  it('refuses an unsigned one 401 with the source IP API Gateway saw, and a GET 405', async () => {
+    const { deliver, logs } = restHarness();
+    expect((await deliver(triggered, { signature: null })).statusCode).toBe(401);
+    expect(logs.join('\n')).toContain('"sourceIp":"44.242.69.192"');
+    expect((await deliver(triggered, { method: 'GET' })).statusCode).toBe(405);
+    nothingWritten();
+  });
+});
+
+describe('header values are claims: logged cut short and labelled as claimed', () => {
+  const long = (prefix: string): string => `${prefix}${'x'.repeat(5000)}`;
+
+  it.each([
+    ['an unsigned delivery (401)', { signature: null }],
+    ['a forged signature (401 after the re-read)', { secrets: ['forged'] }],
+    ['a genuine delivery whose headers are still unverified (the signature covers the body only)', {}],
+  ] satisfies [string, DeliveryOptions][])('%s', async (_name, options) => {
+    const { deliver, logs } = harness();
+    stageSecrets({ current: [TEST_WEBHOOK_SECRET] });
+    dynamo.on(PutCommand).rejects(new Error('state table down'));
+    await deliver(triggered, {
+      ...options,
+      webhookId: long('W-'),
+      subscriptionId: long('S-'),
+      extraHeaders: { 'user-agent': long('UA-') },
+    });
+    expect(logs.length).toBeGreaterThan(0);
+    const fields = logs.map((line) => (JSON.parse(line) as [string, Record<string, unknown>])[1]);
+    for (const field of fields) {
+      expect(field).not.toHaveProperty('webhookId');
+      expect(field).not.toHaveProperty('subscriptionId');
+      expect(field).not.toHaveProperty('userAgent');
+      expect(field.claimedWebhookId).toBe(`W-${'x'.repeat(CLAIMED_VALUE_MAX_CHARS - 2)}…[4938 more characters cut]`);
+      expect(field.claimedSubscriptionId).toMatch(/^S-x{62}…\[4938 more characters cut\]$/);
+    }
+    expect(logs.join('\n')).not.toContain('x'.repeat(CLAIMED_VALUE_MAX_CHARS + 1));
+  });
+
+  it('keeps a value of PagerDuty size whole and says when there is none', () => {
+    expect(claimedValue('PSUB0')).toBe('PSUB0');
+    expect(claimedValue('a'.repeat(CLAIMED_VALUE_MAX_CHARS))).toBe('a'.repeat(CLAIMED_VALUE_MAX_CHARS));
+    expect(claimedValue(undefined)).toBeNull();
+  });
+
+  it('labels the method and path of a request that is not a POST, cut short', async () => {
+    const { telemetry, logs: lines } = spiedTelemetry();
+    const handler = createIngressHandler({
+      secrets: new SingleDocumentSigningSecretSource({ client: new SecretsManagerClient({}), secretId: SECRET_ID }),
+      ledger: new EventLedger(DynamoDBDocumentClient.from(new DynamoDBClient({})), 'state'),
+      queue: new EventQueue(new SQSClient({}), 'https://sqs.us-east-1.amazonaws.com/123456789012/events.fifo'),
+      filters: parseEventFilters(undefined),
+      telemetry,
+    });
+    const request = apiGatewayEvent(triggered);
+    request.requestContext.http.method = 'GET';
+    request.rawPath = long('/probe/');
+    expect((await handler(request)).statusCode).toBe(405);
+    const [, field] = JSON.parse(lines[0]) as [string, Record<string, unknown>];
+    expect(field).toEqual({ claimedMethod: 'GET', claimedPath: `/probe/${'x'.repeat(57)}…[4943 more characters cut]` });
   });
 });
 

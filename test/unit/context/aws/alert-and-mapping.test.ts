@@ -61,7 +61,7 @@ describe('AWS scope and mapping', () => {
             PSVC001: {
               region: 'us-east-1',
               roleArn: 'arn:aws:iam::210987654321:role/pd-agent-context-read',
-              externalId: 'ext-1',
+              externalId: 'ext-1-checkout-0001',
               logGroups: ['/ecs/orders'],
               stacks: ['orders-stack'],
             },
@@ -77,7 +77,7 @@ describe('AWS scope and mapping', () => {
       region: 'us-east-1',
       accountId: '210987654321',
       roleArn: 'arn:aws:iam::210987654321:role/pd-agent-context-read',
-      externalId: 'ext-1',
+      externalId: 'ext-1-checkout-0001',
     });
     expect(plan?.regionClaimed).toBe(false);
     expect(plan?.notFollowed).toEqual([

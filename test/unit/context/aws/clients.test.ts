@@ -4,6 +4,7 @@ import { CloudWatchLogsClient, FilterLogEventsCommand } from '@aws-sdk/client-cl
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { assumedRoleCredentials, AwsClientCache } from '../../../../lib/context/aws/clients';
+import { contextSessionName } from '../../../../lib/context/aws/read-role-contract';
 
 const ENDPOINTS = {
   AWS_ENDPOINT_URL_CLOUDWATCH: 'http://127.0.0.1:4101',
@@ -54,7 +55,12 @@ describe('AwsClientCache', () => {
     const here = await cache.get({ region: 'eu-west-1' });
     expect(await cache.get({ region: 'eu-west-1' })).toBe(here);
     expect(await cache.get({ region: 'us-east-1' })).not.toBe(here);
-    expect(await cache.get({ region: 'eu-west-1', roleArn: 'arn:aws:iam::210987654321:role/read', externalId: 'x1' })).not.toBe(here);
+    const role = { region: 'eu-west-1', roleArn: 'arn:aws:iam::210987654321:role/read', externalId: 'x1' };
+    expect(await cache.get(role)).not.toBe(here);
+    // Two services sharing a role get their own sessions, so each read is attributed to its service.
+    const first = await cache.get({ ...role, sessionName: contextSessionName('PA') });
+    expect(await cache.get({ ...role, sessionName: contextSessionName('PB') })).not.toBe(first);
+    expect(await cache.get({ ...role, sessionName: contextSessionName('PA') })).toBe(first);
   });
 });
 
@@ -79,6 +85,12 @@ describe('assumedRoleCredentials', () => {
       ExternalId: 'ext-123',
       RoleSessionName: 'pd-agent-context',
     });
+  });
+
+  it("assumes the role with the service's own session name when one is given (the read role's trust policy may require it)", async () => {
+    sts.on(AssumeRoleCommand).resolves(answer(3600_000));
+    await assumedRoleCredentials(new STSClient({ region: 'eu-west-1' }), { ...target, sessionName: contextSessionName('PCHECKOUT') })();
+    expect(sts.commandCalls(AssumeRoleCommand)[0]?.args[0].input.RoleSessionName).toBe('pd-agent-PCHECKOUT');
   });
 
   it('assumes the role again when the credentials are about to expire', async () => {
