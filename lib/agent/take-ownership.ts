@@ -85,6 +85,7 @@ export async function takeOwnership(deps: StepDeps, run: IncidentRun): Promise<O
     humanAcknowledger: human,
     everEscalated: progress?.escalatedAt !== undefined || progress?.leftWithOnCallAt !== undefined || progress?.handedBackAt !== undefined,
     handOver,
+    staysWithOnCall: pagedPeople && !acknowledgeNow,
     ...(earlierEscalation === undefined ? {} : { earlierEscalation }),
   };
 }

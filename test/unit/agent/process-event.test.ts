@@ -503,6 +503,16 @@ describe('EventProcessor: the paging contract (AGENT_CONFIG.acknowledge)', () =>
     }
   });
 
+  it('observe and note record what act mode would do with an incident it leaves with the people paged: left with on-call', async () => {
+    for (const mode of ['observe', 'note']) {
+      const { pd, processor, incidents } = setup({ config: parseAgentConfig(JSON.stringify({ rollout: { mode } })) });
+      const outcome = await processor.process(queued('incident.triggered'), plenty);
+      expect(outcome).toMatchObject({ status: 'triaged', decision: 'left-with-on-call' });
+      expect(await incidents.get(INCIDENT)).toMatchObject({ decision: 'left-with-on-call', rolloutMode: mode });
+      expect(pd.count('escalateIncident') + pd.count('acknowledgeIncident')).toBe(0);
+    }
+  });
+
   it("a person's acknowledgement answered as 1002 is their takeover, never the agent's: nothing escalated, no ack recorded", async () => {
     const pd = new FakePagerDuty([makeIncident({ assignments: toAgent })]);
     pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
