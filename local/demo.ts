@@ -2,6 +2,8 @@ import {
   DEFAULT_SANDBOX_SEED,
   SANDBOX_BOT_USER,
   SANDBOX_ESCALATION_POLICY_ID,
+  SANDBOX_PRIMARY_USER,
+  SANDBOX_SECONDARY_USER,
   SANDBOX_SERVICE_ID,
   signWebhookBody,
   type SandboxSeed,
@@ -27,6 +29,12 @@ const HOUR_MS = 3_600_000;
 /** Demo services whose rollout stage is not `act` (docs/rollout-and-outcomes.md): one incident is paged on each. */
 export const DEMO_OBSERVE_SERVICE = { id: 'PSVCOBS', name: 'search-api', mode: 'observe' } as const;
 export const DEMO_NOTE_SERVICE = { id: 'PSVCNOT', name: 'inventory-api', mode: 'note' } as const;
+/**
+ * The recommended policy shape (docs/how-it-works.md): the agent's user alone at level 1, people at level 2. The
+ * sandbox's checkout service shows the other shape, people at level 1.
+ */
+export const DEMO_AGENT_FIRST_POLICY_ID = 'PEPAGENT';
+export const DEMO_AGENT_FIRST_SERVICE = { id: 'PSVCPAY', name: 'payments-api', mode: 'act' } as const;
 
 /**
  * The local environment's policy for the demo: one rule the "known pattern" incident matches; the environment acts,
@@ -67,9 +75,18 @@ export function demoSeed(now: Date = new Date()): SandboxSeed {
   });
   return {
     ...DEFAULT_SANDBOX_SEED,
+    escalationPolicies: [
+      ...(DEFAULT_SANDBOX_SEED.escalationPolicies ?? []),
+      {
+        id: DEMO_AGENT_FIRST_POLICY_ID,
+        name: 'Payments: agent first',
+        levels: [[SANDBOX_BOT_USER.id], [SANDBOX_PRIMARY_USER.id], [SANDBOX_SECONDARY_USER.id]],
+      },
+    ],
     services: [
       ...(DEFAULT_SANDBOX_SEED.services ?? []),
       ...[DEMO_OBSERVE_SERVICE, DEMO_NOTE_SERVICE].map(({ id, name }) => ({ id, name, escalationPolicyId: SANDBOX_ESCALATION_POLICY_ID })),
+      { id: DEMO_AGENT_FIRST_SERVICE.id, name: DEMO_AGENT_FIRST_SERVICE.name, escalationPolicyId: DEMO_AGENT_FIRST_POLICY_ID },
     ],
     incidents: [
       past(72, 'Rotated the WAL archive and pruned old snapshots.'),
@@ -81,7 +98,11 @@ export function demoSeed(now: Date = new Date()): SandboxSeed {
 export interface DemoIncidentSummary {
   scenario: string;
   incidentId: string;
+  /** Who PagerDuty paged first: the agent (its user first in the policy) or people. */
+  policy: string;
   acknowledgedBy: string;
+  /** Why the agent acknowledged it or not (AGENT_CONFIG.acknowledge, default agent-first). */
+  why: string;
   noteFirstLine: string;
   decision: string;
   auditRows: number;
@@ -101,19 +122,48 @@ interface Scenario {
   name: string;
   title: string;
   urgency: 'high' | 'low';
-  /** Default: the sandbox's checkout service, where the agent acts. */
-  service?: typeof DEMO_OBSERVE_SERVICE | typeof DEMO_NOTE_SERVICE;
+  /** Default: the sandbox's checkout service (people first in its policy), where the agent acts. */
+  service?: typeof DEMO_OBSERVE_SERVICE | typeof DEMO_NOTE_SERVICE | typeof DEMO_AGENT_FIRST_SERVICE;
+  /** Why the agent acknowledges this incident or not, as the summary explains it. */
+  why: string;
 }
 
 const LAMBDA_DEPLOY = 'bad deploy (AWS context)';
 
+const AGENT_FIRST = 'agent first in the policy';
+const PEOPLE_PAGED = 'not acknowledged: PagerDuty paged people and no rule could keep it, so they keep it with the note';
+
 const SCENARIOS: Scenario[] = [
-  { name: 'known pattern', title: 'Checkout latency high during cache warm-up', urgency: 'low' },
-  { name: 'unknown, high urgency', title: 'Payment provider answers 503 for card payments', urgency: 'high' },
-  { name: 'recurring', title: RECURRING_TITLE, urgency: 'low' },
-  { name: LAMBDA_DEPLOY, title: LAMBDA_DEPLOY_TITLE, urgency: 'high' },
-  { name: 'observe mode', title: 'Search API p95 latency above 800ms', urgency: 'high', service: DEMO_OBSERVE_SERVICE },
-  { name: 'note mode', title: 'Inventory sync backlog above 10k messages', urgency: 'high', service: DEMO_NOTE_SERVICE },
+  {
+    name: 'known pattern',
+    title: 'Checkout latency high during cache warm-up',
+    urgency: 'low',
+    why: 'acknowledged: a rule could keep it, and it did (held)',
+  },
+  { name: 'unknown, high urgency', title: 'Payment provider answers 503 for card payments', urgency: 'high', why: PEOPLE_PAGED },
+  {
+    name: AGENT_FIRST,
+    title: 'Card payments failing: 502 from the payment gateway',
+    urgency: 'high',
+    service: DEMO_AGENT_FIRST_SERVICE,
+    why: 'acknowledged silently (PagerDuty paged only the agent), noted, then escalated to level 2',
+  },
+  { name: 'recurring', title: RECURRING_TITLE, urgency: 'low', why: PEOPLE_PAGED },
+  { name: LAMBDA_DEPLOY, title: LAMBDA_DEPLOY_TITLE, urgency: 'high', why: PEOPLE_PAGED },
+  {
+    name: 'observe mode',
+    title: 'Search API p95 latency above 800ms',
+    urgency: 'high',
+    service: DEMO_OBSERVE_SERVICE,
+    why: 'never acknowledged in observe mode; nothing written',
+  },
+  {
+    name: 'note mode',
+    title: 'Inventory sync backlog above 10k messages',
+    urgency: 'high',
+    service: DEMO_NOTE_SERVICE,
+    why: 'never acknowledged in note mode; the note only',
+  },
 ];
 
 /** The scenario service's rollout stage: observe writes nothing to PagerDuty, note only its note. */
@@ -192,10 +242,22 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
         continue;
       }
       if (scenario.name === 'known pattern') expect(agentAcknowledged, `${id} acknowledged by the agent (its rule may keep it)`);
-      else expect(!agentAcknowledged, `${id} handed to on-call at once, never acknowledged (no rule could keep it)`);
+      else if (scenario.name === AGENT_FIRST) expect(agentAcknowledged, `${id} acknowledged by the agent (PagerDuty paged only the agent)`);
+      else expect(!agentAcknowledged, `${id} left with the people PagerDuty paged, never acknowledged (no rule could keep it)`);
       expect(notes.length === 1, `${id} has exactly one agent note (has ${notes.length})`);
       const humansAssigned = incident.assignments.some((assignment) => assignment.assignee.id !== SANDBOX_BOT_USER.id);
-      if (scenario.name === 'known pattern') {
+      if (scenario.name === AGENT_FIRST) {
+        const order = sandbox
+          .history({ incidentId: id })
+          .filter((change) => change.agentId === SANDBOX_BOT_USER.id)
+          .map((change) => change.eventType.replace('incident.', ''));
+        expect(
+          order.join(',') === 'acknowledged,annotated,escalated',
+          `${id} acknowledged, noted, then escalated, in that order (${order.join(', ')})`,
+        );
+        const level2 = incident.assignments.map((assignment) => assignment.assignee.id).join(',') === SANDBOX_PRIMARY_USER.id;
+        expect(level2 && incident.status === 'triggered', `${id} paging ${SANDBOX_PRIMARY_USER.name} at level 2, the note already there`);
+      } else if (scenario.name === 'known pattern') {
         expect(!humansAssigned && incident.status === 'acknowledged', `${id} held by the agent (rule matched, confident)`);
         expect(/cache warms up/i.test(notes[0]?.content ?? ''), `${id} note carries the rule's hypothesis`);
       } else if (scenario.name === 'unknown, high urgency') {
@@ -259,12 +321,17 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
       summaries.push({
         scenario: scenario.name,
         incidentId: id,
+        policy: scenario.service === DEMO_AGENT_FIRST_SERVICE ? 'agent first' : 'people first',
+        why: scenario.why,
         acknowledgedBy:
           sandbox.acknowledgements(id)[0]?.acknowledger.id === SANDBOX_BOT_USER.id
             ? SANDBOX_BOT_USER.name
             : (sandbox.acknowledgements(id)[0]?.acknowledger.id ?? 'nobody'),
         noteFirstLine: oneLine(noteText?.replace(/[#*_`]/g, '').trim(), 60),
-        decision: `${triages[0]?.decision ?? incident.status}${modeOf(scenario) === 'act' ? '' : ` (${modeOf(scenario)} mode: not carried out)`}`,
+        decision:
+          modeOf(scenario) === 'act'
+            ? (triages[0]?.decision ?? incident.status)
+            : `would be ${triages[0]?.decision ?? incident.status} (${modeOf(scenario)} mode: not carried out)`,
         auditRows: rows.length,
       });
     }
@@ -276,11 +343,13 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
 
 export function summaryTable(summaries: DemoIncidentSummary[], colour: boolean): string {
   return renderTable(
-    ['scenario', 'incident', 'acknowledged by', 'note (first line)', 'decision', 'audit rows'],
+    ['scenario', 'incident', 'policy', 'acknowledged by', 'why', 'note (first line)', 'decision', 'audit rows'],
     summaries.map((summary) => [
       summary.scenario,
       summary.incidentId,
+      summary.policy,
       summary.acknowledgedBy,
+      summary.why,
       summary.noteFirstLine,
       summary.decision,
       summary.auditRows,

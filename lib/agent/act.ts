@@ -53,7 +53,7 @@ export async function act(
   const carriedOut = mayAct || run.holding.acknowledgedByAgent;
   if (!carriedOut) {
     // The agent never acknowledged, so there is nothing to hand back: PagerDuty pages the humans as it would without it.
-    const named = NAMED[decision];
+    const named = ownership.staysWithOnCall ? 'left-with-on-call' : NAMED[decision];
     await record(deps, run, context, hypothesis, named, `${reason} Not carried out: ${run.rollout.mode} mode (${run.rollout.reason}).`);
     await incidentLedger.markFinished(subject.incidentId);
     return named;

@@ -103,6 +103,11 @@ export interface Ownership {
    * gathering starts; null when the agent took it (or it was no hand-over's to make).
    */
   handOver: 'already-theirs' | 'escalate' | null;
+  /**
+   * PagerDuty pages people for it and AGENT_CONFIG.acknowledge would not let the agent take it: in act mode it is left
+   * with them, so that is also what observe and note modes record as the decision they did not carry out.
+   */
+  staysWithOnCall: boolean;
   /** An escalation an earlier delivery of this event began: repeated as it was unless PagerDuty confirmed it. */
   earlierEscalation?: { target: EscalationTarget; confirmed: boolean };
 }

@@ -85,6 +85,7 @@ export async function takeOwnership(deps: StepDeps, run: IncidentRun): Promise<O
     humanAcknowledger: human,
     everEscalated: progress?.escalatedAt !== undefined || progress?.leftWithOnCallAt !== undefined || progress?.handedBackAt !== undefined,
     handOver,
+    staysWithOnCall: pagedPeople && !acknowledgeNow,
     ...(earlierEscalation === undefined ? {} : { earlierEscalation }),
   };
 }
@@ -115,9 +116,21 @@ async function readIncident(run: IncidentRun): Promise<{ incident: Incident; ale
 }
 
 /**
+ * Who acknowledged the incident before the agent's acknowledgement reached PagerDuty, as its answer shows it: null
+ * when the agent's own acknowledgement is there (now, or from an earlier delivery). PagerDuty answers a repeated
+ * acknowledgement with "already acknowledged" (1002; the REST client reads the incident then) or, on some accounts,
+ * 200 with the incident unchanged: either way a person listed without the agent took it over. A 1002 whose incident
+ * lists nobody is never taken as the agent's own.
+ */
+export function takenOverBefore(answer: Incident, alreadyDone: boolean, botUserId: string): string | null {
+  if (answer.acknowledgements.some((entry) => entry.acknowledger.id === botUserId)) return null;
+  if (!alreadyDone && answer.acknowledgements.length === 0) return null;
+  return humanAcknowledger(answer, botUserId) ?? 'someone';
+}
+
+/**
  * The acknowledgement as the agent, and the ledger's record of it; from here on the agent must finish or hand back.
- * PagerDuty's "already acknowledged" (1002) is answered with the incident read again: when a person's acknowledgement
- * is there, it is their takeover, never the agent's own. Returns that person, or null when the agent holds it.
+ * Returns the person who acknowledged it first (`takenOverBefore`), or null when the agent holds it.
  */
 async function acknowledge(deps: StepDeps, run: IncidentRun): Promise<string | null> {
   const { audit, incidentLedger, metrics } = deps;
@@ -128,21 +141,16 @@ async function acknowledge(deps: StepDeps, run: IncidentRun): Promise<string | n
   // holds it instead of giving up on an incident the agent silenced.
   await incidentLedger.markAcknowledgementUnconfirmed(subject.incidentId, event.eventId, deps.clock());
   const ack = await run.actions.acknowledge();
-  if (ack.response.alreadyDone === true) {
-    const current = ack.response.value;
-    const ownAcknowledgement =
-      current.acknowledgements.length > 0 && current.acknowledgements.every((entry) => entry.acknowledger.id === botUserId);
-    if (!ownAcknowledgement) {
-      const person = humanAcknowledger(current, botUserId) ?? 'someone';
-      run.holding.incident = current;
-      await audit.record({
-        ...subject,
-        action: 'record',
-        outcome: 'recorded',
-        detail: `PagerDuty answered "already acknowledged" and the incident shows ${person} as its acknowledger: their takeover, not the agent's acknowledgement`,
-      });
-      return person;
-    }
+  const person = takenOverBefore(ack.response.value, ack.response.alreadyDone === true, botUserId);
+  if (person !== null) {
+    run.holding.incident = ack.response.value;
+    await audit.record({
+      ...subject,
+      action: 'record',
+      outcome: 'recorded',
+      detail: `PagerDuty answered the acknowledgement${ack.response.alreadyDone === true ? ' with "already acknowledged"' : ''} and the incident shows ${person} as its acknowledger: their takeover, not the agent's acknowledgement`,
+    });
+    return person;
   }
   await incidentLedger.markAcknowledged(subject.incidentId, event.eventId, deps.clock());
   run.holding.acknowledgedByAgent = true;

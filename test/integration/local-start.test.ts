@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { start, type StartResult } from '../../local/start';
+import { SANDBOX_BOT_USER } from '../../local/sandbox';
 
 describe('npm start -- --once: the README main command, end to end', () => {
   let result: StartResult | undefined;
@@ -16,13 +17,14 @@ describe('npm start -- --once: the README main command, end to end', () => {
     result = await start({ port: 0, demo: true, once: true, env, out, writeState: false });
     expect(result.demo?.failures).toEqual([]);
     expect(result.demo?.checks).toBeGreaterThanOrEqual(20);
-    expect(result.demo?.summaries.map((summary) => summary.decision)).toEqual([
-      'hold',
-      'escalate',
-      'escalate',
-      'escalate',
-      'escalate (observe mode: not carried out)',
-      'escalate (note mode: not carried out)',
+    expect(result.demo?.summaries.map((summary) => [summary.policy, summary.acknowledgedBy, summary.decision])).toEqual([
+      ['people first', SANDBOX_BOT_USER.name, 'held'],
+      ['people first', 'nobody', 'left-with-on-call'],
+      ['agent first', SANDBOX_BOT_USER.name, 'escalated'],
+      ['people first', 'nobody', 'left-with-on-call'],
+      ['people first', 'nobody', 'left-with-on-call'],
+      ['people first', 'nobody', 'would be left-with-on-call (observe mode: not carried out)'],
+      ['people first', 'nobody', 'would be left-with-on-call (note mode: not carried out)'],
     ]);
     const text = lines.join('');
     expect(text).toContain('All ');

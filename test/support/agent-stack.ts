@@ -43,8 +43,11 @@ export interface AgentStack {
   incidentLedger: DynamoIncidentLedger;
   audit: AuditLog;
   outcomes: OutcomeStore;
-  /** Replaces a worker dependency for the next events (crash simulation). */
-  hooks: { beforeRecordNote?: () => void };
+  /**
+   * Runs inside a worker dependency for the next events: crash simulation, or a person acting at that moment
+   * (`beforeAcknowledge` runs right before the agent's acknowledgement request, with the incident's id).
+   */
+  hooks: { beforeRecordNote?: () => void; beforeAcknowledge?: (incidentId: string) => void };
   stop(): Promise<void>;
 }
 
@@ -133,6 +136,12 @@ export async function startAgentStack(options: AgentStackOptions = {}): Promise<
   incidentLedger.recordNote = async (...args) => {
     hooks.beforeRecordNote?.();
     return recordNote(...args);
+  };
+  // Written right before the acknowledgement request (lib/agent/take-ownership.ts).
+  const markAcknowledgementUnconfirmed = incidentLedger.markAcknowledgementUnconfirmed.bind(incidentLedger);
+  incidentLedger.markAcknowledgementUnconfirmed = async (incidentId, ...rest) => {
+    await markAcknowledgementUnconfirmed(incidentId, ...rest);
+    hooks.beforeAcknowledge?.(incidentId);
   };
   built = {
     ingress: buildIngress({

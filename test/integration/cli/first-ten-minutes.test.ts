@@ -76,7 +76,7 @@ describe('the first ten minutes on a fresh local stack', () => {
 
     const rows = await auditOf(FIXTURE_INCIDENT);
     expect(rows).toContainEqual(expect.objectContaining({ action: 'note', outcome: 'succeeded' }));
-    expect(rows.find((row) => row.action === 'triage')?.decision).toBe('escalated');
+    expect(rows.find((row) => row.action === 'triage')?.decision).toBe('left-with-on-call');
     expect(rows.map((row) => row.action)).not.toContain('acknowledge');
     expect(rows.some((row) => row.outcome === 'failed')).toBe(false);
     expect(sandbox.acknowledgements(FIXTURE_INCIDENT).map((ack) => ack.acknowledger.id)).not.toContain(SANDBOX_BOT_USER.id);

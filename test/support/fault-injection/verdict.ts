@@ -158,7 +158,7 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
       );
     if (resolves.length > 0 && !incident.alertsCleared)
       violations.push(`incident ${incident.id}: the agent resolved it while its alerts were still triggered`);
-    const decidedEscalation = auditBy(incident.id, 'triage').some((item) => item.decision === 'escalate');
+    const decidedEscalation = auditBy(incident.id, 'triage').some((item) => item.decision === 'escalated');
     const heldByAgentAlone =
       sandbox.incident(incident.id).status === 'acknowledged' &&
       sandbox.incident(incident.id).acknowledgements.every((ack) => ack.acknowledger.id === bot);

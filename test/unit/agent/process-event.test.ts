@@ -13,7 +13,7 @@ import {
 import { createWorkerHandler } from '../../../lib/adapters/queue-handlers';
 import { OutcomeUnknownError, ThrottledError } from '../../../lib/agent/retry-policy';
 import { ACKNOWLEDGE_SETTINGS, parseAgentConfig, type AcknowledgeSetting, type AgentConfig } from '../../../lib/config/agent-config';
-import { acknowledgesOnStart } from '../../../lib/agent/take-ownership';
+import { acknowledgesOnStart, takenOverBefore } from '../../../lib/agent/take-ownership';
 import type { Incident } from '../../../lib/pagerduty/types';
 import { MetricName } from '../../../lib/observability/telemetry';
 import { PagerDutyNetworkError } from '../../../lib/pagerduty/errors';
@@ -503,6 +503,16 @@ describe('EventProcessor: the paging contract (AGENT_CONFIG.acknowledge)', () =>
     }
   });
 
+  it('observe and note record what act mode would do with an incident it leaves with the people paged: left with on-call', async () => {
+    for (const mode of ['observe', 'note']) {
+      const { pd, processor, incidents } = setup({ config: parseAgentConfig(JSON.stringify({ rollout: { mode } })) });
+      const outcome = await processor.process(queued('incident.triggered'), plenty);
+      expect(outcome).toMatchObject({ status: 'triaged', decision: 'left-with-on-call' });
+      expect(await incidents.get(INCIDENT)).toMatchObject({ decision: 'left-with-on-call', rolloutMode: mode });
+      expect(pd.count('escalateIncident') + pd.count('acknowledgeIncident')).toBe(0);
+    }
+  });
+
   it("a person's acknowledgement answered as 1002 is their takeover, never the agent's: nothing escalated, no ack recorded", async () => {
     const pd = new FakePagerDuty([makeIncident({ assignments: toAgent })]);
     pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
@@ -565,6 +575,27 @@ describe('EventProcessor: the paging contract (AGENT_CONFIG.acknowledge)', () =>
         expect(audit.of('triage')[0]?.detail).toContain('since the agent read it');
       }
     }
+  });
+});
+
+describe("takenOverBefore: who the answer to the agent's acknowledgement shows", () => {
+  const acknowledged = (...by: (typeof HUMAN)[]) =>
+    makeIncident({ status: 'acknowledged', acknowledgements: by.map((acknowledger) => ({ at: '2026-03-01T10:01:00Z', acknowledger })) });
+
+  it("is nobody when the agent's acknowledgement is listed, whatever the answer", () => {
+    for (const alreadyDone of [true, false]) {
+      expect(takenOverBefore(acknowledged(BOT), alreadyDone, BOT.id)).toBeNull();
+      expect(takenOverBefore(acknowledged(HUMAN, BOT), alreadyDone, BOT.id)).toBeNull();
+    }
+  });
+
+  it('is the person listed without the agent, on a 1002 and on a 200 that left the incident unchanged', () => {
+    for (const alreadyDone of [true, false]) expect(takenOverBefore(acknowledged(HUMAN), alreadyDone, BOT.id)).toBe(HUMAN.summary);
+  });
+
+  it("never takes a 1002 listing nobody as the agent's own; a plain success listing nobody is", () => {
+    expect(takenOverBefore(acknowledged(), true, BOT.id)).toBe('someone');
+    expect(takenOverBefore(acknowledged(), false, BOT.id)).toBeNull();
   });
 });
 
