@@ -16,7 +16,7 @@ import type { RefinementResult } from '../triage/bedrock-refiner';
 import { evaluateFilters } from '../webhook/filters';
 import { parseWebhookEvent } from '../webhook/parse-event';
 import type { WebhookEvent } from '../webhook/webhook-event';
-import { AgentActions } from './agent-actions';
+import { AgentActions, fallbackPagingOf } from './agent-actions';
 import type { AgentConnection, AgentSettings, Invocation, MetricsSink, NoteRenderer } from './agent-ports';
 import { startGathering, type AlertsRun, type GatherDeps, type GatherSettings } from './gather-context';
 import { explainPagerDutyFailure } from '../context/pagerduty/pagerduty-providers';
@@ -414,6 +414,7 @@ export class EventProcessor {
       subject: run.subject,
       botUserId: run.connection.botUserId,
       metrics,
+      fallbackPaging: fallbackPagingOf(run.connection),
       clock: this.clock,
     });
   }
