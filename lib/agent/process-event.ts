@@ -10,7 +10,6 @@ import type { QueuedEvent } from '../queue/queued-event';
 import type { DecisionFacts, IncidentLedger, IncidentProgress } from '../state/incident-ledger';
 import { ResolveRefusedError } from '../state/incident-ledger';
 import type { FinishedStatus, WorkLedger } from '../state/work-ledger';
-import { MAX_RETRIES_PER_EVENT } from '../state/work-ledger';
 import type { Hypothesis, IncidentContext } from '../triage/types';
 import type { RefinementResult } from '../triage/bedrock-refiner';
 import { evaluateFilters } from '../webhook/filters';
@@ -27,6 +26,7 @@ import {
   RetryStopError,
   ThrottledError,
   localBudget,
+  webhookBudget,
   type RetryDeps,
   type RetrySettings,
 } from './retry-policy';
@@ -365,10 +365,7 @@ export class EventProcessor {
   /** The event's retry policy: every repeat of a failed call, in this delivery or an earlier one, spends its budget. */
   private eventRetryPolicy(eventId: string, invocation: Invocation, connection: AgentConnection, failedCalls: string[]): RetryPolicy {
     return this.retryPolicy(invocation, connection, {
-      budget: {
-        tryConsume: () => this.deps.workLedger.consumeRetry(eventId, MAX_RETRIES_PER_EVENT),
-        recordFailedCall: (operation) => this.deps.workLedger.recordFailedCall(eventId, operation),
-      },
+      budget: webhookBudget(this.deps.workLedger, eventId),
       failedCalls,
     });
   }
@@ -649,11 +646,12 @@ export class EventProcessor {
       settings: { minRemainingMs: HANDBACK_MIN_REMAINING_MS },
     });
     let incident = holding.incident;
-    // An incident paging only the agent is as good as silenced: it is handed back like one the agent acknowledged.
-    if (holding.mustHandOver && incident !== undefined) {
-      await this.actionsFor(run, lastChance).handBack(incident, reason);
-      metrics.addMetric(MetricName.handedBack, 'Count', 1);
-      return { status: 'handed-back', reason };
+    // Paging only the agent but never acknowledged: PagerDuty's escalation timer runs, so past the cap the agent stops.
+    if (holding.mustHandOver && !holding.acknowledgedByAgent) {
+      metrics.addMetric(MetricName.gaveUp, 'Count', 1);
+      const detail = `stopped at the retry cap before its hand-over escalation landed; never acknowledged, so PagerDuty's escalation policy pages the next level when this one times out: ${reason}`;
+      await audit.record({ ...subject, action: 'record', outcome: 'failed', detail });
+      return { status: 'gave-up' };
     }
     if (!holding.acknowledgedByAgent || incident === undefined) {
       // Whether this delivery got to acknowledge says nothing about earlier ones: the ledger does, and PagerDuty decides.
@@ -673,6 +671,8 @@ export class EventProcessor {
       }
       incident = held;
     }
+    // Beyond the budget once per webhook (its timer paused, the incident must not wait); then the dead-letter handback.
+    if (!(await this.deps.workLedger.claimLastChance(event.eventId, this.clock()))) throw error;
     await this.actionsFor(run, lastChance).handBack(incident, reason);
     metrics.addMetric(MetricName.handedBack, 'Count', 1);
     return { status: 'handed-back', reason };
