@@ -34,6 +34,9 @@ export interface FallbackPaging {
   routingKey: string;
 }
 
+/** The Events API dedup key of a fallback page starts so; the incident it opens carries it as its incident key. */
+export const fallbackDedupPrefix = (env: string): string => `pd-agent/${env}/nobody-paged/`;
+
 /** The connection's fallback service, when its secret names one. */
 export function fallbackPagingOf(connection: Pick<AgentConnection, 'events' | 'fallbackRoutingKey'>): FallbackPaging | undefined {
   return connection.fallbackRoutingKey === undefined ? undefined : { events: connection.events, routingKey: connection.fallbackRoutingKey };
@@ -331,7 +334,17 @@ export class AgentActions {
       });
       return { pagedBy: 'nobody', incident: null };
     }
-    const dedupKey = `pd-agent/${this.deps.env}/nobody-paged/${this.incidentId}`;
+    const dedupKey = `${fallbackDedupPrefix(this.deps.env)}${this.incidentId}`;
+    if (incident.incident_key?.startsWith(fallbackDedupPrefix(this.deps.env)) === true) {
+      // This incident is the fallback's own page: alerting again would open another one, and so on.
+      await this.deps.audit.record({
+        ...this.deps.subject,
+        action: 'escalate',
+        outcome: 'failed',
+        detail: `${why}. It is itself a fallback page (${incident.incident_key}), so no further one is sent: keep the fallback service out of the agent's filters.`,
+      });
+      return { pagedBy: 'nobody', incident: null };
+    }
     try {
       await this.audited(
         'events-api',

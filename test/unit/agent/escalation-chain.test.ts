@@ -157,3 +157,15 @@ describe('onCallPeopleAbove', () => {
     expect(onCallPeopleAbove([oncall(BOT, 1)], POLICY.id, BOT.id)).toEqual([]);
   });
 });
+
+describe('escalate: a fallback page that cannot be escalated either', () => {
+  it('sends no further fallback alert (each would open another incident) and says to filter the fallback service out', async () => {
+    const { pd, actions, audit } = setup();
+    pd.incident().incident_key = `pd-agent/test/nobody-paged/PINC999`;
+    pd.fail('escalateIncident', 400, 1, 1006).fail('assignIncident', 403, 1);
+    const outcome = await actions.escalate(pd.incident(), [], 'no rule keeps it');
+    expect(outcome.pagedBy).toBe('nobody');
+    expect(pd.events).toEqual([]);
+    expect(audit.of('escalate').at(-1)?.detail).toMatch(/itself a fallback page.*keep the fallback service out of the agent's filters/);
+  });
+});
