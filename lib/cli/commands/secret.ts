@@ -55,6 +55,7 @@ async function promptedSecret(io: CliIo, current: AgentSecret | undefined): Prom
     fromEmail: fromEmail.trim() === '' ? current?.fromEmail : fromEmail.trim(),
     botUserId: botUserId.trim() === '' ? current?.botUserId : botUserId.trim(),
     ...(current?.eventsRoutingKey === undefined ? {} : { eventsRoutingKey: current.eventsRoutingKey }),
+    ...(current?.fallbackRoutingKey === undefined ? {} : { fallbackRoutingKey: current.fallbackRoutingKey }),
   };
 }
 
