@@ -32,6 +32,8 @@ export interface LocalStackOptions {
   port?: number;
   agentConfig?: string;
   sandboxSeed?: SandboxSeed;
+  /** The sandbox secret's `fallbackRoutingKey`: the integration key of a seeded service whose people the fallback pages. */
+  fallbackRoutingKey?: string;
   realPagerDuty?: RealPagerDuty;
   /** Skip esbuild when the bundles are known to be fresh. */
   skipBuild?: boolean;
@@ -140,6 +142,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         apiToken: SANDBOX_API_TOKEN,
         fromEmail: SANDBOX_BOT_USER.email,
         botUserId: SANDBOX_BOT_USER.id,
+        ...(options.fallbackRoutingKey === undefined ? {} : { fallbackRoutingKey: options.fallbackRoutingKey }),
       };
       webhookSecrets = [{ subscriptionId: LOCAL_SUBSCRIPTION_ID, secret: signingSecret }];
       pagerDutyApiUrl = sandbox.apiUrl;

@@ -206,6 +206,16 @@ export class AgentAlarms extends Construct {
       'a handback failed: an incident may be acknowledged by the agent with nobody behind it. Open the incidents in the audit trail now and escalate them by hand.',
     );
     alarm(
+      'NobodyPaged',
+      AgentMetrics.sum('Incidents paging nobody but the agent', [
+        metrics.metric(MetricName.nobodyPaged, 'worker'),
+        metrics.metric(MetricName.nobodyPaged, 'handback'),
+      ]),
+      'PagerDuty refused an escalation and the direct assignment to the next level: the incident paged nobody but the agent ' +
+        '(the fallback service was alerted if fallbackRoutingKey is set). Run pd-agent audit --action escalate --outcome failed, ' +
+        'page the on-call people of those incidents by hand, then check the escalation policy (the level above the agent).',
+    );
+    alarm(
       'WorkerErrors',
       AgentMetrics.sum('Worker errors', [metrics.metric(MetricName.workerError, 'worker'), lambdaErrors(functions.worker)]),
       'the worker failed on events (they are retried, then handed back). Check the worker logs.',

@@ -1,9 +1,9 @@
 import type { AuditCompletion, AuditIntent, AuditSubject, AuditTrail } from '../audit/audit-log';
 import { MetricName } from '../observability/telemetry';
 import { PagerDutyApiError } from '../pagerduty/errors';
-import type { EscalationTarget, Incident, Note, Oncall, PagerDutyApi, PagerDutyResponse } from '../pagerduty/types';
+import type { EscalationTarget, EventsApi, Incident, Note, Oncall, PagerDutyApi, PagerDutyResponse } from '../pagerduty/types';
 import type { IncidentLedger } from '../state/incident-ledger';
-import type { AgentSettings, MetricsSink, NoteFooter, NoteRenderer } from './agent-ports';
+import type { AgentConnection, AgentSettings, MetricsSink, NoteFooter, NoteRenderer } from './agent-ports';
 import { OperationFailedError, RetryStopError, type Attempted, type RetryPolicy } from './retry-policy';
 import { messageOf } from '../errors/message-of';
 
@@ -24,7 +24,32 @@ export interface AgentActionsDeps {
   botUserId: string;
   /** Counts audit completions that failed after the call (`AuditIncomplete`). */
   metrics: MetricsSink;
+  /** The fallback service's Events API key and client; absent when the credentials secret names none. */
+  fallbackPaging?: FallbackPaging;
   clock?: () => Date;
+}
+
+export interface FallbackPaging {
+  events: EventsApi;
+  routingKey: string;
+}
+
+/** The Events API dedup key of a fallback page starts so; the incident it opens carries it as its incident key. */
+export const fallbackDedupPrefix = (env: string): string => `pd-agent/${env}/nobody-paged/`;
+
+/** The connection's fallback service, when its secret names one. */
+export function fallbackPagingOf(connection: Pick<AgentConnection, 'events' | 'fallbackRoutingKey'>): FallbackPaging | undefined {
+  return connection.fallbackRoutingKey === undefined ? undefined : { events: connection.events, routingKey: connection.fallbackRoutingKey };
+}
+
+/**
+ * Who pages a person at the end of an escalation: PagerDuty's escalation, the direct assignment that followed it, the
+ * fallback service's alert, or nobody (every step refused or failed, and audited so). `incident` is PagerDuty's answer
+ * when a person is assigned on it.
+ */
+export interface EscalationOutcome {
+  pagedBy: 'escalation' | 'assignment' | 'fallback-alert' | 'nobody';
+  incident: Incident | null;
 }
 
 export interface NotePosted {
@@ -49,6 +74,32 @@ export function nextEscalationLevel(incident: Incident, oncalls: Oncall[]): numb
     .filter((oncall) => oncall.escalation_policy.id === incident.escalation_policy.id && assignees.has(oncall.user.id))
     .map((oncall) => oncall.escalation_level);
   return levels.length === 0 ? null : Math.max(...levels) + 1;
+}
+
+/** Someone other than the agent is assigned: PagerDuty pages them. */
+export function pagesPerson(incident: Incident, botUserId: string): boolean {
+  return incident.assignments.some((assignment) => assignment.assignee.id !== botUserId);
+}
+
+/**
+ * The on-call people of the lowest level above every level the agent is on in the policy (above none when it is not
+ * on it): whom PagerDuty would page once the agent's level timed out.
+ */
+export function onCallPeopleAbove(oncalls: Oncall[], escalationPolicyId: string, botUserId: string): string[] {
+  const inPolicy = oncalls.filter((oncall) => oncall.escalation_policy.id === escalationPolicyId);
+  const agentLevel = Math.max(0, ...inPolicy.filter((oncall) => oncall.user.id === botUserId).map((oncall) => oncall.escalation_level));
+  const people = inPolicy.filter((oncall) => oncall.escalation_level > agentLevel && oncall.user.id !== botUserId);
+  if (people.length === 0) return [];
+  const level = Math.min(...people.map((oncall) => oncall.escalation_level));
+  return [...new Set(people.filter((oncall) => oncall.escalation_level === level).map((oncall) => oncall.user.id))];
+}
+
+/**
+ * PagerDuty answered and said no (a 4xx other than 429: no such level, nobody on call, not allowed): repeating the
+ * request would not help, the next step of the chain might.
+ */
+function refusedByPagerDuty(error: unknown): boolean {
+  return error instanceof OperationFailedError && !error.retryable && error.cause instanceof PagerDutyApiError;
 }
 
 export class AgentActions {
@@ -158,63 +209,178 @@ export class AgentActions {
   }
 
   /**
-   * Hands the incident to people on call. `next_level` raises the escalation level when the current one is known;
-   * when it is not, or PagerDuty refuses it (no such level), the incident is reassigned to its escalation policy.
-   * The ledger forbids any later resolve before the call is made. With `forEvent`, the ledger also keeps which
-   * triggering event escalated, to where, and whether PagerDuty confirmed it; `repeat` (the target kept for this event
-   * by an earlier delivery that got no confirmation) is sent again as it was: read after the first escalation landed,
-   * the assignees are the next level's, and working the level out again would page one level further.
+   * Hands the incident to people on call, and makes sure a person is paged at the end (docs/how-it-works.md "The
+   * escalation chain"):
+   * 1. the escalation: `next_level` (the level above the one paged, the on-calls say which; above the agent's when the
+   *    incident is assigned to it) or, when the level is unknown, a reassignment to the incident's escalation policy;
+   * 2. the incident's assignees after it (the escalation's answer, or one read when PagerDuty refused it): when they
+   *    are only the agent, or nobody, the next level's on-call people are assigned directly;
+   * 3. when that is refused too (or nobody is on call above the agent), an alert through the Events API on the
+   *    fallback service (`fallbackRoutingKey`), audited and counted as `NobodyPaged`.
+   * A refusal never ends the chain; any other failure (budget, time, rate limit, no answer) is thrown for the caller's
+   * handback, except with `lastResort` (the handback itself), where the fallback alert is sent before it is thrown.
+   * The caller posts its note whatever the result. The ledger forbids any later resolve before the first call; with
+   * `forEvent`, it also keeps which triggering event escalated, to where, and whether a person was paged; `repeat` (the
+   * target kept for this event by an earlier delivery that got no confirmation) is sent again as it was: read after
+   * the first escalation landed, the assignees are the next level's, and working the level out again would page one
+   * level further.
    */
   async escalate(
     incident: Incident,
     oncalls: Oncall[],
     detail: string,
-    options: { forEvent?: string; repeat?: EscalationTarget } = {},
-  ): Promise<Attempted<Incident>> {
+    options: { forEvent?: string; repeat?: EscalationTarget; lastResort?: boolean } = {},
+  ): Promise<EscalationOutcome> {
     const policyTarget: EscalationTarget = { mode: 'escalation_policy', escalationPolicyId: incident.escalation_policy.id };
     // Assigned to the agent (a policy that pages it first): reassigning to the policy would page the agent again, so
     // it goes to the level above the agent's whatever the mode, with the on-calls read here when none were given.
     const pagesAgent = incident.assignments.some((assignment) => assignment.assignee.id === this.deps.botUserId);
     const mode = pagesAgent ? 'next_level' : this.deps.settings.escalation.mode;
+    let knownOncalls = oncalls;
     let level = mode === 'next_level' ? nextEscalationLevel(incident, oncalls) : null;
-    if (level === null && pagesAgent && options.repeat === undefined)
-      level = nextEscalationLevel(incident, await this.readOncalls(incident));
+    if (level === null && pagesAgent && options.repeat === undefined) {
+      knownOncalls = await this.readOncalls(incident);
+      level = nextEscalationLevel(incident, knownOncalls);
+    }
     const target: EscalationTarget = options.repeat ?? (level === null ? policyTarget : { mode: 'next_level', level });
     await this.deps.incidentLedger.beginEscalation(
       this.incidentId,
       this.clock(),
       options.forEvent === undefined ? undefined : { triggerEventId: options.forEvent, target },
     );
-    const attempt = (to: EscalationTarget, why: string) =>
-      this.audited(
-        'escalate',
-        () =>
-          this.deps.retry.idempotent(to.mode === 'next_level' ? 'escalate to the next level' : 'escalate', () =>
-            this.deps.api.escalateIncident(this.incidentId, to),
-          ),
-        {
-          detail: `${why}; ${to.mode === 'next_level' ? `escalation level ${to.level}` : `reassigned to escalation policy ${to.escalationPolicyId}`}`,
-        },
-      );
-    const escalated = await this.escalateOrFallBack(target, policyTarget, attempt, detail);
-    if (options.forEvent !== undefined) await this.deps.incidentLedger.confirmEscalation(this.incidentId, options.forEvent);
-    return escalated;
+    const outcome = await this.pageSomeone(incident, knownOncalls, target, detail, options.lastResort === true);
+    if (options.forEvent !== undefined && outcome.pagedBy !== 'nobody')
+      await this.deps.incidentLedger.confirmEscalation(this.incidentId, options.forEvent);
+    return outcome;
   }
 
-  private async escalateOrFallBack(
+  private async pageSomeone(
+    incident: Incident,
+    oncalls: Oncall[],
     target: EscalationTarget,
-    policyTarget: EscalationTarget,
-    attempt: (to: EscalationTarget, why: string) => Promise<Attempted<Incident>>,
     detail: string,
-  ): Promise<Attempted<Incident>> {
-    if (target.mode !== 'next_level') return attempt(target, detail);
+    lastResort: boolean,
+  ): Promise<EscalationOutcome> {
+    const toTarget =
+      target.mode === 'next_level' ? `escalation level ${target.level}` : `reassigned to escalation policy ${target.escalationPolicyId}`;
+    let after: Incident | null;
+    let refusal: string | null = null;
     try {
-      return await attempt(target, detail);
+      const { response } = await this.audited(
+        'escalate',
+        () =>
+          this.deps.retry.idempotent(target.mode === 'next_level' ? 'escalate to the next level' : 'escalate', () =>
+            this.deps.api.escalateIncident(this.incidentId, target),
+          ),
+        { detail: `${detail}; ${toTarget}` },
+      );
+      after = response.value;
     } catch (error) {
-      const refused =
-        error instanceof OperationFailedError && !error.retryable && error.cause instanceof PagerDutyApiError && error.cause.status === 400;
-      if (!refused) throw error;
-      return attempt(policyTarget, `${detail}; PagerDuty refused level ${target.level}, reassigning to the escalation policy instead`);
+      if (!refusedByPagerDuty(error)) return this.lastResortOrThrow(incident, error, lastResort, detail);
+      refusal = `PagerDuty refused the escalation (${toTarget}): ${messageOf(error)}`;
+      after = await this.readOnce(incident.id);
+    }
+    if (after !== null && pagesPerson(after, this.deps.botUserId)) return { pagedBy: 'escalation', incident: after };
+    const why =
+      refusal ??
+      (after === null
+        ? 'the incident could not be read after the escalation'
+        : `after the escalation (${toTarget}) PagerDuty pages ${after.assignments.length === 0 ? 'nobody' : 'only the agent'}`);
+    return this.assignOrAlert(incident, oncalls, `${detail}; ${why}`, lastResort);
+  }
+
+  /** Step 2 and 3 of the chain: the next level's people assigned directly, else the fallback alert. */
+  private async assignOrAlert(incident: Incident, oncalls: Oncall[], why: string, lastResort: boolean): Promise<EscalationOutcome> {
+    const known = oncalls.some((oncall) => oncall.escalation_policy.id === incident.escalation_policy.id);
+    const people = onCallPeopleAbove(
+      known ? oncalls : await this.readOncalls(incident),
+      incident.escalation_policy.id,
+      this.deps.botUserId,
+    );
+    if (people.length === 0) return this.alertFallback(incident, `${why}; nobody but the agent is on call in its escalation policy`);
+    try {
+      const { response } = await this.audited(
+        'escalate',
+        () => this.deps.retry.idempotent('assign on-call people', () => this.deps.api.assignIncident(this.incidentId, people)),
+        { detail: `${why}; assigned directly to the on-call people ${people.join(', ')}` },
+      );
+      if (pagesPerson(response.value, this.deps.botUserId)) return { pagedBy: 'assignment', incident: response.value };
+      return this.alertFallback(incident, `${why}; the direct assignment to ${people.join(', ')} left nobody but the agent assigned`);
+    } catch (error) {
+      if (!refusedByPagerDuty(error)) return this.lastResortOrThrow(incident, error, lastResort, why);
+      return this.alertFallback(incident, `${why}; PagerDuty refused the direct assignment to ${people.join(', ')}: ${messageOf(error)}`);
+    }
+  }
+
+  /** The handback is the last chance: before its failure goes up, the fallback service pages someone. */
+  private async lastResortOrThrow(incident: Incident, error: unknown, lastResort: boolean, why: string): Promise<never> {
+    if (lastResort) await this.alertFallback(incident, `${why}; the handback could not reach PagerDuty: ${messageOf(error)}`);
+    throw error;
+  }
+
+  /**
+   * The last resort: one Events API alert on the fallback service, which pages its own people. Audited and counted
+   * (`NobodyPaged`, alarmed) whether or not it could be sent: someone must look at why PagerDuty refused.
+   */
+  private async alertFallback(incident: Incident, why: string): Promise<EscalationOutcome> {
+    this.deps.metrics.addMetric(MetricName.nobodyPaged, 'Count', 1);
+    const fallback = this.deps.fallbackPaging;
+    if (fallback === undefined) {
+      await this.deps.audit.record({
+        ...this.deps.subject,
+        action: 'escalate',
+        outcome: 'failed',
+        detail: `${why}. Nobody is paged and no fallback service is configured: set fallbackRoutingKey in the credentials secret.`,
+      });
+      return { pagedBy: 'nobody', incident: null };
+    }
+    const dedupKey = `${fallbackDedupPrefix(this.deps.env)}${this.incidentId}`;
+    if (incident.incident_key?.startsWith(fallbackDedupPrefix(this.deps.env)) === true) {
+      // This incident is the fallback's own page: alerting again would open another one, and so on.
+      await this.deps.audit.record({
+        ...this.deps.subject,
+        action: 'escalate',
+        outcome: 'failed',
+        detail: `${why}. It is itself a fallback page (${incident.incident_key}), so no further one is sent: keep the fallback service out of the agent's filters.`,
+      });
+      return { pagedBy: 'nobody', incident: null };
+    }
+    try {
+      await this.audited(
+        'events-api',
+        async () => ({
+          attempts: 1,
+          response: await fallback.events.send({
+            routingKey: fallback.routingKey,
+            action: 'trigger',
+            dedupKey,
+            // The title is the alert's text, not the agent's: quoted, and cut to fit PagerDuty's summary.
+            summary: `PagerDuty incident #${incident.number} pages nobody but ${this.deps.settings.agentName}: "${incident.title.slice(0, 200)}"`,
+            source: `pd-agent/${this.deps.env}`,
+            severity: 'critical',
+            customDetails: { incidentId: this.incidentId, incidentUrl: incident.html_url, why },
+          }),
+        }),
+        { detail: `${why}; fallback alert ${dedupKey}` },
+      );
+      return { pagedBy: 'fallback-alert', incident: null };
+    } catch (error) {
+      await this.deps.audit.record({
+        ...this.deps.subject,
+        action: 'escalate',
+        outcome: 'failed',
+        detail: `${why}. The fallback alert failed too (${messageOf(error)}): nobody is paged.`,
+      });
+      return { pagedBy: 'nobody', incident: null };
+    }
+  }
+
+  /** One read outside the budget and never retried, like the safety net's other reads; null without an answer. */
+  private async readOnce(incidentId: string): Promise<Incident | null> {
+    try {
+      return (await this.deps.api.getIncident(incidentId)).value;
+    } catch {
+      return null;
     }
   }
 
@@ -230,10 +396,18 @@ export class AgentActions {
 
   /**
    * The safety net: escalate first (people get paged even if the note then fails), then a short note saying why,
-   * deduplicated like any note, then the ledger marks the incident handed back.
+   * deduplicated like any note, then the ledger marks the incident handed back. The note is posted even when the
+   * escalation failed (the fallback service's people, or whoever looks next, read why); that failure is then thrown,
+   * and the incident is not marked handed back, so that the dead-letter handback tries again.
    */
-  async handBack(incident: Incident, reason: string): Promise<void> {
-    await this.escalate(incident, [], `handback: ${reason}`);
+  async handBack(incident: Incident, reason: string): Promise<EscalationOutcome> {
+    let escalated: EscalationOutcome | undefined;
+    let escalationError: unknown;
+    try {
+      escalated = await this.escalate(incident, [], `handback: ${reason}`, { lastResort: true });
+    } catch (error) {
+      escalationError = error;
+    }
     const triggerEventId = `handback-${this.deps.subject.eventId}`;
     const footer = this.footer(triggerEventId);
     let noteProblem = '';
@@ -249,11 +423,18 @@ export class AgentActions {
       // The escalation already paged people; a missing explanation must not undo the handback.
       noteProblem = `; the handback note could not be posted: ${messageOf(error)}`;
     }
+    if (escalated === undefined) throw escalationError;
     await this.deps.incidentLedger.markHandedBack(this.incidentId, reason, this.clock());
-    await this.deps.audit.record({ ...this.deps.subject, action: 'handback', outcome: 'succeeded', detail: `${reason}${noteProblem}` });
+    await this.deps.audit.record({
+      ...this.deps.subject,
+      action: 'handback',
+      outcome: escalated.pagedBy === 'nobody' ? 'failed' : 'succeeded',
+      detail: `${reason}; paged by: ${escalated.pagedBy}${noteProblem}`,
+    });
+    return escalated;
   }
 
-  /** The escalation policy's on-calls, or none when they cannot be read (the escalation then falls back to the policy). */
+  /** The escalation policy's on-calls, or none when they cannot be read (the chain then goes on without them). */
   private async readOncalls(incident: Incident): Promise<Oncall[]> {
     try {
       const { response } = await this.deps.retry.idempotent('read on-calls (escalation level)', () =>

@@ -16,6 +16,11 @@ export interface AgentConnection {
   botUserId: string;
   /** Events API v2 key for the agent's own health alerts, when the environment has one. */
   eventsRoutingKey?: string;
+  /**
+   * Events API v2 key of the fallback service: when PagerDuty refuses both the escalation and a direct assignment, an
+   * alert there pages its people, so that no incident ends paging only the agent.
+   */
+  fallbackRoutingKey?: string;
   /** Paces every call made with this credential under PagerDuty's rate limit (one per credential and environment). */
   pacer?: RateLimitPacer;
 }

@@ -7,7 +7,7 @@ import type { IncidentLedger } from '../state/incident-ledger';
 import type { WorkLedger } from '../state/work-ledger';
 import { evaluateFilters } from '../webhook/filters';
 import { parseWebhookEvent } from '../webhook/parse-event';
-import { AgentActions } from './agent-actions';
+import { AgentActions, fallbackPagingOf } from './agent-actions';
 import type { AgentConnection, AgentSettings, Invocation, MetricsSink, NoteRenderer } from './agent-ports';
 import { TRIGGERING_EVENT_TYPES, acknowledgedByAgentAlone, pagesOnlyTheAgent } from './process-event';
 import { RetryPolicy, localBudget, type RetryBudget, type RetrySettings } from './retry-policy';
@@ -107,6 +107,7 @@ export class DeadLetterHandback {
       subject: { ...subject, incidentId },
       botUserId: connection.botUserId,
       metrics: this.deps.metrics,
+      fallbackPaging: fallbackPagingOf(connection),
       clock: this.clock,
     });
     const incident = (await retry.idempotent('read incident', () => connection.api.getIncident(incidentId))).response.value;

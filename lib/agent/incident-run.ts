@@ -8,7 +8,7 @@ import type { WorkLedger } from '../state/work-ledger';
 import type { RefinementResult } from '../triage/bedrock-refiner';
 import type { Hypothesis, IncidentContext } from '../triage/types';
 import type { WebhookEvent } from '../webhook/webhook-event';
-import { AgentActions } from './agent-actions';
+import { AgentActions, fallbackPagingOf } from './agent-actions';
 import type { AgentConnection, AgentSettings, Invocation, MetricsSink, NoteRenderer } from './agent-ports';
 import type { AlertsRun, GatherDeps, GatherSettings } from './gather-context';
 import type { RetryPolicy, RetrySettings } from './retry-policy';
@@ -169,6 +169,7 @@ export function actionsFor(deps: StepDeps, run: Pick<IncidentRun, 'subject' | 'c
     subject: run.subject,
     botUserId: run.connection.botUserId,
     metrics,
+    fallbackPaging: fallbackPagingOf(run.connection),
     clock: deps.clock,
   });
 }

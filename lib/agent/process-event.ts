@@ -5,7 +5,6 @@ import { OUTCOME_READ_RETRIES } from '../outcomes/outcome-recorder';
 import { allowedWrites, resolveRollout } from '../rollout/rollout';
 import type { QueuedEvent } from '../queue/queued-event';
 import type { FinishedStatus } from '../state/work-ledger';
-import { MAX_RETRIES_PER_EVENT } from '../state/work-ledger';
 import { evaluateFilters } from '../webhook/filters';
 import { parseWebhookEvent } from '../webhook/parse-event';
 import type { WebhookEvent } from '../webhook/webhook-event';
@@ -24,7 +23,7 @@ import {
   type StepDeps,
 } from './incident-run';
 import { postNote } from './post-note';
-import { DEFAULT_RETRY_SETTINGS, RetryPolicy, RetryStopError, ThrottledError, localBudget, type RetryDeps } from './retry-policy';
+import { DEFAULT_RETRY_SETTINGS, RetryPolicy, RetryStopError, ThrottledError, localBudget, webhookBudget, type RetryDeps } from './retry-policy';
 import { handBackOnStop } from './stop-handback';
 import { takeOwnership } from './take-ownership';
 
@@ -170,10 +169,7 @@ export class EventProcessor {
   /** The event's retry policy: every repeat of a failed call, in this delivery or an earlier one, spends its budget. */
   private eventRetryPolicy(eventId: string, invocation: Invocation, connection: AgentConnection, failedCalls: string[]): RetryPolicy {
     return this.retryPolicy(invocation, connection, {
-      budget: {
-        tryConsume: () => this.deps.workLedger.consumeRetry(eventId, MAX_RETRIES_PER_EVENT),
-        recordFailedCall: (operation) => this.deps.workLedger.recordFailedCall(eventId, operation),
-      },
+      budget: webhookBudget(this.deps.workLedger, eventId),
       failedCalls,
     });
   }

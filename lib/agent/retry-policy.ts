@@ -2,6 +2,7 @@ import { PagerDutyApiError, PagerDutyNetworkError, isPagerDutyError } from '../p
 import type { RateLimitPacer } from '../pagerduty/rate-limit-pacer';
 import type { PagerDutyResponse } from '../pagerduty/types';
 import { messageOf } from '../errors/message-of';
+import { MAX_OPTIONAL_READ_RETRIES, type RetryCharge, type RetryGrant, type WorkLedger } from '../state/work-ledger';
 
 /**
  * How the agent repeats PagerDuty calls (docs/how-it-works.md "Retries and budget"):
@@ -9,9 +10,12 @@ import { messageOf } from '../errors/message-of';
  * - creating a note: 1 retry, and only after the caller's dedup check said the first attempt did not land; never
  *   after an attempt whose answer was lost, since PagerDuty's list can lag behind a create: that stops the call as an
  *   unknown outcome, and a later delivery runs the dedup check once the list has settled;
- * - every retry takes one unit of the per-webhook budget (STATE_TABLE, at most 5 across redeliveries); the first
- *   attempt of a call that failed in an earlier delivery is a retry too, so a call is attempted at most 1 + 5 times
- *   per webhook however many times the event is delivered;
+ * - every retry takes one unit of the per-webhook budget (STATE_TABLE, at most 5 across redeliveries) and one of its
+ *   operation's own cap (3, or 1 for a note), counted across redeliveries too; optional context reads
+ *   (`optionalRead`) may take at most 2 of the 5 between them, and once they have, a failing read is given up (the
+ *   note says what is missing) while the acknowledgement, the note and the escalation keep the rest; the first
+ *   attempt of a call that failed in an earlier delivery is a retry too, so an idempotent call is attempted at most
+ *   1 + 3 times per webhook however many times the event is delivered;
  * - a call whose answer was lost (timeout, dropped connection) may have been applied: `outcomeUnknown` says so until
  *   a later attempt of it succeeds, so that the caller never takes "no answer" for "not done";
  * - a 429 is never slept on: it surfaces as ThrottledError so the message goes back to the queue for
@@ -21,8 +25,8 @@ import { messageOf } from '../errors/message-of';
  * - no attempt starts when the Lambda's remaining time is short.
  */
 export interface RetryBudget {
-  /** Takes one retry from the budget; false when it is spent. */
-  tryConsume(): Promise<boolean>;
+  /** Takes one retry from the budget (and from the charge's caps, where the budget keeps them), or says which cap refused. */
+  tryConsume(charge: RetryCharge): Promise<RetryGrant>;
   /** Remembers for later deliveries that `operation` failed, so that its next attempt, whenever it comes, is a retry. */
   recordFailedCall?(operation: string): Promise<void>;
 }
@@ -118,15 +122,19 @@ export class ThrottledError extends RetryStopError {
 export class RetryBudgetExhaustedError extends RetryStopError {
   override readonly name = 'RetryBudgetExhaustedError';
   readonly kind = 'budget-exhausted' as const;
-  constructor(operation: string, attempts: number, cause: unknown) {
+  /** The webhook's 5 retries are spent, or this operation's own (3, or 1 for a note), across deliveries. */
+  readonly spent: 'event' | 'operation';
+  constructor(operation: string, attempts: number, cause: unknown, spent: 'event' | 'operation' = 'event') {
     super(
-      `${operation} failed${attempts === 0 ? ' in an earlier delivery' : ''} and the event's retry budget is spent` +
+      `${operation} failed${attempts === 0 ? ' in an earlier delivery' : ''} and ` +
+        `${spent === 'event' ? "the event's retry budget is spent" : `its own retries for this webhook are spent`}` +
         `${cause === undefined ? '' : `: ${messageOf(cause)}`}. ` +
-        'The agent hands the incident back to the humans on call.',
+        'The agent stops: it hands back an incident it acknowledged; one it did not stays on PagerDuty’s own escalation timer.',
       operation,
       attempts,
       cause,
     );
+    this.spent = spent;
   }
 }
 
@@ -227,7 +235,16 @@ export class RetryPolicy {
 
   /** Reads, acknowledge, escalate, resolve: repeating them gives the same result. */
   idempotent<T>(operation: string, call: () => Promise<PagerDutyResponse<T>>): Promise<Attempted<T>> {
-    return this.run(operation, call, this.settings.idempotentRetries, undefined);
+    return this.run(operation, call, this.settings.idempotentRetries, undefined, false);
+  }
+
+  /**
+   * A context read triage can do without: retried like any read, but from the optional reads' share of the budget
+   * (at most 2 of the 5). Once that is spent it fails with OperationFailedError (the source becomes unavailable)
+   * instead of stopping the run.
+   */
+  optionalRead<T>(operation: string, call: () => Promise<PagerDutyResponse<T>>): Promise<Attempted<T>> {
+    return this.run(operation, call, this.settings.idempotentRetries, undefined, true);
   }
 
   /**
@@ -240,7 +257,7 @@ export class RetryPolicy {
     call: () => Promise<PagerDutyResponse<T>>,
     landed: () => Promise<PagerDutyResponse<T> | null>,
   ): Promise<Attempted<T>> {
-    return this.run(operation, call, this.settings.noteRetries, landed);
+    return this.run(operation, call, this.settings.noteRetries, landed, false);
   }
 
   /** The backoff before retry number `retry` (1-based): full jitter over an exponential ceiling. */
@@ -254,7 +271,9 @@ export class RetryPolicy {
     call: () => Promise<PagerDutyResponse<T>>,
     maxRetries: number,
     landed: (() => Promise<PagerDutyResponse<T> | null>) | undefined,
+    optional: boolean,
   ): Promise<Attempted<T>> {
+    const charge: RetryCharge = { operation, operationMax: maxRetries, optional };
     let attempts = 0;
     let lastError: unknown;
     // Repeating a call that failed before (an earlier delivery, or an earlier call in this one) is a retry from its first attempt.
@@ -271,7 +290,7 @@ export class RetryPolicy {
         continue;
       }
       if (!repeatCharged) {
-        await this.takeRetry(operation, attempts, lastError);
+        await this.takeRetry(charge, attempts, lastError);
         repeatCharged = true;
       }
       attempts += 1;
@@ -296,7 +315,7 @@ export class RetryPolicy {
         const found = await landed();
         if (found !== null) return { response: found, attempts };
       }
-      await this.takeRetry(operation, attempts, lastError);
+      await this.takeRetry(charge, attempts, lastError);
       const delay = this.delayFor(attempts);
       const left = this.deps.remainingTimeMs();
       if (left - delay < this.settings.minRemainingMs) throw new OutOfTimeError(operation, attempts, left, lastError);
@@ -304,8 +323,18 @@ export class RetryPolicy {
     }
   }
 
-  private async takeRetry(operation: string, attempts: number, lastError: unknown): Promise<void> {
-    if (!(await this.deps.budget.tryConsume())) throw new RetryBudgetExhaustedError(operation, attempts, lastError);
+  private async takeRetry(charge: RetryCharge, attempts: number, lastError: unknown): Promise<void> {
+    const { operation } = charge;
+    const grant = await this.deps.budget.tryConsume(charge);
+    if (grant === 'optional-spent') {
+      const spent = new Error(
+        `optional context reads may take at most ${MAX_OPTIONAL_READ_RETRIES} of this webhook's retries and have taken them` +
+          `${lastError === undefined ? '' : ` (last error: ${messageOf(lastError)})`}`,
+      );
+      throw new OperationFailedError(operation, attempts, false, spent);
+    }
+    if (grant !== 'granted')
+      throw new RetryBudgetExhaustedError(operation, attempts, lastError, grant === 'event-spent' ? 'event' : 'operation');
     this.deps.onRetry?.(operation, lastError);
   }
 
@@ -316,14 +345,25 @@ export class RetryPolicy {
   }
 }
 
-/** A budget kept in memory, for callers without a per-webhook record (the handback function). */
+/**
+ * A budget kept in memory, for callers without a per-webhook record (the handback function): the total only, each
+ * operation's own cap being the policy's per-call limit.
+ */
 export function localBudget(max: number): RetryBudget {
   let used = 0;
   return {
     tryConsume: () => {
-      if (used >= max) return Promise.resolve(false);
+      if (used >= max) return Promise.resolve('event-spent');
       used += 1;
-      return Promise.resolve(true);
+      return Promise.resolve('granted');
     },
+  };
+}
+
+/** The webhook's budget, kept on its STATE_TABLE item so that every cap holds across redeliveries. */
+export function webhookBudget(ledger: Pick<WorkLedger, 'consumeRetry' | 'recordFailedCall'>, eventId: string): RetryBudget {
+  return {
+    tryConsume: (charge) => ledger.consumeRetry(eventId, charge),
+    recordFailedCall: (operation) => ledger.recordFailedCall(eventId, operation),
   };
 }

@@ -48,11 +48,12 @@ export async function handBackOnStop(deps: StepDeps, run: IncidentRun, error: un
     settings: { minRemainingMs: HANDBACK_MIN_REMAINING_MS },
   });
   let incident = holding.incident;
-  // An incident paging only the agent is as good as silenced: it is handed back like one the agent acknowledged.
-  if (holding.mustHandOver && incident !== undefined) {
-    await actionsFor(deps, run, lastChance).handBack(incident, reason);
-    metrics.addMetric(MetricName.handedBack, 'Count', 1);
-    return { status: 'handed-back', reason };
+  // Paging only the agent but never acknowledged: PagerDuty's escalation timer runs, so past the cap the agent stops.
+  if (holding.mustHandOver && !holding.acknowledgedByAgent) {
+    metrics.addMetric(MetricName.gaveUp, 'Count', 1);
+    const detail = `stopped at the retry cap before its hand-over escalation landed; never acknowledged, so PagerDuty's escalation policy pages the next level when this one times out: ${reason}`;
+    await audit.record({ ...subject, action: 'record', outcome: 'failed', detail });
+    return { status: 'gave-up' };
   }
   if (!holding.acknowledgedByAgent || incident === undefined) {
     // Whether this delivery got to acknowledge says nothing about earlier ones: the ledger does, and PagerDuty decides.
@@ -72,6 +73,8 @@ export async function handBackOnStop(deps: StepDeps, run: IncidentRun, error: un
     }
     incident = held;
   }
+  // Beyond the budget once per webhook (its timer paused, the incident must not wait); then the dead-letter handback.
+  if (!(await deps.workLedger.claimLastChance(event.eventId, deps.clock()))) throw error;
   await actionsFor(deps, run, lastChance).handBack(incident, reason);
   metrics.addMetric(MetricName.handedBack, 'Count', 1);
   return { status: 'handed-back', reason };

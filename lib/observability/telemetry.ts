@@ -30,6 +30,11 @@ export const MetricName = {
   /** Left with the people PagerDuty already pages, or with a person who took it over: the agent paged nobody. */
   incidentLeftWithOnCall: 'IncidentLeftWithOnCall',
   handedBack: 'HandedBack',
+  /**
+   * An escalation left the incident paging only the agent (or nobody) and a direct assignment to the next level's people
+   * was refused too: the fallback alert was the last resort. Alarmed at 1.
+   */
+  nobodyPaged: 'NobodyPaged',
   gaveUp: 'GaveUp',
   /** An event reached with too little Lambda time to start: returned to the queue untouched, not given up on. */
   deferredForLackOfTime: 'EventDeferredForLackOfTime',

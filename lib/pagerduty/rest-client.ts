@@ -302,6 +302,11 @@ export function createPagerDutyClient(options: PagerDutyClientOptions): PagerDut
           : { escalation_level: target.level },
       ),
 
+    assignIncident: (incidentId: string, userIds: string[]) =>
+      updateIncident('assignIncident', incidentId, {
+        assignments: userIds.map((id) => ({ assignee: { id, type: 'user_reference' } })),
+      }),
+
     resolveIncident: (incidentId: string, resolution: string) =>
       updateStatus('resolveIncident', incidentId, { status: 'resolved', resolution }, ALREADY_RESOLVED),
 

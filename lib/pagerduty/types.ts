@@ -165,6 +165,11 @@ export interface PagerDutyApi {
   acknowledgeIncident(incidentId: string): Promise<PagerDutyResponse<Incident>>;
   /** Hands the incident to humans: reassign to its escalation policy, or raise the escalation level. */
   escalateIncident(incidentId: string, target: EscalationTarget): Promise<PagerDutyResponse<Incident>>;
+  /**
+   * `PUT /incidents/{id}` with `assignments` of users: pages them directly. PagerDuty then marks the incident
+   * `assigned_via: direct_assignment`, which no longer escalates up its policy on its own.
+   */
+  assignIncident(incidentId: string, userIds: string[]): Promise<PagerDutyResponse<Incident>>;
   resolveIncident(incidentId: string, resolution: string): Promise<PagerDutyResponse<Incident>>;
   listNotes(incidentId: string, options?: ReadOptions): Promise<PagerDutyResponse<Note[]>>;
   createNote(incidentId: string, content: string): Promise<PagerDutyResponse<Note>>;

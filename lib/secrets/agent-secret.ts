@@ -26,6 +26,8 @@ export const agentSecretSchema = z.object({
   botUserId: z.string().check(z.minLength(1)),
   webhookSecrets: z.optional(z.array(webhookSecretSchema)),
   eventsRoutingKey: z.optional(z.string().check(z.minLength(1))),
+  /** Events API v2 key of a service whose people are paged when PagerDuty refuses both the escalation and the assignment. */
+  fallbackRoutingKey: z.optional(z.string().check(z.minLength(1))),
 });
 
 export type AgentSecret = z.infer<typeof agentSecretSchema>;

@@ -13,8 +13,12 @@ import { messageOf } from '../errors/message-of';
  * - `leaseUntil` (epoch ms): a crashed attempt's claim expires then, and the next delivery may claim the event.
  * - `attempt`: incremented by every claim; a late writer from an older attempt cannot finish or release the event.
  * - `retriesUsed`: the per-webhook retry budget, counted across redeliveries.
+ * - `retries#<operation>`: the retries one operation took for this webhook, across redeliveries (its own cap: 3 for an
+ *   idempotent call, 1 for a note); `optionalReadRetries`: those taken by optional context reads (at most 2 of the 5).
+ *   One conditional update takes a retry from all the counts that apply, or from none.
  * - `failedCalls` (string set): the PagerDuty operations that failed at least once for this webhook; a later delivery
  *   counts their first attempt as a retry, so the cap holds across deliveries.
+ * - `lastChanceAt`: set by the one last-chance handback this webhook may make beyond its budget.
  */
 export type WorkStatus = 'processing' | 'released' | FinishedStatus;
 export type FinishedStatus = 'done' | 'handed-back' | 'ignored';
@@ -23,15 +27,34 @@ export const FINISHED_STATUSES: readonly FinishedStatus[] = ['done', 'handed-bac
 
 /** At most this many retries per webhook event, whatever the number of deliveries. */
 export const MAX_RETRIES_PER_EVENT = 5;
+/** Of those, optional context reads may take at most this many, so they never starve the writes. */
+export const MAX_OPTIONAL_READ_RETRIES = 2;
+
+/** What one retry is taken for: the operation, its own cap, and whether it is an optional context read. */
+export interface RetryCharge {
+  operation: string;
+  operationMax: number;
+  optional: boolean;
+}
+
+/** `granted`, or which cap refused it: the webhook's 5, the operation's own, or the optional reads' share. */
+export type RetryGrant = 'granted' | 'event-spent' | 'operation-spent' | 'optional-spent';
+
+/** The item attribute that counts one operation's retries. */
+export const operationRetriesAttribute = (operation: string): `retries#${string}` => `retries#${operation}`;
 
 export interface EventWork {
   workStatus?: WorkStatus;
   leaseUntil?: number;
   attempt?: number;
   retriesUsed?: number;
+  optionalReadRetries?: number;
   failedCalls?: Set<string>;
   finishedAt?: string;
   finishDetail?: string;
+  lastChanceAt?: string;
+  /** `retries#<operation>` counts. */
+  [operationRetries: `retries#${string}`]: number | undefined;
 }
 
 export type ClaimResult =
@@ -52,8 +75,13 @@ export interface WorkLedger {
   finish(eventId: string, attempt: number, status: FinishedStatus, detail: string): Promise<boolean>;
   /** Gives the event back (it failed or was deferred) so the next delivery can claim it at once. */
   release(eventId: string, attempt: number, detail: string): Promise<boolean>;
-  /** Takes one retry from the event's budget; false when the budget is spent. */
-  consumeRetry(eventId: string, max?: number): Promise<boolean>;
+  /**
+   * Takes one retry from the event's budget and, with a charge, from its operation's cap and (optional reads) from
+   * their share, atomically; says which cap refused it otherwise.
+   */
+  consumeRetry(eventId: string, charge?: RetryCharge): Promise<RetryGrant>;
+  /** The one last-chance handback of this webhook beyond its budget: true for the first caller only. */
+  claimLastChance(eventId: string, now?: Date): Promise<boolean>;
   /** Remembers that a PagerDuty operation failed for this event (idempotent). */
   recordFailedCall(eventId: string, operation: string): Promise<void>;
   /** Marks a dead-lettered event handed back whatever its lease (the handback function owns it now). */
@@ -74,6 +102,13 @@ export class WorkLedgerError extends Error {
       { cause },
     );
   }
+}
+
+/** Which cap a refused retry hit, read from the counts (the webhook's own first: it is what stops the run). */
+export function refusedBy(work: EventWork | undefined, charge: RetryCharge | undefined): Exclude<RetryGrant, 'granted'> {
+  if ((work?.retriesUsed ?? 0) >= MAX_RETRIES_PER_EVENT || charge === undefined) return 'event-spent';
+  if ((work?.[operationRetriesAttribute(charge.operation)] ?? 0) >= charge.operationMax) return 'operation-spent';
+  return charge.optional ? 'optional-spent' : 'event-spent';
 }
 
 const isConditionFailure = (error: unknown): boolean =>
@@ -139,21 +174,55 @@ export class DynamoWorkLedger implements WorkLedger {
     });
   }
 
-  async consumeRetry(eventId: string, max = MAX_RETRIES_PER_EVENT): Promise<boolean> {
+  async consumeRetry(eventId: string, charge?: RetryCharge): Promise<RetryGrant> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':zero': 0, ':one': 1, ':max': MAX_RETRIES_PER_EVENT };
+    const sets = ['retriesUsed = if_not_exists(retriesUsed, :zero) + :one'];
+    const conditions = ['(attribute_not_exists(retriesUsed) OR retriesUsed < :max)'];
+    if (charge !== undefined) {
+      names['#operation'] = operationRetriesAttribute(charge.operation);
+      values[':operationMax'] = charge.operationMax;
+      sets.push('#operation = if_not_exists(#operation, :zero) + :one');
+      conditions.push('(attribute_not_exists(#operation) OR #operation < :operationMax)');
+      if (charge.optional) {
+        values[':optionalMax'] = MAX_OPTIONAL_READ_RETRIES;
+        sets.push('optionalReadRetries = if_not_exists(optionalReadRetries, :zero) + :one');
+        conditions.push('(attribute_not_exists(optionalReadRetries) OR optionalReadRetries < :optionalMax)');
+      }
+    }
     try {
       await this.client.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: stateKeys.event(eventId) },
-          UpdateExpression: 'SET retriesUsed = if_not_exists(retriesUsed, :zero) + :one',
-          ConditionExpression: 'attribute_not_exists(retriesUsed) OR retriesUsed < :max',
-          ExpressionAttributeValues: { ':zero': 0, ':one': 1, ':max': max },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: conditions.join(' AND '),
+          ...(charge === undefined ? {} : { ExpressionAttributeNames: names }),
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return 'granted';
+    } catch (error) {
+      if (!isConditionFailure(error)) throw new WorkLedgerError('retry budget update', eventId, error);
+    }
+    return refusedBy(await this.get(eventId), charge);
+  }
+
+  async claimLastChance(eventId: string, now = new Date()): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: stateKeys.event(eventId) },
+          UpdateExpression: 'SET lastChanceAt = :now',
+          ConditionExpression: 'attribute_not_exists(lastChanceAt)',
+          ExpressionAttributeValues: { ':now': now.toISOString() },
         }),
       );
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
-      throw new WorkLedgerError('retry budget update', eventId, error);
+      throw new WorkLedgerError('last-chance mark', eventId, error);
     }
   }
 

@@ -137,10 +137,20 @@ export function buildAgentRuntime(options: AgentRuntimeOptions = {}): AgentRunti
   let cached: { identity: string; connection: AgentConnection } | undefined;
   const connect = async (): Promise<AgentConnection> => {
     const secret = await secrets.getAgentSecret();
-    const identity = `${secret.fromEmail}|${secret.botUserId}|${secret.eventsRoutingKey ?? ''}`;
+    const identity = `${secret.fromEmail}|${secret.botUserId}|${secret.eventsRoutingKey ?? ''}|${secret.fallbackRoutingKey ?? ''}`;
     if (cached?.identity !== identity) {
       const api = decoratePagerDuty(createPagerDutyClient({ apiUrl, auth, fromEmail: secret.fromEmail }));
-      cached = { identity, connection: { api, events, botUserId: secret.botUserId, eventsRoutingKey: secret.eventsRoutingKey, pacer } };
+      cached = {
+        identity,
+        connection: {
+          api,
+          events,
+          botUserId: secret.botUserId,
+          eventsRoutingKey: secret.eventsRoutingKey,
+          fallbackRoutingKey: secret.fallbackRoutingKey,
+          pacer,
+        },
+      };
     }
     return cached.connection;
   };

@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Alert, ChangeEvent, IncidentStatus, Note, Reference, Urgency, User } from '../../lib/pagerduty/types';
+import { WriteRefusals } from './refusals';
+import { SandboxRefusal } from './sandbox-refusal';
+
+export { SandboxRefusal } from './sandbox-refusal';
 
 /**
  * The sandbox's PagerDuty account: users, escalation policies, services, incidents with their alerts and notes, change
@@ -18,6 +22,11 @@ export interface SeedEscalationPolicy {
   name: string;
   /** User ids on call at each level, level 1 first. */
   levels: string[][];
+  /**
+   * Each level's `escalation_delay_in_minutes`: a triggered incident still unacknowledged after it escalates to the
+   * next level (default 30 for every level). The last level never escalates further (`num_loops` 0).
+   */
+  escalationDelayInMinutes?: number[];
 }
 
 export interface SeedService {
@@ -27,8 +36,8 @@ export interface SeedService {
   teamIds?: string[];
   /** Events API v2 routing key of the service's integration: triggers sent with it open incidents here. */
   integrationKey?: string;
-  /** The service's `acknowledgement_timeout` as PagerDuty reports it (seconds; none when unset). */
-  acknowledgementTimeoutSeconds?: number;
+  /** The service's `acknowledgement_timeout`: an incident acknowledged this long ago triggers again (null/absent: never). */
+  acknowledgementTimeoutSeconds?: number | null;
 }
 
 export interface SeedAlert {
@@ -128,6 +137,7 @@ export type IncidentEventType =
   | 'incident.annotated'
   | 'incident.delegated'
   | 'incident.escalated'
+  | 'incident.reassigned'
   | 'incident.resolved'
   | 'incident.reopened';
 
@@ -137,19 +147,6 @@ export interface IncidentChange {
   /** Who caused it: a user (the `From` user for API writes) or the service whose integration triggered it. */
   agent: Reference;
   note?: Note;
-}
-
-/** A request PagerDuty would refuse: mapped to its HTTP status and error body by the route layer. */
-export class SandboxRefusal extends Error {
-  override readonly name = 'SandboxRefusal';
-  constructor(
-    readonly status: number,
-    readonly code: number,
-    readonly pagerDutyMessage: string,
-    readonly details: string[] = [],
-  ) {
-    super(`${pagerDutyMessage} (${code})`);
-  }
 }
 
 const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -174,6 +171,10 @@ export class AccountState {
   readonly changeEvents: (ChangeEvent & { serviceId: string })[] = [];
   /** Every acknowledgement ever made, kept across escalations (which clear the incident's own list). */
   private readonly acknowledgementLog = new Map<string, { at: string; acknowledger: Reference }[]>();
+  /** The policy level paging each incident (PagerDuty keeps it internally; its REST Incident has no such field). */
+  private readonly levels = new Map<string, number>();
+  /** Escalations and direct assignments PagerDuty refuses, as tests configure them. */
+  readonly refusals = new WriteRefusals();
   private nextNumber = 1;
 
   constructor(
@@ -344,10 +345,15 @@ export class AccountState {
     return { incident, changed: true };
   }
 
+  escalationLevel(incidentId: string): number {
+    return this.levels.get(this.requireIncident(incidentId).id) ?? 1;
+  }
+
   /** Reassign to an escalation policy: its level-1 on-call users are paged (webhook `incident.delegated`). */
   delegate(incidentId: string, policyId: string, userId: string): StoredIncident {
     const incident = this.requireIncident(incidentId);
     this.refuseIfResolved(incident);
+    this.refusals.check('escalate', incident.id);
     incident.escalation_policy = this.policyRef(policyId);
     this.pageLevel(incident, policyId, 1);
     this.onChange({ eventType: 'incident.delegated', incident, agent: this.userRef(userId) });
@@ -357,6 +363,7 @@ export class AccountState {
   escalateToLevel(incidentId: string, level: number, userId: string): StoredIncident {
     const incident = this.requireIncident(incidentId);
     this.refuseIfResolved(incident);
+    this.refusals.check('escalate', incident.id);
     const policy = this.escalationPolicies.get(incident.escalation_policy.id);
     if (policy === undefined || !Number.isInteger(level) || level < 1 || level > policy.levels.length) {
       throw new SandboxRefusal(400, 1006, 'Cannot Escalate', [
@@ -366,6 +373,38 @@ export class AccountState {
     this.pageLevel(incident, policy.id, level);
     this.onChange({ eventType: 'incident.escalated', incident, agent: this.userRef(userId) });
     return incident;
+  }
+
+  /**
+   * `assignments` of users: they are paged, the incident triggers again (an acknowledgement ends) and, assigned
+   * directly, it no longer escalates up its policy (webhook `incident.reassigned`).
+   */
+  assign(incidentId: string, assigneeIds: string[], userId: string): StoredIncident {
+    const incident = this.requireIncident(incidentId);
+    this.refuseIfResolved(incident);
+    this.refusals.check('assign', incident.id);
+    const assignees = assigneeIds.map((id) => this.userRef(id));
+    const at = this.stamp(incident, 'triggered');
+    incident.acknowledgements = [];
+    incident.assignments = assignees.map((assignee) => ({ at, assignee }));
+    incident.assigned_via = 'direct_assignment';
+    this.onChange({ eventType: 'incident.reassigned', incident, agent: this.userRef(userId) });
+    return incident;
+  }
+
+  /** PagerDuty's own escalation when a level's delay passed unacknowledged (at `at`, when it was due). */
+  escalateOnTimeout(incidentId: string, at: Date): void {
+    const incident = this.requireIncident(incidentId);
+    this.pageLevel(incident, incident.escalation_policy.id, this.escalationLevel(incident.id) + 1, at);
+    this.onChange({ eventType: 'incident.escalated', incident, agent: incident.service });
+  }
+
+  /** The service's acknowledgement timeout passed: the incident triggers again for the same assignees and level. */
+  unacknowledgeOnTimeout(incidentId: string, at: Date): void {
+    const incident = this.requireIncident(incidentId);
+    this.stamp(incident, 'triggered', at);
+    incident.acknowledgements = [];
+    this.onChange({ eventType: 'incident.unacknowledged', incident, agent: incident.service });
   }
 
   addNote(incidentId: string, userId: string, content: string, createdAt?: string): Note {
@@ -526,16 +565,17 @@ export class AccountState {
     if (incident.status === 'resolved') throw new SandboxRefusal(400, 1001, 'Incident Already Resolved');
   }
 
-  private pageLevel(incident: StoredIncident, policyId: string, level: number): void {
-    const at = this.stamp(incident, 'triggered');
+  private pageLevel(incident: StoredIncident, policyId: string, level: number, when?: Date): void {
+    const at = this.stamp(incident, 'triggered', when);
+    this.levels.set(incident.id, level);
     incident.acknowledgements = [];
     delete incident.resolved_at;
     incident.assignments = this.assigneesAt(policyId, level).map((assignee) => ({ at, assignee }));
     incident.assigned_via = 'escalation_policy';
   }
 
-  private stamp(incident: StoredIncident, status: IncidentStatus): string {
-    const at = this.now().toISOString();
+  private stamp(incident: StoredIncident, status: IncidentStatus, when = this.now()): string {
+    const at = when.toISOString();
     incident.status = status;
     incident.updated_at = at;
     incident.last_status_change_at = at;

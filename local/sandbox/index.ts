@@ -13,12 +13,13 @@ import {
 } from './account-state';
 import { DEFAULT_SANDBOX_SEED, SANDBOX_API_TOKEN } from './default-account';
 import { handleEventsApi, type ReceivedEvent } from './events-api';
+import { runDueTimers } from './escalation-timers';
 import { FaultInjector, type Fault } from './faults';
+import type { RefusedWrite } from './refusals';
 import { OAuthTokens, type SandboxOAuthClient } from './oauth-tokens';
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimitDecision, type RateLimitOptions } from './rate-limiter';
 import { restRoutes, type Route } from './rest-routes';
 import { sandboxRoutes } from './sandbox-routes';
-import { escalationPolicyRoutes } from './escalation-policy-routes';
 import { DEFAULT_DELIVERY_OPTIONS, WebhookDelivery, type DeliveryOptions, type DeliveryRecord } from './webhook-delivery';
 import { incidentEnvelope, pingEnvelope } from './webhook-events';
 import { WebhookSubscriptions } from './webhook-subscriptions';
@@ -26,6 +27,7 @@ import { text } from 'node:stream/consumers';
 
 export * from './default-account';
 export { NO_FAULT, type Fault } from './faults';
+export type { RefusedWrite } from './refusals';
 export type { DeliveryRecord, WebhookEnvelope } from './webhook-delivery';
 export type { ReceivedEvent } from './events-api';
 export type { SandboxSeed, StoredIncident, TriggerIncidentInput, IncidentChange } from './account-state';
@@ -50,6 +52,8 @@ export interface SandboxOptions {
   /** Every incident event is also delivered here, signed with these secrets, like an account-wide subscription. */
   webhookTarget?: { url: string; secrets: string[]; subscriptionId?: string };
   webhookDelivery?: Partial<DeliveryOptions>;
+  /** The sandbox's clock starts here (default: now); it moves with real time and with `advanceTime`. */
+  startTime?: Date;
 }
 
 export interface RequestLogEntry {
@@ -150,6 +154,19 @@ export interface Sandbox {
   oauthTokensIssued(): number;
   /** Resolves once every queued webhook delivery, retries included, has finished. */
   settled(): Promise<void>;
+  /** The sandbox's clock: real time moved by every `advanceTime`. */
+  now(): Date;
+  /**
+   * Moves the clock ahead without waiting and fires, in order, what PagerDuty's timers would have in that time:
+   * escalations of unacknowledged incidents (each level's `escalationDelayInMinutes`) and acknowledgement timeouts
+   * (the service's `acknowledgementTimeoutSeconds`), each with its webhook. Timers also fire when a request comes in.
+   */
+  advanceTime(ms: number): void;
+  /** PagerDuty refuses escalations (400/1006) or direct assignments (403/2010), for all incidents or one, until `allow`. */
+  refuse(kind: RefusedWrite, incidentId?: string): void;
+  allow(kind: RefusedWrite, incidentId?: string): void;
+  /** The level of its escalation policy paging the incident now (PagerDuty's REST Incident does not show it). */
+  escalationLevel(incidentId: string): number;
   /**
    * Resolves once no API request is being handled. A request whose client hung up (an aborted request) ends at once,
    * even inside injected latency, so after `idle()` the request log holds every request a client got to send.
@@ -245,7 +262,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     });
     delivery.enqueue(envelope, change.incident.id, subscriptions.destinationsFor(change.eventType, change.incident));
   };
-  const state = new AccountState(baseUrl, `https://${subdomain}.pagerduty.com`, emit);
+  const clockOffsetMs = (options.startTime?.getTime() ?? Date.now()) - Date.now();
+  let advancedMs = 0;
+  const now = () => new Date(Date.now() + clockOffsetMs + advancedMs);
+  const state = new AccountState(baseUrl, `https://${subdomain}.pagerduty.com`, emit, now);
   state.seed(options.seed ?? DEFAULT_SANDBOX_SEED);
 
   const routes = [
@@ -258,7 +278,6 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         delivery.enqueue(pingEnvelope(new Date().toISOString()), null, [subscriptions.pingDestination(subscriptionId)]),
     }),
     ...sandboxRoutes(state),
-    ...escalationPolicyRoutes(state),
   ].map(compile);
 
   const authenticate = (
@@ -274,6 +293,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   };
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
+    runDueTimers(state, now());
     const url = new URL(request.url ?? '/', baseUrl);
     const method = request.method ?? 'GET';
     const rawBody = await text(request);
@@ -493,6 +513,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     revokeOAuthTokens: () => oauth.revokeAll(),
     oauthTokensIssued: () => oauth.issuedCount,
     settled: () => delivery.settled(),
+    now,
+    advanceTime: (ms) => {
+      advancedMs += ms;
+      runDueTimers(state, now());
+    },
+    refuse: (kind, incidentId) => state.refusals.refuse(kind, incidentId),
+    allow: (kind, incidentId) => state.refusals.allow(kind, incidentId),
+    escalationLevel: (incidentId) => state.escalationLevel(incidentId),
     idle: async () => {
       while (inFlight.size > 0) await Promise.all(inFlight);
     },

@@ -1,4 +1,5 @@
 import { SandboxRefusal, type AccountState, type SeedUser, type StoredIncident } from './account-state';
+import { DEFAULT_ESCALATION_DELAY_MINUTES } from './escalation-timers';
 import type { WebhookSubscriptions } from './webhook-subscriptions';
 
 export interface RouteContext {
@@ -78,6 +79,19 @@ interface IncidentUpdate {
   resolution?: unknown;
   escalation_level?: unknown;
   escalation_policy?: { id?: unknown; type?: unknown };
+  assignments?: unknown;
+}
+
+/** `assignments: [{assignee: {id, type: "user_reference"}}]`: the user ids, or PagerDuty's 400 for anything else. */
+function assigneeIds(assignments: unknown): string[] {
+  const ids = Array.isArray(assignments)
+    ? assignments.map((assignment: { assignee?: { id?: unknown; type?: unknown } } | null) =>
+        assignment?.assignee?.type === 'user_reference' && typeof assignment.assignee.id === 'string' ? assignment.assignee.id : null,
+      )
+    : [null];
+  if (ids.length === 0 || ids.includes(null))
+    throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', ['assignments must be a non-empty list of {assignee: user_reference}']);
+  return ids as string[];
 }
 
 function updateIncident(deps: RouteDependencies, context: RouteContext): RouteAnswer {
@@ -93,6 +107,7 @@ function updateIncident(deps: RouteDependencies, context: RouteContext): RouteAn
       throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', ['escalation_policy.id is required']);
     state.delegate(incidentId, update.escalation_policy.id, user.id);
   }
+  if (update.assignments !== undefined) state.assign(incidentId, assigneeIds(update.assignments), user.id);
   if (update.escalation_level !== undefined) {
     if (typeof update.escalation_level !== 'number')
       throw new SandboxRefusal(400, 2001, 'Invalid Input Provided', ['escalation_level must be an integer']);
@@ -246,6 +261,12 @@ export function restRoutes(deps: RouteDependencies): Route[] {
     },
     {
       method: 'GET',
+      pattern: '/escalation_policies/{id}',
+      scope: 'escalation_policies.read',
+      handle: ({ params }) => ({ status: 200, body: { escalation_policy: escalationPolicyOut(state, params.id) } }),
+    },
+    {
+      method: 'GET',
       pattern: '/abilities',
       scope: 'abilities.read',
       handle: () => ({ status: 200, body: { abilities: [...deps.abilities] } }),
@@ -320,6 +341,26 @@ function serviceOut(state: AccountState, serviceId: string): Record<string, unkn
     status: 'active',
     escalation_policy: state.policyRef(service.escalationPolicyId),
     // PagerDuty documents null for "none", but its OpenAPI schema types the field integer only: absent when unset.
-    ...(service.acknowledgementTimeoutSeconds === undefined ? {} : { acknowledgement_timeout: service.acknowledgementTimeoutSeconds }),
+    ...(service.acknowledgementTimeoutSeconds == null ? {} : { acknowledgement_timeout: service.acknowledgementTimeoutSeconds }),
+  };
+}
+
+/** The policy with its rules: each level's users as targets and its escalation delay. */
+function escalationPolicyOut(state: AccountState, policyId: string): Record<string, unknown> {
+  const policy = state.escalationPolicies.get(policyId);
+  if (policy === undefined) throw new SandboxRefusal(404, 2100, 'Not Found', [`No escalation policy ${policyId}`]);
+  return {
+    ...state.policyRef(policy.id),
+    type: 'escalation_policy',
+    name: policy.name,
+    num_loops: 0,
+    escalation_rules: policy.levels.map((_userIds, index) => ({
+      id: `${policy.id}R${index + 1}`,
+      escalation_delay_in_minutes: policy.escalationDelayInMinutes?.[index] ?? DEFAULT_ESCALATION_DELAY_MINUTES,
+      targets: state.assigneesAt(policy.id, index + 1).map((user) => ({ ...user, type: 'user_reference' })),
+    })),
+    services: [...state.services.values()]
+      .filter((service) => service.escalationPolicyId === policy.id)
+      .map((service) => state.serviceRef(service.id)),
   };
 }

@@ -24,6 +24,7 @@ const TARGET_EVENTS: IncidentEventType[] = [
   'incident.annotated',
   'incident.delegated',
   'incident.escalated',
+  'incident.reassigned',
   'incident.resolved',
   'incident.reopened',
 ];

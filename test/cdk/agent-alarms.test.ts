@@ -53,3 +53,20 @@ describe.each([
     expect(alarmNamed(`pd-agent-prod-${name}`).Properties.AlarmDescription).toMatch(whatToDo);
   });
 });
+
+describe('alarm NobodyPaged', () => {
+  it('fires on the first NobodyPaged of the worker or the handback function in 5 minutes and says what to do', () => {
+    const alarm = alarmNamed('pd-agent-prod-NobodyPaged');
+
+    expect(metricsOf(alarm)).toEqual(
+      ['worker', 'handback'].map((service) => ({
+        namespace: METRICS_NAMESPACE,
+        name: MetricName.nobodyPaged,
+        dimensions: { service, environment: 'prod' },
+      })),
+    );
+    expect(alarm.Properties).toMatchObject({ Threshold: 1, EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect(alarm.Properties.AlarmActions).toHaveLength(1);
+    expect(alarm.Properties.AlarmDescription).toMatch(/pd-agent audit --action escalate --outcome failed/);
+  });
+});

@@ -5,6 +5,7 @@ import { NO_FAULT, SANDBOX_BOT_USER, SANDBOX_PRIMARY_USER, SANDBOX_SERVICE_ID, t
 import { MAX_RETRIES_PER_EVENT } from '../../lib/state/work-ledger';
 import { FaultDice, faultSeed } from '../support/fault-injection/dice';
 import {
+  AGENT_FIRST_SERVICE_ID,
   RECOVERED_TITLE,
   SECOND_SERVICE_ID,
   startFaultStack,
@@ -27,6 +28,8 @@ import {
  * every webhook delivered 1-3 times (PagerDuty's own retries apart), some out of order, the second service's through a
  * second subscription with its own secret, while PagerDuty, DynamoDB and SQS fail now and then and the worker is
  * killed at random points of its steps. Every secret is a canary that must appear nowhere. `FAULT_SEED=<n>` replays.
+ * A third of the incidents are on a policy that pages the agent first (people at the levels above), the others on
+ * policies that page people first; none may end paging only the agent.
  * A tenth of the incidents have cleared alerts and a rule that lets the agent resolve them; a fifth of those are first
  * handed back (the worker dies on them), then resolved and reopened by a human: the agent triages them again with a
  * rule that would resolve them, and must not, because it escalated them. A fifth of the others have an acknowledgement
@@ -148,7 +151,9 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
       const lostAnswersTaken = { acknowledge: 0, escalate: 0 };
       let clearedTriageable = 0;
       for (let index = 0; index < INCIDENTS; index += 1) {
-        const serviceId = dice.fraction(`service|${index}`) < 0.3 ? SECOND_SERVICE_ID : SANDBOX_SERVICE_ID;
+        // Both policy shapes: people first (the sandbox's services) and agent first (a third of the incidents).
+        const serviceDraw = dice.fraction(`service|${index}`);
+        const serviceId = serviceDraw < 0.2 ? SECOND_SERVICE_ID : serviceDraw < 0.55 ? AGENT_FIRST_SERVICE_ID : SANDBOX_SERVICE_ID;
         const title = titleFor(dice, index);
         const incident = sandbox.triggerIncident({ serviceId, title });
         const alertsCleared = title.startsWith(RECOVERED_TITLE);
@@ -257,7 +262,7 @@ describe('fault injection: the whole pipeline keeps its promises under faults', 
     await stack?.stop();
   });
 
-  it('loses no page, posts nothing twice, silences nothing and stays within the retry budget', () => {
+  it('loses no page, posts nothing twice, silences nothing, leaves nobody paging only the agent and stays within the retry budget', () => {
     expect(verdict.violations).toEqual([]);
     // The run exercised what it claims to: faults of every kind happened and the safety net was used.
     expect(verdict.counts['worker kills']).toBeGreaterThan(0);

@@ -67,9 +67,37 @@ describe('work ledger on dynalite', () => {
     await ledger.claim({ eventId: 'E3', leaseMs: 1000 });
     const results = [];
     for (let i = 0; i < 7; i += 1) results.push(await ledger.consumeRetry('E3'));
-    expect(results).toEqual([true, true, true, true, true, false, false]);
+    expect(results).toEqual(['granted', 'granted', 'granted', 'granted', 'granted', 'event-spent', 'event-spent']);
     const item = (await documents.send(new GetCommand({ TableName: aws.stateTable, Key: { pk: 'event#E3' } }))).Item;
     expect(item).toMatchObject({ ingressStatus: 'enqueued', incidentId: 'P1', expiresAt: 123, retriesUsed: 5, workStatus: 'processing' });
+  });
+
+  it("caps each operation, and the optional reads' share, across deliveries in the same item", async () => {
+    const ledger = new DynamoWorkLedger(documents, aws.stateTable);
+    const acknowledge = { operation: 'acknowledge', operationMax: 3, optional: false };
+    const note = { operation: 'create note', operationMax: 1, optional: false };
+    const read = (source: string) => ({ operation: `read ${source}`, operationMax: 3, optional: true });
+    const first = await ledger.claim({ eventId: 'E6', leaseMs: 60_000 });
+    const grants = [await ledger.consumeRetry('E6', read('oncalls')), await ledger.consumeRetry('E6', read('changeEvents'))];
+    grants.push(await ledger.consumeRetry('E6', read('recentIncidents')), await ledger.consumeRetry('E6', note));
+    expect(first.claimed && (await ledger.release('E6', first.attempt, 'failed'))).toBe(true);
+    await ledger.claim({ eventId: 'E6', leaseMs: 60_000 });
+    grants.push(await ledger.consumeRetry('E6', note));
+    for (let i = 0; i < 3; i += 1) grants.push(await ledger.consumeRetry('E6', acknowledge));
+    expect(grants).toEqual(['granted', 'granted', 'optional-spent', 'granted', 'operation-spent', 'granted', 'granted', 'event-spent']);
+    expect(await ledger.get('E6')).toMatchObject({
+      retriesUsed: 5,
+      optionalReadRetries: 2,
+      'retries#acknowledge': 2,
+      'retries#create note': 1,
+      'retries#read oncalls': 1,
+    });
+  });
+
+  it('lets one caller take the last chance of a webhook', async () => {
+    const ledger = new DynamoWorkLedger(documents, aws.stateTable);
+    await ledger.claim({ eventId: 'E7', leaseMs: 60_000 });
+    expect([await ledger.claimLastChance('E7'), await ledger.claimLastChance('E7')]).toEqual([true, false]);
   });
 
   it('remembers the calls that failed, for the next delivery to count their first attempt as a retry', async () => {

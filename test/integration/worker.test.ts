@@ -97,26 +97,32 @@ describe('worker through ingress and queue against the sandbox', () => {
     expect(audit.some((item) => item.action === 'resolve')).toBe(false);
   });
 
-  it('attempts the acknowledgement at most 1 + 5 times when every PagerDuty write fails, however often the event is delivered', async () => {
+  it('attempts the acknowledgement at most 1 + 3 times when every PagerDuty write fails, however often the event is delivered', async () => {
     const failing = Array.from({ length: 20 }, () => ({ status: 500 }));
     stack.sandbox.faults.script('PUT /incidents/{id}', failing);
     stack.sandbox.faults.script('POST /incidents/{id}/notes', failing);
     const incident = trigger();
     await settle(stack);
-    expect(stack.sandbox.requests({ incidentId: incident.id, route: 'PUT /incidents/{id}' })).toHaveLength(6);
+    // Its own 3 retries, counted across deliveries: the second delivery stops before any attempt.
+    expect(stack.sandbox.requests({ incidentId: incident.id, route: 'PUT /incidents/{id}' })).toHaveLength(4);
     const triggered = stack.sandbox.deliveries({ incidentId: incident.id, eventType: 'incident.triggered' })[0];
-    expect(await stack.workLedger.get(triggered?.eventId)).toMatchObject({ retriesUsed: 5, workStatus: 'ignored' });
+    expect(await stack.workLedger.get(triggered?.eventId)).toMatchObject({
+      retriesUsed: 3,
+      'retries#acknowledge': 3,
+      workStatus: 'ignored',
+    });
     // Never acknowledged: PagerDuty keeps paging the humans on call.
     expect(stack.sandbox.incident(incident.id).status).toBe('triggered');
   });
 
-  it('hands back an incident whose acknowledgement landed but whose answer was lost after reads spent the budget', async () => {
-    // The first read (the incident with its alerts) fails until the budget is spent.
+  it('hands back an incident whose acknowledgement landed but whose answers were lost until the budget was spent', async () => {
+    // The first read (the incident with its alerts) takes its 3 retries, then the acknowledgement's answers are lost
+    // until the webhook's 5 are spent.
     stack.sandbox.faults.script(
       'GET /incidents/{id}/alerts',
-      Array.from({ length: 5 }, () => ({ status: 500 })),
+      Array.from({ length: 3 }, () => ({ status: 500 })),
     );
-    stack.sandbox.faults.script('PUT /incidents/{id}', [{ drop: 'after' }]);
+    stack.sandbox.faults.script('PUT /incidents/{id}', [{ drop: 'after' }, { drop: 'after' }, { drop: 'after' }]);
     const incident = trigger();
     await settle(stack);
     const triggered = stack.sandbox.deliveries({ incidentId: incident.id, eventType: 'incident.triggered' })[0];

@@ -13,7 +13,12 @@ import {
 } from '../../lib/state/incident-ledger';
 import {
   FINISHED_STATUSES,
+  MAX_OPTIONAL_READ_RETRIES,
   MAX_RETRIES_PER_EVENT,
+  operationRetriesAttribute,
+  refusedBy,
+  type RetryCharge,
+  type RetryGrant,
   type ClaimRequest,
   type ClaimResult,
   type EventWork,
@@ -57,10 +62,26 @@ export class MemoryWorkLedger implements WorkLedger {
     return this.owned(eventId, attempt, { workStatus: 'released', leaseUntil: undefined });
   }
 
-  async consumeRetry(eventId: string, max = MAX_RETRIES_PER_EVENT): Promise<boolean> {
+  /** The same caps as DynamoWorkLedger's conditional update: all counts move together, or none. */
+  async consumeRetry(eventId: string, charge?: RetryCharge): Promise<RetryGrant> {
     const item = this.items.get(eventId) ?? {};
-    if ((item.retriesUsed ?? 0) >= max) return false;
-    this.items.set(eventId, { ...item, retriesUsed: (item.retriesUsed ?? 0) + 1 });
+    const attribute = charge === undefined ? undefined : operationRetriesAttribute(charge.operation);
+    const spent =
+      (item.retriesUsed ?? 0) >= MAX_RETRIES_PER_EVENT ||
+      (charge !== undefined && attribute !== undefined && (item[attribute] ?? 0) >= charge.operationMax) ||
+      (charge?.optional === true && (item.optionalReadRetries ?? 0) >= MAX_OPTIONAL_READ_RETRIES);
+    if (spent) return refusedBy(item, charge);
+    const next: EventWork = { ...item, retriesUsed: (item.retriesUsed ?? 0) + 1 };
+    if (attribute !== undefined) next[attribute] = (item[attribute] ?? 0) + 1;
+    if (charge?.optional === true) next.optionalReadRetries = (item.optionalReadRetries ?? 0) + 1;
+    this.items.set(eventId, next);
+    return 'granted';
+  }
+
+  async claimLastChance(eventId: string, now = new Date()): Promise<boolean> {
+    const item = this.items.get(eventId) ?? {};
+    if (item.lastChanceAt !== undefined) return false;
+    this.items.set(eventId, { ...item, lastChanceAt: now.toISOString() });
     return true;
   }
 

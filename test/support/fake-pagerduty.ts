@@ -12,6 +12,7 @@ import type {
   PagedResponse,
   PagerDutyApi,
   PagerDutyResponse,
+  Reference,
 } from '../../lib/pagerduty/types';
 
 /**
@@ -57,6 +58,8 @@ export class FakePagerDuty implements PagerDutyApi {
   readonly alerts = new Map<string, Alert[]>();
   readonly changeEvents = new Map<string, ChangeEvent[]>();
   oncalls: Oncall[] = [];
+  /** Whom an accepted escalation assigns: a person by default; `[BOT]` models a policy whose next level is the agent. */
+  escalationPages: Reference[] = [HUMAN];
   readonly calls: { operation: Operation; incidentId?: string; detail?: unknown }[] = [];
   readonly events: EventsApiEvent[] = [];
   private readonly faults = new Map<Operation, Fault[]>();
@@ -149,10 +152,25 @@ export class FakePagerDuty implements PagerDutyApi {
         const incident = this.incident(incidentId);
         incident.status = 'triggered';
         incident.acknowledgements = [];
-        incident.assignments = [{ at: new Date().toISOString(), assignee: HUMAN }];
+        incident.assignments = this.escalationPages.map((assignee) => ({ at: new Date().toISOString(), assignee }));
         return structuredClone(incident);
       },
       target,
+    );
+  }
+
+  assignIncident(incidentId: string, userIds: string[]): Promise<PagerDutyResponse<Incident>> {
+    return this.answer(
+      'assignIncident',
+      incidentId,
+      () => {
+        const incident = this.incident(incidentId);
+        incident.status = 'triggered';
+        incident.acknowledgements = [];
+        incident.assignments = userIds.map((id) => ({ at: new Date().toISOString(), assignee: { id, type: 'user_reference' } }));
+        return structuredClone(incident);
+      },
+      userIds,
     );
   }
 

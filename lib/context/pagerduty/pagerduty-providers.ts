@@ -63,7 +63,7 @@ function pagerDutyResponseRead<T, R extends PagerDutyResponse<T>>(
     async run(input, { requests, signal }) {
       requests.take(`read ${source}`);
       // The retry policy hands back the answer it accepted; the caller keeps its own response type (paged reads).
-      return (await input.retry.idempotent<T>(`read ${source}`, () => call(input, { signal }))).response as R;
+      return (await input.retry.optionalRead<T>(`read ${source}`, () => call(input, { signal }))).response as R;
     },
   };
 }

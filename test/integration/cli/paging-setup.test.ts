@@ -8,7 +8,7 @@ import {
   startSandbox,
   type Sandbox,
 } from '../../../local/sandbox';
-import { SANDBOX_LEVEL_DELAY_MINUTES } from '../../../local/sandbox/escalation-policy-routes';
+import { DEFAULT_ESCALATION_DELAY_MINUTES } from '../../../local/sandbox/escalation-timers';
 
 /** Both policy shapes doctor and send-test tell apart, read over HTTP from the sandbox as from PagerDuty. */
 describe('who PagerDuty pages first, per service', () => {
@@ -43,7 +43,7 @@ describe('who PagerDuty pages first, per service', () => {
       policyName: 'Agent first',
       agentFirst: true,
       firstLevel: ['the agent'],
-      firstLevelDelayMinutes: SANDBOX_LEVEL_DELAY_MINUTES,
+      firstLevelDelayMinutes: DEFAULT_ESCALATION_DELAY_MINUTES,
       acknowledgementTimeoutSeconds: 1800,
     });
     expect(acknowledgementOutcome(setup)).toContain('it acknowledges on triage start');

@@ -16,7 +16,14 @@ import { buildIngress } from '../../../lib/wiring/ingress';
 import { buildWorker } from '../../../lib/wiring/worker';
 import { startLocalAws, type LocalAws } from '../../../local/emulators';
 import { startRunner, type Runner } from '../../../local/runner/runner';
-import { DEFAULT_SANDBOX_SEED, SANDBOX_BOT_USER, startSandbox, type Sandbox } from '../../../local/sandbox';
+import {
+  DEFAULT_SANDBOX_SEED,
+  SANDBOX_BOT_USER,
+  SANDBOX_PRIMARY_USER,
+  SANDBOX_SECONDARY_USER,
+  startSandbox,
+  type Sandbox,
+} from '../../../local/sandbox';
 import { startSecretsManagerEmulator, type SecretsManagerEmulator } from '../../../local/secrets-manager-emulator';
 import { refuseSqsSends, stopWhenDead, throttleDynamo, type InjectedAwsFault } from './aws-faults';
 import { recordCalls, type RecordedCall } from './call-recorder';
@@ -30,6 +37,11 @@ import { CrashLog, SimulatedCrash, invocationScope, type Invocation } from './si
  * Secrets Manager emulator and the PagerDuty sandbox, with faults injected at every boundary.
  */
 export const SECOND_SERVICE_ID = 'PSVC002';
+/** A service whose escalation policy pages the agent first (the recommended set-up), people at the levels above. */
+export const AGENT_FIRST_SERVICE_ID = 'PSVC003';
+export const AGENT_FIRST_POLICY_ID = 'PEP0003';
+/** The agent's level times out after this long unacknowledged: PagerDuty's own escalation to people. */
+export const AGENT_LEVEL_DELAY_MINUTES = 5;
 export const AGENT_ENV = 'faults';
 
 export interface FaultRates {
@@ -181,7 +193,20 @@ export async function startFaultStack(options: FaultStackOptions): Promise<Fault
   const sandbox = await startSandbox({
     seed: {
       ...DEFAULT_SANDBOX_SEED,
-      services: [...(DEFAULT_SANDBOX_SEED.services ?? []), { id: SECOND_SERVICE_ID, name: 'payments-api', escalationPolicyId: 'PEP0001' }],
+      escalationPolicies: [
+        ...(DEFAULT_SANDBOX_SEED.escalationPolicies ?? []),
+        {
+          id: AGENT_FIRST_POLICY_ID,
+          name: 'Agent first',
+          levels: [[SANDBOX_BOT_USER.id], [SANDBOX_PRIMARY_USER.id], [SANDBOX_SECONDARY_USER.id]],
+          escalationDelayInMinutes: [AGENT_LEVEL_DELAY_MINUTES, 30],
+        },
+      ],
+      services: [
+        ...(DEFAULT_SANDBOX_SEED.services ?? []),
+        { id: SECOND_SERVICE_ID, name: 'payments-api', escalationPolicyId: 'PEP0001' },
+        { id: AGENT_FIRST_SERVICE_ID, name: 'orders-api', escalationPolicyId: AGENT_FIRST_POLICY_ID },
+      ],
     },
     apiTokens: [canaries.apiToken],
     faultSeed: dice.seed,

@@ -112,6 +112,7 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
   let resolvesRefusedAfterEscalation = 0;
   let reopened = 0;
   let handedBackIncidents = 0;
+  let leftToPagerDutyTimer = 0;
   for (const incident of incidents) {
     const acks = sandbox.acknowledgements(incident.id).filter((ack) => ack.acknowledger.id === bot).length;
     const notes = sandbox.notes(incident.id).filter((note) => note.user.id === bot);
@@ -119,7 +120,8 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
     const handbacks = notes.filter((note) => note.content.includes(HANDBACK_MARK)).length;
     const changes = historyOf.get(incident.id) ?? [];
     const byAgent = (...types: string[]) => changes.filter((change) => change.agentId === bot && types.includes(change.eventType));
-    const escalations = byAgent('incident.escalated', 'incident.delegated');
+    // A direct assignment to the next level's people (PagerDuty refused the escalation) is the agent's escalation too.
+    const escalations = byAgent('incident.escalated', 'incident.delegated', 'incident.reassigned');
     const resolves = byAgent('incident.resolved');
     const triggers = changes.filter((change) => TRIGGERING_EVENT_TYPES.includes(change.eventType));
     const triagedEvents = new Set(
@@ -170,6 +172,19 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
         `incident ${incident.id}: acknowledged by the agent, but neither its note nor an escalation followed (silenced; status ${sandbox.incident(incident.id).status})`,
       );
     }
+    // Nobody is left paging only the agent: an open, triggered incident has a person assigned, unless the agent stopped
+    // on it at the cap without acknowledging it and PagerDuty's own escalation timer still runs (it pages people next).
+    const current = sandbox.incident(incident.id);
+    const pagesOnlyAgent = current.status === 'triggered' && current.assignments.every((assignment) => assignment.assignee.id === bot);
+    const stoppedOnTimer =
+      current.assigned_via === 'escalation_policy' &&
+      auditBy(incident.id, 'record').some((item) => item.outcome === 'failed') &&
+      acks === 0;
+    if (pagesOnlyAgent && stoppedOnTimer) leftToPagerDutyTimer += 1;
+    if (pagesOnlyAgent && !stoppedOnTimer)
+      violations.push(
+        `incident ${incident.id}: ends paging only the agent (${current.assignments.length === 0 ? 'nobody assigned' : 'assigned to the agent'}, ${current.assigned_via})`,
+      );
     // Every mutation PagerDuty saw from the agent has its audit item (an intent at least).
     if (acks > 0 && auditBy(incident.id, 'acknowledge').length === 0)
       violations.push(`incident ${incident.id}: acknowledged by the agent without an audit item`);
@@ -238,6 +253,7 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
       'incidents resolved by the agent': resolvedByAgent,
       'resolves refused after an escalation': resolvesRefusedAfterEscalation,
       'incidents handed back': handedBackIncidents,
+      "incidents the agent stopped on at the cap, left to PagerDuty's escalation timer": leftToPagerDutyTimer,
       'PagerDuty requests': requests.length,
       'PagerDuty faults injected': requests.filter((request) => request.fault).length,
       'PagerDuty 429s': requests.filter((request) => request.status === 429).length,

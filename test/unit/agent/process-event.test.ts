@@ -11,7 +11,7 @@ import {
   type ProcessEventDeps,
 } from '../../../lib/agent/process-event';
 import { createWorkerHandler } from '../../../lib/adapters/queue-handlers';
-import { OutcomeUnknownError, ThrottledError } from '../../../lib/agent/retry-policy';
+import { OutcomeUnknownError, RetryBudgetExhaustedError, ThrottledError } from '../../../lib/agent/retry-policy';
 import { ACKNOWLEDGE_SETTINGS, parseAgentConfig, type AcknowledgeSetting, type AgentConfig } from '../../../lib/config/agent-config';
 import { acknowledgesOnStart, takenOverBefore } from '../../../lib/agent/take-ownership';
 import type { Incident } from '../../../lib/pagerduty/types';
@@ -389,23 +389,21 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
     expect(first.audit.of('triage').at(-1)).toMatchObject({ decision: 'left-with-on-call' });
   });
 
-  it('hands back, on its last chance, an incident paging only the agent whose escalation the budget never let through', async () => {
-    const pd = assignedToAgent().fail('escalateIncident', 500, 6);
+  it('stops at the cap, saying so, an incident paging only the agent that it never acknowledged (PagerDuty keeps its timer)', async () => {
+    const pd = assignedToAgent().fail('escalateIncident', 500, 50);
     pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
     const { processor, audit } = setup({ pd, config: MAY_KEEP_ONLY });
-    let outcome: Awaited<ReturnType<EventProcessor['process']>> | undefined;
-    for (let delivery = 0; delivery < 8 && outcome === undefined; delivery += 1) {
-      outcome = await processor.process(queued('incident.triggered'), plenty).catch((error: unknown) => {
-        if (error instanceof RetryLaterError) return undefined;
-        throw error;
-      });
+    const outcomes: unknown[] = [];
+    for (let delivery = 0; delivery < 8; delivery += 1) {
+      outcomes.push(await processor.process(queued('incident.triggered'), plenty).catch((error: unknown) => error));
     }
-    expect(outcome).toMatchObject({ status: 'handed-back' });
+    expect(outcomes[0]).toBeInstanceOf(RetryLaterError);
+    expect(outcomes[1]).toEqual({ status: 'gave-up' });
     expect(pd.count('acknowledgeIncident')).toBe(0);
-    // 1 + 5 attempts spend the budget; the last chance, outside it, is the 7th and lands.
-    expect(pd.calls.filter((call) => call.operation === 'escalateIncident').at(-1)?.detail).toEqual({ mode: 'next_level', level: 2 });
-    expect(pd.incident().assignments.map((assignment) => assignment.assignee.id)).toEqual([HUMAN.id]);
-    expect(audit.of('handback')).toHaveLength(1);
+    // The escalation's own 3 retries, counted across deliveries: 4 attempts for the webhook, none beyond the cap.
+    expect(pd.count('escalateIncident')).toBe(4);
+    expect(audit.of('handback')).toHaveLength(0);
+    expect(audit.of('record').at(-1)?.detail).toMatch(/never acknowledged, so PagerDuty's escalation policy pages the next level/);
   });
 
   it('escalates an incident assigned to the agent above it even without on-calls at hand, reading them (escalation_policy mode)', async () => {
@@ -1100,29 +1098,63 @@ describe('EventProcessor: an acknowledgement whose answer was lost is never sile
 });
 
 describe('EventProcessor: the retry cap counts across deliveries', () => {
-  it('attempts the acknowledgement at most 1 + 5 times when every PagerDuty write fails through 8 receives', async () => {
+  it('attempts the acknowledgement at most 1 + 3 times when every PagerDuty write fails through 8 receives', async () => {
     const pd = new FakePagerDuty().fail('acknowledgeIncident', 500, 50).fail('createNote', 500, 50).fail('escalateIncident', 500, 50);
     const { processor, work, metrics } = setup({ pd });
     const outcomes: unknown[] = [];
     for (let receive = 1; receive <= 8; receive += 1) {
       outcomes.push(await processor.process(queued('incident.triggered'), plenty).catch((caught: unknown) => caught));
     }
-    expect(pd.count('acknowledgeIncident')).toBe(6);
-    expect((await work.get('EVT001'))?.retriesUsed).toBe(5);
-    expect(metrics.total(MetricName.retriesUsed)).toBe(5);
+    expect(pd.count('acknowledgeIncident')).toBe(4);
+    expect((await work.get('EVT001'))?.retriesUsed).toBe(3);
+    expect(metrics.total(MetricName.retriesUsed)).toBe(3);
     expect(outcomes[0]).toBeInstanceOf(RetryLaterError);
     expect(outcomes[1]).toEqual({ status: 'gave-up' });
     expect(outcomes.slice(2)).toEqual(Array.from({ length: 6 }, () => ({ status: 'already-finished' })));
     expect(pd.incident().status).toBe('triggered');
   });
 
-  it('charges the first attempt of a read that failed in an earlier delivery, but not one that never failed', async () => {
+  it('charges the first attempt of a read that failed in an earlier delivery, so its 3 retries hold across deliveries', async () => {
     const pd = new FakePagerDuty().fail('getIncident', 500, 4);
     const { processor, work } = setup({ pd });
     await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toBeInstanceOf(RetryLaterError);
+    expect(await work.get('EVT001')).toMatchObject({ retriesUsed: 3, 'retries#read incident': 3 });
+    expect(await processor.process(queued('incident.triggered'), plenty)).toMatchObject({ status: 'gave-up' });
+    expect(pd.count('getIncident')).toBe(4);
     expect((await work.get('EVT001'))?.retriesUsed).toBe(3);
-    expect(await processor.process(queued('incident.triggered'), plenty)).toMatchObject({ status: 'triaged' });
-    expect((await work.get('EVT001'))?.retriesUsed).toBe(4);
+  });
+});
+
+describe('EventProcessor: what each retry may be spent on, per webhook', () => {
+  it('lets optional context reads spend at most 2 of the 5, so the note and the escalation still get theirs', async () => {
+    const pd = new FakePagerDuty()
+      .fail('listIncidents', 500, 50)
+      .fail('listRelatedChangeEvents', 500, 50)
+      .fail('createNote', 500, 1)
+      .fail('escalateIncident', 500, 2);
+    pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
+    const { processor, work } = setup({ pd });
+    expect(await processor.process(queued('incident.triggered'), plenty)).toMatchObject({ status: 'triaged', decision: 'escalated' });
+    expect(await work.get('EVT001')).toMatchObject({ retriesUsed: 5, optionalReadRetries: 2 });
+    expect(pd.notes.get(INCIDENT)).toHaveLength(1);
+    expect(pd.incident().assignments.map((assignment) => assignment.assignee.id)).toEqual([HUMAN.id]);
+  });
+
+  it('gives an incident it acknowledged one last-chance handback per webhook, then leaves it to the dead-letter handback', async () => {
+    const pd = new FakePagerDuty().fail('createNote', 500, 50).fail('escalateIncident', 500, 50);
+    pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
+    const { processor, metrics } = setup({ pd });
+    const outcomes: unknown[] = [];
+    for (let receive = 1; receive <= 8; receive += 1) {
+      outcomes.push(await processor.process(queued('incident.triggered'), plenty).catch((caught: unknown) => caught));
+    }
+    expect(pd.count('acknowledgeIncident')).toBe(1);
+    expect(outcomes[0]).toBeInstanceOf(RetryLaterError);
+    expect(outcomes.slice(1).every((outcome) => outcome instanceof RetryBudgetExhaustedError)).toBe(true);
+    // The note's 1 retry across deliveries, then the last chance's single escalation attempt, and nothing more.
+    expect(pd.count('escalateIncident')).toBe(1);
+    expect(pd.count('createNote')).toBe(3);
+    expect(metrics.total(MetricName.nobodyPaged)).toBe(1);
   });
 });
 

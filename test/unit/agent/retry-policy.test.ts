@@ -7,10 +7,12 @@ import {
   RetryPolicy,
   ThrottledError,
   localBudget,
+  webhookBudget,
 } from '../../../lib/agent/retry-policy';
 import { RateLimitPacer } from '../../../lib/pagerduty/rate-limit-pacer';
 import { PagerDutyApiError, PagerDutyNetworkError } from '../../../lib/pagerduty/errors';
 import type { PagerDutyResponse } from '../../../lib/pagerduty/types';
+import { MemoryWorkLedger } from '../../support/fake-agent-state';
 
 const rateLimit = { limit: 960, remaining: 0, resetSeconds: 12 };
 const ok = <T>(value: T): PagerDutyResponse<T> => ({ value, status: 200, requestId: 'r', rateLimit, durationMs: 1 });
@@ -133,7 +135,7 @@ describe('RetryPolicy', () => {
     expect(landed).not.toHaveBeenCalled();
     expect(retry.outcomeUnknown('create note')).toBe(true);
     // Nothing spent here; the next delivery's post is a repeat of a failed call, so that one takes a unit of the budget.
-    expect(await budget.tryConsume()).toBe(true);
+    expect(await budget.tryConsume({ operation: 'create note', operationMax: 1, optional: false })).toBe('granted');
     expect(recorded).toEqual(['create note']);
   });
 
@@ -239,5 +241,45 @@ describe('RetryPolicy', () => {
       await retry.idempotent('read', scripted<string>(apiError(429, 7))).catch(() => undefined);
       expect(pacer.nextRequestDelayMs()).toBe(7000);
     });
+  });
+});
+
+describe('RetryPolicy on the webhook budget (caps kept across deliveries)', () => {
+  /** One delivery's policy; `failedCalls` as the claim returns them to a redelivery. */
+  const across = () => {
+    const work = new MemoryWorkLedger();
+    const retry = (failedCalls: string[] = []) =>
+      new RetryPolicy({ budget: webhookBudget(work, 'E1'), remainingTimeMs: () => 60_000, sleep: async () => undefined, failedCalls });
+    return { work, retry };
+  };
+
+  it('gives up an optional read once the reads have taken 2 retries, without stopping the run', async () => {
+    const { work, retry } = across();
+    const failing = () => scripted<string>(apiError(500), apiError(500), apiError(500), apiError(500));
+    const first = await retry()
+      .optionalRead('read changeEvents', failing())
+      .catch((caught: unknown) => caught);
+    expect(first).toBeInstanceOf(OperationFailedError);
+    expect(first).toMatchObject({ kind: 'failed', attempts: 3, retryable: false });
+    expect((first as Error).message).toContain('optional context reads may take at most 2');
+    const second = failing();
+    await expect(retry().optionalRead('read recentIncidents', second)).rejects.toBeInstanceOf(OperationFailedError);
+    expect(second).toHaveBeenCalledTimes(1);
+    expect(await work.get('E1')).toMatchObject({ retriesUsed: 2, optionalReadRetries: 2 });
+  });
+
+  it('stops a call whose own retries an earlier delivery used, before any attempt, as a spent budget', async () => {
+    const { work, retry } = across();
+    await expect(
+      retry().idempotent('acknowledge', scripted<string>(apiError(500), apiError(500), apiError(500), apiError(500))),
+    ).rejects.toBeInstanceOf(OperationFailedError);
+    const call = scripted<string>('never');
+    const error = await retry(['acknowledge'])
+      .idempotent('acknowledge', call)
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(RetryBudgetExhaustedError);
+    expect(error).toMatchObject({ spent: 'operation', attempts: 0 });
+    expect(call).not.toHaveBeenCalled();
+    expect((await work.get('E1'))?.retriesUsed).toBe(3);
   });
 });
