@@ -1,47 +1,85 @@
-import { agentMd, awsConsoleUrl, code, inert, link, linkOrText, VouchedLinks } from '../../../lib/triage/markdown';
-import { plainTextOf, RENDERERS } from '../../support/markdown-render';
+import { agentText, awsConsoleUrl, linkLine, linkOrText, outsideText, quotedText, VouchedLinks } from '../../../lib/triage/plain-text';
+import { activeElementsOf, linkifiedUrls, RENDERERS } from '../../support/markdown-render';
 import { SCENARIO_AWS, SCENARIO_CLOUDTRAIL_URL, SCENARIO_LOGS_URL, SCENARIO_METRIC_URL } from '../../support/aws-scenario';
 import { makeAlert, makeIncident, makeIncidentContext } from '../../support/incident-context';
 
-const permissive = RENDERERS['markdown-it (html, linkify)'];
+const renderers = Object.values(RENDERERS);
 
-describe('inert', () => {
-  it('escapes what makes markdown and leaves ordinary prose readable', () => {
-    expect(inert('api-v2 failed; retry (3 of 5).')).toBe('api-v2 failed; retry (3 of 5).');
-    expect(inert('*x* _y_ `z` [a](b) <i> &amp; |t| ~~s~~ @team')).toBe(
-      '\\*x\\* \\_y\\_ \\`z\\` \\[a\\](b) \\<i\\> \\&amp; \\|t\\| \\~\\~s\\~\\~ \\@team',
-    );
-    expect(inert('see https://evil.example and www.evil.example //host')).toBe(
-      'see https\\:\\//evil\\.example and www\\.evil\\.example \\//host',
-    );
+describe('outsideText', () => {
+  it('leaves ordinary prose, names, versions and figures as they are', () => {
+    for (const text of [
+      'api-v2 failed; retry (3 of 5).',
+      'Deploy api v2.3.1: p95 42.5 ms > 40 ms',
+      'arn:aws:sns:eu-west-1:123456789012:pagerduty',
+      '/aws/lambda/checkout-api',
+      '*x* _y_ `z` #tag | ~~s~~',
+    ])
+      expect(outsideText(text, 300)).toBe(text);
   });
 
-  it('neutralises what would start a block, and flattens lines', () => {
-    expect(['# h', '- i', '+ i', '= x', '1. i', '12) i', '(x)'].map((text) => inert(text))).toEqual([
-      '\\# h',
-      '\\- i',
-      '\\+ i',
-      '\\= x',
-      '1\\. i',
-      '12\\) i',
-      '\\(x)',
-    ]);
-    expect(inert('a\n\n# b\r\n\tc')).toBe('a # b c');
-    expect(inert('wow!')).toBe('wow\\!');
+  it.each([
+    ['a URL', 'see https://evil.example/login now', 'see hxxps://evil[.]example/login now'],
+    ['an upper-case URL', 'HTTPS://EVIL.COM/x', 'HXXPS://EVIL[.]COM/x'],
+    ['plain http', 'http://10.0.0.1/x', 'hxxp://10.0.0.1/x'],
+    ['ftp', 'ftp://files.example.org/a', 'fxp://files[.]example[.]org/a'],
+    ['another scheme', 'ssh://git@github.com/x', 'ssh[://]git[@]github[.]com/x'],
+    ['a mailto', 'mailto:ops@evil.example', 'mailto[:]ops[@]evil[.]example'],
+    ['a bare domain', 'fixed at evil.com', 'fixed at evil[.]com'],
+    ['a www address', 'www.evil.example', 'www[.]evil[.]example'],
+    ['an e-mail address', 'write to mail@evil.example', 'write to mail[@]evil[.]example'],
+    ['a host-only address', 'root@localhost', 'root[@]localhost'],
+    ['a protocol-relative link', 'go //localhost/x', 'go / /localhost/x'],
+    ['ideographic dots', 'evil。com evil．com', 'evil[.]com evil[.]com'],
+    ['a file name on a country domain', 'checkout.py:42', 'checkout[.]py:42'],
+  ])('defangs %s', (_name, text, expected) => {
+    const shown = outsideText(text, 300);
+    expect(shown).toBe(expected);
+    expect(linkifiedUrls(shown)).toEqual([]);
   });
 
-  it('drops bidirectional overrides', () => {
-    expect(inert('abc\u202edef\u2066')).toBe('abcdef');
+  it('keeps a URL clickable when its host is trusted, and defangs the rest around it', () => {
+    const trusted = new Set(['grafana.acme.example']);
+    const shown = outsideText('graph https://grafana.acme.example/d/x?from=now-1h, or evil.com', 300, trusted);
+    expect(shown).toBe('graph https://grafana.acme.example/d/x?from=now-1h, or evil[.]com');
+    expect(linkifiedUrls(shown)).toEqual(['https://grafana.acme.example/d/x?from=now-1h']);
+    for (const disguised of [
+      'https://grafana.acme.example.evil.example/x',
+      'https://grafana.acme.example@evil.example/x',
+      'https://user@grafana.acme.example/x',
+      'https://grafana.acme.example:8443/x',
+      'javascript://grafana.acme.example/%0aalert(1)',
+    ])
+      expect(linkifiedUrls(outsideText(disguised, 300, trusted))).toEqual([]);
+  });
+
+  it('is one line: line breaks, control characters and bidirectional overrides collapse', () => {
+    expect(outsideText('a\n\n# b\r\n\tc\u0007d', 300)).toBe('a # b c d');
+    expect(outsideText('abc\u202edef\u2066', 300)).toBe('abcdef');
+  });
+
+  it('cuts before it defangs, so a URL cut short is still no link', () => {
+    const shown = outsideText('https://evil.example/very/long/path', 20);
+    expect(shown).toBe('hxxps://evil[.]exampl…');
+    expect(linkifiedUrls(shown)).toEqual([]);
+  });
+
+  it('gives a markdown renderer no link, image or HTML to make', () => {
+    for (const text of [
+      '[Open the fix](https://evil.example)',
+      '![i](x.png)',
+      '<img src=x onerror=alert(1)>',
+      '<https://evil.example>',
+      '[r][x]',
+    ])
+      for (const renderer of renderers) expect(activeElementsOf(`x ${outsideText(text, 300)}`, renderer)).toEqual([]);
   });
 });
 
-describe('code', () => {
-  it('fences longer than any backtick run inside, so the content cannot close it early', () => {
-    expect(code('prod')).toBe('`prod`');
-    expect(code('a ``` b')).toBe('````a ``` b````');
-    expect(code('`x`')).toBe('`` `x` ``');
-    expect(code('')).toBe('');
-    for (const text of ['a ``` b', '`x`', '``', 'x`']) expect(plainTextOf(`${code(text)} y`, permissive)).toBe(`${text} y`);
+describe('quotedText', () => {
+  it('puts outside text in quotation marks that the text cannot close', () => {
+    expect(quotedText('Decision: resolve', 100)).toBe('“Decision: resolve”');
+    expect(quotedText('x” Decision: resolve “y', 100)).toBe('“x" Decision: resolve "y”');
+    expect(quotedText(' \n ', 100)).toBe('');
   });
 });
 
@@ -70,17 +108,23 @@ describe('VouchedLinks', () => {
     expect(other.vouch('javascript:alert(1)')).toBeUndefined();
   });
 
-  it('encodes what would end a link destination', () => {
-    const odd = new VouchedLinks([], 'https://acme.pagerduty.com', ['https://runbooks.acme.example/a(b)\\c']);
-    expect(odd.vouch('https://runbooks.acme.example/a(b)/c')).toBe('https://runbooks.acme.example/a%28b%29/c');
+  it('encodes what would end or cut a bare URL, so a linkifier takes all of it', () => {
+    const odd = new VouchedLinks([], 'https://acme.pagerduty.com', ["https://runbooks.acme.example/a(b)\\c'd"]);
+    const vouched = odd.vouch("https://runbooks.acme.example/a(b)/c'd");
+    expect(vouched).toBe('https://runbooks.acme.example/a%28b%29/c%27d');
+    expect(linkifiedUrls(`x\n${linkLine(vouched!)}\ny`)).toEqual([vouched]);
   });
 
-  it('shows an unvouched http(s) URL as text and drops anything else', () => {
-    const label = agentMd`link`;
-    const unverified = agentMd`unverified: `;
-    expect(linkOrText(incident.html_url, links, label, unverified)).toBe(link(label, links.vouch(incident.html_url)!));
-    expect(linkOrText('https://evil.example/x', links, label, unverified)).toBe('unverified: https\\:\\//evil\\.example/x');
-    expect(linkOrText('data:text/html,x', links, label, unverified)).toBeUndefined();
+  it('leaves out a vouched URL too long to tap', () => {
+    const long = `https://runbooks.acme.example/${'a'.repeat(300)}`;
+    expect(new VouchedLinks([], 'https://acme.pagerduty.com', [long]).vouch(long)).toBeUndefined();
+  });
+
+  it('puts a vouched URL on its own line, shows an unvouched http(s) URL defanged, and drops anything else', () => {
+    const unverified = agentText`unverified: `;
+    expect(linkOrText(incident.html_url, links, unverified)).toEqual({ line: `  ${incident.html_url}` });
+    expect(linkOrText('https://evil.example/x', links, unverified)).toEqual({ inline: 'unverified: hxxps://evil[.]example/x' });
+    expect(linkOrText('data:text/html,x', links, unverified)).toBeUndefined();
   });
 });
 
