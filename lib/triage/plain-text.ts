@@ -37,9 +37,15 @@ export function joinText(parts: readonly NoteText[], separator: NoteText): NoteT
   return parts.join(separator) as NoteText;
 }
 
-/** Lower-case host names (`grafana.acme.example`) whose URLs outside text may show as they are. */
-export type TrustedHosts = ReadonlySet<string>;
-const NO_TRUSTED_HOSTS: TrustedHosts = new Set();
+/**
+ * The URLs outside text may show as they are: any on a configured trusted host (lower-case, `grafana.acme.example`),
+ * and the exact URLs the agent vouches for (a past incident's page that an analyser quotes).
+ */
+export interface KeptUrls {
+  hosts: ReadonlySet<string>;
+  exact?: ReadonlySet<string>;
+}
+const NO_KEPT_URLS: KeptUrls = { hosts: new Set() };
 
 /**
  * A URL-like run in outside text: a scheme and what follows it up to a character no URL needs, standing apart from
@@ -48,9 +54,9 @@ const NO_TRUSTED_HOSTS: TrustedHosts = new Set();
  */
 const SCHEMED_URL = /(?<=^|[\s“"'(])[a-z][a-z0-9+.-]*:\/\/[^\s<>"'`()[\]{}|\\^*~]*[^\s<>"'`()[\]{}|\\^*~.,;:!?](?=$|[\s”"').,;:!?])/gi;
 
-/** The URL when it is an http(s) URL on a trusted host, with no credentials or port to disguise it; else undefined. */
-function trustedUrl(candidate: string, trusted: TrustedHosts): string | undefined {
-  if (trusted.size === 0) return undefined;
+/** The URL when it is an http(s) URL to keep, with no credentials or port to disguise it; else undefined. */
+function trustedUrl(candidate: string, trusted: KeptUrls): string | undefined {
+  if (trusted.hosts.size === 0 && (trusted.exact?.size ?? 0) === 0) return undefined;
   let parsed: URL;
   try {
     parsed = new URL(candidate);
@@ -58,7 +64,8 @@ function trustedUrl(candidate: string, trusted: TrustedHosts): string | undefine
     return undefined;
   }
   const plain = (parsed.protocol === 'https:' || parsed.protocol === 'http:') && parsed.username === '' && parsed.password === '';
-  return plain && parsed.port === '' && trusted.has(parsed.hostname) ? candidate : undefined;
+  const kept = trusted.hosts.has(parsed.hostname) || (trusted.exact?.has(parsed.href) ?? false);
+  return plain && parsed.port === '' && kept ? candidate : undefined;
 }
 
 /**
@@ -81,8 +88,8 @@ function defangRun(text: string): string {
     .replace(/(?<![:/])\/\/(?=[^\s/])/g, '/ /');
 }
 
-/** A URL or domain in outside text, defanged unless it is a URL on a trusted host. */
-function defanged(text: string, trusted: TrustedHosts): string {
+/** A URL or domain in outside text, defanged unless it is a URL to keep. */
+function defanged(text: string, trusted: KeptUrls): string {
   let built = '';
   let last = 0;
   for (const match of text.matchAll(SCHEMED_URL)) {
@@ -105,16 +112,16 @@ function inertForMarkdown(text: string): string {
 
 /**
  * Outside text as a note shows it: one line (line breaks and control characters collapsed), at most `max`
- * characters, with no clickable URL unless its host is trusted. The cut comes first, so a URL cut short is defanged
+ * characters, with no clickable URL except those `trusted` keeps. The cut comes first, so a URL cut short is defanged
  * like any other.
  */
-export function outsideText(text: string, max: number, trusted: TrustedHosts = NO_TRUSTED_HOSTS): NoteText {
+export function outsideText(text: string, max: number, trusted: KeptUrls = NO_KEPT_URLS): NoteText {
   // Markdown last: defanging writes brackets (`[@]`) that must not meet a `(` as a link would.
   return inertForMarkdown(defanged(truncate(oneLine(text), max), trusted)) as NoteText;
 }
 
 /** Quotation marks around outside text; quotation marks inside it are made straight, so it cannot close them early. */
-export function quotedText(text: string, max: number, trusted: TrustedHosts = NO_TRUSTED_HOSTS): NoteText {
+export function quotedText(text: string, max: number, trusted: KeptUrls = NO_KEPT_URLS): NoteText {
   const shown = outsideText(text.replace(/[“”„‟«»]/g, '"'), max, trusted);
   return (shown === '' ? '' : `“${shown}”`) as NoteText;
 }
@@ -124,7 +131,7 @@ export function quotedText(text: string, max: number, trusted: TrustedHosts = NO
  * letter or a number that is not a list's (`3 alerts`, not `3. x`), since a markdown renderer would read `- # x`, `- > x`, `- 1. x` or `- [r]: url` as a heading, a quote, a
  * list or a link definition inside the item.
  */
-export function itemText(text: string, max: number, trusted: TrustedHosts = NO_TRUSTED_HOSTS): NoteText {
+export function itemText(text: string, max: number, trusted: KeptUrls = NO_KEPT_URLS): NoteText {
   const shown = outsideText(text, max, trusted);
   return shown === '' || /^(?:\p{L}|\d+(?![\d.)]))/u.test(shown) ? shown : quotedText(text, max, trusted);
 }
@@ -176,19 +183,22 @@ export function awsConsoleUrl(url: string | null | undefined): URL | undefined {
  * PagerDuty's REST API (the incident, its service and escalation policy, its alerts, recent incidents), the runbooks of
  * AGENT_CONFIG's rules, and the AWS console pages the agent's AWS providers built for this incident. Exact URLs, not
  * whole domains, so an attacker-chosen path on a trusted host is not vouched for (a console URL a model writes is not).
- * It also carries the configured trusted hosts, whose URLs outside text may show undefanged.
+ * Outside text shown through it may keep those URLs, and any on the configured trusted hosts, clickable.
  */
 export class VouchedLinks {
   private readonly vouched: Set<string>;
+  /** What outside text may show clickable: URLs on the trusted hosts, and the vouched URLs themselves. */
+  private readonly kept: KeptUrls;
 
   constructor(
     pagerDutyUrls: Iterable<string | null | undefined>,
     accountUrl: string,
     runbooks: Iterable<string>,
     awsConsoleUrls: Iterable<string | undefined> = [],
-    readonly trustedHosts: TrustedHosts = NO_TRUSTED_HOSTS,
+    trustedHosts: ReadonlySet<string> = new Set(),
   ) {
     this.vouched = new Set();
+    this.kept = { hosts: trustedHosts, exact: this.vouched };
     const account = parseHttpUrl(accountUrl);
     for (const candidate of pagerDutyUrls) {
       const parsed = parseHttpUrl(candidate);
@@ -237,19 +247,19 @@ export class VouchedLinks {
     return shown.length <= MAX_LINK_LENGTH ? shown : undefined;
   }
 
-  /** Outside text, one line, with URLs on the configured trusted hosts left clickable. */
+  /** Outside text, one line, with URLs on the trusted hosts and vouched URLs left clickable. */
   shown(text: string, max: number): NoteText {
-    return outsideText(text, max, this.trustedHosts);
+    return outsideText(text, max, this.kept);
   }
 
-  /** Outside text that starts a list item (see `itemText`), with URLs on the configured trusted hosts left clickable. */
+  /** Outside text that starts a list item (see `itemText`), with URLs on the trusted hosts and vouched URLs left clickable. */
   item(text: string, max: number): NoteText {
-    return itemText(text, max, this.trustedHosts);
+    return itemText(text, max, this.kept);
   }
 
-  /** Outside text in quotation marks, with URLs on the configured trusted hosts left clickable. */
+  /** Outside text in quotation marks, with URLs on the trusted hosts and vouched URLs left clickable. */
   quoted(text: string, max: number): NoteText {
-    return quotedText(text, max, this.trustedHosts);
+    return quotedText(text, max, this.kept);
   }
 }
 

@@ -595,7 +595,7 @@ describe('hostile notes, as plain text and rendered', () => {
           // Quoted text has its own quotation marks made straight (see quotedText).
           const straight = (text: string): string => text.replace(/[“”„‟«»]/g, '"');
           // Names are shown with every URL defanged; what a monitor or model says keeps URLs on trusted hosts.
-          const trusted = new Set([TRUSTED_HOST]);
+          const trusted = { hosts: new Set([TRUSTED_HOST]) };
           for (const [value, max] of shown) {
             const forms = [outsideText(value, max), outsideText(value, max, trusted)].map((form) => straight(form).slice(0, 40));
             // A line cut at MAX_LINE_LENGTH may have lost the text at its end.

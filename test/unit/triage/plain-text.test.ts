@@ -38,7 +38,7 @@ describe('outsideText', () => {
   });
 
   it('keeps a URL clickable when its host is trusted, and defangs the rest around it', () => {
-    const trusted = new Set(['grafana.acme.example']);
+    const trusted = { hosts: new Set(['grafana.acme.example']) };
     const shown = outsideText('graph https://grafana.acme.example/d/x?from=now-1h, or evil.com', 300, trusted);
     expect(shown).toBe('graph https://grafana.acme.example/d/x?from=now-1h, or evil[.]com');
     expect(linkifiedUrls(shown)).toEqual(['https://grafana.acme.example/d/x?from=now-1h']);
@@ -96,6 +96,12 @@ describe('VouchedLinks', () => {
     expect(links.vouch('https://acme.pagerduty.com/sign_in?next=https://evil.example')).toBeUndefined();
     expect(links.vouch('https://evil.example')).toBeUndefined();
     expect(links.vouch(undefined)).toBeUndefined();
+  });
+
+  it('keeps a vouched URL clickable in the text that quotes it, and defangs any other', () => {
+    const shown = links.shown(`Compare with ${incident.html_url} and https://acme.pagerduty.com/incidents/POTHER`, 300);
+    expect(linkifiedUrls(shown)).toEqual([incident.html_url]);
+    expect(shown).toContain('hxxps://acme[.]pagerduty[.]com/incidents/POTHER');
   });
 
   it('ignores PagerDuty URLs of another account or scheme', () => {
