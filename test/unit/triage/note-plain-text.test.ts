@@ -11,6 +11,7 @@ import { outsideText } from '../../../lib/triage/plain-text';
 import { oneLine } from '../../../lib/triage/text';
 import { triageIncident } from '../../../lib/triage/triage';
 import type { Hypothesis, IncidentContext } from '../../../lib/triage/types';
+import { EVIL, hostileHref, hostileText, TRUSTED_HOST } from '../../support/hostile-text';
 import { activeElementsOf, elementsOf, linkifiedUrls, RENDERERS } from '../../support/markdown-render';
 import {
   SCENARIO_CLOUDTRAIL_URL,
@@ -45,11 +46,9 @@ import {
  */
 
 const RUNBOOK = 'https://runbooks.acme.example/disk';
-const EVIL = 'https://evil.example/fix';
 const ref = noteDedupRef('prod', 'PINC1', 'event-1');
 const renderers = Object.entries(RENDERERS);
 const linkifying = RENDERERS['markdown-it (html, linkify)'];
-const TRUSTED_HOST = 'grafana.acme.example';
 
 /** Where the property's AWS console links point: the regional console, with outside text in the fragment. */
 const CONSOLE = 'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/';
@@ -273,107 +272,6 @@ describe('notes against the attacks named in the issue', () => {
     expect(note).toContain(`Why: ${outsideText(backtickFlip, 200)}`);
   });
 });
-
-/** Pieces of hostile markdown, combined at random with random text. */
-const HOSTILE_PIECES = [
-  '`',
-  '``',
-  '```',
-  '~~~',
-  `[Open the fix runbook](${EVIL})`,
-  `[x](<${EVIL}> "title")`,
-  `![i](${EVIL}.png)`,
-  '<img src=x onerror=alert(1)>',
-  `<a href="${EVIL}">runbook</a>`,
-  '<script>alert(1)</script>',
-  '<!-- x -->',
-  `<${EVIL}>`,
-  '<mail@evil.example>',
-  EVIL,
-  'www.evil.example',
-  'evil.example',
-  'mail@evil.example',
-  '//evil.example',
-  'javascript:alert(1)',
-  'https://acme.pagerduty.com.evil.example/x',
-  `[r]: ${EVIL}`,
-  '[r]',
-  '[^1]',
-  '# heading',
-  '- item',
-  '+ item',
-  '1. item',
-  '1) item',
-  '> quote',
-  '| a | b |',
-  '|---|---|',
-  '---',
-  '===',
-  '*',
-  '**',
-  '_',
-  '__',
-  '~~',
-  '&lt;',
-  '&#x5B;',
-  '&amp;',
-  '\\',
-  '\n',
-  '\r\n',
-  '\n\n',
-  '\t',
-  '    ',
-  '  \n',
-  '\u202e',
-  ':fire:',
-  '$x$',
-  ' ',
-  `https://${TRUSTED_HOST}/d/x`,
-  `https://${TRUSTED_HOST}.evil.example/`,
-  `https://user@${TRUSTED_HOST}/`,
-  'Likely cause: ',
-  'Decision: resolve',
-  '\nNext steps\n- ',
-  '— ',
-  '  https://acme.pagerduty.com/incidents/PFAKE',
-  'hxxps://',
-  '“',
-  '”',
-  'mailto:a@b.co',
-  'root@localhost',
-  '//localhost/x',
-  'EVIL.COM',
-  'evil。com',
-  'xn--e1afmkfd.xn--p1ai',
-  'http://10.0.0.1:8080/x',
-  'ftp://files.example.org',
-  '[.]',
-  '@',
-  ':',
-  '.',
-  '/',
-];
-
-const hostileText = fc
-  .array(fc.oneof(fc.constantFrom(...HOSTILE_PIECES), fc.string({ maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 6 })), {
-    maxLength: 6,
-  })
-  .map((pieces) => pieces.join(''));
-
-const hostileHref = fc.oneof(
-  fc.constantFrom(
-    EVIL,
-    'javascript:alert(1)',
-    'https://acme.pagerduty.com/sign_in?next=https://evil.example',
-    'https://evil.example/a)b(c',
-    'https://console.aws.amazon.com.evil.example/cloudwatch',
-    'https://evil.example/console.aws.amazon.com/cloudwatch',
-    'https://console.aws.amazon.com@evil.example/cloudwatch',
-    'https://user:pass@console.aws.amazon.com/cloudwatch',
-    'http://eu-west-1.console.aws.amazon.com/cloudwatch',
-  ),
-  hostileText,
-);
 
 /** A console URL the providers built, with outside text (an alarm or log group name) in it, or a hostile URL. */
 const consoleHref = fc.oneof(
