@@ -327,7 +327,7 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
           sandbox.acknowledgements(id)[0]?.acknowledger.id === SANDBOX_BOT_USER.id
             ? SANDBOX_BOT_USER.name
             : (sandbox.acknowledgements(id)[0]?.acknowledger.id ?? 'nobody'),
-        noteFirstLine: oneLine(noteText?.replace(/[#*_`]/g, '').trim(), 60),
+        noteFirstLine: oneLine(noteText?.trim(), 60),
         decision:
           modeOf(scenario) === 'act'
             ? (triages[0]?.decision ?? incident.status)

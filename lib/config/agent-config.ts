@@ -168,6 +168,21 @@ const contextSchema = z.object({
   sharedSeconds: z._default(z.number().check(z.int(), z.gte(0), z.lte(900)), 180),
 });
 
+/** A host name as URLs carry it: letters, digits, dots and hyphens, at least one dot (`grafana.acme.example`). */
+const hostSchema = z.string().check(
+  z.regex(/^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/, {
+    message: 'a trusted host is a lower-case host name such as grafana.acme.example (no scheme, port, path or wildcard)',
+  }),
+);
+
+const linksSchema = z.object({
+  /**
+   * Hosts whose URLs stay clickable when outside text (alert details, change events, model output) carries them, for
+   * example a team's Grafana or Datadog host; any other URL in outside text is shown defanged (lib/triage/plain-text.ts).
+   */
+  trustedHosts: z._default(z.array(hostSchema), []),
+});
+
 // ------------------------------------------------------------------------------------------------------------------
 
 export const agentConfigSchema = z.object({
@@ -188,6 +203,7 @@ export const agentConfigSchema = z.object({
   /** Absent: the agent acts fully, as before rollout modes existed. */
   rollout: z.optional(rolloutSchema),
   context: z._default(contextSchema, { aws: { enabled: true, lookbackMinutes: 60, services: {} }, sharedSeconds: 180 }),
+  links: z._default(linksSchema, { trustedHosts: [] }),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

@@ -1,5 +1,5 @@
 /**
- * The agent's own notes end with a footer carrying its dedup reference (`ref \`pda-<10 hex>\``, see `noteDedupRef`).
+ * The agent's own notes end with a footer carrying its dedup reference (`ref pda-<10 hex>`, see `noteDedupRef`).
  * When the agent reads earlier incidents' notes for "how it was resolved", its own notes are its earlier guesses, not
  * a person's resolution: they must neither be quoted as one nor make a recurrence look better understood.
  */

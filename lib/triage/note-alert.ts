@@ -1,7 +1,7 @@
 import type { Comparison, NormalisedAlert } from '../context/evidence';
 import { MONITOR_LABELS } from './analysers/alert-details';
-import { agentMd, inert, joinMarkdown, type Markdown } from './markdown';
-import { clockTime, measure, shown, shownAsCode } from './note-text';
+import { clockTime, measure, quoted, shown } from './note-text';
+import { agentText, itemText, joinText, type NoteText, type VouchedLinks } from './plain-text';
 import { oneLine } from './text';
 
 /**
@@ -19,52 +19,52 @@ const MIN_DETAIL_SCORE = 0.25;
 const MAX_DETAIL_KEY = 60;
 const MAX_DETAIL_VALUE = 200;
 
-const COMPARISON_WORDS: Record<Comparison, Markdown> = {
-  '>': agentMd`\\>`,
-  '>=': agentMd`≥`,
-  '<': agentMd`\\<`,
-  '<=': agentMd`≤`,
-  'outside-band': agentMd`outside the band of`,
-  other: agentMd`at`,
+const COMPARISON_WORDS: Record<Comparison, NoteText> = {
+  '>': agentText`>`,
+  '>=': agentText`≥`,
+  '<': agentText`<`,
+  '<=': agentText`≤`,
+  'outside-band': agentText`outside the band of`,
+  other: agentText`at`,
 };
 
-function headline(alert: NormalisedAlert): Markdown {
-  const name = alert.name === undefined ? agentMd`` : agentMd` ${shownAsCode(alert.name, MAX_NAME)}`;
-  const state = alert.state === undefined || oneLine(alert.state) === '' ? agentMd`` : agentMd` is ${shown(alert.state, 30)}`;
-  return agentMd`${inert(MONITOR_LABELS[alert.monitor])}${name}${state}`;
+function headline(alert: NormalisedAlert): NoteText {
+  const name = alert.name === undefined ? agentText`` : agentText` ${quoted(alert.name, MAX_NAME)}`;
+  const state = alert.state === undefined || oneLine(alert.state) === '' ? agentText`` : agentText` is ${shown(alert.state, 30)}`;
+  return agentText`${shown(MONITOR_LABELS[alert.monitor], 60)}${name}${state}`;
 }
 
-function condition(alert: NormalisedAlert): Markdown | undefined {
-  const parts: Markdown[] = [];
+function condition(alert: NormalisedAlert): NoteText | undefined {
+  const parts: NoteText[] = [];
   const { metric, threshold, observed } = alert;
   if (metric !== undefined) {
-    const namespace = metric.namespace === undefined ? agentMd`` : agentMd`${shown(metric.namespace, 60)} `;
-    const statistic = metric.statistic === undefined ? agentMd`` : agentMd`, ${shown(metric.statistic, 30)}`;
-    const period = metric.periodSeconds === undefined ? agentMd`` : agentMd` over ${metric.periodSeconds} s`;
-    const expression = metric.expression === undefined ? agentMd`` : agentMd` (${shownAsCode(metric.expression, MAX_RESOURCE)})`;
-    parts.push(agentMd`${namespace}${shown(metric.name, 100)}${expression}${statistic}${period}`);
+    const namespace = metric.namespace === undefined ? agentText`` : agentText`${shown(metric.namespace, 60)} `;
+    const statistic = metric.statistic === undefined ? agentText`` : agentText`, ${shown(metric.statistic, 30)}`;
+    const period = metric.periodSeconds === undefined ? agentText`` : agentText` over ${metric.periodSeconds} s`;
+    const expression = metric.expression === undefined ? agentText`` : agentText` (${quoted(metric.expression, MAX_RESOURCE)})`;
+    parts.push(agentText`${namespace}${shown(metric.name, 100)}${expression}${statistic}${period}`);
   }
   if (threshold !== undefined)
-    parts.push(agentMd`threshold ${COMPARISON_WORDS[threshold.comparison]} ${measure(threshold.value, metric?.unit)}`);
+    parts.push(agentText`threshold ${COMPARISON_WORDS[threshold.comparison]} ${measure(threshold.value, metric?.unit)}`);
   if (observed !== undefined) {
     const at = clockTime(observed.at);
-    parts.push(agentMd`observed ${measure(observed.value, metric?.unit)}${at === undefined ? agentMd`` : agentMd` at ${at}`}`);
+    parts.push(agentText`observed ${measure(observed.value, metric?.unit)}${at === undefined ? agentText`` : agentText` at ${at}`}`);
   }
-  return parts.length === 0 ? undefined : joinMarkdown(parts, agentMd`; `);
+  return parts.length === 0 ? undefined : joinText(parts, agentText`; `);
 }
 
-function resource(alert: NormalisedAlert): Markdown | undefined {
-  const parts: Markdown[] = [];
+function resource(alert: NormalisedAlert): NoteText | undefined {
+  const parts: NoteText[] = [];
   const dimensions = Object.entries(alert.resource?.dimensions ?? {});
-  if (alert.resource?.arn !== undefined) parts.push(shownAsCode(alert.resource.arn, MAX_RESOURCE));
+  if (alert.resource?.arn !== undefined) parts.push(shown(alert.resource.arn, MAX_RESOURCE));
   else if (dimensions.length > 0) {
-    const shownDimensions = dimensions.slice(0, MAX_DIMENSIONS).map(([name, value]) => agentMd`${shown(name, 40)}=${shown(value, 80)}`);
-    const more = dimensions.length > MAX_DIMENSIONS ? agentMd` and ${dimensions.length - MAX_DIMENSIONS} more` : agentMd``;
-    parts.push(agentMd`${joinMarkdown(shownDimensions, agentMd`, `)}${more}`);
+    const shownDimensions = dimensions.slice(0, MAX_DIMENSIONS).map(([name, value]) => agentText`${shown(name, 40)}=${shown(value, 80)}`);
+    const more = dimensions.length > MAX_DIMENSIONS ? agentText` and ${dimensions.length - MAX_DIMENSIONS} more` : agentText``;
+    parts.push(agentText`${joinText(shownDimensions, agentText`, `)}${more}`);
   }
-  if (alert.region !== undefined) parts.push(agentMd`region ${shown(alert.region, 30)}`);
-  if (alert.accountId !== undefined) parts.push(agentMd`account ${shown(alert.accountId, 30)}`);
-  return parts.length === 0 ? undefined : joinMarkdown(parts, agentMd` · `);
+  if (alert.region !== undefined) parts.push(agentText`region ${shown(alert.region, 30)}`);
+  if (alert.accountId !== undefined) parts.push(agentText`account ${shown(alert.accountId, 30)}`);
+  return parts.length === 0 ? undefined : joinText(parts, agentText` · `);
 }
 
 /** The values the lines above already show, so a detail repeating one of them is not shown twice. */
@@ -104,7 +104,7 @@ function keysShown(alert: NormalisedAlert): RegExp | undefined {
 /** The last segment of a flattened key (`Trigger.Threshold` → `Threshold`), bounded: keys are outside text of any length. */
 const lastKeySegment = (key: string): string => key.slice(key.lastIndexOf('.') + 1).slice(0, 100);
 
-function tellingDetails(alert: NormalisedAlert): Markdown[] {
+function tellingDetails(alert: NormalisedAlert, links: VouchedLinks): NoteText[] {
   const already = valuesShown(alert);
   const shownKey = keysShown(alert);
   return [...alert.details]
@@ -116,19 +116,19 @@ function tellingDetails(alert: NormalisedAlert): Markdown[] {
         (shownKey === undefined || !shownKey.test(lastKeySegment(detail.key))),
     )
     .slice(0, MAX_DETAILS)
-    .map((detail) => agentMd`- ${shown(detail.key, MAX_DETAIL_KEY)}: ${shown(detail.value, MAX_DETAIL_VALUE)}`);
+    .map((detail) => agentText`- ${itemText(detail.key, MAX_DETAIL_KEY)}: ${links.quoted(detail.value, MAX_DETAIL_VALUE)}`);
 }
 
 /** The section's lines, or none when the alert says nothing beyond which monitor sent it. */
-export function alertSection(alert: NormalisedAlert | undefined): Markdown[] {
+export function alertSection(alert: NormalisedAlert | undefined, links: VouchedLinks): NoteText[] {
   if (alert === undefined) return [];
-  const lines: Markdown[] = [];
+  const lines: NoteText[] = [];
   const what = condition(alert);
   const where = resource(alert);
-  const details = tellingDetails(alert);
+  const details = tellingDetails(alert, links);
   if (what === undefined && where === undefined && details.length === 0 && alert.name === undefined) return [];
-  lines.push(agentMd`- ${headline(alert)}`);
-  if (what !== undefined) lines.push(agentMd`- Metric: ${what}`);
-  if (where !== undefined) lines.push(agentMd`- On ${where}`);
+  lines.push(agentText`- ${headline(alert)}`);
+  if (what !== undefined) lines.push(agentText`- Metric: ${what}`);
+  if (where !== undefined) lines.push(agentText`- On ${where}`);
   return [...lines, ...details];
 }

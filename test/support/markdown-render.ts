@@ -1,4 +1,5 @@
 import MarkdownIt from 'markdown-it';
+import { LinkifyIt } from 'linkify-it';
 
 type Renderer = ReturnType<typeof MarkdownIt>;
 
@@ -48,4 +49,14 @@ export function plainTextOf(markdown: string, renderer: Renderer): string {
 /** Elements that point somewhere or run something: links, images, raw HTML. */
 export function activeElementsOf(markdown: string, renderer: Renderer): string[] {
   return elementsOf(markdown, renderer).filter((element) => /^(link|image|html_inline|html_block) /.test(element));
+}
+
+/**
+ * The URLs a linkifier finds in plain text, as chat and web UIs and PagerDuty's own surfaces turn them into links:
+ * linkify-it with its default options (fuzzy links, e-mail addresses and `//` links on).
+ */
+const plainTextLinkifier = new LinkifyIt();
+
+export function linkifiedUrls(text: string): string[] {
+  return (plainTextLinkifier.match(text) ?? []).map((match) => match.url);
 }

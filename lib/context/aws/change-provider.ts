@@ -4,7 +4,7 @@ import type { ChangeRecord } from '../evidence';
 import { SourceUnavailableError, type ContextProvider } from '../provider';
 import { changeLookupKey, delay, type AwsProviderInput, type ChangeLookup, type LookupWindow } from './aws-input';
 import { awsRead } from './aws-failures';
-import { cloudTrailConsoleUrl } from './console-links';
+import { cloudTrailConsoleUrl, cloudTrailEventConsoleUrl } from './console-links';
 import { changeCandidates } from './mapping';
 
 /**
@@ -160,7 +160,7 @@ export function toChangeRecord(
     target: target.name,
     summary: `${what} on ${target.name}${failed}`,
     onAlarmedResource: target.onAlarmedResource,
-    link: cloudTrailConsoleUrl(region, target.name),
+    link: event.EventId === undefined ? cloudTrailConsoleUrl(region, target.name) : cloudTrailEventConsoleUrl(region, event.EventId),
   };
 }
 

@@ -1,6 +1,7 @@
 /**
- * Deep links into the AWS console for what a note mentions. Names go into the URL fragment encoded, so an alarm or
- * log group name with `/`, `#` or spaces still opens the right page.
+ * Deep links into the AWS console for what a note mentions, short enough to read and tap on a phone (a note shows
+ * them as bare URLs; lib/triage/plain-text.ts leaves out any over MAX_LINK_LENGTH). Names go into the URL fragment
+ * encoded, so an alarm or log group name with `/`, `#` or spaces still opens the right page.
  */
 
 const consoleBase = (region: string): string => `https://${region}.console.aws.amazon.com`;
@@ -30,6 +31,11 @@ export function metricConsoleUrl(
 /** CloudTrail event history filtered on one resource name. */
 export function cloudTrailConsoleUrl(region: string, resourceName: string): string {
   return `${consoleBase(region)}/cloudtrailv2/home?region=${region}#/events?ResourceName=${encodeURIComponent(resourceName)}`;
+}
+
+/** One CloudTrail event's page: who did what, with the request and response, in a URL of about 130 characters. */
+export function cloudTrailEventConsoleUrl(region: string, eventId: string): string {
+  return `${consoleBase(region)}/cloudtrailv2/home?region=${region}#/events/${encodeURIComponent(eventId)}`;
 }
 
 /** The console's own double encoding of a log group name in its fragment (`/` → `$252F`). */

@@ -10,6 +10,17 @@ describe('parseAgentConfig', () => {
     expect(config.triage.rules).toEqual([]);
     expect(config.triage.bedrock.enabled).toBe(false);
     expect(config.escalation.mode).toBe('escalation_policy');
+    expect(config.links.trustedHosts).toEqual([]);
+  });
+
+  it('takes trusted link hosts as lower-case host names only', () => {
+    expect(parseAgentConfig(JSON.stringify({ links: { trustedHosts: ['grafana.acme.example'] } })).links.trustedHosts).toEqual([
+      'grafana.acme.example',
+    ]);
+    for (const host of ['https://grafana.acme.example', 'Grafana.acme.example', '*.acme.example', 'grafana.acme.example:3000', 'localhost'])
+      expect(() => parseAgentConfig(JSON.stringify({ links: { trustedHosts: [host] } }))).toThrow(
+        /lower-case host name .* at links\.trustedHosts\[0\]/,
+      );
   });
 
   it('fills defaults inside a partial configuration', () => {

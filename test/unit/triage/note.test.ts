@@ -63,27 +63,35 @@ describe('noteDedupRef', () => {
 });
 
 describe('renderHypothesisNote', () => {
-  it('leads with the bold summary, then confidence, decision and why, evidence, steps, runbook, who is paged, footer', () => {
+  it('reads as plain text: the likely cause, the decision and the first step, then labelled sections and the footer', () => {
     const note = renderHypothesisNote(input());
-    const lines = note.split('\n');
-    expect(lines[0]).toBe('**A bad checkout-api release; it has happened after every unflagged deploy.**');
-    expect(lines[2]).toBe(
-      '**Confidence:** 90% · **Decision:** hold (the agent keeps it acknowledged). Rule checkout-errors allows the agent to hold it (confidence 90%, 70% required).',
-    );
-    expect(note).toContain(
-      '**Evidence**\n- Matched rule checkout-errors on every incident (the rule has no conditions) ([link](https://runbooks.acme.example/checkout))',
-    );
-    expect(note).toContain('- Deploy api v2\\.3\\.1 from github-actions 4 min before the trigger');
-    expect(note).toMatch(/\(unverified link: https\\:\\\/\/github\\\.example\/acme\/checkout\/releases\/PCHG\d+\)\n/);
-    expect(note).toMatch(
-      /\(triggered, critical\): threshold=5%; host=checkout-api-1;.* \(\[link\]\(https:\/\/acme\.pagerduty\.com\/alerts\/PALR\d+\)\)/,
-    );
-    expect(note).toContain('**Next steps**\n1. Roll back the release\n2. Check whether');
-    expect(note).toContain('**Runbook:** [https\\:\\//runbooks\\.acme\\.example/checkout](https://runbooks.acme.example/checkout)');
-    expect(note).toContain('**Paged if it escalates:** Alice Example (level 1 of Checkout on-call)');
-    expect(note).not.toContain('Bob Second');
-    expect(note).not.toContain('Unavailable sources');
-    expect(lines.slice(-2)).toEqual(['---', `_pd-agent · env \`prod\` · ref \`${ref}\`_`]);
+    expect(note.split('\n')).toEqual([
+      'Likely cause: A bad checkout-api release; it has happened after every unflagged deploy.',
+      'Decision: hold (the agent keeps it acknowledged), confidence 90%. Rule checkout-errors allows the agent to hold it (confidence 90%, 70% required).',
+      'First: Roll back the release',
+      '',
+      'Evidence',
+      '- Matched rule checkout-errors on every incident (the rule has no conditions)',
+      '  https://runbooks.acme.example/checkout',
+      expect.stringMatching(
+        /^- Deploy api v2\.3\.1 from github-actions 4 min before the trigger \(.*\) \(unverified link: hxxps:\/\/github\[\.\]example\/acme\/checkout\/releases\/PCHG\d+\)$/,
+      ),
+      '- 1 alert (1 triggered, 0 resolved); severities: critical',
+      '- Alert: http_5xx_rate 12.4 > 5 on host=checkout-api-1 in eu-west-1',
+      '- Alert "checkout-api 5xx rate above 5%" (triggered, critical): threshold=5%; host=checkout-api-1; metric=http_5xx_rate; value=12.4%; region=eu-west-1',
+      expect.stringMatching(/^ {2}https:\/\/acme\.pagerduty\.com\/alerts\/PALR\d+$/),
+      '',
+      'Next steps',
+      '- Check whether deploy api v2.3.1 caused this; roll it back if the timing and symptoms match',
+      '- Start from what the alert names and look for what changed on that resource',
+      '',
+      'Runbook',
+      '  https://runbooks.acme.example/checkout',
+      '',
+      'Paged if it escalates: Alice Example (level 1 of Checkout on-call)',
+      '',
+      `— pd-agent · env prod · ref ${ref}`,
+    ]);
   });
 
   it('names the people at the level the escalation pages, once each', () => {
@@ -93,7 +101,7 @@ describe('renderHypothesisNote', () => {
     const onTwoSchedules = { ...bob, schedule: { id: 'PSCHED2', type: 'schedule_reference' } };
     const context = { ...base.context, oncalls: [...base.context.oncalls, onTwoSchedules] };
     const note = renderHypothesisNote({ ...base, context, pagedIfEscalated: { level: 2 } });
-    expect(note).toContain('**Paged if it escalates:** Bob Second (level 2 of Checkout on-call)');
+    expect(note).toContain('\nPaged if it escalates: Bob Second (level 2 of Checkout on-call)\n');
   });
 
   it('says so when nobody is known on call, or when the lookup failed', () => {
@@ -102,12 +110,12 @@ describe('renderHypothesisNote', () => {
       ...base,
       context: { ...base.context, oncalls: [makeOncall('Other', { escalation_policy: { ...ESCALATION_POLICY, id: 'POTHER' } })] },
     });
-    expect(nobody).toContain('**Paged if it escalates:** nobody found on call at level 1 of Checkout on-call');
+    expect(nobody).toContain('\nPaged if it escalates: nobody found on call at level 1 of Checkout on-call;');
     const failed = renderHypothesisNote({
       ...base,
       context: { ...base.context, oncalls: [], unavailable: [{ source: 'oncalls', reason: 'HTTP 403 Forbidden' }] },
     });
-    expect(failed).toContain('**Paged if it escalates:** unknown: the on-call lookup failed (HTTP 403 Forbidden)');
+    expect(failed).toContain('\nPaged if it escalates: unknown: the on-call lookup failed (“HTTP 403 Forbidden”)\n');
   });
 
   it('lists unavailable sources with their reasons', () => {
@@ -120,7 +128,7 @@ describe('renderHypothesisNote', () => {
       ],
     };
     expect(renderHypothesisNote({ ...base, context })).toContain(
-      '**Unavailable sources:** change events (HTTP 402: the account plan lacks this feature); resolution notes (timed out after 1500 ms)',
+      '\nCould not read: change events (“HTTP 402: the account plan lacks this feature”); resolution notes (“timed out after 1500 ms”)\n',
     );
   });
 
@@ -144,10 +152,11 @@ describe('renderHypothesisNote', () => {
     const note = renderHypothesisNote({ ...base, hypothesis, context: { ...base.context, oncalls }, agentName: huge });
     expect(note.length).toBeLessThanOrEqual(MAX_NOTE_LENGTH);
     expect(noteContainsRef(note, ref)).toBe(true);
-    expect(note.split('\n')[0]?.length).toBeLessThanOrEqual(310);
-    expect(note).toContain('- …and 185 more');
-    expect(note).toContain(' and 20 more (level 1');
-    expect(note.match(/^\d+\. /gm)).toHaveLength(10);
+    const lines = note.split('\n');
+    expect(lines[0]?.length).toBeLessThanOrEqual(160);
+    expect(Math.max(...lines.map((line) => line.length))).toBeLessThanOrEqual(300);
+    expect(note).toContain(' and 25 more (level 1');
+    expect(note).toMatch(/^Left out to fit the note size: .*Evidence/m);
   });
 
   it('keeps untrusted text from forming links, images, HTML or extra lines, and drops links that are not http(s)', () => {
@@ -161,9 +170,9 @@ describe('renderHypothesisNote', () => {
     };
     const note = renderHypothesisNote({ ...base, hypothesis, context });
     expect(note.split('\n')[0]).toBe(
-      '**Click \\[here\\](https\\:\\//evil\\.example) !\\[x\\](https\\:\\//evil\\.example/i\\.png) \\<script\\>alert(1)\\</script\\> # heading**',
+      'Likely cause: Click [here] (hxxps://evil[.]example) ![x] (hxxps://evil[.]example/i[.]png) < script>alert(1)< /script> # heading',
     );
-    expect(note).toContain('- see \\<img src=x\\>\n');
+    expect(note).toContain('\n- see < img src=x>\n');
     expect(note).not.toContain('javascript');
     expect(note).not.toContain('Runbook');
   });
@@ -171,7 +180,10 @@ describe('renderHypothesisNote', () => {
   it('marks a hypothesis refined by Bedrock in the footer', () => {
     const base = input();
     const note = renderHypothesisNote({ ...base, hypothesis: { ...base.hypothesis, producedBy: 'bedrock' } });
-    expect(note.endsWith(`ref \`${ref}\` · refined by Amazon Bedrock_`)).toBe(true);
+    expect(note.endsWith(`ref ${ref} · refined by Amazon Bedrock`)).toBe(true);
+    expect(note.split('\n')[0]).toBe(
+      'Likely cause (Amazon Bedrock): “A bad checkout-api release; it has happened after every unflagged deploy.”',
+    );
   });
 });
 
@@ -184,13 +196,14 @@ describe('renderHandbackNote', () => {
       dedupRef: ref,
     });
     expect(note).toBe(
-      `**pd-agent could not finish triage: retry budget spent after 5 retries (PagerDuty 503).** Handing this incident to the on-call humans.\n\n---\n_pd-agent · env \`staging\` · ref \`${ref}\`_`,
+      `Handed to the on-call humans: pd-agent could not finish triage.\nWhy: retry budget spent after 5 retries (PagerDuty 503).\n\n— pd-agent · env staging · ref ${ref}`,
     );
   });
 
   it('bounds a huge reason to one line', () => {
     const note = renderHandbackNote({ agentName: 'pd-agent', env: 'prod', reason: `boom\n${'e'.repeat(10_000)}`, dedupRef: ref });
-    expect(note.split('\n')[0]?.length).toBeLessThan(800);
+    expect(note.split('\n')).toHaveLength(4);
+    expect(Math.max(...note.split('\n').map((line) => line.length))).toBeLessThanOrEqual(300);
     expect(noteContainsRef(note, ref)).toBe(true);
   });
 });
@@ -199,9 +212,8 @@ describe('renderHypothesisNote in a burst', () => {
   it('says the incident is part of a burst of N on its service since when, and nothing when it is alone', () => {
     const base = input();
     const context = { ...base.context, burst: { count: 37, since: '2026-03-10T03:07:41.000Z' } };
-    // The time goes through `inert` like any outside text: the colon is escaped in the Markdown and renders as 03:07.
-    expect(renderHypothesisNote({ ...base, context })).toContain(
-      '**Storm:** part of a burst of 37 incidents on this service since 03\\:07 UTC.',
+    expect(renderHypothesisNote({ ...base, context }).split('\n')[3]).toBe(
+      'Storm: part of a burst of 37 incidents on this service since 03:07 UTC.',
     );
     expect(renderHypothesisNote(base)).not.toContain('Storm');
   });

