@@ -42,6 +42,11 @@ export interface GeneratedReport {
   namespaces: number;
 }
 
+/** Cases per `npm run eval` (the jest test runs as many on a fixed seed). */
+export const GENERATED_CASES = 500;
+/** What the generated set must reach: steps found and timed, no decoy named, no cause claimed without a signal. */
+export const TARGETS = { steps: 0.95, decoysNamed: 0, falseClaims: 0 } as const;
+
 const POLICY = { ...agentConfigSchema.parse({}).triage, rules: [] };
 const GRADES: readonly Grade[] = ['right-first', 'right-not-first', 'wrong-first', 'no-cause'];
 
@@ -178,5 +183,28 @@ export function formatGenerated(report: GeneratedReport): string {
     }),
     `Decoy changes named as the likely cause: ${report.decoysNamed}`,
     `No-signal cases that claimed a cause: ${report.falseClaims}`,
+  ].join('\n');
+}
+
+export function meetsTargets(report: GeneratedReport): boolean {
+  const { found, total } = report.moves.step;
+  return (
+    total > 0 && found / total >= TARGETS.steps && report.decoysNamed <= TARGETS.decoysNamed && report.falseClaims <= TARGETS.falseClaims
+  );
+}
+
+/** One case in full, for replaying a failure: its truth, the series, what the metric analysis and the triage said. */
+export function describeCase(seed: number): string {
+  const generated = generateCase(seed);
+  const hypothesis = triageIncident(generated.context, POLICY);
+  const score = scoreCase(seed);
+  return [
+    `case ${seed}: ${score.scenario} ${score.profile}: ${score.grade}${score.decoyNamed ? ', decoy named' : ''}${score.falseClaim ? ', claimed a cause without a signal' : ''}`,
+    `truth: ${JSON.stringify(generated.truth)}`,
+    `series: ${generated.points.map((point) => `${new Date(point.at).toISOString().slice(11, 16)} ${Number(point.value.toPrecision(4))}`).join(', ')}`,
+    `metric: ${JSON.stringify(generated.context.aws?.metric)}`,
+    `changes: ${JSON.stringify(generated.context.aws?.changes)}`,
+    `summary: ${hypothesis.summary}`,
+    ...hypothesis.evidence.map((evidence) => `  - ${evidence.text}`),
   ].join('\n');
 }
