@@ -98,6 +98,10 @@ export interface ChangeRecord {
   summary: string;
   /** True when the change touched the alarmed resource itself (or its stack), not only something nearby. */
   onAlarmedResource: boolean;
+  /** An account-wide write event elsewhere in the account and region (listed apart, never the likely cause). */
+  accountWide?: boolean;
+  /** The resource names the event itself touched (CloudTrail's resources and the names in its request), when known. */
+  resources?: string[];
   link?: string;
 }
 

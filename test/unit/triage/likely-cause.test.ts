@@ -165,6 +165,23 @@ describe('likely-cause: the story the sources tell together', () => {
   });
 });
 
+describe('changes elsewhere in the account', () => {
+  it('are listed apart, not weighed, and never the likely cause', () => {
+    const iam = change({
+      action: 'iam:PutRolePolicy',
+      target: 'reporting-role',
+      who: 'alice',
+      onAlarmedResource: false,
+      accountWide: true,
+    });
+    const hypothesis = triageIncident(makeIncidentContext({ alerts: [], aws: aws({ accountChanges: [iam] }) }), policy);
+    expect(hypothesis.cause).toBe('none');
+    expect(hypothesis.evidence.map((evidence) => evidence.text)).toContain(
+      'Elsewhere in the account (not weighed): iam:PutRolePolicy on reporting-role by alice 2 min before the trigger',
+    );
+  });
+});
+
 describe('a hold rule against fresh evidence', () => {
   const holdPolicy = makeTriagePolicy({ rules: [makeRule({ action: 'hold', confidence: 0.9 })] });
 
