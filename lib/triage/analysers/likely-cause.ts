@@ -336,7 +336,11 @@ export const likelyCause: Analyser = (context: IncidentContext, policy: TriagePo
     .filter((change) => !change.onAlarmedResource && inWindow(change, trigger, NEARBY_CHANGE_WINDOW_MS))
     .sort(byCloseness);
   let change = chosen === undefined ? undefined : changeCandidate(chosen, trigger, false);
-  const nearby = nearbyChanges[0] === undefined ? undefined : changeCandidate(nearbyChanges[0], trigger, true);
+  // The nearby change a lasting symptom began in step with, if any, else the newest (listed, not weighed).
+  const nearbyCandidates = nearbyChanges.map((record) => changeCandidate(record, trigger, true));
+  const nearby =
+    nearbyCandidates.find((candidate) => symptoms.some((symptom) => symptom.lasting === true && agrees(candidate, symptom))) ??
+    nearbyCandidates[0];
   // A change made after the metric had crossed the threshold, with nothing else to go on, is a response, not a cause.
   const afterCrossing =
     change !== undefined && symptoms.length === 0 && startedAt(change) > began + AGREEMENT_BEFORE_MS ? change : undefined;
@@ -344,10 +348,10 @@ export const likelyCause: Analyser = (context: IncidentContext, policy: TriagePo
 
   const ranking = rank(change, nearby, symptoms);
   // Nearby changes that are not the cause are listed after it, never promoted.
-  const listedNearby = nearbyChanges
-    .slice(ranking !== undefined && ranking.cause === nearby ? 1 : 0)
+  const listedNearby = nearbyCandidates
+    .filter((candidate) => ranking === undefined || candidate !== ranking.cause)
     .slice(0, MAX_NEARBY_LISTED)
-    .map((record) => changeCandidate(record, trigger, true).evidence);
+    .map((candidate) => candidate.evidence);
   if (ranking === undefined) {
     const late =
       afterCrossing === undefined

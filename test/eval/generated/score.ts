@@ -87,7 +87,10 @@ function grade(generated: GeneratedCase, hypothesis: Hypothesis): Grade {
   const { truth } = generated;
   const claimed = hypothesis.cause !== undefined && hypothesis.cause !== 'none' && hypothesis.cause !== 'alert-detail';
   const rightFirst =
-    claimed && truth.right.includes(hypothesis.cause!) && (truth.change === undefined || namesChange(hypothesis.summary, truth.change));
+    claimed &&
+    hypothesis.cause !== undefined &&
+    truth.right.includes(hypothesis.cause) &&
+    (truth.change === undefined || namesChange(hypothesis.summary, truth.change));
   if (truth.right.includes('none')) return claimed ? 'wrong-first' : 'no-cause';
   if (rightFirst) return 'right-first';
   const all = text(hypothesis);

@@ -112,6 +112,17 @@ describe('likely-cause: the story the sources tell together', () => {
     expect(inStep?.weight).toBeCloseTo(0.55);
     const old = change({ at: minutesBefore(90) });
     expect(likelyCause(makeIncidentContext({ aws: aws({ changes: [old] }) }), policy)?.cause).toBe('none');
+    // Of two changes elsewhere, the one the errors began in step with, not the newest.
+    const inStepEarlier = change({ ...nearby, at: minutesBefore(20), target: 'sg-0early' });
+    const newestUnrelated = change({ ...nearby, at: minutesBefore(1), target: 'sg-0late' });
+    const picked = likelyCause(
+      makeIncidentContext({
+        aws: aws({ changes: [inStepEarlier, newestUnrelated], logSurges: [surge({ firstSeenAt: minutesBefore(15) })] }),
+      }),
+      policy,
+    );
+    expect(picked?.summary).toContain('on sg-0early');
+    expect(picked?.evidence.map((evidence) => evidence.text)).toContainEqual(expect.stringContaining('on sg-0late'));
   });
 
   it('headlines a spike that came back by its peak and when it was back', () => {
