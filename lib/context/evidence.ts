@@ -66,6 +66,10 @@ export interface MetricBehaviour {
   /** Latest value and the baseline before the change. */
   latest?: number;
   baseline?: number;
+  /** A step or drop at a change point: when the new level began (ISO-8601) and the levels either side. */
+  levelChange?: { at: string; before: number; after: number };
+  /** A spike that came back: its peak, and the first datapoint back near the level (ISO-8601 times). */
+  excursion?: { peakAt: string; peak: number; backAt: string; backTo: number };
   unit?: string;
   /** A compact text sparkline of the window (▁▂▃▄▅▆▇█). */
   sparkline: string;
@@ -96,6 +100,10 @@ export interface ChangeRecord {
   summary: string;
   /** True when the change touched the alarmed resource itself (or its stack), not only something nearby. */
   onAlarmedResource: boolean;
+  /** An account-wide write event elsewhere in the account and region (listed apart, never the likely cause). */
+  accountWide?: boolean;
+  /** The resource names the event itself touched (CloudTrail's resources and the names in its request), when known. */
+  resources?: string[];
   link?: string;
 }
 
@@ -123,6 +131,11 @@ export interface AwsContext {
   alarm?: AlarmHistorySummary;
   metric?: MetricBehaviour;
   changes: ChangeRecord[];
+  /**
+   * The last hour's write events elsewhere in the account and region that a responder would want to see (security
+   * groups, IAM, network, scaling, parameters, configuration): listed apart, never weighed as the likely cause.
+   */
+  accountChanges?: ChangeRecord[];
   logSurges: LogSurge[];
   unavailable: { source: AwsContextSource; reason: string }[];
   /**

@@ -196,8 +196,10 @@ export function triageIncident(context: IncidentContext, policy: TriagePolicy, o
 
   const ceiling = Math.max(0, Math.min(NO_RULE_CONFIDENCE_CEILING, policy.holdMinConfidence - NO_RULE_MARGIN));
   if (best === undefined) {
+    // An analyser that looked and found nothing (likely-cause: what was checked, what could not be read) says so.
+    const checkedAndFoundNothing = findings.find((finding) => finding.cause === 'none');
     return {
-      summary: NOTHING_FOUND,
+      summary: checkedAndFoundNothing?.summary ?? NOTHING_FOUND,
       cause: 'none',
       confidence: 0,
       evidence: findingEvidence,

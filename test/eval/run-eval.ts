@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentConfigSchema, type TriageRule } from '../../lib/config/agent-config';
@@ -6,6 +7,7 @@ import type { AwsContext } from '../../lib/context/evidence';
 import type { Alert, ChangeEvent, Incident } from '../../lib/pagerduty/types';
 import { triageIncident } from '../../lib/triage/triage';
 import type { CauseKind, Hypothesis, IncidentContext } from '../../lib/triage/types';
+import { describeCase, failures, formatGenerated, GENERATED_CASES, meetsTargets, runGenerated } from './generated/score';
 
 /**
  * The labelled evaluation set: each case is one incident with its alerts (built from public payload examples, values
@@ -178,7 +180,7 @@ function percent(passed: number, total: number): string {
   return `${total === 0 ? 0 : Math.round((passed / total) * 100)}%`;
 }
 
-if (require.main === module) {
+function printHandWritten(): boolean {
   const report = runEval();
   for (const result of report.results.filter((entry) => !entry.passed)) {
     console.log(`MISS ${result.id}: expected ${result.kind}, got ${result.got.kind ?? '-'}: ${result.got.summary}`);
@@ -190,5 +192,36 @@ if (require.main === module) {
   console.log(
     `${'overall'.padEnd(13)} ${String(passed).padStart(2)}/${String(total).padEnd(2)} ${percent(passed, total)} (threshold ${percent(EVAL_THRESHOLD * 100, 100)})`,
   );
-  process.exitCode = report.overall.share >= EVAL_THRESHOLD ? 0 : 1;
+  return report.overall.share >= EVAL_THRESHOLD;
+}
+
+/** `--seed N` replays a whole run, `--case N` one case (with its series and what the triage said), `--cases N` sizes it. */
+function option(name: string): number | undefined {
+  const index = process.argv.indexOf(name);
+  if (index === -1) return undefined;
+  const value = Number(process.argv[index + 1]);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new Error(`${name} takes a whole number (got ${process.argv[index + 1] ?? 'nothing'}): e.g. npm run eval -- ${name} 42`);
+  }
+  return value;
+}
+
+if (require.main === module) {
+  const replay = option('--case');
+  if (replay !== undefined) {
+    console.log(describeCase(replay));
+  } else {
+    console.log('Hand-written cases (conformance, not field accuracy):');
+    const handPassed = printHandWritten();
+    const runSeed = option('--seed') ?? randomInt(2 ** 31);
+    const report = runGenerated(runSeed, option('--cases') ?? GENERATED_CASES);
+    console.log('');
+    console.log(formatGenerated(report));
+    const failed = failures(report);
+    if (failed.length > 0) console.log(`\nCases to look at (replay one with npm run eval -- --case <seed>):`);
+    for (const score of failed) {
+      console.log(`  --case ${score.seed}: ${score.scenario} ${score.profile}, ${score.grade}: ${score.summary}`);
+    }
+    process.exitCode = handPassed && meetsTargets(report) ? 0 : 1;
+  }
 }

@@ -93,7 +93,8 @@ export async function gatherAwsContext(
     accountId: trusted.scope.accountId,
     alarm: run.results.alarm,
     metric: run.results.metric,
-    changes: run.results.changes ?? [],
+    changes: (run.results.changes ?? []).filter((change) => change.accountWide !== true),
+    accountChanges: (run.results.changes ?? []).filter((change) => change.accountWide === true),
     logSurges: run.results.logs ?? [],
     unavailable: [...refused, ...run.unavailable],
   };

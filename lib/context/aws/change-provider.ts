@@ -1,7 +1,7 @@
 import { LookupEventsCommand, type Event as TrailEvent } from '@aws-sdk/client-cloudtrail';
 import type { ChangeEvent } from '../../pagerduty/types';
-import type { ChangeRecord } from '../evidence';
-import { SourceUnavailableError, type ContextProvider } from '../provider';
+import type { ChangeRecord, NormalisedAlert } from '../evidence';
+import { SourceUnavailableError, type ContextProvider, type ProviderRunOptions } from '../provider';
 import { changeLookupKey, delay, type AwsProviderInput, type ChangeLookup, type LookupWindow } from './aws-input';
 import { awsRead } from './aws-failures';
 import { cloudTrailConsoleUrl, cloudTrailEventConsoleUrl } from './console-links';
@@ -118,6 +118,7 @@ interface TrailRecord {
     sessionContext?: { sessionIssuer?: { userName?: string } };
   };
   errorCode?: unknown;
+  requestParameters?: Record<string, unknown>;
 }
 
 function parseRecord(event: TrailEvent): TrailRecord {
@@ -152,6 +153,7 @@ export function toChangeRecord(
   const action = `${serviceOf(event.EventSource)}:${baseEventName(event.EventName)}`;
   const failed = typeof record.errorCode === 'string' ? ` (failed: ${record.errorCode})` : '';
   const what = ACTIONS[action] ?? baseEventName(event.EventName);
+  const resources = touchedNames(event, record);
   return {
     at: new Date(event.EventTime).toISOString(),
     source: 'cloudtrail',
@@ -160,8 +162,49 @@ export function toChangeRecord(
     target: target.name,
     summary: `${what} on ${target.name}${failed}`,
     onAlarmedResource: target.onAlarmedResource,
+    ...(resources.length === 0 ? {} : { resources }),
     link: event.EventId === undefined ? cloudTrailConsoleUrl(region, target.name) : cloudTrailEventConsoleUrl(region, event.EventId),
   };
+}
+
+/** Request parameters that name a resource (`service`, `functionName`, `cluster`, `groupId`, `tableName`, …). */
+const NAMING_PARAMETER = /(name|service|function|table|queue|cluster|instance|identifier|arn|groupid|id)$/i;
+const MAX_TOUCHED_NAMES = 8;
+
+/** The resource names an event touched: the resources CloudTrail lists for it, then the names in its request. */
+function touchedNames(event: TrailEvent, record: TrailRecord): string[] {
+  const listed = (event.Resources ?? []).flatMap((resource) => (resource.ResourceName === undefined ? [] : [resource.ResourceName]));
+  const requested = Object.entries(record.requestParameters ?? {}).flatMap(([key, value]) =>
+    typeof value === 'string' && value !== '' && NAMING_PARAMETER.test(key) ? [value] : [],
+  );
+  return [...new Set([...listed, ...requested])].slice(0, MAX_TOUCHED_NAMES);
+}
+
+/** A container dimension (an ECS cluster) and the dimension naming the alarmed resource inside it (the service). */
+const CONTAINED: Record<string, string> = { ClusterName: 'ServiceName', DBClusterIdentifier: 'DBInstanceIdentifier' };
+
+/** `name`, or an ARN or path ending in it (`arn:…:service/prod/orders`, `prod/orders`). */
+function isNamed(candidate: string, name: string): boolean {
+  return candidate === name || candidate.endsWith(`/${name}`) || candidate.endsWith(`:${name}`);
+}
+
+/**
+ * "On the alarmed resource" means that resource exactly. An event found by a container's name (the alarm's ECS
+ * cluster) is on the alarmed resource only when it names the alarmed resource itself (the service in the alarm's
+ * dimensions) or nothing inside the container (a change to the cluster itself); an `UpdateService` on another service
+ * in the same cluster is a change nearby, and its target is that other service.
+ */
+export function labelExactResource(change: ChangeRecord, alert: NormalisedAlert | undefined, lookedUpAs: string): ChangeRecord {
+  const dimensions = alert?.resource?.dimensions ?? {};
+  const inside = Object.entries(CONTAINED).find(
+    ([container, member]) => dimensions[container] === lookedUpAs && dimensions[member] !== undefined,
+  );
+  if (inside === undefined || change.resources === undefined) return change;
+  const member = dimensions[inside[1]] ?? '';
+  const others = change.resources.filter((name) => !isNamed(name, lookedUpAs));
+  if (others.length === 0 || others.some((name) => isNamed(name, member))) return change;
+  const target = others[0] ?? lookedUpAs;
+  return { ...change, onAlarmedResource: false, target, summary: change.summary.replace(` on ${lookedUpAs}`, ` on ${target}`) };
 }
 
 /** PagerDuty's change events in the same record shape, so one timeline holds both. */
@@ -181,10 +224,68 @@ export function mergeChangeTimeline(cloudTrail: readonly ChangeRecord[], pagerDu
   return [...cloudTrail, ...pagerDuty.map(pagerDutyChangeRecord)].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
 }
 
+/** The account-wide look covers the last hour before the trigger, in one page. */
+const ACCOUNT_WINDOW_MS = 3600_000;
+/**
+ * Account-wide write events a responder wants to see beside the alarmed resource's own: security groups, IAM,
+ * network (routes, ACLs, subnets, gateways, endpoints, DNS), scaling, parameters, secrets, keys and configuration.
+ */
+const ACCOUNT_WIDE_ACTIONS =
+  /^(ec2:(Authorize|Revoke|Modify|Update)SecurityGroup\w*|ec2:(Create|Delete|Replace|Modify)(Route|NetworkAcl|Subnet|Vpc|NatGateway|TransitGateway|VpcEndpoint)\w*|ec2:(Associate|Disassociate)(RouteTable|SubnetCidrBlock|VpcCidrBlock)|iam:(Put|Attach|Detach|Delete|Create|Update)\w*(Policy|Role|User|Group)|iam:UpdateAssumeRolePolicy|autoscaling:\w+|application-autoscaling:\w+|ssm:(PutParameter|DeleteParameters?|LabelParameterVersion)|appconfig:(StartDeployment|UpdateConfigurationProfile|CreateHostedConfigurationVersion)|secretsmanager:(PutSecretValue|UpdateSecret|RotateSecret)|kms:(DisableKey|ScheduleKeyDeletion|PutKeyPolicy)|route53:ChangeResourceRecordSets|wafv2:Update\w+)$/;
+
+/**
+ * The last hour's write events in the account and region that a responder would want to see, in one bounded
+ * LookupEvents request (ReadOnly=false, one page of 50, within the same two-per-second spacing as the resource
+ * lookups, shared by a burst's incidents). Listed apart from the alarmed resource's changes (`accountWide`), never
+ * weighed as the likely cause. Best effort: when the request is refused or throttled, the list is empty and the
+ * resource lookups above still stand.
+ */
+export async function accountWrites(
+  input: AwsProviderInput,
+  { signal, requests }: Pick<ProviderRunOptions, 'signal' | 'requests'>,
+  spacer: RequestSpacer,
+  window: LookupWindow,
+): Promise<{ id: string; change: ChangeRecord }[]> {
+  const { region, accountId, roleArn } = input.scope;
+  const read = async (asked: LookupWindow): Promise<ChangeLookup> => {
+    requests.take('cloudtrail:LookupEvents');
+    await spacer.slot(signal);
+    const page = await awsRead({ action: 'cloudtrail:LookupEvents', resource: '*' }, () =>
+      input.clients.cloudTrail.send(
+        new LookupEventsCommand({
+          LookupAttributes: [{ AttributeKey: 'ReadOnly', AttributeValue: 'false' }],
+          StartTime: asked.start,
+          EndTime: asked.end,
+          MaxResults: PAGE_SIZE,
+        }),
+        { abortSignal: signal },
+      ),
+    );
+    const changes = (page.Events ?? []).flatMap((event) => {
+      const name = event.Resources?.find((resource) => resource.ResourceName !== undefined)?.ResourceName ?? event.EventName ?? 'account';
+      const change = toChangeRecord(event, region, { name, onAlarmedResource: false });
+      if (change === undefined || !ACCOUNT_WIDE_ACTIONS.test(change.action)) return [];
+      return [{ id: event.EventId ?? `${event.EventName}@${String(event.EventTime)}`, change: { ...change, accountWide: true } }];
+    });
+    return { start: asked.start.toISOString(), end: asked.end.toISOString(), changes };
+  };
+  if (requests.remaining === 0) return [];
+  try {
+    const key = `${accountId ?? roleArn ?? 'default'}|${region}|account-wide writes`;
+    const lookup = input.shareLookup === undefined ? await read(window) : await input.shareLookup(key, window, read);
+    return lookup.changes.filter(
+      ({ change }) => Date.parse(change.at) >= window.start.getTime() && Date.parse(change.at) <= window.end.getTime(),
+    );
+  } catch (error) {
+    if (signal.aborted) throw error;
+    return [];
+  }
+}
+
 export const changeProvider: ContextProvider<AwsProviderInput, ChangeRecord[]> = {
   name: 'changes',
   needs: [],
-  budget: { timeMs: 4000, requests: MAX_RESOURCE_NAMES * PAGES_PER_NAME },
+  budget: { timeMs: 4000, requests: MAX_RESOURCE_NAMES * PAGES_PER_NAME + 1 },
   async run(input, { signal, requests }) {
     const candidates = changeCandidates(input.alert, input.scope).slice(0, MAX_RESOURCE_NAMES);
     if (candidates.length === 0) {
@@ -231,7 +332,7 @@ export const changeProvider: ContextProvider<AwsProviderInput, ChangeRecord[]> =
     };
     // The names are looked up side by side; the spacer keeps them within LookupEvents' rate. In a burst, an incident
     // whose window another incident's lookup of the same name covers takes that lookup instead (no request).
-    const lookups = await Promise.all(
+    const resourceLookups = Promise.all(
       candidates.map(async (candidate) => {
         const read = (window: LookupWindow) => lookUp(candidate, window);
         const key = changeLookupKey(input.scope, candidate.name);
@@ -240,11 +341,19 @@ export const changeProvider: ContextProvider<AwsProviderInput, ChangeRecord[]> =
         const wider = Date.parse(lookup.start) < start.getTime() || Date.parse(lookup.end) > end.getTime();
         return lookup.changes
           .filter(({ change }) => !wider || (Date.parse(change.at) >= start.getTime() && Date.parse(change.at) <= end.getTime()))
-          .map(({ id, change }) => ({ id, change: { ...change, onAlarmedResource: candidate.onAlarmedResource } }));
+          .map(({ id, change }) => ({
+            id,
+            change: labelExactResource({ ...change, onAlarmedResource: candidate.onAlarmedResource }, input.alert, candidate.name),
+          }));
       }),
     );
+    // Started after the resource lookups, so their first pages keep the first slots of LookupEvents' rate.
+    const accountLookup = accountWrites(input, { signal, requests }, spacer, { start: new Date(end.getTime() - ACCOUNT_WINDOW_MS), end });
+    const lookups = await resourceLookups;
     const changes = new Map<string, ChangeRecord>();
     for (const { id, change } of lookups.flat()) if (!changes.has(id)) changes.set(id, change);
+    const accountWide = await accountLookup;
+    for (const { id, change } of accountWide) if (!changes.has(id)) changes.set(id, change);
     return [...changes.values()].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
   },
 };

@@ -5,7 +5,7 @@ import type { AwsProviderInput } from './aws-input';
 import { comparisonOfOperator } from '../alert/thresholds';
 import { awsRead } from './aws-failures';
 import { alarmConsoleUrl, metricConsoleUrl } from './console-links';
-import { analyseMetric, capacityKindOf } from './metric-shape';
+import { analyseMetric, capacityKindOf, type ShapeAnalysis } from './metric-shape';
 
 /**
  * The alarmed metric around the trigger (`GetMetricData`): its shape, when it crossed, its rate and, for capacity
@@ -83,6 +83,27 @@ function specFromAlarm(alarm: MetricAlarm): MetricSpec | undefined {
   };
 }
 
+/** The evidence contract's record of one analysed series (times as ISO-8601). */
+export function metricBehaviour(label: string, unit: string | undefined, analysis: ShapeAnalysis, consoleUrl: string): MetricBehaviour {
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  return {
+    metricLabel: label,
+    shape: analysis.shape,
+    crossedAt: analysis.crossedAt === undefined ? undefined : iso(analysis.crossedAt),
+    ratePerMinute: analysis.ratePerMinute,
+    minutesToExhaustion: analysis.minutesToExhaustion,
+    latest: analysis.latest,
+    baseline: analysis.baseline,
+    ...(analysis.levelChange === undefined ? {} : { levelChange: { ...analysis.levelChange, at: iso(analysis.levelChange.at) } }),
+    ...(analysis.excursion === undefined
+      ? {}
+      : { excursion: { ...analysis.excursion, peakAt: iso(analysis.excursion.peakAt), backAt: iso(analysis.excursion.backAt) } }),
+    unit,
+    sparkline: analysis.sparkline,
+    consoleUrl,
+  };
+}
+
 /** GetMetricData is fastest and exact when start and end sit on period boundaries. */
 const alignDown = (ms: number, periodMs: number): number => Math.floor(ms / periodMs) * periodMs;
 
@@ -133,20 +154,13 @@ export const metricProvider: ContextProvider<AwsProviderInput, MetricBehaviour |
     const metricName = spec.console?.name ?? spec.label;
     const analysis = analyseMetric({ points, threshold: spec.threshold, capacity: capacityKindOf(metricName, spec.unit) });
     const { region } = input.scope;
-    return {
-      metricLabel: spec.label,
-      shape: analysis.shape,
-      crossedAt: analysis.crossedAt === undefined ? undefined : new Date(analysis.crossedAt).toISOString(),
-      ratePerMinute: analysis.ratePerMinute,
-      minutesToExhaustion: analysis.minutesToExhaustion,
-      latest: analysis.latest,
-      baseline: analysis.baseline,
-      unit: spec.unit,
-      sparkline: analysis.sparkline,
-      consoleUrl:
-        spec.console === undefined
-          ? alarmConsoleUrl(region, alarmName)
-          : metricConsoleUrl(region, { ...spec.console, periodSeconds: spec.periodSeconds }, { start, end }),
-    };
+    return metricBehaviour(
+      spec.label,
+      spec.unit,
+      analysis,
+      spec.console === undefined
+        ? alarmConsoleUrl(region, alarmName)
+        : metricConsoleUrl(region, { ...spec.console, periodSeconds: spec.periodSeconds }, { start, end }),
+    );
   },
 };

@@ -1,4 +1,5 @@
 import type { Analyser } from './analyser';
+import { accountChanges } from './account-changes';
 import { alertDetails } from './alert-details';
 import { flapping } from './flapping';
 import { likelyCause } from './likely-cause';
@@ -8,4 +9,4 @@ import { recurrence } from './recurrence';
 export type { Analyser } from './analyser';
 
 /** The built-in analysers, in the order their evidence is shown when weights tie. */
-export const BUILT_IN_ANALYSERS: readonly Analyser[] = [likelyCause, recentChange, recurrence, flapping, alertDetails];
+export const BUILT_IN_ANALYSERS: readonly Analyser[] = [likelyCause, recentChange, recurrence, flapping, alertDetails, accountChanges];

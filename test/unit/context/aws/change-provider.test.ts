@@ -1,7 +1,12 @@
 import fc from 'fast-check';
-import { CloudTrailClient, LookupEventsCommand, type LookupEventsCommandOutput } from '@aws-sdk/client-cloudtrail';
+import {
+  CloudTrailClient,
+  LookupEventsCommand,
+  type Event as TrailEvent,
+  type LookupEventsCommandOutput,
+} from '@aws-sdk/client-cloudtrail';
 import { mockClient } from 'aws-sdk-client-mock';
-import { changeProvider, mergeChangeTimeline, RequestSpacer } from '../../../../lib/context/aws/change-provider';
+import { changeProvider, labelExactResource, mergeChangeTimeline, RequestSpacer } from '../../../../lib/context/aws/change-provider';
 import { RequestBudget } from '../../../../lib/context/provider';
 import { awsFixture, awsInput, awsScope, lambdaErrorsAlert, lookupEventFrom, TRIGGERED_AT } from '../../../support/aws-context';
 
@@ -123,8 +128,134 @@ describe('change provider', () => {
 
   it('stops following pages at its page cap', async () => {
     cloudTrail.on(LookupEventsCommand).resolves({ Events: [], NextToken: 'more' });
-    await changeProvider.run(awsInput(), options());
-    expect(cloudTrail.commandCalls(LookupEventsCommand)).toHaveLength(2);
+    await changeProvider.run(awsInput(), options(9));
+    const byName = cloudTrail
+      .commandCalls(LookupEventsCommand)
+      .filter((call) => call.args[0].input.LookupAttributes?.[0]?.AttributeKey === 'ResourceName');
+    expect(byName).toHaveLength(2);
+  });
+});
+
+/** An ECS UpdateService as CloudTrail records it, on `service` in the `prod` cluster. */
+function updateService(service: string, id: string): TrailEvent {
+  const raw = {
+    eventID: id,
+    eventName: 'UpdateService',
+    eventSource: 'ecs.amazonaws.com',
+    eventTime: new Date(TRIGGERED_AT.getTime() - 5 * 60_000).toISOString(),
+    readOnly: false,
+    userIdentity: { type: 'IAMUser', userName: 'deployer' },
+    requestParameters: { cluster: 'prod', service, desiredCount: 4 },
+  };
+  return {
+    EventId: id,
+    EventName: 'UpdateService',
+    EventSource: 'ecs.amazonaws.com',
+    EventTime: new Date(raw.eventTime),
+    ReadOnly: 'false',
+    Resources: [{ ResourceType: 'AWS::ECS::Service', ResourceName: `arn:aws:ecs:eu-west-1:123456789012:service/prod/${service}` }],
+    CloudTrailEvent: JSON.stringify(raw),
+  };
+}
+
+describe('on the alarmed resource means that resource exactly', () => {
+  const ecsAlert = lambdaErrorsAlert({
+    metric: { namespace: 'AWS/ECS', name: 'CPUUtilization' },
+    resource: { dimensions: { ClusterName: 'prod', ServiceName: 'orders' } },
+  });
+
+  it('labels an UpdateService on another service of the same cluster a change nearby, on that service', async () => {
+    cloudTrail
+      .on(LookupEventsCommand, { LookupAttributes: [{ AttributeKey: 'ResourceName', AttributeValue: 'prod' }] })
+      .resolves({ Events: [updateService('orders-admin', 'e-other'), updateService('orders', 'e-own')] })
+      .on(LookupEventsCommand, { LookupAttributes: [{ AttributeKey: 'ResourceName', AttributeValue: 'orders' }] })
+      .resolves({ Events: [updateService('orders', 'e-own')] })
+      .on(LookupEventsCommand, { LookupAttributes: [{ AttributeKey: 'ReadOnly', AttributeValue: 'false' }] })
+      .resolves({ Events: [] });
+    const changes = await changeProvider.run(awsInput({ alert: ecsAlert }), options(9));
+    expect(
+      changes
+        .map(({ action, target, onAlarmedResource }) => ({ action, target, onAlarmedResource }))
+        .sort((a, b) => (a.target ?? '').localeCompare(b.target ?? '')),
+    ).toEqual([
+      { action: 'ecs:UpdateService', target: 'arn:aws:ecs:eu-west-1:123456789012:service/prod/orders-admin', onAlarmedResource: false },
+      { action: 'ecs:UpdateService', target: 'orders', onAlarmedResource: true },
+    ]);
+  });
+
+  it('keeps a change to the cluster itself, or one that names the alarmed service, on the alarmed resource', () => {
+    const base = {
+      at: TRIGGERED_AT.toISOString(),
+      source: 'cloudtrail' as const,
+      action: 'ecs:UpdateService',
+      summary: 'x on prod',
+      onAlarmedResource: true,
+    };
+    expect(labelExactResource({ ...base, resources: ['prod'] }, ecsAlert, 'prod').onAlarmedResource).toBe(true);
+    expect(labelExactResource({ ...base, resources: ['prod', 'service/prod/orders'] }, ecsAlert, 'prod').onAlarmedResource).toBe(true);
+    expect(labelExactResource({ ...base, resources: ['prod', 'orders-admin'] }, ecsAlert, 'prod')).toMatchObject({
+      onAlarmedResource: false,
+      target: 'orders-admin',
+      summary: 'x on orders-admin',
+    });
+    // Found by the service's own name: already exact.
+    expect(labelExactResource({ ...base, resources: ['orders-admin'] }, ecsAlert, 'orders').onAlarmedResource).toBe(true);
+  });
+});
+
+describe('account-wide write events', () => {
+  const event = (id: string, source: string, name: string, resource: string): TrailEvent => ({
+    EventId: id,
+    EventName: name,
+    EventSource: source,
+    EventTime: new Date(TRIGGERED_AT.getTime() - 20 * 60_000),
+    ReadOnly: 'false',
+    Resources: [{ ResourceType: 'AWS::Unknown', ResourceName: resource }],
+    CloudTrailEvent: JSON.stringify({ readOnly: false, userIdentity: { type: 'IAMUser', userName: 'alice' } }),
+  });
+
+  it('lists the last hour of security-group, IAM, network, scaling and parameter changes in one lookup, apart from the resource', async () => {
+    cloudTrail
+      .on(LookupEventsCommand, { LookupAttributes: [{ AttributeKey: 'ReadOnly', AttributeValue: 'false' }] })
+      .resolves({
+        Events: [
+          event('a1', 'ec2.amazonaws.com', 'AuthorizeSecurityGroupIngress', 'sg-0abc'),
+          event('a2', 'iam.amazonaws.com', 'PutRolePolicy', 'reporting-role'),
+          event('a3', 'ssm.amazonaws.com', 'PutParameter', '/prod/flag'),
+          event('a4', 'logs.amazonaws.com', 'CreateLogStream', '/aws/lambda/x'),
+          event('a5', 's3.amazonaws.com', 'PutObject', 'bucket/key'),
+        ],
+      })
+      .on(LookupEventsCommand, { LookupAttributes: [{ AttributeKey: 'ResourceName', AttributeValue: 'orders-api' }] })
+      .resolves({ Events: [] });
+    const changes = await changeProvider.run(awsInput(), options(9));
+    expect(
+      changes.map(({ action, target, accountWide, onAlarmedResource }) => ({ action, target, accountWide, onAlarmedResource })),
+    ).toEqual([
+      { action: 'ec2:AuthorizeSecurityGroupIngress', target: 'sg-0abc', accountWide: true, onAlarmedResource: false },
+      { action: 'iam:PutRolePolicy', target: 'reporting-role', accountWide: true, onAlarmedResource: false },
+      { action: 'ssm:PutParameter', target: '/prod/flag', accountWide: true, onAlarmedResource: false },
+    ]);
+    const accountCalls = cloudTrail
+      .commandCalls(LookupEventsCommand)
+      .filter((call) => call.args[0].input.LookupAttributes?.[0]?.AttributeKey === 'ReadOnly');
+    expect(accountCalls).toHaveLength(1);
+    expect(accountCalls[0]?.args[0].input).toMatchObject({
+      MaxResults: 50,
+      EndTime: TRIGGERED_AT,
+      StartTime: new Date(TRIGGERED_AT.getTime() - 3600_000),
+    });
+  });
+
+  it('keeps the resource changes when the account-wide lookup is refused', async () => {
+    const code = first(record('cloudtrail-lambda-updatefunctioncode.json'));
+    cloudTrail
+      .on(LookupEventsCommand, { LookupAttributes: [{ AttributeKey: 'ReadOnly', AttributeValue: 'false' }] })
+      .rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }))
+      .on(LookupEventsCommand, { LookupAttributes: [{ AttributeKey: 'ResourceName', AttributeValue: 'orders-api' }] })
+      .resolves({ Events: [lookupEventFrom(code)] });
+    const changes = await changeProvider.run(awsInput(), options(9));
+    expect(changes.map((change) => [change.action, change.accountWide ?? false])).toEqual([['lambda:UpdateFunctionCode', false]]);
   });
 });
 

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { Random } from '../../../eval/generated/random';
 import { analyseMetric, breaches, capacityKindOf, fitLine, sparkline, type MetricPoint } from '../../../../lib/context/aws/metric-shape';
 
 const T0 = Date.parse('2026-03-10T02:00:00Z');
@@ -165,6 +166,90 @@ describe('analyseMetric invariants', () => {
         const { minutesToExhaustion } = analyseMetric({ points: series(values), capacity });
         if (minutesToExhaustion !== undefined) expect(minutesToExhaustion).toBeGreaterThanOrEqual(0);
       }),
+    );
+  });
+});
+
+/** Normal noise from a seed: fast-check shrinks the seed, so a failure is one reproducible series, not a hand-picked one. */
+const gaussian = (seed: number, count: number): number[] => {
+  const random = new Random(seed);
+  return Array.from({ length: count }, () => random.normal());
+};
+const noisySeries = (noise: readonly number[], level: number, sd: number): number[] => noise.map((z) => level + z * sd);
+const seeds = fc.integer({ min: 0, max: 2 ** 31 - 1 });
+
+describe('analyseMetric by change point', () => {
+  it('calls a Lambda Errors step from about 0 to 42 seven minutes before the trigger a step, with its time and levels', () => {
+    // 60 one-minute points, the trigger at index 57 and two periods read after it: the step is at index 50.
+    const values = [
+      0,
+      1,
+      0,
+      0,
+      2,
+      0,
+      0,
+      1,
+      0,
+      0,
+      ...Array.from({ length: 40 }, (_, i) => (i % 7 === 3 ? 1 : 0)),
+      41,
+      43,
+      42,
+      40,
+      44,
+      42,
+      41,
+      43,
+      42,
+      42,
+    ];
+    const analysis = analyseMetric({ points: series(values), threshold: { comparison: '>', value: 10 } });
+    expect(analysis).toMatchObject({ shape: 'step', baseline: 0, levelChange: { at: T0 + 50 * MINUTE, before: 0, after: 42 } });
+  });
+
+  it('finds a step in the last two datapoints', () => {
+    const values = [...noisySeries([0.3, -0.5, 1, -1.2, 0.4, 0.8, -0.3, 0.1, -0.9, 0.6, 0.2, -0.4, 1.1, -0.7, 0.5, 0], 100, 2), 140, 141];
+    expect(analyseMetric({ points: series(values) })).toMatchObject({ shape: 'step', levelChange: { at: T0 + 16 * MINUTE } });
+  });
+
+  it('gives a spike that came back its peak and when it was back', () => {
+    const values = [...flat(5, 20), 950, 400, 5, 5, 4, 5, 6, 5, 4, 5];
+    expect(analyseMetric({ points: series(values) })).toMatchObject({
+      shape: 'spike',
+      excursion: { peakAt: T0 + 20 * MINUTE, peak: 950, backAt: T0 + 22 * MINUTE, backTo: 5 },
+    });
+  });
+
+  it('finds at least 95 % of steps of more than 4 noise deviations, anywhere in a noisy window, within one period', () => {
+    const random = new Random(20261207);
+    let found = 0;
+    const runs = 400;
+    for (let run = 0; run < runs; run += 1) {
+      const at = random.integer(5, 58);
+      const up = random.chance(0.5);
+      const level = random.between(10, 1e4);
+      const sd = level * 0.02;
+      const sigmas = random.between(4.5, 40);
+      const values = noisySeries(gaussian(random.integer(0, 2 ** 31), 60), level, sd).map((value, index) =>
+        index >= at ? value + (up ? 1 : -1) * sigmas * sd : value,
+      );
+      const analysis = analyseMetric({ points: series(values) });
+      if (analysis.shape === (up ? 'step' : 'drop') && Math.abs((analysis.levelChange?.at ?? 0) - (T0 + at * MINUTE)) <= MINUTE) found += 1;
+    }
+    expect(found / runs).toBeGreaterThanOrEqual(0.95);
+  });
+
+  it('finds no step and no spike in noise alone, and keeps a noisy climb a climb', () => {
+    fc.assert(
+      fc.property(seeds, fc.double({ min: 10, max: 1e4, noNaN: true }), (seed, level) => {
+        const noise = gaussian(seed, 60);
+        const flatShape = analyseMetric({ points: series(noisySeries(noise, level, level * 0.05)) }).shape;
+        expect(['steady', 'noisy']).toContain(flatShape);
+        const climbing = noisySeries(noise, level, level * 0.01).map((value, index) => value + index * level * 0.02);
+        expect(analyseMetric({ points: series(climbing) }).shape).toBe('climb');
+      }),
+      { seed: 20261208, numRuns: 300 },
     );
   });
 });
