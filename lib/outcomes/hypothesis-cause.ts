@@ -8,7 +8,7 @@ import type { Hypothesis, IncidentContext } from '../triage/types';
  * What the hypothesis named as the cause, kept at triage time (on the incident's progress in the state table) so the
  * outcome can be compared with it when the incident resolves, without the context the worker gathered then.
  */
-export type CauseKind = 'recent-change' | 'recurrence' | 'flapping' | 'alert-details' | 'bedrock' | 'none';
+export type CauseKind = 'likely-cause' | 'recent-change' | 'recurrence' | 'flapping' | 'alert-details' | 'bedrock' | 'none';
 
 export interface HypothesisCause {
   /** The strongest finding behind the hypothesis: what kind of explanation the agent gave. */
@@ -23,7 +23,7 @@ export interface HypothesisCause {
   pastIncident?: { id: string; number: number; fix?: string };
 }
 
-const KNOWN_KINDS: readonly CauseKind[] = ['recent-change', 'recurrence', 'flapping', 'alert-details', 'bedrock'];
+const KNOWN_KINDS: readonly CauseKind[] = ['likely-cause', 'recent-change', 'recurrence', 'flapping', 'alert-details', 'bedrock'];
 const DAY_MS = 86_400_000;
 const MAX_TEXT = 200;
 

@@ -1,6 +1,7 @@
 import type { AlarmHistorySummary, AwsContext, AwsContextSource, ChangeRecord, LogSurge, MetricBehaviour } from '../context/evidence';
 import { clockTime, measure, quoted, relativeToTrigger, shown, unavailableEntry } from './note-text';
 import { agentText, itemText, linkLine, type NoteText, type VouchedLinks } from './plain-text';
+import { describeMovement } from './analysers/metric-movement';
 import { oneLine, timeOf } from './text';
 
 /**
@@ -55,6 +56,12 @@ function trend(metric: MetricBehaviour, verb: NoteText, exhausted: NoteText): No
 
 /** The metric's shape in words: "stepped up from 0.2 to 14 at 03:12 UTC", "climbing 1.3%/min; full in about 38 min". */
 export function metricShapeInWords(metric: MetricBehaviour): NoteText {
+  // A step or a spike the change-point analysis placed reads as the analysers tell it: when, and from what to what.
+  const placed =
+    (metric.levelChange !== undefined && (metric.shape === 'step' || metric.shape === 'drop')) ||
+    (metric.excursion !== undefined && metric.shape === 'spike');
+  const movement = placed ? describeMovement(metric, Number.NaN, { relativeToTrigger: false, zoneSuffix: ' UTC' }) : undefined;
+  if (movement !== undefined) return shown(movement, 200);
   const latest = metric.latest === undefined ? agentText`` : agentText` at ${measure(metric.latest, metric.unit)}`;
   switch (metric.shape) {
     case 'step': {

@@ -54,20 +54,26 @@ export function movementStart(metric: MetricBehaviour): number | undefined {
 }
 
 /** The move in a few words, without the metric's name; undefined for shapes that are no move (steady, noisy). */
-export function describeMovement(metric: MetricBehaviour, trigger: number, { relativeToTrigger = true } = {}): string | undefined {
+export function describeMovement(
+  metric: MetricBehaviour,
+  trigger: number,
+  { relativeToTrigger = true, zoneSuffix = '' } = {},
+): string | undefined {
   const { unit } = metric;
+  // The likely-cause line keeps its times bare to stay within 160 characters; a note section names the zone.
+  const timeAt = (ms: number): string => `${clock(ms)}${zoneSuffix}`;
   const change = metric.levelChange;
   if (change !== undefined && (metric.shape === 'step' || metric.shape === 'drop')) {
     const at = timeOf(change.at);
     const jump = change.after - change.before;
     const verb = jump >= 0 ? 'stepped' : 'dropped';
     const when = relativeToTrigger ? `, ${relative(at, trigger)}` : '';
-    return `${verb} from ${level(change.before, jump, unit)} to ${level(change.after, jump, unit)} at ${clock(at)}${when}`;
+    return `${verb} from ${level(change.before, jump, unit)} to ${level(change.after, jump, unit)} at ${timeAt(at)}${when}`;
   }
   const excursion = metric.excursion;
   if (excursion !== undefined && metric.shape === 'spike') {
     const up = excursion.peak >= excursion.backTo;
-    return `${up ? 'spiked' : 'dipped'} to ${withUnit(excursion.peak, unit)} at ${clock(timeOf(excursion.peakAt))}, back to ${withUnit(excursion.backTo, unit)} by ${clock(timeOf(excursion.backAt))}`;
+    return `${up ? 'spiked' : 'dipped'} to ${withUnit(excursion.peak, unit)} at ${timeAt(timeOf(excursion.peakAt))}, back to ${withUnit(excursion.backTo, unit)} by ${timeAt(timeOf(excursion.backAt))}`;
   }
   if ((metric.shape === 'climb' || metric.shape === 'drop') && metric.ratePerMinute !== undefined) {
     const verb = metric.shape === 'climb' ? 'climbing' : 'dropping';
@@ -80,7 +86,7 @@ export function describeMovement(metric: MetricBehaviour, trigger: number, { rel
     const from = metric.baseline === undefined ? '' : ` from ${withUnit(metric.baseline, unit)}`;
     const to = metric.latest === undefined ? '' : ` to ${withUnit(metric.latest, unit)}`;
     const crossed = timeOf(metric.crossedAt);
-    return `${metric.shape === 'step' ? 'stepped' : 'spiked'}${from}${to}${Number.isFinite(crossed) ? ` at ${clock(crossed)}` : ''}`;
+    return `${metric.shape === 'step' ? 'stepped' : 'spiked'}${from}${to}${Number.isFinite(crossed) ? ` at ${timeAt(crossed)}` : ''}`;
   }
   return undefined;
 }

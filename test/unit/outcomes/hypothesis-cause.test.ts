@@ -29,6 +29,16 @@ describe('hypothesisCause', () => {
     });
   });
 
+  it('records the AWS story (change, metric step, new errors told together) as its own kind, not as none', () => {
+    const context = makeIncidentContext({ alerts: [] });
+    const policy = makeTriagePolicy();
+    const hypothesis = {
+      ...triageIncident(context, policy),
+      evidence: [{ source: 'likely-cause', text: 'Weight 0.9: 3 independent sources agree in time' }],
+    };
+    expect(hypothesisCause(hypothesis, context, policy).kind).toBe('likely-cause');
+  });
+
   it('names no subject and kind none when nothing explained the incident', () => {
     const context = makeIncidentContext({ alerts: [] });
     const policy = makeTriagePolicy();

@@ -112,6 +112,22 @@ describe('What the metric did', () => {
       'stepped down from 900 to 3 at 03:09 UTC',
     ],
     ['a spike', { shape: 'spike', baseline: 120, latest: 2400, unit: 'Milliseconds' }, 'spiked from 120 ms to 2400 ms'],
+    [
+      'a spike that came back, as the change-point analysis placed it',
+      {
+        shape: 'spike',
+        baseline: 5,
+        latest: 4,
+        unit: 'Seconds',
+        excursion: { peakAt: '2026-12-07T22:41:00Z', peak: 950, backAt: '2026-12-07T22:43:00Z', backTo: 5 },
+      },
+      'spiked to 950 s at 22:41 UTC, back to 5 s by 22:43 UTC',
+    ],
+    [
+      'a step placed in time',
+      { shape: 'step', baseline: 0, latest: 42, levelChange: { at: '2026-12-07T23:02:00Z', before: 0.2, after: 42 } },
+      'stepped from ~0 to 42 at 23:02 UTC',
+    ],
     ['a steady series', { shape: 'steady', latest: 3 }, 'steady at 3'],
     ['a noisy series', { shape: 'noisy', latest: 0.1234, unit: 'Seconds' }, 'noisy, latest at 0.12 s'],
     ['no data', { shape: 'no-data' }, 'sent no data in the window'],
