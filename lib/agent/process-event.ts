@@ -23,7 +23,15 @@ import {
   type StepDeps,
 } from './incident-run';
 import { postNote } from './post-note';
-import { DEFAULT_RETRY_SETTINGS, RetryPolicy, RetryStopError, ThrottledError, localBudget, webhookBudget, type RetryDeps } from './retry-policy';
+import {
+  DEFAULT_RETRY_SETTINGS,
+  RetryPolicy,
+  RetryStopError,
+  ThrottledError,
+  localBudget,
+  webhookBudget,
+  type RetryDeps,
+} from './retry-policy';
 import { handBackOnStop } from './stop-handback';
 import { takeOwnership } from './take-ownership';
 
