@@ -81,6 +81,8 @@ export class AgentDashboard extends Construct {
         metrics.metric(MetricName.handedBack, 'handback', { label: 'handed back from the dead-letter queue' }),
         metrics.metric(MetricName.gaveUp, 'worker', { label: 'gave up' }),
         metrics.metric(MetricName.handbackFailed, 'handback', { label: 'handback failed' }),
+        metrics.metric(MetricName.nobodyPaged, 'worker', { label: 'nobody paged (worker)' }),
+        metrics.metric(MetricName.nobodyPaged, 'handback', { label: 'nobody paged (handback)' }),
         metrics.metric(MetricName.acknowledgementUnconfirmed, 'worker', { label: 'acknowledgement answer lost' }),
         metrics.metric(MetricName.deferredForLackOfTime, 'worker', { label: 'deferred: no time to start' }),
       ]),

@@ -17,6 +17,7 @@ const MAX_LABEL = 100;
 const MAX_SUMMARY = 160;
 const MAX_NAME = 80;
 const MAX_LOG_LINE = 240;
+const MAX_CLAIM = 280;
 
 /** The line, then the console page's URL on a line of its own when one is vouched for. */
 function withConsoleLink(line: NoteText, links: VouchedLinks, ...urls: (string | undefined)[]): NoteText[] {
@@ -170,12 +171,18 @@ const AWS_SOURCE_LABELS: Record<AwsContextSource, NoteText> = {
 
 /** The AWS sources the providers could not read, with their reasons, as the note's "unavailable" entries. */
 export function awsUnavailable(aws: AwsContext | undefined): NoteText[] {
-  return (aws?.unavailable ?? [])
-    .map((entry) =>
-      unavailableEntry(
-        Object.hasOwn(AWS_SOURCE_LABELS, entry.source) ? AWS_SOURCE_LABELS[entry.source] : shown(entry.source, 30),
-        entry.reason,
-      ),
-    )
-    .concat((aws?.notFollowed ?? []).map((claim) => unavailableEntry(agentText`alert claim not followed`, claim)));
+  return (aws?.unavailable ?? []).map((entry) =>
+    unavailableEntry(
+      Object.hasOwn(AWS_SOURCE_LABELS, entry.source) ? AWS_SOURCE_LABELS[entry.source] : shown(entry.source, 30),
+      entry.reason,
+    ),
+  );
+}
+
+/**
+ * What the alert claimed that the agent did not follow (another region or account, a far-off time, an alarm whose
+ * definition does not match): one line each, whole, since they are why some context is missing.
+ */
+export function claimsNotFollowedLines(aws: AwsContext | undefined): NoteText[] {
+  return (aws?.notFollowed ?? []).map((claim) => agentText`- ${quoted(claim, MAX_CLAIM)}`);
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ANALYSER as LIKELY_CAUSE } from './analysers/likely-cause';
 import { alertSection } from './note-alert';
-import { alarmHistoryLines, awsUnavailable, changesSection, logsSection, metricSection } from './note-aws';
+import { alarmHistoryLines, awsUnavailable, changesSection, claimsNotFollowedLines, logsSection, metricSection } from './note-aws';
 import { fitted, section, type NoteSection } from './note-fit';
 import { shown, unavailableEntry } from './note-text';
 import { agentText, joinText, linkOrText, VouchedLinks, type NoteText } from './plain-text';
@@ -126,7 +126,8 @@ function capped(body: NoteText, foot: NoteText): string {
 
 /**
  * Least telling first: the alarm's history and the analysers' evidence repeat or add least to the sections above
- * them; what changed, the next steps and the runbook are what the on-call acts on.
+ * them; what changed, the next steps and the runbook are what the on-call acts on; the alert's claims the agent did
+ * not follow go last, since they say why context is missing and that the alert may be forged.
  */
 const DROP_ORDER = {
   alarmHistory: 1,
@@ -138,6 +139,7 @@ const DROP_ORDER = {
   nextSteps: 7,
   changes: 8,
   runbook: 9,
+  claims: 10,
 } as const;
 
 /**
@@ -244,6 +246,7 @@ export function renderHypothesisNote(input: HypothesisNoteInput): string {
   const sections: NoteSection[] = [
     header,
     section(agentText`What the alert says`, alert, DROP_ORDER.alert),
+    section(agentText`Alert claims not followed`, claimsNotFollowedLines(aws), DROP_ORDER.claims),
     section(agentText`What the metric did`, metric, DROP_ORDER.metric),
     section(agentText`What changed`, changes, DROP_ORDER.changes),
     section(agentText`New errors in logs`, logs, DROP_ORDER.logs),

@@ -267,7 +267,7 @@ describe('alert text is a claim, not an instruction (bundled worker, AWS emulato
 
   it('the probe (another region, a months-old window, a victim function) reads nothing of the victim and says so', () => {
     const text = note('probe');
-    expect(text).toContain("the alert names region ap-southeast-2; this service's mapping says eu-west-1: read there only");
+    expect(text).toContain("the alert names region ap-southeast-2; this service's mapping says eu-west-1");
     expect(text).toMatch(/the alert's trigger time 2026-08-01T00:00:00.000Z is \d+ days before the incident's creation/);
     expect(text).toContain('alarm checkout-api-errors in eu-west-1 (own account) does not match the alert');
     expect(text).not.toContain(VICTIM_LOG_CANARY);
@@ -297,7 +297,7 @@ describe('alert text is a claim, not an instruction (bundled worker, AWS emulato
 
   it("an alarm on a function outside the service's allowlist is reported, and its logs and changes are not read", () => {
     expect(note('outside allowlist')).toContain(
-      "alarm payroll-export-errors watches payroll-export, not in this service's context.aws resources; nothing read for it",
+      "alarm payroll-export-errors watches payroll-export, not among the resources this service's mapping allows; nothing read for it",
     );
     expect(note('outside allowlist')).not.toContain(VICTIM_LOG_CANARY);
   });
@@ -318,15 +318,15 @@ describe('alert text is a claim, not an instruction (bundled worker, AWS emulato
     expect(text).toContain('UpdateFunctionCode');
     expect(text).toContain('github-deploy');
     expect(text).toContain('ConnectionPool exhausted');
-    expect(text).toContain('postgres://checkout:<redacted>@db.internal/orders');
+    expect(text).toContain('checkout:[redacted]');
     expect(text).not.toContain(CHECKOUT_PASSWORD);
     expect(text).not.toContain('not followed');
   });
 
   it("a metric-math alarm's evidence is the expression's move, computed by CloudWatch from the alarm's own queries", () => {
     const text = note('metric math');
-    // 42 errors in 200 invocations: the rate stepped from 0 to 21 %.
-    expect(text).toMatch(/checkout error rate: 100\*m1\/m2 stepped up from 0 to 21/);
+    // 42 errors in 200 invocations: the rate stepped from about 0 to 21 %.
+    expect(text).toMatch(/checkout error rate: 100\*m1\/m2 stepped from ~0 to 21/);
     const query = readsOf('GetMetricData', 'MetricDataQueries', '100*m1/m2');
     expect(query).toHaveLength(1);
   });

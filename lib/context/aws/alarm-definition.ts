@@ -130,7 +130,7 @@ export const alarmDefinitionProvider: ContextProvider<AwsProviderInput, Verified
       const outside = resourceNames(verified.metricAlarm).find((resource) => !matchesAllowlist(resource, allowlist));
       if (outside !== undefined) {
         throw new SourceUnavailableError(
-          `alarm ${name} watches ${outside}, not in this service's context.aws resources; nothing read for it`,
+          `alarm ${name} watches ${outside}, not among the resources this service's mapping allows; nothing read for it`,
         );
       }
     }

@@ -8,7 +8,7 @@ import { RE2JS } from 're2js';
  * Masking is deliberately broad (a `token_count=3` loses its 3): a note that says less is better than a leaked key.
  */
 
-export const REDACTED = '<redacted>';
+export const REDACTED = '[redacted]';
 
 type Replacement = string | ((...groups: string[]) => string);
 
@@ -25,9 +25,9 @@ const SECRET_KEYS =
 const isHexOnly = (text: string): boolean => /^[0-9a-f]+$/i.test(text);
 
 const RULES = [
-  rule('-----BEGIN [A-Z ]*PRIVATE KEY-----[^-]*(?:-----END [A-Z ]*PRIVATE KEY-----)?', '<private-key>'),
-  rule('\\beyJ[A-Za-z0-9_-]{4,}\\.[A-Za-z0-9_-]{4,}\\.[A-Za-z0-9_-]*', '<jwt>'),
-  rule('\\b(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}\\b', '<aws-access-key-id>'),
+  rule('-----BEGIN [A-Z ]*PRIVATE KEY-----[^-]*(?:-----END [A-Z ]*PRIVATE KEY-----)?', '[private-key]'),
+  rule('\\beyJ[A-Za-z0-9_-]{4,}\\.[A-Za-z0-9_-]{4,}\\.[A-Za-z0-9_-]*', '[jwt]'),
+  rule('\\b(?:AKIA|ASIA|ABIA|ACCA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16}\\b', '[aws-access-key-id]'),
   rule('\\b(bearer|basic|token)(\\s+)[A-Za-z0-9._~+/=-]{8,}', `$1$2${REDACTED}`),
   rule('([a-z][a-z0-9+.-]*://)([^\\s:/@]*):([^\\s@/]+)@', `$1$2:${REDACTED}@`),
   rule(`(${SECRET_KEYS}[A-Za-z0-9_-]*)(["']?\\s*[=:]\\s*)("[^"]*"?|'[^']*'?|[^\\s"'&;,}]+)`, `$1$2${REDACTED}`),

@@ -30,7 +30,8 @@ export interface Verdict {
   violations: string[];
 }
 
-const HYPOTHESIS_MARK = '**Confidence:**';
+/** The plain-text note's second line; outside text never starts a line, so only the agent's hypothesis has it. */
+const HYPOTHESIS_MARK = '\nDecision: ';
 /**
  * Calls the worker makes outside the retry budget, one attempt each, when it must stop: the read that learns whether a
  * lost acknowledgement landed, and the handback's escalation and its note's dedup check.

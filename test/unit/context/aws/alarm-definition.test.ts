@@ -105,7 +105,7 @@ describe('the alarm definition provider', () => {
     cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [ORDERS_ALARM ?? {}], CompositeAlarms: [] });
     const scope = awsScope({ resources: ['checkout-*', 'orders-table'] });
     await expect(alarmDefinitionProvider.run(claimed({ scope }), options())).rejects.toThrow(
-      "alarm orders-api-errors watches orders-api, not in this service's context.aws resources; nothing read for it",
+      "alarm orders-api-errors watches orders-api, not among the resources this service's mapping allows; nothing read for it",
     );
     expect(await alarmDefinitionProvider.run(claimed({ scope: awsScope({ resources: ['orders-*'] }) }), options())).toMatchObject({
       name: 'orders-api-errors',

@@ -71,15 +71,15 @@ describe('log-line redaction', () => {
   });
 
   it('masks the examples of each kind the way a reader can still follow', () => {
-    expect(redactLogLine('login failed password=hunter2hunter2 user=bob')).toBe('login failed password=<redacted> user=bob');
+    expect(redactLogLine('login failed password=hunter2hunter2 user=bob')).toBe('login failed password=[redacted] user=bob');
     expect(redactLogLine('key AKIAIOSFODNN7EXAMPLE secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY')).toBe(
-      'key <aws-access-key-id> secret <redacted>',
+      'key [aws-access-key-id] secret [redacted]',
     );
     expect(redactLogLine('connect postgres://app:Sup3rS3cret@db.internal:5432/orders failed')).toBe(
-      'connect postgres://app:<redacted>@db.internal:5432/orders failed',
+      'connect postgres://app:[redacted]@db.internal:5432/orders failed',
     );
-    expect(redactLogLine('Server=db;User Id=a;Password=p@ss;')).toBe('Server=db;User Id=a;Password=<redacted>;');
-    expect(redactLogLine('-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----')).toBe('<private-key>');
+    expect(redactLogLine('Server=db;User Id=a;Password=p@ss;')).toBe('Server=db;User Id=a;Password=[redacted];');
+    expect(redactLogLine('-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----')).toBe('[private-key]');
   });
 
   it('masks a long hostile line whole (RE2 cannot backtrack on it)', () => {
@@ -91,6 +91,6 @@ describe('log-line redaction', () => {
     const line = 'ERROR auth failed for postgres://app:Sup3rS3cret@db/orders token=eyJhbGciOi.eyJzdWIiOiIx.c2lnbmF0dXJl';
     const [surge] = surgesOf('/aws/lambda/orders-api', [{ message: line, timestamp: 1 }], [], 'https://console');
     expect(JSON.stringify(surge)).not.toMatch(/Sup3rS3cret|eyJzdWIiOiIx/);
-    expect(surge?.example).toBe('ERROR auth failed for postgres://app:<redacted>@db/orders token=<redacted>');
+    expect(surge?.example).toBe('ERROR auth failed for postgres://app:[redacted]@db/orders token=[redacted]');
   });
 });
