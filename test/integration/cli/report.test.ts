@@ -73,7 +73,12 @@ describe('pd-agent report against the local stack', () => {
     expect(rule).toMatchObject({ incidents: 2, held: 2, escalated: 0, confirmed: 1, contradicted: 1, contradictedHolds: 1, takenBack: 2 });
     expect(rule?.modes).toEqual({ act: 2 });
     // Agent-first (the default) on a service that pages people first: the note only, left with the people paged.
-    expect(report.byRule.find((row) => row.key === '(no rule)')).toMatchObject({ incidents: 1, escalated: 0, leftWithOnCall: 1, unknown: 1 });
+    expect(report.byRule.find((row) => row.key === '(no rule)')).toMatchObject({
+      incidents: 1,
+      escalated: 0,
+      leftWithOnCall: 1,
+      unknown: 1,
+    });
 
     // Who gave the feedback: the note's author, by id and by the name PagerDuty gave in the webhook.
     expect((report as OutcomeReport & { feedback: FeedbackRow[] }).feedback).toEqual([
