@@ -45,4 +45,4 @@ export interface Invocation {
   remainingTimeMs(): number;
 }
 
-export type AgentSettings = Pick<AgentConfig, 'agentName' | 'escalation' | 'triage' | 'rollout'>;
+export type AgentSettings = Pick<AgentConfig, 'agentName' | 'escalation' | 'triage' | 'rollout' | 'followUp'>;

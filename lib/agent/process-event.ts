@@ -31,6 +31,7 @@ import {
   type RetrySettings,
 } from './retry-policy';
 import { messageOf } from '../errors/message-of';
+import { scheduleChecksAfterTriage, withPrediction, type CheckSchedulingDeps } from './schedule-checks';
 
 /**
  * What the worker does with one queued webhook event (docs/how-it-works.md "The agent: what it does to an incident"): claim it, parse, filter, and for
@@ -71,6 +72,8 @@ export interface ProcessEventDeps {
   retryLaterSeconds?: number;
   /** Records what became of triaged incidents (resolves, reopens, feedback notes); absent, they are only audited. */
   outcomes?: Pick<OutcomeRecorder, 'observe'>;
+  /** Schedules a hold's end and the follow-ups (lib/agent/schedule-checks.ts); absent, none is scheduled. */
+  scheduler?: CheckSchedulingDeps['scheduler'];
 }
 
 export type ProcessOutcome =
@@ -334,9 +337,21 @@ export class EventProcessor {
       const context = await this.gather(run, ownership);
       const hypothesis = await this.decide(run, context, ownership.humanAcknowledger);
       const noteId = await this.postNote(run, context, hypothesis);
-      if (ownership.humanAcknowledger !== null) return await this.leaveWithHuman(run, context, hypothesis, noteId);
-      const decision = await this.act(run, context, hypothesis, ownership);
-      return { status: 'triaged', decision, noteId };
+      const outcome =
+        ownership.humanAcknowledger !== null
+          ? await this.leaveWithHuman(run, context, hypothesis, noteId)
+          : { status: 'triaged' as const, decision: await this.act(run, context, hypothesis, ownership), noteId };
+      await scheduleChecksAfterTriage(this.checkScheduling(), {
+        subject: run.subject,
+        triggerEventId: event.eventId,
+        decision: outcome.status === 'triaged' ? outcome.decision : 'left-with-human',
+        heldByAgent: run.holding.acknowledgedByAgent,
+        hypothesis,
+        context,
+        escalateUnboundedHold: (reason) =>
+          run.actions.escalate(context.incident, context.oncalls, reason, { forEvent: event.eventId }).then(() => undefined),
+      });
+      return outcome;
     } catch (error) {
       return this.handBackOnStop(run, error);
     }
@@ -553,9 +568,13 @@ export class EventProcessor {
     run.holding.mustHandOver = false;
   }
 
+  private checkScheduling(): CheckSchedulingDeps {
+    return { scheduler: this.deps.scheduler, settings: this.deps.settings, audit: this.deps.audit, clock: this.clock };
+  }
+
   /** The rules' hypothesis (refined when Bedrock is on); a human who acknowledged first turns any decision into a hold. */
   private async decide(run: IncidentRun, context: IncidentContext, human: string | null): Promise<Hypothesis> {
-    const hypothesis = await this.runTriage(context, run.subject);
+    const hypothesis = withPrediction(await this.runTriage(context, run.subject), context, this.checkScheduling());
     if (human === null) return hypothesis;
     return {
       ...hypothesis,

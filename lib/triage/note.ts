@@ -170,6 +170,9 @@ export function renderHypothesisNote(input: HypothesisNoteInput): string {
       agentMd``,
       agentMd`**Confidence:** ${percent(hypothesis.confidence)} · **Decision:** ${DECISION_LABELS[hypothesis.decision]}. ${shown(hypothesis.decisionReason, MAX_REASON)}`,
       agentMd``,
+      ...(hypothesis.prediction === undefined
+        ? []
+        : [agentMd`**Prediction:** ${shown(hypothesis.prediction.text, MAX_REASON)}`, agentMd``]),
       ...(context.burst === undefined ? [] : [burstLine(context.burst), agentMd``]),
     ],
   };
