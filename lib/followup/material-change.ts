@@ -17,9 +17,11 @@ export type MaterialChange =
 
 /**
  * A crossed metric has worsened when it moved this much further past its threshold, as a share of how far past it
- * was (or of the threshold itself when it sat on it): a 50% worse breach is news, jitter is not.
+ * was (at least MIN_BREACH_SHARE of the threshold, so a value just over it does not make jitter news): a 50% worse
+ * breach is news, jitter is not.
  */
 export const WORSENED_SHARE = 0.5;
+export const MIN_BREACH_SHARE = 0.1;
 
 function metricChanges(before: ContextSnapshot, after: ContextSnapshot): MaterialChange[] {
   const was = before.metric;
@@ -32,7 +34,7 @@ function metricChanges(before: ContextSnapshot, after: ContextSnapshot): Materia
   if (was?.crossed === true && now.crossed && was.latest !== undefined) {
     const pastBefore = Math.abs(was.latest - threshold.value);
     const pastNow = Math.abs(now.latest - threshold.value);
-    const scale = pastBefore > 0 ? pastBefore : Math.abs(threshold.value);
+    const scale = Math.max(pastBefore, MIN_BREACH_SHARE * Math.abs(threshold.value));
     if (scale > 0 && pastNow - pastBefore >= WORSENED_SHARE * scale) {
       return [{ kind: 'metric-worsened', label: now.label, from: was.latest, latest: now.latest, ...unit }];
     }
