@@ -159,7 +159,7 @@ describe('follow-up', () => {
     const stopped = setup({ held: false });
     stopped.pd.alerts.set('PINC001', [makeAlert({ status: 'resolved' })]);
     await stopped.pd.createNote('PINC001', 'pd-agent: stop, we are on it');
-    stopped.pd.notes.get('PINC001')![0]!.user = HUMAN;
+    stopped.pd.notes.get('PINC001')![0].user = HUMAN;
     await expect(stopped.processor.process(queued('follow-up', { baseline }), invocation)).resolves.toMatchObject({
       status: 'skipped',
       reason: expect.stringContaining('pd-agent: stop'),

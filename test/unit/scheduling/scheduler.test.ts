@@ -22,7 +22,7 @@ describe('CheckScheduler', () => {
     const scheduler = new CheckScheduler({ sqs: new SQSClient({}), queueUrl: 'https://sqs/checks', metrics, clock: () => NOW });
     const check = await scheduler.schedule(request);
     expect(check).toMatchObject({ version: 2, dueAt: '2026-03-01T10:30:00.000Z', checkId: checkIdFor(request) });
-    const sent = sqsMock.commandCalls(SendMessageCommand)[0]!.args[0].input;
+    const sent = sqsMock.commandCalls(SendMessageCommand)[0].args[0].input;
     expect(sent).toMatchObject({ QueueUrl: 'https://sqs/checks', DelaySeconds: MAX_DELAY_SECONDS });
     expect(sent.MessageGroupId).toBeUndefined();
     const decoded = decodeWorkerMessage(sent.MessageBody!, 'm1');
@@ -40,7 +40,7 @@ describe('CheckScheduler', () => {
       timeScale: 0.01,
     });
     expect((await scheduler.schedule(request)).dueAt).toBe('2026-03-01T10:00:18.000Z');
-    expect(sqsMock.commandCalls(SendMessageCommand)[0]!.args[0].input.DelaySeconds).toBe(18);
+    expect(sqsMock.commandCalls(SendMessageCommand)[0].args[0].input.DelaySeconds).toBe(18);
     expect(timeScaleFrom({})).toBe(1);
     expect(() => timeScaleFrom({ SCHEDULER_TIME_SCALE: '2' })).toThrow(/at most 1 \(unset it outside the local stack\)/);
   });
@@ -59,7 +59,7 @@ async function encoded(afterMinutes: number, clock: Date): Promise<string> {
   sqsMock.on(SendMessageCommand).resolves({});
   const scheduler = new CheckScheduler({ sqs: new SQSClient({}), queueUrl: 'q', metrics: new RecordingMetrics(), clock: () => clock });
   await scheduler.schedule({ ...request, afterMinutes });
-  const body = sqsMock.commandCalls(SendMessageCommand)[0]!.args[0].input.MessageBody!;
+  const body = sqsMock.commandCalls(SendMessageCommand)[0].args[0].input.MessageBody!;
   sqsMock.reset();
   return body;
 }
@@ -74,11 +74,11 @@ describe('the relay', () => {
     const metrics = new RecordingMetrics();
     const deps = { sqs: new SQSClient({}), checkQueueUrl: 'checks', eventQueueUrl: 'events.fifo', metrics, logger };
     await relayBatch(event(body), { ...deps, clock: () => new Date('2026-03-01T10:15:00.000Z') });
-    expect(sqsMock.commandCalls(SendMessageCommand)[0]!.args[0].input).toMatchObject({ QueueUrl: 'checks', DelaySeconds: 900 });
+    expect(sqsMock.commandCalls(SendMessageCommand)[0].args[0].input).toMatchObject({ QueueUrl: 'checks', DelaySeconds: 900 });
     sqsMock.reset();
     sqsMock.on(SendMessageCommand).resolves({});
     await relayBatch(event(body), { ...deps, clock: () => new Date('2026-03-01T10:30:00.500Z') });
-    const fired = sqsMock.commandCalls(SendMessageCommand)[0]!.args[0].input;
+    const fired = sqsMock.commandCalls(SendMessageCommand)[0].args[0].input;
     expect(fired).toMatchObject({ QueueUrl: 'events.fifo', MessageGroupId: 'PINC001', MessageDeduplicationId: checkIdFor(request) });
     expect(metrics.values.map((metric) => metric.name)).toEqual([MetricName.scheduleFired]);
   });
