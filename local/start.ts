@@ -4,7 +4,7 @@ import { DEFAULT_PAGERDUTY_API_URL } from '../lib/config/runtime-env';
 import { authFromSecret } from '../lib/pagerduty/auth';
 import { createPagerDutyClient } from '../lib/pagerduty/rest-client';
 import { coloursFor, writeLine } from '../lib/cli/output';
-import { DEMO_AGENT_CONFIG, demoSeed, runDemo, summaryTable, type DemoResult } from './demo';
+import { DEMO_AGENT_CONFIG, DEMO_SCHEDULER_TIME_SCALE, demoSeed, runDemo, summaryTable, type DemoResult } from './demo';
 import { startLocalStack, type LocalStack, type RealPagerDuty } from './local-stack';
 
 export interface StartOptions {
@@ -77,6 +77,7 @@ export async function start(options: StartOptions): Promise<StartResult> {
   const stack = await startLocalStack({
     port: options.port,
     agentConfig: options.env.AGENT_CONFIG ?? DEMO_AGENT_CONFIG,
+    schedulerTimeScale: DEMO_SCHEDULER_TIME_SCALE,
     sandboxSeed: demoSeed(),
     realPagerDuty: real,
     skipBuild: options.skipBuild,
