@@ -75,7 +75,7 @@ export class CheckScheduler extends Construct {
       this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
     ]);
     this.failureAlarm = new cloudwatch.Alarm(this, 'ScheduleFailedAlarm', {
-      alarmName: `pd-agent-${props.environment}-schedule-failed`,
+      alarmName: `pd-agent-${props.environment}-ScheduleFailures`,
       alarmDescription:
         `pd-agent ${props.environment}: scheduled checks (a hold's end, follow-ups) failed or were dead-lettered. ` +
         'A held incident whose end was not checked is handed back by the handback function; read the scheduler and worker logs ' +

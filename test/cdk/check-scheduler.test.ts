@@ -87,7 +87,7 @@ describe('the check scheduler', () => {
 
   it('alarms on failed checks from the relay and the worker and on dead-lettered checks, on alarm and on recovery', () => {
     const [alarm] = Object.values(resources('AWS::CloudWatch::Alarm')).filter((candidate) =>
-      String(candidate.Properties.AlarmName).endsWith('schedule-failed'),
+      String(candidate.Properties.AlarmName).endsWith('-ScheduleFailures'),
     );
     expect(alarm.Properties.AlarmActions).toHaveLength(1);
     expect(alarm.Properties.OKActions).toEqual(alarm.Properties.AlarmActions);
