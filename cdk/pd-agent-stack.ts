@@ -25,6 +25,7 @@ import {
 import { AgentAlarms } from './constructs/agent-alarms';
 import { AgentDashboard } from './constructs/agent-dashboard';
 import { AgentFunction } from './constructs/agent-function';
+import { CheckScheduler } from './constructs/check-scheduler';
 import { SecretsKey } from './constructs/secrets-key';
 import { WafWebhookApi } from './constructs/waf-webhook-api';
 import { httpWebhookApi, type WebhookFront } from './constructs/webhook-front';
@@ -252,11 +253,21 @@ export class PdAgentStack extends Stack {
       deadLetterQueue,
       functions: { ingress: ingress.function, worker: worker.function, handback: handback.function, rotateSecret: rotator.function },
     });
+    // Holds that end and follow-ups: the delay queue, its relay function and its failure alarm (docs/operations.md).
+    const checks = new CheckScheduler(this, 'CheckScheduler', {
+      environment: env,
+      logRetention,
+      removalPolicy,
+      eventQueue: queue,
+      schedulers: [worker],
+      deadLetterReader: handback.function,
+      topic: alarms.topic,
+    });
     const dashboard = new AgentDashboard(this, 'Dashboard', {
       environment: env,
       queue,
       deadLetterQueue,
-      alarms: alarms.all,
+      alarms: [...alarms.all, checks.failureAlarm],
     });
 
     // --- Outputs: the CLI finds a deployed environment's resources by these names ----------------------------------

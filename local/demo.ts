@@ -58,8 +58,15 @@ export const DEMO_AGENT_CONFIG = JSON.stringify({
         nextSteps: ['Watch p99 latency for 15 minutes', 'Escalate if the cache hit rate stays under 80%'],
       },
     ],
+    // Scaled by the local stack's SCHEDULER_TIME_SCALE: the held incident is looked at again after 72 s, once the demo is over.
+    holdMinutes: 120,
   },
+  // A follow-up 3 s after each note (5 min scaled by 0.01), one per incident.
+  followUp: { afterMinutes: 5, max: 1 },
 });
+
+/** `npm start` compresses the scheduler's time: a 15-minute follow-up after 9 s. */
+export const DEMO_SCHEDULER_TIME_SCALE = 0.01;
 
 const RECURRING_TITLE = 'Disk usage above 90% on db-3';
 
@@ -335,10 +342,36 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
         auditRows: rows.length,
       });
     }
+    await demoFollowUp(stack, log, colours, expect);
   } finally {
     rawDynamo.destroy();
   }
   return { summaries, failures, checks, firstAcknowledgedMs };
+}
+
+/**
+ * The agent comes back: an incident whose alerts clear after the note gets a follow-up saying so, and whether the
+ * note's prediction held (the scheduler's delay queue, relay and the worker, with time compressed).
+ */
+async function demoFollowUp(stack: LocalStack, log: DemoLog, colours: Colours, expect: (ok: boolean, what: string) => void): Promise<void> {
+  const sandbox = stack.sandbox;
+  if (sandbox === undefined) return;
+  const incident = sandbox.triggerIncident({
+    serviceId: SANDBOX_SERVICE_ID,
+    title: 'Checkout 5xx rate above 2%',
+    urgency: 'high',
+    alerts: [{ summary: 'Checkout 5xx rate above 2%', severity: 'critical', details: { host: 'checkout-2' } }],
+  });
+  log(`${colours.cyan('▶')} follow-up: PagerDuty triggers ${colours.bold(incident.id)}; once it is noted, its alerts clear`);
+  await stack.settled({ timeoutMs: 60_000 });
+  sandbox.clearAlerts(incident.id);
+  const agentNotes = () => sandbox.notes(incident.id).filter((note) => note.user.id === SANDBOX_BOT_USER.id);
+  const deadline = Date.now() + 60_000;
+  while (agentNotes().length < 2 && Date.now() < deadline) await stack.settled({ timeoutMs: 60_000 });
+  const followUp = agentNotes()[1]?.content ?? '';
+  log(`${colours.cyan('●')} ${incident.id} follow-up: ${oneLine(followUp.split('\n')[0], 100)}`);
+  expect(/Every alert of this incident has cleared/.test(followUp), `${incident.id} got a follow-up saying its alerts cleared`);
+  expect(/Checked: /.test(followUp), `${incident.id} follow-up says whether the first note's prediction held`);
 }
 
 export function summaryTable(summaries: DemoIncidentSummary[], colour: boolean): string {

@@ -6,6 +6,8 @@ import { createSqsServer } from 'local-aws-sqs';
 import { startAwsContextEmulator, type AwsContextEmulator } from './aws-emulators/server';
 import {
   AUDIT_TABLE,
+  CHECK_DEAD_LETTER_QUEUE,
+  CHECK_QUEUE,
   DEAD_LETTER_QUEUE,
   DEFAULT_MAX_RECEIVE_COUNT,
   EVENT_QUEUE,
@@ -26,6 +28,9 @@ export interface LocalAws {
   auditTable: string;
   queueUrl: string;
   deadLetterQueueUrl: string;
+  /** The scheduler's delay queue (standard SQS) and its dead-letter queue. */
+  checkQueueUrl: string;
+  checkDeadLetterQueueUrl: string;
   region: string;
   /** CloudWatch, CloudTrail, CloudWatch Logs and STS for the worker's context providers; empty until seeded. */
   awsContext: AwsContextEmulator;
@@ -133,6 +138,40 @@ export async function createQueues(
   return { queueUrl: queue.QueueUrl as string, deadLetterQueueUrl };
 }
 
+/** Creates the scheduler's standard delay queue and its dead-letter queue (local-aws-sqs honours DelaySeconds). */
+export async function createCheckQueues(
+  client: SQSClient,
+  prefix: string,
+): Promise<{ checkQueueUrl: string; checkDeadLetterQueueUrl: string }> {
+  const dlq = await client.send(
+    new CreateQueueCommand({
+      QueueName: `${prefix}-${CHECK_DEAD_LETTER_QUEUE.logicalName}`,
+      Attributes: {
+        VisibilityTimeout: String(CHECK_DEAD_LETTER_QUEUE.visibilityTimeoutSeconds),
+        MessageRetentionPeriod: String(CHECK_DEAD_LETTER_QUEUE.retentionSeconds),
+      },
+    }),
+  );
+  const checkDeadLetterQueueUrl = dlq.QueueUrl as string;
+  const dlqAttributes = await client.send(
+    new GetQueueAttributesCommand({ QueueUrl: checkDeadLetterQueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const queue = await client.send(
+    new CreateQueueCommand({
+      QueueName: `${prefix}-${CHECK_QUEUE.logicalName}`,
+      Attributes: {
+        VisibilityTimeout: String(CHECK_QUEUE.visibilityTimeoutSeconds),
+        MessageRetentionPeriod: String(CHECK_QUEUE.retentionSeconds),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: dlqAttributes.Attributes?.QueueArn,
+          maxReceiveCount: CHECK_QUEUE.maxReceiveCount,
+        }),
+      },
+    }),
+  );
+  return { checkQueueUrl: queue.QueueUrl as string, checkDeadLetterQueueUrl };
+}
+
 /**
  * Starts dynalite and local-aws-sqs on loopback (port 0 = any free port) and creates pd-agent's tables and queues in
  * them. Used by `npm start` and the integration tests; the handlers reach them through the SDK's own
@@ -160,6 +199,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
     await createTable(dynamo, STATE_TABLE, stateTable);
     await createTable(dynamo, AUDIT_TABLE, auditTable);
     const { queueUrl, deadLetterQueueUrl } = await createQueues(sqs, agentEnv, options.maxReceiveCount ?? DEFAULT_MAX_RECEIVE_COUNT);
+    const { checkQueueUrl, checkDeadLetterQueueUrl } = await createCheckQueues(sqs, agentEnv);
     return {
       dynamodbEndpoint,
       sqsEndpoint,
@@ -167,6 +207,8 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
       auditTable,
       queueUrl,
       deadLetterQueueUrl,
+      checkQueueUrl,
+      checkDeadLetterQueueUrl,
       region: REGION,
       awsContext,
       env: {
@@ -179,6 +221,7 @@ export async function startLocalAws(options: LocalAwsOptions = {}): Promise<Loca
         STATE_TABLE: stateTable,
         AUDIT_TABLE: auditTable,
         QUEUE_URL: queueUrl,
+        CHECK_QUEUE_URL: checkQueueUrl,
       },
       async stop() {
         dynamo.destroy();

@@ -5,7 +5,7 @@ import { authFromSecret } from '../lib/pagerduty/auth';
 import { createPagerDutyClient } from '../lib/pagerduty/rest-client';
 import { coloursFor, writeLine } from '../lib/cli/output';
 import { silenceSdkNodeVersionWarning } from '../lib/cli/node-version-warning';
-import { DEMO_AGENT_CONFIG, demoSeed, runDemo, summaryTable, type DemoResult } from './demo';
+import { DEMO_AGENT_CONFIG, DEMO_SCHEDULER_TIME_SCALE, demoSeed, runDemo, summaryTable, type DemoResult } from './demo';
 import { startLocalStack, type LocalStack, type RealPagerDuty } from './local-stack';
 
 export interface StartOptions {
@@ -78,6 +78,7 @@ export async function start(options: StartOptions): Promise<StartResult> {
   const stack = await startLocalStack({
     port: options.port,
     agentConfig: options.env.AGENT_CONFIG ?? DEMO_AGENT_CONFIG,
+    schedulerTimeScale: DEMO_SCHEDULER_TIME_SCALE,
     sandboxSeed: demoSeed(),
     realPagerDuty: real,
     skipBuild: options.skipBuild,

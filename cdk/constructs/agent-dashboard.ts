@@ -137,6 +137,21 @@ export class AgentDashboard extends Construct {
     );
     this.dashboard.addWidgets(
       graph(
+        'Scheduled checks: holds that end, follow-ups',
+        [
+          metrics.metric(MetricName.scheduleCreated, 'worker', { label: 'scheduled' }),
+          metrics.metric(MetricName.scheduleFired, 'scheduler', { label: 'due, put on the event queue' }),
+          metrics.metric(MetricName.scheduleSkipped, 'worker', { label: 'ended without acting' }),
+          metrics.metric(MetricName.scheduleFailed, 'scheduler', { label: 'failed (relay)' }),
+          metrics.metric(MetricName.scheduleFailed, 'worker', { label: 'failed (worker)' }),
+          metrics.metric(MetricName.followUpPosted, 'worker', { label: 'follow-up notes' }),
+          metrics.metric(MetricName.holdExpired, 'worker', { label: 'holds escalated' }),
+        ],
+        24,
+      ),
+    );
+    this.dashboard.addWidgets(
+      graph(
         'Errors',
         [
           metrics.metric(MetricName.workerError, 'worker', { label: 'worker errors' }),

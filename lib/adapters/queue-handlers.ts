@@ -3,9 +3,12 @@ import type { Invocation } from '../agent/agent-ports';
 import type { HandbackOutcome } from '../agent/handback';
 import { NoTimeToStartError, type ProcessOutcome } from '../agent/process-event';
 import { MetricName } from '../observability/telemetry';
+import type { CheckOutcome } from '../agent/scheduled-check';
 import {
-  decodeQueuedEvent,
+  decodeWorkerMessage,
+  isQueuedCheck,
   readDeadLetteredEvent,
+  type QueuedCheck,
   type DeadLetteredEvent,
   type QueuedEvent,
   type QueuedEventHeader,
@@ -23,17 +26,28 @@ export interface QueuedEventProcessor {
   process(queued: QueuedEvent, invocation: Invocation): Promise<ProcessOutcome>;
 }
 
+export interface ScheduledCheckHandler {
+  process(check: QueuedCheck, invocation: Invocation): Promise<CheckOutcome>;
+}
+
 export interface WorkerHandlerDeps extends BatchHandlerDeps {
   processor: QueuedEventProcessor;
+  /** Scheduled checks (a hold's end, follow-ups) that came due in an incident's group; without it they fail and stay queued. */
+  checks?: ScheduledCheckHandler;
   /** The event queue, for visibility changes of deferred messages. */
   queueUrl: string | undefined;
 }
 
-/** The worker Lambda: one SQS FIFO batch of queued webhook events, partial batch failures reported. */
+/** The worker Lambda: one SQS FIFO batch of queued webhook events and due checks, partial batch failures reported. */
 export function createWorkerHandler(deps: WorkerHandlerDeps): BatchHandler {
   return createQueuedEventBatchHandler({
-    decode: (record) => decodeQueuedEvent(record.body, record.messageId),
-    handle: (queued, invocation) => deps.processor.process(queued, invocation),
+    decode: (record) => decodeWorkerMessage(record.body, record.messageId),
+    handle: (queued, invocation) => {
+      if (!isQueuedCheck(queued)) return deps.processor.process(queued, invocation);
+      if (deps.checks === undefined)
+        throw new Error(`Scheduled check ${queued.eventId} reached a worker built without a check processor; it stays on the queue.`);
+      return deps.checks.process(queued, invocation);
+    },
     sqs: deps.sqs,
     queueUrl: deps.queueUrl,
     logger: deps.logger,

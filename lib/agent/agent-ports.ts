@@ -50,4 +50,4 @@ export interface Invocation {
   remainingTimeMs(): number;
 }
 
-export type AgentSettings = Pick<AgentConfig, 'agentName' | 'escalation' | 'triage' | 'rollout' | 'acknowledge'>;
+export type AgentSettings = Pick<AgentConfig, 'agentName' | 'escalation' | 'triage' | 'rollout' | 'acknowledge' | 'followUp'>;

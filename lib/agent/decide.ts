@@ -1,6 +1,7 @@
 import { MetricName } from '../observability/telemetry';
 import type { Hypothesis, IncidentContext } from '../triage/types';
-import type { IncidentRun, IncidentSubject, StepDeps } from './incident-run';
+import { checkScheduling, type IncidentRun, type IncidentSubject, type StepDeps } from './incident-run';
+import { withPrediction } from './schedule-checks';
 
 /**
  * The model may reword the hypothesis; it never chooses a less safe action than the rules did. It may only turn a hold
@@ -13,7 +14,7 @@ export function keepSaferDecision(rules: Hypothesis, refined: Hypothesis): Hypot
 
 /** The rules' hypothesis (refined when Bedrock is on); a human who acknowledged first turns any decision into a hold. */
 export async function decide(deps: StepDeps, run: IncidentRun, context: IncidentContext, human: string | null): Promise<Hypothesis> {
-  const hypothesis = await runTriage(deps, context, run.subject);
+  const hypothesis = withPrediction(await runTriage(deps, context, run.subject), context, checkScheduling(deps));
   if (human === null) return hypothesis;
   return {
     ...hypothesis,

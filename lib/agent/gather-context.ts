@@ -97,12 +97,18 @@ export interface GatherDeps {
 /** The alerts source's run: what was read, or why it is unavailable. */
 export type AlertsRun = ProviderRun<{ alerts: AlertsRead }>;
 
-async function awsContextFor(
+/**
+ * The AWS context of an incident: what its alarm's verified definition and the service's mapping allow, over the
+ * window that ends at its trigger (from PagerDuty's creation time), or at `windowEndsAt` for a later look (a follow-up
+ * reads the same things again, only later).
+ */
+export async function awsContextFor(
   incident: Incident,
   alert: NormalisedAlert | undefined,
   aws: AwsGatherDeps,
   now: Date,
   shareLookup: ShareChangeLookup | undefined,
+  windowEndsAt?: Date,
 ): Promise<AwsContext | undefined> {
   const mapped = aws.config.services[incident.service.id] !== undefined;
   if (alert?.monitor !== 'cloudwatch' && !mapped) return undefined;
@@ -112,7 +118,7 @@ async function awsContextFor(
   // PagerDuty's creation time bounds the window: the alert's own time is a claim, used only close to it.
   const trigger = trustedTriggerTime(alert?.triggeredAt, incident.created_at);
   const notFollowed = trigger.notFollowed === undefined ? plan.notFollowed : [...plan.notFollowed, trigger.notFollowed];
-  const triggeredAt = trigger.at;
+  const triggeredAt = windowEndsAt ?? trigger.at;
   let clients: AwsReadClients;
   try {
     clients = await aws.clientsFor({

@@ -2,7 +2,7 @@ import type { AuditSubject, AuditTrail } from '../audit/audit-log';
 import type { EventFilters } from '../config/agent-config';
 import { MetricName } from '../observability/telemetry';
 import type { OutcomeRecorder } from '../outcomes/outcome-recorder';
-import type { DeadLetteredEvent } from '../queue/queued-event';
+import { HOLD_EXPIRY_EVENT_TYPE, type DeadLetteredEvent } from '../queue/queued-event';
 import type { IncidentLedger } from '../state/incident-ledger';
 import type { WorkLedger } from '../state/work-ledger';
 import { evaluateFilters } from '../webhook/filters';
@@ -84,7 +84,9 @@ export class DeadLetterHandback {
     // A finished incident is trusted unless the dead event is a later triggering event (a reopen) of it: the agent may
     // have acknowledged it again, answer lost, so PagerDuty's own state decides.
     const laterTrigger = TRIGGERING_EVENT_TYPES.includes(queued.eventType) && progress?.triggerEventId !== queued.eventId;
-    if (progress?.finished === true && !laterTrigger) {
+    // A hold's end that never ran leaves a held incident silenced, and a held incident is `finished`: PagerDuty decides.
+    const holdEnd = queued.eventType === HOLD_EXPIRY_EVENT_TYPE;
+    if (progress?.finished === true && !laterTrigger && !holdEnd) {
       await audit.record({
         ...subject,
         action: 'record',
@@ -118,7 +120,7 @@ export class DeadLetterHandback {
     // it first): nobody is behind that one either.
     const silencedByAgent =
       acknowledgedByAgentAlone(incident, connection.botUserId) ||
-      (TRIGGERING_EVENT_TYPES.includes(queued.eventType) && pagesOnlyTheAgent(incident, connection.botUserId));
+      ((holdEnd || TRIGGERING_EVENT_TYPES.includes(queued.eventType)) && pagesOnlyTheAgent(incident, connection.botUserId));
     // PagerDuty's state decides: triggered means it pages, a human acknowledger means someone is behind it. Escalating
     // those would page over a human who has it, on the ledger's word alone.
     if (!silencedByAgent) {
@@ -140,7 +142,9 @@ export class DeadLetterHandback {
       });
       return 'recorded';
     }
-    const reason = `the agent could not finish ${queued.eventType} event ${queued.eventId} (it was dead-lettered after repeated failures)`;
+    const reason = holdEnd
+      ? `the end of the agent's hold could not be checked (check ${queued.eventId} was dead-lettered after repeated failures)`
+      : `the agent could not finish ${queued.eventType} event ${queued.eventId} (it was dead-lettered after repeated failures)`;
     await actions.handBack(incident, reason);
     await this.deps.workLedger.markHandedBack(queued.eventId, reason, this.clock());
     this.deps.metrics.addMetric(MetricName.handedBack, 'Count', 1);

@@ -11,6 +11,7 @@ import type { WebhookEvent } from '../webhook/webhook-event';
 import { AgentActions, fallbackPagingOf } from './agent-actions';
 import type { AgentConnection, AgentSettings, Invocation, MetricsSink, NoteRenderer } from './agent-ports';
 import type { AlertsRun, GatherDeps, GatherSettings } from './gather-context';
+import type { CheckSchedulingDeps } from './schedule-checks';
 import type { RetryPolicy, RetrySettings } from './retry-policy';
 
 /**
@@ -47,6 +48,8 @@ export interface ProcessEventDeps {
   retryLaterSeconds?: number;
   /** Records what became of triaged incidents (resolves, reopens, feedback notes); absent, they are only audited. */
   outcomes?: Pick<OutcomeRecorder, 'observe'>;
+  /** Schedules a hold's end and the follow-ups (lib/agent/schedule-checks.ts); absent, none is scheduled. */
+  scheduler?: CheckSchedulingDeps['scheduler'];
 }
 
 export type ProcessOutcome =
@@ -172,4 +175,9 @@ export function actionsFor(deps: StepDeps, run: Pick<IncidentRun, 'subject' | 'c
     fallbackPaging: fallbackPagingOf(run.connection),
     clock: deps.clock,
   });
+}
+
+/** What scheduling the checks after triage needs from the worker's dependencies. */
+export function checkScheduling(deps: StepDeps): CheckSchedulingDeps {
+  return { scheduler: deps.scheduler, settings: deps.settings, audit: deps.audit, clock: deps.clock };
 }

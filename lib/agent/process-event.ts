@@ -9,6 +9,7 @@ import { evaluateFilters } from '../webhook/filters';
 import { parseWebhookEvent } from '../webhook/parse-event';
 import type { WebhookEvent } from '../webhook/webhook-event';
 import { act, leaveWithHuman } from './act';
+import { scheduleChecksAfterTriage } from './schedule-checks';
 import type { AgentConnection, Invocation } from './agent-ports';
 import { decide } from './decide';
 import { LeaseHeldError, NoTimeToStartError, RETRY_LATER_SECONDS, RetryLaterError } from './event-errors';
@@ -16,6 +17,7 @@ import { gather } from './gather-step';
 import {
   acknowledgedForEvent,
   actionsFor,
+  checkScheduling,
   type IncidentRun,
   type IncidentSubject,
   type ProcessEventDeps,
@@ -146,9 +148,21 @@ export class EventProcessor {
       const context = await gather(this.deps, run, ownership);
       const hypothesis = await decide(this.deps, run, context, ownership.humanAcknowledger);
       const noteId = await postNote(this.deps, run, context, hypothesis);
-      if (ownership.humanAcknowledger !== null) return await leaveWithHuman(this.deps, run, context, hypothesis, noteId);
-      const decision = await act(this.deps, run, context, hypothesis, ownership);
-      return { status: 'triaged', decision, noteId };
+      const outcome =
+        ownership.humanAcknowledger !== null
+          ? await leaveWithHuman(this.deps, run, context, hypothesis, noteId)
+          : { status: 'triaged' as const, decision: await act(this.deps, run, context, hypothesis, ownership), noteId };
+      await scheduleChecksAfterTriage(checkScheduling(this.deps), {
+        subject: run.subject,
+        triggerEventId: event.eventId,
+        decision: outcome.status === 'triaged' ? outcome.decision : 'left-with-on-call',
+        heldByAgent: run.holding.acknowledgedByAgent,
+        hypothesis,
+        context,
+        escalateUnboundedHold: (reason) =>
+          run.actions.escalate(context.incident, context.oncalls, reason, { forEvent: event.eventId }).then(() => undefined),
+      });
+      return outcome;
     } catch (error) {
       return handBackOnStop(this.deps, run, error);
     }

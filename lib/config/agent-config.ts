@@ -47,6 +47,11 @@ const triageSchema = z.object({
   flappingThreshold: z._default(z.number().check(z.int(), z.positive()), 3),
   /** Hours within which repeated similar incidents count as flapping. */
   flappingWindowHours: z._default(z.number().check(z.int(), z.positive()), 6),
+  /**
+   * Minutes the agent holds an incident before it looks again: still open, held by the agent and its alerts not cleared,
+   * it is escalated with a short note (lib/agent/scheduled-check.ts). At most 24 h.
+   */
+  holdMinutes: z._default(z.number().check(z.int(), z.positive(), z.lte(24 * 60)), 30),
   bedrock: z._default(
     z.object({
       enabled: z._default(z.boolean(), false),
@@ -56,6 +61,14 @@ const triageSchema = z.object({
     }),
     { enabled: false, modelId: 'anthropic.claude-3-5-haiku-20241022-v1:0', deadlineMs: 4000 },
   ),
+});
+
+/** Follow-ups (lib/agent/scheduled-check.ts): the agent looks again at a triaged incident that is still open. */
+const followUpSchema = z.object({
+  /** Minutes after the first note (and between follow-ups) before the agent looks again. At most 24 h. */
+  afterMinutes: z._default(z.number().check(z.int(), z.positive(), z.lte(24 * 60)), 15),
+  /** Follow-ups per incident at most; 0 turns them off. */
+  max: z._default(z.number().check(z.int(), z.gte(0), z.lte(10)), 2),
 });
 
 const escalationSchema = z.object({
@@ -195,10 +208,12 @@ export const agentConfigSchema = z.object({
     recurrenceWindowDays: 14,
     flappingThreshold: 3,
     flappingWindowHours: 6,
+    holdMinutes: 30,
     bedrock: { enabled: false, modelId: 'anthropic.claude-3-5-haiku-20241022-v1:0', deadlineMs: 4000 },
   }),
   escalation: z._default(escalationSchema, { mode: 'escalation_policy' }),
   acknowledge: z._default(z.enum(ACKNOWLEDGE_SETTINGS), 'agent-first'),
+  followUp: z._default(followUpSchema, { afterMinutes: 15, max: 2 }),
   audit: z._default(auditSchema, { retentionDays: 400 }),
   /** Absent: the agent acts fully, as before rollout modes existed. */
   rollout: z.optional(rolloutSchema),
@@ -213,6 +228,7 @@ export type RuleAction = TriageRule['action'];
 export type AcknowledgeSetting = AgentConfig['acknowledge'];
 export type RolloutConfig = NonNullable<AgentConfig['rollout']>;
 export type RolloutMode = RolloutConfig['mode'];
+export type FollowUpConfig = AgentConfig['followUp'];
 export type AwsContextConfig = AgentConfig['context']['aws'];
 export type AwsServiceMapping = AwsContextConfig['services'][string];
 

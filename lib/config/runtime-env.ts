@@ -10,7 +10,9 @@ export type RuntimeVariable =
   | 'WEBHOOK_SECRET_ID'
   | 'AGENT_CONFIG'
   | 'PAGERDUTY_API_URL'
-  | 'PAGERDUTY_EVENTS_URL';
+  | 'PAGERDUTY_EVENTS_URL'
+  /** The scheduler's delay queue (standard SQS): the worker schedules on it, the scheduler function relays from it. */
+  | 'CHECK_QUEUE_URL';
 
 /** PagerDuty's US service region, where an account lives unless the stack says otherwise. */
 export const DEFAULT_PAGERDUTY_API_URL = PAGERDUTY_URLS.us.api;

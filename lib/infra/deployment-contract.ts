@@ -1,11 +1,11 @@
-import { WORKER_TIMEOUT_SECONDS } from './resource-definitions';
+import { SCHEDULER_TIMEOUT_SECONDS, WORKER_TIMEOUT_SECONDS } from './resource-definitions';
 
 /**
  * What the deployed stack and everything that stands in for it (the local runner, the CLI) must agree on, defined
  * once: each function's limits, the webhook path, the names of the stack and its secrets, and PagerDuty's region
  * URLs. Plain values only, so the ingress bundle and the CLI can read it without pulling in aws-cdk-lib.
  */
-export type FunctionName = 'ingress' | 'worker' | 'handback' | 'rotateSecret';
+export type FunctionName = 'ingress' | 'worker' | 'handback' | 'rotateSecret' | 'scheduler';
 
 export interface FunctionLimits {
   timeoutSeconds: number;
@@ -18,6 +18,7 @@ export const FUNCTION_LIMITS: Record<FunctionName, FunctionLimits> = {
   worker: { timeoutSeconds: WORKER_TIMEOUT_SECONDS, memoryMb: 1024 },
   handback: { timeoutSeconds: 50, memoryMb: 512 },
   rotateSecret: { timeoutSeconds: 30, memoryMb: 256 },
+  scheduler: { timeoutSeconds: SCHEDULER_TIMEOUT_SECONDS, memoryMb: 256 },
 };
 
 export const WEBHOOK_PATH = '/webhooks/pagerduty';

@@ -79,6 +79,37 @@ export const DEAD_LETTER_QUEUE: QueueDefinition = {
   retentionSeconds: 14 * 24 * 3600,
 };
 
+/** The scheduler's delay queue: standard SQS, because a FIFO queue takes no per-message DelaySeconds. */
+export interface DelayQueueDefinition {
+  logicalName: string;
+  fifo: false;
+  /** Seconds; six times the scheduler function's timeout. */
+  visibilityTimeoutSeconds: number;
+  retentionSeconds: number;
+  /** Receives before a check that cannot be relayed is dead-lettered (the handback reads that queue). */
+  maxReceiveCount: number;
+}
+
+/** The scheduler function's timeout, in seconds: relaying ten messages is ten SendMessage calls. */
+export const SCHEDULER_TIMEOUT_SECONDS = 30;
+
+/** Scheduled checks until they are due (at most 24 h ahead: holdMinutes and followUp.afterMinutes are bounded so). */
+export const CHECK_QUEUE: DelayQueueDefinition = {
+  logicalName: 'checks',
+  fifo: false,
+  visibilityTimeoutSeconds: SCHEDULER_TIMEOUT_SECONDS * 6,
+  retentionSeconds: 4 * 24 * 3600,
+  maxReceiveCount: 5,
+};
+
+export const CHECK_DEAD_LETTER_QUEUE: DelayQueueDefinition = {
+  logicalName: 'checks-dlq',
+  fifo: false,
+  visibilityTimeoutSeconds: 120,
+  retentionSeconds: 14 * 24 * 3600,
+  maxReceiveCount: 0,
+};
+
 /** Receives before a message is dead-lettered; per environment in cdk.json, this is the default. */
 export const DEFAULT_MAX_RECEIVE_COUNT = 5;
 

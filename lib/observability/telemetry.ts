@@ -61,11 +61,20 @@ export const MetricName = {
   headStart: 'HeadStart',
   /** Incidents the agent held or resolved that a person then took over. */
   humanTookOver: 'HumanTookOver',
+  /** Scheduled checks (lib/scheduling/): written to the delay queue, put on the event queue when due, ended without acting, failed. */
+  scheduleCreated: 'ScheduleCreated',
+  scheduleFired: 'ScheduleFired',
+  scheduleSkipped: 'ScheduleSkipped',
+  scheduleFailed: 'ScheduleFailed',
+  /** Follow-up notes posted (something material changed). */
+  followUpPosted: 'FollowUpPosted',
+  /** Holds that ended with the incident still open and its alerts not cleared: escalated. */
+  holdExpired: 'HoldExpired',
 } as const;
 
 export type MetricNameValue = (typeof MetricName)[keyof typeof MetricName];
 
-export type FunctionService = 'ingress' | 'worker' | 'handback' | 'rotate-secret';
+export type FunctionService = 'ingress' | 'worker' | 'handback' | 'rotate-secret' | 'scheduler';
 
 export interface Telemetry {
   logger: Logger;

@@ -1,4 +1,5 @@
 import type { TriagePolicy } from '../config/agent-config';
+import type { Prediction } from '../followup/prediction';
 import { changesBeforeTrigger } from '../triage/analysers/recent-change';
 import { resolutionOf, similarPastIncidents } from '../triage/analysers/recurrence';
 import { oneLine, truncate } from '../triage/text';
@@ -21,6 +22,8 @@ export interface HypothesisCause {
   change?: { id: string; summary: string; isDeploy: boolean };
   /** The similar past incident the note cited, and how the last one with a note was resolved. */
   pastIncident?: { id: string; number: number; fix?: string };
+  /** The prediction the note stated (lib/followup/prediction.ts), checked by the follow-ups. */
+  prediction?: Prediction;
 }
 
 const KNOWN_KINDS: readonly CauseKind[] = ['likely-cause', 'recent-change', 'recurrence', 'flapping', 'alert-details', 'bedrock'];
@@ -37,6 +40,7 @@ export function hypothesisCause(hypothesis: Hypothesis, context: IncidentContext
   const kind = strongestKind(hypothesis);
   const cause: HypothesisCause = { kind, summary: truncate(oneLine(hypothesis.summary), MAX_TEXT) };
   if (hypothesis.ruleId !== undefined) cause.ruleId = hypothesis.ruleId;
+  if (hypothesis.prediction !== undefined) cause.prediction = hypothesis.prediction;
   const cited = new Set(hypothesis.evidence.map((evidence) => evidence.source));
   if (cited.has('recent-change')) {
     const closest = changesBeforeTrigger(context, policy.changeWindowMinutes)[0];

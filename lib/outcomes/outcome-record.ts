@@ -1,6 +1,7 @@
 import type { RolloutMode } from '../config/agent-config';
 import type { HypothesisCause } from './hypothesis-cause';
 import type { Resolver, Verdict } from './verdict';
+import type { PredictionCheck } from '../followup/prediction';
 
 /**
  * Outcome and feedback items live in the audit table, beside the incident's audit items (same partition, same TTL,
@@ -54,6 +55,8 @@ export interface OutcomeItem extends OutcomeItemBase {
   humanNotes: string[];
   verdict: Verdict;
   verdictReason: string;
+  /** What a follow-up found of the note's prediction (the prediction itself is in `cause`). */
+  predictionCheck?: PredictionCheck;
 }
 
 export interface FeedbackItem extends OutcomeItemBase {

@@ -147,7 +147,14 @@ export class OutcomeRecorder {
     const firstHumanActionAt = firstHumanAction(humanNotes, resolver, endedAt, noteAt);
     const ending = event.eventType === 'incident.reopened' ? 'reopened' : 'resolved';
     const noteTexts = humanNotes.slice(0, MAX_NOTES).map((note) => truncate(note.content, MAX_NOTE_CHARS));
-    const { verdict, reason } = inferVerdict({ cause: facts.cause, ending, resolver, agentResolved, humanNotes: noteTexts });
+    const { verdict, reason } = inferVerdict({
+      cause: facts.cause,
+      ending,
+      resolver,
+      agentResolved,
+      humanNotes: noteTexts,
+      ...(progress.predictionCheck === undefined ? {} : { predictionCheck: progress.predictionCheck }),
+    });
     // Only in act mode did the agent carry out its hold or resolve; in observe and note mode the humans had it all along.
     const agentKeptIt = facts.mode === 'act' && (facts.decision === 'held' || facts.decision === 'resolved');
     const humanTookOver = agentKeptIt && firstHumanActionAt !== undefined;
@@ -168,6 +175,7 @@ export class OutcomeRecorder {
       humanNotes: noteTexts,
       verdict,
       verdictReason: reason,
+      ...(progress.predictionCheck === undefined ? {} : { predictionCheck: progress.predictionCheck }),
       ...(progress.acknowledgedByAgentAt === undefined ? {} : { agentAcknowledgedAt: progress.acknowledgedByAgentAt }),
       ...(noteAt === undefined ? {} : { noteAt }),
       ...(firstHumanActionAt === undefined ? {} : { firstHumanActionAt }),

@@ -1,6 +1,7 @@
 import { oneLine, truncate } from '../triage/text';
 import { jaccard, titleTokens } from '../triage/analysers/title-similarity';
 import type { HypothesisCause } from './hypothesis-cause';
+import type { PredictionCheck } from '../followup/prediction';
 
 /**
  * Compares what the agent said with what the humans wrote and did. Each rule below needs a concrete sign (the named
@@ -26,6 +27,8 @@ export interface OutcomeEvidence {
   agentResolved: boolean;
   /** Notes written by people (the agent's own and feedback notes excluded), oldest first. */
   humanNotes: string[];
+  /** What a follow-up found of the note's prediction, when it settled it: evidence from the data, not from people. */
+  predictionCheck?: PredictionCheck;
 }
 
 export interface Feedback {
@@ -108,6 +111,9 @@ export function inferVerdict(evidence: OutcomeEvidence): VerdictWithReason {
     const found = fixVerdict(cause.pastIncident, humanNotes);
     if (found !== null) return found;
   }
+  const settled = evidence.predictionCheck;
+  if (settled?.status === 'held') return { verdict: 'confirmed', reason: `the agent's prediction held: ${settled.text}` };
+  if (settled?.status === 'failed') return { verdict: 'contradicted', reason: `the agent's prediction failed: ${settled.text}` };
   if (resolver.kind === 'integration') {
     return cause.kind === 'flapping'
       ? { verdict: 'confirmed', reason: `the alert cleared by itself (resolved by ${resolver.name ?? resolver.id}), as flapping predicted` }

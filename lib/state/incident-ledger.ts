@@ -4,6 +4,7 @@ import { EVENT_RECORD_TTL_SECONDS } from '../infra/resource-definitions';
 import type { RolloutMode } from '../config/agent-config';
 import type { EscalationTarget } from '../pagerduty/types';
 import type { HypothesisCause } from '../outcomes/hypothesis-cause';
+import type { PredictionCheck } from '../followup/prediction';
 import { epochSeconds, stateKeys } from './state-keys';
 import { messageOf } from '../errors/message-of';
 
@@ -49,6 +50,8 @@ export interface IncidentProgress {
   handedBackAt?: string;
   handbackReason?: string;
   finished?: boolean;
+  /** What a follow-up found of the first note's prediction, once it held or failed (lib/agent/scheduled-check.ts). */
+  predictionCheck?: PredictionCheck;
 }
 
 /**
@@ -155,6 +158,8 @@ export interface IncidentLedger {
   markHandedBack(incidentId: string, reason: string, at: Date): Promise<void>;
   reserveNote(incidentId: string, triggerEventId: string, ref: string): Promise<NoteReservation>;
   recordNote(incidentId: string, triggerEventId: string, noteId: string, recordOnIncident: boolean): Promise<void>;
+  /** A follow-up settled the first note's prediction (held or failed); the outcome's verdict uses it. */
+  recordPredictionCheck(incidentId: string, check: PredictionCheck): Promise<void>;
 }
 
 const isConditionFailure = (error: unknown): boolean =>
@@ -315,6 +320,10 @@ export class DynamoIncidentLedger implements IncidentLedger {
       throw new IncidentLedgerError('note record', key, error);
     }
     if (recordOnIncident) await this.update(incidentId, 'SET noteId = :noteId, expiresAt = :ttl', { ':noteId': noteId, ':ttl': ttl() });
+  }
+
+  async recordPredictionCheck(incidentId: string, check: PredictionCheck): Promise<void> {
+    await this.update(incidentId, 'SET predictionCheck = :check, expiresAt = :ttl', { ':check': check, ':ttl': ttl() });
   }
 
   private async update(incidentId: string, expression: string, values: Record<string, unknown>): Promise<void> {

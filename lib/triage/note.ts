@@ -214,6 +214,8 @@ function leadLines(hypothesis: Hypothesis, context: IncidentContext, say: Say): 
   ];
   const first = hypothesis.nextSteps.find((step) => oneLine(step) !== '');
   if (first !== undefined) lines.push(agentText`First: ${say(first, MAX_STEP)}`);
+  // The follow-up checks this against the data later (lib/followup/prediction.ts), and says whether it held.
+  if (hypothesis.prediction !== undefined) lines.push(agentText`Prediction: ${say(hypothesis.prediction.text, MAX_REASON)}`);
   if (context.burst !== undefined) lines.push(burstLine(context.burst));
   return lines;
 }

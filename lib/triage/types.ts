@@ -1,3 +1,4 @@
+import type { Prediction } from '../followup/prediction';
 import type { AwsContext, NormalisedAlert } from '../context/evidence';
 import type { Alert, ChangeEvent, Incident, Oncall } from '../pagerduty/types';
 
@@ -68,6 +69,8 @@ export interface Hypothesis {
   ruleId?: string;
   /** `rules`, or `bedrock` when the LLM refined the rules' hypothesis. */
   producedBy: 'rules' | 'bedrock';
+  /** What the data will show if the likely cause is right; stated in the note, checked by the follow-ups. */
+  prediction?: Prediction;
 }
 
 /** An analyser looks at the context and reports findings; it never decides. */

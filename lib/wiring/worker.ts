@@ -4,7 +4,9 @@ import { EventProcessor, type ProcessEventDeps } from '../agent/process-event';
 import { createWorkerHandler, type QueuedEventProcessor } from '../adapters/queue-handlers';
 import { AwsClientCache } from '../context/aws/clients';
 import { sharedContextReader } from '../context/shared-service-context';
-import { createTelemetry } from '../observability/telemetry';
+import { ScheduledCheckProcessor } from '../agent/scheduled-check';
+import { createTelemetry, type Telemetry } from '../observability/telemetry';
+import { CheckScheduler, timeScaleFrom } from '../scheduling/check-scheduler';
 import { rulesMayKeep } from '../triage/rules-engine';
 import { triageIncident } from '../triage/triage';
 import { buildAgentRuntime, outcomeRecorderFor, sharedAgentDeps, type AgentFunctionOptions, type AgentRuntime } from './agent-runtime';
@@ -38,28 +40,47 @@ function defaultAwsContext(runtime: AgentRuntime, env: NodeJS.ProcessEnv): Proce
   return { aws: { config: runtime.config.context.aws, clientsFor: (target) => awsClients.get(target), workerRegion: env.AWS_REGION } };
 }
 
+/** The scheduler when the stack gave the worker a check queue (CHECK_QUEUE_URL); without one nothing is scheduled. */
+function checkSchedulerFor(env: NodeJS.ProcessEnv, sqs: SQSClient, metrics: Telemetry['metrics']): CheckScheduler | undefined {
+  const queueUrl = env.CHECK_QUEUE_URL;
+  if (queueUrl === undefined || queueUrl === '') return undefined;
+  return new CheckScheduler({ sqs, queueUrl, metrics, timeScale: timeScaleFrom(env) });
+}
+
 export function buildWorker(options: WorkerWiringOptions = {}): WorkerWiring {
   const { logger, metrics } = options.telemetry ?? createTelemetry('worker', options.env);
   const runtime = buildAgentRuntime(options);
+  const env = options.env ?? process.env;
+  const sqs = options.clients?.sqs ?? new SQSClient({});
+  const scheduler = checkSchedulerFor(env, sqs, metrics);
+  const context: NonNullable<ProcessEventDeps['context']> = {
+    // Incidents of one service within minutes share its service-level reads (storms): the runtime's cache.
+    shared: sharedContextReader(runtime.config.context.sharedSeconds, runtime.serviceContextCache, (error) =>
+      logger.warn('The shared service context could not be used; the incident read its own', { error }),
+    ),
+    ...(options.context ?? defaultAwsContext(runtime, env)),
+  };
   const processor = new EventProcessor({
     ...sharedAgentDeps(runtime, metrics),
     triage: (context) => triageIncident(context, runtime.config.triage),
     mayKeep: (incident) => rulesMayKeep(runtime.config.triage.rules, incident, runtime.config.triage.holdMinConfidence),
     refine: runtime.refine,
     outcomes: outcomeRecorderFor(runtime, metrics),
-    context: {
-      // Incidents of one service within minutes share its service-level reads (storms): the runtime's cache.
-      shared: sharedContextReader(runtime.config.context.sharedSeconds, runtime.serviceContextCache, (error) =>
-        logger.warn('The shared service context could not be used; the incident read its own', { error }),
-      ),
-      ...(options.context ?? defaultAwsContext(runtime, options.env ?? process.env)),
-    },
+    context,
+    scheduler,
+    ...options.tuning,
+  });
+  const checks = new ScheduledCheckProcessor({
+    ...sharedAgentDeps(runtime, metrics),
+    scheduler,
+    aws: context.aws,
     ...options.tuning,
   });
   const handler = createWorkerHandler({
     processor: options.decorateProcessor?.(processor) ?? processor,
-    sqs: options.clients?.sqs ?? new SQSClient({}),
-    queueUrl: (options.env ?? process.env).QUEUE_URL,
+    checks,
+    sqs,
+    queueUrl: env.QUEUE_URL,
     logger,
     metrics,
   });

@@ -11,12 +11,15 @@ export interface RunnerHandlers {
   ingress: LambdaHandler<APIGatewayProxyEventV2, APIGatewayProxyResultV2>;
   worker: LambdaHandler<SQSEvent, unknown>;
   handback: LambdaHandler<SQSEvent, unknown>;
+  /** The scheduler's relay; without it (or without the check queues) no check queue is polled. */
+  scheduler?: LambdaHandler<SQSEvent, unknown>;
 }
 
 export interface RunnerTimeouts {
   ingressMs: number;
   workerMs: number;
   handbackMs: number;
+  schedulerMs: number;
 }
 
 /** The deployed functions' timeouts, so a local invocation runs out of time when a deployed one would. */
@@ -24,6 +27,7 @@ export const DEFAULT_TIMEOUTS: RunnerTimeouts = {
   ingressMs: FUNCTION_LIMITS.ingress.timeoutSeconds * 1000,
   workerMs: FUNCTION_LIMITS.worker.timeoutSeconds * 1000,
   handbackMs: FUNCTION_LIMITS.handback.timeoutSeconds * 1000,
+  schedulerMs: FUNCTION_LIMITS.scheduler.timeoutSeconds * 1000,
 };
 
 export interface RunnerOptions {
@@ -33,6 +37,11 @@ export interface RunnerOptions {
   region?: string;
   queueUrl: string;
   deadLetterQueueUrl: string;
+  /**
+   * The scheduler's delay queue and its dead-letter queue. A check waiting for its time is not pending work: `idle()`
+   * does not wait for it (once due, it is on the event queue, which `idle()` does wait for).
+   */
+  checkQueues?: { queueUrl: string; deadLetterQueueUrl: string };
   host?: string;
   /** Default 3000; 0 picks any free port. */
   port?: number;
@@ -79,6 +88,7 @@ export function loadRunnerHandlers(env: Record<string, string>, distDir: string 
     ingress: loadBundledHandler('ingress', env, distDir),
     worker: loadBundledHandler('worker', env, distDir),
     handback: loadBundledHandler('handback', env, distDir),
+    scheduler: loadBundledHandler('scheduler', env, distDir),
   };
 }
 
@@ -104,6 +114,7 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
   };
   let server: ApiGatewayServer | undefined;
   const pollers: SqsPoller[] = [];
+  const checkPollers: SqsPoller[] = [];
   try {
     pollers.push(
       await startSqsPoller({
@@ -121,6 +132,26 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
         functionTimeoutMs: timeouts.handbackMs,
       }),
     );
+    const { checkQueues } = options;
+    const relay = options.handlers.scheduler;
+    if (checkQueues !== undefined && relay !== undefined) {
+      checkPollers.push(
+        await startSqsPoller({
+          ...pollerCommon,
+          queueUrl: checkQueues.queueUrl,
+          functionName: 'scheduler',
+          handler: relay,
+          functionTimeoutMs: timeouts.schedulerMs,
+        }),
+        await startSqsPoller({
+          ...pollerCommon,
+          queueUrl: checkQueues.deadLetterQueueUrl,
+          functionName: 'handback',
+          handler: options.handlers.handback,
+          functionTimeoutMs: timeouts.handbackMs,
+        }),
+      );
+    }
     server = await startApiGatewayServer({
       ingress: options.handlers.ingress,
       routes: [WEBHOOK_ROUTE],
@@ -130,7 +161,7 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
       onRequest: options.onRequest,
     });
   } catch (error) {
-    await Promise.all(pollers.map((poller) => poller.stop()));
+    await Promise.all([...pollers, ...checkPollers].map((poller) => poller.stop()));
     sqs.destroy();
     throw error;
   }
@@ -165,7 +196,7 @@ export async function startRunner(options: RunnerOptions): Promise<Runner> {
     },
     async stop() {
       await http.stop();
-      await Promise.all(pollers.map((poller) => poller.stop()));
+      await Promise.all([...pollers, ...checkPollers].map((poller) => poller.stop()));
       sqs.destroy();
     },
   };

@@ -55,7 +55,7 @@ describe.each(Object.keys(cdkJsonContext().environments))('cdk-nag AwsSolutions 
         .filter((ack) => ack.id === 'AwsSolutions-L1')
         .map((ack) => ack.path.split('/')[1])
         .sort(),
-    ).toEqual(['Handback', 'Ingress', 'RotateSecret', 'Worker']);
+    ).toEqual(['CheckScheduler', 'Handback', 'Ingress', 'RotateSecret', 'Worker']);
     for (const ack of acknowledged) expect(ack.reason.length).toBeGreaterThan(80);
   });
 });

@@ -49,6 +49,7 @@ const descriptionOf: Record<string, string> = {
   worker: 'acknowledges, triages',
   handback: 'hands dead-lettered incidents',
   'rotate-secret': 'tests and promotes',
+  scheduler: 'puts scheduled checks',
 };
 
 /** Every IAM statement attached to the role of a function. */
@@ -69,9 +70,9 @@ const logicalIdOf = (template: Template, type: string, predicate: (resource: Res
 };
 
 describe('functions', () => {
-  it('runs the four dist/ bundles on nodejs22.x arm64 with source maps and index.handler', () => {
+  it('runs the five dist/ bundles on nodejs22.x arm64 with source maps and index.handler', () => {
     const functions = Object.values(resources(devTemplate, 'AWS::Lambda::Function'));
-    expect(functions).toHaveLength(4);
+    expect(functions).toHaveLength(5);
     for (const fn of functions) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -88,8 +89,19 @@ describe('functions', () => {
     ['ingress', ['AGENT_ENV', 'STATE_TABLE', 'QUEUE_URL', 'WEBHOOK_SECRET_ID', 'AGENT_CONFIG']],
     [
       'worker',
-      ['AGENT_ENV', 'STATE_TABLE', 'AUDIT_TABLE', 'QUEUE_URL', 'SECRET_ID', 'AGENT_CONFIG', 'PAGERDUTY_API_URL', 'PAGERDUTY_EVENTS_URL'],
+      [
+        'AGENT_ENV',
+        'STATE_TABLE',
+        'AUDIT_TABLE',
+        'QUEUE_URL',
+        'CHECK_QUEUE_URL',
+        'SECRET_ID',
+        'AGENT_CONFIG',
+        'PAGERDUTY_API_URL',
+        'PAGERDUTY_EVENTS_URL',
+      ],
     ],
+    ['scheduler', ['AGENT_ENV', 'CHECK_QUEUE_URL', 'QUEUE_URL']],
     ['handback', ['AGENT_ENV', 'STATE_TABLE', 'AUDIT_TABLE', 'SECRET_ID', 'AGENT_CONFIG', 'PAGERDUTY_API_URL', 'PAGERDUTY_EVENTS_URL']],
     ['rotate-secret', ['AGENT_ENV', 'PAGERDUTY_API_URL', 'PAGERDUTY_EVENTS_URL']],
   ])('gives %s only the runtime variables it uses', (service, variables) => {
@@ -116,7 +128,7 @@ describe('functions', () => {
 
   it('keeps every function log group and the API access logs for logRetentionDays', () => {
     const groups = Object.values(resources(devTemplate, 'AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(5);
+    expect(groups).toHaveLength(6);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(dev.logRetentionDays);
     for (const group of Object.values(resources(prodTemplate, 'AWS::Logs::LogGroup'))) {
       expect(group.Properties.RetentionInDays).toBe(prod.logRetentionDays);
@@ -138,7 +150,7 @@ describe('queues', () => {
     Object.values(resources(template, 'AWS::SQS::Queue')).find((queue) => queue.Properties.VisibilityTimeout === visibility)!;
 
   it('builds the event queue and its dead-letter queue from the shared definitions: FIFO, encrypted', () => {
-    const queues = Object.values(resources(devTemplate, 'AWS::SQS::Queue'));
+    const queues = Object.values(resources(devTemplate, 'AWS::SQS::Queue')).filter((queue) => queue.Properties.FifoQueue === true);
     expect(queues).toHaveLength(2);
     // The largest signed body the ingress accepts (256 KiB) is about 350 KB once queued: the queues take SQS's 1 MiB.
     for (const queue of queues)
@@ -160,9 +172,9 @@ describe('queues', () => {
     expect(queueNamed(template, EVENT_QUEUE.visibilityTimeoutSeconds).Properties.RedrivePolicy.maxReceiveCount).toBe(3);
   });
 
-  it('refuses every request to either queue that is not over TLS', () => {
+  it('refuses every request to any queue (events, checks and their dead-letter queues) that is not over TLS', () => {
     const policies = Object.values(resources(devTemplate, 'AWS::SQS::QueuePolicy'));
-    expect(policies).toHaveLength(2);
+    expect(policies).toHaveLength(4);
     for (const policy of policies) {
       expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
         expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),

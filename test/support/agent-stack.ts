@@ -1,3 +1,4 @@
+import { buildScheduler } from '../../lib/wiring/scheduler';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
@@ -61,6 +62,11 @@ export interface AgentStackOptions {
   workerRemainingMs?: () => number;
   /** The worker's context providers (AWS clients, alert reader); default: none, PagerDuty reads only. */
   context?: ProcessEventDeps['context'];
+  /**
+   * Runs the scheduler (the check queues' pollers and the relay) with its delays multiplied by this; without it,
+   * checks are scheduled but stay on the delay queue.
+   */
+  schedulerTimeScale?: number;
 }
 
 /** The sandbox's credentials, as the agent's secret would hold them. */
@@ -77,6 +83,7 @@ interface StackFunctions {
   ingress: IngressHandler;
   worker: WorkerWiring;
   handback: HandbackWiring;
+  scheduler: ReturnType<typeof buildScheduler>;
 }
 
 export async function startAgentStack(options: AgentStackOptions = {}): Promise<AgentStack> {
@@ -86,7 +93,7 @@ export async function startAgentStack(options: AgentStackOptions = {}): Promise<
   const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: aws.dynamodbEndpoint });
   const sqs = new SQSClient({ ...clientConfig, endpoint: aws.sqsEndpoint });
   const hooks: AgentStack['hooks'] = {};
-  const telemetry = (service: 'ingress' | 'worker' | 'handback') => {
+  const telemetry = (service: 'ingress' | 'worker' | 'handback' | 'scheduler') => {
     const created = createTelemetry(service, { AGENT_ENV: agentEnv });
     created.metrics.publishStoredMetrics = () => created.metrics;
     return created;
@@ -106,7 +113,11 @@ export async function startAgentStack(options: AgentStackOptions = {}): Promise<
       worker: (event: SQSEvent, context: Context) =>
         functions().worker.handler(event, remaining === undefined ? context : { ...context, getRemainingTimeInMillis: remaining }),
       handback: (event: SQSEvent, context: Context) => functions().handback.handler(event, context),
+      scheduler: (event: SQSEvent) => functions().scheduler.handler(event),
     },
+    ...(options.schedulerTimeScale === undefined
+      ? {}
+      : { checkQueues: { queueUrl: aws.checkQueueUrl, deadLetterQueueUrl: aws.checkDeadLetterQueueUrl } }),
     sqsEndpoint: aws.sqsEndpoint,
     region: aws.region,
     queueUrl: aws.queueUrl,
@@ -122,6 +133,7 @@ export async function startAgentStack(options: AgentStackOptions = {}): Promise<
     SECRET_ID: `pd-agent/${agentEnv}`,
     PAGERDUTY_API_URL: sandbox.apiUrl,
     PAGERDUTY_EVENTS_URL: sandbox.eventsUrl,
+    ...(options.schedulerTimeScale === undefined ? {} : { SCHEDULER_TIME_SCALE: String(options.schedulerTimeScale) }),
   };
   const agent = { env, agentSecrets: SANDBOX_AGENT_SECRETS, clients: { dynamodb, sqs } };
   const worker = buildWorker({
@@ -152,6 +164,7 @@ export async function startAgentStack(options: AgentStackOptions = {}): Promise<
     }),
     worker,
     handback: buildHandback({ ...agent, telemetry: telemetry('handback') }),
+    scheduler: buildScheduler({ env, sqs, telemetry: telemetry('scheduler') }),
   };
   return {
     aws,

@@ -13,7 +13,7 @@ export function cdkJsonContext(): { environments: Record<string, Record<string, 
   return JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')).context;
 }
 
-export const BUNDLED_FUNCTIONS = ['ingress', 'worker', 'handback', 'rotate-secret'] as const;
+export const BUNDLED_FUNCTIONS = ['ingress', 'worker', 'handback', 'rotate-secret', 'scheduler'] as const;
 
 /** The stack deploys dist/; the tests check the real bundles, so they must exist (npm test builds them first). */
 export function requireBundles(): void {

@@ -1,3 +1,4 @@
+import type { PredictionCheck } from '../../lib/followup/prediction';
 import type { AuditCompletion, AuditEntry, AuditHandle, AuditIntent, AuditPage, AuditTrail } from '../../lib/audit/audit-log';
 import type { NewFeedback, NewOutcome, OutcomeWriter } from '../../lib/outcomes/outcome-store';
 import type { AuditItem } from '../../lib/audit/audit-record';
@@ -153,6 +154,10 @@ export class MemoryIncidentLedger implements IncidentLedger {
 
   async markFinished(incidentId: string): Promise<void> {
     this.set(incidentId, { finished: true });
+  }
+
+  async recordPredictionCheck(incidentId: string, check: PredictionCheck): Promise<void> {
+    this.set(incidentId, { predictionCheck: check });
   }
 
   async beginResolve(incidentId: string): Promise<void> {

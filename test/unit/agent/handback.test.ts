@@ -6,7 +6,13 @@ import { parseAgentConfig } from '../../../lib/config/agent-config';
 import { MetricName } from '../../../lib/observability/telemetry';
 import { OutcomeRecorder } from '../../../lib/outcomes/outcome-recorder';
 import { OutcomeStoreError, type NewFeedback, type NewOutcome } from '../../../lib/outcomes/outcome-store';
-import { encodeQueuedEvent, type DeadLetteredEvent, type QueuedEvent } from '../../../lib/queue/queued-event';
+import {
+  HOLD_EXPIRY_EVENT_TYPE,
+  checkEventType,
+  encodeQueuedEvent,
+  type DeadLetteredEvent,
+  type QueuedEvent,
+} from '../../../lib/queue/queued-event';
 import {
   MemoryAuditTrail,
   MemoryIncidentLedger,
@@ -109,6 +115,21 @@ describe('DeadLetterHandback', () => {
     expect(audit.of('escalate')[0]).toMatchObject({ outcome: 'succeeded', httpStatus: 200 });
     expect(metrics.total(MetricName.handedBack)).toBe(1);
     expect(pd.events).toHaveLength(0);
+  });
+
+  it('hands back a held incident whose hold-expiry check was dead-lettered, though the worker had finished with it', async () => {
+    const { pd, incidents, handback } = setup();
+    await triagedAndHeld(incidents);
+    const check = { eventId: 'check-hold-expiry-1-abc', eventType: HOLD_EXPIRY_EVENT_TYPE, incidentId: 'PINC001' };
+    expect(await handback.handle(check, invocation)).toBe('handed-back');
+    expect(pd.count('escalateIncident')).toBe(1);
+    expect(pd.notes.get('PINC001')?.[0]?.content).toContain("the end of the agent's hold could not be checked");
+    // A dead-lettered follow-up silences nothing: the finished incident is trusted and left alone.
+    const other = setup();
+    await triagedAndHeld(other.incidents);
+    const followUp = { eventId: 'check-follow-up-1-abc', eventType: checkEventType('follow-up'), incidentId: 'PINC001' };
+    expect(await other.handback.handle(followUp, invocation)).toBe('recorded');
+    expect(other.pd.count('escalateIncident')).toBe(0);
   });
 
   it('raises one health alert with a stable dedup key when a routing key is set', async () => {

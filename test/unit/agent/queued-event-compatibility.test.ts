@@ -29,7 +29,7 @@ const EVENT = previousRelease.MessageDeduplicationId;
 
 /** A newer release's message: a version this release does not know, fields renamed. */
 const newerRelease: CapturedMessage = {
-  MessageBody: JSON.stringify({ version: 2, event: { id: EVENT, type: 'incident.triggered' }, payload: 'e30=' }),
+  MessageBody: JSON.stringify({ version: 3, event: { id: EVENT, type: 'incident.triggered' }, payload: 'e30=' }),
   MessageGroupId: INCIDENT,
   MessageDeduplicationId: EVENT,
 };
@@ -116,7 +116,7 @@ describe('queued events across a deploy', () => {
     expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'm-1' }]);
     expect(pd.calls).toEqual([]);
     const [, logged] = logger.warn.mock.calls[0] as [string, { error: string }];
-    expect(logged.error).toMatch(/version 2 is newer than this release reads \(up to 1\).*roll forward/);
+    expect(logged.error).toMatch(/version 3 is newer than this release reads \(up to 2\).*roll forward/);
   });
 
   it.each([

@@ -125,6 +125,11 @@ describe('outcomes of triaged incidents', () => {
       ruleId: 'checkout-deploys',
       summary: 'Likely caused by deploy `checkout v2.3.1` 4 min before the trigger',
       change: { id: 'CHG1', summary: 'Deployed checkout v2.3.1', isDeploy: true },
+      // No metric was read: the note's prediction is that the alert is still triggered when the agent looks again.
+      prediction: expect.objectContaining({
+        kind: 'alert-persists',
+        text: expect.stringMatching(/^Unless someone acts, the alert is still triggered at/),
+      }),
     });
   });
 

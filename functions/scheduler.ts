@@ -1,0 +1,3 @@
+import { buildScheduler } from '../lib/wiring/scheduler';
+
+export const { handler } = buildScheduler();
