@@ -553,7 +553,7 @@ describe('alarms', () => {
     expect([topicId, securityId].every((id) => id !== undefined)).toBe(true);
     for (const topic of Object.values(topics)) expect(topic.Properties.KmsMasterKeyId).toBeDefined();
     devTemplate.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
-    expect(alarms(devTemplate).length).toBe(12);
+    expect(alarms(devTemplate).length).toBe(13);
     for (const alarm of alarms(devTemplate)) {
       const expected = alarm.Properties.AlarmName === 'pd-agent-dev-SignatureFailures' ? securityId : topicId;
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expected }]);
