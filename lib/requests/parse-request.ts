@@ -96,7 +96,8 @@ export function parseRequest(content: string): ParsedNote {
   if (content.length > MAX_REQUEST_CHARS) return malformed(`a request is at most ${MAX_REQUEST_CHARS} characters`);
   const body = content.replace(PREFIX, '').trim();
   const words = body.split(/\s+/).filter((word) => word !== '');
-  const first = words[0]?.toLowerCase();
+  // `stop,` or `help.`: the punctuation a sentence puts after its first word is not part of it.
+  const first = words[0]?.toLowerCase().replace(/[,.;:!?]+$/, '');
   if (first === undefined) return malformed('the request is empty');
   const verb = REQUEST_VERBS.find((known) => known === first);
   if (verb === undefined) return malformed('that request is not one the agent knows');
