@@ -186,7 +186,7 @@ export class RequestAnswerer {
           (this.deps.aws === undefined || !logGroupAllowed(this.deps.aws, reading.incident.service.id, logGroup))
         )
           return [malformedLine("that log group is not in this service's mapping (logGroups or logGroupPrefixes), so it is not read")];
-        return logsLines(await this.readSource(reading.incident, alert, 'logs', request.windowMinutes, logGroup));
+        return logsLines(await this.readSource(reading.incident, alert, 'logs', undefined, logGroup), request.windowMinutes);
       }
       case 'metric': {
         const alarmed = alert?.metric?.name;

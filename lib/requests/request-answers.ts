@@ -32,9 +32,8 @@ export function askedText(request: AgentRequest): NoteText {
     case 'changes':
       return agentText`pd-agent: changes (last ${windowText(request.windowMinutes)})`;
     case 'logs':
-      return request.logGroup === undefined
-        ? agentText`pd-agent: logs (last ${windowText(request.windowMinutes)})`
-        : agentText`pd-agent: logs ${q(request.logGroup)} (last ${windowText(request.windowMinutes)})`;
+      // The surge scan's windows are its own (10 min against the hour before): the asked window is not echoed as read.
+      return request.logGroup === undefined ? agentText`pd-agent: logs` : agentText`pd-agent: logs ${q(request.logGroup)}`;
     case 'metric':
       return request.metricName === undefined ? agentText`pd-agent: metric` : agentText`pd-agent: metric ${q(request.metricName)}`;
     default:
@@ -92,10 +91,11 @@ export function changesLines(aws: AwsContext | undefined, windowMinutes: number)
   ];
 }
 
-export function logsLines(aws: AwsContext | undefined): NoteText[] {
+export function logsLines(aws: AwsContext | undefined, windowMinutes: number): NoteText[] {
   const unavailable = unavailableLines(aws, 'logs');
   const surges = aws?.logSurges ?? [];
-  if (surges.length === 0) return [agentText`No error surge in the logs read (the last 10 min against the hour before).`, ...unavailable];
+  const scan = agentText`The log scan compares the last 10 min with the hour before; the ${windowText(windowMinutes)} asked do not change it.`;
+  if (surges.length === 0) return [agentText`No error surge in the logs read.`, scan, ...unavailable];
   return [
     agentText`Error surges in the last 10 min against the hour before:`,
     ...surges
@@ -104,6 +104,7 @@ export function logsLines(aws: AwsContext | undefined): NoteText[] {
         (surge) =>
           agentText`- ${surge.countRecent} in 10 min (${surge.countBefore} in the hour before${surge.isNew ? (', new' as NoteText) : ('' as NoteText)}) in ${q(surge.logGroup, MAX_NAME)}: ${q(surge.signature)}`,
       ),
+    scan,
     ...unavailable,
   ];
 }
