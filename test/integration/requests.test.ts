@@ -1,3 +1,6 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoRequestQuota } from '../../lib/requests/request-quota';
 import { SANDBOX_BOT_USER, SANDBOX_PRIMARY_USER, SANDBOX_SERVICE_ID } from '../../local/sandbox';
 import { settle, startAgentStack, type AgentStack } from '../support/agent-stack';
 
@@ -61,5 +64,24 @@ describe('requests in the timeline against the sandbox', () => {
     expect(answers[0]?.split('\n')[1]).toMatch(
       /^Not understood: a window is at most 24h\. It understands pd-agent: recheck \| changes \[window\]/,
     );
+  });
+
+  it('the quota in DynamoDB lets at most maxAnswers requests through per window, and a repeat of one through again', async () => {
+    const client = new DynamoDBClient({
+      endpoint: stack.aws.dynamodbEndpoint,
+      region: stack.aws.region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    try {
+      const quota = new DynamoRequestQuota(DynamoDBDocumentClient.from(client), stack.aws.stateTable, { maxAnswers: 2, windowMinutes: 10 });
+      const at = new Date('2026-03-01T10:41:00Z');
+      const admitted = [];
+      for (const requestId of ['PN1', 'PN2', 'PN3', 'PN1']) admitted.push(await quota.admit('PQUOTA1', requestId, at));
+      expect(admitted).toEqual([true, true, false, true]);
+      // The next window starts empty.
+      await expect(quota.admit('PQUOTA1', 'PN3', new Date('2026-03-01T10:50:00Z'))).resolves.toBe(true);
+    } finally {
+      client.destroy();
+    }
   });
 });
