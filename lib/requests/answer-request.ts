@@ -145,8 +145,8 @@ export class RequestAnswerer {
     const content = answerNote(this.deps.settings.agentName, asked, lines, footer);
     const summary = `answer to ${parsed.kind === 'malformed' ? 'a malformed request' : `pd-agent: ${parsed.request.verb}`} (note ${requestId})`;
     const rollout = resolveRollout(this.deps.settings, serviceId, incidentId);
-    this.deps.metrics.addMetric(MetricName.requestAnswered, 'Count', 1);
     if (!allowedWrites(rollout).note) {
+      this.deps.metrics.addMetric(MetricName.requestAnswered, 'Count', 1);
       await this.deps.audit.record({
         ...subject,
         action: 'note',
@@ -157,6 +157,7 @@ export class RequestAnswerer {
       return { status: 'answered', noteId: null };
     }
     const posted = await input.actions.postNote(answerKey, content, footer.ref, summary, false);
+    if (posted.postedNow) this.deps.metrics.addMetric(MetricName.requestAnswered, 'Count', 1);
     return { status: 'answered', noteId: posted.noteId };
   }
 

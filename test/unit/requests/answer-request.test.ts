@@ -177,12 +177,13 @@ describe('answers to pd-agent: requests', () => {
   });
 
   it('answers each request once across redeliveries and duplicate webhooks of the same note', async () => {
-    const { processor, answers } = setup();
+    const { processor, answers, metrics } = setup();
     const first = annotated('pd-agent: changes 6h', { noteId: 'PNOTE-A', eventId: 'EVT-A' });
     await processor.process(first, plenty);
     await expect(processor.process(first, plenty)).resolves.toEqual({ status: 'already-finished' });
     await processor.process(annotated('pd-agent: changes 6h', { noteId: 'PNOTE-A', eventId: 'EVT-A-DUPLICATE' }), plenty);
     expect(answers()).toHaveLength(1);
+    expect(metrics.values.filter((metric) => metric.name === MetricName.requestAnswered)).toHaveLength(1);
   });
 
   it('answers changes from the changes provider alone over the window asked, outside text quoted and defanged', async () => {
