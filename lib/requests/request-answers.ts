@@ -112,13 +112,15 @@ export function logsLines(aws: AwsContext | undefined, windowMinutes: number): N
 export function metricLines(aws: AwsContext | undefined, threshold: { comparison: string; value: number } | undefined): NoteText[] {
   const metric = aws?.metric;
   if (metric === undefined) return [agentText`The alarmed metric could not be read.`, ...unavailableLines(aws, 'metric')];
-  const unit = (metric.unit === undefined ? '' : ` ${metric.unit}`) as NoteText;
+  const unitShown = outsideText(metric.unit ?? '', 20);
+  const unit = unitShown === '' ? ('' as NoteText) : agentText` ${unitShown}`;
+  const label = outsideText(metric.metricLabel, MAX_QUOTED) === '' ? agentText`the alarmed metric` : q(metric.metricLabel);
   const latest = metric.latest === undefined ? agentText`no recent value` : agentText`latest ${roundedForReading(metric.latest)}${unit}`;
   const against =
     threshold === undefined
       ? ('' as NoteText)
       : agentText` (alarm when ${threshold.comparison as NoteText} ${roundedForReading(threshold.value)})`;
-  const lines = [agentText`${q(metric.metricLabel)}: ${latest}${against}; shape: ${metric.shape as NoteText}.`];
+  const lines = [agentText`Metric ${label}: ${latest}${against}; shape: ${metric.shape as NoteText}.`];
   if (metric.sparkline !== '') lines.push(agentText`Recent periods: ${q(metric.sparkline, 80)}`);
   if (metric.minutesToExhaustion !== undefined)
     lines.push(agentText`At the current rate it is exhausted in about ${Math.round(metric.minutesToExhaustion)} min.`);
