@@ -342,7 +342,8 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
         auditRows: rows.length,
       });
     }
-    await demoFollowUp(stack, log, colours, expect);
+    const followedUp = await demoFollowUp(stack, log, colours, expect);
+    if (followedUp !== undefined) await demoRequest(stack, followedUp, log, colours, expect);
   } finally {
     rawDynamo.destroy();
   }
@@ -353,9 +354,14 @@ export async function runDemo(stack: LocalStack, log: DemoLog, colours: Colours,
  * The agent comes back: an incident whose alerts clear after the note gets a follow-up saying so, and whether the
  * note's prediction held (the scheduler's delay queue, relay and the worker, with time compressed).
  */
-async function demoFollowUp(stack: LocalStack, log: DemoLog, colours: Colours, expect: (ok: boolean, what: string) => void): Promise<void> {
+async function demoFollowUp(
+  stack: LocalStack,
+  log: DemoLog,
+  colours: Colours,
+  expect: (ok: boolean, what: string) => void,
+): Promise<string | undefined> {
   const sandbox = stack.sandbox;
-  if (sandbox === undefined) return;
+  if (sandbox === undefined) return undefined;
   const incident = sandbox.triggerIncident({
     serviceId: SANDBOX_SERVICE_ID,
     title: 'Checkout 5xx rate above 2%',
@@ -372,6 +378,27 @@ async function demoFollowUp(stack: LocalStack, log: DemoLog, colours: Colours, e
   log(`${colours.cyan('●')} ${incident.id} follow-up: ${oneLine(followUp.split('\n')[0], 100)}`);
   expect(/Every alert of this incident has cleared/.test(followUp), `${incident.id} got a follow-up saying its alerts cleared`);
   expect(/Checked: /.test(followUp), `${incident.id} follow-up says whether the first note's prediction held`);
+  return incident.id;
+}
+
+/** Asked in the timeline: a person writes `pd-agent: why` on the incident and the agent answers with one note. */
+async function demoRequest(
+  stack: LocalStack,
+  incidentId: string,
+  log: DemoLog,
+  colours: Colours,
+  expect: (ok: boolean, what: string) => void,
+): Promise<void> {
+  const sandbox = stack.sandbox;
+  if (sandbox === undefined) return;
+  log(`${colours.cyan('▶')} request: ${SANDBOX_PRIMARY_USER.name} writes "pd-agent: why" on ${colours.bold(incidentId)}`);
+  sandbox.addNoteAs(incidentId, SANDBOX_PRIMARY_USER.id, 'pd-agent: why');
+  await stack.settled({ timeoutMs: 60_000 });
+  const answers = sandbox
+    .notes(incidentId)
+    .filter((note) => note.user.id === SANDBOX_BOT_USER.id && note.content.includes('answers pd-agent: why'));
+  for (const line of (answers[0]?.content ?? '').split('\n').slice(0, 6)) log(`${colours.cyan('●')}   ${oneLine(line, 110)}`);
+  expect(answers.length === 1, `${incidentId}: the request was answered with one note (${answers.length})`);
 }
 
 export function summaryTable(summaries: DemoIncidentSummary[], colour: boolean): string {

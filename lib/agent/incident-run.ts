@@ -1,3 +1,4 @@
+import type { RequestAnswerer } from '../requests/answer-request';
 import type { AuditSubject, AuditTrail } from '../audit/audit-log';
 import type { EventFilters } from '../config/agent-config';
 import type { OutcomeRecorder } from '../outcomes/outcome-recorder';
@@ -48,6 +49,8 @@ export interface ProcessEventDeps {
   retryLaterSeconds?: number;
   /** Records what became of triaged incidents (resolves, reopens, feedback notes); absent, they are only audited. */
   outcomes?: Pick<OutcomeRecorder, 'observe'>;
+  /** Answers `pd-agent:` requests in `incident.annotated` notes (lib/requests/); absent, they are only audited. */
+  requests?: Pick<RequestAnswerer, 'answer'>;
   /** Schedules a hold's end and the follow-ups (lib/agent/schedule-checks.ts); absent, none is scheduled. */
   scheduler?: CheckSchedulingDeps['scheduler'];
 }

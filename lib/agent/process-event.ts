@@ -122,11 +122,47 @@ export class EventProcessor {
       const retry = this.outcomeRetryPolicy(invocation, connection);
       await this.deps.outcomes.observe({ event, rawBody: Buffer.from(queued.rawBodyBase64, 'base64'), connection, retry });
     }
+    if (event.eventType === 'incident.annotated' && event.incidentId !== null) {
+      const answered = await this.answerRequest(
+        event,
+        { ...subject, incidentId: event.incidentId },
+        queued,
+        connection,
+        invocation,
+        failedCalls,
+      );
+      if (answered !== undefined) return answered;
+    }
     if (!TRIGGERING_EVENT_TYPES.includes(event.eventType) || event.incidentId === null) {
       await audit.record({ ...subject, action: 'record', outcome: 'recorded', detail: `${event.eventType}: recorded, nothing to triage` });
       return { status: 'recorded' };
     }
     return this.triageIncident(event, { ...subject, incidentId: event.incidentId }, connection, invocation, failedCalls);
+  }
+
+  /**
+   * A person's `pd-agent:` note answered with one note (lib/requests/answer-request.ts), its calls retried from the
+   * event's budget. Undefined when the note asks nothing (plain notes and `right|wrong` feedback are only recorded).
+   */
+  private async answerRequest(
+    event: WebhookEvent,
+    subject: IncidentSubject,
+    queued: QueuedEvent,
+    connection: AgentConnection,
+    invocation: Invocation,
+    failedCalls: string[],
+  ): Promise<ProcessOutcome | undefined> {
+    if (this.deps.requests === undefined) return undefined;
+    const retry = this.eventRetryPolicy(event.eventId, invocation, connection, failedCalls);
+    const answered = await this.deps.requests.answer({
+      event,
+      rawBody: Buffer.from(queued.rawBodyBase64, 'base64'),
+      connection,
+      retry,
+      actions: actionsFor(this.deps, { subject, connection }, retry),
+    });
+    if (answered.status === 'not-a-request' || answered.status === 'feedback') return undefined;
+    return { status: 'recorded' };
   }
 
   /**

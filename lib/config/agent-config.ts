@@ -71,6 +71,13 @@ const followUpSchema = z.object({
   max: z._default(z.number().check(z.int(), z.gte(0), z.lte(10)), 2),
 });
 
+/** `pd-agent:` requests (lib/requests/): answers per incident within one window, at most. */
+const requestsSchema = z.object({
+  /** Answers per incident per window; requests beyond it are audited, not answered. 0 answers none. */
+  maxAnswers: z._default(z.number().check(z.int(), z.gte(0), z.lte(50)), 5),
+  windowMinutes: z._default(z.number().check(z.int(), z.positive(), z.lte(24 * 60)), 10),
+});
+
 const escalationSchema = z.object({
   /**
    * `escalation_policy` reassigns the incident to its escalation policy (level 1 is paged again);
@@ -214,6 +221,7 @@ export const agentConfigSchema = z.object({
   escalation: z._default(escalationSchema, { mode: 'escalation_policy' }),
   acknowledge: z._default(z.enum(ACKNOWLEDGE_SETTINGS), 'agent-first'),
   followUp: z._default(followUpSchema, { afterMinutes: 15, max: 2 }),
+  requests: z._default(requestsSchema, { maxAnswers: 5, windowMinutes: 10 }),
   audit: z._default(auditSchema, { retentionDays: 400 }),
   /** Absent: the agent acts fully, as before rollout modes existed. */
   rollout: z.optional(rolloutSchema),
@@ -229,6 +237,7 @@ export type AcknowledgeSetting = AgentConfig['acknowledge'];
 export type RolloutConfig = NonNullable<AgentConfig['rollout']>;
 export type RolloutMode = RolloutConfig['mode'];
 export type FollowUpConfig = AgentConfig['followUp'];
+export type RequestsConfig = AgentConfig['requests'];
 export type AwsContextConfig = AgentConfig['context']['aws'];
 export type AwsServiceMapping = AwsContextConfig['services'][string];
 

@@ -23,7 +23,7 @@ export function quoted(text: string): string {
 const clock = (iso: string): string => `${new Date(iso).toISOString().slice(11, 16)} UTC`;
 const valueOf = (value: number, unit: string | undefined): string => `${roundedForReading(value)}${unit === undefined ? '' : ` ${unit}`}`;
 
-function changeLine(change: MaterialChange): string {
+export function changeLine(change: MaterialChange): string {
   switch (change.kind) {
     case 'metric-recovered':
       return `- The metric recovered: ${quoted(change.label)} is back at ${valueOf(change.latest, change.unit)}, within its threshold.`;
@@ -42,7 +42,7 @@ function changeLine(change: MaterialChange): string {
   }
 }
 
-function footerLine(footer: NoteFooter): string {
+export function footerLine(footer: NoteFooter): string {
   return `-- ${oneLine(footer.agentName)} · env ${oneLine(footer.env)} · ref ${footer.ref}`;
 }
 

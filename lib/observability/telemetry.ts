@@ -70,6 +70,9 @@ export const MetricName = {
   followUpPosted: 'FollowUpPosted',
   /** Holds that ended with the incident still open and its alerts not cleared: escalated. */
   holdExpired: 'HoldExpired',
+  /** `pd-agent:` requests answered (a note, or the audit trail in observe mode), and those over the per-incident limit. */
+  requestAnswered: 'RequestAnswered',
+  requestOverLimit: 'RequestOverLimit',
 } as const;
 
 export type MetricNameValue = (typeof MetricName)[keyof typeof MetricName];

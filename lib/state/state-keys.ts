@@ -17,6 +17,8 @@ export const stateKeys = {
   burst: (serviceId: string, windowStart: Date): string => `burst#${serviceId}#${windowStart.toISOString()}`,
   /** The notes of one past incident (how it was resolved), shared by the incidents whose title resembles it. */
   pastNotes: (incidentId: string): string => `pastnotes#${incidentId}`,
+  /** The `pd-agent:` requests answered on one incident in one rate-limit window (lib/requests/request-quota.ts). */
+  requestQuota: (incidentId: string, windowStart: Date): string => `requests#${incidentId}#${windowStart.toISOString()}`,
   /** One resource name's CloudTrail lookup (account, region, name), shared by the incidents of a burst. */
   changeLookup: (key: string): string => `awschanges#${key}`,
 } as const;

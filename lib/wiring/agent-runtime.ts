@@ -20,6 +20,7 @@ import type { PagerDutyApi } from '../pagerduty/types';
 import type { AgentSecret } from '../secrets/agent-secret';
 import { SecretSource } from '../secrets/secret-source';
 import { DynamoIncidentLedger } from '../state/incident-ledger';
+import { DynamoRequestQuota } from '../requests/request-quota';
 import { DynamoWorkLedger } from '../state/work-ledger';
 import { createBedrockRefiner, type RefinementResult } from '../triage/bedrock-refiner';
 import type { Hypothesis, IncidentContext } from '../triage/types';
@@ -42,6 +43,8 @@ export interface AgentRuntime {
   connect: () => Promise<AgentConnection>;
   /** Service context shared by the incidents of a burst (worker only). */
   serviceContextCache: DynamoServiceContextCache;
+  /** How many `pd-agent:` requests each incident had answered in the current window (worker only). */
+  requestQuota: DynamoRequestQuota;
   refine?: (hypothesis: Hypothesis, context: IncidentContext) => Promise<RefinementResult>;
 }
 
@@ -174,6 +177,7 @@ export function buildAgentRuntime(options: AgentRuntimeOptions = {}): AgentRunti
     outcomes: new OutcomeStore(documents, requireEnv('AUDIT_TABLE', env), agentEnv, config.audit.retentionDays),
     connect,
     serviceContextCache: new DynamoServiceContextCache(documents, requireEnv('STATE_TABLE', env)),
+    requestQuota: new DynamoRequestQuota(documents, stateTable, config.requests),
     refine: refiner === undefined ? undefined : (hypothesis, context) => refiner.refine(context, hypothesis),
   };
 }

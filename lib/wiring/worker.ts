@@ -9,6 +9,8 @@ import { createTelemetry, type Telemetry } from '../observability/telemetry';
 import { CheckScheduler, timeScaleFrom } from '../scheduling/check-scheduler';
 import { rulesMayKeep } from '../triage/rules-engine';
 import { triageIncident } from '../triage/triage';
+import type { Hypothesis, IncidentContext } from '../triage/types';
+import { RequestAnswerer } from '../requests/answer-request';
 import { buildAgentRuntime, outcomeRecorderFor, sharedAgentDeps, type AgentFunctionOptions, type AgentRuntime } from './agent-runtime';
 
 /**
@@ -60,9 +62,21 @@ export function buildWorker(options: WorkerWiringOptions = {}): WorkerWiring {
     ),
     ...(options.context ?? defaultAwsContext(runtime, env)),
   };
+  const triage = (incidentContext: IncidentContext): Hypothesis => triageIncident(incidentContext, runtime.config.triage);
+  const requests = new RequestAnswerer({
+    settings: runtime.config,
+    incidentLedger: runtime.incidentLedger,
+    audit: runtime.audit,
+    quota: runtime.requestQuota,
+    metrics,
+    triage,
+    ...(context.aws === undefined ? {} : { aws: context.aws }),
+    ...(options.tuning?.clock === undefined ? {} : { clock: options.tuning.clock }),
+  });
   const processor = new EventProcessor({
     ...sharedAgentDeps(runtime, metrics),
-    triage: (context) => triageIncident(context, runtime.config.triage),
+    triage,
+    requests,
     mayKeep: (incident) => rulesMayKeep(runtime.config.triage.rules, incident, runtime.config.triage.holdMinConfidence),
     refine: runtime.refine,
     outcomes: outcomeRecorderFor(runtime, metrics),
