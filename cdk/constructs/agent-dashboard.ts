@@ -137,7 +137,7 @@ export class AgentDashboard extends Construct {
     );
     this.dashboard.addWidgets(
       graph(
-        'Scheduled checks: holds that end, follow-ups',
+        'Scheduled checks and requests: holds that end, follow-ups, pd-agent: answers',
         [
           metrics.metric(MetricName.scheduleCreated, 'worker', { label: 'scheduled' }),
           metrics.metric(MetricName.scheduleFired, 'scheduler', { label: 'due, put on the event queue' }),
@@ -146,6 +146,8 @@ export class AgentDashboard extends Construct {
           metrics.metric(MetricName.scheduleFailed, 'worker', { label: 'failed (worker)' }),
           metrics.metric(MetricName.followUpPosted, 'worker', { label: 'follow-up notes' }),
           metrics.metric(MetricName.holdExpired, 'worker', { label: 'holds escalated' }),
+          metrics.metric(MetricName.requestAnswered, 'worker', { label: 'requests answered' }),
+          metrics.metric(MetricName.requestOverLimit, 'worker', { label: 'requests over the limit' }),
         ],
         24,
       ),
