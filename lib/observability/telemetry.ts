@@ -70,6 +70,8 @@ export const MetricName = {
   followUpPosted: 'FollowUpPosted',
   /** Holds that ended with the incident still open and its alerts not cleared: escalated. */
   holdExpired: 'HoldExpired',
+  /** A rule's record turned bad and the circuit breaker demoted it (lib/trust/circuit-breaker.ts). Alarmed at 1. */
+  ruleDemoted: 'RuleDemoted',
 } as const;
 
 export type MetricNameValue = (typeof MetricName)[keyof typeof MetricName];

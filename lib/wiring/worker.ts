@@ -9,7 +9,14 @@ import { createTelemetry, type Telemetry } from '../observability/telemetry';
 import { CheckScheduler, timeScaleFrom } from '../scheduling/check-scheduler';
 import { rulesMayKeep } from '../triage/rules-engine';
 import { triageIncident } from '../triage/triage';
-import { buildAgentRuntime, outcomeRecorderFor, sharedAgentDeps, type AgentFunctionOptions, type AgentRuntime } from './agent-runtime';
+import {
+  buildAgentRuntime,
+  outcomeRecorderFor,
+  ruleTrustReader,
+  sharedAgentDeps,
+  type AgentFunctionOptions,
+  type AgentRuntime,
+} from './agent-runtime';
 
 /**
  * The worker function's wiring, built once per execution environment. The AWS clients it builds (DynamoDB, Secrets
@@ -62,8 +69,9 @@ export function buildWorker(options: WorkerWiringOptions = {}): WorkerWiring {
   };
   const processor = new EventProcessor({
     ...sharedAgentDeps(runtime, metrics),
-    triage: (context) => triageIncident(context, runtime.config.triage),
-    mayKeep: (incident) => rulesMayKeep(runtime.config.triage.rules, incident, runtime.config.triage.holdMinConfidence),
+    triage: (context, trust) => triageIncident(context, runtime.config.triage, { trust }),
+    mayKeep: (incident, trust) => rulesMayKeep(runtime.config.triage.rules, incident, runtime.config.triage.holdMinConfidence, trust),
+    ruleTrust: ruleTrustReader(runtime),
     refine: runtime.refine,
     outcomes: outcomeRecorderFor(runtime, metrics),
     context,
