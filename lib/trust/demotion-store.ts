@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { messageOf } from '../errors/message-of';
 import { stateKeys } from '../state/state-keys';
 import type { Demotion } from './rule-trust';
@@ -71,6 +71,36 @@ export class DemotionStore implements DemotionReader {
       }
     }
     return found;
+  }
+
+  /**
+   * Every rule's standing, for the CLI (`report`, `doctor`), which does not know the deployed rules: a filtered scan
+   * of the state table. The worker never scans; it reads its configured rules' keys (`demoted`).
+   */
+  async all(): Promise<RuleStanding[]> {
+    const found: RuleStanding[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      let result;
+      try {
+        result = await this.client.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            FilterExpression: 'begins_with(pk, :prefix)',
+            ExpressionAttributeValues: { ':prefix': stateKeys.ruleStanding('') },
+            ExclusiveStartKey: startKey,
+          }),
+        );
+      } catch (error) {
+        throw new DemotionStoreError('scan', error);
+      }
+      for (const item of (result.Items ?? []) as (RuleStanding & { pk: string })[]) {
+        const { pk, ...standing } = item;
+        if (pk === stateKeys.ruleStanding(standing.ruleId)) found.push(standing);
+      }
+      startKey = result.LastEvaluatedKey;
+    } while (startKey !== undefined);
+    return found.sort((a, b) => a.ruleId.localeCompare(b.ruleId));
   }
 
   /** The demoted ones among these rules. */
