@@ -105,8 +105,8 @@ function applyTrust(ruleId: string, decided: RuleDecision, trust: RuleTrust): Ru
     return {
       decision: 'escalate',
       reason:
-        `Rule ${ruleId} would keep it, but it was demoted on ${demotion.demotedAt.slice(0, 10)} (${demotion.reason}); ` +
-        `handing to on-call until a person promotes it (pd-agent rule promote ${ruleId}).`,
+        `Rule ${ruleId} is demoted, so on-call has it until a person runs pd-agent rule promote ${ruleId} ` +
+        `(demoted ${demotion.demotedAt.slice(0, 10)}: ${demotion.reason}).`,
       withheld: 'demoted',
     };
   }
