@@ -184,7 +184,12 @@ export async function judge(stack: FaultStack, incidents: readonly TriggeredInci
     if (pagesOnlyAgent && stoppedOnTimer) leftToPagerDutyTimer += 1;
     if (pagesOnlyAgent && !stoppedOnTimer)
       violations.push(
-        `incident ${incident.id}: ends paging only the agent (${current.assignments.length === 0 ? 'nobody assigned' : 'assigned to the agent'}, ${current.assigned_via})`,
+        `incident ${incident.id}: ends paging only the agent (${current.assignments.length === 0 ? 'nobody assigned' : 'assigned to the agent'}, ${current.assigned_via}); ` +
+          `its history: ${(historyOf.get(incident.id) ?? []).map((entry) => `${entry.eventType} by ${entry.agentId}`).join(' → ')}; ` +
+          `its audit: ${auditItems
+            .filter((item) => item.incidentId === incident.id)
+            .map((item) => `${item.action}/${item.outcome}${item.decision === undefined ? '' : `/${item.decision}`}`)
+            .join(' → ')}`,
       );
     // Every mutation PagerDuty saw from the agent has its audit item (an intent at least).
     if (acks > 0 && auditBy(incident.id, 'acknowledge').length === 0)

@@ -89,14 +89,23 @@ describe('hold expiry', () => {
     expect(pd.notes.get('PINC001')).toHaveLength(1);
   });
 
-  it('a redelivery after the note failed posts the note without escalating again', async () => {
+  it('a failed note is retried once after its dedup check, without escalating again, and a redelivery adds nothing', async () => {
     const { pd, processor } = setup();
-    pd.fail('createNote', 500, 2);
-    await expect(processor.process(queued('hold-expiry'), invocation)).rejects.toThrow();
-    expect(pd.count('escalateIncident')).toBe(1);
+    pd.fail('createNote', 500, 1);
     await expect(processor.process(queued('hold-expiry'), invocation)).resolves.toEqual({ status: 'escalated' });
+    await expect(processor.process(queued('hold-expiry'), invocation)).resolves.toEqual({ status: 'already-finished' });
     expect(pd.count('escalateIncident')).toBe(1);
+    expect(pd.count('createNote')).toBe(2);
     expect(pd.notes.get('PINC001')).toHaveLength(1);
+  });
+
+  it("stops once the note's one retry for the check is spent: people were already paged, and nothing is escalated again", async () => {
+    const { pd, processor } = setup();
+    pd.fail('createNote', 500, 50);
+    await expect(processor.process(queued('hold-expiry'), invocation)).rejects.toThrow();
+    await expect(processor.process(queued('hold-expiry'), invocation)).rejects.toThrow(/retries for this webhook are spent/);
+    expect(pd.count('escalateIncident')).toBe(1);
+    expect(pd.count('createNote')).toBe(2);
   });
 
   it.each([
