@@ -137,7 +137,7 @@ export async function startAgentStack(options: AgentStackOptions = {}): Promise<
   const env: NodeJS.ProcessEnv = {
     ...aws.env,
     AGENT_ENV: agentEnv,
-    AGENT_CONFIG: JSON.stringify({ trust: NO_HOLDOUT, ...((options.config ?? {})) }),
+    AGENT_CONFIG: JSON.stringify({ trust: NO_HOLDOUT, ...(options.config ?? {}) }),
     SECRET_ID: `pd-agent/${agentEnv}`,
     PAGERDUTY_API_URL: sandbox.apiUrl,
     PAGERDUTY_EVENTS_URL: sandbox.eventsUrl,
