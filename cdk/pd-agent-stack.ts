@@ -7,6 +7,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
+  AUDIT_TIME_INDEX,
   AUDIT_TABLE,
   DEAD_LETTER_QUEUE,
   EVENT_QUEUE,
@@ -55,11 +56,18 @@ export interface PdAgentStackProps extends StackProps {
 export const AUDIT_APPEND_ACTIONS = ['dynamodb:PutItem'];
 export const AUDIT_COMPLETION_ACTIONS = ['dynamodb:UpdateItem'];
 
-/** Reading the audit trail by incident (never by the time index) is all the worker reads there. */
+/**
+ * All the worker and the handback read in the audit table: the worker an incident's own items (when its note was
+ * posted), both the outcome items of a time range by the time index when an outcome contradicts a rule (the circuit
+ * breaker, lib/trust/circuit-breaker.ts).
+ */
 export const AUDIT_READER_ACTIONS = ['dynamodb:Query'];
 
-/** What the worker and the handback call on the state table: ledgers, the note reservation and the storm cache. */
-export const AGENT_STATE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+/**
+ * What the worker and the handback call on the state table: ledgers, the note reservation, the storm cache, and the
+ * rules' standings (one BatchGetItem of the configured rules' keys per incident, lib/trust/demotion-store.ts).
+ */
+export const AGENT_STATE_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 
 /**
  * Everything one pd-agent environment runs on. Nothing in it is shared with another environment: its own secret,
@@ -202,6 +210,9 @@ export class PdAgentStack extends Stack {
     worker.allowOnTable(auditTable, AUDIT_COMPLETION_ACTIONS, { conditions: AUDIT_COMPLETION_CONDITIONS });
     // The outcome recorder reads when the incident's note was posted from the incident's own audit items.
     worker.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: AUDIT_READER_ACTIONS, resources: [auditTable.tableArn] }));
+    // The circuit breaker reads a rule's recent outcome items by the time index (worker and handback record outcomes).
+    const auditTimeIndex = `${auditTable.tableArn}/index/${AUDIT_TIME_INDEX}`;
+    worker.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: AUDIT_READER_ACTIONS, resources: [auditTimeIndex] }));
     worker.bindSecretReader('SECRET_ID', secret);
     if (config.bedrockEnabled) this.grantBedrock(worker.role);
     // AWS context providers: read-only, alarm- and log-group-scoped where IAM allows (docs/context-providers.md).
@@ -210,6 +221,7 @@ export class PdAgentStack extends Stack {
     handback.bindTable('STATE_TABLE', stateTable, AGENT_STATE_ACTIONS);
     handback.bindTable('AUDIT_TABLE', auditTable, AUDIT_APPEND_ACTIONS, { conditions: AUDIT_APPEND_CONDITIONS });
     handback.allowOnTable(auditTable, AUDIT_COMPLETION_ACTIONS, { conditions: AUDIT_COMPLETION_CONDITIONS });
+    handback.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: AUDIT_READER_ACTIONS, resources: [auditTimeIndex] }));
     handback.bindSecretReader('SECRET_ID', secret);
 
     worker.function.addEventSource(

@@ -42,6 +42,8 @@ export const DEMO_AGENT_FIRST_SERVICE = { id: 'PSVCPAY', name: 'payments-api', m
  */
 export const DEMO_AGENT_CONFIG = JSON.stringify({
   agentName: 'pd-agent (local)',
+  // The demo shows a hold on every run: no incident of it is held out (docs/rollout-and-outcomes.md "Trust").
+  trust: { holdout: 0 },
   rollout: {
     mode: 'act',
     sampleRate: 1,

@@ -230,6 +230,14 @@ export class AgentAlarms extends Construct {
       { threshold: THROTTLING_THRESHOLD, evaluationPeriods: THROTTLING_PERIODS },
     );
     alarm(
+      'RulesDemoted',
+      AgentMetrics.sum('Rules demoted', [
+        metrics.metric(MetricName.ruleDemoted, 'worker'),
+        metrics.metric(MetricName.ruleDemoted, 'handback'),
+      ]),
+      'the circuit breaker demoted a rule: its record turned bad (a contradicted hold in 7 days, or precision below trust.minPrecision), so it holds nothing and its incidents go to on-call. Run pd-agent doctor and pd-agent report to see which rule and why; fix the rule, then pd-agent rule promote <id>.',
+    );
+    alarm(
       'RotationFailures',
       AgentMetrics.sum('Rotation failures', [
         metrics.metric(MetricName.rotationFailed, 'rotate-secret'),

@@ -124,6 +124,8 @@ export class AgentDashboard extends Construct {
         metrics.metric(MetricName.feedbackWrong, 'worker', { period: Duration.days(1), label: 'feedback: wrong' }),
         metrics.metric(MetricName.feedbackRight, 'handback', { period: Duration.days(1), label: 'feedback: right (dead-lettered)' }),
         metrics.metric(MetricName.feedbackWrong, 'handback', { period: Duration.days(1), label: 'feedback: wrong (dead-lettered)' }),
+        metrics.metric(MetricName.ruleDemoted, 'worker', { period: Duration.days(1), label: 'rules demoted' }),
+        metrics.metric(MetricName.ruleDemoted, 'handback', { period: Duration.days(1), label: 'rules demoted (dead-lettered feedback)' }),
       ]),
       graph('Head start: first note to first human action (ms)', [
         metrics.metric(MetricName.headStart, 'worker', { statistic: 'p50', period: Duration.days(1), label: 'p50' }),

@@ -1,6 +1,6 @@
 import { MetricName } from '../observability/telemetry';
 import type { Hypothesis, IncidentContext } from '../triage/types';
-import { checkScheduling, type IncidentRun, type IncidentSubject, type StepDeps } from './incident-run';
+import { checkScheduling, type IncidentRun, type StepDeps } from './incident-run';
 import { withPrediction } from './schedule-checks';
 
 /**
@@ -8,13 +8,15 @@ import { withPrediction } from './schedule-checks';
  * or resolve into an escalation (the refiner does so when it lowers confidence below the hold threshold).
  */
 export function keepSaferDecision(rules: Hypothesis, refined: Hypothesis): Hypothesis {
-  if (refined.decision === 'escalate') return refined;
-  return { ...refined, decision: rules.decision, decisionReason: rules.decisionReason, ruleId: rules.ruleId };
+  // What trust withheld (a demoted rule, the holdout) stays marked whatever the model wrote.
+  const withheld = rules.withheld === undefined ? {} : { withheld: rules.withheld };
+  if (refined.decision === 'escalate') return { ...refined, ...withheld };
+  return { ...refined, decision: rules.decision, decisionReason: rules.decisionReason, ruleId: rules.ruleId, ...withheld };
 }
 
 /** The rules' hypothesis (refined when Bedrock is on); a human who acknowledged first turns any decision into a hold. */
 export async function decide(deps: StepDeps, run: IncidentRun, context: IncidentContext, human: string | null): Promise<Hypothesis> {
-  const hypothesis = withPrediction(await runTriage(deps, context, run.subject), context, checkScheduling(deps));
+  const hypothesis = withPrediction(await runTriage(deps, context, run), context, checkScheduling(deps));
   if (human === null) return hypothesis;
   return {
     ...hypothesis,
@@ -23,9 +25,10 @@ export async function decide(deps: StepDeps, run: IncidentRun, context: Incident
   };
 }
 
-async function runTriage(deps: StepDeps, context: IncidentContext, subject: IncidentSubject): Promise<Hypothesis> {
+async function runTriage(deps: StepDeps, context: IncidentContext, run: IncidentRun): Promise<Hypothesis> {
+  const { subject } = run;
   const startedAt = Date.now();
-  const rules = deps.triage(context);
+  const rules = deps.triage(context, run.trust);
   let hypothesis = rules;
   if (deps.settings.triage.bedrock.enabled && deps.refine !== undefined) {
     // The refiner keeps its own deadline and falls back to the rules' hypothesis on any failure.

@@ -9,6 +9,7 @@ import type { WorkLedger } from '../state/work-ledger';
 import type { RefinementResult } from '../triage/bedrock-refiner';
 import type { Hypothesis, IncidentContext } from '../triage/types';
 import type { WebhookEvent } from '../webhook/webhook-event';
+import type { RuleTrust } from '../trust/rule-trust';
 import { AgentActions, fallbackPagingOf } from './agent-actions';
 import type { AgentConnection, AgentSettings, Invocation, MetricsSink, NoteRenderer } from './agent-ports';
 import type { AlertsRun, GatherDeps, GatherSettings } from './gather-context';
@@ -28,13 +29,19 @@ export interface ProcessEventDeps {
   incidentLedger: IncidentLedger;
   audit: AuditTrail;
   notes: NoteRenderer;
-  triage: (context: IncidentContext) => Hypothesis;
+  /** The rules' hypothesis, with the rules' trust (demotions, holdout) read once for the incident. */
+  triage: (context: IncidentContext, trust: RuleTrust) => Hypothesis;
   /**
    * Whether `triage` could leave this incident with the agent, judged from the incident alone before anything else is
    * read (lib/triage/rules-engine.ts rulesMayKeep). False: the agent hands it to on-call at once instead of
    * acknowledging it first. Absent: it could, and the agent acknowledges first.
    */
-  mayKeep?: (incident: Incident) => boolean;
+  mayKeep?: (incident: Incident, trust: RuleTrust) => boolean;
+  /**
+   * The rules' trust for one incident (lib/trust/): the demoted rules, read once per incident (one small batch read),
+   * and whether the incident is in the holdout. Absent: every rule is trusted and nothing is held out.
+   */
+  ruleTrust?: (incidentId: string) => Promise<RuleTrust>;
   /** The optional Bedrock refinement, under its own deadline, with the rules' hypothesis as the fallback. */
   refine?: (hypothesis: Hypothesis, context: IncidentContext) => Promise<RefinementResult>;
   metrics: MetricsSink;
@@ -93,6 +100,8 @@ export interface IncidentRun {
   /** The rollout stage of this incident (AGENT_CONFIG.rollout) and the PagerDuty writes it allows. */
   rollout: RolloutDecision;
   writes: PagerDutyWrites;
+  /** Read once per incident before ownership is taken, given to `mayKeep` and to triage alike. */
+  trust: RuleTrust;
 }
 
 export interface Ownership {

@@ -36,6 +36,7 @@ import {
 } from './retry-policy';
 import { handBackOnStop } from './stop-handback';
 import { takeOwnership } from './take-ownership';
+import { FULL_TRUST, type RuleTrust } from '../trust/rule-trust';
 
 export { AcknowledgementUnknownError, LeaseHeldError, NoTimeToStartError, RetryLaterError } from './event-errors';
 export { acknowledgedByAgentAlone, pagesOnlyTheAgent, type ProcessEventDeps, type ProcessOutcome } from './incident-run';
@@ -176,7 +177,9 @@ export class EventProcessor {
     invocation: Invocation,
     failedCalls: string[],
   ): Promise<ProcessOutcome> {
-    const run = this.startRun(event, subject, connection, invocation, failedCalls);
+    // Read before anything is acknowledged: a failed read sends the event back untouched.
+    const trust = (await this.deps.ruleTrust?.(subject.incidentId)) ?? FULL_TRUST;
+    const run = this.startRun(event, subject, connection, invocation, failedCalls, trust);
     if (!run.rollout.sampled && !(await this.mayHoldFromEarlierDelivery(run))) return this.leaveUnsampled(run);
     try {
       const ownership = await takeOwnership(this.deps, run);
@@ -210,6 +213,7 @@ export class EventProcessor {
     connection: AgentConnection,
     invocation: Invocation,
     failedCalls: string[],
+    trust: RuleTrust,
   ): IncidentRun {
     const retry = this.eventRetryPolicy(event.eventId, invocation, connection, failedCalls);
     const rollout = resolveRollout(this.deps.settings, event.incident?.serviceId ?? null, subject.incidentId);
@@ -221,7 +225,7 @@ export class EventProcessor {
       retry,
       holding: { acknowledgedByAgent: false, handedToOnCall: false, mustHandOver: false },
     };
-    return { ...run, actions: actionsFor(this.deps, run, retry), rollout, writes: allowedWrites(rollout) };
+    return { ...run, actions: actionsFor(this.deps, run, retry), rollout, writes: allowedWrites(rollout), trust };
   }
 
   /** The event's retry policy: every repeat of a failed call, in this delivery or an earlier one, spends its budget. */

@@ -62,7 +62,7 @@ export async function takeOwnership(deps: StepDeps, run: IncidentRun): Promise<O
   const onlyAgentPaged = pagesOnlyTheAgent(incident, botUserId);
   const acknowledgeNow = acknowledgesOnStart(deps.settings.acknowledge, {
     pagesOnlyAgent: onlyAgentPaged,
-    ruleMayKeep: deps.mayKeep?.(incident) !== false,
+    ruleMayKeep: deps.mayKeep?.(incident, run.trust) !== false,
   });
   const handToOnCallFirst = mayAcknowledge && !holding.acknowledgedByAgent && (handedOverBefore || !acknowledgeNow);
   if (mayAcknowledge && !handToOnCallFirst) human = await acknowledge(deps, run);

@@ -4,6 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AuditLog } from '../audit/audit-log';
 import { OutcomeStore } from '../outcomes/outcome-store';
+import { DemotionStore } from '../trust/demotion-store';
 import type { StackTarget } from './stack-target';
 
 /** SDK clients for a target: the local emulators' endpoints, or AWS with the default credential chain. */
@@ -14,6 +15,8 @@ export interface TargetClients {
   audit: AuditLog;
   /** Outcome and feedback items, in the audit table. */
   outcomes: OutcomeStore;
+  /** Demoted and promoted rules, in the state table. */
+  demotions: DemotionStore;
   destroy(): void;
 }
 
@@ -35,6 +38,7 @@ export function clientsFor(target: StackTarget): TargetClients {
     dynamo,
     audit: new AuditLog(dynamo, target.auditTable, target.name),
     outcomes: new OutcomeStore(dynamo, target.auditTable, target.name),
+    demotions: new DemotionStore(dynamo, target.stateTable),
     destroy() {
       secrets.destroy();
       sqs.destroy();

@@ -7,6 +7,7 @@ import { auditCommand, AUDIT_ACTIONS, AUDIT_OUTCOMES } from './commands/audit';
 import { doctorCommand } from './commands/doctor';
 import { redriveCommand } from './commands/redrive';
 import { reportCommand } from './commands/report';
+import { rulePromoteCommand } from './commands/rule';
 import { secretSetCommand, secretSplitCommand, secretStageCommand } from './commands/secret';
 import { fixtureNames, sendTestCommand } from './commands/send-test';
 import { webhookRevokeCommand, webhookRotateCommand, webhookStatusCommand, webhookSubscribeCommand } from './commands/webhook';
@@ -152,6 +153,17 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       .option('--json', 'the figures as JSON'),
   ).action(async (options: Parameters<typeof reportCommand>[0]) => {
     await reportCommand(options, io);
+  });
+
+  const rule = program.command('rule').description('Rules that earn and lose trust: a demoted rule holds nothing until promoted.');
+  withTarget(
+    rule
+      .command('promote <id>')
+      .description('Put a rule the circuit breaker demoted back in action (audited; its record starts again from now).')
+      .option('--by <name>', 'who promotes it, for the audit trail (default: your user name)')
+      .option('--json', 'the result as JSON'),
+  ).action(async (id: string, options: Parameters<typeof rulePromoteCommand>[1]) => {
+    await rulePromoteCommand(id, options, io);
   });
 
   withTarget(

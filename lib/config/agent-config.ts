@@ -78,6 +78,19 @@ const requestsSchema = z.object({
   windowMinutes: z._default(z.number().check(z.int(), z.positive(), z.lte(24 * 60)), 10),
 });
 
+/**
+ * Rules that earn and lose trust (lib/trust/): a rule whose record turns bad is demoted until a person promotes it, and
+ * a share of the incidents a rule would hold is left with on-call, to compare against.
+ */
+const trustSchema = z.object({
+  /** Below this precision over a rule's last TRUST_PRECISION_WINDOW judged outcomes, the rule is demoted. */
+  minPrecision: z._default(z.number().check(z.gte(0), z.lte(1)), 0.9),
+  /** The share of the incidents a rule would hold that the agent leaves with on-call instead (note only). At most a half. */
+  holdout: z._default(z.number().check(z.gte(0), z.lte(0.5)), 0.05),
+  /** How far back a rule's record is read when an outcome contradicts it (days, at most the audit retention). */
+  lookbackDays: z._default(z.number().check(z.int(), z.positive(), z.lte(90)), 30),
+});
+
 const escalationSchema = z.object({
   /**
    * `escalation_policy` reassigns the incident to its escalation policy (level 1 is paged again);
@@ -222,6 +235,7 @@ export const agentConfigSchema = z.object({
   acknowledge: z._default(z.enum(ACKNOWLEDGE_SETTINGS), 'agent-first'),
   followUp: z._default(followUpSchema, { afterMinutes: 15, max: 2 }),
   requests: z._default(requestsSchema, { maxAnswers: 5, windowMinutes: 10 }),
+  trust: z._default(trustSchema, { minPrecision: 0.9, holdout: 0.05, lookbackDays: 30 }),
   audit: z._default(auditSchema, { retentionDays: 400 }),
   /** Absent: the agent acts fully, as before rollout modes existed. */
   rollout: z.optional(rolloutSchema),
@@ -238,6 +252,7 @@ export type RolloutConfig = NonNullable<AgentConfig['rollout']>;
 export type RolloutMode = RolloutConfig['mode'];
 export type FollowUpConfig = AgentConfig['followUp'];
 export type RequestsConfig = AgentConfig['requests'];
+export type TrustConfig = AgentConfig['trust'];
 export type AwsContextConfig = AgentConfig['context']['aws'];
 export type AwsServiceMapping = AwsContextConfig['services'][string];
 

@@ -73,6 +73,8 @@ export const MetricName = {
   /** `pd-agent:` requests answered (a note, or the audit trail in observe mode), and those over the per-incident limit. */
   requestAnswered: 'RequestAnswered',
   requestOverLimit: 'RequestOverLimit',
+  /** A rule's record turned bad and the circuit breaker demoted it (lib/trust/circuit-breaker.ts). Alarmed at 1. */
+  ruleDemoted: 'RuleDemoted',
 } as const;
 
 export type MetricNameValue = (typeof MetricName)[keyof typeof MetricName];

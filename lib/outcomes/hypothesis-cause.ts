@@ -22,6 +22,8 @@ export interface HypothesisCause {
   change?: { id: string; summary: string; isDeploy: boolean };
   /** The similar past incident the note cited, and how the last one with a note was resolved. */
   pastIncident?: { id: string; number: number; fix?: string };
+  /** Trust withheld the rule's hold (a demoted rule, or an incident in the holdout): on-call had it. */
+  withheld?: 'demoted' | 'held-out';
   /** The prediction the note stated (lib/followup/prediction.ts), checked by the follow-ups. */
   prediction?: Prediction;
 }
@@ -40,6 +42,7 @@ export function hypothesisCause(hypothesis: Hypothesis, context: IncidentContext
   const kind = strongestKind(hypothesis);
   const cause: HypothesisCause = { kind, summary: truncate(oneLine(hypothesis.summary), MAX_TEXT) };
   if (hypothesis.ruleId !== undefined) cause.ruleId = hypothesis.ruleId;
+  if (hypothesis.withheld !== undefined) cause.withheld = hypothesis.withheld;
   if (hypothesis.prediction !== undefined) cause.prediction = hypothesis.prediction;
   const cited = new Set(hypothesis.evidence.map((evidence) => evidence.source));
   if (cited.has('recent-change')) {

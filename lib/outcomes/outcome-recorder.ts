@@ -8,8 +8,9 @@ import { oneLine, truncate } from '../triage/text';
 import type { WebhookEvent } from '../webhook/webhook-event';
 import type { TriageFacts } from './outcome-record';
 import type { NewFeedback, NewOutcome, OutcomeWriter } from './outcome-store';
-import { inferVerdict, parseFeedback, type Resolver } from './verdict';
+import { inferVerdict, parseFeedback, type Resolver, type Verdict } from './verdict';
 import { messageOf } from '../errors/message-of';
+import type { RuleCircuitBreaker } from '../trust/circuit-breaker';
 
 /**
  * Records what became of an incident the agent triaged (docs/rollout-and-outcomes.md): on `incident.resolved`, on
@@ -31,6 +32,8 @@ export interface OutcomeRecorderDeps {
   metrics: MetricsSink;
   /** The same verdict counts and head start per rule (dimension `rule`), for the dashboard. */
   ruleMetrics?: RuleMetricsSink;
+  /** Judges the rule's record after a contradiction and demotes it when bad (lib/trust/circuit-breaker.ts). */
+  breaker?: Pick<RuleCircuitBreaker, 'afterOutcome'>;
   clock?: () => Date;
 }
 
@@ -181,8 +184,10 @@ export class OutcomeRecorder {
       ...(firstHumanActionAt === undefined ? {} : { firstHumanActionAt }),
       ...(headStartMs === undefined ? {} : { headStartMs }),
     };
-    if (!(await this.deps.store.append(item))) return { status: 'already-recorded' };
+    const appended = await this.deps.store.append(item);
     const ruleId = facts.cause?.ruleId;
+    await this.judgeRule(event, incidentId, ruleId, verdict);
+    if (!appended) return { status: 'already-recorded' };
     this.deps.metrics.addMetric(VERDICT_METRIC[verdict], 'Count', 1);
     this.deps.ruleMetrics?.addRuleMetric(ruleId, VERDICT_METRIC[verdict], 'Count', 1);
     if (headStartMs !== undefined) {
@@ -209,11 +214,19 @@ export class OutcomeRecorder {
       by: event.agent?.id ?? 'unknown',
       ...(details.actorName === undefined ? {} : { byName: details.actorName }),
     };
-    if (!(await this.deps.store.append(item))) return { status: 'already-recorded' };
+    const appended = await this.deps.store.append(item);
+    await this.judgeRule(event, incidentId, facts.cause?.ruleId, feedback.verdict);
+    if (!appended) return { status: 'already-recorded' };
     const metric = feedback.verdict === 'confirmed' ? MetricName.feedbackRight : MetricName.feedbackWrong;
     this.deps.metrics.addMetric(metric, 'Count', 1);
     this.deps.ruleMetrics?.addRuleMetric(facts.cause?.ruleId, metric, 'Count', 1);
     return { status: 'recorded', kind: 'feedback', verdict: feedback.verdict };
+  }
+
+  /** Also on a redelivery (the item found written): a crash between the write and the judgement is made good. */
+  private async judgeRule(event: WebhookEvent, incidentId: string, ruleId: string | undefined, verdict: Verdict): Promise<void> {
+    if (ruleId === undefined || this.deps.breaker === undefined) return;
+    await this.deps.breaker.afterOutcome({ incidentId, eventId: event.eventId, eventType: event.eventType }, ruleId, verdict);
   }
 
   /** When the agent's first note landed, from the audit trail (the note's completion, or its intent's time). */

@@ -21,6 +21,8 @@ export const stateKeys = {
   requestQuota: (incidentId: string, windowStart: Date): string => `requests#${incidentId}#${windowStart.toISOString()}`,
   /** One resource name's CloudTrail lookup (account, region, name), shared by the incidents of a burst. */
   changeLookup: (key: string): string => `awschanges#${key}`,
+  /** One rule's standing (demoted or promoted), kept without TTL until a person promotes it (lib/trust/demotion-store.ts). */
+  ruleStanding: (ruleId: string): string => `rule#${ruleId}`,
 } as const;
 
 /** Epoch seconds, as DynamoDB TTL wants them. */

@@ -5,6 +5,7 @@ import type { Alert, Incident } from '../pagerduty/types';
 import { flattenDetails } from '../context/alert';
 import { shortValue } from './text';
 import type { IncidentContext } from './types';
+import { FULL_TRUST, type RuleTrust } from '../trust/rule-trust';
 
 /**
  * Operator patterns run on RE2 (linear time in the input, whatever the pattern) and see bounded input: a title or
@@ -106,8 +107,15 @@ export function matchRules(rules: readonly TriageRule[], context: IncidentContex
  * conditions cannot be judged yet counts as possibly matching, so the answer is false only when every way through the
  * rules ends in an escalation: the agent then hands the incident to on-call at once instead of acknowledging it first.
  * Evidence and the model only ever turn a hold into an escalation, never the reverse, so they cannot make it true.
+ * Trust does the same: a demoted rule keeps nothing, and an incident in the holdout is kept by no rule.
  */
-export function rulesMayKeep(rules: readonly TriageRule[], incident: Incident, holdMinConfidence: number): boolean {
+export function rulesMayKeep(
+  rules: readonly TriageRule[],
+  incident: Incident,
+  holdMinConfidence: number,
+  trust: RuleTrust = FULL_TRUST,
+): boolean {
+  if (trust.heldOut) return false;
   for (const rule of rules) {
     let fields: [string, RE2JS][];
     try {
@@ -117,7 +125,7 @@ export function rulesMayKeep(rules: readonly TriageRule[], incident: Incident, h
       if (!(error instanceof RulePatternError)) throw error;
       return false;
     }
-    const keeps = rule.action !== 'escalate' && rule.confidence >= holdMinConfidence;
+    const keeps = rule.action !== 'escalate' && rule.confidence >= holdMinConfidence && !trust.demoted.has(rule.id);
     if (fields.length === 0 || keeps) return keeps;
   }
   return false;

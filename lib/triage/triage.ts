@@ -3,6 +3,7 @@ import { alertIsCleared, describeNotRead, type Analyser, type IncidentAsRead } f
 import { BUILT_IN_ANALYSERS } from './analysers';
 import { isSurging } from './analysers/likely-cause';
 import { matchRules, type RuleMatch } from './rules-engine';
+import { FULL_TRUST, type RuleTrust } from '../trust/rule-trust';
 import { humanDuration, oneLine, timeOf, truncate } from './text';
 import { triggerTime } from './trigger-time';
 import type { Decision, Evidence, Finding, Hypothesis, IncidentContext } from './types';
@@ -17,6 +18,8 @@ export const FRESH_EVIDENCE_MINUTES = 15;
 export interface TriageOptions {
   /** Replaces the built-in analysers (tests, or an environment that wants fewer). */
   analysers?: readonly Analyser[];
+  /** Demoted rules and whether this incident is held out (lib/trust/rule-trust.ts); absent: every rule is trusted. */
+  trust?: RuleTrust;
 }
 
 export interface AlertsClearance {
@@ -87,6 +90,34 @@ function decideForRule(match: RuleMatch, context: IncidentContext, policy: Triag
     decision: 'escalate',
     reason: `Rule ${match.rule.id} would hold it, but fresh evidence contradicts the known pattern: ${contradiction}; handing to on-call.`,
   };
+}
+
+type RuleDecision = { decision: Decision; reason: string; withheld?: Hypothesis['withheld'] };
+
+/**
+ * A hold or resolve the rule allows is withheld when the rule is demoted (escalated, with the note) or the incident is
+ * in the holdout (left with on-call, with the note): trust only ever turns keeping into handing over.
+ */
+function applyTrust(ruleId: string, decided: RuleDecision, trust: RuleTrust): RuleDecision {
+  if (decided.decision === 'escalate') return decided;
+  const demotion = trust.demoted.get(ruleId);
+  if (demotion !== undefined) {
+    return {
+      decision: 'escalate',
+      reason:
+        `Rule ${ruleId} is demoted, so on-call has it until a person runs pd-agent rule promote ${ruleId} ` +
+        `(demoted ${demotion.demotedAt.slice(0, 10)}: ${demotion.reason}).`,
+      withheld: 'demoted',
+    };
+  }
+  if (trust.heldOut) {
+    return {
+      decision: 'escalate',
+      reason: `Rule ${ruleId} would keep it, but this incident is in the holdout (${Math.round(trust.holdoutShare * 100)}% of the incidents a rule would keep are left with on-call, to measure what keeping saves); on-call has it.`,
+      withheld: 'held-out',
+    };
+  }
+  return decided;
 }
 
 function decideByRule(match: RuleMatch, context: IncidentContext, policy: TriagePolicy): { decision: Decision; reason: string } {
@@ -172,7 +203,7 @@ export function triageIncident(context: IncidentContext, policy: TriagePolicy, o
   const { match } = matchRules(policy.rules, context);
   if (match !== undefined) {
     const { rule } = match;
-    const { decision, reason } = decideForRule(match, context, policy);
+    const { decision, reason, withheld } = applyTrust(rule.id, decideForRule(match, context, policy), options.trust ?? FULL_TRUST);
     const hypothesis: Hypothesis = {
       summary: rule.hypothesis,
       confidence: rule.confidence,
@@ -189,6 +220,7 @@ export function triageIncident(context: IncidentContext, policy: TriagePolicy, o
       decisionReason: reason,
       ruleId: rule.id,
       producedBy: 'rules',
+      ...(withheld === undefined ? {} : { withheld }),
     };
     if (rule.runbook !== undefined) hypothesis.runbook = rule.runbook;
     return hypothesis;

@@ -67,6 +67,11 @@ export interface Hypothesis {
   decisionReason: string;
   /** The rule that matched, if any. */
   ruleId?: string;
+  /**
+   * The matched rule would have kept the incident, and trust withheld it (lib/trust/rule-trust.ts): the rule is
+   * demoted, or the incident is in the holdout. Kept with the cause, so the outcome and the report know.
+   */
+  withheld?: 'demoted' | 'held-out';
   /** `rules`, or `bedrock` when the LLM refined the rules' hypothesis. */
   producedBy: 'rules' | 'bedrock';
   /** What the data will show if the likely cause is right; stated in the note, checked by the follow-ups. */

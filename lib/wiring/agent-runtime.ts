@@ -25,6 +25,9 @@ import { DynamoWorkLedger } from '../state/work-ledger';
 import { createBedrockRefiner, type RefinementResult } from '../triage/bedrock-refiner';
 import type { Hypothesis, IncidentContext } from '../triage/types';
 import { DynamoServiceContextCache } from '../state/service-context-cache';
+import { RuleCircuitBreaker } from '../trust/circuit-breaker';
+import { DemotionStore } from '../trust/demotion-store';
+import { ruleTrustFor, type Demotion, type RuleTrust } from '../trust/rule-trust';
 
 /**
  * What the worker and the handback function build from the runtime contract's environment variables, once per
@@ -41,6 +44,8 @@ export interface AgentRuntime {
   /** Outcome and feedback items, in the audit table beside the audit trail. */
   outcomes: OutcomeStore;
   connect: () => Promise<AgentConnection>;
+  /** Which rules are demoted (lib/trust/demotion-store.ts), in the state table. */
+  demotions: DemotionStore;
   /** Service context shared by the incidents of a burst (worker only). */
   serviceContextCache: DynamoServiceContextCache;
   /** How many `pd-agent:` requests each incident had answered in the current window (worker only). */
@@ -111,7 +116,23 @@ export function outcomeRecorderFor(runtime: AgentRuntime, metrics: Telemetry['me
     store: runtime.outcomes,
     metrics,
     ruleMetrics: ruleMetrics(metrics),
+    breaker: new RuleCircuitBreaker({
+      demotions: runtime.demotions,
+      outcomes: runtime.outcomes,
+      audit: runtime.audit,
+      metrics,
+      settings: runtime.config.trust,
+    }),
   });
+}
+
+/** The rules' trust for one incident: the configured rules' demotions in one batch read, and the holdout. */
+export function ruleTrustReader(runtime: AgentRuntime): (incidentId: string) => Promise<RuleTrust> {
+  const ruleIds = runtime.config.triage.rules.map((rule) => rule.id);
+  return async (incidentId) => {
+    const demoted = ruleIds.length === 0 ? new Map<string, Demotion>() : await runtime.demotions.demoted(ruleIds);
+    return ruleTrustFor(incidentId, demoted, runtime.config.trust);
+  };
 }
 
 const same = <T>(value: T): T => value;
@@ -176,6 +197,7 @@ export function buildAgentRuntime(options: AgentRuntimeOptions = {}): AgentRunti
     audit: (decorate.audit ?? same)(new AuditLog(documents, requireEnv('AUDIT_TABLE', env), agentEnv, config.audit.retentionDays)),
     outcomes: new OutcomeStore(documents, requireEnv('AUDIT_TABLE', env), agentEnv, config.audit.retentionDays),
     connect,
+    demotions: new DemotionStore(documents, stateTable),
     serviceContextCache: new DynamoServiceContextCache(documents, requireEnv('STATE_TABLE', env)),
     requestQuota: new DynamoRequestQuota(documents, stateTable, config.requests),
     refine: refiner === undefined ? undefined : (hypothesis, context) => refiner.refine(context, hypothesis),

@@ -11,7 +11,14 @@ import { rulesMayKeep } from '../triage/rules-engine';
 import { triageIncident } from '../triage/triage';
 import type { Hypothesis, IncidentContext } from '../triage/types';
 import { RequestAnswerer } from '../requests/answer-request';
-import { buildAgentRuntime, outcomeRecorderFor, sharedAgentDeps, type AgentFunctionOptions, type AgentRuntime } from './agent-runtime';
+import {
+  buildAgentRuntime,
+  outcomeRecorderFor,
+  ruleTrustReader,
+  sharedAgentDeps,
+  type AgentFunctionOptions,
+  type AgentRuntime,
+} from './agent-runtime';
 
 /**
  * The worker function's wiring, built once per execution environment. The AWS clients it builds (DynamoDB, Secrets
@@ -75,9 +82,10 @@ export function buildWorker(options: WorkerWiringOptions = {}): WorkerWiring {
   });
   const processor = new EventProcessor({
     ...sharedAgentDeps(runtime, metrics),
-    triage,
+    triage: (incidentContext, trust) => triageIncident(incidentContext, runtime.config.triage, { trust }),
     requests,
-    mayKeep: (incident) => rulesMayKeep(runtime.config.triage.rules, incident, runtime.config.triage.holdMinConfidence),
+    mayKeep: (incident, trust) => rulesMayKeep(runtime.config.triage.rules, incident, runtime.config.triage.holdMinConfidence, trust),
+    ruleTrust: ruleTrustReader(runtime),
     refine: runtime.refine,
     outcomes: outcomeRecorderFor(runtime, metrics),
     context,

@@ -54,6 +54,23 @@ describe.each([
   });
 });
 
+describe('alarm RulesDemoted', () => {
+  it('fires on the first RuleDemoted of the worker or the handback function (both record outcomes) and says what to do', () => {
+    const alarm = alarmNamed('pd-agent-prod-RulesDemoted');
+
+    expect(metricsOf(alarm)).toEqual(
+      ['worker', 'handback'].map((service) => ({
+        namespace: METRICS_NAMESPACE,
+        name: MetricName.ruleDemoted,
+        dimensions: { service, environment: 'prod' },
+      })),
+    );
+    expect(alarm.Properties).toMatchObject({ Threshold: 1, EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    expect(alarm.Properties.AlarmActions).toHaveLength(1);
+    expect(alarm.Properties.AlarmDescription).toMatch(/pd-agent rule promote <id>/);
+  });
+});
+
 describe('alarm NobodyPaged', () => {
   it('fires on the first NobodyPaged of the worker or the handback function in 5 minutes and says what to do', () => {
     const alarm = alarmNamed('pd-agent-prod-NobodyPaged');

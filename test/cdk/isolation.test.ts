@@ -47,8 +47,14 @@ describe('environment isolation: two environments in one app', () => {
     expect(dataStatements.length).toBeGreaterThan(5);
     for (const statement of dataStatements) {
       for (const resource of [statement.Resource].flat()) {
-        const reference = resource as { Ref?: string; 'Fn::GetAtt'?: [string, string] };
-        const logicalId = reference.Ref ?? reference['Fn::GetAtt']?.[0];
+        const reference = resource as { Ref?: string; 'Fn::GetAtt'?: [string, string]; 'Fn::Join'?: [string, unknown[]] };
+        // A table's index is named by joining the table's ARN (its own resource) and `/index/<name>`, nothing else.
+        const [arn, suffix, ...rest] = reference['Fn::Join']?.[1] ?? [];
+        const index =
+          typeof suffix === 'string' && /^\/index\/[A-Za-z0-9_.-]+$/.test(suffix) && rest.length === 0
+            ? (arn as { 'Fn::GetAtt'?: [string, string] })['Fn::GetAtt']?.[0]
+            : undefined;
+        const logicalId = reference.Ref ?? reference['Fn::GetAtt']?.[0] ?? index;
         expect({ statement: statement.Action, logicalId }).toEqual({ statement: statement.Action, logicalId: expect.any(String) });
         expect(own.has(logicalId!)).toBe(true);
       }

@@ -360,20 +360,31 @@ describe('least privilege', () => {
     expect(references).not.toContain(auditTableId());
   });
 
-  it('lets the worker and the handback function write the audit table, but not read its time index or delete items', () => {
-    // The worker also reads an incident's own audit items (when its note was posted, for the outcome).
+  it('lets the worker and the handback function write the audit table and query only its time index besides, never delete items', () => {
+    // The worker also reads an incident's own audit items (when its note was posted, for the outcome); both query the
+    // time index for a rule's recent outcome items when an outcome contradicts it (the circuit breaker).
+    const table = 'table';
+    const index = 'index/byTime';
     const expected: Record<string, string[]> = {
-      worker: ['dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
-      handback: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      worker: [`dynamodb:PutItem ${table}`, `dynamodb:Query ${index}`, `dynamodb:Query ${table}`, `dynamodb:UpdateItem ${table}`],
+      handback: [`dynamodb:PutItem ${table}`, `dynamodb:Query ${index}`, `dynamodb:UpdateItem ${table}`],
     };
+    const tableArn = JSON.stringify({ 'Fn::GetAtt': [auditTableId(), 'Arn'] });
+    const timeIndexArn = JSON.stringify({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [auditTableId(), 'Arn'] }, '/index/byTime']] });
     for (const service of ['worker', 'handback']) {
       const auditStatements = statementsOf(devTemplate, service).filter((statement) =>
         JSON.stringify(statement.Resource).includes(auditTableId()),
       );
-      // Put, update and query each under their own conditions (test/cdk/least-privilege.test.ts checks those).
-      for (const statement of auditStatements) expect(statement.Resource).toEqual({ 'Fn::GetAtt': [auditTableId(), 'Arn'] });
-      const actions = auditStatements.flatMap((statement) => [statement.Action].flat()).sort();
-      expect(actions).toEqual(expected[service]);
+      // Every action on exactly the table or its time index (under their own conditions: test/cdk/least-privilege.test.ts).
+      const grants = auditStatements.flatMap((statement) =>
+        [statement.Action].flat().flatMap((action) =>
+          [statement.Resource].flat().map((resource) => {
+            const arn = JSON.stringify(resource);
+            return `${String(action)} ${arn === tableArn ? table : arn === timeIndexArn ? index : arn}`;
+          }),
+        ),
+      );
+      expect([...new Set(grants)].sort()).toEqual(expected[service]);
     }
   });
 
@@ -553,7 +564,7 @@ describe('alarms', () => {
     expect([topicId, securityId].every((id) => id !== undefined)).toBe(true);
     for (const topic of Object.values(topics)) expect(topic.Properties.KmsMasterKeyId).toBeDefined();
     devTemplate.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
-    expect(alarms(devTemplate).length).toBe(13);
+    expect(alarms(devTemplate).length).toBe(14);
     for (const alarm of alarms(devTemplate)) {
       const expected = alarm.Properties.AlarmName === 'pd-agent-dev-SignatureFailures' ? securityId : topicId;
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expected }]);

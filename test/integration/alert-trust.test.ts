@@ -1,3 +1,4 @@
+import { NO_HOLDOUT } from '../support/agent-stack';
 import type { EmulatedCall } from '../../local/aws-emulators/server';
 import type { AwsSeed, SeedMetricAlarm } from '../../local/aws-emulators/seed';
 import { alarmNotificationMessage } from '../../local/aws-emulators/alarm-notification';
@@ -14,6 +15,7 @@ const ACCOUNT = '123456789012';
 const MAPPED = { id: 'PSVCEU1', name: 'checkout (eu-west-1)' };
 const ALLOWLISTED = { id: 'PSVCALW', name: 'checkout (allowlisted)' };
 const AGENT_CONFIG = {
+  trust: NO_HOLDOUT,
   context: {
     aws: {
       services: {

@@ -1,6 +1,7 @@
 import { buildOutcomeReport, HOLD_READINESS, justifiesHold, type OutcomeReport } from '../../outcomes/outcome-report';
 import type { TargetClients } from '../aws-clients';
 import type { DoctorCheck } from './doctor';
+import type { RuleStanding } from '../../trust/demotion-store';
 
 /** The window doctor judges rules on: long enough for ten confirmations on a rule that fires a few times a week. */
 export const DOCTOR_OUTCOME_DAYS = 30;
@@ -33,6 +34,36 @@ export function holdReadinessCheck(report: OutcomeReport): DoctorCheck {
         ? `none yet (${readiness}, over ${DOCTOR_OUTCOME_DAYS} days)`
         : `${ready.join(', ')} (${readiness}, over ${DOCTOR_OUTCOME_DAYS} days)`,
   };
+}
+
+/** A demoted rule holds nothing: its incidents go to on-call until a person promotes it. That fails the check. */
+export function demotedRulesCheck(standings: readonly RuleStanding[]): DoctorCheck {
+  const name = 'demoted rules';
+  const demoted = standings.filter((standing) => standing.state === 'demoted');
+  if (demoted.length === 0) return { name, ok: true, detail: 'none: every rule may hold' };
+  return {
+    name,
+    ok: false,
+    detail: demoted.map((standing) => `rule ${standing.ruleId} since ${standing.demotedAt.slice(0, 16)}Z: ${standing.reason}`).join('; '),
+    fix:
+      'Read why with pd-agent report and the incident named; fix the rule (or its confidence), then put it back with ' +
+      'pd-agent rule promote <id>. Until then its incidents are escalated with the note.',
+  };
+}
+
+export async function demotionChecks(clients: Pick<TargetClients, 'demotions'>): Promise<DoctorCheck[]> {
+  try {
+    return [demotedRulesCheck(await clients.demotions.all())];
+  } catch (error) {
+    return [
+      {
+        name: 'demoted rules',
+        ok: false,
+        detail: (error as Error).message,
+        fix: 'Check your AWS credentials may scan the state table.',
+      },
+    ];
+  }
 }
 
 export async function outcomeChecks(clients: Pick<TargetClients, 'outcomes'>, now = new Date()): Promise<DoctorCheck[]> {

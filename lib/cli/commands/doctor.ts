@@ -11,7 +11,7 @@ import { coloursFor, startProgress, writeJson, writeLine, type CliIo } from '../
 import { pagerDutyFor } from '../pagerduty-access';
 import { acknowledgementOutcome, MAX_SERVICES_EXAMINED, PagingSetupReader, type ServicePagingSetup } from '../paging-setup';
 import { resolveTarget, targetFlag, type StackTarget, type TargetOptions } from '../stack-target';
-import { outcomeChecks } from './doctor-outcomes';
+import { demotionChecks, outcomeChecks } from './doctor-outcomes';
 
 export interface DoctorCheck {
   name: string;
@@ -44,6 +44,7 @@ export const DOCTOR_CHECK_CATALOGUE: readonly { name: string; verifies: string }
   { name: 'recent handbacks', verifies: 'the agent gave no incident back to people after failing in the last 24 h' },
   { name: 'contradicted holds', verifies: 'no incident a rule held in the last 30 days was contradicted by its outcome' },
   { name: 'rules ready for hold', verifies: 'which rules have the record to justify "hold" (information only)' },
+  { name: 'demoted rules', verifies: 'no rule is demoted by the circuit breaker (a demoted rule holds nothing until promoted)' },
 ];
 
 /** Abilities the agent relies on, where the account reports them. */
@@ -380,7 +381,7 @@ export async function runDoctorChecks(target: StackTarget): Promise<DoctorCheck[
     checks.push(await checkKey(context), await checkIdentity(context), await checkSubscriptions(context));
     checks.push(...(await checkPaging(context)));
     checks.push(...(await Promise.all([checkDeadLetters(context), checkHandbacks(context)])));
-    checks.push(...(await outcomeChecks(clients)));
+    checks.push(...(await outcomeChecks(clients)), ...(await demotionChecks(clients)));
     return checks;
   } finally {
     clients.destroy();

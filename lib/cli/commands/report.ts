@@ -12,6 +12,9 @@ import { CliError } from '../cli-error';
 import { parseTimePoint } from '../duration';
 import { coloursFor, renderTable, startProgress, writeJson, writeLine, type CliIo, type Colours } from '../output';
 import { resolveTarget, type TargetOptions } from '../stack-target';
+import { compareHoldout, type HoldoutComparison } from '../../trust/holdout-report';
+import type { RuleStanding } from '../../trust/demotion-store';
+import { renderHoldout, renderStandings } from './report-trust';
 
 export interface ReportOptions extends TargetOptions {
   since?: string;
@@ -198,20 +201,28 @@ export async function reportCommand(options: ReportOptions, io: CliIo): Promise<
   const progress = startProgress(io, `Reading the outcomes of ${target.name}`);
   let report: OutcomeReport;
   let feedback: FeedbackRow[];
+  let holdout: HoldoutComparison;
+  let rules: RuleStanding[];
   try {
     const entries = await clients.outcomes.byTimeRange(since, now);
     report = buildOutcomeReport(entries, { since, until: now, ...(options.service === undefined ? {} : { serviceId: options.service }) });
     feedback = feedbackRows(entries, options.service);
+    holdout = compareHoldout(entries, options.service);
+    rules = await clients.demotions.all();
   } finally {
     progress.stop();
     clients.destroy();
   }
-  if (options.json === true) writeJson(io, { ...report, feedback });
+  if (options.json === true) writeJson(io, { ...report, feedback, holdout, rules });
   else {
     const colours = coloursFor(io.stdout, io.env);
     const colour = io.stdout.isTTY === true;
     writeLine(io.stdout, renderOutcomeReport(report, colours, colour));
-    if (report.total.incidents > 0) writeLine(io.stdout, renderFeedback(feedback, colours, colour));
+    if (report.total.incidents > 0) {
+      writeLine(io.stdout, renderFeedback(feedback, colours, colour));
+      writeLine(io.stdout, renderHoldout(holdout, colours, colour));
+    }
+    writeLine(io.stdout, renderStandings(rules, colours, colour));
   }
   return report;
 }

@@ -1,3 +1,4 @@
+import { NO_HOLDOUT } from '../../support/agent-stack';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ describe('pd-agent report against the local stack', () => {
   beforeAll(async () => {
     process.env.PD_AGENT_STATE_DIR = stateDir;
     const agentConfig = JSON.stringify({
+      trust: NO_HOLDOUT,
       triage: {
         rules: [
           {

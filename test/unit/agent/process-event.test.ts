@@ -20,6 +20,7 @@ import { PagerDutyNetworkError } from '../../../lib/pagerduty/errors';
 import { encodeQueuedEvent, type QueuedEvent } from '../../../lib/queue/queued-event';
 import { rulesMayKeep } from '../../../lib/triage/rules-engine';
 import { triageIncident } from '../../../lib/triage/triage';
+import { ruleTrustFor, type Demotion } from '../../../lib/trust/rule-trust';
 import type { Hypothesis, IncidentContext } from '../../../lib/triage/types';
 import { MemoryAuditTrail, MemoryIncidentLedger, MemoryWorkLedger, RecordingMetrics, testNotes } from '../../support/fake-agent-state';
 import { BOT, FakePagerDuty, HUMAN, makeIncident } from '../../support/fake-pagerduty';
@@ -1233,5 +1234,57 @@ describe("the worker's batch handler: an event it has no time for", () => {
     expect(error).toMatchObject({ retryAfterSeconds: 0, remainingMs: 7_500, minRemainingMs: 8_000 });
     expect(await work.get('EVT001')).toBeUndefined();
     expect(pd.calls).toHaveLength(0);
+  });
+});
+
+describe("EventProcessor: the rules' trust, read once per incident and given to mayKeep and triage", () => {
+  const HOLD_ALL = parseAgentConfig(
+    JSON.stringify({ triage: { rules: [{ id: 'all', match: {}, hypothesis: 'known', confidence: 0.9, action: 'hold' }] } }),
+  );
+  const demotion: Demotion = { ruleId: 'all', demotedAt: '2026-03-01T00:00:00Z', reason: 'a hold was contradicted', incidentId: 'PBAD' };
+
+  function withTrust(demoted: Map<string, Demotion>) {
+    const harness = setup({ config: HOLD_ALL });
+    const reads: string[] = [];
+    const processor = new EventProcessor({
+      ...harness.deps,
+      ruleTrust: async (incidentId) => {
+        reads.push(incidentId);
+        return ruleTrustFor(incidentId, demoted, { holdout: 0 });
+      },
+      triage: (context, trust) => triageIncident(context, HOLD_ALL.triage, { trust }),
+      mayKeep: (incident, trust) => rulesMayKeep(HOLD_ALL.triage.rules, incident, HOLD_ALL.triage.holdMinConfidence, trust),
+    });
+    return { ...harness, processor, reads };
+  }
+
+  it('a trusted rule acknowledges and holds', async () => {
+    const { pd, processor, reads } = withTrust(new Map());
+    expect(await processor.process(queued('incident.triggered'), plenty)).toMatchObject({ status: 'triaged', decision: 'held' });
+    expect(pd.count('acknowledgeIncident')).toBe(1);
+    expect(reads).toEqual([INCIDENT]);
+  });
+
+  it('a demoted rule neither acknowledges nor holds: the incident stays with on-call with the note saying why', async () => {
+    const { pd, processor, audit, incidents, reads } = withTrust(new Map([['all', demotion]]));
+    expect(await processor.process(queued('incident.triggered'), plenty)).toMatchObject({
+      status: 'triaged',
+      decision: 'left-with-on-call',
+    });
+    expect(pd.count('acknowledgeIncident')).toBe(0);
+    expect(pd.count('createNote')).toBe(1);
+    expect(reads).toEqual([INCIDENT]);
+    expect(audit.of('triage')[0]?.detail).toContain('pd-agent rule promote all');
+    expect((await incidents.get(INCIDENT))?.cause).toMatchObject({ ruleId: 'all', withheld: 'demoted' });
+  });
+
+  it('a failed read of the demotions sends the event back before anything is written to PagerDuty', async () => {
+    const { pd, deps } = setup({ config: HOLD_ALL });
+    const processor = new EventProcessor({
+      ...deps,
+      ruleTrust: () => Promise.reject(new Error('state table throttled')),
+    });
+    await expect(processor.process(queued('incident.triggered'), plenty)).rejects.toThrow('state table throttled');
+    expect(pd.calls.filter((call) => !call.operation.startsWith('list') && call.operation !== 'getIncident')).toEqual([]);
   });
 });

@@ -4,6 +4,7 @@ import { MetricName } from '../../../lib/observability/telemetry';
 import { OUTCOME_READ_RETRIES, OutcomeRecorder } from '../../../lib/outcomes/outcome-recorder';
 import type { QueuedEvent } from '../../../lib/queue/queued-event';
 import type { Hypothesis } from '../../../lib/triage/types';
+import { parseWebhookEvent } from '../../../lib/webhook/parse-event';
 import {
   MemoryAuditTrail,
   MemoryIncidentLedger,
@@ -265,5 +266,69 @@ describe('outcomes of triaged incidents', () => {
       expect.objectContaining({ outcome: 'failed', detail: expect.stringContaining('outcome of the reopened incident not recorded') }),
     );
     expect(await work.get(reopen.eventId)).toMatchObject({ workStatus: 'done', retriesUsed: 3, failedCalls: new Set(['acknowledge']) });
+  });
+});
+
+describe('the circuit breaker is asked after each outcome and feedback of a rule', () => {
+  function withBreaker() {
+    const harness = setup('hold');
+    const asked: [string, string, string][] = [];
+    const recorder = new OutcomeRecorder({
+      incidentLedger: harness.incidents,
+      audit: harness.audit,
+      store: harness.store,
+      metrics: harness.metrics,
+      breaker: {
+        afterOutcome: async (subject, ruleId, verdict) => {
+          asked.push([subject.eventId, ruleId, verdict]);
+          return 'record-good';
+        },
+      },
+    });
+    const connection = { api: harness.pd, botUserId: BOT.id };
+    return { ...harness, asked, recorder, connection };
+  }
+
+  it("gives it the rule and the verdict, for a responder's feedback and on a redelivery of it (a crash between the two is made good)", async () => {
+    const { processor, recorder, connection, asked } = withBreaker();
+    await processor.process(queued('incident.triggered', MONITOR), plenty);
+    const feedback = queued('incident.annotated', HUMAN, noteData('pd-agent: wrong, it was the cache'));
+    const parsed = parseWebhookEvent(Buffer.from(feedback.rawBodyBase64, 'base64'));
+    if (!parsed.ok) throw new Error('the test event does not parse');
+    const retry = { idempotent: async <T>(_name: string, call: () => Promise<T>) => ({ response: { value: await call() } }) };
+    const observation = {
+      event: parsed.event,
+      rawBody: Buffer.from(feedback.rawBodyBase64, 'base64'),
+      connection,
+      retry,
+    } as unknown as Parameters<OutcomeRecorder['observe']>[0];
+    expect(await recorder.observe(observation)).toMatchObject({ status: 'recorded', kind: 'feedback' });
+    expect(await recorder.observe(observation)).toEqual({ status: 'already-recorded' });
+    expect(asked).toEqual([
+      [feedback.eventId, 'checkout-deploys', 'contradicted'],
+      [feedback.eventId, 'checkout-deploys', 'contradicted'],
+    ]);
+  });
+
+  it('lets a failure of the breaker propagate, so the event comes back and the judgement is not lost', async () => {
+    const { processor, incidents, audit, store, metrics, pd } = withBreaker();
+    await processor.process(queued('incident.triggered', MONITOR), plenty);
+    const failing = new OutcomeRecorder({
+      incidentLedger: incidents,
+      audit,
+      store,
+      metrics,
+      breaker: { afterOutcome: () => Promise.reject(new Error('state table throttled')) },
+    });
+    const feedback = queued('incident.annotated', HUMAN, noteData('pd-agent: wrong'));
+    const parsed = parseWebhookEvent(Buffer.from(feedback.rawBodyBase64, 'base64'));
+    if (!parsed.ok) throw new Error('the test event does not parse');
+    const observation = {
+      event: parsed.event,
+      rawBody: Buffer.from(feedback.rawBodyBase64, 'base64'),
+      connection: { api: pd, botUserId: BOT.id },
+      retry: {},
+    } as unknown as Parameters<OutcomeRecorder['observe']>[0];
+    await expect(failing.observe(observation)).rejects.toThrow('state table throttled');
   });
 });
