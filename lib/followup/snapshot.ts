@@ -1,3 +1,4 @@
+import { breaches } from '../context/aws/metric-shape';
 import type { AwsContext, Comparison, NormalisedAlert } from '../context/evidence';
 
 /**
@@ -32,22 +33,6 @@ const MAX_CHANGES = 20;
 const MAX_SIGNATURES = 20;
 const MAX_TEXT = 200;
 
-/** Whether `value` is on the alarm's side of the threshold. */
-export function isCrossed(value: number, threshold: { comparison: Comparison; value: number }): boolean | undefined {
-  switch (threshold.comparison) {
-    case '>':
-      return value > threshold.value;
-    case '>=':
-      return value >= threshold.value;
-    case '<':
-      return value < threshold.value;
-    case '<=':
-      return value <= threshold.value;
-    default:
-      return undefined;
-  }
-}
-
 export const changeKey = (change: { at: string; action: string; target?: string }): string =>
   `${change.at}|${change.action}|${change.target ?? ''}`;
 
@@ -81,7 +66,7 @@ export function takeSnapshot(input: {
       ...(metric.unit === undefined ? {} : { unit: metric.unit }),
       ...(metric.minutesToExhaustion === undefined ? {} : { minutesToExhaustion: metric.minutesToExhaustion }),
     };
-    const crossed = latest === undefined || snapshot.threshold === undefined ? undefined : isCrossed(latest, snapshot.threshold);
+    const crossed = latest === undefined || snapshot.threshold === undefined ? undefined : breaches(latest, snapshot.threshold);
     if (crossed !== undefined) snapshot.metric.crossed = crossed;
   }
   if (aws?.alarm !== undefined) snapshot.alarmFlips = aws.alarm.flipsLast24h;

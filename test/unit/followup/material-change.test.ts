@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { MIN_BREACH_SHARE, WORSENED_SHARE, materialChanges } from '../../../lib/followup/material-change';
-import { isCrossed, type ContextSnapshot } from '../../../lib/followup/snapshot';
+import { breaches } from '../../../lib/context/aws/metric-shape';
+import { type ContextSnapshot } from '../../../lib/followup/snapshot';
 
 const threshold = { comparison: '>' as const, value: 5 };
 const snapshot = (at: string, latest: number | undefined, extra: Partial<ContextSnapshot> = {}): ContextSnapshot => ({
@@ -8,7 +9,7 @@ const snapshot = (at: string, latest: number | undefined, extra: Partial<Context
   threshold,
   changes: [],
   errorSignatures: [],
-  ...(latest === undefined ? {} : { metric: { label: 'Errors', latest, crossed: isCrossed(latest, threshold), climbing: false } }),
+  ...(latest === undefined ? {} : { metric: { label: 'Errors', latest, crossed: breaches(latest, threshold), climbing: false } }),
   ...extra,
 });
 const T0 = '2026-03-10T03:20:00.000Z';

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { materialChanges } from '../../../lib/followup/material-change';
 import { checkPrediction, predictionFor, type Prediction } from '../../../lib/followup/prediction';
-import { isCrossed, takeSnapshot, type ContextSnapshot } from '../../../lib/followup/snapshot';
+import { breaches } from '../../../lib/context/aws/metric-shape';
+import { takeSnapshot, type ContextSnapshot } from '../../../lib/followup/snapshot';
 import type { Hypothesis } from '../../../lib/triage/types';
 import { SCENARIO_AWS, scenarioContext } from '../../support/aws-scenario';
 
@@ -116,7 +117,7 @@ describe('checkPrediction', () => {
 
   it('reads a snapshot the way the providers shaped it', () => {
     const snapshot = takeSnapshot({ at: NOW, aws: SCENARIO_AWS, alert: scenarioContext().alert, alertsCleared: false });
-    expect(snapshot.metric).toMatchObject({ label: 'Errors', latest: 14, crossed: isCrossed(14, snapshot.threshold!) });
+    expect(snapshot.metric).toMatchObject({ label: 'Errors', latest: 14, crossed: breaches(14, snapshot.threshold!) });
     expect(snapshot.changes.map((change) => change.summary)).toEqual(['Published version 42']);
   });
 });
