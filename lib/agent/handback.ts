@@ -10,6 +10,9 @@ import { parseWebhookEvent } from '../webhook/parse-event';
 import { AgentActions, fallbackPagingOf } from './agent-actions';
 import type { AgentConnection, AgentSettings, Invocation, MetricsSink, NoteRenderer } from './agent-ports';
 import { TRIGGERING_EVENT_TYPES, acknowledgedByAgentAlone, pagesOnlyTheAgent } from './process-event';
+
+/** Events whose dead-lettering may leave an incident paging only the agent: triage, and the hand-over after an un-acknowledgement. */
+const HANDS_OVER = [...TRIGGERING_EVENT_TYPES, 'incident.unacknowledged'];
 import { RetryPolicy, localBudget, type RetryBudget, type RetrySettings } from './retry-policy';
 
 /**
@@ -120,7 +123,7 @@ export class DeadLetterHandback {
     // it first): nobody is behind that one either.
     const silencedByAgent =
       acknowledgedByAgentAlone(incident, connection.botUserId) ||
-      ((holdEnd || TRIGGERING_EVENT_TYPES.includes(queued.eventType)) && pagesOnlyTheAgent(incident, connection.botUserId));
+      ((holdEnd || HANDS_OVER.includes(queued.eventType)) && pagesOnlyTheAgent(incident, connection.botUserId));
     // PagerDuty's state decides: triggered means it pages, a human acknowledger means someone is behind it. Escalating
     // those would page over a human who has it, on the ledger's word alone.
     if (!silencedByAgent) {

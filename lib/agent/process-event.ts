@@ -18,6 +18,7 @@ import {
   acknowledgedForEvent,
   actionsFor,
   checkScheduling,
+  pagesOnlyTheAgent,
   type IncidentRun,
   type IncidentSubject,
   type ProcessEventDeps,
@@ -134,11 +135,40 @@ export class EventProcessor {
       );
       if (answered !== undefined) return answered;
     }
+    if (event.eventType === 'incident.unacknowledged' && event.incidentId !== null) {
+      return this.handOverUnacknowledged(event, { ...subject, incidentId: event.incidentId }, connection, invocation, failedCalls);
+    }
     if (!TRIGGERING_EVENT_TYPES.includes(event.eventType) || event.incidentId === null) {
       await audit.record({ ...subject, action: 'record', outcome: 'recorded', detail: `${event.eventType}: recorded, nothing to triage` });
       return { status: 'recorded' };
     }
     return this.triageIncident(event, { ...subject, incidentId: event.incidentId }, connection, invocation, failedCalls);
+  }
+
+  /**
+   * PagerDuty took an acknowledgement back (the service's acknowledgement timeout, or a person un-acknowledging): on a
+   * policy that pages the agent first the incident is then assigned to the agent alone and pages nobody. It is handed
+   * to the people above the agent at once, the one write every rollout mode allows; one that pages people is left be.
+   */
+  private async handOverUnacknowledged(
+    event: WebhookEvent,
+    subject: IncidentSubject,
+    connection: AgentConnection,
+    invocation: Invocation,
+    failedCalls: string[],
+  ): Promise<ProcessOutcome> {
+    // Only the people above the agent are paged here: no rule holds anything, so no rule's standing is read.
+    const run = this.startRun(event, subject, connection, invocation, failedCalls, FULL_TRUST);
+    const incident = (await run.retry.idempotent('read incident', () => connection.api.getIncident(subject.incidentId))).response.value;
+    if (!pagesOnlyTheAgent(incident, connection.botUserId)) {
+      const detail = 'incident.unacknowledged: it pages people (or is no longer triggered); nothing to hand over';
+      await this.deps.audit.record({ ...subject, action: 'record', outcome: 'recorded', detail });
+      return { status: 'recorded' };
+    }
+    const reason = 'PagerDuty took the acknowledgement back and the incident paged only the agent: the people above it take it now.';
+    await run.actions.escalate(incident, [], reason, { forEvent: event.eventId });
+    this.deps.metrics.addMetric(MetricName.incidentEscalated, 'Count', 1);
+    return { status: 'handed-back', reason };
   }
 
   /**

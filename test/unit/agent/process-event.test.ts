@@ -419,6 +419,26 @@ describe('EventProcessor: an incident no rule could keep goes to on-call at once
     ]);
   });
 
+  it('hands an incident PagerDuty un-acknowledged back to the people above the agent when it pages only the agent', async () => {
+    const pd = assignedToAgent();
+    pd.oncalls = [oncall(BOT, 1), oncall(HUMAN, 2)];
+    const { processor, audit } = setup({ pd, config: MAY_KEEP_ONLY });
+    const outcome = await processor.process(queued('incident.unacknowledged', { eventId: 'EVTUNACK' }), plenty);
+    expect(outcome).toMatchObject({ status: 'handed-back' });
+    expect(pd.calls.filter((call) => call.operation === 'escalateIncident').map((call) => call.detail)).toEqual([
+      { mode: 'next_level', level: 2 },
+    ]);
+    expect(pd.incident().assignments.map((assignment) => assignment.assignee.id)).toEqual([HUMAN.id]);
+    expect(pd.count('acknowledgeIncident')).toBe(0);
+    expect(audit.of('escalate').at(-1)?.detail).toMatch(/took the acknowledgement back/);
+  });
+
+  it('leaves an un-acknowledged incident that pages people alone', async () => {
+    const { pd, processor } = setup({ config: MAY_KEEP_ONLY });
+    await expect(processor.process(queued('incident.unacknowledged'), plenty)).resolves.toEqual({ status: 'recorded' });
+    expect(pd.count('escalateIncident')).toBe(0);
+  });
+
   it('stops without a handback when the budget runs out after the escalation: on-call has it, nothing is silenced', async () => {
     const pd = assignedToAgent().fail('createNote', 500, 50);
     const { processor, audit, metrics } = setup({ pd, config: MAY_KEEP_ONLY });
