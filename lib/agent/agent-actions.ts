@@ -400,7 +400,7 @@ export class AgentActions {
    * escalation failed (the fallback service's people, or whoever looks next, read why); that failure is then thrown,
    * and the incident is not marked handed back, so that the dead-letter handback tries again.
    */
-  async handBack(incident: Incident, reason: string): Promise<EscalationOutcome> {
+  async handBack(incident: Incident, reason: string, options: { note?: boolean } = {}): Promise<EscalationOutcome> {
     let escalated: EscalationOutcome | undefined;
     let escalationError: unknown;
     try {
@@ -408,21 +408,9 @@ export class AgentActions {
     } catch (error) {
       escalationError = error;
     }
-    const triggerEventId = `handback-${this.deps.subject.eventId}`;
-    const footer = this.footer(triggerEventId);
-    let noteProblem = '';
-    try {
-      await this.postNote(
-        triggerEventId,
-        this.deps.notes.handbackNote(this.incidentId, reason, footer),
-        footer.ref,
-        `handback: ${reason}`,
-        false,
-      );
-    } catch (error) {
-      // The escalation already paged people; a missing explanation must not undo the handback.
-      noteProblem = `; the handback note could not be posted: ${messageOf(error)}`;
-    }
+    // Observe mode allows the hand-over and nothing else: no note, even for a hand-over that had to stop.
+    const noteProblem =
+      options.note === false ? '; no handback note: the rollout mode writes no notes' : await this.postHandbackNote(reason);
     if (escalated === undefined) throw escalationError;
     await this.deps.incidentLedger.markHandedBack(this.incidentId, reason, this.clock());
     await this.deps.audit.record({
@@ -432,6 +420,24 @@ export class AgentActions {
       detail: `${reason}; paged by: ${escalated.pagedBy}${noteProblem}`,
     });
     return escalated;
+  }
+  /** The handback's short note, deduplicated like any note; what went wrong posting it, for the audit, or ''. */
+  private async postHandbackNote(reason: string): Promise<string> {
+    const triggerEventId = `handback-${this.deps.subject.eventId}`;
+    const footer = this.footer(triggerEventId);
+    try {
+      await this.postNote(
+        triggerEventId,
+        this.deps.notes.handbackNote(this.incidentId, reason, footer),
+        footer.ref,
+        `handback: ${reason}`,
+        false,
+      );
+      return '';
+    } catch (error) {
+      // The escalation already paged people; a missing explanation must not undo the handback.
+      return `; the handback note could not be posted: ${messageOf(error)}`;
+    }
   }
 
   /** The escalation policy's on-calls, or none when they cannot be read (the chain then goes on without them). */

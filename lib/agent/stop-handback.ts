@@ -75,7 +75,7 @@ export async function handBackOnStop(deps: StepDeps, run: IncidentRun, error: un
   }
   // Beyond the budget once per webhook (its timer paused, the incident must not wait); then the dead-letter handback.
   if (!(await deps.workLedger.claimLastChance(event.eventId, deps.clock()))) throw error;
-  await actionsFor(deps, run, lastChance).handBack(incident, reason);
+  await actionsFor(deps, run, lastChance).handBack(incident, reason, { note: run.writes.note });
   metrics.addMetric(MetricName.handedBack, 'Count', 1);
   return { status: 'handed-back', reason };
 }

@@ -148,6 +148,16 @@ describe('escalate: the fallback service', () => {
   });
 });
 
+describe('handBack in a mode that writes no notes (observe)', () => {
+  it('escalates above the agent, posts no note, and says so in the audit trail', async () => {
+    const { pd, actions, audit } = setup();
+    await actions.handBack(pd.incident(), 'the retry budget is spent', { note: false });
+    expect(writes(pd)).toEqual([{ operation: 'escalateIncident', detail: { mode: 'next_level', level: 2 } }]);
+    expect(pd.count('createNote')).toBe(0);
+    expect(audit.of('handback').at(-1)?.detail).toMatch(/no handback note: the rollout mode writes no notes/);
+  });
+});
+
 describe('onCallPeopleAbove', () => {
   it("takes the lowest level above every one of the agent's levels, without the agent", () => {
     const other = { id: 'PEP0002', type: 'escalation_policy_reference' };
