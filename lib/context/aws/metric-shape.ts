@@ -89,11 +89,9 @@ export interface LineFit {
   r2: number;
 }
 
-/** Ordinary least squares of value on time. */
-export function fitLine(points: readonly MetricPoint[]): LineFit {
+/** Centred sums of squares and products of value on time (centred on the first timestamp, so epoch ms do not swamp them). */
+function leastSquares(points: readonly MetricPoint[]): { sxx: number; sxy: number; syy: number } {
   const n = points.length;
-  if (n < 2) return { slope: 0, r2: 0 };
-  // Centred on the first timestamp so epoch milliseconds do not swamp the arithmetic.
   const origin = points[0].at;
   const xs = points.map((point) => point.at - origin);
   const ys = points.map((point) => point.value);
@@ -109,6 +107,13 @@ export function fitLine(points: readonly MetricPoint[]): LineFit {
     sxy += dx * dy;
     syy += dy * dy;
   }
+  return { sxx, sxy, syy };
+}
+
+/** Ordinary least squares of value on time. */
+export function fitLine(points: readonly MetricPoint[]): LineFit {
+  if (points.length < 2) return { slope: 0, r2: 0 };
+  const { sxx, sxy, syy } = leastSquares(points);
   if (sxx === 0) return { slope: 0, r2: 0 };
   const slope = sxy / sxx;
   const r2 = syy === 0 ? 0 : (sxy * sxy) / (sxx * syy);
@@ -209,20 +214,7 @@ export function bestLevelSplit(values: readonly number[], minBefore = MIN_BEFORE
 }
 
 function linearSse(points: readonly MetricPoint[]): number {
-  const n = points.length;
-  const origin = points[0].at;
-  const xs = points.map((point) => point.at - origin);
-  const ys = points.map((point) => point.value);
-  const meanX = xs.reduce((sum, x) => sum + x, 0) / n;
-  const meanY = ys.reduce((sum, y) => sum + y, 0) / n;
-  let sxx = 0;
-  let sxy = 0;
-  let syy = 0;
-  for (let i = 0; i < n; i += 1) {
-    sxx += (xs[i] - meanX) ** 2;
-    sxy += (xs[i] - meanX) * (ys[i] - meanY);
-    syy += (ys[i] - meanY) ** 2;
-  }
+  const { sxx, sxy, syy } = leastSquares(points);
   return sxx === 0 ? syy : Math.max(0, syy - (sxy * sxy) / sxx);
 }
 
